@@ -1,0 +1,158 @@
+"""The ``initlab`` command: data checks, registries, single studies, the reproduction."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def _table(rows: list[dict], columns: Sequence[str]) -> str:
+    widths = {c: max(len(c), *(len(str(r.get(c, ""))) for r in rows)) for c in columns}
+    lines = ["  ".join(c.ljust(widths[c]) for c in columns),
+             "  ".join("-" * widths[c] for c in columns)]
+    lines += ["  ".join(str(r.get(c, "")).ljust(widths[c]) for c in columns) for r in rows]
+    return "\n".join(lines)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def cmd_data_check(args: argparse.Namespace) -> int:
+    from initlab.datasets import check_datasets, format_check
+    results = check_datasets(data_dir=args.data_dir)
+    print(format_check(results))
+    return 0 if all(r.status == "ok" for r in results) else 1
+
+
+def cmd_data_fetch(args: argparse.Namespace) -> int:
+    from initlab.datasets import dataset_names, load_dataset
+    for name in args.datasets or dataset_names():
+        data = load_dataset(name, data_dir=args.data_dir)
+        print(f"{name}: ok ({data.format}, {data.source})")
+    return 0
+
+
+def cmd_inits(args: argparse.Namespace) -> int:
+    from initlab.initializers import describe_initializers
+    rows = describe_initializers()
+    print(_table(rows, ["name", "distribution", "variance", "defaults"]))
+    return 0
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from initlab.models import describe_models
+    print(_table(describe_models(), ["name", "source", "options", "architecture"]))
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from initlab.runner import run_study
+    from initlab.stats import final_epochs, summarize
+
+    df = run_study(args.dataset, args.model, args.init, seeds=args.seeds, epochs=args.epochs,
+                   batch_size=args.batch_size, validation_split=args.validation_split,
+                   train_limit=args.train_limit, test_limit=args.test_limit,
+                   learning_rate=args.learning_rate, cache=not args.no_cache, progress=True)
+    with pd.option_context("display.width", 160, "display.max_columns", 20):
+        cols = ["init", "seed", "epoch", "loss", "accuracy", "val_loss", "val_accuracy",
+                "test_loss", "test_accuracy", "wall_time", "status"]
+        print(df[cols].to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+        if len(args.seeds) > 1:
+            print()
+            print(summarize(df, "test_accuracy").to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    if args.out:
+        out = Path(args.out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        if out.suffix == ".json":
+            df.to_json(out, orient="records", indent=1)
+        else:
+            df.to_csv(out, index=False)
+        print(f"wrote {out}")
+    diverged = final_epochs(df)["status"].eq("diverged").sum()
+    if diverged:
+        print(f"{diverged} run(s) diverged (recorded, not an error)")
+    return 0
+
+
+def cmd_reproduce(args: argparse.Namespace) -> int:
+    from initlab.reproduce import reproduce
+    return reproduce(quick=args.quick, notebooks=args.notebooks)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``initlab`` command."""
+    parser = argparse.ArgumentParser(prog="initlab", description="How initial weights decide whether and how fast a network learns.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    data = sub.add_parser("data", help="check or fetch the datasets", description="Check or fetch MNIST, Fashion-MNIST and CIFAR-10.")
+    data_sub = data.add_subparsers(dest="data_command", required=True, metavar="ACTION")
+    check = data_sub.add_parser("check", help="where each dataset was found, shapes, class counts, checksums",
+                                description="For each dataset: where it was found, its shapes, class counts and checksum status. Exit status 1 if any is missing or corrupted. Never downloads.")
+    check.add_argument("--data-dir", help="look here first")
+    check.set_defaults(func=cmd_data_check)
+    fetch = data_sub.add_parser("fetch", help="find each dataset, downloading what is missing (unless INITLAB_OFFLINE=1)",
+                                description="Find each dataset, downloading what is missing into data/ unless INITLAB_OFFLINE=1.")
+    fetch.add_argument("datasets", nargs="*", help="dataset names (default: all)")
+    fetch.add_argument("--data-dir", help="look here first")
+    fetch.set_defaults(func=cmd_data_fetch)
+
+    sub.add_parser("inits", help="list initializers with their distribution and variance",
+                   description="List every registered initializer with its distribution, variance formula and defaults.").set_defaults(func=cmd_inits)
+    sub.add_parser("models", help="list model names", description="List the architectures `initlab run --model` accepts.").set_defaults(func=cmd_models)
+
+    run = sub.add_parser("run", help="train initializers x seeds and print the results",
+                         description="Train one model per initializer and seed and print one row per epoch.")
+    run.add_argument("--dataset", required=True, help="mnist, fashion_mnist or cifar10")
+    run.add_argument("--model", required=True, help="see `initlab models`")
+    run.add_argument("--init", required=True, nargs="+", help="one or more initializer names (see `initlab inits`)")
+    run.add_argument("--seeds", type=int, nargs="+", default=[0], help="seeds (default: 0)")
+    run.add_argument("--epochs", type=_positive_int, default=5, help="epochs (default: 5)")
+    run.add_argument("--batch-size", type=_positive_int, default=32, help="batch size (default: 32)")
+    run.add_argument("--validation-split", type=float, default=0.2, help="held-out fraction at the end of the training set (default: 0.2)")
+    run.add_argument("--train-limit", type=_positive_int, help="use only the first N training examples")
+    run.add_argument("--test-limit", type=_positive_int, help="use only the first N test examples")
+    run.add_argument("--learning-rate", type=float, help="optimizer learning rate (default: Keras' 0.001)")
+    run.add_argument("--out", help="write the table to this .csv or .json file")
+    run.add_argument("--no-cache", action="store_true", help="train afresh even if a cached run exists")
+    run.set_defaults(func=cmd_run)
+
+    rep = sub.add_parser("reproduce", help="execute every notebook and write the summary",
+                         description="Execute every notebook in notebooks/ with papermill at its defaults (or small subsets with --quick).")
+    rep.add_argument("--quick", action="store_true", help="small subsets, 1-2 epochs and seeds")
+    rep.add_argument("--notebooks", nargs="*", help="only these notebooks (file names or numbers)")
+    rep.set_defaults(func=cmd_reproduce)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``initlab`` command."""
+    from initlab.errors import InitlabError
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except InitlabError as exc:
+        print(f"initlab: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("initlab: interrupted; finished runs are kept in the cache", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

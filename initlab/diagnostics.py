@@ -1,0 +1,111 @@
+"""What a network does inside: per-layer activations, gradients and unit symmetry.
+
+Every function takes a built Keras model whose hidden layers are named
+``hidden_1``, ``hidden_2``, ... (as :mod:`initlab.models` builds them) and
+returns plain numbers or tidy frames.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import keras
+import numpy as np
+import pandas as pd
+import tensorflow as tf
+
+SATURATION = 0.97
+
+
+def hidden_layers(model: keras.Model) -> list[keras.layers.Layer]:
+    """The model's hidden layers (``hidden_*``) in order."""
+    return [layer for layer in model.layers if layer.name.startswith("hidden_")]
+
+
+def layer_activations(model: keras.Model, x: np.ndarray, layers: Sequence[str] | None = None,
+                      batch_size: int = 1024) -> dict[str, np.ndarray]:
+    """The output of each named layer (default: every hidden layer) on ``x``."""
+    names = list(layers) if layers is not None else [l.name for l in hidden_layers(model)]
+    probe = keras.Model(model.inputs, [model.get_layer(n).output for n in names])
+    outs = probe.predict(x, batch_size=batch_size, verbose=0)
+    outs = outs if isinstance(outs, (list, tuple)) else [outs]
+    return {n: np.asarray(o) for n, o in zip(names, outs)}
+
+
+def activation_stats(model: keras.Model, x: np.ndarray) -> pd.DataFrame:
+    """Per hidden layer: mean, std, fraction exactly zero, fraction saturated (|a| > 0.97).
+
+    The zero fraction is the dead-ReLU measure; the saturated fraction matters
+    for tanh and sigmoid layers.
+    """
+    rows = []
+    for name, act in layer_activations(model, x).items():
+        a = act.reshape(len(act), -1)
+        rows.append({"layer": name, "units": a.shape[1], "mean": float(a.mean()), "std": float(a.std()),
+                     "frac_zero": float(np.mean(a == 0)),
+                     "frac_saturated": float(np.mean(np.abs(a) > SATURATION)),
+                     "frac_dead_units": float(np.mean(np.all(a == 0, axis=0)))})
+    return pd.DataFrame(rows)
+
+
+def gradient_norms(model: keras.Model, x: np.ndarray, y: np.ndarray) -> pd.DataFrame:
+    """Per layer with a kernel: L2 norms of the loss gradient of its kernel and bias on one batch."""
+    loss_fn = keras.losses.SparseCategoricalCrossentropy()
+    layers = [l for l in model.layers if hasattr(l, "kernel")]
+    variables = [v for l in layers for v in (l.kernel, l.bias)]
+    with tf.GradientTape() as tape:
+        loss = loss_fn(y, model(x, training=True))
+    grads = tape.gradient(loss, variables)
+    rows = []
+    for i, layer in enumerate(layers):
+        gk, gb = grads[2 * i], grads[2 * i + 1]
+        rows.append({"layer": layer.name,
+                     "kernel_grad_norm": float(tf.norm(gk)) if gk is not None else 0.0,
+                     "bias_grad_norm": float(tf.norm(gb)) if gb is not None else 0.0,
+                     "kernel_norm": float(tf.norm(layer.kernel))})
+    return pd.DataFrame(rows)
+
+
+def unit_spread(kernel: Any) -> float:
+    """Mean pairwise Euclidean distance between units' incoming weight vectors.
+
+    Units are the kernel's last axis (columns of a Dense kernel). Zero means
+    every unit in the layer is identical: the symmetry was never broken.
+    """
+    w = np.asarray(kernel, dtype=np.float64).reshape(-1, np.shape(kernel)[-1]).T
+    sq = np.sum(w * w, axis=1)
+    d2 = np.maximum(sq[:, None] + sq[None, :] - 2 * w @ w.T, 0.0)
+    n = len(w)
+    return float(np.sqrt(d2)[np.triu_indices(n, k=1)].mean()) if n > 1 else 0.0
+
+
+class SymmetryTracker(keras.callbacks.Callback):
+    """Records each hidden layer's :func:`unit_spread` at the start and after every epoch."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: list[dict[str, Any]] = []
+
+    def _record(self, epoch: int) -> None:
+        for layer in hidden_layers(self.model):
+            if hasattr(layer, "kernel"):
+                self.rows.append({"epoch": epoch, "layer": layer.name,
+                                  "unit_spread": unit_spread(layer.kernel),
+                                  "distinct_units": distinct_units(layer.kernel)})
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        self._record(0)
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        self._record(epoch + 1)
+
+    def frame(self) -> pd.DataFrame:
+        """The records as a tidy frame (epoch 0 is the initial state)."""
+        return pd.DataFrame(self.rows)
+
+
+def distinct_units(kernel: Any, decimals: int = 6) -> int:
+    """How many different incoming weight vectors the layer's units have (rounded)."""
+    w = np.round(np.asarray(kernel, dtype=np.float64).reshape(-1, np.shape(kernel)[-1]).T, decimals)
+    return int(len(np.unique(w, axis=0)))

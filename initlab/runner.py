@@ -1,0 +1,277 @@
+"""Run a study: every (initializer, seed) pair trained the way the sources do it.
+
+A study trains one model per initializer and seed with ``keras.Model.fit``
+(Adam with Keras defaults, sparse categorical cross-entropy, accuracy, the
+last ``validation_split`` of the training set held out before shuffling) and
+returns a tidy frame: one row per (init, seed, epoch). Each run is seeded on
+its own (Python, NumPy, TensorFlow and every kernel) with TensorFlow's op
+determinism on, so the same seed repeats bit for bit on the same machine.
+Finished runs are cached on disk; a run whose loss turns NaN or infinite is
+stopped and recorded as diverged.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from functools import lru_cache
+from typing import Any
+
+import keras
+import numpy as np
+import pandas as pd
+import tensorflow as tf
+
+from initlab import __version__
+from initlab import datasets as ds
+from initlab.cache import RunCache, spec_key
+from initlab.errors import InvalidArgumentError
+from initlab.initializers import get_initializer
+from initlab.models import build_model, get_model_entry
+from initlab.paths import cache_dir
+
+tf.config.experimental.enable_op_determinism()
+
+PREPROCESSING = ("scale", "standardize")
+OPTIMIZERS = ("adam", "sgd")
+RESULT_COLUMNS = ["dataset", "model", "init", "seed", "epoch", "loss", "accuracy", "val_loss",
+                  "val_accuracy", "test_loss", "test_accuracy", "wall_time", "status",
+                  "diverged_epoch", "engine"]
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """Everything that determines one run's numbers (and so its cache key)."""
+
+    dataset: str
+    model: str
+    init: str
+    seed: int
+    epochs: int = 5
+    batch_size: int = 32
+    optimizer: str = "adam"
+    learning_rate: float | None = None
+    loss: str = "sparse_categorical_crossentropy"
+    validation_split: float = 0.2
+    train_limit: int | None = None
+    test_limit: int | None = None
+    preprocess: str = "scale"
+    init_params: dict[str, Any] = field(default_factory=dict)
+    model_params: dict[str, Any] = field(default_factory=dict)
+    engine: str = "keras"
+
+    def key(self) -> str:
+        """Cache key: the full specification plus the package version."""
+        return spec_key({**asdict(self), "version": __version__})
+
+
+@dataclass(frozen=True)
+class PreparedData:
+    """A dataset after preprocessing, ready for ``fit``."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    class_names: tuple[str, ...]
+
+
+def validate_spec(spec: RunSpec) -> None:
+    """Raise :class:`InvalidArgumentError` for values no run can use."""
+    get_model_entry(spec.model)
+    if spec.dataset not in ds.dataset_names():
+        from initlab.errors import UnknownNameError
+        raise UnknownNameError("dataset", spec.dataset, ds.dataset_names())
+    get_initializer(spec.init, seed=0, **spec.init_params)
+    if int(spec.epochs) < 1:
+        raise InvalidArgumentError("epochs", spec.epochs, "must be an integer >= 1")
+    if int(spec.batch_size) < 1:
+        raise InvalidArgumentError("batch_size", spec.batch_size, "must be an integer >= 1")
+    if not 0.0 <= spec.validation_split < 1.0:
+        raise InvalidArgumentError("validation_split", spec.validation_split, "must be in [0, 1)")
+    if spec.preprocess not in PREPROCESSING:
+        raise InvalidArgumentError("preprocess", spec.preprocess, f"must be one of {', '.join(PREPROCESSING)}")
+    if spec.optimizer not in OPTIMIZERS:
+        raise InvalidArgumentError("optimizer", spec.optimizer, f"must be one of {', '.join(OPTIMIZERS)}")
+    for name in ("train_limit", "test_limit"):
+        value = getattr(spec, name)
+        if value is not None and int(value) < 1:
+            raise InvalidArgumentError(name, value, "must be a positive integer")
+
+
+@lru_cache(maxsize=4)
+def prepare_data(dataset: str, preprocess: str = "scale", channels: bool = False,
+                 train_limit: int | None = None, test_limit: int | None = None) -> PreparedData:
+    """Load a dataset and preprocess it explicitly (memoized per process).
+
+    Args:
+        dataset: a name from ``initlab.datasets.dataset_names()``.
+        preprocess: ``"scale"`` (pixels to [0, 1]) or ``"standardize"`` (then
+            per-channel zero mean, unit std with the training set's statistics).
+        channels: add a channel axis to grayscale images (for convolutions).
+        train_limit: keep the first ``train_limit`` training examples.
+        test_limit: keep the first ``test_limit`` test examples.
+    """
+    data = ds.load_dataset(dataset)
+    for name, limit, n in (("train_limit", train_limit, len(data.y_train)),
+                           ("test_limit", test_limit, len(data.y_test))):
+        if limit is not None and limit > n:
+            raise InvalidArgumentError(name, limit, f"must be at most {n} (the size of the {dataset} set)")
+    x_train, y_train = data.x_train[:train_limit], data.y_train[:train_limit]
+    x_test, y_test = data.x_test[:test_limit], data.y_test[:test_limit]
+    x_train, x_test = ds.scale(x_train), ds.scale(x_test)
+    if channels and x_train.ndim == 3:
+        x_train, x_test = ds.add_channel_axis(x_train), ds.add_channel_axis(x_test)
+    if preprocess == "standardize":
+        mean, std = ds.channel_stats(x_train)
+        x_train, x_test = ds.normalize_channels(x_train, mean, std), ds.normalize_channels(x_test, mean, std)
+    return PreparedData(x_train, y_train.astype("int32"), x_test, y_test.astype("int32"),
+                        tuple(data.class_names))
+
+
+def data_for(spec: RunSpec) -> PreparedData:
+    """The prepared data a run specification asks for."""
+    return prepare_data(spec.dataset, spec.preprocess, get_model_entry(spec.model).convolutional,
+                        spec.train_limit, spec.test_limit)
+
+
+def make_optimizer(spec: RunSpec) -> keras.optimizers.Optimizer:
+    """Adam (or SGD) with Keras defaults unless a learning rate is given."""
+    cls = keras.optimizers.Adam if spec.optimizer == "adam" else keras.optimizers.SGD
+    return cls() if spec.learning_rate is None else cls(learning_rate=spec.learning_rate)
+
+
+def build_for(spec: RunSpec, data: PreparedData) -> keras.Model:
+    """Seed everything for ``spec.seed`` and build the compiled, untrained model."""
+    keras.utils.set_random_seed(int(spec.seed))
+    model = build_model(spec.model, data.x_train.shape[1:], init=spec.init, seed=int(spec.seed),
+                        n_classes=len(data.class_names), init_params=spec.init_params,
+                        **spec.model_params)
+    model.compile(optimizer=make_optimizer(spec), loss=spec.loss, metrics=["accuracy"])
+    return model
+
+
+def train(spec: RunSpec, data: PreparedData | None = None,
+          callbacks: Sequence[keras.callbacks.Callback] = ()) -> tuple[keras.Model, dict[str, Any]]:
+    """Train one run and return the trained model and its record.
+
+    The record holds per-epoch ``history`` (loss, accuracy, val_loss,
+    val_accuracy), ``test_loss``, ``test_accuracy``, ``wall_time`` (seconds,
+    fit and test), ``status`` (``"ok"`` or ``"diverged"``) and
+    ``diverged_epoch`` (1-based, or None).
+    """
+    validate_spec(spec)
+    data = data if data is not None else data_for(spec)
+    model = build_for(spec, data)
+    start = time.perf_counter()
+    hist = model.fit(data.x_train, data.y_train, batch_size=spec.batch_size, epochs=spec.epochs,
+                     validation_split=spec.validation_split, shuffle=True, verbose=0,
+                     callbacks=[keras.callbacks.TerminateOnNaN(), *callbacks])
+    history = {k: [float(v) for v in vals] for k, vals in hist.history.items()}
+    losses = history.get("loss", [])
+    bad = [i for i, v in enumerate(losses) if not math.isfinite(v)]
+    diverged = bool(bad) or len(losses) < spec.epochs
+    if diverged:
+        test_loss, test_acc = math.nan, math.nan
+    else:
+        test_loss, test_acc = (float(v) for v in model.evaluate(data.x_test, data.y_test,
+                                                                batch_size=256, verbose=0))
+    record = {
+        "history": history,
+        "test_loss": test_loss,
+        "test_accuracy": test_acc,
+        "wall_time": time.perf_counter() - start,
+        "status": "diverged" if diverged else "ok",
+        "diverged_epoch": (bad[0] + 1 if bad else len(losses)) if diverged else None,
+    }
+    return model, record
+
+
+def _rows(spec: RunSpec, record: Mapping[str, Any]) -> list[dict[str, Any]]:
+    history = record["history"]
+    n = len(history.get("loss", []))
+    rows = []
+    for i in range(n):
+        rows.append({
+            "dataset": spec.dataset, "model": spec.model, "init": spec.init, "seed": spec.seed,
+            "epoch": i + 1,
+            **{k: history.get(k, [math.nan] * n)[i] for k in ("loss", "accuracy", "val_loss", "val_accuracy")},
+            "test_loss": record["test_loss"], "test_accuracy": record["test_accuracy"],
+            "wall_time": record["wall_time"], "status": record["status"],
+            "diverged_epoch": record["diverged_epoch"], "engine": spec.engine,
+        })
+    return rows
+
+
+def run_study(
+    dataset: str,
+    model: str,
+    inits: Sequence[str],
+    seeds: Sequence[int] = (0,),
+    epochs: int = 5,
+    batch_size: int = 32,
+    optimizer: str = "adam",
+    learning_rate: float | None = None,
+    loss: str = "sparse_categorical_crossentropy",
+    validation_split: float = 0.2,
+    train_limit: int | None = None,
+    test_limit: int | None = None,
+    preprocess: str = "scale",
+    init_params: Mapping[str, Mapping[str, Any]] | None = None,
+    model_params: Mapping[str, Any] | None = None,
+    cache: bool = True,
+    cache_root: str | None = None,
+    progress: bool = False,
+) -> pd.DataFrame:
+    """Train every (initializer, seed) pair and return the tidy results.
+
+    Args:
+        dataset: ``mnist``, ``fashion_mnist`` or ``cifar10``.
+        model: a name from ``initlab models``.
+        inits: initializer names (``initlab inits``).
+        seeds: one run per seed and initializer.
+        epochs, batch_size, optimizer, learning_rate, loss: training set-up
+            (defaults: Adam with Keras defaults, batch 32).
+        validation_split: fraction held out from the end of the training set.
+        train_limit, test_limit: use only the first examples of each split.
+        preprocess: ``"scale"`` or ``"standardize"``.
+        init_params: per-initializer parameters, e.g. ``{"random_normal": {"stddev": 0.05}}``.
+        model_params: architecture options (for ``deep_mlp``).
+        cache: reuse and store finished runs on disk.
+        cache_root: cache folder (default ``$INITLAB_CACHE`` or ``data/cache``).
+        progress: show a progress bar over runs (stderr).
+
+    Returns:
+        One row per (init, seed, epoch) with the columns of ``RESULT_COLUMNS``.
+    """
+    specs = [RunSpec(dataset=dataset, model=model, init=init, seed=int(seed), epochs=int(epochs),
+                     batch_size=int(batch_size), optimizer=optimizer, learning_rate=learning_rate,
+                     loss=loss, validation_split=float(validation_split), train_limit=train_limit,
+                     test_limit=test_limit, preprocess=preprocess,
+                     init_params=dict((init_params or {}).get(init, {})),
+                     model_params=dict(model_params or {}))
+             for init in inits for seed in seeds]
+    for spec in specs:
+        validate_spec(spec)
+    store = RunCache(cache_root or cache_dir()) if cache else None
+    rows: list[dict[str, Any]] = []
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+        bar = tqdm(total=len(specs), desc=f"{dataset}/{model}", unit="run")
+    for spec in specs:
+        key = spec.key()
+        record = store.load(key) if store else None
+        if record is None:
+            _, record = train(spec)
+            if store:
+                store.save(key, record)
+            keras.backend.clear_session()
+        rows.extend(_rows(spec, record))
+        if bar is not None:
+            bar.update(1)
+    if bar is not None:
+        bar.close()
+    return pd.DataFrame(rows, columns=RESULT_COLUMNS)
