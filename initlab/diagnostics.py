@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import initlab._tf_quiet  # noqa: F401  (before keras: silence TF start-up logs)
 import keras
 import numpy as np
 import pandas as pd
@@ -109,3 +110,29 @@ def distinct_units(kernel: Any, decimals: int = 6) -> int:
     """How many different incoming weight vectors the layer's units have (rounded)."""
     w = np.round(np.asarray(kernel, dtype=np.float64).reshape(-1, np.shape(kernel)[-1]).T, decimals)
     return int(len(np.unique(w, axis=0)))
+
+
+def track_symmetry(spec: Any) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Train one run (a :class:`initlab.runner.RunSpec`) recording unit spread per epoch.
+
+    Returns:
+        The tracker's frame (``init, seed, epoch, layer, unit_spread, distinct_units``;
+        epoch 0 is the initial state) and the run's record.
+    """
+    from initlab import runner
+
+    tracker = SymmetryTracker()
+    _, record = runner.train(spec, callbacks=[tracker])
+    keras.backend.clear_session()
+    return tracker.frame().assign(init=spec.init, seed=spec.seed), record
+
+
+def gradients_at_init(spec: Any, n_samples: int = 512) -> pd.DataFrame:
+    """Per-layer gradient norms of an untrained model on the first training examples."""
+    from initlab import runner
+
+    data = runner.data_for(spec)
+    model = runner.build_for(spec, data)
+    out = gradient_norms(model, data.x_train[:n_samples], data.y_train[:n_samples])
+    keras.backend.clear_session()
+    return out.assign(init=spec.init, seed=spec.seed)

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import initlab._tf_quiet  # noqa: F401  (before keras: silence TF start-up logs)
 import keras
 import numpy as np
 

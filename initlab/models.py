@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import initlab._tf_quiet  # noqa: F401  (before keras: silence TF start-up logs)
 import keras
 
 from initlab.errors import InvalidArgumentError, UnknownNameError

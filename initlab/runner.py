@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from typing import Any
 
+import initlab._tf_quiet  # noqa: F401  (before keras: silence TF start-up logs)
 import keras
 import numpy as np
 import pandas as pd

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 os.environ["INITLAB_OFFLINE"] = "1"
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 _SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 if "INITLAB_DATA" not in os.environ and _SHARED.is_dir():
     os.environ["INITLAB_DATA"] = str(_SHARED)

@@ -1,0 +1,142 @@
+"""Figures in one style: seaborn, titled, labelled axes, one colour per initializer."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+
+from initlab.stats import summarize
+
+METRIC_LABELS = {
+    "loss": "training loss", "accuracy": "training accuracy", "val_loss": "validation loss",
+    "val_accuracy": "validation accuracy", "test_loss": "test loss", "test_accuracy": "test accuracy",
+}
+
+
+def use_style() -> None:
+    """The notebooks' plotting style."""
+    sns.set_theme(context="notebook", style="whitegrid", palette="colorblind")
+    plt.rcParams.update({"figure.dpi": 100, "savefig.dpi": 100, "axes.titleweight": "bold"})
+
+
+def learning_curves(df: pd.DataFrame, metrics: Sequence[str] = ("accuracy", "val_accuracy"),
+                    title: str = "", hue: str = "init", col: str | None = None) -> plt.Figure:
+    """Mean over seeds with a 95% CI band, one panel per metric (or per ``col`` value)."""
+    long = df.melt(id_vars=[c for c in df.columns if c not in metrics], value_vars=list(metrics),
+                   var_name="metric", value_name="value")
+    long["metric"] = long["metric"].map(lambda m: METRIC_LABELS.get(m, m))
+    grid = sns.relplot(data=long, x="epoch", y="value", hue=hue, col=col or "metric", kind="line",
+                       errorbar=("ci", 95), marker="o", height=3.4, aspect=1.25,
+                       facet_kws={"sharey": False})
+    grid.set_axis_labels("epoch", "value")
+    for ax in grid.axes.flat:
+        ax.set_xticks(sorted(df["epoch"].unique()))
+    grid.set_titles("{col_name}")
+    grid.figure.suptitle(title, y=1.04)
+    return grid.figure
+
+
+def ci_bars(df: pd.DataFrame, value: str = "test_accuracy", title: str = "",
+            order: Sequence[str] | None = None, reference: Mapping[str, float] | None = None) -> plt.Figure:
+    """Mean ± 95% CI of ``value`` per initializer, seeds as dots, paper values as crosses."""
+    s = summarize(df, value)
+    order = list(order or s.sort_values("mean", ascending=False)["init"])
+    fig, ax = plt.subplots(figsize=(max(5, 0.8 * len(order) + 2), 3.6))
+    s = s.set_index("init").loc[order]
+    ax.errorbar(range(len(order)), s["mean"], yerr=s["half_width"].fillna(0), fmt="o", capsize=5,
+                color="black", label="mean ± 95% CI", zorder=3)
+    from initlab.stats import final_epochs
+    runs = final_epochs(df)
+    for i, init in enumerate(order):
+        vals = runs.loc[runs["init"] == init, value]
+        ax.scatter(np.full(len(vals), i) + 0.12, vals, s=14, alpha=0.6, color="tab:blue",
+                   label="one seed" if i == 0 else None)
+        if reference and init in reference:
+            ax.scatter(i - 0.12, reference[init], marker="x", s=60, color="tab:red",
+                       label="paper" if i == 0 else None)
+    ax.set_xticks(range(len(order)), order, rotation=30, ha="right")
+    ax.set_xlabel("initializer")
+    ax.set_ylabel(METRIC_LABELS.get(value, value))
+    ax.set_title(title)
+    ax.legend(loc="best", fontsize="small")
+    fig.tight_layout()
+    return fig
+
+
+def histogram_grid(acts: Mapping[str, Mapping[str, np.ndarray]], title: str = "",
+                   xlim: tuple[float, float] | None = (-1, 1), bins: int = 50) -> plt.Figure:
+    """Rows of initializers, columns of layers: the density of each layer's activations."""
+    inits = list(acts)
+    layers = list(next(iter(acts.values())))
+    fig, axes = plt.subplots(len(inits), len(layers), figsize=(3.1 * len(layers), 2.3 * len(inits)),
+                             squeeze=False, sharex=True)
+    for r, init in enumerate(inits):
+        for c, layer in enumerate(layers):
+            ax = axes[r, c]
+            a = np.ravel(acts[init][layer])
+            rng = xlim if xlim is not None else (float(a.min()), float(a.max()) + 1e-9)
+            ax.hist(np.clip(a, *rng), bins=bins, range=rng, density=True, color=sns.color_palette()[r % 10], alpha=0.8)
+            zero = float(np.mean(a == 0))
+            ax.text(0.97, 0.9, f"{zero:.0%} exactly 0", transform=ax.transAxes, ha="right", fontsize=8)
+            ax.set_yscale("log")
+            if r == 0:
+                ax.set_title(layer)
+            if c == 0:
+                ax.set_ylabel(f"{init}\ndensity (log)")
+            if r == len(inits) - 1:
+                ax.set_xlabel("activation value")
+    fig.suptitle(title, y=1.0)
+    fig.tight_layout()
+    return fig
+
+
+def weight_histograms(samples: Mapping[str, np.ndarray], densities: Mapping[str, tuple[np.ndarray, np.ndarray]],
+                      title: str = "", ncols: int = 4) -> plt.Figure:
+    """One panel per initializer: the sampled kernel's histogram against its theoretical density."""
+    names = list(samples)
+    nrows = int(np.ceil(len(names) / ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(3.3 * ncols, 2.6 * nrows), squeeze=False)
+    for ax, name in zip(axes.flat, names):
+        w = np.ravel(samples[name])
+        if np.ptp(w) == 0:
+            ax.axvline(w[0], color="tab:blue", lw=3, label="sampled")
+            ax.set_xlim(w[0] - 1, w[0] + 1)
+        else:
+            ax.hist(w, bins=80, density=True, alpha=0.6, label="sampled")
+        if name in densities:
+            x, p = densities[name]
+            ax.plot(x, p, color="tab:red", lw=1.5, label="theory")
+        ax.set_title(name)
+        ax.set_xlabel("weight value")
+        ax.set_ylabel("density")
+    for ax in list(axes.flat)[len(names):]:
+        ax.axis("off")
+    axes.flat[0].legend(fontsize="small")
+    fig.suptitle(title, y=1.0)
+    fig.tight_layout()
+    return fig
+
+
+def symmetry_curves(sym: pd.DataFrame, layer: str = "hidden_1", title: str = "") -> plt.Figure:
+    """Mean pairwise distance between a layer's units, and its number of distinct units, per epoch."""
+    d = sym[sym["layer"] == layer]
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.6))
+    sns.lineplot(data=d, x="epoch", y="unit_spread", hue="init", marker="o", ax=axes[0], errorbar=None)
+    axes[0].set_yscale("symlog", linthresh=1e-6)
+    axes[0].set_ylabel("mean pairwise distance\nbetween units' weights")
+    axes[0].set_title(f"{layer}: how different the units are")
+    sns.lineplot(data=d, x="epoch", y="distinct_units", hue="init", marker="o", ax=axes[1], errorbar=None,
+                 legend=False)
+    axes[1].set_yscale("log")
+    axes[1].set_ylabel("distinct units")
+    axes[1].set_title(f"{layer}: units with different weights")
+    for ax in axes:
+        ax.set_xlabel("epoch (0 = initialization)")
+        ax.set_xticks(sorted(d["epoch"].unique()))
+    fig.suptitle(title, y=1.02)
+    fig.tight_layout()
+    return fig
