@@ -136,3 +136,33 @@ def gradients_at_init(spec: Any, n_samples: int = 512) -> pd.DataFrame:
     out = gradient_norms(model, data.x_train[:n_samples], data.y_train[:n_samples])
     keras.backend.clear_session()
     return out.assign(init=spec.init, seed=spec.seed)
+
+
+def activations_before_after(spec: Any, n_samples: int | None = None
+                             ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], dict[str, Any]]:
+    """Hidden-layer activations on the test set at initialization and after training one run.
+
+    Returns:
+        ``(at_init, after_training, record)``; the activations are keyed by layer name.
+    """
+    from initlab import runner
+
+    data = runner.data_for(spec)
+    x = data.x_test[:n_samples]
+    model = runner.build_for(spec, data)
+    before = layer_activations(model, x)
+    keras.backend.clear_session()
+    model, record = runner.train(spec, data)
+    after = layer_activations(model, x)
+    keras.backend.clear_session()
+    return before, after, record
+
+
+def stats_of(acts: dict[str, np.ndarray]) -> pd.DataFrame:
+    """Per layer of an activation dict: mean, std, fraction exactly zero, fraction above 1."""
+    rows = []
+    for layer, a in acts.items():
+        a = np.ravel(a)
+        rows.append({"layer": layer, "mean": float(a.mean()), "std": float(a.std()),
+                     "frac_zero": float(np.mean(a == 0)), "frac_above_1": float(np.mean(a > 1))})
+    return pd.DataFrame(rows)

@@ -322,3 +322,32 @@ def describe_initializers() -> list[dict[str, str]]:
     return [{"name": name, "distribution": e.distribution, "variance": e.variance,
              "defaults": ", ".join(f"{k}={v}" for k, v in e.defaults.items()) or "-", "source": e.source}
             for name, e in sorted(INITIALIZERS.items())]
+
+
+def theoretical_density(identifier: Any, shape: tuple[int, ...], n_points: int = 400
+                        ) -> tuple[np.ndarray, np.ndarray] | None:
+    """The density an initializer draws from for ``shape``, as ``(x, p)``; None for point masses.
+
+    Orthogonal and sparse kernels have no simple closed form: the normal density with
+    their exact std is returned (the entries of a large random orthogonal matrix are
+    nearly normal).
+    """
+    from scipy import stats as st
+
+    init = get_initializer(identifier, seed=0)
+    e = expected_stats(init, shape)
+    if e["std"] == 0 or isinstance(init, (Identity, Sparse)):
+        return None
+    lo = e["low"] if math.isfinite(e["low"]) else e["mean"] - 4 * e["std"]
+    hi = e["high"] if math.isfinite(e["high"]) else e["mean"] + 4 * e["std"]
+    x = np.linspace(lo, hi, n_points)
+    truncated = isinstance(init, TruncatedNormal) or (
+        isinstance(init, VarianceScaling) and init.distribution == "truncated_normal")
+    uniform = isinstance(init, RandomUniform) or (
+        isinstance(init, VarianceScaling) and init.distribution == "uniform")
+    if uniform:
+        return x, np.full_like(x, 1.0 / (e["high"] - e["low"]))
+    if truncated:
+        sigma = (e["high"] - e["mean"]) / 2
+        return x, st.truncnorm.pdf(x, -2, 2, loc=e["mean"], scale=sigma)
+    return x, st.norm.pdf(x, loc=e["mean"], scale=e["std"])

@@ -79,7 +79,7 @@ def histogram_grid(acts: Mapping[str, Mapping[str, np.ndarray]], title: str = ""
             ax = axes[r, c]
             a = np.ravel(acts[init][layer])
             rng = xlim if xlim is not None else (float(a.min()), float(a.max()) + 1e-9)
-            ax.hist(np.clip(a, *rng), bins=bins, range=rng, density=True, color=sns.color_palette()[r % 10], alpha=0.8)
+            ax.hist(a, bins=bins, range=rng, density=True, color=sns.color_palette()[r % 10], alpha=0.8)
             zero = float(np.mean(a == 0))
             ax.text(0.97, 0.9, f"{zero:.0%} exactly 0", transform=ax.transAxes, ha="right", fontsize=8)
             ax.set_yscale("log")

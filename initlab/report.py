@@ -101,3 +101,77 @@ def symmetry_text(grads: pd.DataFrame, sym: pd.DataFrame, df: pd.DataFrame, laye
             f"its kernel gradient at initialization has norm {g.loc[init, 'kernel_grad_norm']:.3g}; "
             f"test accuracy {fmt_ci(acc['mean'], acc['half_width'])}% over {acc['n']} seed(s).")
     return "\n".join(lines)
+
+
+def histogram_text(table: pd.DataFrame, last_layer: str) -> str:
+    """Findings of the activation-histogram notebook from its per-layer table.
+
+    ``table`` has columns ``init, stage ("at init" / "trained"), layer, mean, std, frac_zero``.
+    """
+    t = table.set_index(["init", "stage", "layer"])
+    lines = []
+    for init in dict.fromkeys(table["init"]):
+        i0, i1 = t.loc[(init, "at init", last_layer)], t.loc[(init, "trained", last_layer)]
+        lines.append(f"- **{init}**: {last_layer} std {i0['std']:.3g} at initialization, {i1['std']:.3g} after "
+                     f"training; exactly-zero activations {i0['frac_zero']:.0%} → {i1['frac_zero']:.0%}.")
+    trained_last = table[(table["stage"] == "trained") & (table["layer"] == last_layer)]
+    majority = trained_last[trained_last["frac_zero"] > 0.5]["init"].tolist()
+    lines += ["", f"The source's remark that the last hidden layer's activations concentrate at zero for every "
+              f"method: after training, more than half of {last_layer}'s activations are exactly zero for "
+              f"{len(majority)} of {len(trained_last)} initializers ({', '.join(majority) or 'none'})."]
+    return "\n".join(lines)
+
+
+def patel_comparison(df: pd.DataFrame, value: str = "test_accuracy") -> pd.DataFrame:
+    """Table 1 (accuracy, %) or Table 2 (loss) of ``001`` laid out as printed, the paper beside ours.
+
+    Rows are the four schemes, columns each dataset and the average across datasets
+    (ours: the mean over datasets of the per-dataset seed means).
+    """
+    from initlab.sources import PATEL_AVERAGES, PATEL_LABELS, patel_tables
+
+    paper = patel_tables().set_index(["init", "dataset"])
+    pcol = "test_acc" if value == "test_accuracy" else "test_loss"
+    scale, digits = (100.0, 2) if value == "test_accuracy" else (1.0, 4)
+    datasets = [d for d in ("mnist", "cifar10", "fashion_mnist") if d in set(df["dataset"])]
+    s = summarize(df, value, by=("init", "dataset")).set_index(["init", "dataset"])
+    rows = []
+    for init, label in PATEL_LABELS.items():
+        if init not in set(df["init"]):
+            continue
+        row = {"scheme": f"{label} ({init})"}
+        for d in datasets:
+            row[f"{d} paper"] = f"{paper.loc[(init, d), pcol]:.{digits}f}"
+            row[f"{d} ours"] = fmt_ci(s.loc[(init, d), "mean"], s.loc[(init, d), "half_width"], scale, digits)
+        avg_paper = PATEL_AVERAGES[init][0 if value == "test_accuracy" else 1]
+        row["average paper"] = f"{avg_paper:.{digits}f}"
+        row["average ours"] = f"{np.mean([s.loc[(init, d), 'mean'] for d in datasets]) * scale:.{digits}f}"
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("scheme")
+
+
+def patel_text(df: pd.DataFrame) -> str:
+    """Findings of the three-dataset notebook: the paper's ranking He > Xavier > Random > Zero per dataset."""
+    claimed = ["randn_he", "randn_lecun", "randn_001", "zeros"]
+    lines = []
+    for d in dict.fromkeys(df["dataset"]):
+        sub = df[df["dataset"] == d]
+        v = ranking_verdict(sub, [c for c in claimed if c in set(sub["init"])])
+        steps = "; ".join(f"{r['claim']}: {r['verdict']} ({100 * r['mean_diff']:+.2f} pp)" for _, r in v.iterrows())
+        lines.append(f"- **{d}**: {steps}.")
+    return ("The paper ranks He > Xavier > Random > Zero on every dataset. Paired by seed, each step "
+            "on our runs (95% CI of the difference in test accuracy):\n\n" + "\n".join(lines))
+
+
+def catalogue_text(df: pd.DataFrame) -> str:
+    """Findings of the catalogue notebook: the best group, the failures, and what is indistinguishable."""
+    s = summarize(df, "test_accuracy").sort_values("mean", ascending=False).reset_index(drop=True)
+    best = s.iloc[0]
+    tied = [r["init"] for _, r in s.iterrows()
+            if r["init"] == best["init"] or (np.isfinite(r["ci_high"]) and r["ci_high"] >= best["ci_low"])]
+    failed = [f"{r['init']} ({100 * r['mean']:.1f}%)" for _, r in s.iterrows() if r["mean"] < 0.5]
+    lines = [f"- Best mean test accuracy: **{best['init']}** ({fmt_ci(best['mean'], best['half_width'])}%).",
+             f"- Initializers whose 95% interval reaches the best one's (not separable with these seeds): "
+             f"{', '.join(tied)}.",
+             f"- Failures (mean below 50%): {', '.join(failed) or 'none'}."]
+    return "\n".join(lines)

@@ -9,6 +9,20 @@ from pathlib import Path
 
 from initlab.paths import data_dir, project_root
 
+# Small, fast parameters for `initlab reproduce --quick` and the test suite: real data, small subsets.
+QUICK: dict[str, dict] = {
+    "01": {"seeds": [0, 1], "epochs": 2, "train_limit": 2000, "test_limit": 1000},
+    "02": {"seeds": [0, 1], "epochs": 1, "train_limit": 2000, "test_limit": 1000},
+    "03": {"seeds": [0, 1], "epochs": 2, "train_limit": 2000, "test_limit": 1000},
+    "04": {"seeds": [0, 1], "epochs": 1, "train_limit": 1000, "test_limit": 500},
+    "05": {"seeds": [0, 1], "epochs": 2, "train_limit": 1000, "test_limit": 500},
+}
+
+
+def quick_parameters(path: Path) -> dict:
+    """The quick profile's parameters of a numbered notebook (empty if it has none)."""
+    return dict(QUICK.get(path.name[:2], {}))
+
 
 def notebook_paths(selection: Sequence[str] | None = None) -> list[Path]:
     """The numbered notebooks in ``notebooks/`` (optionally only those selected)."""
@@ -38,7 +52,7 @@ def reproduce(quick: bool = False, notebooks: Sequence[str] | None = None) -> in
         print(f"[{i}/{len(paths)}] {path.name} ...", flush=True)
         start = time.perf_counter()
         try:
-            pm.execute_notebook(str(path), str(target), parameters={"profile": "quick" if quick else "full"},
+            pm.execute_notebook(str(path), str(target), parameters=quick_parameters(path) if quick else {},
                                 cwd=str(path.parent), progress_bar=False, kernel_name="python3")
         except pm.PapermillExecutionError as exc:
             failed.append(path.name)
