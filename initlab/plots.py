@@ -125,12 +125,14 @@ def symmetry_curves(sym: pd.DataFrame, layer: str = "hidden_1", title: str = "")
     """Mean pairwise distance between a layer's units, and its number of distinct units, per epoch."""
     d = sym[sym["layer"] == layer]
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.6))
-    sns.lineplot(data=d, x="epoch", y="unit_spread", hue="init", marker="o", ax=axes[0], errorbar=None)
-    axes[0].set_yscale("symlog", linthresh=1e-6)
+    sns.lineplot(data=d, x="epoch", y="unit_spread", hue="init", marker="o", ax=axes[0], errorbar=None,
+                 legend=False)
+    axes[0].set_yscale("symlog", linthresh=1e-7)
+    axes[0].set_ylim(bottom=0)
     axes[0].set_ylabel("mean pairwise distance\nbetween units' weights")
     axes[0].set_title(f"{layer}: how different the units are")
-    sns.lineplot(data=d, x="epoch", y="distinct_units", hue="init", marker="o", ax=axes[1], errorbar=None,
-                 legend=False)
+    sns.lineplot(data=d, x="epoch", y="distinct_units", hue="init", marker="o", ax=axes[1], errorbar=None)
+    sns.move_legend(axes[1], "upper left", bbox_to_anchor=(1.02, 1), title="init")
     axes[1].set_yscale("log")
     axes[1].set_ylabel("distinct units")
     axes[1].set_title(f"{layer}: units with different weights")

@@ -97,7 +97,8 @@ def symmetry_text(grads: pd.DataFrame, sym: pd.DataFrame, df: pd.DataFrame, laye
         acc = mean_ci(runs.loc[runs["init"] == init, "test_accuracy"].to_numpy())
         lines.append(
             f"- **{init}**: {layer} starts with {int(first.loc[init, 'distinct_units'])} distinct unit(s) and ends "
-            f"with {int(last.loc[init, 'distinct_units'])} after {int(last.loc[init, 'epoch'])} epochs; "
+            f"with {int(last.loc[init, 'distinct_units'])} after {int(last.loc[init, 'epoch'])} epochs "
+            f"(mean distance between units {first.loc[init, 'unit_spread']:.3g} → {last.loc[init, 'unit_spread']:.3g}); "
             f"its kernel gradient at initialization has norm {g.loc[init, 'kernel_grad_norm']:.3g}; "
             f"test accuracy {fmt_ci(acc['mean'], acc['half_width'])}% over {acc['n']} seed(s).")
     return "\n".join(lines)

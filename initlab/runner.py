@@ -28,7 +28,7 @@ import tensorflow as tf
 from initlab import __version__
 from initlab import datasets as ds
 from initlab.cache import RunCache, spec_key
-from initlab.errors import InvalidArgumentError
+from initlab.errors import InvalidArgumentError, UnknownNameError
 from initlab.initializers import get_initializer
 from initlab.models import build_model, get_model_entry
 from initlab.paths import cache_dir
@@ -83,7 +83,6 @@ def validate_spec(spec: RunSpec) -> None:
     """Raise :class:`InvalidArgumentError` for values no run can use."""
     get_model_entry(spec.model)
     if spec.dataset not in ds.dataset_names():
-        from initlab.errors import UnknownNameError
         raise UnknownNameError("dataset", spec.dataset, ds.dataset_names())
     get_initializer(spec.init, seed=0, **spec.init_params)
     if int(spec.epochs) < 1:
