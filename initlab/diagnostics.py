@@ -35,19 +35,8 @@ def layer_activations(model: keras.Model, x: np.ndarray, layers: Sequence[str] |
 
 
 def activation_stats(model: keras.Model, x: np.ndarray) -> pd.DataFrame:
-    """Per hidden layer: mean, std, fraction exactly zero, fraction saturated (|a| > 0.97).
-
-    The zero fraction is the dead-ReLU measure; the saturated fraction matters
-    for tanh and sigmoid layers.
-    """
-    rows = []
-    for name, act in layer_activations(model, x).items():
-        a = act.reshape(len(act), -1)
-        rows.append({"layer": name, "units": a.shape[1], "mean": float(a.mean()), "std": float(a.std()),
-                     "frac_zero": float(np.mean(a == 0)),
-                     "frac_saturated": float(np.mean(np.abs(a) > SATURATION)),
-                     "frac_dead_units": float(np.mean(np.all(a == 0, axis=0)))})
-    return pd.DataFrame(rows)
+    """Per hidden layer of ``model`` on ``x``: the statistics of :func:`stats_of`."""
+    return stats_of(layer_activations(model, x))
 
 
 def gradient_norms(model: keras.Model, x: np.ndarray, y: np.ndarray) -> pd.DataFrame:
@@ -159,10 +148,18 @@ def activations_before_after(spec: Any, n_samples: int | None = None
 
 
 def stats_of(acts: dict[str, np.ndarray]) -> pd.DataFrame:
-    """Per layer of an activation dict: mean, std, fraction exactly zero, fraction above 1."""
+    """Per layer of an activation dict: mean, std and the fractions that diagnose a layer.
+
+    ``frac_zero`` (exactly zero) and ``frac_dead_units`` (units zero on every example) are the
+    dead-ReLU measures; ``frac_saturated`` (|a| > 0.97) matters for tanh and sigmoid layers;
+    ``frac_above_1`` is the share outside the histograms' [-1, 1] window.
+    """
     rows = []
-    for layer, a in acts.items():
-        a = np.ravel(a)
-        rows.append({"layer": layer, "mean": float(a.mean()), "std": float(a.std()),
-                     "frac_zero": float(np.mean(a == 0)), "frac_above_1": float(np.mean(a > 1))})
+    for layer, act in acts.items():
+        a = act.reshape(len(act), -1)
+        rows.append({"layer": layer, "units": a.shape[1], "mean": float(a.mean()), "std": float(a.std()),
+                     "frac_zero": float(np.mean(a == 0)),
+                     "frac_saturated": float(np.mean(np.abs(a) > SATURATION)),
+                     "frac_dead_units": float(np.mean(np.all(a == 0, axis=0))),
+                     "frac_above_1": float(np.mean(a > 1))})
     return pd.DataFrame(rows)
