@@ -90,7 +90,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_reproduce(args: argparse.Namespace) -> int:
     from initlab.reproduce import reproduce
-    return reproduce(quick=args.quick, notebooks=args.notebooks)
+    return reproduce(quick=args.quick, notebooks=args.notebooks, update_baselines=args.update_baselines,
+                     summary_only=args.summary_only)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -134,6 +135,10 @@ def build_parser() -> argparse.ArgumentParser:
                          description="Execute every notebook in notebooks/ with papermill at its defaults (or small subsets with --quick).")
     rep.add_argument("--quick", action="store_true", help="small subsets, 1-2 epochs and seeds")
     rep.add_argument("--notebooks", nargs="*", help="only these notebooks (file names or numbers)")
+    rep.add_argument("--update-baselines", action="store_true",
+                     help="with --quick: copy the executed notebooks to tests/baselines/ (the nbval references)")
+    rep.add_argument("--summary-only", action="store_true",
+                     help="do not execute; rebuild the summary table from the cached runs")
     rep.set_defaults(func=cmd_reproduce)
     return parser
 

@@ -3,12 +3,17 @@
 Each class subclasses Keras' own (so sampling is exactly Keras'), validates its
 arguments, and returns exactly its constructor arguments from ``get_config()``.
 Names are snake_case and are the vocabulary used everywhere (``init``).
+
+A registry name is a class plus preset arguments: ``random_normal_001`` is
+``RandomNormal(stddev=0.01)``, so its instances serialize as ``RandomNormal``.
 """
 
 from __future__ import annotations
 
 import inspect
 import math
+import numbers
+import random
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,88 +28,105 @@ from initlab.errors import InvalidArgumentError, UnknownNameError
 TRUNCATED_STD = 0.87962566103423978
 _MODES = ("fan_in", "fan_out", "fan_avg")
 _DISTRIBUTIONS = ("truncated_normal", "untruncated_normal", "uniform")
+_KI = keras.initializers
 
 register = keras.saving.register_keras_serializable(package="initlab")
 
 
-def _positive(name: str, value: float) -> None:
-    if not (isinstance(value, (int, float)) and value > 0 and math.isfinite(value)):
+def _positive(name: str, value: Any) -> None:
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
+    if not (ok and math.isfinite(value) and value > 0):
         raise InvalidArgumentError(name, value, "must be a positive float")
+
+
+def _kernel_shape(shape: Any, what: str, exact: bool = False) -> tuple[int, ...]:
+    """``shape`` as a tuple, checked to be 2-D (``exact``) or at least 2-D."""
+    shape = tuple(shape)
+    if len(shape) < 2 or (exact and len(shape) != 2):
+        raise InvalidArgumentError("shape", shape, f"must be {'' if exact else 'at least '}2-D for {what}")
+    return shape
 
 
 def compute_fans(shape: tuple[int, ...]) -> tuple[float, float]:
     """``(fan_in, fan_out)`` of a kernel shape, Keras' convention.
 
-    Dense kernels are ``(fan_in, fan_out)``; convolution kernels
-    ``(*spatial, in_channels, out_channels)`` multiply both by the receptive
-    field size.
+    Args:
+        shape: dense kernels are ``(fan_in, fan_out)``; convolution kernels
+            ``(*spatial, in_channels, out_channels)`` multiply both by the
+            receptive field size ``prod(spatial)``.
+
+    Returns:
+        ``(fan_in, fan_out)`` as floats (``(1, 1)`` for a scalar shape).
     """
     shape = tuple(int(s) for s in shape)
-    if len(shape) == 0:
-        return 1.0, 1.0
-    if len(shape) == 1:
-        return float(shape[0]), float(shape[0])
-    if len(shape) == 2:
-        return float(shape[0]), float(shape[1])
-    receptive = math.prod(shape[:-2])
+    if len(shape) < 2:
+        return (float(shape[0]),) * 2 if shape else (1.0, 1.0)
+    receptive = math.prod(shape[:-2])  # 1 for a dense kernel
     return float(shape[-2] * receptive), float(shape[-1] * receptive)
 
 
 def layer_seed(seed: int, layer_index: int) -> int:
     """A distinct, deterministic seed for layer ``layer_index`` of a run seeded ``seed``.
 
-    Keras initializers with an int seed repeat their values, so each layer
-    gets its own: ``seed * 1000 + layer_index`` (layers are numbered from 1).
+    Keras initializers with an int seed repeat their values on every call, so
+    one instance shared by two same-shaped layers gives them identical weights;
+    each layer gets its own seed instead: ``seed * 1000 + layer_index`` (layers
+    numbered from 1; distinct for non-negative seeds and fewer than 1000 layers).
     """
     return int(seed) * 1000 + int(layer_index)
 
 
 @register
-class Zeros(keras.initializers.Zeros):
+class Zeros(_KI.Zeros):
     """All weights 0."""
 
 
 @register
-class Ones(keras.initializers.Ones):
+class Ones(_KI.Ones):
     """All weights 1."""
 
 
 @register
-class Constant(keras.initializers.Constant):
-    """All weights equal to ``value``."""
+class Constant(_KI.Constant):
+    """All weights equal to ``value`` (default 0.5, not Keras' 0: ``zeros`` already covers 0)."""
 
     def __init__(self, value: float = 0.5):
-        if not math.isfinite(float(value)):
+        if not (isinstance(value, numbers.Real) and math.isfinite(value)):
             raise InvalidArgumentError("value", value, "must be a finite float")
         super().__init__(value=float(value))
 
 
 @register
-class Identity(keras.initializers.Identity):
-    """``gain`` times the identity matrix (2-D kernels only; non-square: ones on the diagonal)."""
+class Identity(_KI.Identity):
+    """``gain`` times the identity matrix (2-D kernels only; non-square: ones on the main diagonal)."""
 
     def __init__(self, gain: float = 1.0):
         _positive("gain", gain)
         super().__init__(gain=gain)
 
     def __call__(self, shape, dtype=None):
-        if len(shape) != 2:
-            raise InvalidArgumentError("shape", tuple(shape), "must be 2-D for the identity initializer")
-        return super().__call__(shape, dtype=dtype)
+        return super().__call__(_kernel_shape(shape, "identity", exact=True), dtype=dtype)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"gain": self.gain}  # Keras' Identity returns {} and loses the gain
 
 
 @register
-class Orthogonal(keras.initializers.Orthogonal):
-    """A random orthogonal matrix (rows or columns orthonormal) times ``gain``."""
+class Orthogonal(_KI.Orthogonal):
+    """A random orthogonal matrix (rows or columns orthonormal) times ``gain``; N-D kernels are
+    flattened to ``(prod(shape[:-1]), shape[-1])``."""
 
     def __init__(self, gain: float = 1.0, seed: int | None = None):
         _positive("gain", gain)
         super().__init__(gain=gain, seed=seed)
 
+    def __call__(self, shape, dtype=None):
+        return super().__call__(_kernel_shape(shape, "orthogonal"), dtype=dtype)
+
 
 @register
-class RandomNormal(keras.initializers.RandomNormal):
-    """N(mean, stddev²), untruncated."""
+class RandomNormal(_KI.RandomNormal):
+    """N(mean, stddev²), untruncated (default stddev 0.05, as source 000 and Keras)."""
 
     def __init__(self, mean: float = 0.0, stddev: float = 0.05, seed: int | None = None):
         _positive("stddev", stddev)
@@ -112,8 +134,19 @@ class RandomNormal(keras.initializers.RandomNormal):
 
 
 @register
-class RandomUniform(keras.initializers.RandomUniform):
-    """U(minval, maxval)."""
+class Randn001(RandomNormal):
+    """``randn * 0.01``: source 001's "random" scheme, N(0, 0.01²) untruncated."""
+
+    def __init__(self, seed: int | None = None):
+        super().__init__(mean=0.0, stddev=0.01, seed=seed)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"seed": keras.saving.serialize_keras_object(self._init_seed)}
+
+
+@register
+class RandomUniform(_KI.RandomUniform):
+    """U(minval, maxval) (Keras defaults ±0.05)."""
 
     def __init__(self, minval: float = -0.05, maxval: float = 0.05, seed: int | None = None):
         if not minval < maxval:
@@ -122,7 +155,7 @@ class RandomUniform(keras.initializers.RandomUniform):
 
 
 @register
-class TruncatedNormal(keras.initializers.TruncatedNormal):
+class TruncatedNormal(_KI.TruncatedNormal):
     """N(mean, stddev²) redrawn outside mean ± 2·stddev (actual std ≈ 0.88·stddev)."""
 
     def __init__(self, mean: float = 0.0, stddev: float = 0.05, seed: int | None = None):
@@ -131,8 +164,11 @@ class TruncatedNormal(keras.initializers.TruncatedNormal):
 
 
 @register
-class VarianceScaling(keras.initializers.VarianceScaling):
-    """Variance ``scale / fan`` (fan by ``mode``), drawn from ``distribution``."""
+class VarianceScaling(_KI.VarianceScaling):
+    """Variance ``scale / fan`` (fan by ``mode``), drawn from ``distribution``.
+
+    The truncated normal is rescaled so its actual std is ``sqrt(scale / fan)``.
+    """
 
     def __init__(self, scale: float = 1.0, mode: str = "fan_in",
                  distribution: str = "truncated_normal", seed: int | None = None):
@@ -157,7 +193,8 @@ def _fixed_scaling(name: str, scale: float, mode: str, distribution: str, doc: s
     def get_config(self):
         return {"seed": keras.saving.serialize_keras_object(self._init_seed)}
 
-    cls = type(name, (VarianceScaling,), {"__init__": __init__, "get_config": get_config, "__doc__": doc})
+    cls = type(name, (VarianceScaling,), {"__init__": __init__, "get_config": get_config,
+                                          "__doc__": doc, "__module__": __name__, "__qualname__": name})
     return register(cls)
 
 
@@ -168,34 +205,41 @@ HeUniform = _fixed_scaling("HeUniform", 2.0, "fan_in", "uniform", "Uniform in ±
 LecunNormal = _fixed_scaling("LecunNormal", 1.0, "fan_in", "truncated_normal", "Truncated normal, std sqrt(1/fan_in).")
 LecunUniform = _fixed_scaling("LecunUniform", 1.0, "fan_in", "uniform", "Uniform in ±sqrt(3/fan_in).")
 RandnLecun = _fixed_scaling("RandnLecun", 1.0, "fan_in", "untruncated_normal",
-                            "randn * sqrt(1/fan_in): plain normal (what 001 calls Xavier).")
+                            "randn * sqrt(1/fan_in): plain normal (what source 001 calls Xavier).")
 RandnHe = _fixed_scaling("RandnHe", 2.0, "fan_in", "untruncated_normal", "randn * sqrt(2/fan_in): plain normal (001's He).")
 
 
 @register
-class Sparse(keras.initializers.Initializer):
+class Sparse(_KI.Initializer):
     """Sparse initialization (Martens 2010): each unit gets ``k`` non-zero incoming weights.
 
-    The non-zero weights are drawn from N(0, stddev²); which inputs they connect
-    is chosen at random per unit. ``k`` above the fan-in is clipped to it.
+    Units are the last axis; a unit's inputs are all other axes (a conv kernel's
+    receptive field × input channels). The ``k`` inputs are chosen at random per
+    unit and weighted N(0, stddev²); ``k`` above the fan-in is clipped to it (the
+    unit is then dense). Sampled with ``numpy.random.default_rng(seed)``; like
+    Keras, an unseeded instance picks its seed once, so every call repeats.
     """
 
     def __init__(self, k: int = 15, stddev: float = 1.0, seed: int | None = None):
-        if not (isinstance(k, (int, np.integer)) and k >= 1):
+        if not (isinstance(k, numbers.Integral) and not isinstance(k, bool) and k >= 1):
             raise InvalidArgumentError("k", k, "must be an integer >= 1")
         _positive("stddev", stddev)
+        if seed is not None and not (isinstance(seed, numbers.Integral) and seed >= 0):
+            raise InvalidArgumentError("seed", seed, "must be a non-negative integer or None")
         self.k, self.stddev, self.seed = int(k), float(stddev), seed
+        self._rng_seed = int(seed) if seed is not None else random.randint(1, 10**9)
 
     def __call__(self, shape, dtype=None):
-        fan_in = math.prod(shape[:-1]) if len(shape) > 1 else 1
-        units = int(shape[-1])
+        shape = _kernel_shape(shape, "sparse")
+        fan_in, units = math.prod(shape[:-1]), int(shape[-1])
         k = min(self.k, fan_in)
-        rng = np.random.default_rng(self.seed)
+        rng = np.random.default_rng(self._rng_seed)
         w = np.zeros((fan_in, units), dtype=np.float64)
         for j in range(units):
             rows = rng.choice(fan_in, size=k, replace=False)
             w[rows, j] = rng.normal(0.0, self.stddev, size=k)
-        return keras.ops.convert_to_tensor(w.reshape(tuple(shape)), dtype=dtype or keras.backend.floatx())
+        dtype = keras.backend.standardize_dtype(dtype)
+        return keras.ops.convert_to_tensor(w.reshape(shape), dtype=dtype)
 
     def get_config(self) -> dict[str, Any]:
         return {"k": self.k, "stddev": self.stddev, "seed": self.seed}
@@ -230,16 +274,33 @@ INITIALIZERS: dict[str, InitEntry] = {
     "lecun_uniform": InitEntry(LecunUniform, "uniform(±sqrt(3/fan_in))", "1 / fan_in", source="003"),
     "variance_scaling": InitEntry(VarianceScaling, "by distribution (truncated/untruncated normal, uniform)", "scale / fan(mode)",
                                   {"scale": 1.0, "mode": "fan_in", "distribution": "truncated_normal"}, "004"),
-    "randn_001": InitEntry(RandomNormal, "randn * 0.01 (plain normal)", "1e-4", {"mean": 0.0, "stddev": 0.01}, "001 random"),
+    "randn_001": InitEntry(Randn001, "randn * 0.01 (plain normal)", "1e-4", source="001 random"),
     "randn_lecun": InitEntry(RandnLecun, "randn * sqrt(1/fan_in) (plain normal)", "1 / fan_in", source="001 Xavier"),
     "randn_he": InitEntry(RandnHe, "randn * sqrt(2/fan_in) (plain normal)", "2 / fan_in", source="001 He"),
-    "sparse": InitEntry(Sparse, "k non-zero N(0, stddev) inputs per unit", "stddev^2 * k / fan_in", {"k": 15, "stddev": 1.0}, "000 [6]"),
+    "sparse": InitEntry(Sparse, "k non-zero N(0, stddev) inputs per unit", "stddev^2 * k / fan_in", {"k": 15, "stddev": 1.0},
+                        "000 (named; scheme of Martens 2010)"),
 }
-_RANDOM = {n for n, e in INITIALIZERS.items() if e.cls not in (Zeros, Ones, Constant, Identity)}
+# Class names (plain and as registered for saving) accepted in {"class_name", "config"} specs.
+_CLASSES: dict[str, type] = {}
+for _entry in INITIALIZERS.values():
+    _CLASSES[_entry.cls.__name__] = _CLASSES[f"initlab>{_entry.cls.__name__}"] = _entry.cls
+
+
+def _params(cls: type) -> set[str]:
+    return set(inspect.signature(cls.__init__).parameters) - {"self", "args", "kwargs"}
+
+
+def _build(cls: type, label: str, kwargs: dict[str, Any]) -> _KI.Initializer:
+    allowed = _params(cls)
+    for key in kwargs:
+        if key not in allowed:
+            raise InvalidArgumentError(key, kwargs[key], f"is not a parameter of {label!r} "
+                                       f"(parameters: {', '.join(sorted(allowed)) or 'none'})")
+    return cls(**kwargs)
 
 
 def init_names() -> list[str]:
-    """Every registered initializer name."""
+    """Every registered initializer name, sorted."""
     return sorted(INITIALIZERS)
 
 
@@ -247,64 +308,94 @@ def get_initializer(identifier: Any, seed: int | None = None, **params: Any) -> 
     """An initializer from a registry name, a Keras config dict, or an instance.
 
     Args:
-        identifier: a name from :func:`init_names`, ``{"class_name", "config"}``, or an initializer.
-        seed: seed of a random initializer (ignored by deterministic ones).
-        **params: overrides of the entry's defaults (e.g. ``stddev=0.01``).
+        identifier: a name from :func:`init_names`; a dict ``{"class_name", "config"}``
+            whose class name is a registry name or one of this module's classes
+            (``"HeNormal"``, ``"initlab>HeNormal"``; Keras' own names map to them);
+            or an initializer instance, returned as is (``seed`` is then ignored).
+        seed: seed of a random initializer (ignored by deterministic ones); for a
+            dict it overrides the config's seed when given.
+        **params: overrides of the entry's defaults or the dict's config (e.g. ``stddev=0.01``).
 
     Raises:
         UnknownNameError: the name is not registered (the message lists the valid ones).
         InvalidArgumentError: a parameter is unknown or out of range.
     """
-    if isinstance(identifier, keras.initializers.Initializer):
+    if isinstance(identifier, _KI.Initializer):
+        if params:
+            key = next(iter(params))
+            raise InvalidArgumentError(key, params[key], "cannot be applied to an initializer instance; pass a name")
         return identifier
     if isinstance(identifier, Mapping):
-        return keras.saving.deserialize_keras_object(dict(identifier))
-    if identifier not in INITIALIZERS:
+        name = identifier.get("class_name")
+        config = dict(identifier.get("config") or {})
+        if isinstance(name, str) and name in INITIALIZERS:
+            config_seed = config.pop("seed", None)
+            return get_initializer(name, seed=config_seed if seed is None else seed, **{**config, **params})
+        cls = _CLASSES.get(identifier.get("registered_name")) or _CLASSES.get(name)
+        if cls is None:
+            raise UnknownNameError("initializer", name, init_names())
+        for key in ("input_axes", "output_axes"):  # Keras-only options, None unless customised
+            if key in config and config[key] is None:
+                del config[key]
+        kwargs = {**config, **params}
+        if seed is not None and "seed" in _params(cls):
+            kwargs["seed"] = seed
+        return _build(cls, str(name), kwargs)
+    if not isinstance(identifier, str) or identifier not in INITIALIZERS:
         raise UnknownNameError("initializer", identifier, init_names())
     entry = INITIALIZERS[identifier]
     kwargs = {**entry.defaults, **params}
-    if identifier in _RANDOM:
+    if "seed" in _params(entry.cls):
         kwargs["seed"] = seed
-    allowed = set(inspect.signature(entry.cls.__init__).parameters) - {"self", "args", "kwargs"}
-    for key in kwargs:
-        if key not in allowed:
-            raise InvalidArgumentError(key, kwargs[key], f"is not a parameter of {identifier!r} "
-                                       f"(parameters: {', '.join(sorted(allowed)) or 'none'})")
-    return entry.cls(**kwargs)
+    return _build(entry.cls, identifier, kwargs)
 
 
 def expected_stats(identifier: Any, shape: tuple[int, ...]) -> dict[str, float]:
     """Theoretical mean, std and bounds of the values an initializer draws for ``shape``.
 
+    Works for this module's initializers and Keras' own (of the same families).
+
+    Args:
+        identifier: anything :func:`get_initializer` accepts.
+        shape: the kernel shape the values are drawn for.
+
     Returns:
         ``{"mean", "std", "low", "high"}``; bounds are ``-inf``/``inf`` when unbounded.
+        Truncated normals' std is the actual (post-truncation) one.
+
+    Raises:
+        InvalidArgumentError: the shape does not suit the initializer, or the
+            initializer has no known statistics.
     """
     init = get_initializer(identifier, seed=0)
+    shape = tuple(int(s) for s in shape)
     fan_in, fan_out = compute_fans(shape)
     inf = math.inf
-    if isinstance(init, (Zeros, Ones, Constant)):
-        value = 0.0 if isinstance(init, Zeros) else 1.0 if isinstance(init, Ones) else init.value
+    if isinstance(init, (_KI.Zeros, _KI.Ones, _KI.Constant)):
+        value = 0.0 if isinstance(init, _KI.Zeros) else 1.0 if isinstance(init, _KI.Ones) else float(init.value)
         return {"mean": value, "std": 0.0, "low": value, "high": value}
-    if isinstance(init, Identity):
-        rows, cols = shape
+    if isinstance(init, _KI.Identity):
+        rows, cols = _kernel_shape(shape, "identity", exact=True)
         eye = init.gain * np.eye(rows, cols)
-        return {"mean": float(eye.mean()), "std": float(eye.std()), "low": 0.0, "high": init.gain}
-    if isinstance(init, Orthogonal):
+        return {"mean": float(eye.mean()), "std": float(eye.std()), "low": float(eye.min()), "high": float(eye.max())}
+    if isinstance(init, _KI.Orthogonal):
+        _kernel_shape(shape, "orthogonal")
         rows, cols = math.prod(shape[:-1]), shape[-1]
         return {"mean": 0.0, "std": init.gain / math.sqrt(max(rows, cols)), "low": -init.gain, "high": init.gain}
     if isinstance(init, Sparse):
+        fan_in = math.prod(_kernel_shape(shape, "sparse")[:-1])
         k = min(init.k, fan_in)
         return {"mean": 0.0, "std": init.stddev * math.sqrt(k / fan_in), "low": -inf, "high": inf}
-    if isinstance(init, RandomNormal):
+    if isinstance(init, _KI.RandomNormal):
         return {"mean": init.mean, "std": init.stddev, "low": -inf, "high": inf}
-    if isinstance(init, TruncatedNormal):
+    if isinstance(init, _KI.TruncatedNormal):
         return {"mean": init.mean, "std": init.stddev * TRUNCATED_STD,
                 "low": init.mean - 2 * init.stddev, "high": init.mean + 2 * init.stddev}
-    if isinstance(init, RandomUniform):
+    if isinstance(init, _KI.RandomUniform):
         half = (init.maxval - init.minval) / 2
         return {"mean": (init.maxval + init.minval) / 2, "std": half / math.sqrt(3),
                 "low": init.minval, "high": init.maxval}
-    if isinstance(init, VarianceScaling):
+    if isinstance(init, _KI.VarianceScaling) and getattr(init, "input_axes", None) is None:
         fan = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2}[init.mode]
         std = math.sqrt(init.scale / max(1.0, fan))
         if init.distribution == "uniform":
@@ -328,26 +419,23 @@ def theoretical_density(identifier: Any, shape: tuple[int, ...], n_points: int =
                         ) -> tuple[np.ndarray, np.ndarray] | None:
     """The density an initializer draws from for ``shape``, as ``(x, p)``; None for point masses.
 
-    Orthogonal and sparse kernels have no simple closed form: the normal density with
-    their exact std is returned (the entries of a large random orthogonal matrix are
-    nearly normal).
+    Sparse and identity kernels (mostly exact zeros) have no density: None. Orthogonal
+    kernels get the normal density with their exact std (the entries of a large random
+    orthogonal matrix are nearly normal).
     """
     from scipy import stats as st
 
     init = get_initializer(identifier, seed=0)
     e = expected_stats(init, shape)
-    if e["std"] == 0 or isinstance(init, (Identity, Sparse)):
+    if e["std"] == 0 or isinstance(init, (_KI.Identity, Sparse)):
         return None
     lo = e["low"] if math.isfinite(e["low"]) else e["mean"] - 4 * e["std"]
     hi = e["high"] if math.isfinite(e["high"]) else e["mean"] + 4 * e["std"]
     x = np.linspace(lo, hi, n_points)
-    truncated = isinstance(init, TruncatedNormal) or (
-        isinstance(init, VarianceScaling) and init.distribution == "truncated_normal")
-    uniform = isinstance(init, RandomUniform) or (
-        isinstance(init, VarianceScaling) and init.distribution == "uniform")
-    if uniform:
+    scaling = isinstance(init, _KI.VarianceScaling)
+    if isinstance(init, _KI.RandomUniform) or (scaling and init.distribution == "uniform"):
         return x, np.full_like(x, 1.0 / (e["high"] - e["low"]))
-    if truncated:
+    if isinstance(init, _KI.TruncatedNormal) or (scaling and init.distribution == "truncated_normal"):
         sigma = (e["high"] - e["mean"]) / 2
         return x, st.truncnorm.pdf(x, -2, 2, loc=e["mean"], scale=sigma)
     return x, st.norm.pdf(x, loc=e["mean"], scale=e["std"])

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
 
 os.environ["INITLAB_OFFLINE"] = "1"
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+# A private run cache for the whole session (nbval's kernels inherit it): tests never use a user's cache.
+os.environ["INITLAB_CACHE"] = tempfile.mkdtemp(prefix="initlab-test-cache-")
 _SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 if "INITLAB_DATA" not in os.environ and _SHARED.is_dir():
     os.environ["INITLAB_DATA"] = str(_SHARED)
