@@ -1,99 +1,116 @@
-"""MNIST, Fashion-MNIST and CIFAR-10 without a network: find, verify, load, preprocess.
+"""MNIST, Fashion-MNIST and CIFAR-10: find, verify, load, preprocess.
 
 :func:`load_dataset` looks, in order, in an explicit folder, each folder of
 ``$INITLAB_DATA`` (``:``-separated), the project's ``data/``, Debian's
-``/usr/share/datasets/fashion-mnist``, and the Keras cache
-``~/.keras/datasets``; only then, if allowed, it downloads from the official
-URLs into ``data/``. Every file is verified against the sha256 of its
-canonical content before use (see :mod:`initlab._formats`).
+``/usr/share/datasets/fashion-mnist`` and the Keras cache; only when the
+dataset is found nowhere, and downloads are allowed, does it download from
+the official URLs into ``data/`` (see :mod:`initlab.download`). Every file is
+verified against the sha256 of its canonical content before use (see
+:mod:`initlab._formats`), and a mismatch is an error, never a fallback.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from initlab import _formats as fmt
-from initlab.errors import ChecksumError, DatasetNotFoundError, UnknownNameError
+from initlab._formats import Candidate
+from initlab.errors import ChecksumError, DatasetNotFoundError, InvalidArgumentError, UnknownNameError
 from initlab.paths import data_dir as project_data_dir
 from initlab.paths import offline
 
-DEBIAN_FASHION = Path("/usr/share/datasets/fashion-mnist")
-IDX_KEYS = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
-CIFAR_BATCHES = ("data_batch_1", "data_batch_2", "data_batch_3", "data_batch_4", "data_batch_5", "test_batch")
+DEBIAN_FASHION = Path("/usr/share/datasets/fashion-mnist")  # Debian's dataset-fashion-mnist
+
+
+def keras_cache_dir() -> Path:
+    """Keras' download cache: ``$KERAS_HOME/datasets``, else ``~/.keras/datasets``."""
+    return Path(os.environ.get("KERAS_HOME") or Path.home() / ".keras").expanduser() / "datasets"
+
+
+# Declarations: each file once, with the checksum of its canonical content and
+# where it is downloaded from (BASE_URLS[dataset] + remote). BASE_URLS may be
+# pointed elsewhere (a mirror, or file:// URLs in tests).
+BASE_URLS = {
+    "mnist": "https://storage.googleapis.com/cvdf-datasets/mnist/",
+    "fashion_mnist": "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
+    "cifar10": "https://www.cs.toronto.edu/~kriz/",
+}
+CIFAR_ARCHIVE = "cifar-10-binary.tar.gz"
+CIFAR_ARCHIVE_MD5 = "c32a1d4ab5d03f1284b67883e8d87530"
+
+
+@dataclass(frozen=True)
+class DataFile:
+    """One file of a dataset.
+
+    ``key`` is its canonical name (``train-images-idx3-ubyte``, ``data_batch_1``,
+    ``batches.meta``), ``sha256`` the hash of its canonical content (decompressed
+    IDX bytes; CIFAR-10 binary-version bytes) and ``remote`` the file under the
+    dataset's base URL that holds it (for CIFAR-10, the archive).
+    """
+
+    key: str
+    sha256: str
+    remote: str
 
 
 @dataclass(frozen=True)
 class DatasetSpec:
-    """One dataset: its folder names, checksums of canonical content, classes, download source."""
+    """A dataset: its files, its folder names under a data root, the Keras cache layout."""
 
     name: str
     kind: str  # "idx" or "cifar"
-    folders: tuple[str, ...]
-    sha256: dict[str, str]
+    files: tuple[DataFile, ...]
     class_names: tuple[str, ...]
-    url: str
+    folders: tuple[tuple[str, str], ...]  # (folder under a data root, format), in preference order
+    keras: tuple[tuple[str, str], ...]  # (path under the Keras cache, format)
+
+    def sha256(self, key: str) -> str:
+        """The known checksum of file ``key``."""
+        return next(f.sha256 for f in self.files if f.key == key)
+
+
+def _idx(key: str, sha256: str) -> DataFile:
+    return DataFile(key, sha256, f"{key}.gz")
+
+
+def _cifar(key: str, sha256: str) -> DataFile:
+    return DataFile(key, sha256, CIFAR_ARCHIVE)
 
 
 DATASETS: dict[str, DatasetSpec] = {
-    "mnist": DatasetSpec("mnist", "idx", ("mnist",), {
-        "train-images-idx3-ubyte": "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
-        "train-labels-idx1-ubyte": "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
-        "t10k-images-idx3-ubyte": "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
-        "t10k-labels-idx1-ubyte": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
-    }, tuple(str(d) for d in range(10)), "https://storage.googleapis.com/cvdf-datasets/mnist/"),
-    "fashion_mnist": DatasetSpec("fashion_mnist", "idx", ("fashion-mnist", "fashion_mnist"), {
-        "train-images-idx3-ubyte": "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
-        "train-labels-idx1-ubyte": "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
-        "t10k-images-idx3-ubyte": "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
-        "t10k-labels-idx1-ubyte": "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
-    }, ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"),
-        "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"),
-    "cifar10": DatasetSpec("cifar10", "cifar", ("cifar-10-batches-bin", "cifar-10-batches-py"), {
-        "data_batch_1": "cee916563c9f80d84e3cc88e17fdc0941787f1244f00a67874d45b261883ada5",
-        "data_batch_2": "a591ca11fa1708a91ee40f54b3da4784ccd871ecf2137de63f51ada8b3fa57ed",
-        "data_batch_3": "bbe8596564c0f86427f876058170b84dac6670ddf06d79402899d93ceea26f67",
-        "data_batch_4": "014e562d6e23c72197cc727519169a60359f5eccd8945ad5a09d710285ff4e48",
-        "data_batch_5": "755304fc0b379caeae8c14f0dac912fbc7d6cd469eb67a1029a08a39453a9add",
-        "test_batch": "8e2eb146ae340b09e24670f29cabc6326dba54da8789dab6768acf480273f65b",
-    }, ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"),
-        "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz"),
+    "mnist": DatasetSpec("mnist", "idx", (
+        _idx("train-images-idx3-ubyte", "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db"),
+        _idx("train-labels-idx1-ubyte", "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5"),
+        _idx("t10k-images-idx3-ubyte", "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7"),
+        _idx("t10k-labels-idx1-ubyte", "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2"),
+    ), tuple(str(d) for d in range(10)), (("mnist", "idx-gz"),), (("mnist.npz", "keras-npz"),)),
+    "fashion_mnist": DatasetSpec("fashion_mnist", "idx", (
+        _idx("train-images-idx3-ubyte", "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888"),
+        _idx("train-labels-idx1-ubyte", "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9"),
+        _idx("t10k-images-idx3-ubyte", "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b"),
+        _idx("t10k-labels-idx1-ubyte", "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34"),
+    ), ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
+        "Ankle boot"), (("fashion-mnist", "idx-gz"), ("fashion_mnist", "idx-gz")),
+        (("fashion-mnist", "idx-gz"),)),
+    "cifar10": DatasetSpec("cifar10", "cifar", (
+        _cifar("data_batch_1", "cee916563c9f80d84e3cc88e17fdc0941787f1244f00a67874d45b261883ada5"),
+        _cifar("data_batch_2", "a591ca11fa1708a91ee40f54b3da4784ccd871ecf2137de63f51ada8b3fa57ed"),
+        _cifar("data_batch_3", "bbe8596564c0f86427f876058170b84dac6670ddf06d79402899d93ceea26f67"),
+        _cifar("data_batch_4", "014e562d6e23c72197cc727519169a60359f5eccd8945ad5a09d710285ff4e48"),
+        _cifar("data_batch_5", "755304fc0b379caeae8c14f0dac912fbc7d6cd469eb67a1029a08a39453a9add"),
+        _cifar("test_batch", "8e2eb146ae340b09e24670f29cabc6326dba54da8789dab6768acf480273f65b"),
+        _cifar("batches.meta", "558e74b5e208382e186da55784b4bac2cd52e558448e1b5800990fdb28ed8033"),
+    ), ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"),
+        (("cifar-10-batches-bin", "cifar-bin"), ("cifar-10-batches-py", "cifar-pickle")),
+        # Keras 2 extracted the archive here; Keras 3 one level down.
+        (("cifar-10-batches-py", "cifar-pickle"),
+         ("cifar-10-batches-py-target/cifar-10-batches-py", "cifar-pickle"))),
 }
-CIFAR_TAR_MD5 = "c32a1d4ab5d03f1284b67883e8d87530"
-
-
-@dataclass(frozen=True)
-class Dataset:
-    """A loaded dataset: uint8 images and labels, class names, and where it came from."""
-
-    name: str
-    x_train: np.ndarray
-    y_train: np.ndarray
-    x_test: np.ndarray
-    y_test: np.ndarray
-    class_names: tuple[str, ...]
-    source: str
-    format: str
-
-
-@dataclass(frozen=True)
-class Candidate:
-    """A place a dataset may be: a folder (or file) and the format expected there."""
-
-    path: Path
-    format: str  # idx-gz, keras-npz, cifar-bin, cifar-pickle
-
-    def files(self) -> dict[str, Path]:
-        """The files this candidate needs, keyed by canonical name."""
-        if self.format == "idx-gz":
-            return {k: self.path / f"{k}.gz" for k in IDX_KEYS}
-        if self.format == "keras-npz":
-            return {k: self.path for k in IDX_KEYS}
-        suffix = ".bin" if self.format == "cifar-bin" else ""
-        return {k: self.path / f"{k}{suffix}" for k in CIFAR_BATCHES}
 
 
 def dataset_names() -> list[str]:
@@ -101,160 +118,181 @@ def dataset_names() -> list[str]:
     return list(DATASETS)
 
 
-def _spec(name: str) -> DatasetSpec:
+def get_spec(name: str) -> DatasetSpec:
+    """The declaration of dataset ``name``.
+
+    Raises:
+        UnknownNameError: ``name`` is not a dataset (the message lists the valid ones).
+    """
     if name not in DATASETS:
         raise UnknownNameError("dataset", name, dataset_names())
     return DATASETS[name]
 
 
-def keras_cache_dir() -> Path:
-    """Keras' download cache: ``$KERAS_HOME/datasets`` or ``~/.keras/datasets``."""
-    return Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "datasets"
+@dataclass(frozen=True, eq=False)
+class Dataset:
+    """A loaded dataset: uint8 images and labels (read-only), class names, where it came from.
+
+    ``source`` is the folder read (for Keras' ``mnist.npz``, that file);
+    ``format`` one of ``idx-gz``, ``keras-npz``, ``cifar-bin``, ``cifar-pickle``.
+    """
+
+    name: str
+    x_train: np.ndarray = field(repr=False)
+    y_train: np.ndarray = field(repr=False)
+    x_test: np.ndarray = field(repr=False)
+    y_test: np.ndarray = field(repr=False)
+    class_names: tuple[str, ...]
+    source: str
+    format: str
 
 
-def _in_root(spec: DatasetSpec, root: Path) -> list[Candidate]:
-    out = []
-    for folder in spec.folders:
-        fmt_name = "idx-gz" if spec.kind == "idx" else ("cifar-bin" if folder.endswith("bin") else "cifar-pickle")
-        out.append(Candidate(root / folder, fmt_name))
-    return out
-
-
-def search_paths(name: str, data_dir: str | os.PathLike[str] | None = None) -> list[Candidate]:
-    """Every place :func:`load_dataset` looks for ``name``, in order."""
-    spec = _spec(name)
-    found: list[Candidate] = []
+def _candidates(spec: DatasetSpec, data_dir: str | os.PathLike[str] | None) -> list[Candidate]:
+    keys = tuple(f.key for f in spec.files)
+    roots = [Path(p).expanduser() for p in os.environ.get("INITLAB_DATA", "").split(":") if p]
+    places: list[tuple[Path, str]] = []
     if data_dir is not None:
-        root = Path(data_dir)
-        found += _in_root(spec, root)
-        found += [Candidate(root, c.format) for c in _in_root(spec, root)]
-    for entry in filter(None, os.environ.get("INITLAB_DATA", "").split(":")):
-        found += _in_root(spec, Path(entry))
-    found += _in_root(spec, project_data_dir())
-    if name == "fashion_mnist":
-        found.append(Candidate(DEBIAN_FASHION, "idx-gz"))
-    keras_dir = keras_cache_dir()
-    if name == "mnist":
-        found.append(Candidate(keras_dir / "mnist.npz", "keras-npz"))
-    elif name == "fashion_mnist":
-        found.append(Candidate(keras_dir / "fashion-mnist", "idx-gz"))
-    else:
-        found.append(Candidate(keras_dir / "cifar-10-batches-py", "cifar-pickle"))
-    unique: dict[tuple[Path, str], Candidate] = {}
-    for c in found:
-        unique.setdefault((c.path, c.format), c)
-    return list(unique.values())
+        explicit = Path(data_dir).expanduser()
+        places += [(explicit / folder, f) for folder, f in spec.folders]
+        places += [(explicit, f) for f in dict.fromkeys(f for _, f in spec.folders)]
+    for root in [*roots, project_data_dir()]:
+        places += [(root / folder, f) for folder, f in spec.folders]
+    if spec.name == "fashion_mnist":
+        places.append((DEBIAN_FASHION, "idx-gz"))
+    places += [(keras_cache_dir() / rel, f) for rel, f in spec.keras]
+    return [Candidate(path, f, keys) for path, f in dict.fromkeys(places)]
 
 
-def canonical_bytes(candidate: Candidate, key: str) -> bytes:
-    """The content of one file of a candidate, in canonical form (what the checksum covers)."""
-    path = candidate.files()[key]
-    if candidate.format == "idx-gz":
-        return fmt.gunzip(path)
-    if candidate.format == "keras-npz":
-        member = {"train-images-idx3-ubyte": "x_train", "train-labels-idx1-ubyte": "y_train",
-                  "t10k-images-idx3-ubyte": "x_test", "t10k-labels-idx1-ubyte": "y_test"}[key]
-        return fmt.read_npz_member(path, member)
-    if candidate.format == "cifar-bin":
-        return path.read_bytes()
-    return fmt.read_cifar_pickle(path)
+def search_paths(name: str, data_dir: str | os.PathLike[str] | None = None) -> list[Path]:
+    """Every place :func:`load_dataset` looks for ``name``, in order.
 
+    Args:
+        name: a dataset name.
+        data_dir: a folder to look in first (it, or its dataset sub-folder).
 
-def _verified(spec: DatasetSpec, candidate: Candidate, key: str) -> bytes:
-    path = candidate.files()[key]
-    try:
-        content = canonical_bytes(candidate, key)
-    except fmt.Unreadable as exc:
-        raise ChecksumError(str(path), spec.sha256[key], fmt.sha256(exc.content), exc.detail) from None
-    actual = fmt.sha256(content)
-    if actual != spec.sha256[key]:
-        raise ChecksumError(str(path), spec.sha256[key], actual)
-    return content
-
-
-def _read(spec: DatasetSpec, candidate: Candidate) -> Dataset:
-    if spec.kind == "idx":
-        arrays = [fmt.parse_idx(_verified(spec, candidate, k)) for k in IDX_KEYS]
-        x_train, y_train, x_test, y_test = arrays
-    else:
-        parts = [fmt.parse_cifar_bin(_verified(spec, candidate, k)) for k in CIFAR_BATCHES]
-        x_train = np.concatenate([p[0] for p in parts[:5]])
-        y_train = np.concatenate([p[1] for p in parts[:5]])
-        x_test, y_test = parts[5]
-    return Dataset(spec.name, x_train, y_train, x_test, y_test, spec.class_names,
-                   str(candidate.path), candidate.format)
-
-
-_MEMO: dict[tuple, Dataset] = {}
-
-
-def _stamp(spec: DatasetSpec, candidate: Candidate) -> tuple:
-    stats = [p.stat() for p in candidate.files().values()]
-    return (spec.name, str(candidate.path.resolve()), candidate.format,
-            tuple((s.st_size, s.st_mtime_ns, s.st_ino) for s in stats))
-
-
-def not_found_hint(name: str) -> str:
-    """How to get a dataset that was not found."""
-    ways = []
-    if name == "fashion_mnist":
-        ways.append("install Debian's package: apt-get install dataset-fashion-mnist")
-    ways.append("set INITLAB_DATA to a folder holding mnist/, fashion-mnist/ or cifar-10-batches-bin/")
-    ways.append("or allow the download: unset INITLAB_OFFLINE (or pass download=True) and run "
-                "`initlab data fetch`")
-    return "To get it: " + "; ".join(ways) + "."
+    Returns:
+        Folders (and, for MNIST, Keras' ``mnist.npz``), without repeats.
+    """
+    return list(dict.fromkeys(c.path for c in _candidates(get_spec(name), data_dir)))
 
 
 def locate(name: str, data_dir: str | os.PathLike[str] | None = None) -> tuple[Candidate | None, list[str]]:
-    """The first complete candidate for ``name`` and a description of every place looked."""
-    spec = _spec(name)
-    looked = []
-    for cand in search_paths(name, data_dir):
-        files = cand.files()
-        missing = sorted({p.name for p in files.values() if not p.is_file()})
+    """The first place holding every file of ``name``, and a line per place looked before it.
+
+    A place holding only some of the files is skipped; its line names the missing ones.
+    """
+    looked: dict[Path, str] = {}
+    for cand in _candidates(get_spec(name), data_dir):
+        files = set(cand.files().values())
+        missing = sorted(p.name for p in files if not p.is_file())
         if not missing:
-            return cand, looked
-        if len(missing) < len(set(files.values())):
-            looked.append(f"{cand.path} (incomplete: missing {', '.join(missing)})")
+            return cand, list(looked.values())
+        if len(missing) < len(files):
+            looked[cand.path] = f"{cand.path} (incomplete: missing {', '.join(missing)})"
         else:
-            looked.append(str(cand.path))
-    return None, looked
+            looked.setdefault(cand.path, str(cand.path))
+    return None, list(looked.values())
+
+
+def not_found_hint(name: str) -> str:
+    """How to get dataset ``name`` when it is found nowhere."""
+    ways = ["point INITLAB_DATA at a folder holding mnist/, fashion-mnist/ or cifar-10-batches-bin/",
+            "or allow the download into the project's data/ (unset INITLAB_OFFLINE, "
+            "or pass download=True, or run `initlab data fetch`)"]
+    if name == "fashion_mnist":
+        ways.insert(0, "install Debian's package: apt-get install dataset-fashion-mnist")
+    return "To get it: " + "; ".join(ways) + "."
+
+
+def _verified(spec: DatasetSpec, cand: Candidate, key: str) -> bytes:
+    path, expected = cand.files()[key], spec.sha256(key)
+    how = cand.hashed_as()
+    try:
+        content = cand.canonical(key)
+    except fmt.Unreadable as exc:
+        detail = f"{exc.detail}; {how}" if how else exc.detail
+        raise ChecksumError(str(path), expected, fmt.sha256(exc.content), detail) from None
+    actual = fmt.sha256(content)
+    if actual != expected:
+        raise ChecksumError(str(path), expected, actual, how)
+    return content
+
+
+def _frozen(a: np.ndarray) -> np.ndarray:
+    a.flags.writeable = False
+    return a
+
+
+def _read(spec: DatasetSpec, cand: Candidate) -> Dataset:
+    """Verify every file of ``cand``, then parse them (nothing is parsed before its check)."""
+    content = {f.key: _verified(spec, cand, f.key) for f in spec.files}
+    if spec.kind == "idx":
+        x_train, y_train, x_test, y_test = (fmt.parse_idx(content[k]) for k in fmt.NPZ_MEMBERS)
+    else:
+        parts = [fmt.parse_cifar_bin(content[f"data_batch_{i}"]) for i in range(1, 6)]
+        x_train, y_train = np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+        x_test, y_test = fmt.parse_cifar_bin(content["test_batch"])
+    arrays = [_frozen(a) for a in (x_train, y_train, x_test, y_test)]
+    return Dataset(spec.name, *arrays, spec.class_names, str(cand.path), cand.format)
+
+
+# The last verified load from each place, with what would change if a file
+# changed (resolved path, size, mtime, inode): a second load in the same
+# process (a notebook re-running a cell) does not rehash, a changed file does.
+_VERIFIED: dict[tuple[str, Candidate], tuple[tuple, Dataset]] = {}
+
+
+def _load_verified(spec: DatasetSpec, cand: Candidate) -> Dataset:
+    stamp = tuple((str(p.resolve()), s.st_size, s.st_mtime_ns, s.st_ino)
+                  for p in dict.fromkeys(cand.files().values()) for s in [p.stat()])
+    memo = _VERIFIED.get((spec.name, cand))
+    if memo is None or memo[0] != stamp:
+        _VERIFIED.pop((spec.name, cand), None)  # never hold a stale copy while reading the new one
+        memo = _VERIFIED[(spec.name, cand)] = (stamp, _read(spec, cand))
+    return memo[1]
 
 
 def load_dataset(name: str, data_dir: str | os.PathLike[str] | None = None,
                  download: bool | None = None) -> Dataset:
-    """Load a dataset as uint8 arrays, verifying every file first.
+    """Load a dataset as uint8 arrays, every file verified first.
 
     Args:
         name: ``mnist``, ``fashion_mnist`` or ``cifar10``.
-        data_dir: a folder to look in first.
-        download: allow downloading into ``data/`` when it is found nowhere
-            (default: allowed unless ``INITLAB_OFFLINE=1``).
+        data_dir: a folder to look in first (see :func:`search_paths`).
+        download: allow downloading into the project's ``data/`` when the dataset
+            is found nowhere (default: allowed unless ``INITLAB_OFFLINE=1``).
+
+    Returns:
+        The dataset; its arrays are read-only (shared between loads).
 
     Raises:
         UnknownNameError: an unknown name (the message lists the valid ones).
         DatasetNotFoundError: found nowhere and not downloaded (lists every place looked).
         ChecksumError: a file's content does not match its known checksum.
     """
-    spec = _spec(name)
-    candidate, looked = locate(name, data_dir)
-    if candidate is None:
-        allowed = (not offline()) if download is None else download
-        if not allowed:
+    spec = get_spec(name)
+    cand, looked = locate(name, data_dir)
+    if cand is None:
+        if download is None:
+            download = not offline()
+        if not download:
             raise DatasetNotFoundError(name, looked, not_found_hint(name))
         from initlab.download import fetch
-        candidate = fetch(spec)
-    stamp = _stamp(spec, candidate)
-    if stamp not in _MEMO:
-        _MEMO[stamp] = _read(spec, candidate)
-    return _MEMO[stamp]
+
+        folder, fmt_name = spec.folders[0]
+        cand = Candidate(fetch(spec, BASE_URLS[name], project_data_dir() / folder), fmt_name,
+                         tuple(f.key for f in spec.files))
+    return _load_verified(spec, cand)
 
 
 # Preprocessing: separate, explicit steps.
 
 def scale(x: np.ndarray) -> np.ndarray:
     """uint8 pixels to float32 in [0, 1]."""
-    return np.asarray(x, dtype=np.float32) / np.float32(255.0)
+    x = np.asarray(x)
+    if x.dtype != np.uint8:
+        raise InvalidArgumentError("x", f"<array of {x.dtype}>", "must be a uint8 array of pixels")
+    return x.astype(np.float32) / np.float32(255.0)
 
 
 def flatten(x: np.ndarray) -> np.ndarray:
@@ -264,57 +302,87 @@ def flatten(x: np.ndarray) -> np.ndarray:
 
 def add_channel_axis(x: np.ndarray) -> np.ndarray:
     """Grayscale ``(N, H, W)`` to ``(N, H, W, 1)``."""
-    return x[..., np.newaxis] if x.ndim == 3 else x
+    if np.ndim(x) != 3:
+        raise InvalidArgumentError("x", f"<array of shape {np.shape(x)}>", "must have shape (N, H, W)")
+    return np.asarray(x)[..., np.newaxis]
 
 
 def channel_stats(x_train: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per-channel mean and std of scaled training images (channels last)."""
-    x = scale(x_train) if x_train.dtype == np.uint8 else np.asarray(x_train, dtype=np.float32)
-    x = add_channel_axis(x)
-    axes = tuple(range(x.ndim - 1))
-    return x.mean(axis=axes, dtype=np.float64), x.std(axis=axes, dtype=np.float64)
+    """Per-channel mean and std (float64) on the [0, 1] scale.
+
+    Args:
+        x_train: uint8 pixels (scaled here) or already-scaled floats, channels
+            last; grayscale ``(N, H, W)`` counts as one channel.
+
+    Returns:
+        ``(mean, std)``, each of shape ``(channels,)``.
+    """
+    x = np.asarray(x_train)
+    if x.ndim not in (3, 4):
+        raise InvalidArgumentError("x_train", f"<array of shape {x.shape}>",
+                                   "must have shape (N, H, W) or (N, H, W, C)")
+    rows = x.reshape(-1, 1 if x.ndim == 3 else x.shape[-1])
+    step = 1 << 18  # chunks keep temporaries small (CIFAR-10: 51M pixels)
+    chunks = [rows[i:i + step] for i in range(0, len(rows), step)]
+    if x.dtype == np.uint8:  # exact and fast: a 256-bin histogram per channel
+        counts = sum(np.stack([np.bincount(c[:, k], minlength=256) for k in range(rows.shape[1])])
+                     for c in chunks)
+        levels = np.arange(256) / 255
+        mean = counts @ levels / len(rows)
+        return mean, np.sqrt((counts * (levels - mean[:, None]) ** 2).sum(axis=1) / len(rows))
+    mean = sum(c.sum(axis=0, dtype=np.float64) for c in chunks) / len(rows)
+    return mean, np.sqrt(sum(np.square(c - mean).sum(axis=0) for c in chunks) / len(rows))
 
 
 def normalize_channels(x: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
-    """``(x - mean) / std`` per channel, as float32."""
-    x = scale(x) if x.dtype == np.uint8 else x
+    """``(x - mean) / std`` per channel (uint8 ``x`` is scaled first), as float32."""
+    x = scale(x) if np.asarray(x).dtype == np.uint8 else np.asarray(x, dtype=np.float32)
+    mean, std = np.asarray(mean, dtype=np.float32), np.asarray(std, dtype=np.float32)
+    channels = 1 if x.ndim == 3 else x.shape[-1]
+    if mean.size != channels or std.size != channels:
+        raise InvalidArgumentError("mean", mean.tolist(),
+                                   f"and `std` must have one value per channel ({channels})")
+    if np.any(std <= 0):
+        raise InvalidArgumentError("std", std.tolist(), "must be positive")
     if x.ndim == 3:
-        return ((x - np.float32(mean[0])) / np.float32(std[0])).astype(np.float32)
-    return ((x - mean.astype(np.float32)) / std.astype(np.float32)).astype(np.float32)
+        mean, std = mean.reshape(()), std.reshape(())
+    return (x - mean) / std
 
 
 # The report behind `initlab data check`.
 
 @dataclass(frozen=True)
 class CheckResult:
-    """One dataset's status for ``initlab data check``."""
+    """One dataset's status: ``ok``, ``missing`` or ``corrupted``."""
 
     name: str
-    status: str  # ok, missing, corrupted
+    status: str
     where: str = ""
     format: str = ""
-    shapes: str = ""
-    class_counts: str = ""
+    shapes: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    class_counts: tuple[int, ...] = ()
+    n_files: int = 0
     message: str = ""
 
 
 def check_datasets(data_dir: str | os.PathLike[str] | None = None) -> list[CheckResult]:
-    """Find and verify every dataset (never downloads)."""
+    """Find and verify every dataset, as :func:`load_dataset` would; never downloads."""
     out = []
     for name in dataset_names():
+        spec = get_spec(name)
+        cand, looked = locate(name, data_dir)
+        if cand is None:
+            err = DatasetNotFoundError(name, looked, not_found_hint(name))
+            out.append(CheckResult(name, "missing", message=str(err)))
+            continue
         try:
-            d = load_dataset(name, data_dir=data_dir, download=False)
-        except DatasetNotFoundError as exc:
-            out.append(CheckResult(name, "missing", message=str(exc)))
-            continue
+            d = _load_verified(spec, cand)
         except ChecksumError as exc:
-            out.append(CheckResult(name, "corrupted", where=str(Path(exc.path).parent), message=str(exc)))
+            out.append(CheckResult(name, "corrupted", str(cand.path), cand.format, message=str(exc)))
             continue
-        counts = np.bincount(d.y_train, minlength=len(d.class_names))
-        out.append(CheckResult(
-            name, "ok", d.source, d.format,
-            f"train {d.x_train.shape}, test {d.x_test.shape}",
-            " ".join(str(int(c)) for c in counts)))
+        shapes = {k: getattr(d, k).shape for k in ("x_train", "y_train", "x_test", "y_test")}
+        counts = tuple(int(c) for c in np.bincount(d.y_train, minlength=len(d.class_names)))
+        out.append(CheckResult(name, "ok", d.source, d.format, shapes, counts, len(spec.files)))
     return out
 
 
@@ -322,10 +390,11 @@ def format_check(results: list[CheckResult]) -> str:
     """A readable report of :func:`check_datasets`."""
     lines = []
     for r in results:
-        lines.append(f"{r.name}: {r.status.upper()}")
+        lines.append(f"{r.name}: {r.status}" + (f"  {r.where} ({r.format})" if r.where else ""))
         if r.status == "ok":
-            lines += [f"  found in:     {r.where} ({r.format})", f"  shapes:       {r.shapes}",
-                      f"  class counts: {r.class_counts} (train)", "  checksums:    all files verified (sha256)"]
+            lines.append("  shapes:       " + ", ".join(f"{k} {v}" for k, v in r.shapes.items()))
+            lines.append(f"  class counts: {' '.join(map(str, r.class_counts))} (train)")
+            lines.append(f"  checksums:    all {r.n_files} files match their sha256")
         else:
             lines += ["  " + line for line in r.message.splitlines()]
     return "\n".join(lines)

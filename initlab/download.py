@@ -1,80 +1,123 @@
-"""Downloads from the datasets' official URLs: temporary file, checksum, then into place."""
+"""Downloads from the datasets' official URLs: temporary file, checksum, then into place.
+
+Only :func:`initlab.datasets.load_dataset` calls this, and only when a dataset
+is found nowhere and downloads are allowed. Each file is streamed into a
+temporary file in its destination folder, verified, and moved into place with
+``os.replace``; a file that fails its check is deleted, never kept.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import os
-import shutil
+import sys
 import tarfile
 import tempfile
 import urllib.request
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from initlab import _formats as fmt
 from initlab.errors import ChecksumError, InitlabError
-from initlab.paths import data_dir
+
+if TYPE_CHECKING:
+    from initlab.datasets import DatasetSpec
 
 
-def _download(url: str, target_dir: Path, desc: str) -> Path:
-    """Stream ``url`` into a temporary file in ``target_dir`` with a progress bar."""
-    from tqdm.auto import tqdm
+def _stream(url: str, folder: Path, desc: str) -> tuple[Path, str]:
+    """Stream ``url`` into a temporary file in ``folder``; return it and its md5."""
+    from tqdm import tqdm
 
-    target_dir.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".download-", suffix=".part", dir=target_dir)
+    fd, name = tempfile.mkstemp(prefix=".download-", suffix=".part", dir=folder)
+    tmp, md5 = Path(name), hashlib.md5(usedforsecurity=False)
     try:
-        with urllib.request.urlopen(url, timeout=60) as response, os.fdopen(fd, "wb") as out:
+        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=60) as response:
             total = int(response.headers.get("Content-Length") or 0) or None
-            with tqdm(total=total, unit="B", unit_scale=True, desc=desc, leave=False) as bar:
+            with tqdm(total=total, unit="B", unit_scale=True, desc=desc, file=sys.stderr, leave=False) as bar:
                 while chunk := response.read(1 << 20):
                     out.write(chunk)
+                    md5.update(chunk)
                     bar.update(len(chunk))
     except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
-        raise InitlabError(f"download of {url} failed: {exc}") from None
-    return Path(tmp)
+        tmp.unlink(missing_ok=True)
+        raise InitlabError(f"Download of {url} failed: {exc}. Check the network, or point "
+                           "INITLAB_DATA at a folder holding a copy.") from None
+    except BaseException:  # an interrupt: leave no partial file behind
+        tmp.unlink(missing_ok=True)
+        raise
+    return tmp, md5.hexdigest()
 
 
-def _place(tmp: Path, final: Path, expected: str, content: bytes | None) -> None:
-    actual = fmt.sha256(content if content is not None else tmp.read_bytes())
+def _place(tmp: Path, final: Path, expected: str, canonical: bytes, detail: str) -> None:
+    """Move ``tmp`` to ``final`` if ``canonical`` (its content) has the expected sha256; else delete it."""
+    actual = fmt.sha256(canonical)
     if actual != expected:
         tmp.unlink(missing_ok=True)
-        raise ChecksumError(str(final), expected, actual, "downloaded file")
+        raise ChecksumError(str(final), expected, actual, detail)
     os.replace(tmp, final)
 
 
-def fetch(spec) -> "Candidate":  # noqa: F821 - the datasets module's Candidate
-    """Download ``spec`` into the project's ``data/`` and return where it now is."""
-    from initlab.datasets import CIFAR_BATCHES, CIFAR_TAR_MD5, IDX_KEYS, Candidate
+def _fetch_idx(spec: DatasetSpec, base_url: str, folder: Path) -> None:
+    for f in spec.files:
+        final = folder / f.remote
+        if final.is_file():
+            continue  # kept from an earlier, interrupted fetch; verified when loaded
+        tmp, _ = _stream(base_url + f.remote, folder, f"{spec.name} {f.remote}")
+        try:
+            content = fmt.gunzip(tmp)
+        except fmt.Unreadable as exc:
+            tmp.unlink()
+            raise ChecksumError(str(final), f.sha256, fmt.sha256(exc.content),
+                                f"download: {exc.detail}") from None
+        _place(tmp, final, f.sha256, content, "download; sha256 of the decompressed IDX content")
 
-    if spec.kind == "idx":
-        folder = data_dir() / spec.folders[0]
-        for key in IDX_KEYS:
-            final = folder / f"{key}.gz"
-            if final.is_file():
-                continue
-            tmp = _download(spec.url + f"{key}.gz", folder, f"{spec.name} {key}")
-            try:
-                content = fmt.gunzip(tmp)
-            except fmt.Unreadable as exc:
-                tmp.unlink(missing_ok=True)
-                raise ChecksumError(str(final), spec.sha256[key], fmt.sha256(exc.content), exc.detail) from None
-            _place(tmp, final, spec.sha256[key], content)
-        return Candidate(folder, "idx-gz")
 
-    folder = data_dir() / "cifar-10-batches-bin"
-    tmp = _download(spec.url, data_dir(), "cifar10 archive")
+def _fetch_cifar(spec: DatasetSpec, base_url: str, folder: Path) -> None:
+    from initlab.datasets import CIFAR_ARCHIVE, CIFAR_ARCHIVE_MD5
+
+    archive, md5 = _stream(base_url + CIFAR_ARCHIVE, folder, f"{spec.name} {CIFAR_ARCHIVE}")
     try:
-        md5 = hashlib.md5(tmp.read_bytes()).hexdigest()
-        if md5 != CIFAR_TAR_MD5:
-            raise ChecksumError(spec.url, f"md5 {CIFAR_TAR_MD5}", f"md5 {md5}", "downloaded archive")
-        folder.mkdir(parents=True, exist_ok=True)
-        with tarfile.open(tmp) as tar:
-            for key in CIFAR_BATCHES:
-                member = tar.getmember(f"cifar-10-batches-bin/{key}.bin")
-                fd, part = tempfile.mkstemp(prefix=".extract-", suffix=".part", dir=folder)
-                with tar.extractfile(member) as src, os.fdopen(fd, "wb") as dst:
-                    shutil.copyfileobj(src, dst)
-                _place(Path(part), folder / f"{key}.bin", spec.sha256[key], None)
+        if md5 != CIFAR_ARCHIVE_MD5:
+            raise ChecksumError(base_url + CIFAR_ARCHIVE, CIFAR_ARCHIVE_MD5, md5, "download", algorithm="md5")
+        with tarfile.open(archive, "r:*") as tar:
+            for f in spec.files:
+                name = "batches.meta.txt" if f.key == "batches.meta" else f"{f.key}.bin"
+                # Read named regular members only: nothing in the archive chooses a path.
+                member = tar.getmember(f"{spec.folders[0][0]}/{name}")
+                if not member.isfile():
+                    raise InitlabError(f"{CIFAR_ARCHIVE}: {member.name} is not a regular file")
+                content = tar.extractfile(member).read()
+                fd, tmp = tempfile.mkstemp(prefix=".extract-", suffix=".part", dir=folder)
+                with os.fdopen(fd, "wb") as out:
+                    out.write(content)
+                _place(Path(tmp), folder / name, f.sha256, content, "extracted from the download")
+    except (tarfile.TarError, KeyError, EOFError) as exc:
+        raise InitlabError(f"{CIFAR_ARCHIVE} from {base_url} is not the expected archive: {exc}") from None
     finally:
-        tmp.unlink(missing_ok=True)
-    return Candidate(folder, "cifar-bin")
+        archive.unlink(missing_ok=True)
+
+
+def fetch(spec: DatasetSpec, base_url: str, folder: Path) -> Path:
+    """Download the files of ``spec`` from ``base_url`` into ``folder``, verified.
+
+    Args:
+        spec: the dataset's declaration (``initlab.datasets.DATASETS[name]``).
+        base_url: where its files are (``initlab.datasets.BASE_URLS[name]``).
+        folder: the destination, usually ``data/<dataset folder>``; created if needed.
+
+    Returns:
+        ``folder``.
+
+    Raises:
+        ChecksumError: a downloaded file does not match its checksum (it is deleted).
+        InitlabError: the download failed.
+    """
+    created = not folder.exists()
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        (_fetch_idx if spec.kind == "idx" else _fetch_cifar)(spec, base_url, folder)
+    except BaseException:
+        if created and not any(folder.iterdir()):
+            folder.rmdir()
+        raise
+    return folder

@@ -47,13 +47,15 @@ class DatasetNotFoundError(InitlabError, FileNotFoundError):
 class ChecksumError(InitlabError):
     """A data file's content does not match its known checksum."""
 
-    def __init__(self, path: str, expected: str, actual: str, detail: str = ""):
+    def __init__(self, path: str, expected: str, actual: str, detail: str = "",
+                 algorithm: str = "sha256"):
         self.path = path
         self.expected = expected
         self.actual = actual
+        self.algorithm = algorithm
         extra = f" ({detail})" if detail else ""
         super().__init__(
-            f"Data file {path} is corrupted{extra}: expected sha256 {expected}, "
+            f"Data file {path} is corrupted{extra}: expected {algorithm} {expected}, "
             f"got {actual}. It was not used; delete it and fetch it again."
         )
 
