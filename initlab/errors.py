@@ -62,3 +62,13 @@ class ChecksumError(InitlabError):
 
 class CacheError(InitlabError):
     """A cached result could not be read; it is recomputed, never used."""
+
+
+class UnsupportedLayerError(InitlabError, ValueError):
+    """A model holds a layer (or lacks one) that a model-level procedure cannot handle."""
+
+    def __init__(self, procedure: str, layer: str, layer_type: str, reason: str):
+        self.procedure = procedure
+        self.layer = layer
+        self.layer_type = layer_type
+        super().__init__(f"{procedure} cannot handle layer {layer!r} ({layer_type}): {reason}.")

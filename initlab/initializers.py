@@ -6,6 +6,8 @@ Names are snake_case and are the vocabulary used everywhere (``init``).
 
 A registry name is a class plus preset arguments: ``random_normal_001`` is
 ``RandomNormal(stddev=0.01)``, so its instances serialize as ``RandomNormal``.
+``lsuv`` is the orthogonal start of a data-dependent scheme; the rescaling on
+data is :func:`initlab.lsuv.apply_data_init`'s job.
 """
 
 from __future__ import annotations
@@ -262,6 +264,8 @@ INITIALIZERS: dict[str, InitEntry] = {
     "constant": InitEntry(Constant, "constant value", "0", {"value": 0.5}),
     "identity": InitEntry(Identity, "gain * eye(fan_in, fan_out)", "exact", {"gain": 1.0}, "003"),
     "orthogonal": InitEntry(Orthogonal, "random orthogonal * gain", "gain^2 / max(fan_in, fan_out)", {"gain": 1.0}, "002-004"),
+    "lsuv": InitEntry(Orthogonal, "random orthogonal (gain 1), then rescaled on data by initlab.lsuv",
+                      "set on data: unit variance of each layer's response", {"gain": 1.0}, "Mishkin & Matas 2015"),
     "random_normal": InitEntry(RandomNormal, "normal(mean, stddev)", "stddev^2", {"mean": 0.0, "stddev": 0.05}, "000, 003"),
     "random_normal_001": InitEntry(RandomNormal, "normal(0, 0.01)", "1e-4", {"mean": 0.0, "stddev": 0.01}, "002"),
     "random_uniform": InitEntry(RandomUniform, "uniform(minval, maxval)", "(maxval-minval)^2 / 12", {"minval": -0.05, "maxval": 0.05}, "000, 003"),

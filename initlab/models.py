@@ -11,6 +11,7 @@ says otherwise.
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -64,16 +65,35 @@ def _mlp(widths: Sequence[int], activation: str = "relu"):
     return build
 
 
+def _dropout_rate(dropout: Any) -> float:
+    ok = isinstance(dropout, numbers.Real) and not isinstance(dropout, bool)
+    if not (ok and 0.0 <= float(dropout) < 1.0):
+        raise InvalidArgumentError("dropout", dropout, "must be a float in [0, 1)")
+    return float(dropout)
+
+
 def _deep_mlp(kernels: _Kernels, bias: Any, depth: int = 10, width: int = 256,
-              activation: str = "relu", **_: Any) -> list:
+              activation: str = "relu", dropout: float = 0.0, **_: Any) -> list:
+    """``depth`` hidden layers; with ``dropout > 0`` each is followed by ``dropout_i``.
+
+    A SELU net gets ``AlphaDropout`` (it keeps the self-normalizing mean 0 and
+    variance 1, where plain dropout would shift them); other activations get
+    ``Dropout``. ``dropout=0`` adds no layer at all.
+    """
     if int(depth) < 1:
         raise InvalidArgumentError("depth", depth, "must be an integer >= 1")
     if int(width) < 1:
         raise InvalidArgumentError("width", width, "must be an integer >= 1")
     if activation not in ACTIVATIONS:
         raise InvalidArgumentError("activation", activation, f"must be one of {', '.join(ACTIVATIONS)}")
-    return [keras.layers.Flatten(name="flatten"),
-            *_dense_stack([int(width)] * int(depth), activation, kernels, bias)]
+    rate = _dropout_rate(dropout)
+    layers: list = [keras.layers.Flatten(name="flatten")]
+    for i, dense in enumerate(_dense_stack([int(width)] * int(depth), activation, kernels, bias), start=1):
+        layers.append(dense)
+        if rate > 0:
+            drop = keras.layers.AlphaDropout if activation == "selu" else keras.layers.Dropout
+            layers.append(drop(rate, seed=layer_seed(kernels.seed, i), name=f"dropout_{i}"))
+    return layers
 
 
 def _cnn_small(kernels: _Kernels, bias: Any, **_: Any) -> list:
@@ -104,9 +124,11 @@ MODELS: dict[str, ModelEntry] = {
         ModelEntry("cnn_small", "Conv(32,3x3,relu) -> MaxPool -> Conv(64,3x3,relu) -> MaxPool -> "
                    "Dense(128, relu) -> Dense(10, softmax); no batch normalization, chosen here (the "
                    "source states no architecture)", "001 (Patel et al. 2019)", True, _cnn_small, {}),
-        ModelEntry("deep_mlp", "Flatten -> depth x Dense(width, activation) -> Dense(10, softmax)",
-                   "configurable, for depth studies", False, _deep_mlp,
-                   {"depth": 10, "width": 256, "activation": "relu"}),
+        ModelEntry("deep_mlp", "Flatten -> depth x Dense(width, activation) -> Dense(10, softmax); "
+                   "dropout > 0 adds Dropout after each hidden layer (AlphaDropout for selu)",
+                   "configurable, for depth studies; selu + lecun_normal + dropout: 004's "
+                   "self-normalizing networks", False, _deep_mlp,
+                   {"depth": 10, "width": 256, "activation": "relu", "dropout": 0.0}),
     ]
 }
 
@@ -144,8 +166,10 @@ def build_model(
         n_classes: width of the softmax head.
         init_params: parameters for the initializer (e.g. ``{"stddev": 0.01}``).
         bias_init: bias initializer (Keras identifier), zeros by default.
-        **model_params: architecture options (``depth``, ``width``, ``activation``
-            for ``deep_mlp``).
+        **model_params: architecture options (``depth``, ``width``, ``activation``,
+            ``dropout`` for ``deep_mlp``; a self-normalizing network is
+            ``activation="selu"`` with ``init="lecun_normal"``, and AlphaDropout
+            when ``dropout > 0``).
 
     Returns:
         An uncompiled, built ``keras.Sequential``.

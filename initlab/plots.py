@@ -142,3 +142,88 @@ def symmetry_curves(sym: pd.DataFrame, layer: str = "hidden_1", title: str = "")
     fig.suptitle(title, y=1.02)
     fig.tight_layout()
     return fig
+
+
+STATISTIC_LABELS = {
+    "activation_mean": "activation mean", "activation_std": "activation std",
+    "frac_saturated": "fraction saturated", "frac_zero": "fraction exactly 0", "kernel_std": "kernel std",
+    "kernel_grad_norm": "kernel gradient norm", "bias_grad_norm": "bias gradient norm",
+    "activation_grad_norm": "gradient norm w.r.t. the layer's output",
+    "update_ratio": "log10(std(update) / std(weight))",
+}
+
+
+def _layer_order(frame: pd.DataFrame) -> list[str]:
+    """Layer names in the order they first appear (input to output)."""
+    return list(dict.fromkeys(frame["layer"]))
+
+
+def layer_stat_curves(frame: pd.DataFrame, statistic: str, title: str = "", x: str = "step",
+                      logy: bool = False) -> plt.Figure:
+    """One tracked statistic (a :class:`initlab.tracking.LayerStatsTracker` frame) against ``x``, one line per layer.
+
+    The update ratio gets a dashed reference line at -3.
+    """
+    d = frame[frame["statistic"] == statistic]
+    fig, ax = plt.subplots(figsize=(7, 3.8))
+    sns.lineplot(data=d, x=x, y="value", hue="layer", hue_order=_layer_order(d), marker="o", ax=ax,
+                 errorbar=None)
+    if statistic == "update_ratio":
+        ax.axhline(-3, color="grey", ls="--", lw=1, label="-3 (rule of thumb)")
+        ax.legend(fontsize="small")
+    if logy:
+        ax.set_yscale("log")
+    ax.set_xlabel("optimizer step" if x == "step" else x)
+    ax.set_ylabel(STATISTIC_LABELS.get(statistic, statistic))
+    ax.set_title(title)
+    sns.move_legend(ax, "upper left", bbox_to_anchor=(1.02, 1))
+    fig.tight_layout()
+    return fig
+
+
+def layer_profile(frame: pd.DataFrame, statistic: str = "activation_std", title: str = "",
+                  hue: str | None = None, logy: bool = True) -> plt.Figure:
+    """A statistic against layer index (1 = first layer), one line per ``hue`` value.
+
+    Works on :func:`initlab.propagation.signal_propagation` frames (which carry
+    ``layer_index``) and on any tidy frame with ``layer`` (indexed in order of
+    appearance).
+    """
+    d = frame[frame["statistic"] == statistic].copy()
+    if "layer_index" not in d:
+        order = {name: i for i, name in enumerate(_layer_order(d), start=1)}
+        d["layer_index"] = d["layer"].map(order)
+    fig, ax = plt.subplots(figsize=(7, 3.8))
+    sns.lineplot(data=d, x="layer_index", y="value", hue=hue, marker="o", markersize=4, ax=ax, errorbar=None)
+    if logy:
+        ax.set_yscale("log")
+    ax.set_xlabel("layer index (1 = first hidden layer)")
+    ax.set_ylabel(STATISTIC_LABELS.get(statistic, statistic))
+    ax.set_title(title)
+    if hue is not None:
+        sns.move_legend(ax, "upper left", bbox_to_anchor=(1.02, 1), title=hue)
+    fig.tight_layout()
+    return fig
+
+
+def gradient_histograms(grads: Mapping[str, np.ndarray], title: str = "", bins: int = 60,
+                        ncols: int = 4) -> plt.Figure:
+    """One panel per layer: the distribution of its kernel's gradient values (log density)."""
+    names = list(grads)
+    nrows = int(np.ceil(len(names) / ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(3.2 * ncols, 2.6 * nrows), squeeze=False)
+    for ax, name in zip(axes.flat, names):
+        g = np.ravel(grads[name])
+        if np.ptp(g) == 0:
+            ax.axvline(g[0], color="tab:blue", lw=3)
+        else:
+            ax.hist(g, bins=bins, density=True, alpha=0.8)
+            ax.set_yscale("log")
+        ax.set_title(name)
+        ax.set_xlabel("kernel gradient value")
+        ax.set_ylabel("density (log)")
+    for ax in list(axes.flat)[len(names):]:
+        ax.axis("off")
+    fig.suptitle(title, y=1.0)
+    fig.tight_layout()
+    return fig

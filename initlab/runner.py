@@ -1,21 +1,32 @@
 """Run a study: every (initializer, seed) pair trained the way the sources do it.
 
-A study trains one model per initializer and seed with ``keras.Model.fit``
-(Adam with Keras defaults, sparse categorical cross-entropy, accuracy, the
-last ``validation_split`` of the training set held out before shuffling) and
-returns a tidy frame: one row per (init, seed, epoch). Each run is seeded on
-its own (Python, NumPy, TensorFlow and every kernel) with TensorFlow's op
-determinism on, so the same seed repeats bit for bit on the same machine.
-Finished runs are cached on disk; a run whose loss turns NaN or infinite is
-stopped and recorded as diverged.
+A study trains one model per initializer and seed (Adam with Keras defaults,
+sparse categorical cross-entropy, accuracy, the last ``validation_split`` of
+the training set held out before shuffling) and returns a tidy frame: one row
+per (init, seed, epoch). Each run is seeded on its own (Python, NumPy,
+TensorFlow and every kernel) with TensorFlow's op determinism on, so the same
+seed repeats bit for bit on the same machine. Finished runs are cached on
+disk; a run whose loss turns NaN or infinite is recorded as diverged.
+
+Two engines train, and the ``engine`` column says which ran:
+
+* ``keras``: ``keras.Model.fit`` once per run, as the sources do;
+* ``stacked`` (:mod:`initlab.engine`): many dense models in one compiled step,
+  the same arithmetic; each epoch's batch order is drawn from the seed, so runs
+  with the same seed see the same batches whatever their initializer (a paired
+  design). ``stacked_bf16`` does its matmuls in bfloat16.
+
+``engine="auto"`` (the default) picks ``stacked`` for dense MLPs and ``keras``
+for everything else (the CNN, dropout).
 """
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from functools import lru_cache
 from typing import Any
 
@@ -29,12 +40,16 @@ from initlab import __version__
 from initlab import datasets as ds
 from initlab.cache import RunCache, spec_key
 from initlab.errors import InvalidArgumentError, UnknownNameError
+from initlab.engine import fit_stack, stackable
 from initlab.initializers import get_initializer
+from initlab.lsuv import apply_data_init
 from initlab.models import build_model, get_model_entry
 from initlab.paths import cache_dir
 
 tf.config.experimental.enable_op_determinism()
 
+ENGINES = ("auto", "keras", "stacked", "stacked_bf16")
+MAX_STACK = 8  # models per stack: measured fastest per model on 2 cores (`initlab bench`)
 PREPROCESSING = ("scale", "standardize")
 OPTIMIZERS = ("adam", "sgd")
 RESULT_COLUMNS = ["dataset", "model", "init", "seed", "epoch", "loss", "accuracy", "val_loss",
@@ -93,6 +108,8 @@ def validate_spec(spec: RunSpec) -> None:
         raise InvalidArgumentError("validation_split", spec.validation_split, "must be in [0, 1)")
     if spec.preprocess not in PREPROCESSING:
         raise InvalidArgumentError("preprocess", spec.preprocess, f"must be one of {', '.join(PREPROCESSING)}")
+    if spec.engine not in ENGINES[1:]:
+        raise InvalidArgumentError("engine", spec.engine, f"must be one of {', '.join(ENGINES)}")
     if spec.optimizer not in OPTIMIZERS:
         raise InvalidArgumentError("optimizer", spec.optimizer, f"must be one of {', '.join(OPTIMIZERS)}")
     for name in ("train_limit", "test_limit"):
@@ -149,13 +166,16 @@ def build_for(spec: RunSpec, data: PreparedData) -> keras.Model:
     model = build_model(spec.model, data.x_train.shape[1:], init=spec.init, seed=int(spec.seed),
                         n_classes=len(data.class_names), init_params=spec.init_params,
                         **spec.model_params)
+    apply_data_init(model, spec.init, data.x_train, int(spec.seed))
     model.compile(optimizer=make_optimizer(spec), loss=spec.loss, metrics=["accuracy"])
     return model
 
 
 def train(spec: RunSpec, data: PreparedData | None = None,
           callbacks: Sequence[keras.callbacks.Callback] = ()) -> tuple[keras.Model, dict[str, Any]]:
-    """Train one run and return the trained model and its record.
+    """Train one run with its engine and return the trained model and its record.
+
+    ``callbacks`` (Keras callbacks) need ``spec.engine == "keras"``.
 
     The record holds per-epoch ``history`` (loss, accuracy, val_loss,
     val_accuracy), ``test_loss``, ``test_accuracy``, ``wall_time`` (seconds,
@@ -164,6 +184,10 @@ def train(spec: RunSpec, data: PreparedData | None = None,
     """
     validate_spec(spec)
     data = data if data is not None else data_for(spec)
+    if spec.engine != "keras":
+        if callbacks:
+            raise InvalidArgumentError("callbacks", list(callbacks), f"need engine='keras' (got {spec.engine!r})")
+        return train_stack([spec], data)[0]
     model = build_for(spec, data)
     start = time.perf_counter()
     hist = model.fit(data.x_train, data.y_train, batch_size=spec.batch_size, epochs=spec.epochs,
@@ -187,6 +211,53 @@ def train(spec: RunSpec, data: PreparedData | None = None,
         "diverged_epoch": (bad[0] + 1 if bad else len(losses)) if diverged else None,
     }
     return model, record
+
+
+def train_stack(specs: Sequence[RunSpec], data: PreparedData | None = None
+                ) -> list[tuple[keras.Model, dict[str, Any]]]:
+    """Train runs that differ only in ``init``, ``seed`` and ``init_params`` together on the stacked engine.
+
+    Returns:
+        Per run, a Keras model holding its trained weights and its record (as :func:`train`'s).
+    """
+    first = specs[0]
+    if any(_group(s) != _group(first) for s in specs):
+        raise InvalidArgumentError("specs", [s.init for s in specs], "must differ only in init, seed and init_params")
+    data = data if data is not None else data_for(first)
+    models = [build_for(spec, data) for spec in specs]
+    stack, records = fit_stack(models, [s.seed for s in specs], data.x_train, data.y_train, data.x_test,
+                               data.y_test, epochs=first.epochs, batch_size=first.batch_size,
+                               validation_split=first.validation_split, optimizer=first.optimizer,
+                               learning_rate=first.learning_rate,
+                               precision="bfloat16" if first.engine == "stacked_bf16" else "float32")
+    return [(stack.set_into(i, m), r) for i, (m, r) in enumerate(zip(models, records))]
+
+
+def _group(spec: RunSpec) -> RunSpec:
+    """``spec`` without what may differ inside one stack."""
+    return replace(spec, init="", seed=0, init_params={})
+
+
+@lru_cache(maxsize=64)
+def _stackable(model: str, model_params: str) -> bool:
+    shape = (28, 28, 1) if get_model_entry(model).convolutional else (28, 28)
+    built = build_model(model, shape, **json.loads(model_params))
+    keras.backend.clear_session()
+    return stackable(built)
+
+
+def resolve_engine(spec: RunSpec, engine: str = "auto") -> str:
+    """The engine that trains ``spec``: ``engine``, or for ``"auto"`` the stacked one where it applies."""
+    if engine not in ENGINES:
+        raise InvalidArgumentError("engine", engine, f"must be one of {', '.join(ENGINES)}")
+    fits = (spec.loss == "sparse_categorical_crossentropy"
+            and _stackable(spec.model, json.dumps(spec.model_params, sort_keys=True)))
+    if engine == "auto":
+        return "stacked" if fits else "keras"
+    if engine != "keras" and not fits:
+        raise InvalidArgumentError("engine", engine, f"cannot train model {spec.model!r} with "
+                                   f"{spec.model_params or 'its defaults'} (dense MLPs only); use 'keras' or 'auto'")
+    return engine
 
 
 def _rows(spec: RunSpec, record: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -224,6 +295,8 @@ def run_study(
     cache: bool = True,
     cache_root: str | None = None,
     progress: bool = False,
+    engine: str = "auto",
+    max_stack: int = MAX_STACK,
 ) -> pd.DataFrame:
     """Train every (initializer, seed) pair and return the tidy results.
 
@@ -242,10 +315,15 @@ def run_study(
         cache: reuse and store finished runs on disk.
         cache_root: cache folder (default ``$INITLAB_CACHE`` or ``data/cache``).
         progress: show a progress bar over runs (stderr).
+        engine: ``"auto"``, ``"keras"``, ``"stacked"`` or ``"stacked_bf16"`` (see the module doc).
+        max_stack: at most this many runs share one stacked step (finished stacks are cached,
+            so an interrupted study resumes from them).
 
     Returns:
         One row per (init, seed, epoch) with the columns of ``RESULT_COLUMNS``.
     """
+    if int(max_stack) < 1:
+        raise InvalidArgumentError("max_stack", max_stack, "must be an integer >= 1")
     specs = [RunSpec(dataset=dataset, model=model, init=init, seed=int(seed), epochs=int(epochs),
                      batch_size=int(batch_size), optimizer=optimizer, learning_rate=learning_rate,
                      loss=loss, validation_split=float(validation_split), train_limit=train_limit,
@@ -255,23 +333,41 @@ def run_study(
              for init in inits for seed in seeds]
     for spec in specs:
         validate_spec(spec)
+    specs = [replace(spec, engine=resolve_engine(spec, engine)) for spec in specs]
     store = RunCache(cache_root or cache_dir()) if cache else None
-    rows: list[dict[str, Any]] = []
+    records: dict[str, dict[str, Any]] = {}  # by cache key
+    for spec in specs:
+        record = store.load(spec.key()) if store else None
+        if record is not None:
+            records[spec.key()] = record
     bar = None
     if progress:
         from tqdm.auto import tqdm
-        bar = tqdm(total=len(specs), desc=f"{dataset}/{model}", unit="run")
-    for spec in specs:
-        key = spec.key()
-        record = store.load(key) if store else None
-        if record is None:
-            _, record = train(spec)
+        bar = tqdm(total=len(specs), initial=len(records), desc=f"{dataset}/{model}", unit="run")
+    pending = [s for s in specs if s.key() not in records]
+    for batch in _batches(pending, int(max_stack)):
+        results = train_stack(batch) if batch[0].engine != "keras" else [train(batch[0])]
+        for spec, (_, record) in zip(batch, results):
+            records[spec.key()] = record
             if store:
-                store.save(key, record)
-            keras.backend.clear_session()
-        rows.extend(_rows(spec, record))
+                store.save(spec.key(), record)
+        keras.backend.clear_session()
         if bar is not None:
-            bar.update(1)
+            bar.update(len(batch))
     if bar is not None:
         bar.close()
-    return pd.DataFrame(rows, columns=RESULT_COLUMNS)
+    return pd.DataFrame([row for spec in specs for row in _rows(spec, records[spec.key()])], columns=RESULT_COLUMNS)
+
+
+def _batches(specs: Sequence[RunSpec], max_stack: int) -> list[list[RunSpec]]:
+    """Keras runs one at a time; stacked runs grouped by set-up, at most ``max_stack`` together."""
+    groups: dict[str, list[RunSpec]] = {}
+    out = []
+    for spec in specs:
+        if spec.engine == "keras":
+            out.append([spec])
+        else:
+            groups.setdefault(_group(spec).key(), []).append(spec)
+    for members in groups.values():
+        out += [members[i:i + max_stack] for i in range(0, len(members), max_stack)]
+    return out

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import math
+
+import keras
 import numpy as np
 import pytest
 
 from initlab.errors import InvalidArgumentError, UnknownNameError
-from initlab.models import build_model, model_names
+from initlab.models import build_model, describe_models, model_names
 
 
 def _dense_widths(model) -> list[int]:
@@ -69,3 +72,55 @@ def test_bad_options_name_the_argument() -> None:
         build_model("deep_mlp", (28, 28), activation="swish2")
     with pytest.raises(InvalidArgumentError, match="depth"):
         build_model("mlp_128", (28, 28), depth=3)
+
+
+def test_dropout_zero_adds_no_layer_and_changes_nothing() -> None:
+    plain = build_model("deep_mlp", (8, 8), init="he_normal", seed=5, depth=3, width=16)
+    explicit = build_model("deep_mlp", (8, 8), init="he_normal", seed=5, depth=3, width=16, dropout=0.0)
+    names = ["flatten", "hidden_1", "hidden_2", "hidden_3", "output"]
+    assert [l.name for l in plain.layers] == [l.name for l in explicit.layers] == names
+    assert all(np.array_equal(a, b) for a, b in zip(plain.get_weights(), explicit.get_weights()))
+
+
+@pytest.mark.parametrize("activation, layer_type", [("selu", "AlphaDropout"), ("relu", "Dropout")])
+def test_dropout_follows_every_hidden_layer(activation: str, layer_type: str) -> None:
+    model = build_model("deep_mlp", (8, 8), init="lecun_normal", seed=0, depth=3, width=16,
+                        activation=activation, dropout=0.1)
+    assert [l.name for l in model.layers] == ["flatten", "hidden_1", "dropout_1", "hidden_2", "dropout_2",
+                                              "hidden_3", "dropout_3", "output"]
+    drops = [l for l in model.layers if l.name.startswith("dropout_")]
+    assert {type(l).__name__ for l in drops} == {layer_type} and all(l.rate == 0.1 for l in drops)
+    plain = build_model("deep_mlp", (8, 8), init="lecun_normal", seed=0, depth=3, width=16, activation=activation)
+    assert all(np.array_equal(a, b) for a, b in zip(plain.get_weights(), model.get_weights()))  # same kernels
+
+
+def test_alpha_dropout_keeps_standardized_inputs_standardized() -> None:
+    # AlphaDropout (SELU nets) keeps mean 0 and variance 1 in training; plain dropout scales the
+    # variance by 1 / (1 - rate). Standard errors for n values: sigma / sqrt(n) for the mean,
+    # sigma^2 * sqrt((kurtosis - 1) / n) for the variance (dropout's outputs are far from normal).
+    n, rate = 200_000, 0.2
+    x = np.random.default_rng(0).standard_normal((n // 100, 100)).astype("float32")
+    model = build_model("deep_mlp", (100,), seed=0, depth=1, width=100, activation="selu", dropout=rate)
+
+    def se_var(a: np.ndarray) -> float:
+        kurt = np.mean((a - a.mean()) ** 4) / a.var() ** 2
+        return a.var() * math.sqrt((kurt - 1) / a.size)
+
+    alpha = np.asarray(model.get_layer("dropout_1")(x, training=True), dtype=np.float64)
+    assert abs(alpha.mean()) < 5 / math.sqrt(n)
+    assert abs(alpha.var() - 1) < 5 * se_var(alpha)
+    plain = np.asarray(keras.layers.Dropout(rate, seed=0)(x, training=True), dtype=np.float64)
+    assert abs(plain.var() - 1 / (1 - rate)) < 5 * se_var(plain)
+    assert abs(plain.var() - 1) > 20 * se_var(plain)  # the shift AlphaDropout avoids
+
+
+@pytest.mark.parametrize("bad", [-0.1, 1.0, 1.5, "0.5", True, None])
+def test_bad_dropout_names_the_argument(bad) -> None:
+    with pytest.raises(InvalidArgumentError, match=f"Received: dropout={bad!r}"):
+        build_model("deep_mlp", (8, 8), depth=2, width=4, dropout=bad)
+
+
+def test_dropout_is_a_deep_mlp_option_only() -> None:
+    assert "dropout=0.0" in {r["name"]: r["options"] for r in describe_models()}["deep_mlp"]
+    with pytest.raises(InvalidArgumentError, match="dropout"):
+        build_model("mlp_128", (8, 8), dropout=0.1)

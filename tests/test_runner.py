@@ -21,9 +21,9 @@ def test_tidy_frame_one_row_per_init_seed_epoch(cache_root) -> None:
     df = run_study(inits=["he_normal", "zeros"], seeds=[0, 1], cache_root=cache_root, **SMALL)
     assert list(df.columns) == RESULT_COLUMNS
     assert len(df) == 2 * 2 * 2
-    assert set(df["engine"]) == {"keras"}
+    assert set(df["engine"]) == {"stacked"}  # auto: the dense MLP goes to the stacked engine
     ok = df[(df.init == "he_normal") & (df.epoch == 2)]
-    assert (ok["accuracy"] > 0.7).all() and (ok["test_accuracy"] > 0.7).all()
+    assert (ok["accuracy"] > 0.6).all() and (ok["test_accuracy"] > 0.6).all()
     # zero init cannot break symmetry: the MLP stays near chance on 10 classes
     assert df[df.init == "zeros"]["test_accuracy"].max() < 0.3
 
@@ -36,40 +36,51 @@ def test_same_seed_is_bit_identical_and_new_seed_differs() -> None:
     assert not np.array_equal(a[METRICS].to_numpy(), c[METRICS].to_numpy())
 
 
-def test_cache_reuses_finished_runs(cache_root, monkeypatch) -> None:
-    first = run_study(inits=["he_normal"], seeds=[0], cache_root=cache_root, **SMALL)
+# Each engine's training function, which run_study calls for runs it has not cached.
+TRAINERS = {"keras": "train", "stacked": "train_stack"}
+
+
+@pytest.mark.parametrize("engine", TRAINERS)
+def test_cache_reuses_finished_runs(cache_root, monkeypatch, engine) -> None:
+    first = run_study(inits=["he_normal"], seeds=[0], cache_root=cache_root, engine=engine, **SMALL)
 
     def fail(*args, **kwargs):
         raise AssertionError("a cached run was trained again")
 
-    monkeypatch.setattr(runner, "train", fail)
-    again = run_study(inits=["he_normal"], seeds=[0], cache_root=cache_root, **SMALL)
+    monkeypatch.setattr(runner, TRAINERS[engine], fail)
+    again = run_study(inits=["he_normal"], seeds=[0], cache_root=cache_root, engine=engine, **SMALL)
     pd.testing.assert_frame_equal(first, again)
     # a different specification is a different key
     with pytest.raises(AssertionError, match="trained again"):
-        run_study(inits=["he_normal"], seeds=[0], cache_root=cache_root, **{**SMALL, "epochs": 1})
+        run_study(inits=["he_normal"], seeds=[0], cache_root=cache_root, engine=engine, **{**SMALL, "epochs": 1})
 
 
-def test_interrupted_study_resumes_without_losing_finished_runs(cache_root, monkeypatch) -> None:
-    real_train = runner.train
+@pytest.mark.parametrize("engine", TRAINERS)
+def test_interrupted_study_resumes_without_losing_finished_runs(cache_root, monkeypatch, engine) -> None:
+    name = TRAINERS[engine]
+    real = getattr(runner, name)
     calls = []
 
-    def interrupted(spec, *args, **kwargs):
-        calls.append(spec.seed)
-        if spec.seed == 1:
-            raise KeyboardInterrupt
-        return real_train(spec, *args, **kwargs)
+    def seeds_of(arg):
+        return [s.seed for s in (arg if isinstance(arg, list) else [arg])]
 
-    monkeypatch.setattr(runner, "train", interrupted)
+    def interrupted(arg, *args, **kwargs):
+        calls.extend(seeds_of(arg))
+        if 1 in seeds_of(arg):
+            raise KeyboardInterrupt
+        return real(arg, *args, **kwargs)
+
+    study = dict(inits=["he_normal"], seeds=[0, 1], cache_root=cache_root, engine=engine, max_stack=1, **SMALL)
+    monkeypatch.setattr(runner, name, interrupted)
     with pytest.raises(KeyboardInterrupt):
-        run_study(inits=["he_normal"], seeds=[0, 1], cache_root=cache_root, **SMALL)
+        run_study(**study)
     assert calls == [0, 1]
     assert len(list(cache_root.glob("*.json"))) == 1
     assert not list(cache_root.glob("*.tmp"))
 
     calls.clear()
-    monkeypatch.setattr(runner, "train", lambda spec, *a, **k: (calls.append(spec.seed), real_train(spec, *a, **k))[1])
-    df = run_study(inits=["he_normal"], seeds=[0, 1], cache_root=cache_root, **SMALL)
+    monkeypatch.setattr(runner, name, lambda arg, *a, **k: (calls.extend(seeds_of(arg)), real(arg, *a, **k))[1])
+    df = run_study(**study)
     assert calls == [1]  # seed 0 came from the cache
     assert sorted(df.seed.unique()) == [0, 1]
 

@@ -1,0 +1,127 @@
+"""Per-layer diagnostics: statistics and gradients against hand computations on tiny networks."""
+
+from __future__ import annotations
+
+import math
+
+import keras
+import numpy as np
+import pytest
+
+from initlab.diagnostics import (
+    LayerProbe,
+    activation_rows,
+    kernel_gradients,
+    layer_statistics,
+    saturated,
+    update_ratio,
+    update_ratios,
+)
+from initlab.errors import InvalidArgumentError
+from initlab.models import build_model
+
+
+def _tiny(hidden_activation: str = "linear") -> keras.Sequential:
+    """2 -> 2 (hidden_activation) -> 2 (softmax) with hand-chosen weights."""
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(2, activation=hidden_activation, name="hidden_1"),
+                              keras.layers.Dense(2, activation="softmax", name="output")])
+    model.get_layer("hidden_1").set_weights([np.array([[1.0, -0.5], [0.5, 2.0]], "float32"),
+                                             np.array([0.1, -0.2], "float32")])
+    model.get_layer("output").set_weights([np.array([[0.3, -1.0], [0.7, 0.2]], "float32"),
+                                           np.array([0.0, 0.05], "float32")])
+    return model
+
+
+X = np.array([[1.0, 2.0], [-1.0, 0.5], [0.0, -3.0]], "float32")
+Y = np.array([0, 1, 1])
+
+
+def _by_hand(x: np.ndarray, y: np.ndarray, model: keras.Sequential) -> dict[str, np.ndarray]:
+    """Forward and backward pass of the tiny linear net, in float64 numpy."""
+    w1, b1 = (np.asarray(v, np.float64) for v in model.get_layer("hidden_1").get_weights())
+    w2, b2 = (np.asarray(v, np.float64) for v in model.get_layer("output").get_weights())
+    h = x @ w1 + b1
+    z = h @ w2 + b2
+    p = np.exp(z - z.max(1, keepdims=True))
+    p /= p.sum(1, keepdims=True)
+    dz = (p - np.eye(2)[y]) / len(x)  # gradient of the batch-mean cross-entropy w.r.t. the logits
+    dh = dz @ w2.T
+    return {"h": h, "p": p, "loss": -np.mean(np.log(p[np.arange(len(y)), y])),
+            "dw2": h.T @ dz, "db2": dz.sum(0), "dh": dh, "dw1": x.T @ dh, "db1": dh.sum(0)}
+
+
+def test_probe_matches_a_hand_computed_backward_pass() -> None:
+    model = _tiny()
+    hand = _by_hand(X.astype(np.float64), Y, model)
+    result = LayerProbe(model)(X, Y)
+    assert result.loss == pytest.approx(hand["loss"], rel=1e-5)
+    np.testing.assert_allclose(result.activations["hidden_1"], hand["h"], rtol=1e-5)
+    np.testing.assert_allclose(result.activations["output"], hand["p"], rtol=1e-5)
+    np.testing.assert_allclose(result.kernel_grads["hidden_1"], hand["dw1"], rtol=1e-4, atol=1e-7)
+    np.testing.assert_allclose(result.kernel_grads["output"], hand["dw2"], rtol=1e-4, atol=1e-7)
+    np.testing.assert_allclose(result.bias_grads["hidden_1"], hand["db1"], rtol=1e-4, atol=1e-7)
+    np.testing.assert_allclose(result.activation_grads["hidden_1"], hand["dh"], rtol=1e-4, atol=1e-7)
+    assert "output" not in result.activation_grads  # the loss reads the softmax's logits, not its output
+
+
+def test_layer_statistics_are_the_hand_computed_norms() -> None:
+    model = _tiny("relu")
+    frame = layer_statistics(model, X, Y).set_index(["layer", "statistic"])["value"]
+    h = np.maximum(X.astype(np.float64) @ np.asarray(model.get_layer("hidden_1").kernel)
+                   + np.asarray(model.get_layer("hidden_1").bias), 0)
+    assert frame["hidden_1", "activation_mean"] == pytest.approx(h.mean(), rel=1e-5)
+    assert frame["hidden_1", "activation_std"] == pytest.approx(h.std(), rel=1e-5)
+    assert frame["hidden_1", "frac_zero"] == pytest.approx(np.mean(h == 0))
+    grads = kernel_gradients(model, X, Y)
+    assert frame["output", "kernel_grad_norm"] == pytest.approx(np.linalg.norm(grads["output"]), rel=1e-6)
+    assert ("hidden_1", "frac_saturated") not in frame.index  # only for tanh and sigmoid layers
+    assert ("output", "activation_grad_norm") not in frame.index
+    without_labels = layer_statistics(model, X)
+    assert "kernel_grad_norm" not in set(without_labels["statistic"])
+
+
+def test_saturation_rule_for_tanh_and_sigmoid() -> None:
+    a = np.array([-0.99, -0.96, 0.0, 0.5, 0.971, 0.98])
+    np.testing.assert_array_equal(saturated(a, "tanh"), [True, False, False, False, True, True])
+    s = np.array([0.001, 0.029, 0.031, 0.5, 0.969, 0.975])
+    np.testing.assert_array_equal(saturated(s, "sigmoid"), [True, True, False, False, False, True])
+    with pytest.raises(InvalidArgumentError, match="activation='relu'"):
+        saturated(a, "relu")
+
+
+def test_activation_rows_pick_the_statistics_that_apply() -> None:
+    tanh = {r["statistic"]: r["value"] for r in activation_rows("h", np.array([[-1.0, 0.0], [0.98, 0.5]]), "tanh")}
+    assert tanh == pytest.approx({"activation_mean": 0.12, "activation_std": np.std([-1, 0, 0.98, 0.5]),
+                                  "frac_saturated": 0.5})
+    relu = {r["statistic"]: r["value"] for r in activation_rows("h", np.array([[0.0, 0.0, 2.0, 1.0]]), "relu")}
+    assert relu["frac_zero"] == 0.5 and "frac_saturated" not in relu
+
+
+def test_update_ratio_by_hand() -> None:
+    before = np.array([1.0, -1.0, 1.0, -1.0])  # std 1
+    assert update_ratio(before, before + 1e-3 * np.array([1, -1, 1, -1])) == pytest.approx(-3.0)
+    assert update_ratio(before, before) == -math.inf
+    assert update_ratio(np.zeros(4), np.array([0.0, 1.0, 0.0, 0.0])) == math.inf  # a zero init that moved
+    assert math.isnan(update_ratio(np.zeros(4), np.zeros(4)))
+
+
+def test_update_ratios_of_one_sgd_step() -> None:
+    # SGD moves each kernel by -lr * gradient, so the ratio is log10(lr * std(grad) / std(kernel)).
+    model = _tiny("tanh")
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.01), loss="sparse_categorical_crossentropy")
+    grads = kernel_gradients(model, X, Y)
+    stds = {n: np.std(np.asarray(model.get_layer(n).kernel)) for n in grads}
+    ratios = update_ratios(model, X, Y).set_index("layer")["update_ratio"]
+    for name, g in grads.items():
+        assert ratios[name] == pytest.approx(math.log10(0.01 * np.std(g) / stds[name]), abs=1e-4)
+    with pytest.raises(InvalidArgumentError, match="compiled"):
+        update_ratios(_tiny(), X, Y)
+
+
+def test_probe_works_on_a_convolutional_model() -> None:
+    x = np.random.default_rng(0).random((4, 12, 12, 1), dtype=np.float32)
+    model = build_model("cnn_small", (12, 12, 1), init="he_normal", seed=0)
+    result = LayerProbe(model)(x, np.arange(4))
+    assert [l for l in result.kernel_grads] == ["hidden_1", "hidden_2", "hidden_3", "output"]
+    assert result.kernel_grads["hidden_1"].shape == (3, 3, 1, 32)
+    assert result.activation_grads["hidden_2"].shape == result.activations["hidden_2"].shape

@@ -1,0 +1,115 @@
+"""The stacked engine against keras.Model.fit: same arithmetic, independent members, divergence."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from initlab import engine, runner
+from initlab.errors import InvalidArgumentError
+from initlab.runner import RunSpec, run_study
+
+N_TRAIN, N_TEST = 4010, 500  # 3208 training examples: 100 full batches of 32 and one of 8
+DATA = dict(dataset="mnist", train_limit=N_TRAIN, test_limit=N_TEST)
+
+
+def _data():
+    return runner.prepare_data("mnist", "scale", False, N_TRAIN, N_TEST)
+
+
+def _built(model: str, init: str, seed: int, **model_params):
+    spec = RunSpec(model=model, init=init, seed=seed, model_params=model_params, **DATA)
+    return runner.build_for(spec, _data())
+
+
+@pytest.mark.parametrize("model,params,optimizer", [
+    ("mlp_128", {}, "adam"),
+    ("deep_mlp", {"depth": 3, "width": 64, "activation": "tanh"}, "adam"),
+    ("mlp_128_64", {}, "sgd"),
+])
+def test_engine_matches_keras_fit(model, params, optimizer) -> None:
+    """Same initial weights, same batch order, 303 steps: losses and weights agree to float32 precision."""
+    data = _data()
+    ours, theirs = _built(model, "he_normal", 0, **params), _built(model, "he_normal", 0, **params)
+    theirs.set_weights(ours.get_weights())
+    if optimizer == "sgd":
+        import keras
+        theirs.compile(optimizer=keras.optimizers.SGD(), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    stack, (record,) = engine.fit_stack([ours], [0], data.x_train, data.y_train, data.x_test, data.y_test,
+                                        epochs=3, optimizer=optimizer, shuffle=False)
+    hist = theirs.fit(data.x_train, data.y_train, batch_size=32, epochs=3, validation_split=0.2,
+                      shuffle=False, verbose=0).history
+    for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
+        np.testing.assert_allclose(record["history"][key], hist[key], rtol=2e-4, atol=1e-6, err_msg=key)
+    for a, b in zip(stack.get_weights(0), theirs.get_weights()):
+        scale = np.abs(b).max()
+        assert np.abs(a - b).max() <= 1e-4 * scale + 1e-7
+    test_loss, test_acc = theirs.evaluate(data.x_test, data.y_test, verbose=0)
+    assert record["test_loss"] == pytest.approx(test_loss, rel=2e-4)
+    assert record["test_accuracy"] == pytest.approx(test_acc, abs=1e-6)
+
+
+def test_a_member_does_not_depend_on_its_stack_mates() -> None:
+    data = _data()
+    alone = engine.fit_stack([_built("mlp_128", "he_normal", 3)], [3], data.x_train, data.y_train,
+                             data.x_test, data.y_test, epochs=2)
+    inits = ["glorot_uniform", "he_normal", "zeros", "random_normal", "lecun_normal", "orthogonal",
+             "he_uniform", "random_uniform"]
+    seeds = [0, 3, 1, 2, 0, 1, 2, 0]
+    mates = engine.fit_stack([_built("mlp_128", i, s) for i, s in zip(inits, seeds)], seeds, data.x_train,
+                             data.y_train, data.x_test, data.y_test, epochs=2)
+    solo, stacked = alone[1][0], mates[1][1]
+    for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
+        np.testing.assert_allclose(stacked["history"][key], solo["history"][key], rtol=1e-6, err_msg=key)
+    for a, b in zip(alone[0].get_weights(0), mates[0].get_weights(1)):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
+
+
+def test_a_diverging_member_is_recorded_and_spoils_nothing() -> None:
+    study = dict(model="mlp_128", seeds=[0], epochs=2, cache=False, **DATA)
+    mixed = run_study(inits=["random_normal", "he_normal"], init_params={"random_normal": {"stddev": 1e20}},
+                      **study)
+    alone = run_study(inits=["he_normal"], **study)
+    bad = mixed[mixed.init == "random_normal"]
+    assert (bad.status == "diverged").all() and bad.diverged_epoch.iloc[0] == 1 and len(bad) == 1
+    assert np.isnan(bad.test_accuracy).all()
+    good = mixed[mixed.init == "he_normal"].reset_index(drop=True)
+    cols = ["loss", "accuracy", "val_loss", "val_accuracy", "test_loss", "test_accuracy"]
+    np.testing.assert_allclose(good[cols].to_numpy(), alone[cols].to_numpy(), rtol=1e-6)
+    assert (good.status == "ok").all()
+
+
+def test_same_seed_repeats_bit_for_bit_and_order_follows_the_seed() -> None:
+    study = dict(model="mlp_128", inits=["glorot_uniform"], epochs=2, cache=False, **DATA)
+    a, b = run_study(seeds=[5], **study), run_study(seeds=[5], **study)
+    cols = ["loss", "accuracy", "val_loss", "val_accuracy", "test_loss", "test_accuracy"]
+    np.testing.assert_array_equal(a[cols].to_numpy(), b[cols].to_numpy())
+    assert set(a.engine) == {"stacked"}
+    np.testing.assert_array_equal(engine.batch_order(5, 1, 100), engine.batch_order(5, 1, 100))
+    assert not np.array_equal(engine.batch_order(5, 0, 100), engine.batch_order(5, 1, 100))
+    assert sorted(engine.batch_order(5, 0, 100)) == list(range(100))
+
+
+def test_bfloat16_is_an_option_with_a_small_accuracy_cost() -> None:
+    study = dict(model="mlp_128", inits=["he_normal"], seeds=[0], epochs=2, cache=False, **DATA)
+    f32, bf16 = run_study(engine="stacked", **study), run_study(engine="stacked_bf16", **study)
+    assert set(bf16.engine) == {"stacked_bf16"}
+    assert abs(f32.test_accuracy.iloc[-1] - bf16.test_accuracy.iloc[-1]) < 0.03
+    assert not np.array_equal(f32.loss.to_numpy(), bf16.loss.to_numpy())
+
+
+def test_engine_choice_and_errors() -> None:
+    spec = RunSpec(model="cnn_small", init="he_normal", seed=0, **DATA)
+    assert runner.resolve_engine(spec) == "keras"
+    assert runner.resolve_engine(RunSpec(model="mlp_128", init="he_normal", seed=0, **DATA)) == "stacked"
+    dropout = RunSpec(model="deep_mlp", init="he_normal", seed=0, model_params={"dropout": 0.1}, **DATA)
+    assert runner.resolve_engine(dropout) == "keras"
+    with pytest.raises(InvalidArgumentError, match="cnn_small.*engine='stacked'"):
+        runner.resolve_engine(spec, "stacked")
+    with pytest.raises(InvalidArgumentError, match="auto, keras, stacked"):
+        runner.resolve_engine(spec, "turbo")
+    cnn = runner.build_for(spec, runner.prepare_data("mnist", "scale", True, N_TRAIN, N_TEST))
+    with pytest.raises(InvalidArgumentError, match="dense MLPs"):
+        engine.StackedMLP([cnn])
+    with pytest.raises(InvalidArgumentError, match="one architecture"):
+        engine.StackedMLP([_built("mlp_128", "he_normal", 0), _built("mlp_128_64", "he_normal", 0)])
