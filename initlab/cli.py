@@ -94,6 +94,11 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
                      summary_only=args.summary_only)
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    from initlab.bench import main as bench
+    return bench(quick=args.quick, models=args.models, stacks=args.stacks, epochs=args.epochs)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``initlab`` command."""
     parser = argparse.ArgumentParser(prog="initlab", description="How initial weights decide whether and how fast a network learns.")
@@ -130,6 +135,16 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--out", help="write the table to this .csv or .json file")
     run.add_argument("--no-cache", action="store_true", help="train afresh even if a cached run exists")
     run.set_defaults(func=cmd_run)
+
+    bench = sub.add_parser("bench", help="time the stacked engine against keras fit",
+                           description="Time, in one process on the same MNIST data: keras fit per model, the "
+                           "stacked engine at several stack sizes K, and the float32 matmul rate (the compute "
+                           "limit). Prints seconds per model, speed-ups and the fraction of the limit reached.")
+    bench.add_argument("--quick", action="store_true", help="a small subset and K up to 8 (under a minute)")
+    bench.add_argument("--models", nargs="+", help="models to time (default: mlp_128 mlp_512_256_128_64 cnn_small)")
+    bench.add_argument("--stacks", type=_positive_int, nargs="+", help="stack sizes K (default: 1 4 8 16 32)")
+    bench.add_argument("--epochs", type=_positive_int, help="epochs per measurement (default: 1)")
+    bench.set_defaults(func=cmd_bench)
 
     rep = sub.add_parser("reproduce", help="execute every notebook and write the summary",
                          description="Execute every notebook in notebooks/ with papermill at its defaults (or small subsets with --quick).")

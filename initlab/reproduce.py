@@ -85,8 +85,11 @@ def reproduce(quick: bool = False, notebooks: Sequence[str] | None = None,
             shutil.copyfile(target, baselines_dir() / path.name)
     executed = [(out_dir / p.name) if out_dir else p for p in paths]
     table = summary.build([p for p in executed if p.exists()])
+    folder = out_dir or (project_root() / "notebooks")
+    if notebooks:  # a selection: keep the other notebooks' rows
+        table = summary.merge(table, folder / "summary.csv")
     if len(table):
-        csv, md = summary.write(table, out_dir or (project_root() / "notebooks"))
+        csv, md = summary.write(table, folder)
         print(f"summary: {len(table)} numbers beside the papers' -> {csv.name}, {md.name}")
     print(f"total {time.perf_counter() - started:.0f} s; {len(paths) - len(failed)} of {len(paths)} notebooks ran"
           if not summary_only else "summary rebuilt from the cache")

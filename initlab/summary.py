@@ -101,6 +101,21 @@ def build(notebooks: list[Path]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
+def merge(table: pd.DataFrame, previous: Path) -> pd.DataFrame:
+    """``table`` plus the rows of ``previous`` (a summary CSV) for sources ``table`` does not hold.
+
+    Re-executing some notebooks then updates their rows and keeps the others'.
+    """
+    if not previous.exists():
+        return table
+    old = pd.read_csv(previous, dtype={"source": str})
+    old["paper_inside_ci"] = old["paper_inside_ci"].astype(object).where(old["paper_inside_ci"].notna(), None)
+    kept = old[~old["source"].isin(set(table["source"]))]
+    if table.empty:
+        return kept.reset_index(drop=True)
+    return pd.concat([kept, table], ignore_index=True).sort_values("source", kind="stable").reset_index(drop=True)
+
+
 def write(table: pd.DataFrame, folder: Path) -> tuple[Path, Path]:
     """Write ``summary.csv`` and ``summary.md`` into ``folder``."""
     folder.mkdir(parents=True, exist_ok=True)

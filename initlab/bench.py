@@ -1,0 +1,165 @@
+"""``initlab bench``: the stacked engine against ``keras.Model.fit``, in one process, on the same data.
+
+For each model it measures (a) the sources' way, one ``model.fit`` per model;
+(b) the stacked engine with K models per step; (c) the machine's float32
+matmul rate, from which the compute limit follows: the arithmetic a model's
+training needs (matmul FLOPs of the forward pass, the weight gradients and the
+input gradients below the head) divided by that rate. Times are wall-clock
+seconds per model; the engine's are taken after one warm-up epoch, so XLA
+compilation (paid once per configuration in a study) is not counted. Speed is
+reported as ratios against (a) measured in the same process, never asserted.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import initlab._tf_quiet  # noqa: F401  (before keras: silence TF start-up logs)
+import keras
+import numpy as np
+import pandas as pd
+import tensorflow as tf
+
+from initlab import runner
+from initlab.engine import dense_layers, fit_stack
+from initlab.runner import RunSpec
+
+COLUMNS = ["model", "way", "K", "seconds_per_model", "speedup", "compute_fraction", "test_accuracy"]
+
+
+@dataclass(frozen=True)
+class BenchConfig:
+    """What one benchmark run measures."""
+
+    models: tuple[str, ...] = ("mlp_128", "mlp_512_256_128_64", "cnn_small")
+    stacks: tuple[int, ...] = (1, 4, 8, 16, 32)
+    epochs: int = 1
+    train_limit: int | None = None
+    keras_models: int = 2
+    bf16_stack: int | None = 8
+
+
+QUICK = BenchConfig(models=("mlp_128", "mlp_512_256_128_64"), stacks=(1, 4, 8), train_limit=6000,
+                    keras_models=1, bf16_stack=None)
+
+
+def matmul_rate(n: int = 2048, repeats: int = 10) -> float:
+    """The machine's float32 matmul rate in FLOP/s (an n x n by n x n product, best of ``repeats``)."""
+    rng = np.random.default_rng(0)
+    a = tf.constant(rng.standard_normal((n, n), dtype=np.float32))
+    b = tf.constant(rng.standard_normal((n, n), dtype=np.float32))
+    tf.matmul(a, b).numpy()
+    best = np.inf
+    for _ in range(repeats):
+        start = time.perf_counter()
+        tf.matmul(a, b).numpy()
+        best = min(best, time.perf_counter() - start)
+    return 2.0 * n ** 3 / best
+
+
+def training_flops(model: keras.Model, n_train: int, n_val: int, epochs: int) -> float:
+    """Matmul FLOPs of training a dense model: forward, weight and input gradients, validation."""
+    shapes = [tuple(layer.kernel.shape) for layer in dense_layers(model)]
+    forward = sum(2 * i * o for i, o in shapes)
+    input_grads = forward - 2 * shapes[0][0] * shapes[0][1]  # no gradient w.r.t. the images
+    return float(epochs * (n_train * (2 * forward + input_grads) + n_val * forward))
+
+
+def _specs(model: str, k: int, limit: int | None) -> list[RunSpec]:
+    inits = ["he_normal", "glorot_uniform", "lecun_normal", "random_normal"]
+    return [RunSpec(dataset="mnist", model=model, init=inits[i % 4], seed=i // 4, train_limit=limit)
+            for i in range(k)]
+
+
+def _keras_way(model: str, cfg: BenchConfig, data: runner.PreparedData) -> tuple[float, float]:
+    times, accs = [], []
+    for spec in _specs(model, cfg.keras_models, cfg.train_limit):
+        spec = RunSpec(**{**spec.__dict__, "epochs": cfg.epochs, "engine": "keras"})
+        _, record = runner.train(spec, data)
+        keras.backend.clear_session()
+        times.append(record["wall_time"])
+        accs.append(record["test_accuracy"])
+    return float(np.mean(times)), float(np.mean(accs))
+
+
+def _engine_way(model: str, k: int, cfg: BenchConfig, data: runner.PreparedData,
+                precision: str = "float32") -> tuple[float, float, keras.Model]:
+    specs = _specs(model, k, cfg.train_limit)
+    models = [runner.build_for(s, data) for s in specs]
+    seeds = [s.seed for s in specs]
+    fit_stack(models, seeds, data.x_train, data.y_train, epochs=1, precision=precision)  # compiles
+    start = time.perf_counter()
+    _, records = fit_stack(models, seeds, data.x_train, data.y_train, data.x_test, data.y_test,
+                           epochs=cfg.epochs, precision=precision)
+    seconds = (time.perf_counter() - start) / k
+    return seconds, float(np.mean([r["test_accuracy"] for r in records])), models[0]
+
+
+def run_bench(cfg: BenchConfig = BenchConfig(), log=print) -> tuple[pd.DataFrame, float]:
+    """Measure every way for every model of ``cfg``.
+
+    Returns:
+        The table (one row per model, way and K) and the matmul rate in FLOP/s.
+    """
+    rate = matmul_rate()
+    log(f"float32 matmul rate: {rate / 1e9:.0f} GFLOP/s")
+    rows = []
+    for model in cfg.models:
+        conv = runner.get_model_entry(model).convolutional
+        data = runner.prepare_data("mnist", "scale", conv, cfg.train_limit, None)
+        base, base_acc = _keras_way(model, cfg, data)
+        rows.append({"model": model, "way": "keras fit", "K": 1, "seconds_per_model": base, "speedup": 1.0,
+                     "compute_fraction": np.nan, "test_accuracy": base_acc})
+        log(f"{model}: keras fit {base:.2f} s per model")
+        if conv:
+            log(f"{model}: the stacked engine trains dense MLPs only; the CNN stays on keras fit")
+            continue
+        n = len(data.x_train)
+        n_train = int(np.floor(n * 0.8))
+        for k, precision in [(k, "float32") for k in cfg.stacks] + (
+                [(cfg.bf16_stack, "bfloat16")] if cfg.bf16_stack else []):
+            seconds, acc, built = _engine_way(model, k, cfg, data, precision)
+            limit = training_flops(built, n_train, n - n_train, cfg.epochs) / rate
+            keras.backend.clear_session()
+            way = "stacked" if precision == "float32" else "stacked bf16"
+            rows.append({"model": model, "way": way, "K": k, "seconds_per_model": seconds,
+                         "speedup": base / seconds, "compute_fraction": limit / seconds, "test_accuracy": acc})
+            log(f"{model}: {way} K={k} {seconds:.2f} s per model ({base / seconds:.1f}x, "
+                f"{limit / seconds:.0%} of the compute limit)")
+    return pd.DataFrame(rows, columns=COLUMNS), rate
+
+
+def format_table(table: pd.DataFrame) -> str:
+    """The benchmark table as Markdown."""
+    shown = table.assign(
+        seconds_per_model=table.seconds_per_model.map("{:.2f}".format),
+        speedup=table.speedup.map("{:.1f}x".format),
+        compute_fraction=table.compute_fraction.map(lambda v: "" if np.isnan(v) else f"{v:.0%}"),
+        test_accuracy=table.test_accuracy.map("{:.4f}".format))
+    return shown.to_markdown(index=False) if _has_tabulate() else shown.to_string(index=False)
+
+
+def _has_tabulate() -> bool:
+    try:
+        import tabulate  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def main(quick: bool = False, models: Sequence[str] | None = None, stacks: Sequence[int] | None = None,
+         epochs: int | None = None) -> int:
+    """Run the benchmark and print its table (``--quick``: a small subset, under a minute)."""
+    cfg = QUICK if quick else BenchConfig()
+    changes = {k: tuple(v) if isinstance(v, (list, tuple)) else v
+               for k, v in (("models", models), ("stacks", stacks), ("epochs", epochs)) if v}
+    cfg = BenchConfig(**{**cfg.__dict__, **changes})
+    n = cfg.train_limit or 60000
+    print(f"MNIST, {int(n * 0.8)} training + {n - int(n * 0.8)} validation images, batch 32, "
+          f"{cfg.epochs} epoch(s), Adam; seconds per model (engine after one warm-up epoch)", flush=True)
+    table, _ = run_bench(cfg, log=lambda s: print("  " + s, flush=True))
+    print()
+    print(format_table(table))
+    return 0
