@@ -113,3 +113,27 @@ def test_engine_choice_and_errors() -> None:
         engine.StackedMLP([cnn])
     with pytest.raises(InvalidArgumentError, match="one architecture"):
         engine.StackedMLP([_built("mlp_128", "he_normal", 0), _built("mlp_128_64", "he_normal", 0)])
+
+
+def test_bench_counts_flops_by_hand_and_prints_its_table(capsys) -> None:
+    import keras
+
+    from initlab import bench
+    from initlab.models import build_model
+
+    mlp = build_model("mlp_128", (28, 28))
+    forward = 2 * (784 * 128 + 128 * 10)
+    # training: forward + weight grads (2x forward) - the images' gradient; validation: forward
+    assert bench.training_flops(mlp, 100, 20, 3) == 3 * (100 * (3 * forward - 2 * 784 * 128) + 20 * forward)
+    cnn = build_model("cnn_small", (28, 28, 1))
+    conv1 = 2 * 26 * 26 * 3 * 3 * 1 * 32
+    conv2 = 2 * 11 * 11 * 3 * 3 * 32 * 64
+    dense = 2 * (5 * 5 * 64 * 128 + 128 * 10)
+    assert bench.training_flops(cnn, 1, 0, 1) == 3 * (conv1 + conv2 + dense) - conv1
+    keras.backend.clear_session()
+    cfg = bench.BenchConfig(models=("mlp_128",), stacks=(2,), train_limit=500, keras_models=1, bf16_stack=None)
+    table, rate = bench.run_bench(cfg, log=lambda s: None)
+    assert rate > 1e8
+    assert list(table.way) == ["keras fit", "stacked"] and list(table.K) == [1, 2]
+    assert (table.seconds_per_model > 0).all() and table.speedup.iloc[0] == 1.0
+    assert (table.compute_fraction > 0).all() and (table.compute_fraction < 1).all()

@@ -63,3 +63,23 @@ def test_clean_strips_timings_and_reports_problems(tmp_path: Path) -> None:
     assert "papermill" not in again.cells[0].metadata and "execution" not in again.cells[0].metadata
     assert any("memory address" in p for p in problems) and any("absolute path" in p for p in problems)
     assert not any(p.startswith("cell 0") for p in problems)
+
+
+def test_summary_merge_updates_the_executed_sources_and_keeps_the_others(tmp_path: Path) -> None:
+    import pandas as pd
+
+    from initlab import summary
+
+    def row(source: str, paper: float, inside):
+        return {"source": source, "table": "Table 1", "dataset": "mnist", "init": "he_normal",
+                "quantity": "test accuracy (%)", "paper": paper, "ours_mean": 97.0, "ours_ci_low": 96.0,
+                "ours_ci_high": 98.0, "seeds": 3, "paper_inside_ci": inside}
+
+    old = pd.DataFrame([row("000", 1.0, True), row("001", 2.0, None)], columns=summary.COLUMNS)
+    csv, _ = summary.write(old, tmp_path)
+    new = pd.DataFrame([row("000", 9.0, False)], columns=summary.COLUMNS)
+    merged = summary.merge(new, csv)
+    assert list(merged.source) == ["000", "001"]
+    assert list(merged.paper) == [9.0, 2.0]
+    assert merged.paper_inside_ci.iloc[1] is None  # "n/a" survives the round trip
+    assert summary.merge(new, tmp_path / "missing.csv").equals(new)
