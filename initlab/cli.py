@@ -66,10 +66,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     df = run_study(args.dataset, args.model, args.init, seeds=args.seeds, epochs=args.epochs,
                    batch_size=args.batch_size, validation_split=args.validation_split,
                    train_limit=args.train_limit, test_limit=args.test_limit,
-                   learning_rate=args.learning_rate, cache=not args.no_cache, progress=True)
+                   learning_rate=args.learning_rate, cache=not args.no_cache, progress=True,
+                   engine=args.engine)
     with pd.option_context("display.width", 160, "display.max_columns", 20):
         cols = ["init", "seed", "epoch", "loss", "accuracy", "val_loss", "val_accuracy",
-                "test_loss", "test_accuracy", "wall_time", "status"]
+                "test_loss", "test_accuracy", "wall_time", "status", "engine"]
         print(df[cols].to_string(index=False, float_format=lambda v: f"{v:.4f}"))
         if len(args.seeds) > 1:
             print()
@@ -133,6 +134,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--test-limit", type=_positive_int, help="use only the first N test examples")
     run.add_argument("--learning-rate", type=float, help="optimizer learning rate (default: Keras' 0.001)")
     run.add_argument("--out", help="write the table to this .csv or .json file")
+    run.add_argument("--engine", default="auto", choices=["auto", "keras", "stacked", "stacked_bf16"],
+                     help="auto (default): the stacked engine for dense MLPs, keras fit otherwise")
     run.add_argument("--no-cache", action="store_true", help="train afresh even if a cached run exists")
     run.set_defaults(func=cmd_run)
 
