@@ -137,3 +137,22 @@ def test_bench_counts_flops_by_hand_and_prints_its_table(capsys) -> None:
     assert list(table.way) == ["keras fit", "stacked"] and list(table.K) == [1, 2]
     assert (table.seconds_per_model > 0).all() and table.speedup.iloc[0] == 1.0
     assert (table.compute_fraction > 0).all() and (table.compute_fraction < 1).all()
+
+
+def test_keras_fit_repeats_its_first_order_where_the_engine_reshuffles() -> None:
+    """Why the engines' last-epoch training accuracies differ slightly (README, "Engines").
+
+    With a global seed and op determinism (as the keras engine runs), Keras' array adapter
+    draws the same permutation for every epoch; the stacked engine draws a new one per epoch.
+    """
+    import keras
+    from keras.src.trainers.data_adapters.array_data_adapter import ArrayDataAdapter
+
+    keras.utils.set_random_seed(0)
+    x, y = np.arange(40, dtype=np.float32)[:, None], np.arange(40)
+    dataset = ArrayDataAdapter(x, y, batch_size=8, shuffle=True).get_tf_dataset()
+    orders = [np.concatenate([yb.numpy() for _, yb in dataset]) for _ in range(3)]
+    assert not np.array_equal(orders[0], np.arange(40))  # shuffled...
+    assert all(np.array_equal(o, orders[0]) for o in orders)  # ...but once
+    ours = [engine.batch_order(0, epoch, 40) for epoch in range(3)]
+    assert not np.array_equal(ours[0], ours[1]) and not np.array_equal(ours[1], ours[2])
