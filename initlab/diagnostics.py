@@ -25,6 +25,7 @@ import tensorflow as tf
 from initlab.errors import InvalidArgumentError
 
 SATURATION = 0.97
+GRAD_SAMPLES = 1024  # test images in the batch whose loss gradient activations_before_after measures
 SIGMOID_SATURATION = 0.03
 SATURATING = ("tanh", "sigmoid")
 ZERO_PRONE = ("relu",)
@@ -138,24 +139,49 @@ def gradients_at_init(spec: Any, n_samples: int = 512) -> pd.DataFrame:
     return out.assign(init=spec.init, seed=spec.seed)
 
 
-def activations_before_after(spec: Any, n_samples: int | None = None
+def activations_before_after(spec: Any, n_samples: int | None = None, grad_samples: int = GRAD_SAMPLES
                              ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], dict[str, Any]]:
     """Hidden-layer activations on the test set at initialization and after training one run.
 
+    Args:
+        spec: a :class:`initlab.runner.RunSpec`.
+        n_samples: use the first ``n_samples`` test images for the activations (default: all).
+        grad_samples: the loss gradients are taken on the first ``grad_samples`` test images
+            and their labels, as one batch.
+
     Returns:
         ``(at_init, after_training, record)``; the activations are keyed by layer name.
+        The record is :func:`initlab.runner.train`'s plus ``gradient_norms``: the
+        :func:`gradient_norms` frame of the untrained and of the trained model, with a
+        ``stage`` column (``"at init"``, ``"trained"``).
     """
     from initlab import runner
 
     data = runner.data_for(spec)
     x = data.x_test[:n_samples]
+    xg, yg = data.x_test[:grad_samples], data.y_test[:grad_samples]
     model = runner.build_for(spec, data)
     before = layer_activations(model, x)
+    grads = [gradient_norms(model, xg, yg).assign(stage="at init")]
     keras.backend.clear_session()
     model, record = runner.train(spec, data)
     after = layer_activations(model, x)
+    grads.append(gradient_norms(model, xg, yg).assign(stage="trained"))
     keras.backend.clear_session()
-    return before, after, record
+    return before, after, {**record, "gradient_norms": pd.concat(grads, ignore_index=True)}
+
+
+def gradients_before_after(runs: dict[str, tuple[Any, Any, dict[str, Any]]]) -> pd.DataFrame:
+    """The hidden layers' gradient norms of :func:`activations_before_after` results, keyed by init, in one frame.
+
+    Returns:
+        Columns ``init, stage, layer, kernel_grad_norm, bias_grad_norm, kernel_norm``
+        (hidden layers only, in order; inits in the order of ``runs``).
+    """
+    frames = [r[2]["gradient_norms"].assign(init=init) for init, r in runs.items()]
+    out = pd.concat(frames, ignore_index=True)
+    out = out[out["layer"].str.startswith("hidden_")]
+    return out[["init", "stage", "layer", "kernel_grad_norm", "bias_grad_norm", "kernel_norm"]].reset_index(drop=True)
 
 
 def stats_of(acts: dict[str, np.ndarray]) -> pd.DataFrame:

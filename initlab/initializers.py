@@ -5,7 +5,8 @@ arguments, and returns exactly its constructor arguments from ``get_config()``.
 Names are snake_case and are the vocabulary used everywhere (``init``).
 
 A registry name is a class plus preset arguments: ``random_normal_001`` is
-``RandomNormal(stddev=0.01)``, so its instances serialize as ``RandomNormal``.
+``RandomNormal(stddev=0.01)`` and ``random_normal_1`` is ``RandomNormal(stddev=1.0)``,
+so their instances serialize as ``RandomNormal``.
 ``lsuv`` is the orthogonal start of a data-dependent scheme; the rescaling on
 data is :func:`initlab.lsuv.apply_data_init`'s job.
 """
@@ -268,6 +269,8 @@ INITIALIZERS: dict[str, InitEntry] = {
                       "set on data: unit variance of each layer's response", {"gain": 1.0}, "Mishkin & Matas 2015"),
     "random_normal": InitEntry(RandomNormal, "normal(mean, stddev)", "stddev^2", {"mean": 0.0, "stddev": 0.05}, "000, 003"),
     "random_normal_001": InitEntry(RandomNormal, "normal(0, 0.01)", "1e-4", {"mean": 0.0, "stddev": 0.01}, "002"),
+    "random_normal_1": InitEntry(RandomNormal, "normal(0, 1)", "1", {"mean": 0.0, "stddev": 1.0},
+                                 "004 (large random init)"),
     "random_uniform": InitEntry(RandomUniform, "uniform(minval, maxval)", "(maxval-minval)^2 / 12", {"minval": -0.05, "maxval": 0.05}, "000, 003"),
     "truncated_normal": InitEntry(TruncatedNormal, "normal(mean, stddev) cut at 2 stddev", "(0.88 stddev)^2", {"mean": 0.0, "stddev": 0.05}),
     "glorot_normal": InitEntry(GlorotNormal, "truncated normal", "2 / (fan_in + fan_out)", source="002, 003"),

@@ -32,7 +32,7 @@ def learning_curves(df: pd.DataFrame, metrics: Sequence[str] = ("accuracy", "val
     grid = sns.relplot(data=long, x="epoch", y="value", hue=hue, col=col or "metric", kind="line",
                        errorbar=("ci", 95), marker="o", height=3.4, aspect=1.25,
                        facet_kws={"sharey": False})
-    grid.set_axis_labels("epoch", "value")
+    grid.set_axis_labels("epoch", METRIC_LABELS.get(metrics[0], metrics[0]) if len(metrics) == 1 else "value")
     for ax in grid.axes.flat:
         ax.set_xticks(sorted(df["epoch"].unique()))
     grid.set_titles("{col_name}")
@@ -225,5 +225,137 @@ def gradient_histograms(grads: Mapping[str, np.ndarray], title: str = "", bins: 
     for ax in list(axes.flat)[len(names):]:
         ax.axis("off")
     fig.suptitle(title, y=1.0)
+    fig.tight_layout()
+    return fig
+
+
+def propagation_profiles(frame: pd.DataFrame, statistic: str = "activation_std", title: str = "",
+                         col: str = "activation", col_wrap: int = 2) -> plt.Figure:
+    """A propagation statistic against layer index, one panel per ``col`` value, one line per init (log y).
+
+    Takes :func:`initlab.propagation.signal_propagation` frames (several concatenated).
+    Values a log axis cannot show (0 after an underflow, inf or NaN after an
+    overflow) are left out, so a line that stops early has vanished or blown up.
+    """
+    d = frame[(frame["statistic"] == statistic) & np.isfinite(frame["value"]) & (frame["value"] > 0)]
+    grid = sns.relplot(data=d, x="layer_index", y="value", hue="init", hue_order=list(dict.fromkeys(frame["init"])),
+                       col=col, col_order=list(dict.fromkeys(frame[col])), col_wrap=col_wrap, kind="line",
+                       height=3.2, aspect=1.35, facet_kws={"sharey": False})
+    grid.set(yscale="log")
+    short = {"activation_grad_norm": "gradient norm at the output"}  # the long label overlaps in a grid
+    grid.set_axis_labels("layer index (1 = first hidden layer)",
+                         short.get(statistic, STATISTIC_LABELS.get(statistic, statistic)))
+    grid.set_titles("{col_name}")
+    grid.figure.suptitle(title, y=1.03)
+    return grid.figure
+
+
+def accuracy_heatmap(table: pd.DataFrame, title: str = "", value: str = "mean") -> plt.Figure:
+    """Mean test accuracy (%) of a :func:`initlab.depth.trainability` table: inits by (activation, depth).
+
+    Cells of set-ups with a diverged run read ``div``.
+    """
+    t = table.assign(pct=100 * table[value])
+    wide = t.pivot_table(index="init", columns=["activation", "depth"], values="pct", dropna=False, sort=False)
+    wide = wide.reindex(list(dict.fromkeys(table["init"])))
+    div = t.pivot_table(index="init", columns=["activation", "depth"], values="diverged", sort=False).reindex(wide.index)
+    div = div.reindex(columns=wide.columns)
+    labels = np.where(div.to_numpy() > 0, "div", np.vectorize(lambda v: "" if np.isnan(v) else f"{v:.0f}")(
+        wide.to_numpy(dtype=float)))
+    fig, ax = plt.subplots(figsize=(1.0 * wide.shape[1] + 3, 0.45 * wide.shape[0] + 1.8))
+    sns.heatmap(wide, annot=labels, fmt="", vmin=0, vmax=100, cmap="viridis", ax=ax,
+                cbar_kws={"label": "test accuracy (%)"})
+    ax.set_xlabel("activation, depth")
+    ax.set_ylabel("initializer")
+    ax.set_xticklabels([f"{a}, {d}" for a, d in wide.columns], rotation=45, ha="right")
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def ci_points(table: pd.DataFrame, x: str, hue: str, col: str, title: str = "",
+              x_order: Sequence | None = None, ylabel: str = "test accuracy (%)",
+              ylim: tuple[float, float] | None = (-2, 102)) -> plt.Figure:
+    """Mean ± 95% CI (a table's ``mean`` and ``half_width``, shown as percent), one panel per ``col`` value.
+
+    ``x`` is categorical (evenly spaced in ``x_order``); one series per ``hue`` value,
+    nudged sideways so their intervals do not overlap. ``ylim`` (default: the
+    percent range) cuts intervals that reach past what an accuracy can be.
+    """
+    cols = list(dict.fromkeys(table[col]))
+    hues = list(dict.fromkeys(table[hue]))
+    xs = list(x_order) if x_order is not None else list(dict.fromkeys(table[x]))
+    fig, axes = plt.subplots(1, len(cols), figsize=(3.6 * len(cols) + 1.5, 3.6), squeeze=False, sharey=True)
+    width = 0.6 / max(len(hues), 1)
+    for ax, c in zip(axes[0], cols):
+        for j, h in enumerate(hues):
+            d = table[(table[col] == c) & (table[hue] == h)].set_index(x).reindex(xs)
+            pos = np.arange(len(xs)) + (j - (len(hues) - 1) / 2) * width
+            ax.errorbar(pos, 100 * d["mean"], yerr=100 * d["half_width"].fillna(0), fmt="o", ms=4, capsize=3,
+                        color=sns.color_palette()[j % 10], label=str(h))
+        ax.set_xticks(range(len(xs)), [str(v) for v in xs], rotation=30 if x != "depth" else 0,
+                      ha="right" if x != "depth" else "center")
+        ax.set_xlabel(x)
+        ax.set_title(f"{col} {c}" if col == "depth" else str(c))
+    axes[0, 0].set_ylabel(ylabel)
+    if ylim is not None:
+        axes[0, 0].set_ylim(*ylim)
+    axes[0, -1].legend(title=hue, loc="upper left", bbox_to_anchor=(1.02, 1), fontsize="small")
+    fig.suptitle(title, y=1.02)
+    fig.tight_layout()
+    return fig
+
+
+def diagnostic_scatter(merged: pd.DataFrame, title: str = "", floor: float = 1e-12) -> plt.Figure:
+    """Test accuracy against two diagnostics at initialization, one point per (depth, activation, init).
+
+    ``merged`` joins a :func:`initlab.depth.trainability` table (``mean``) with
+    :func:`initlab.depth.init_diagnostics` (``last_std``, ``grad_ratio``). Values a
+    log axis cannot show are pinned to its edges: 0 (and a ratio of two zeros) at
+    ``floor``, an overflow (infinite value or loss) at ``1/floor``.
+    """
+    panels = [("last_std", "activation std of the last hidden layer"),
+              ("grad_ratio", "kernel gradient norm, first / last hidden layer")]
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.9), sharey=True)
+    for ax, (column, label) in zip(axes, panels):
+        v = merged[column].astype(float)
+        overflow = ~np.isfinite(merged["loss"].astype(float)) | np.isposinf(v)
+        v = v.where(~overflow, 1 / floor).fillna(floor)
+        d = merged.assign(x=v.clip(floor, 1 / floor), accuracy=100 * merged["mean"])
+        sns.scatterplot(data=d, x="x", y="accuracy", hue="activation", style="depth", s=55, ax=ax,
+                        legend=ax is axes[-1])
+        ax.set_xscale("log")
+        ax.set_xlabel(f"{label}\n(0 at {floor:.0e}, overflow at {1 / floor:.0e})")
+        ax.set_ylabel("test accuracy (%)")
+    sns.move_legend(axes[-1], "upper left", bbox_to_anchor=(1.02, 1))
+    fig.suptitle(title, y=1.02)
+    fig.tight_layout()
+    return fig
+
+
+def gradient_norm_profile(grads: pd.DataFrame, title: str = "", value: str = "kernel_grad_norm") -> plt.Figure:
+    """Gradient norm per hidden layer, one line per init, one panel per ``stage`` (log y).
+
+    Takes :func:`initlab.diagnostics.gradients_before_after`'s frame. Exact zeros
+    (a zero init's hidden kernels) cannot sit on a log axis and are left out; the
+    panel's title says which inits that hides.
+    """
+    stages = list(dict.fromkeys(grads["stage"]))
+    inits = list(dict.fromkeys(grads["init"]))
+    layers = list(dict.fromkeys(grads["layer"]))
+    fig, axes = plt.subplots(1, len(stages), figsize=(5.2 * len(stages) + 1.5, 3.8), squeeze=False, sharey=True)
+    for ax, stage in zip(axes[0], stages):
+        d = grads[grads["stage"] == stage]
+        shown = d[d[value] > 0]
+        sns.lineplot(data=shown, x="layer", y=value, hue="init", hue_order=inits, marker="o", ax=ax,
+                     errorbar=None, legend=ax is axes[0, -1])
+        hidden = [i for i in inits if i not in set(shown["init"])]
+        ax.set_xticks(range(len(layers)), layers)
+        ax.set_yscale("log")
+        ax.set_xlabel("hidden layer")
+        ax.set_ylabel(STATISTIC_LABELS.get(value, value))
+        ax.set_title(stage + (f"\n(all zero, not drawn: {', '.join(hidden)})" if hidden else ""))
+    sns.move_legend(axes[0, -1], "upper left", bbox_to_anchor=(1.02, 1), title="init")
+    fig.suptitle(title, y=1.02)
     fig.tight_layout()
     return fig

@@ -23,6 +23,7 @@ import pandas as pd
 
 from initlab.diagnostics import LayerProbe, activation_rows, activation_name
 from initlab.errors import InvalidArgumentError
+from initlab.lsuv import apply_data_init
 from initlab.models import build_model
 
 PROPAGATION_COLUMNS = ["depth", "width", "activation", "init", "seed", "layer", "layer_index", "statistic", "value"]
@@ -38,7 +39,9 @@ def signal_propagation(depth: int, width: int, activation: str, init: Any, seed:
         width: units per hidden layer.
         activation: hidden activation (``linear``, ``tanh``, ``relu``, ``selu``,
             or any other of :data:`initlab.models.ACTIVATIONS`).
-        init: initializer name (``initlab inits``), config dict or instance.
+        init: initializer name (``initlab inits``), config dict or instance; a
+            data-dependent name (``"lsuv"``) is fitted on ``x`` first, as
+            :func:`initlab.lsuv.apply_data_init` does before training.
         seed: seeds every kernel (as :func:`initlab.models.build_model`) and the
             random labels.
         x: a batch of inputs; one example's shape is the model's input shape.
@@ -70,6 +73,7 @@ def signal_propagation(depth: int, width: int, activation: str, init: Any, seed:
         raise InvalidArgumentError("y", f"{len(y)} labels", f"must match the {len(x)} inputs")
     model = build_model("deep_mlp", x.shape[1:], init=init, seed=seed, n_classes=n_classes,
                         init_params=init_params, depth=depth, width=width, activation=activation)
+    apply_data_init(model, init, x, seed)
     probe = LayerProbe(model, loss="sparse_categorical_crossentropy")
     result = probe(x, y)
     rows: list[dict[str, Any]] = []

@@ -176,3 +176,213 @@ def catalogue_text(df: pd.DataFrame) -> str:
              f"{', '.join(tied)}.",
              f"- Failures (mean below 50%): {', '.join(failed) or 'none'}."]
     return "\n".join(lines)
+
+
+def _factor(word: str, ratio: float, per_layer: float) -> str:
+    """``"vanishes ×0.71 per layer"``, ``"underflows to 0"``, ``"overflows"``, ``"kept"``."""
+    if word == "keeps":
+        return "kept"
+    if ratio == 0:
+        return "underflows to 0"
+    if not np.isfinite(ratio):
+        return "overflows"
+    return f"{word} ×{per_layer:.3g} per layer"
+
+
+def propagation_text(verdicts: pd.DataFrame) -> str:
+    """Per activation: which inits keep the signal both ways at initialization, and what the others do.
+
+    ``verdicts`` is :func:`initlab.depth.growth_verdicts`' table.
+    """
+    lines = []
+    for activation, v in verdicts.groupby("activation", sort=False):
+        kept = v[(v["forward"] == "keeps") & (v["backward"] == "keeps")]
+        others = []
+        for _, r in v.drop(kept.index).iterrows():
+            note = (f"; {r['last_saturated']:.0%} of the last layer saturated"
+                    if np.isfinite(r["last_saturated"]) and r["last_saturated"] > 0.5 else "")
+            others.append(f"{r['init']} (forwards {_factor(r['forward'], r['forward_ratio'], r['forward_per_layer'])}, "
+                          f"backwards {_factor(r['backward'], r['backward_ratio'], r['backward_per_layer'])}{note})")
+        lines.append(f"- **{activation}** ({int(v['depth'].max())} layers): kept both ways by "
+                     f"{', '.join(kept['init']) or 'none'}; not by {'; '.join(others) or 'none'}.")
+    return "\n".join(lines)
+
+
+def _acc(r: pd.Series) -> str:
+    return "diverged" if r["diverged"] and not np.isfinite(r["mean"]) else f"{fmt_ci(r['mean'], r['half_width'])}%"
+
+
+def trainability_text(table: pd.DataFrame, diag: pd.DataFrame) -> str:
+    """How many set-ups train at each depth, and why the deepest ones that fail do (from their start).
+
+    ``table`` is :func:`initlab.depth.trainability`'s, ``diag`` :func:`initlab.depth.init_diagnostics`'.
+    """
+    from initlab.depth import FAILS, TRAINS, failure_reasons
+
+    lines = []
+    for depth, t in table.groupby("depth"):
+        counts = t["status"].value_counts()
+        lines.append(f"- depth {depth}: {counts.get('trains', 0)} of {len(t)} set-ups train (mean test accuracy "
+                     f"≥ {TRAINS:.0%}), {counts.get('partial', 0)} partly, {counts.get('fails', 0)} fail "
+                     f"(< {FAILS:.0%}), {counts.get('diverged', 0)} diverge.")
+    deepest = int(table["depth"].max())
+    t = table[table["depth"] == deepest]
+    good = [f"{r['activation']} + {r['init']} ({_acc(r)})" for _, r in t.iterrows() if r["status"] == "trains"]
+    lines += ["", f"At depth {deepest}, training succeeds with: {', '.join(good) or 'none'}. "
+              "The others, with what their untrained network shows:", ""]
+    d = diag.set_index(["depth", "activation", "init"])
+    for _, r in t[t["status"] != "trains"].iterrows():
+        key = (deepest, r["activation"], r["init"])
+        reasons = failure_reasons(d.loc[key]) if key in d.index else []
+        why = "; ".join(reasons) if reasons else "no defect found at initialization, so the shortfall arises in training"
+        lines.append(f"- {r['activation']} + {r['init']}: {r['status']} ({_acc(r)}); {why}.")
+    return "\n".join(lines)
+
+
+def _cells(rows: pd.DataFrame, a: str = "a", b: str = "b") -> str:
+    """``"tanh at depth 20 (+3.1 pp, CI [+1.0, +5.2])"`` for each comparison row."""
+    out = []
+    for _, r in rows.iterrows():
+        ci = (f", CI [{100 * r['ci_low']:+.1f}, {100 * r['ci_high']:+.1f}]" if np.isfinite(r["ci_low"]) else "")
+        diff = f"{100 * r['mean_diff']:+.1f} pp{ci}" if np.isfinite(r["mean_diff"]) else "no paired seeds"
+        out.append(f"{r['a_activation']} at depth {r['depth']} ({diff})")
+    return "; ".join(out) or "none"
+
+
+def _comparison_summary(cmp: pd.DataFrame, better: str, worse: str) -> list[str]:
+    held = cmp[cmp["verdict"] == "a better"]
+    lines = [f"  - {better} better: {_cells(held)}.",
+             f"  - {worse} better: {_cells(cmp[cmp['verdict'] == 'b better'])}.",
+             f"  - no difference resolved: {_cells(cmp[cmp['verdict'] == 'no difference resolved'])}.",
+             f"  - both fail: {_cells(cmp[cmp['verdict'] == 'both fail'])}.",
+             f"  - Verdict: the claim holds in {len(held)} of {len(cmp)} (activation, depth) cells."]
+    return lines
+
+
+def claims_text(comparisons: pd.DataFrame, table: pd.DataFrame, verdicts: pd.DataFrame | None = None) -> str:
+    """Verdicts on ``004``'s three claims, from :func:`initlab.depth.claim_comparisons` and the trainability table.
+
+    Differences are in test accuracy, paired by seed, with 95% CIs (percentage points).
+    """
+    lines = []
+    cmp = comparisons[comparisons["claim"] == "orthogonal"]
+    if len(cmp):
+        lines.append("**Orthogonal initialization helps deep networks.** Orthogonal against glorot_normal "
+                     "(the same variance for a square layer, without the orthogonality), paired by seed:")
+        lines += _comparison_summary(cmp, "orthogonal", "glorot_normal")
+        if verdicts is not None:
+            o = verdicts[verdicts["init"] == "orthogonal"]
+            kept = o[(o["forward"] == "keeps") & (o["backward"] == "keeps")]["activation"]
+            lost = [f"{r['activation']} (forwards {_factor(r['forward'], r['forward_ratio'], r['forward_per_layer'])})"
+                    for _, r in o.iterrows() if r["activation"] not in set(kept)]
+            tail = (f"; not for {', '.join(lost)}: with gain 1 it preserves norms only where the activation does"
+                    if lost else "")
+            lines.append(f"  - At initialization orthogonal keeps the signal both ways for "
+                         f"{', '.join(kept) or 'none'}{tail}.")
+    cmp = comparisons[comparisons["claim"] == "variance scaling"]
+    if len(cmp):
+        pairs = ", ".join(f"{a}: {i} vs {j}" for a, i, j in
+                          cmp[["a_activation", "a_init", "b_init"]].drop_duplicates().itertuples(index=False))
+        lines += ["", f"**Variance scaling adapts to the activation.** The usual scaling for each activation "
+                  f"against a mismatched one ({pairs}):"]
+        lines += _comparison_summary(cmp, "matched", "mismatched")
+    snn = comparisons[comparisons["claim"] == "snn"]
+    if len(snn):
+        lines += ["", "**Self-normalizing networks converge even from random or zero initialization.** SELU "
+                  "networks started from each such initializer:"]
+        t = table.set_index(["depth", "activation", "init"])
+        holds = total = 0
+        for init in dict.fromkeys(snn["a_init"]):
+            s = snn[snn["a_init"] == init]
+            for depth in sorted(set(s["depth"])):
+                r = t.loc[(depth, "selu", init)]
+                parts = []
+                for _, v in s[s["depth"] == depth].iterrows():
+                    rival = "SELU + lecun_normal" if v["b_init"] == "lecun_normal" else f"{v['b_activation']} + {init}"
+                    ci = (f" [{100 * v['ci_low']:+.1f}, {100 * v['ci_high']:+.1f}]" if np.isfinite(v["ci_low"]) else "")
+                    diff = f"{100 * v['mean_diff']:+.1f} pp{ci}" if np.isfinite(v["mean_diff"]) else "no paired seeds"
+                    word = {"a better": "SELU better", "b better": f"{rival} better"}.get(v["verdict"], v["verdict"])
+                    parts.append(f"against {rival} {diff}, {word}")
+                ref = s[(s["depth"] == depth) & (s["b_init"] == "lecun_normal")]
+                ok = r["status"] == "trains" and not (len(ref) and ref["verdict"].iloc[0] == "b better")
+                holds += bool(ok)
+                total += 1
+                lines.append(f"  - SELU + {init}, depth {depth}: {r['status']} ({_acc(r)}); " + "; ".join(parts) + ".")
+        rivals = snn[snn["b_init"] != "lecun_normal"]
+        beat = int((rivals["verdict"] == "a better").sum())
+        lines.append(f"  - Verdict: the claim holds in {holds} of {total} (initializer, depth) cells (SELU trains from "
+                     f"that start and does no worse than with lecun_normal) and fails in the other {total - holds}. "
+                     f"From the same start SELU beats ReLU or tanh in {beat} of {len(rivals)} paired comparisons.")
+    return "\n".join(lines)
+
+
+def deep_networks_text(verdicts: pd.DataFrame, table: pd.DataFrame, diag: pd.DataFrame,
+                       comparisons: pd.DataFrame) -> str:
+    """The deep-network notebook's findings: propagation, trainability and ``004``'s claims, in that order."""
+    return "\n".join(["**Signal propagation at initialization** (activation std forwards, gradient norm "
+                      "backwards; a change of more than 10× over the depth counts):", "",
+                      propagation_text(verdicts), "", "**Trainability in the fixed budget:**", "",
+                      trainability_text(table, diag), "", claims_text(comparisons, table, verdicts)])
+
+
+def trainability_table(table: pd.DataFrame) -> pd.DataFrame:
+    """A :func:`initlab.depth.trainability` table laid out to quote: inits by (activation, depth).
+
+    Each cell is the mean test accuracy ± the 95% CI half-width (percent) and the grade.
+    """
+    t = table.assign(cell=[f"{_acc(r)} ({r['status']})" for _, r in table.iterrows()])
+    wide = t.pivot(index="init", columns=["activation", "depth"], values="cell")
+    wide = wide.reindex(index=list(dict.fromkeys(table["init"])),
+                        columns=list(dict.fromkeys(table[["activation", "depth"]].itertuples(index=False, name=None))))
+    wide.columns = pd.MultiIndex.from_tuples(wide.columns, names=["activation", "depth"])
+    return wide
+
+
+def comparison_table(comparisons: pd.DataFrame) -> pd.DataFrame:
+    """:func:`initlab.depth.claim_comparisons` laid out to quote (differences in percentage points)."""
+    rows = []
+    for _, r in comparisons.iterrows():
+        ci = (f"[{100 * r['ci_low']:+.1f}, {100 * r['ci_high']:+.1f}]" if np.isfinite(r["ci_low"]) else "n/a")
+        rows.append({"claim": r["claim"], "a": f"{r['a_activation']} + {r['a_init']}",
+                     "b": f"{r['b_activation']} + {r['b_init']}", "depth": r["depth"],
+                     "a (%)": f"{100 * r['a_mean']:.1f}", "b (%)": f"{100 * r['b_mean']:.1f}",
+                     "a - b (pp)": f"{100 * r['mean_diff']:+.1f}" if np.isfinite(r["mean_diff"]) else "n/a",
+                     "95% CI": ci, "seeds": r["n"], "verdict": r["verdict"]})
+    return pd.DataFrame(rows).set_index(["claim", "a", "b", "depth"])
+
+
+def gradient_table(grads: pd.DataFrame, value: str = "kernel_grad_norm") -> pd.DataFrame:
+    """Gradient norms per (init, stage) and hidden layer, to three significant digits."""
+    wide = grads.pivot_table(index=["init", "stage"], columns="layer", values=value, sort=False)
+    return wide.map(lambda v: float(f"{v:.3g}"))
+
+
+def gradient_text(grads: pd.DataFrame, value: str = "kernel_grad_norm", threshold: float = 10.0) -> str:
+    """One sentence on the ratio of the first to the last hidden layer's kernel gradient norm, per init and stage.
+
+    ``grads`` is :func:`initlab.diagnostics.gradients_before_after`'s frame; a ratio
+    beyond ``threshold`` either way is called vanishing or exploding towards the input.
+    """
+    layers = list(dict.fromkeys(grads["layer"]))
+    stages = list(dict.fromkeys(grads["stage"]))
+    first, last = layers[0], layers[-1]
+    g = grads.set_index(["init", "stage", "layer"])[value]
+    parts, zero, outside = [], [], []
+    for init in dict.fromkeys(grads["init"]):
+        if (g.loc[init] == 0).all():
+            zero.append(init)
+            continue
+        ratios = []
+        for stage in stages:
+            a, b = g.loc[(init, stage, first)], g.loc[(init, stage, last)]
+            ratio = a / b if b > 0 else (0.0 if a == 0 else np.inf)
+            ratios.append(f"{ratio:.2g}")
+            if not 1 / threshold <= ratio <= threshold:
+                outside.append(f"{init} ({stage})")
+        parts.append(f"{init} {' → '.join(ratios)}")
+    verdict = (f"outside a factor of {threshold:g}: {', '.join(outside)}" if outside else
+               f"every one within a factor of {threshold:g} of 1, so no gradient vanishes or explodes across "
+               f"these {len(layers)} hidden layers")
+    tail = f"; {', '.join(zero)} gives every hidden kernel an exactly zero gradient throughout" if zero else ""
+    return (f"The first hidden layer's kernel gradient norm over the last's ({first} / {last}, "
+            f"{' → '.join(stages)}): {'; '.join(parts) or 'none'}; {verdict}{tail}.")

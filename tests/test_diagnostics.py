@@ -125,3 +125,35 @@ def test_probe_works_on_a_convolutional_model() -> None:
     assert [l for l in result.kernel_grads] == ["hidden_1", "hidden_2", "hidden_3", "output"]
     assert result.kernel_grads["hidden_1"].shape == (3, 3, 1, 32)
     assert result.activation_grads["hidden_2"].shape == result.activations["hidden_2"].shape
+
+
+def test_activations_before_after_also_measures_gradients() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from initlab import diagnostics, plots, report, runner
+
+    specs = [runner.RunSpec(dataset="mnist", model="deep_mlp", init=init, seed=0, epochs=1, validation_split=0.0,
+                            train_limit=64, test_limit=48, model_params={"depth": 2, "width": 8})
+             for init in ("he_normal", "zeros")]
+    runs = {s.init: diagnostics.activations_before_after(s, grad_samples=32) for s in specs}
+    before, after, record = runs["he_normal"]
+    assert set(before) == set(after) == {"hidden_1", "hidden_2"} and len(before["hidden_1"]) == 48
+    norms = record["gradient_norms"]
+    assert list(norms["stage"].unique()) == ["at init", "trained"]
+    data = runner.data_for(specs[0])
+    again = diagnostics.gradient_norms(runner.build_for(specs[0], data), data.x_test[:32], data.y_test[:32])
+    np.testing.assert_allclose(norms[norms["stage"] == "at init"]["kernel_grad_norm"], again["kernel_grad_norm"],
+                               rtol=1e-5)
+    grads = diagnostics.gradients_before_after(runs)
+    assert list(grads["layer"].unique()) == ["hidden_1", "hidden_2"] and len(grads) == 2 * 2 * 2
+    assert (grads[grads["init"] == "zeros"]["kernel_grad_norm"] == 0).all()  # no signal, no gradient
+    assert (grads[grads["init"] == "he_normal"]["kernel_grad_norm"] > 0).all()
+    text = report.gradient_text(grads)
+    assert text.startswith("The first hidden layer's kernel gradient norm over the last's (hidden_1 / hidden_2, "
+                           "at init → trained): he_normal ")
+    assert "zeros gives every hidden kernel an exactly zero gradient" in text
+    assert report.gradient_table(grads).shape == (4, 2)
+    fig = plots.gradient_norm_profile(grads, title="grads")
+    assert fig._suptitle.get_text() == "grads" and all(ax.get_yscale() == "log" for ax in fig.axes)
+    assert "not drawn: zeros" in fig.axes[0].get_title()

@@ -80,7 +80,8 @@ def test_truncated_normals_stay_within_two_sigma(name: str) -> None:
     assert np.abs(w).max() > 1.98 * sigma
 
 
-@pytest.mark.parametrize("name", ["randn_001", "randn_lecun", "randn_he", "random_normal", "random_normal_001"])
+@pytest.mark.parametrize("name", ["randn_001", "randn_lecun", "randn_he", "random_normal", "random_normal_001",
+                                  "random_normal_1"])
 def test_plain_normals_are_not_truncated(name: str) -> None:
     w = draw(name, DENSE)
     sigma = expected_stats(name, DENSE)["std"]
@@ -212,6 +213,8 @@ def test_presets() -> None:
     assert get_initializer("random_normal").get_config()["stddev"] == 0.05  # 000's Random Normal
     preset = get_initializer("random_normal_001", seed=5)  # 002's RandomNormal(0.01): a preset of random_normal
     assert type(preset) is inits.RandomNormal and preset.get_config() == {"mean": 0.0, "stddev": 0.01, "seed": 5}
+    large = get_initializer("random_normal_1", seed=5)  # 004's large random init: std 1
+    assert type(large) is inits.RandomNormal and large.get_config() == {"mean": 0.0, "stddev": 1.0, "seed": 5}
     randn = get_initializer("randn_001", seed=5)  # 001's randn*0.01: its own class, same draws
     assert randn.get_config() == {"seed": 5}
     np.testing.assert_array_equal(np.asarray(randn((30, 20))), np.asarray(preset((30, 20))))
