@@ -6,7 +6,8 @@ matmul rate, from which the compute limit follows: the arithmetic a model's
 training needs (matmul FLOPs of the forward pass, the weight gradients and the
 input gradients below the head) divided by that rate. Times are wall-clock
 seconds per model; the engine's are taken after one warm-up epoch, so XLA
-compilation (paid once per configuration in a study) is not counted. Speed is
+compilation (paid once per configuration in a study) is not counted, while
+keras fit's include the tracing that every new Keras model pays. Speed is
 reported as ratios against (a) measured in the same process, never asserted.
 """
 

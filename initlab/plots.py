@@ -94,12 +94,17 @@ def histogram_grid(acts: Mapping[str, Mapping[str, np.ndarray]], title: str = ""
     return fig
 
 
+def _panels(n: int, ncols: int, width: float) -> tuple[plt.Figure, np.ndarray]:
+    """A grid of ``n`` panels, ``ncols`` a row, each ``width`` inches wide."""
+    nrows = int(np.ceil(n / ncols))
+    return plt.subplots(nrows, ncols, figsize=(width * ncols, 2.6 * nrows), squeeze=False)
+
+
 def weight_histograms(samples: Mapping[str, np.ndarray], densities: Mapping[str, tuple[np.ndarray, np.ndarray]],
                       title: str = "", ncols: int = 4) -> plt.Figure:
     """One panel per initializer: the sampled kernel's histogram against its theoretical density."""
     names = list(samples)
-    nrows = int(np.ceil(len(names) / ncols))
-    fig, axes = plt.subplots(nrows, ncols, figsize=(3.3 * ncols, 2.6 * nrows), squeeze=False)
+    fig, axes = _panels(len(names), ncols, 3.3)
     for ax, name in zip(axes.flat, names):
         w = np.ravel(samples[name])
         if np.ptp(w) == 0:
@@ -210,8 +215,7 @@ def gradient_histograms(grads: Mapping[str, np.ndarray], title: str = "", bins: 
                         ncols: int = 4) -> plt.Figure:
     """One panel per layer: the distribution of its kernel's gradient values (log density)."""
     names = list(grads)
-    nrows = int(np.ceil(len(names) / ncols))
-    fig, axes = plt.subplots(nrows, ncols, figsize=(3.2 * ncols, 2.6 * nrows), squeeze=False)
+    fig, axes = _panels(len(names), ncols, 3.2)
     for ax, name in zip(axes.flat, names):
         g = np.ravel(grads[name])
         if np.ptp(g) == 0:
