@@ -1,0 +1,50 @@
+"""How fast XLA's CPU convolutions run the CNN's two conv layers, the way the engine would compile them.
+
+Forward and backward through ``cnn_small``'s conv layers (3x3x1x32 then 3x3x32x64,
+ReLU and 2x2 max-pooling, on 28x28x1 images, batch 32) in an XLA-compiled loop of
+100 steps; prints milliseconds per step and the GFLOP/s reached, to compare with
+``initlab bench``'s matmul rate and ``keras fit``'s share of it on the CNN.
+
+    python benchmarks/xla_conv_probe.py
+"""
+
+import time
+
+import initlab._tf_quiet  # noqa: F401
+import numpy as np
+import tensorflow as tf
+
+BATCH, STEPS = 32, 100
+
+
+def main() -> None:
+    rng = np.random.default_rng(0)
+    x = tf.constant(rng.standard_normal((BATCH, 28, 28, 1)).astype(np.float32))
+    w1 = tf.constant(rng.standard_normal((3, 3, 1, 32)).astype(np.float32) * 0.1)
+    w2 = tf.constant(rng.standard_normal((3, 3, 32, 64)).astype(np.float32) * 0.05)
+
+    def forward(w1, w2):
+        h = tf.nn.max_pool2d(tf.nn.relu(tf.nn.conv2d(x, w1, 1, "VALID")), 2, 2, "VALID")
+        return tf.reduce_sum(tf.nn.max_pool2d(tf.nn.relu(tf.nn.conv2d(h, w2, 1, "VALID")), 2, 2, "VALID"))
+
+    @tf.function(jit_compile=True)
+    def loop(w1, w2):
+        def body(i, w1, w2):
+            with tf.GradientTape() as tape:
+                tape.watch([w1, w2])
+                loss = forward(w1, w2)
+            g1, g2 = tape.gradient(loss, [w1, w2])
+            return i + 1, w1 - 1e-9 * g1, w2 - 1e-9 * g2
+        return tf.while_loop(lambda i, *_: i < STEPS, body, (0, w1, w2))
+
+    loop(w1, w2)  # compile
+    start = time.perf_counter()
+    loop(w1, w2)[1].numpy()
+    seconds = time.perf_counter() - start
+    conv1, conv2 = 2 * 26 * 26 * 9 * 1 * 32, 2 * 11 * 11 * 9 * 32 * 64
+    flops = STEPS * BATCH * (3 * (conv1 + conv2) - conv1)  # no gradient w.r.t. the images
+    print(f"XLA conv pair, batch {BATCH}: {seconds / STEPS * 1e3:.1f} ms per step, {flops / seconds / 1e9:.1f} GFLOP/s")
+
+
+if __name__ == "__main__":
+    main()
