@@ -48,10 +48,10 @@ _COMPILED: dict[tuple, tuple[Callable, Callable]] = {}
 
 
 def dense_layers(model: keras.Model) -> list[keras.layers.Dense] | None:
-    """The Dense layers of a Flatten/Dense-only model ending in a softmax, else None."""
+    """The Dense layers (with biases) of a Flatten/Dense-only model ending in a softmax, else None."""
     dense = []
     for layer in model.layers:
-        if isinstance(layer, keras.layers.Dense):
+        if isinstance(layer, keras.layers.Dense) and layer.use_bias:
             dense.append(layer)
         elif not isinstance(layer, (keras.layers.Flatten, keras.layers.InputLayer)):
             return None
