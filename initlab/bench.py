@@ -127,10 +127,6 @@ def run_bench(cfg: BenchConfig = BenchConfig(), log=print) -> tuple[pd.DataFrame
         rows.append({"model": model, "way": "keras fit", "K": 1, "seconds_per_model": base, "speedup": 1.0,
                      "compute_fraction": ideal / base, "test_accuracy": base_acc})
         log(f"{model}: keras fit {base:.2f} s per model ({ideal / base:.0%} of the compute limit)")
-        if conv:
-            log(f"{model}: the stacked engine trains dense MLPs only; the CNN stays on keras fit, "
-                f"which can be at most {base / ideal:.1f}x faster at this matmul rate")
-            continue
         for k, precision in [(k, "float32") for k in cfg.stacks] + (
                 [(cfg.bf16_stack, "bfloat16")] if cfg.bf16_stack else []):
             seconds, acc = _engine_way(model, k, cfg, data, precision)

@@ -135,7 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--learning-rate", type=float, help="optimizer learning rate (default: Keras' 0.001)")
     run.add_argument("--out", help="write the table to this .csv or .json file")
     run.add_argument("--engine", default="auto", choices=["auto", "keras", "stacked", "stacked_bf16"],
-                     help="auto (default): the stacked engine for dense MLPs, keras fit otherwise")
+                     help="auto (default): the stacked engine where it applies, keras fit otherwise")
     run.add_argument("--no-cache", action="store_true", help="train afresh even if a cached run exists")
     run.set_defaults(func=cmd_run)
 

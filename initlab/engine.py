@@ -1,12 +1,20 @@
-"""The stacked engine: K dense models of one architecture trained in one compiled step.
+"""The stacked engine: K models of one architecture trained in one compiled step.
 
-Training one small MLP at a time with ``keras.Model.fit`` spends most of its
-time on per-step overhead, not arithmetic. The stacked engine keeps the K
-models' weights as stacked tensors (``(K, fan_in, fan_out)`` kernels,
-``(K, 1, fan_out)`` biases), runs forward and backward passes as batched
-matmuls, and compiles a whole epoch (an XLA while-loop over the batches) into
-one call. Each model keeps its own initial weights, its own Adam state and its
-own batch order; losses and accuracies are tracked per model.
+Training one small network at a time with ``keras.Model.fit`` spends most of
+its time on per-step overhead, not arithmetic. The stacked engine keeps the K
+models' weights as stacked tensors (a leading axis of size K on every kernel
+and bias), runs forward and backward passes as batched matmuls, and compiles
+a whole epoch (an XLA while-loop over the batches) into one call. Each model
+keeps its own initial weights, its own Adam state and its own batch order;
+losses and accuracies are tracked per model.
+
+It trains Keras models built from ``Flatten``, ``Dense``, ``Conv2D`` (stride 1,
+``"valid"`` padding) and ``MaxPooling2D`` (stride equal to the pool, "valid")
+layers that end in a softmax ``Dense`` layer. A convolution runs as a matmul
+over image patches (im2col) with a hand-written gradient, and max-pooling as
+a reshape and a maximum whose gradient goes to the first maximum of each
+window, as Keras' does: XLA's own CPU convolutions are far slower here
+(``benchmarks/xla_conv_probe.py``).
 
 Semantics are Keras' (and tested against ``keras.Model.fit``): Adam with Keras
 defaults (learning rate 1e-3, beta_1 0.9, beta_2 0.999, epsilon 1e-7) or plain
@@ -31,6 +39,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import initlab._tf_quiet  # noqa: F401  (before keras: silence TF start-up logs)
@@ -43,26 +52,60 @@ from initlab.errors import InvalidArgumentError
 PRECISIONS = ("float32", "bfloat16")
 ADAM = {"learning_rate": 1e-3, "beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7}
 SGD_LEARNING_RATE = 0.01  # Keras' default
-EVAL_CHUNK = 2048
-_COMPILED: dict[tuple, tuple[Callable, Callable]] = {}
+EVAL_BLOCK = {False: 2048, True: 16}  # examples per evaluation step: dense, convolutional models
+SUPPORTED = "Flatten, Dense, Conv2D (stride 1, 'valid') and MaxPooling2D layers ending in a softmax Dense layer"
 
 
-def dense_layers(model: keras.Model) -> list[keras.layers.Dense] | None:
-    """The Dense layers (with biases) of a Flatten/Dense-only model ending in a softmax, else None."""
-    dense = []
-    for layer in model.layers:
-        if isinstance(layer, keras.layers.Dense) and layer.use_bias:
-            dense.append(layer)
-        elif not isinstance(layer, (keras.layers.Flatten, keras.layers.InputLayer)):
-            return None
-    if not dense or getattr(dense[-1].activation, "__name__", "") != "softmax":
+@dataclass(frozen=True)
+class Op:
+    """One step of a stacked forward pass: ``dense``, ``conv``, ``pool`` or ``flatten``."""
+
+    kind: str
+    activation: Callable | None = None
+    size: tuple[int, int] = (1, 1)  # kernel size (conv) or pool size (pool)
+
+
+def _op(layer: keras.layers.Layer) -> Op | None:
+    """The engine's op for a Keras layer, or None when the engine cannot run it."""
+    if isinstance(layer, keras.layers.InputLayer):
+        return Op("input")
+    if isinstance(layer, keras.layers.Flatten):
+        return Op("flatten")
+    if isinstance(layer, keras.layers.Dense) and layer.use_bias:
+        return Op("dense", layer.activation)
+    if (isinstance(layer, keras.layers.Conv2D) and type(layer) is keras.layers.Conv2D and layer.use_bias
+            and tuple(layer.strides) == (1, 1) and layer.padding == "valid"
+            and tuple(layer.dilation_rate) == (1, 1) and layer.groups == 1
+            and layer.data_format == "channels_last"):
+        return Op("conv", layer.activation, tuple(layer.kernel_size))
+    if (isinstance(layer, keras.layers.MaxPooling2D) and tuple(layer.strides) == tuple(layer.pool_size)
+            and layer.padding == "valid" and layer.data_format == "channels_last"):
+        return Op("pool", size=tuple(layer.pool_size))
+    return None
+
+
+def program(model: keras.Model) -> list[Op] | None:
+    """The ops of a model the engine can train (see :data:`SUPPORTED`), else None."""
+    ops = [_op(layer) for layer in model.layers]
+    if any(op is None for op in ops):
         return None
-    return dense
+    ops = [op for op in ops if op.kind != "input"]
+    weighted = [op for op in ops if op.kind in ("dense", "conv")]
+    if not ops or ops[-1].kind != "dense" or getattr(ops[-1].activation, "__name__", "") != "softmax":
+        return None
+    if ops[0].kind == "flatten" and all(op.kind == "dense" for op in ops[1:]):
+        ops = ops[1:]  # a dense MLP: the inputs are flattened once, up front
+    return ops if weighted else None
+
+
+def weighted_layers(model: keras.Model) -> list[keras.layers.Layer]:
+    """The Dense and Conv2D layers of a model, in order."""
+    return [l for l in model.layers if isinstance(l, (keras.layers.Dense, keras.layers.Conv2D))]
 
 
 def stackable(model: keras.Model) -> bool:
-    """True when the stacked engine can train ``model`` (a dense MLP with a softmax head)."""
-    return dense_layers(model) is not None
+    """True when the stacked engine can train ``model`` (see :data:`SUPPORTED`)."""
+    return program(model) is not None
 
 
 def batch_order(seed: int, epoch: int, n: int) -> np.ndarray:
@@ -70,86 +113,124 @@ def batch_order(seed: int, epoch: int, n: int) -> np.ndarray:
     return np.random.default_rng((int(seed), int(epoch))).permutation(n).astype(np.int32)
 
 
-class StackedMLP:
-    """K dense models of one architecture, trained together.
+# -- stacked layers (every tensor has the K models on its leading axis) ------
+def _patches(h: tf.Tensor, kh: int, kw: int) -> tf.Tensor:
+    """(..., H, W, C) -> (..., H-kh+1, W-kw+1, kh*kw*C), in the order of a reshaped HWIO kernel."""
+    height, width = h.shape[-3], h.shape[-2]
+    return tf.concat([h[..., i:height - kh + 1 + i, j:width - kw + 1 + j, :]
+                      for i in range(kh) for j in range(kw)], axis=-1)
 
-    Args:
-        models: built Keras models of identical architecture (see :func:`stackable`);
-            their current weights are the starting point.
-        optimizer: ``"adam"`` or ``"sgd"``.
-        learning_rate: None for Keras' default of the optimizer.
-        precision: ``"float32"``, or ``"bfloat16"`` for the matmuls (weights, Adam
-            state and the loss stay float32).
-        jit: compile with XLA.
-    """
 
-    def __init__(self, models: Sequence[keras.Model], optimizer: str = "adam",
-                 learning_rate: float | None = None, precision: str = "float32", jit: bool = True):
-        if not models:
-            raise InvalidArgumentError("models", models, "must hold at least one model")
-        layers = [dense_layers(m) for m in models]
-        if any(ls is None for ls in layers):
-            bad = next(m.name for m, ls in zip(models, layers) if ls is None)
-            raise InvalidArgumentError("models", bad, "must be dense MLPs (Flatten and Dense layers) "
-                                       "ending in a softmax Dense layer")
-        shapes = [[tuple(l.kernel.shape) for l in ls] for ls in layers]
-        if any(s != shapes[0] for s in shapes):
-            raise InvalidArgumentError("models", [m.name for m in models], "must share one architecture")
-        if optimizer not in ("adam", "sgd"):
-            raise InvalidArgumentError("optimizer", optimizer, "must be one of adam, sgd")
-        if precision not in PRECISIONS:
-            raise InvalidArgumentError("precision", precision, f"must be one of {', '.join(PRECISIONS)}")
-        self.k = len(models)
-        self.optimizer = optimizer
-        default = ADAM["learning_rate"] if optimizer == "adam" else SGD_LEARNING_RATE
-        self.learning_rate = float(default if learning_rate is None else learning_rate)
-        self.compute_dtype = tf.bfloat16 if precision == "bfloat16" else tf.float32
-        self.activations: list[Callable] = [l.activation for l in layers[0][:-1]]
-        self.params: list[tf.Tensor] = []
-        for i in range(len(layers[0])):
-            kernels = np.stack([np.asarray(ls[i].kernel.numpy(), np.float32) for ls in layers])
-            biases = np.stack([np.asarray(ls[i].bias.numpy(), np.float32)[None, :] for ls in layers])
-            self.params += [tf.constant(kernels), tf.constant(biases)]
-        self.slots = [tf.zeros_like(p) for p in self.params] * (2 if optimizer == "adam" else 0)  # m..., v...
-        self.step = tf.constant(0.0)
-        key = (self.k, tuple(shapes[0]), tuple(self.activations), optimizer, self.learning_rate,
-               precision, bool(jit))
-        if key not in _COMPILED:  # one trace per configuration, shared by every stack like it
-            _COMPILED[key] = (tf.function(self._epoch_fn, jit_compile=jit),
-                              tf.function(self._eval_fn, jit_compile=jit))
-        self._epoch, self._eval = _COMPILED[key]
+def _conv(h: tf.Tensor, w: tf.Tensor) -> tf.Tensor:
+    """A stride-1 'valid' convolution of every model: ``h`` (K, B, H, W, C), ``w`` (K, kh, kw, C, O)."""
 
-    # -- compiled pieces -------------------------------------------------
-    def _logits(self, params: Sequence[tf.Tensor], h: tf.Tensor) -> tf.Tensor:
-        """Forward pass of every model: ``h`` is (K, B, fan_in); returns (K, B, n_classes) logits."""
-        n = len(params) // 2
-        for i in range(n):
-            w, b = params[2 * i], params[2 * i + 1]
-            h, w = tf.cast(h, self.compute_dtype), tf.cast(w, self.compute_dtype)
-            # (B, fan_in): the same examples for every model; (K, B, fan_in): each its own
-            h = tf.einsum("bi,kio->kbo", h, w) if h.shape.rank == 2 else tf.matmul(h, w)
-            h = tf.cast(h, tf.float32) + b
-            if i < n - 1:
-                h = self.activations[i](h)
+    @tf.custom_gradient
+    def conv(h, w):
+        _, kh, kw, c, o = w.shape
+        p = _patches(h, kh, kw)
+        out = tf.einsum("kbhwp,kpo->kbhwo", p, tf.reshape(w, [-1, kh * kw * c, o]))
+
+        def grad(g):
+            gw = tf.reshape(tf.einsum("kbhwp,kbhwo->kpo", p, g), tf.shape(w))
+            # the input's gradient: each patch column's share, added back where it came from (col2im)
+            cols = tf.einsum("kbhwo,kpo->kbhwp", g, tf.reshape(w, [-1, kh * kw * c, o]))
+            gh = tf.add_n([tf.pad(cols[..., (i * kw + j) * c:(i * kw + j + 1) * c],
+                                  [[0, 0], [0, 0], [i, kh - 1 - i], [j, kw - 1 - j], [0, 0]])
+                           for i in range(kh) for j in range(kw)])
+            return gh, gw
+
+        return out, grad
+
+    return conv(h, w)
+
+
+def _pool(h: tf.Tensor, size: tuple[int, int]) -> tf.Tensor:
+    """Max-pooling of every model; the gradient goes to the first maximum of each window, as in Keras."""
+
+    @tf.custom_gradient
+    def pool(h):
+        ph, pw = size
+        height, width, c = h.shape[2], h.shape[3], h.shape[4]
+        h2, w2 = height // ph, width // pw
+        r = tf.reshape(h[:, :, :h2 * ph, :w2 * pw], [-1, tf.shape(h)[1], h2, ph, w2, pw, c])
+        y = tf.reduce_max(r, axis=[3, 5])
+
+        def grad(g):
+            hits = tf.equal(r, y[:, :, :, None, :, None])
+            taken = tf.zeros_like(g, tf.bool)
+            zero = tf.zeros_like(g)
+            rows = []
+            for i in range(ph):
+                row = []
+                for j in range(pw):
+                    first = tf.logical_and(hits[:, :, :, i, :, j], tf.logical_not(taken))
+                    taken = tf.logical_or(taken, first)
+                    row.append(tf.where(first, g, zero))
+                rows.append(tf.stack(row, axis=4))
+            full = tf.reshape(tf.stack(rows, axis=3), [-1, tf.shape(g)[1], h2 * ph, w2 * pw, c])
+            return tf.pad(full, [[0, 0], [0, 0], [0, height - h2 * ph], [0, width - w2 * pw], [0, 0]])
+
+        return y, grad
+
+    return pool(h)
+
+
+class _Program:
+    """The compiled pieces for one configuration (shared by every stack like it; holds no weights)."""
+
+    def __init__(self, k: int, ops: Sequence[Op], optimizer: str, learning_rate: float,
+                 compute_dtype: tf.DType, jit: bool):
+        self.k, self.ops, self.optimizer = k, list(ops), optimizer
+        self.learning_rate, self.compute_dtype = learning_rate, compute_dtype
+        self.epoch = tf.function(self._epoch_fn, jit_compile=jit)
+        self.eval = tf.function(self._eval_fn, jit_compile=jit)
+
+    def _cast(self, t: tf.Tensor) -> tf.Tensor:
+        return tf.cast(t, self.compute_dtype)
+
+    def logits(self, params: Sequence[tf.Tensor], h: tf.Tensor) -> tf.Tensor:
+        """Forward pass of every model: ``h`` holds each model's inputs (K, B, ...), or one set of
+        inputs (B, ...) shared by all; returns (K, B, n_classes) logits."""
+        i = 0
+        for n, op in enumerate(self.ops):
+            if op.kind == "flatten":
+                h = tf.reshape(h, [self.k, tf.shape(h)[1], -1])
+            elif op.kind == "pool":
+                h = _pool(h, op.size)
+            else:
+                w, b = params[i], params[i + 1]
+                i += 2
+                if op.kind == "conv" and h.shape.rank == 4:  # the same images for every model
+                    _, kh, kw, c, o = w.shape
+                    h = tf.einsum("bhwp,kpo->kbhwo", _patches(self._cast(h), kh, kw),
+                                  tf.reshape(self._cast(w), [-1, kh * kw * c, o]))
+                elif op.kind == "conv":
+                    h = _conv(self._cast(h), self._cast(w))
+                elif h.shape.rank == 2:  # the same examples for every model
+                    h = tf.einsum("bi,kio->kbo", self._cast(h), self._cast(w))
+                else:
+                    h = tf.matmul(self._cast(h), self._cast(w))
+                h = tf.cast(h, tf.float32) + b
+                if n < len(self.ops) - 1:
+                    h = op.activation(h)
         return h
 
-    def _losses(self, params, x, y):
-        """Per-example losses and hits (K, B); ``x`` is (B, fan_in) or (K, B, fan_in)."""
-        logits = self._logits(params, x)
+    def losses(self, params, x, y):
+        """Per-example losses and hits (K, B)."""
+        logits = self.logits(params, x)
         losses = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits)
         correct = tf.cast(tf.equal(tf.argmax(logits, axis=-1, output_type=tf.int32), y), tf.float32)
         return losses, correct
 
-    def _update(self, params, slots, step, grads):
+    def update(self, params, slots, step, grads):
         lr = self.learning_rate
         if self.optimizer == "sgd":
             return [p - lr * g for p, g in zip(params, grads)], slots
         b1, b2, eps = ADAM["beta_1"], ADAM["beta_2"], ADAM["epsilon"]
         alpha = lr * tf.sqrt(1.0 - tf.pow(b2, step)) / (1.0 - tf.pow(b1, step))
         n = len(params)
-        ms, vs = slots[:n], slots[n:]
         new_p, new_m, new_v = [], [], []
-        for p, g, m, v in zip(params, grads, ms, vs):
+        for p, g, m, v in zip(params, grads, slots[:n], slots[n:]):
             m = m + (g - m) * (1.0 - b1)
             v = v + (tf.square(g) - v) * (1.0 - b2)
             new_p.append(p - (m * alpha) / (tf.sqrt(v) + eps))
@@ -166,11 +247,11 @@ class StackedMLP:
             xb, yb = tf.gather(x, idx), tf.gather(y, idx)
             with tf.GradientTape() as tape:
                 tape.watch(params)
-                losses, correct = self._losses(params, xb, yb)
+                losses, correct = self.losses(params, xb, yb)
                 total = tf.reduce_sum(tf.reduce_mean(losses, axis=1))
             grads = tape.gradient(total, params)
             step = step + 1.0
-            params, slots = self._update(params, slots, step, grads)
+            params, slots = self.update(params, slots, step, grads)
             return (s + 1, params, slots, step, loss_sum + tf.reduce_sum(losses, axis=1),
                     hits + tf.reduce_sum(correct, axis=1))
 
@@ -179,11 +260,83 @@ class StackedMLP:
             lambda s, *_: s < steps, body, (tf.constant(0), params, slots, step, zeros, zeros))
         return params, slots, step, loss_sum, hits
 
-    def _eval_fn(self, params, x, y):
-        losses, correct = self._losses(params, x, tf.broadcast_to(y[None], [self.k, tf.shape(y)[0]]))
-        return tf.reduce_sum(losses, axis=1), tf.reduce_sum(correct, axis=1)
+    def _eval_fn(self, params, xs, ys):
+        """Sum losses and hits over the blocks ``xs[s]`` (xs is (steps, block, ...)), shared by all models."""
 
-    # -- public API ------------------------------------------------------
+        def body(s, loss_sum, hits):
+            y = tf.broadcast_to(ys[s][None], [self.k, tf.shape(ys)[1]])
+            losses, correct = self.losses(params, xs[s], y)
+            return s + 1, loss_sum + tf.reduce_sum(losses, axis=1), hits + tf.reduce_sum(correct, axis=1)
+
+        zeros = tf.zeros([self.k], tf.float32)
+        _, loss_sum, hits = tf.while_loop(lambda s, *_: s < tf.shape(xs)[0], body,
+                                          (tf.constant(0), zeros, zeros))
+        return loss_sum, hits
+
+
+_PROGRAMS: dict[tuple, _Program] = {}
+
+
+class StackedModels:
+    """K models of one architecture, trained together.
+
+    Args:
+        models: built Keras models of identical architecture (see :func:`stackable`);
+            their current weights are the starting point.
+        optimizer: ``"adam"`` or ``"sgd"``.
+        learning_rate: None for Keras' default of the optimizer.
+        precision: ``"float32"``, or ``"bfloat16"`` for the matmuls (weights, Adam
+            state and the loss stay float32).
+        jit: compile with XLA.
+    """
+
+    def __init__(self, models: Sequence[keras.Model], optimizer: str = "adam",
+                 learning_rate: float | None = None, precision: str = "float32", jit: bool = True):
+        if not models:
+            raise InvalidArgumentError("models", models, "must hold at least one model")
+        programs = [program(m) for m in models]
+        if any(p is None for p in programs):
+            bad = next(m.name for m, p in zip(models, programs) if p is None)
+            raise InvalidArgumentError("models", bad, f"must be built from {SUPPORTED}")
+        layers = [weighted_layers(m) for m in models]
+        shapes = [[(type(l).__name__, tuple(l.kernel.shape)) for l in ls] + [tuple(m.input_shape[1:])]
+                  for m, ls in zip(models, layers)]
+        if any(s != shapes[0] for s in shapes) or any(p != programs[0] for p in programs):
+            raise InvalidArgumentError("models", [m.name for m in models], "must share one architecture")
+        if optimizer not in ("adam", "sgd"):
+            raise InvalidArgumentError("optimizer", optimizer, "must be one of adam, sgd")
+        if precision not in PRECISIONS:
+            raise InvalidArgumentError("precision", precision, f"must be one of {', '.join(PRECISIONS)}")
+        self.k = len(models)
+        self.ops = programs[0]
+        self.input_shape = tuple(models[0].input_shape[1:])
+        self.convolutional = self.ops[0].kind != "dense"
+        default = ADAM["learning_rate"] if optimizer == "adam" else SGD_LEARNING_RATE
+        learning_rate = float(default if learning_rate is None else learning_rate)
+        self.params: list[tf.Tensor] = []
+        self._shapes: list[tuple[int, ...]] = []
+        for i, layer in enumerate(layers[0]):
+            for attr in ("kernel", "bias"):
+                shape = tuple(getattr(layer, attr).shape)
+                stacked = np.stack([np.asarray(getattr(ls[i], attr).numpy(), np.float32) for ls in layers])
+                if attr == "bias":  # broadcastable against (K, B, ..., fan_out)
+                    stacked = stacked.reshape((self.k,) + (1,) * (len(layer.output.shape) - 1) + shape)
+                self.params.append(tf.constant(stacked))
+                self._shapes.append(shape)
+        self.slots = [tf.zeros_like(p) for p in self.params] * (2 if optimizer == "adam" else 0)  # m..., v...
+        self.step = tf.constant(0.0)
+        key = (self.k, tuple(map(tuple, shapes[0])), tuple(self.ops), optimizer, learning_rate, precision,
+               bool(jit))
+        if key not in _PROGRAMS:  # one trace per configuration, shared by every stack like it
+            _PROGRAMS[key] = _Program(self.k, self.ops, optimizer, learning_rate,
+                                      tf.bfloat16 if precision == "bfloat16" else tf.float32, jit)
+        self._program = _PROGRAMS[key]
+
+    def inputs(self, x: np.ndarray) -> np.ndarray:
+        """``x`` shaped as the engine takes it: flattened for dense models, images for convolutions."""
+        x = np.asarray(x, np.float32)
+        return x.reshape((len(x),) + (self.input_shape if self.convolutional else (-1,)))
+
     def train_epoch(self, x: tf.Tensor, y: tf.Tensor, order: np.ndarray, batch_size: int
                     ) -> tuple[np.ndarray, np.ndarray]:
         """One epoch; ``order`` is (K, n) example indices per model. Returns mean loss and accuracy per model."""
@@ -197,7 +350,7 @@ class StackedMLP:
         if n % batch_size:
             parts.append(order[:, full * batch_size:].reshape(self.k, 1, -1))
         for part in parts:
-            self.params, self.slots, self.step, ls, hs = self._epoch(
+            self.params, self.slots, self.step, ls, hs = self._program.epoch(
                 self.params, self.slots, self.step, x, y, tf.constant(part))
             loss_sum += ls.numpy()
             hits += hs.numpy()
@@ -205,26 +358,30 @@ class StackedMLP:
 
     def evaluate(self, x: np.ndarray | tf.Tensor, y: np.ndarray | tf.Tensor) -> tuple[np.ndarray, np.ndarray]:
         """Mean loss and accuracy of every model on ``(x, y)``."""
-        x = tf.reshape(tf.convert_to_tensor(x, tf.float32), [len(x), -1])
-        y = tf.convert_to_tensor(y, tf.int32)
-        n = int(x.shape[0])
+        x, y = self.inputs(np.asarray(x)), np.asarray(y, np.int32)
+        n = len(x)
+        block = EVAL_BLOCK[self.convolutional]
+        full = n // block * block
         loss_sum = np.zeros(self.k)
         hits = np.zeros(self.k)
-        for start in range(0, n, EVAL_CHUNK):
-            ls, hs = self._eval(self.params, x[start:start + EVAL_CHUNK], y[start:start + EVAL_CHUNK])
-            loss_sum += ls.numpy()
-            hits += hs.numpy()
+        for xs, ys in ((x[:full], y[:full]), (x[full:], y[full:])):  # full blocks, then the rest
+            if len(ys):
+                size = min(block, len(ys))
+                ls, hs = self._program.eval(self.params, tf.constant(xs.reshape((-1, size) + x.shape[1:])),
+                                            tf.constant(ys.reshape(-1, size)))
+                loss_sum += ls.numpy()
+                hits += hs.numpy()
         return loss_sum / n, hits / n
 
     def get_weights(self, index: int) -> list[np.ndarray]:
         """Model ``index``'s weights in Keras order (kernel, bias, kernel, bias, ...)."""
-        return [p[index].numpy().reshape(p.shape[1:] if i % 2 == 0 else p.shape[2:])
-                for i, p in enumerate(self.params)]
+        return [p[index].numpy().reshape(shape) for p, shape in zip(self.params, self._shapes)]
 
     def set_into(self, index: int, model: keras.Model) -> keras.Model:
         """Copy model ``index``'s weights into a Keras model of the same architecture."""
-        for layer, (w, b) in zip(dense_layers(model), zip(*[iter(self.get_weights(index))] * 2)):
-            layer.set_weights([w, b])
+        weights = self.get_weights(index)
+        for i, layer in enumerate(weighted_layers(model)):
+            layer.set_weights(weights[2 * i:2 * i + 2])
         return model
 
 
@@ -232,17 +389,17 @@ def fit_stack(models: Sequence[keras.Model], seeds: Sequence[int], x_train: np.n
               y_train: np.ndarray, x_test: np.ndarray | None = None, y_test: np.ndarray | None = None,
               epochs: int = 5, batch_size: int = 32, validation_split: float = 0.2,
               optimizer: str = "adam", learning_rate: float | None = None, shuffle: bool = True,
-              precision: str = "float32", jit: bool = True) -> tuple[StackedMLP, list[dict[str, Any]]]:
+              precision: str = "float32", jit: bool = True) -> tuple[StackedModels, list[dict[str, Any]]]:
     """Train K models together the way ``keras.Model.fit`` would, one record per model.
 
     Args:
-        models: built Keras models of one dense architecture (their weights are the start).
+        models: built Keras models of one architecture (their weights are the start).
         seeds: one per model; sets its batch order (:func:`batch_order`).
-        x_train, y_train: the training set (images are flattened here).
+        x_train, y_train: the training set (flattened here for dense models).
         x_test, y_test: evaluated once after training, if given.
         epochs, batch_size, validation_split, optimizer, learning_rate: as in Keras.
         shuffle: False visits the examples in order every epoch (for equivalence checks).
-        precision, jit: see :class:`StackedMLP`.
+        precision, jit: see :class:`StackedModels`.
 
     Returns:
         The trained stack and, per model, a record like :func:`initlab.runner.train`'s:
@@ -253,8 +410,8 @@ def fit_stack(models: Sequence[keras.Model], seeds: Sequence[int], x_train: np.n
     if len(seeds) != len(models):
         raise InvalidArgumentError("seeds", list(seeds), f"must hold one seed per model ({len(models)})")
     start = time.perf_counter()
-    stack = StackedMLP(models, optimizer=optimizer, learning_rate=learning_rate, precision=precision, jit=jit)
-    x_all = np.asarray(x_train, np.float32).reshape(len(x_train), -1)
+    stack = StackedModels(models, optimizer=optimizer, learning_rate=learning_rate, precision=precision, jit=jit)
+    x_all = stack.inputs(x_train)
     split = int(math.floor(len(x_all) * (1.0 - validation_split)))
     x = tf.constant(x_all[:split])
     y = tf.constant(np.asarray(y_train[:split], np.int32))

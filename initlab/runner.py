@@ -11,13 +11,13 @@ disk; a run whose loss turns NaN or infinite is recorded as diverged.
 Two engines train, and the ``engine`` column says which ran:
 
 * ``keras``: ``keras.Model.fit`` once per run, as the sources do;
-* ``stacked`` (:mod:`initlab.engine`): many dense models in one compiled step,
-  the same arithmetic; each epoch's batch order is drawn from the seed, so runs
+* ``stacked`` (:mod:`initlab.engine`): many models of one architecture (the
+  dense MLPs and the CNN) in one compiled step, the same arithmetic; each epoch's batch order is drawn from the seed, so runs
   with the same seed see the same batches whatever their initializer (a paired
   design). ``stacked_bf16`` does its matmuls in bfloat16.
 
-``engine="auto"`` (the default) picks ``stacked`` for dense MLPs and ``keras``
-for everything else (the CNN, dropout).
+``engine="auto"`` (the default) picks ``stacked`` wherever the engine can
+train the model and ``keras`` for everything else (dropout, for one).
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ from initlab import __version__
 from initlab import datasets as ds
 from initlab.cache import RunCache, spec_key
 from initlab.errors import InvalidArgumentError, UnknownNameError
-from initlab.engine import fit_stack, stackable
+from initlab.engine import SUPPORTED, fit_stack, stackable
 from initlab.initializers import get_initializer
 from initlab.lsuv import apply_data_init
 from initlab.models import build_model, get_model_entry
@@ -256,7 +256,8 @@ def resolve_engine(spec: RunSpec, engine: str = "auto") -> str:
         return "stacked" if fits else "keras"
     if engine != "keras" and not fits:
         raise InvalidArgumentError("engine", engine, f"cannot train model {spec.model!r} with "
-                                   f"{spec.model_params or 'its defaults'} (dense MLPs only); use 'keras' or 'auto'")
+                                   f"{spec.model_params or 'its defaults'} (it trains {SUPPORTED}); "
+                                   "use 'keras' or 'auto'")
     return engine
 
 

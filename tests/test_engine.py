@@ -99,20 +99,76 @@ def test_bfloat16_is_an_option_with_a_small_accuracy_cost() -> None:
 
 
 def test_engine_choice_and_errors() -> None:
-    spec = RunSpec(model="cnn_small", init="he_normal", seed=0, **DATA)
-    assert runner.resolve_engine(spec) == "keras"
+    cnn_spec = RunSpec(model="cnn_small", init="he_normal", seed=0, **DATA)
+    assert runner.resolve_engine(cnn_spec) == "stacked"
     assert runner.resolve_engine(RunSpec(model="mlp_128", init="he_normal", seed=0, **DATA)) == "stacked"
     dropout = RunSpec(model="deep_mlp", init="he_normal", seed=0, model_params={"dropout": 0.1}, **DATA)
     assert runner.resolve_engine(dropout) == "keras"
-    with pytest.raises(InvalidArgumentError, match="cnn_small.*engine='stacked'"):
-        runner.resolve_engine(spec, "stacked")
+    with pytest.raises(InvalidArgumentError, match="deep_mlp.*dropout.*Conv2D.*use 'keras' or 'auto'"):
+        runner.resolve_engine(dropout, "stacked")
     with pytest.raises(InvalidArgumentError, match="auto, keras, stacked"):
-        runner.resolve_engine(spec, "turbo")
-    cnn = runner.build_for(spec, runner.prepare_data("mnist", "scale", True, N_TRAIN, N_TEST))
-    with pytest.raises(InvalidArgumentError, match="dense MLPs"):
-        engine.StackedMLP([cnn])
+        runner.resolve_engine(cnn_spec, "turbo")
+    with_dropout = runner.build_for(dropout, _data())
+    with pytest.raises(InvalidArgumentError, match="must be built from Flatten, Dense, Conv2D"):
+        engine.StackedModels([with_dropout])
     with pytest.raises(InvalidArgumentError, match="one architecture"):
-        engine.StackedMLP([_built("mlp_128", "he_normal", 0), _built("mlp_128_64", "he_normal", 0)])
+        engine.StackedModels([_built("mlp_128", "he_normal", 0), _built("mlp_128_64", "he_normal", 0)])
+
+
+def test_cnn_matches_keras_fit() -> None:
+    """The CNN (im2col convolutions, first-maximum pooling): 202 steps agree with keras fit.
+
+    From the third epoch on, rounding differences (summation order) grow through
+    the ReLUs: after 303 steps weights still agree to about 1e-3 relative norm.
+    """
+    data = runner.prepare_data("mnist", "scale", True, N_TRAIN, N_TEST)
+    spec = RunSpec(model="cnn_small", init="he_normal", seed=0, **DATA)
+    ours, theirs = runner.build_for(spec, data), runner.build_for(spec, data)
+    theirs.set_weights(ours.get_weights())
+    stack, (record,) = engine.fit_stack([ours], [0], data.x_train, data.y_train, data.x_test, data.y_test,
+                                        epochs=2, shuffle=False)
+    hist = theirs.fit(data.x_train, data.y_train, batch_size=32, epochs=2, validation_split=0.2,
+                      shuffle=False, verbose=0).history
+    for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
+        np.testing.assert_allclose(record["history"][key], hist[key], rtol=2e-5, atol=1e-6, err_msg=key)
+    for a, b in zip(stack.get_weights(0), theirs.get_weights()):
+        assert a.shape == b.shape
+        assert np.linalg.norm(a - b) <= 1e-5 * np.linalg.norm(b)
+    test_loss, test_acc = theirs.evaluate(data.x_test, data.y_test, verbose=0)
+    assert record["test_loss"] == pytest.approx(test_loss, rel=2e-5)
+    assert record["test_accuracy"] == pytest.approx(test_acc, abs=1e-6)
+
+
+def test_stacked_pooling_and_convolution_match_tensorflow_gradients() -> None:
+    """Ties in a pooling window send the gradient to the first maximum, as TF's max-pool does."""
+    import tensorflow as tf
+
+    rng = np.random.default_rng(0)
+    x = tf.constant(rng.integers(0, 3, size=(2, 3, 7, 6, 4)).astype(np.float32))  # many ties; odd height
+    w = tf.constant(rng.standard_normal((2, 3, 3, 4, 5)).astype(np.float32))
+
+    def loss(pool, conv):
+        with tf.GradientTape() as tape:
+            tape.watch([x, w])
+            h = conv(x, w)  # (K, B, 5, 4, 5)
+            y = pool(h)  # (K, B, 2, 2, 5)
+            value = tf.reduce_sum(y * tf.reshape(tf.range(1.0, 1.0 + tf.cast(tf.size(y), tf.float32)), y.shape))
+        return [v.numpy() for v in (h, y, *tape.gradient(value, [x, w]))]
+
+    def tf_conv(x, w):
+        return tf.stack([tf.nn.conv2d(x[k], w[k], 1, "VALID") for k in range(2)])
+
+    def tf_pool(h):
+        return tf.stack([tf.nn.max_pool2d(h[k], 2, 2, "VALID") for k in range(2)])
+
+    ours = loss(lambda h: engine._pool(h, (2, 2)), engine._conv)
+    theirs = loss(tf_pool, tf_conv)
+    for a, b in zip(ours, theirs):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
+    tied = loss(lambda h: engine._pool(h, (2, 2)), lambda x, w: x + 0.0 * tf.reduce_sum(w))
+    reference = loss(tf_pool, lambda x, w: x + 0.0 * tf.reduce_sum(w))
+    np.testing.assert_array_equal(tied[2], reference[2])  # the same element of each tie gets the gradient
+    assert (tied[2] != 0).sum() == tied[1].size
 
 
 def test_bench_counts_flops_by_hand_and_prints_its_table(capsys) -> None:
