@@ -49,7 +49,8 @@ from initlab.paths import cache_dir
 tf.config.experimental.enable_op_determinism()
 
 ENGINES = ("auto", "keras", "stacked", "stacked_bf16")
-MAX_STACK = 8  # models per stack: measured fastest per model on 2 cores (`initlab bench`)
+MAX_STACK = 8  # models per stack at most: the `000` MLP's fastest per model on 2 cores (`initlab bench`)
+STACK_BYTES = 16 * 2**20  # a stack's working set (see `stack_size`) stays within this
 PREPROCESSING = ("scale", "standardize")
 OPTIMIZERS = ("adam", "sgd")
 RESULT_COLUMNS = ["dataset", "model", "init", "seed", "epoch", "loss", "accuracy", "val_loss",
@@ -246,6 +247,30 @@ def _stackable(model: str, model_params: str) -> bool:
     return stackable(built)
 
 
+@lru_cache(maxsize=64)
+def _working_set(model: str, model_params: str, input_shape: tuple[int, ...], batch_size: int) -> int:
+    """Bytes one model of a stack keeps busy per step: weights and Adam state (12 bytes per
+    parameter), and every layer's outputs for a batch, forward and backward (16 bytes per value)."""
+    built = build_model(model, input_shape, **json.loads(model_params))
+    values = sum(int(np.prod(layer.output.shape[1:])) for layer in built.layers)
+    size = 12 * built.count_params() + 16 * batch_size * values
+    keras.backend.clear_session()
+    return int(size)
+
+
+def stack_size(spec: RunSpec, max_stack: int = MAX_STACK) -> int:
+    """How many runs like ``spec`` share one stacked step: at most ``max_stack``, fewer for big models.
+
+    Once a stack's working set outgrows the CPU's caches, the time per model
+    grows with K (``initlab bench``: the `002` deep MLP and the CNN train
+    fastest alone). The stack holds as many models as fit in :data:`STACK_BYTES`,
+    at least one.
+    """
+    shape = tuple(data_for(spec).x_train.shape[1:])
+    size = _working_set(spec.model, json.dumps(spec.model_params, sort_keys=True), shape, spec.batch_size)
+    return int(min(max_stack, max(1, STACK_BYTES // size)))
+
+
 def resolve_engine(spec: RunSpec, engine: str = "auto") -> str:
     """The engine that trains ``spec``: ``engine``, or for ``"auto"`` the stacked one where it applies."""
     if engine not in ENGINES:
@@ -317,8 +342,9 @@ def run_study(
         cache_root: cache folder (default ``$INITLAB_CACHE`` or ``data/cache``).
         progress: show a progress bar over runs (stderr).
         engine: ``"auto"``, ``"keras"``, ``"stacked"`` or ``"stacked_bf16"`` (see the module doc).
-        max_stack: at most this many runs share one stacked step (finished stacks are cached,
-            so an interrupted study resumes from them).
+        max_stack: at most this many runs share one stacked step; big models share it with
+            fewer (:func:`stack_size`). Finished stacks are cached, so an interrupted study
+            resumes from them.
 
     Returns:
         One row per (init, seed, epoch) with the columns of ``RESULT_COLUMNS``.
@@ -361,7 +387,7 @@ def run_study(
 
 
 def _batches(specs: Sequence[RunSpec], max_stack: int) -> list[list[RunSpec]]:
-    """Keras runs one at a time; stacked runs grouped by set-up, at most ``max_stack`` together."""
+    """Keras runs one at a time; stacked runs grouped by set-up, :func:`stack_size` together."""
     groups: dict[str, list[RunSpec]] = {}
     out = []
     for spec in specs:
@@ -370,5 +396,6 @@ def _batches(specs: Sequence[RunSpec], max_stack: int) -> list[list[RunSpec]]:
         else:
             groups.setdefault(_group(spec).key(), []).append(spec)
     for members in groups.values():
-        out += [members[i:i + max_stack] for i in range(0, len(members), max_stack)]
+        size = stack_size(members[0], max_stack)
+        out += [members[i:i + size] for i in range(0, len(members), size)]
     return out
