@@ -145,7 +145,8 @@ def build_parser() -> argparse.ArgumentParser:
                            "limit). Prints seconds per model, speed-ups and the fraction of the limit reached.")
     bench.add_argument("--quick", action="store_true", help="a small subset and K up to 8 (under a minute)")
     bench.add_argument("--models", nargs="+", help="models to time (default: mlp_128 mlp_512_256_128_64 cnn_small)")
-    bench.add_argument("--stacks", type=_positive_int, nargs="+", help="stack sizes K (default: 1 4 8 16 32)")
+    bench.add_argument("--stacks", type=_positive_int, nargs="+",
+                       help="stack sizes K (default: 1 2 4 8 16 32; the CNN: 1 2 4 8)")
     bench.add_argument("--epochs", type=_positive_int, help="epochs per measurement (default: 1)")
     bench.set_defaults(func=cmd_bench)
 

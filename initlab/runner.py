@@ -12,9 +12,10 @@ Two engines train, and the ``engine`` column says which ran:
 
 * ``keras``: ``keras.Model.fit`` once per run, as the sources do;
 * ``stacked`` (:mod:`initlab.engine`): many models of one architecture (the
-  dense MLPs and the CNN) in one compiled step, the same arithmetic; each epoch's batch order is drawn from the seed, so runs
-  with the same seed see the same batches whatever their initializer (a paired
-  design). ``stacked_bf16`` does its matmuls in bfloat16.
+  dense MLPs and the CNN) in one compiled step, the same arithmetic; each
+  epoch's batch order is drawn from the seed, so runs with the same seed see
+  the same batches whatever their initializer (a paired design).
+  ``stacked_bf16`` does its matmuls in bfloat16.
 
 ``engine="auto"`` (the default) picks ``stacked`` wherever the engine can
 train the model and ``keras`` for everything else (dropout, for one).

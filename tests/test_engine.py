@@ -212,3 +212,19 @@ def test_keras_fit_repeats_its_first_order_where_the_engine_reshuffles() -> None
     assert all(np.array_equal(o, orders[0]) for o in orders)  # ...but once
     ours = [engine.batch_order(0, epoch, 40) for epoch in range(3)]
     assert not np.array_equal(ours[0], ours[1]) and not np.array_equal(ours[1], ours[2])
+
+
+def test_stack_size_follows_the_working_set() -> None:
+    """Small MLPs share a step eight at a time; the deep MLP and the CNN, whose working sets
+    outgrow the caches, train in pairs or alone; ``max_stack`` caps it."""
+    def size(model: str, **kw) -> int:
+        return runner.stack_size(RunSpec(model=model, init="he_normal", seed=0, **DATA), **kw)
+
+    assert size("mlp_128") == runner.MAX_STACK
+    assert size("mlp_128", max_stack=3) == 3
+    assert 1 <= size("mlp_512_256_128_64") <= 2
+    assert size("cnn_small") == 1
+    specs = [RunSpec(model="mlp_512_256_128_64", init=i, seed=s, engine="stacked", **DATA)
+             for i in ("he_normal", "zeros") for s in range(3)]
+    batches = runner._batches(specs, runner.MAX_STACK)
+    assert sorted(len(b) for b in batches) == sorted([size("mlp_512_256_128_64")] * (6 // size("mlp_512_256_128_64")))
