@@ -1,9 +1,12 @@
-"""How fast XLA's CPU convolutions run the CNN's two conv layers, the way the engine would compile them.
+"""How fast XLA's CPU convolutions run the CNN's two conv layers, against the engine's patch form.
 
 Forward and backward through ``cnn_small``'s conv layers (3x3x1x32 then 3x3x32x64,
 ReLU and 2x2 max-pooling, on 28x28x1 images, batch 32) in an XLA-compiled loop of
-100 steps; prints milliseconds per step and the GFLOP/s reached, to compare with
-``initlab bench``'s matmul rate and ``keras fit``'s share of it on the CNN.
+100 steps, two ways in one process: XLA's own convolutions and max-pooling
+(``tf.nn.conv2d``, ``tf.nn.max_pool2d``), and the stacked engine's matmuls over
+image patches with their col2im gradient and first-maximum pooling
+(``initlab.engine``). Prints milliseconds per step and the GFLOP/s reached, to
+compare with ``initlab bench``'s matmul rate.
 
     python benchmarks/xla_conv_probe.py
 """
@@ -14,19 +17,12 @@ import initlab._tf_quiet  # noqa: F401
 import numpy as np
 import tensorflow as tf
 
+from initlab import engine
+
 BATCH, STEPS = 32, 100
 
 
-def main() -> None:
-    rng = np.random.default_rng(0)
-    x = tf.constant(rng.standard_normal((BATCH, 28, 28, 1)).astype(np.float32))
-    w1 = tf.constant(rng.standard_normal((3, 3, 1, 32)).astype(np.float32) * 0.1)
-    w2 = tf.constant(rng.standard_normal((3, 3, 32, 64)).astype(np.float32) * 0.05)
-
-    def forward(w1, w2):
-        h = tf.nn.max_pool2d(tf.nn.relu(tf.nn.conv2d(x, w1, 1, "VALID")), 2, 2, "VALID")
-        return tf.reduce_sum(tf.nn.max_pool2d(tf.nn.relu(tf.nn.conv2d(h, w2, 1, "VALID")), 2, 2, "VALID"))
-
+def _time(forward, w1, w2) -> float:
     @tf.function(jit_compile=True)
     def loop(w1, w2):
         def body(i, w1, w2):
@@ -40,10 +36,29 @@ def main() -> None:
     loop(w1, w2)  # compile
     start = time.perf_counter()
     loop(w1, w2)[1].numpy()
-    seconds = time.perf_counter() - start
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    rng = np.random.default_rng(0)
+    x = tf.constant(rng.standard_normal((BATCH, 28, 28, 1)).astype(np.float32))
+    w1 = tf.constant(rng.standard_normal((3, 3, 1, 32)).astype(np.float32) * 0.1)
+    w2 = tf.constant(rng.standard_normal((3, 3, 32, 64)).astype(np.float32) * 0.05)
+
+    def xla_forward(w1, w2):
+        h = tf.nn.max_pool2d(tf.nn.relu(tf.nn.conv2d(x, w1, 1, "VALID")), 2, 2, "VALID")
+        return tf.reduce_sum(tf.nn.max_pool2d(tf.nn.relu(tf.nn.conv2d(h, w2, 1, "VALID")), 2, 2, "VALID"))
+
+    def patch_forward(w1, w2):  # one model: a stack of K = 1
+        h = engine._pool(tf.nn.relu(engine._conv(x[None], w1[None])), (2, 2))
+        return tf.reduce_sum(engine._pool(tf.nn.relu(engine._conv(h, w2[None])), (2, 2)))
+
     conv1, conv2 = 2 * 26 * 26 * 9 * 1 * 32, 2 * 11 * 11 * 9 * 32 * 64
     flops = STEPS * BATCH * (3 * (conv1 + conv2) - conv1)  # no gradient w.r.t. the images
-    print(f"XLA conv pair, batch {BATCH}: {seconds / STEPS * 1e3:.1f} ms per step, {flops / seconds / 1e9:.1f} GFLOP/s")
+    for name, forward in (("XLA conv pair", xla_forward), ("engine's patch conv pair", patch_forward)):
+        seconds = _time(forward, w1, w2)
+        print(f"{name}, batch {BATCH}: {seconds / STEPS * 1e3:.1f} ms per step, "
+              f"{flops / seconds / 1e9:.1f} GFLOP/s", flush=True)
 
 
 if __name__ == "__main__":
