@@ -73,7 +73,7 @@ def _op(layer: keras.layers.Layer) -> Op | None:
         return Op("flatten")
     if isinstance(layer, keras.layers.Dense) and layer.use_bias:
         return Op("dense", layer.activation)
-    if (isinstance(layer, keras.layers.Conv2D) and type(layer) is keras.layers.Conv2D and layer.use_bias
+    if (type(layer) is keras.layers.Conv2D and layer.use_bias
             and tuple(layer.strides) == (1, 1) and layer.padding == "valid"
             and tuple(layer.dilation_rate) == (1, 1) and layer.groups == 1
             and layer.data_format == "channels_last"):
@@ -90,12 +90,11 @@ def program(model: keras.Model) -> list[Op] | None:
     if any(op is None for op in ops):
         return None
     ops = [op for op in ops if op.kind != "input"]
-    weighted = [op for op in ops if op.kind in ("dense", "conv")]
     if not ops or ops[-1].kind != "dense" or getattr(ops[-1].activation, "__name__", "") != "softmax":
         return None
     if ops[0].kind == "flatten" and all(op.kind == "dense" for op in ops[1:]):
         ops = ops[1:]  # a dense MLP: the inputs are flattened once, up front
-    return ops if weighted else None
+    return ops
 
 
 def weighted_layers(model: keras.Model) -> list[keras.layers.Layer]:
