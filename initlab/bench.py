@@ -100,7 +100,8 @@ def _engine_way(model: str, k: int, cfg: BenchConfig, data: runner.PreparedData,
     specs = _specs(model, k, cfg.train_limit)
     models = [runner.build_for(s, data) for s in specs]
     seeds = [s.seed for s in specs]
-    fit_stack(models, seeds, data.x_train, data.y_train, epochs=1, precision=precision)  # compiles
+    # the warm-up compiles every shape the timed run meets (training, validation and test blocks)
+    fit_stack(models, seeds, data.x_train, data.y_train, data.x_test, data.y_test, epochs=1, precision=precision)
     start = time.perf_counter()
     _, records = fit_stack(models, seeds, data.x_train, data.y_train, data.x_test, data.y_test,
                            epochs=cfg.epochs, precision=precision)

@@ -195,6 +195,28 @@ def test_bench_counts_flops_by_hand_and_prints_its_table(capsys) -> None:
     assert (table.compute_fraction > 0).all() and (table.compute_fraction < 1).all()
 
 
+def test_bench_times_the_engine_without_compiling(monkeypatch) -> None:
+    """The warm-up meets every shape of the timed run, so no XLA compilation is timed."""
+    from initlab import bench
+
+    traces = []
+
+    def counted_fit_stack(*args, **kwargs):
+        def count():
+            return sum(p.epoch.experimental_get_tracing_count() + p.eval.experimental_get_tracing_count()
+                       for p in engine._PROGRAMS.values())
+        before = count()
+        result = engine.fit_stack(*args, **kwargs)
+        traces.append(count() - before)
+        return result
+
+    monkeypatch.setattr(bench, "fit_stack", counted_fit_stack)
+    data = runner.prepare_data("mnist", "scale", False, 700, None)  # validation and test end in partial blocks
+    cfg = bench.BenchConfig(models=("mlp_128",), stacks=(3,), train_limit=700)
+    bench._engine_way("mlp_128", 3, cfg, data)
+    assert len(traces) == 2 and traces[0] > 0 and traces[1] == 0
+
+
 def test_keras_fit_repeats_its_first_order_where_the_engine_reshuffles() -> None:
     """Why the engines' last-epoch training accuracies differ slightly (README, "Engines").
 
