@@ -139,7 +139,8 @@ def gradients_at_init(spec: Any, n_samples: int = 512) -> pd.DataFrame:
     return out.assign(init=spec.init, seed=spec.seed)
 
 
-def activations_before_after(spec: Any, n_samples: int | None = None, grad_samples: int = GRAD_SAMPLES
+def activations_before_after(spec: Any, n_samples: int | None = None, grad_samples: int = GRAD_SAMPLES,
+                             engine: str | None = None
                              ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], dict[str, Any]]:
     """Hidden-layer activations on the test set at initialization and after training one run.
 
@@ -148,6 +149,8 @@ def activations_before_after(spec: Any, n_samples: int | None = None, grad_sampl
         n_samples: use the first ``n_samples`` test images for the activations (default: all).
         grad_samples: the loss gradients are taken on the first ``grad_samples`` test images
             and their labels, as one batch.
+        engine: train with this engine (one of :data:`initlab.runner.ENGINES`, ``"auto"``
+            included) instead of ``spec.engine``; the record's ``engine`` says which ran.
 
     Returns:
         ``(at_init, after_training, record)``; the activations are keyed by layer name.
@@ -155,8 +158,12 @@ def activations_before_after(spec: Any, n_samples: int | None = None, grad_sampl
         :func:`gradient_norms` frame of the untrained and of the trained model, with a
         ``stage`` column (``"at init"``, ``"trained"``).
     """
+    from dataclasses import replace
+
     from initlab import runner
 
+    if engine is not None:
+        spec = replace(spec, engine=runner.resolve_engine(spec, engine))
     data = runner.data_for(spec)
     x = data.x_test[:n_samples]
     xg, yg = data.x_test[:grad_samples], data.y_test[:grad_samples]
@@ -168,7 +175,7 @@ def activations_before_after(spec: Any, n_samples: int | None = None, grad_sampl
     after = layer_activations(model, x)
     grads.append(gradient_norms(model, xg, yg).assign(stage="trained"))
     keras.backend.clear_session()
-    return before, after, {**record, "gradient_norms": pd.concat(grads, ignore_index=True)}
+    return before, after, {**record, "engine": spec.engine, "gradient_norms": pd.concat(grads, ignore_index=True)}
 
 
 def gradients_before_after(runs: dict[str, tuple[Any, Any, dict[str, Any]]]) -> pd.DataFrame:

@@ -51,7 +51,8 @@ tf.config.experimental.enable_op_determinism()
 
 ENGINES = ("auto", "keras", "stacked", "stacked_bf16")
 MAX_STACK = 8  # models per stack at most: the `000` MLP's fastest per model on 2 cores (`initlab bench`)
-STACK_BYTES = 16 * 2**20  # a stack's working set (see `stack_size`) stays within this
+STACK_BYTES = 16 * 2**20  # a stack's working set (see `stack_size`) stays within this,
+STATE_BYTES = 12 * 2**20  # and its weights and Adam state within this
 PREPROCESSING = ("scale", "standardize")
 OPTIMIZERS = ("adam", "sgd")
 RESULT_COLUMNS = ["dataset", "model", "init", "seed", "epoch", "loss", "accuracy", "val_loss",
@@ -249,14 +250,16 @@ def _stackable(model: str, model_params: str) -> bool:
 
 
 @lru_cache(maxsize=64)
-def _working_set(model: str, model_params: str, input_shape: tuple[int, ...], batch_size: int) -> int:
-    """Bytes one model of a stack keeps busy per step: weights and Adam state (12 bytes per
-    parameter), and every layer's outputs for a batch, forward and backward (16 bytes per value)."""
+def _working_set(model: str, model_params: str, input_shape: tuple[int, ...], batch_size: int
+                 ) -> tuple[int, int]:
+    """Bytes one model of a stack keeps busy per step: its weights and Adam state (12 bytes per
+    parameter), and those plus every layer's outputs for a batch, forward and backward (16 bytes
+    per value)."""
     built = build_model(model, input_shape, **json.loads(model_params))
     values = sum(int(np.prod(layer.output.shape[1:])) for layer in built.layers)
-    size = 12 * built.count_params() + 16 * batch_size * values
+    state = 12 * built.count_params()
     keras.backend.clear_session()
-    return int(size)
+    return int(state), int(state + 16 * batch_size * values)
 
 
 def stack_size(spec: RunSpec, max_stack: int = MAX_STACK) -> int:
@@ -265,11 +268,12 @@ def stack_size(spec: RunSpec, max_stack: int = MAX_STACK) -> int:
     Once a stack's working set outgrows the CPU's caches, the time per model
     grows with K (``initlab bench``: the `002` deep MLP and the CNN train
     fastest alone). The stack holds as many models as fit in :data:`STACK_BYTES`,
-    at least one.
+    with their weights and Adam state within :data:`STATE_BYTES`, at least one.
     """
     shape = tuple(data_for(spec).x_train.shape[1:])
-    size = _working_set(spec.model, json.dumps(spec.model_params, sort_keys=True), shape, spec.batch_size)
-    return int(min(max_stack, max(1, STACK_BYTES // size)))
+    state, size = _working_set(spec.model, json.dumps(spec.model_params, sort_keys=True), shape,
+                               spec.batch_size)
+    return int(min(max_stack, max(1, min(STACK_BYTES // size, STATE_BYTES // state))))
 
 
 def resolve_engine(spec: RunSpec, engine: str = "auto") -> str:

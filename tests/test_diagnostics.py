@@ -157,3 +157,17 @@ def test_activations_before_after_also_measures_gradients() -> None:
     fig = plots.gradient_norm_profile(grads, title="grads")
     assert fig._suptitle.get_text() == "grads" and all(ax.get_yscale() == "log" for ax in fig.axes)
     assert "not drawn: zeros" in fig.axes[0].get_title()
+
+
+def test_activations_before_after_trains_on_the_engine_asked_for() -> None:
+    from initlab import diagnostics, runner
+
+    spec = runner.RunSpec(dataset="mnist", model="deep_mlp", init="he_normal", seed=0, epochs=1, validation_split=0.0,
+                          train_limit=96, test_limit=40, model_params={"depth": 2, "width": 8})
+    keras_run = diagnostics.activations_before_after(spec, grad_samples=32)
+    auto_run = diagnostics.activations_before_after(spec, grad_samples=32, engine="auto")
+    assert keras_run[2]["engine"] == "keras" and auto_run[2]["engine"] == "stacked"
+    np.testing.assert_array_equal(keras_run[0]["hidden_1"], auto_run[0]["hidden_1"])  # same start
+    assert not np.array_equal(auto_run[1]["hidden_1"], auto_run[0]["hidden_1"])  # and it trained
+    with pytest.raises(InvalidArgumentError, match="auto, keras, stacked, stacked_bf16"):
+        diagnostics.activations_before_after(spec, engine="fast")

@@ -237,16 +237,18 @@ def test_keras_fit_repeats_its_first_order_where_the_engine_reshuffles() -> None
 
 
 def test_stack_size_follows_the_working_set() -> None:
-    """Small MLPs share a step eight at a time; the deep MLP and the CNN, whose working sets
-    outgrow the caches, train in pairs or alone; ``max_stack`` caps it."""
-    def size(model: str, **kw) -> int:
-        return runner.stack_size(RunSpec(model=model, init="he_normal", seed=0, **DATA), **kw)
+    """Small MLPs share a step eight at a time; the `002` deep MLP (weights and Adam state of
+    7 MB) and the CNN (activations) train alone; narrow deep MLPs, a few at a time;
+    ``max_stack`` caps it."""
+    def size(model: str, max_stack: int = runner.MAX_STACK, **params) -> int:
+        spec = RunSpec(model=model, init="he_normal", seed=0, model_params=params, **DATA)
+        return runner.stack_size(spec, max_stack)
 
-    assert size("mlp_128") == runner.MAX_STACK
+    assert size("mlp_128") == size("mlp_128_64") == runner.MAX_STACK
     assert size("mlp_128", max_stack=3) == 3
-    assert 1 <= size("mlp_512_256_128_64") <= 2
+    assert size("mlp_512_256_128_64") == 1
     assert size("cnn_small") == 1
-    specs = [RunSpec(model="mlp_512_256_128_64", init=i, seed=s, engine="stacked", **DATA)
-             for i in ("he_normal", "zeros") for s in range(3)]
-    batches = runner._batches(specs, runner.MAX_STACK)
-    assert sorted(len(b) for b in batches) == sorted([size("mlp_512_256_128_64")] * (6 // size("mlp_512_256_128_64")))
+    assert size("deep_mlp", depth=50, width=64) == 3
+    specs = [RunSpec(model="deep_mlp", init=i, seed=s, engine="stacked", model_params={"depth": 50, "width": 64},
+                     **DATA) for i in ("he_normal", "zeros") for s in range(4)]
+    assert [len(b) for b in runner._batches(specs, runner.MAX_STACK)] == [3, 3, 2]
