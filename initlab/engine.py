@@ -28,7 +28,8 @@ What differs from Keras is the batch order: each epoch's order is a
 permutation drawn from ``numpy.random.default_rng((seed, epoch))``. Models
 with the same seed therefore see the same batches in the same order whatever
 their initializer (a paired design), and a model's trajectory does not depend
-on which other models share its stack.
+on which other models share its stack beyond float32 rounding (a stack's batched
+matmuls may round differently from a lone model's).
 
 A model whose loss turns NaN or infinite is recorded as diverged at that
 epoch; its numbers never touch the other models' slices.

@@ -252,3 +252,19 @@ def test_stack_size_follows_the_working_set() -> None:
     specs = [RunSpec(model="deep_mlp", init=i, seed=s, engine="stacked", model_params={"depth": 50, "width": 64},
                      **DATA) for i in ("he_normal", "zeros") for s in range(4)]
     assert [len(b) for b in runner._batches(specs, runner.MAX_STACK)] == [3, 3, 2]
+
+
+def test_profile_script_times_the_compiled_ops() -> None:
+    """``benchmarks/profile_engine.py`` lists one epoch's compiled ops, matmuls among them."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "profile_engine.py"
+    out = subprocess.run([sys.executable, str(script), "mlp_128", "2", "8"], capture_output=True, text=True,
+                         timeout=600, check=True).stdout
+    lines = out.splitlines()
+    assert lines[0].startswith("mlp_128, K = 2: one epoch of 240 steps")
+    rows = [line.split() for line in lines[2:]]
+    assert len(rows) == 8 and all(r[1] == "240" and float(r[0]) > 0 for r in rows)
+    assert any(r[2].startswith(("dot", "MatMul")) for r in rows)  # XLA's names for matmuls

@@ -1,0 +1,73 @@
+"""Where one compiled training epoch of the stacked engine spends its time, op by op.
+
+Trains ``MODEL`` (default: the `002` deep MLP) for one epoch on the first
+9,600 MNIST training images at stack size K (default 1) under TensorFlow's
+profiler, with XLA's per-op trace events switched on, and prints the compiled
+ops that take the most time in total (milliseconds over the epoch's 240 steps,
+and calls). The op names are those of XLA's optimized HLO
+(``XLA_FLAGS=--xla_dump_to=DIR --xla_dump_hlo_as_text`` shows what each one is:
+``dot.N`` or ``MatMul…`` a matmul, ``*_fusion`` an elementwise or reduction pass). Ops that
+can run at the same time may overlap, so the rows need not add up to the epoch.
+
+    python benchmarks/profile_engine.py [MODEL] [K] [ROWS]
+"""
+
+import os
+import sys
+import tempfile
+
+os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_cpu_enable_xprof_traceme=true").strip()
+
+import collections  # noqa: E402
+import glob  # noqa: E402
+
+import initlab._tf_quiet  # noqa: E402,F401
+import tensorflow as tf  # noqa: E402
+from tensorflow.tsl.profiler.protobuf import xplane_pb2  # noqa: E402
+
+from initlab import runner  # noqa: E402
+from initlab.engine import fit_stack  # noqa: E402
+from initlab.runner import RunSpec  # noqa: E402
+
+N_IMAGES = 9600  # 240 training steps of 32 after the 20% validation split
+
+
+def op_times(logdir: str) -> list[tuple[str, int, float]]:
+    """(name, calls, total milliseconds) of every traced event, longest first."""
+    path = glob.glob(os.path.join(logdir, "**", "*.xplane.pb"), recursive=True)[0]
+    space = xplane_pb2.XSpace()
+    with open(path, "rb") as f:
+        space.ParseFromString(f.read())
+    totals: dict[str, list[float]] = collections.defaultdict(lambda: [0, 0.0])
+    for plane in space.planes:
+        names = {i: m.name for i, m in plane.event_metadata.items()}
+        for line in plane.lines:
+            for event in line.events:
+                entry = totals[names.get(event.metadata_id, "?")]
+                entry[0] += 1
+                entry[1] += event.duration_ps / 1e9
+    return sorted(((n, int(c), ms) for n, (c, ms) in totals.items()), key=lambda t: -t[2])
+
+
+def main(model: str = "mlp_512_256_128_64", k: int = 1, rows: int = 25) -> None:
+    data = runner.prepare_data("mnist", "scale", runner.get_model_entry(model).convolutional, N_IMAGES, None)
+    specs = [RunSpec(dataset="mnist", model=model, init="he_normal", seed=i, train_limit=N_IMAGES) for i in range(k)]
+    models = [runner.build_for(s, data) for s in specs]
+    seeds = list(range(k))
+    fit_stack(models, seeds, data.x_train, data.y_train, epochs=1)  # compiles
+    steps = int(N_IMAGES * 0.8) // 32
+    with tempfile.TemporaryDirectory() as logdir:
+        tf.profiler.experimental.start(logdir)
+        fit_stack(models, seeds, data.x_train, data.y_train, epochs=1)
+        tf.profiler.experimental.stop()
+        times = op_times(logdir)
+    print(f"{model}, K = {k}: one epoch of {steps} steps; compiled ops called once per step, longest first")
+    print(f"{'ms in all':>10} {'calls':>6}  op")
+    for name, calls, ms in [t for t in times if t[1] == steps][:rows]:
+        print(f"{ms:10.1f} {calls:6d}  {name}")
+
+
+if __name__ == "__main__":
+    args = sys.argv[1:]
+    main(args[0] if args else "mlp_512_256_128_64", int(args[1]) if len(args) > 1 else 1,
+         int(args[2]) if len(args) > 2 else 25)
