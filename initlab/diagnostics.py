@@ -90,11 +90,8 @@ class SymmetryTracker(keras.callbacks.Callback):
         self.rows: list[dict[str, Any]] = []
 
     def _record(self, epoch: int) -> None:
-        for layer in hidden_layers(self.model):
-            if hasattr(layer, "kernel"):
-                self.rows.append({"epoch": epoch, "layer": layer.name,
-                                  "unit_spread": unit_spread(layer.kernel),
-                                  "distinct_units": distinct_units(layer.kernel)})
+        layers = [layer for layer in hidden_layers(self.model) if hasattr(layer, "kernel")]
+        self.rows += symmetry_rows(epoch, {layer.name: layer.kernel for layer in layers})
 
     def on_train_begin(self, logs: dict | None = None) -> None:
         self._record(0)
@@ -107,25 +104,53 @@ class SymmetryTracker(keras.callbacks.Callback):
         return pd.DataFrame(self.rows)
 
 
+def symmetry_rows(epoch: int, kernels: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per layer: ``epoch, layer, unit_spread, distinct_units`` of its kernel."""
+    return [{"epoch": epoch, "layer": name, "unit_spread": unit_spread(kernel),
+             "distinct_units": distinct_units(kernel)} for name, kernel in kernels.items()]
+
+
 def distinct_units(kernel: Any, decimals: int = 6) -> int:
     """How many different incoming weight vectors the layer's units have (rounded)."""
     w = np.round(np.asarray(kernel, dtype=np.float64).reshape(-1, np.shape(kernel)[-1]).T, decimals)
     return int(len(np.unique(w, axis=0)))
 
 
-def track_symmetry(spec: Any) -> tuple[pd.DataFrame, dict[str, Any]]:
+def track_symmetry(spec: Any, engine: str | None = None) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Train one run (a :class:`initlab.runner.RunSpec`) recording unit spread per epoch.
 
+    Args:
+        spec: the run.
+        engine: train with this engine (one of :data:`initlab.runner.ENGINES`, ``"auto"``
+            included) instead of ``spec.engine``: on ``keras`` a :class:`SymmetryTracker`
+            callback reads the kernels, on the stacked engine its epoch monitor does.
+
     Returns:
-        The tracker's frame (``init, seed, epoch, layer, unit_spread, distinct_units``;
-        epoch 0 is the initial state) and the run's record.
+        The frame (``init, seed, epoch, layer, unit_spread, distinct_units``; epoch 0 is the
+        initial state) and the run's record, whose ``engine`` says which engine ran.
     """
+    from dataclasses import replace
+
     from initlab import runner
 
-    tracker = SymmetryTracker()
-    _, record = runner.train(spec, callbacks=[tracker])
+    if engine is not None:
+        spec = replace(spec, engine=runner.resolve_engine(spec, engine))
+    data = runner.data_for(spec)
+    if spec.engine == "keras":
+        tracker = SymmetryTracker()
+        _, record = runner.train(spec, data, callbacks=[tracker])
+        frame = tracker.frame()
+    else:
+        names = [layer.name for layer in hidden_layers(runner.build_for(spec, data)) if hasattr(layer, "kernel")]
+        rows: list[dict[str, Any]] = []
+
+        def monitor(stack: Any, epoch: int) -> None:
+            rows.extend(symmetry_rows(epoch, dict(zip(names, stack.get_weights(0)[0::2]))))
+
+        (_, record), = runner.train_stack([spec], data, monitor=monitor)
+        frame = pd.DataFrame(rows)
     keras.backend.clear_session()
-    return tracker.frame().assign(init=spec.init, seed=spec.seed), record
+    return frame.assign(init=spec.init, seed=spec.seed), {**record, "engine": spec.engine}
 
 
 def gradients_at_init(spec: Any, n_samples: int = 512) -> pd.DataFrame:

@@ -389,7 +389,9 @@ def fit_stack(models: Sequence[keras.Model], seeds: Sequence[int], x_train: np.n
               y_train: np.ndarray, x_test: np.ndarray | None = None, y_test: np.ndarray | None = None,
               epochs: int = 5, batch_size: int = 32, validation_split: float = 0.2,
               optimizer: str = "adam", learning_rate: float | None = None, shuffle: bool = True,
-              precision: str = "float32", jit: bool = True) -> tuple[StackedModels, list[dict[str, Any]]]:
+              precision: str = "float32", jit: bool = True,
+              monitor: Callable[[StackedModels, int], None] | None = None
+              ) -> tuple[StackedModels, list[dict[str, Any]]]:
     """Train K models together the way ``keras.Model.fit`` would, one record per model.
 
     Args:
@@ -400,6 +402,8 @@ def fit_stack(models: Sequence[keras.Model], seeds: Sequence[int], x_train: np.n
         epochs, batch_size, validation_split, optimizer, learning_rate: as in Keras.
         shuffle: False visits the examples in order every epoch (for equivalence checks).
         precision, jit: see :class:`StackedModels`.
+        monitor: called as ``monitor(stack, epoch)`` before training (epoch 0) and after
+            each epoch (1, 2, ...), e.g. to read the weights as a Keras callback would.
 
     Returns:
         The trained stack and, per model, a record like :func:`initlab.runner.train`'s:
@@ -418,6 +422,8 @@ def fit_stack(models: Sequence[keras.Model], seeds: Sequence[int], x_train: np.n
     x_val, y_val = x_all[split:], np.asarray(y_train[split:], np.int32)
     history = {k: [[] for _ in models] for k in ("loss", "accuracy", "val_loss", "val_accuracy")}
     diverged_at: list[int | None] = [None] * len(models)
+    if monitor is not None:
+        monitor(stack, 0)
     for epoch in range(int(epochs)):
         order = np.stack([batch_order(s, epoch, split) if shuffle else np.arange(split, dtype=np.int32)
                           for s in seeds])
@@ -430,6 +436,8 @@ def fit_stack(models: Sequence[keras.Model], seeds: Sequence[int], x_train: np.n
                 history[key][i].append(float(value[i]))
             if not math.isfinite(loss[i]):
                 diverged_at[i] = epoch + 1
+        if monitor is not None:
+            monitor(stack, epoch + 1)
         if all(d is not None for d in diverged_at):
             break
     test = (stack.evaluate(x_test, y_test) if x_test is not None

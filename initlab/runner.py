@@ -26,7 +26,7 @@ from __future__ import annotations
 import json
 import math
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from functools import lru_cache
 from typing import Any
@@ -41,7 +41,7 @@ from initlab import __version__
 from initlab import datasets as ds
 from initlab.cache import RunCache, spec_key
 from initlab.errors import InvalidArgumentError, UnknownNameError
-from initlab.engine import SUPPORTED, fit_stack, stackable
+from initlab.engine import SUPPORTED, StackedModels, fit_stack, stackable
 from initlab.initializers import get_initializer
 from initlab.lsuv import apply_data_init
 from initlab.models import build_model, get_model_entry
@@ -216,9 +216,13 @@ def train(spec: RunSpec, data: PreparedData | None = None,
     return model, record
 
 
-def train_stack(specs: Sequence[RunSpec], data: PreparedData | None = None
+def train_stack(specs: Sequence[RunSpec], data: PreparedData | None = None,
+                monitor: Callable[[StackedModels, int], None] | None = None
                 ) -> list[tuple[keras.Model, dict[str, Any]]]:
     """Train runs that differ only in ``init``, ``seed`` and ``init_params`` together on the stacked engine.
+
+    ``monitor`` is :func:`initlab.engine.fit_stack`'s (called with the stack before training
+    and after each epoch).
 
     Returns:
         Per run, a Keras model holding its trained weights and its record (as :func:`train`'s).
@@ -232,7 +236,8 @@ def train_stack(specs: Sequence[RunSpec], data: PreparedData | None = None
                                data.y_test, epochs=first.epochs, batch_size=first.batch_size,
                                validation_split=first.validation_split, optimizer=first.optimizer,
                                learning_rate=first.learning_rate,
-                               precision="bfloat16" if first.engine == "stacked_bf16" else "float32")
+                               precision="bfloat16" if first.engine == "stacked_bf16" else "float32",
+                               monitor=monitor)
     return [(stack.set_into(i, m), r) for i, (m, r) in enumerate(zip(models, records))]
 
 

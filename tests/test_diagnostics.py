@@ -171,3 +171,27 @@ def test_activations_before_after_trains_on_the_engine_asked_for() -> None:
     assert not np.array_equal(auto_run[1]["hidden_1"], auto_run[0]["hidden_1"])  # and it trained
     with pytest.raises(InvalidArgumentError, match="auto, keras, stacked, stacked_bf16"):
         diagnostics.activations_before_after(spec, engine="fast")
+
+
+def test_track_symmetry_reads_the_kernels_every_epoch_on_both_engines() -> None:
+    from dataclasses import replace
+
+    from initlab import diagnostics, runner
+
+    spec = runner.RunSpec(dataset="mnist", model="deep_mlp", init="ones", seed=0, epochs=2, train_limit=200,
+                          test_limit=40, model_params={"depth": 2, "width": 8})
+    frames = {}
+    for engine in ("keras", "auto"):
+        frame, record = diagnostics.track_symmetry(spec, engine=engine)
+        frames[record["engine"]] = frame
+        assert list(frame["epoch"]) == [0, 0, 1, 1, 2, 2] and set(frame["layer"]) == {"hidden_1", "hidden_2"}
+        assert (frame["distinct_units"] == 1).all()  # a constant start never breaks symmetry
+    assert set(frames) == {"keras", "stacked"}
+    start = [f[f.epoch == 0][["unit_spread", "distinct_units"]].to_numpy() for f in frames.values()]
+    np.testing.assert_array_equal(*start)
+    he = replace(spec, init="he_normal", engine="stacked")
+    frame, _ = diagnostics.track_symmetry(he)
+    assert (frame["distinct_units"] == 8).all()
+    model, _ = runner.train(he)  # the same run again: its last row is the trained kernel's
+    last = frame[(frame.epoch == 2) & (frame.layer == "hidden_2")]["unit_spread"].item()
+    assert last == diagnostics.unit_spread(model.get_layer("hidden_2").kernel)
