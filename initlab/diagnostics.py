@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import initlab._tf_quiet  # noqa: F401  (before keras: silence TF start-up logs)
@@ -116,6 +116,13 @@ def distinct_units(kernel: Any, decimals: int = 6) -> int:
     return int(len(np.unique(w, axis=0)))
 
 
+def _on_engine(spec: Any, engine: str | None) -> Any:
+    """``spec`` set to train on ``engine`` (``"auto"`` resolved); None leaves it as it is."""
+    from initlab import runner
+
+    return spec if engine is None else replace(spec, engine=runner.resolve_engine(spec, engine))
+
+
 def track_symmetry(spec: Any, engine: str | None = None) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Train one run (a :class:`initlab.runner.RunSpec`) recording unit spread per epoch.
 
@@ -129,12 +136,9 @@ def track_symmetry(spec: Any, engine: str | None = None) -> tuple[pd.DataFrame, 
         The frame (``init, seed, epoch, layer, unit_spread, distinct_units``; epoch 0 is the
         initial state) and the run's record, whose ``engine`` says which engine ran.
     """
-    from dataclasses import replace
-
     from initlab import runner
 
-    if engine is not None:
-        spec = replace(spec, engine=runner.resolve_engine(spec, engine))
+    spec = _on_engine(spec, engine)
     data = runner.data_for(spec)
     if spec.engine == "keras":
         tracker = SymmetryTracker()
@@ -183,12 +187,9 @@ def activations_before_after(spec: Any, n_samples: int | None = None, grad_sampl
         :func:`gradient_norms` frame of the untrained and of the trained model, with a
         ``stage`` column (``"at init"``, ``"trained"``).
     """
-    from dataclasses import replace
-
     from initlab import runner
 
-    if engine is not None:
-        spec = replace(spec, engine=runner.resolve_engine(spec, engine))
+    spec = _on_engine(spec, engine)
     data = runner.data_for(spec)
     x = data.x_test[:n_samples]
     xg, yg = data.x_test[:grad_samples], data.y_test[:grad_samples]
