@@ -145,14 +145,14 @@ def track_symmetry(spec: Any, engine: str | None = None) -> tuple[pd.DataFrame, 
         _, record = runner.train(spec, data, callbacks=[tracker])
         frame = tracker.frame()
     else:
-        names = [layer.name for layer in hidden_layers(runner.build_for(spec, data)) if hasattr(layer, "kernel")]
-        rows: list[dict[str, Any]] = []
+        kernels: list[tuple[int, list[np.ndarray]]] = []  # (epoch, kernels in layer order)
 
         def monitor(stack: Any, epoch: int) -> None:
-            rows.extend(symmetry_rows(epoch, dict(zip(names, stack.get_weights(0)[0::2]))))
+            kernels.append((epoch, stack.get_weights(0)[0::2]))
 
-        (_, record), = runner.train_stack([spec], data, monitor=monitor)
-        frame = pd.DataFrame(rows)
+        (model, record), = runner.train_stack([spec], data, monitor=monitor)
+        names = [layer.name for layer in hidden_layers(model) if hasattr(layer, "kernel")]
+        frame = pd.DataFrame([row for epoch, ks in kernels for row in symmetry_rows(epoch, dict(zip(names, ks)))])
     keras.backend.clear_session()
     return frame.assign(init=spec.init, seed=spec.seed), {**record, "engine": spec.engine}
 
