@@ -20,12 +20,17 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-# Debian's package of Fashion-MNIST; skipped (with a note) where apt is not usable.
+# Debian's package of Fashion-MNIST; skipped (with a note) where apt is not usable, and
+# never fatal: if apt-get fails (no network, dpkg locked, sudo refused) make goes on.
+APT_NOTE = note: apt-get could not install dataset-fashion-mnist; Fashion-MNIST will come from INITLAB_DATA or a download
+
 $(FASHION):
 	@if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dataset-fashion-mnist >/dev/null; \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dataset-fashion-mnist >/dev/null; } \
+	    || echo "$(APT_NOTE)"; \
 	elif command -v apt-get >/dev/null 2>&1 && command -v sudo >/dev/null 2>&1; then \
-	  sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dataset-fashion-mnist >/dev/null; \
+	  { sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dataset-fashion-mnist >/dev/null; } \
+	    || echo "$(APT_NOTE)"; \
 	else \
 	  echo "note: apt not available; Fashion-MNIST will come from INITLAB_DATA or a download"; \
 	fi

@@ -13,6 +13,7 @@ reported as ratios against (a) measured in the same process, never asserted.
 
 from __future__ import annotations
 
+import numbers
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ import tensorflow as tf
 
 from initlab import runner
 from initlab.engine import fit_stack
+from initlab.errors import InvalidArgumentError
 from initlab.runner import RunSpec
 
 COLUMNS = ["model", "way", "K", "seconds_per_model", "speedup", "compute_fraction", "test_accuracy"]
@@ -45,6 +47,43 @@ class BenchConfig:
 
 QUICK = BenchConfig(models=("mlp_128", "mlp_512_256_128_64"), stacks=(1, 4, 8), train_limit=6000,
                     keras_models=1, bf16_stack=None)
+
+
+def _positive_int(value: object) -> bool:
+    """Whether ``value`` is an integer >= 1 (booleans are not)."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool) and int(value) >= 1
+
+
+def validate_config(cfg: BenchConfig) -> None:
+    """Refuse a configuration no benchmark can run, before anything is measured.
+
+    Every model must be registered (an unknown name lists the valid ones) and trainable
+    on the stacked engine; stack sizes, epochs and the number of keras fit runs must be
+    integers >= 1; ``train_limit`` and ``bf16_stack`` None or such an integer.
+
+    Raises:
+        UnknownNameError: a model name is not in :func:`initlab.models.model_names`.
+        InvalidArgumentError: any other value outside its domain.
+    """
+    if not cfg.models:
+        raise InvalidArgumentError("models", list(cfg.models), "must name at least one model")
+    for model in cfg.models:
+        runner.get_model_entry(model)
+    for name in ("stacks", "conv_stacks"):
+        sizes = getattr(cfg, name)
+        if not sizes or not all(_positive_int(k) for k in sizes):
+            raise InvalidArgumentError(name, list(sizes), "must be one or more integers >= 1")
+    for name in ("epochs", "keras_models"):
+        if not _positive_int(getattr(cfg, name)):
+            raise InvalidArgumentError(name, getattr(cfg, name), "must be an integer >= 1")
+    for name in ("train_limit", "bf16_stack"):
+        value = getattr(cfg, name)
+        if value is not None and not _positive_int(value):
+            raise InvalidArgumentError(name, value, "must be None or an integer >= 1")
+    for model in cfg.models:
+        if runner.resolve_engine(_specs(model, 1, None)[0], "auto") != "stacked":
+            raise InvalidArgumentError("models", model, "must name models the stacked engine trains "
+                                       "(this one needs keras fit, so there is nothing to compare)")
 
 
 def matmul_rate(n: int = 2048, repeats: int = 10) -> float:
@@ -112,9 +151,13 @@ def _engine_way(model: str, k: int, cfg: BenchConfig, data: runner.PreparedData,
 def run_bench(cfg: BenchConfig = BenchConfig(), log=print) -> tuple[pd.DataFrame, float]:
     """Measure every way for every model of ``cfg``.
 
+    The configuration is checked first (:func:`validate_config`), so a bad one is
+    refused before anything is measured.
+
     Returns:
         The table (one row per model, way and K) and the matmul rate in FLOP/s.
     """
+    validate_config(cfg)
     rate = matmul_rate()
     log(f"float32 matmul rate: {rate / 1e9:.0f} GFLOP/s")
     rows = []
@@ -165,8 +208,10 @@ def main(quick: bool = False, models: Sequence[str] | None = None, stacks: Seque
     """Run the benchmark and print its table (``--quick``: a small subset, under a minute)."""
     cfg = QUICK if quick else BenchConfig()
     changes = {k: tuple(v) if isinstance(v, (list, tuple)) else v
-               for k, v in (("models", models), ("stacks", stacks), ("conv_stacks", stacks), ("epochs", epochs)) if v}
+               for k, v in (("models", models), ("stacks", stacks), ("conv_stacks", stacks), ("epochs", epochs))
+               if v is not None}  # given but empty or zero is refused below, not replaced by the default
     cfg = BenchConfig(**{**cfg.__dict__, **changes})
+    validate_config(cfg)  # before the header and before anything is measured
     n = cfg.train_limit or 60000
     print(f"MNIST, {int(n * 0.8)} training + {n - int(n * 0.8)} validation images, batch 32, "
           f"{cfg.epochs} epoch(s), Adam; seconds per model (engine after one warm-up epoch)", flush=True)

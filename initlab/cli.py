@@ -5,8 +5,13 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -27,6 +32,68 @@ def _positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
     return value
+
+
+OUTPUT_SUFFIXES = (".csv", ".json")
+
+
+def _output_path(text: str) -> Path:
+    """The file ``run --out`` names, checked before any work is done.
+
+    The name must end in .csv or .json; the path must not be a directory or another
+    non-file; and the nearest existing folder on its way must accept a new file (probed
+    by creating and removing one, which also catches read-only file systems and /proc).
+    Folders that do not exist yet are created when the results are written.
+
+    Returns:
+        The path with symbolic links resolved (where the file will be written).
+
+    Raises:
+        InvalidArgumentError: naming the path and why it cannot be written.
+    """
+    from initlab.errors import InvalidArgumentError
+
+    def refuse(why: str) -> InvalidArgumentError:
+        return InvalidArgumentError("--out", text, why)
+
+    if Path(text).suffix.lower() not in OUTPUT_SUFFIXES:
+        raise refuse("must be a file name ending in .csv or .json")
+    target = Path(os.path.realpath(text))
+    if target.is_dir():
+        raise refuse(f"must be a file, but {target} is a directory")
+    if os.path.lexists(target) and not target.is_file():
+        raise refuse(f"must be a regular file, but {target} is not one")
+    folder = target.parent
+    while not os.path.lexists(folder):
+        folder = folder.parent
+    if not folder.is_dir():
+        raise refuse(f"must be inside a folder, but {folder} is not a folder")
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".initlab-probe-", dir=folder)
+    except OSError as exc:
+        raise refuse(f"must be writable, but {folder} does not accept new files ({exc.strerror})") from None
+    os.close(fd)
+    os.unlink(probe)
+    return target
+
+
+def _write_results(df: pd.DataFrame, target: Path, suffix: str) -> None:
+    """Write the results to ``target`` (JSON records for ``.json``, else CSV) atomically.
+
+    The table goes to a temporary file in ``target``'s folder and is moved into place
+    with :func:`os.replace` (:func:`initlab.files.replace_files`), so ``target`` is
+    never left half written.
+    """
+    from initlab.errors import InvalidArgumentError
+    from initlab.files import replace_files
+
+    text = df.to_json(orient="records", indent=1) if suffix == ".json" else df.to_csv(index=False)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        replace_files({target: text})
+    except OSError as exc:
+        raise InvalidArgumentError("--out", str(target), f"could not be written after training "
+                                   f"({exc.strerror or exc})") from None
 
 
 def cmd_data_check(args: argparse.Namespace) -> int:
@@ -63,6 +130,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from initlab.runner import run_study
     from initlab.stats import final_epochs, summarize
 
+    out = _output_path(args.out) if args.out else None  # before any training
     df = run_study(args.dataset, args.model, args.init, seeds=args.seeds, epochs=args.epochs,
                    batch_size=args.batch_size, validation_split=args.validation_split,
                    train_limit=args.train_limit, test_limit=args.test_limit,
@@ -75,14 +143,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         if len(args.seeds) > 1:
             print()
             print(summarize(df, "test_accuracy").to_string(index=False, float_format=lambda v: f"{v:.4f}"))
-    if args.out:
-        out = Path(args.out)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        if out.suffix == ".json":
-            df.to_json(out, orient="records", indent=1)
-        else:
-            df.to_csv(out, index=False)
-        print(f"wrote {out}")
+    if out is not None:
+        _write_results(df, out, Path(args.out).suffix.lower())
+        print(f"wrote {args.out}")
     diverged = final_epochs(df)["status"].eq("diverged").sum()
     if diverged:
         print(f"{diverged} run(s) diverged (recorded, not an error)")

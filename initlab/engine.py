@@ -31,8 +31,9 @@ their initializer (a paired design), and a model's trajectory does not depend
 on which other models share its stack beyond float32 rounding (a stack's batched
 matmuls may round differently from a lone model's).
 
-A model whose loss turns NaN or infinite is recorded as diverged at that
-epoch; its numbers never touch the other models' slices.
+A model is recorded as diverged at the first epoch whose training loss is NaN,
+infinite or above :func:`divergence_bound` (the one rule both engines use), and
+is trained no further; its numbers never touch the other models' slices.
 """
 
 from __future__ import annotations
@@ -385,6 +386,34 @@ class StackedModels:
         return model
 
 
+INITIAL_LOSS_EXAMPLES = 2048  # the untrained model's loss is taken on at most this many first training examples
+DIVERGENCE_FACTOR = 10.0
+
+
+def divergence_bound(n_classes: int, initial_loss: float) -> float:
+    """The training loss above which a run is diverged.
+
+    ``DIVERGENCE_FACTOR`` (10) times the larger of ``ln(n_classes)`` (the loss of a uniform
+    prediction, where sane initializations start) and ``initial_loss`` (the untrained model's
+    loss on its first training examples), so 23.0 for ten classes unless the run started
+    higher: an initialization that starts far above chance is judged against its own start.
+    A non-finite ``initial_loss`` leaves only the non-finite rule (the bound is inf).
+    """
+    if not math.isfinite(initial_loss):
+        return math.inf
+    return DIVERGENCE_FACTOR * max(math.log(n_classes), initial_loss)
+
+
+def diverges(loss: float, bound: float) -> bool:
+    """Whether an epoch's training loss marks divergence: NaN, infinite or above ``bound``."""
+    return not (math.isfinite(loss) and loss <= bound)
+
+
+def diverged_epoch(losses: Sequence[float], bound: float) -> int | None:
+    """The first epoch (1-based) whose training loss :func:`diverges`, or None."""
+    return next((i + 1 for i, loss in enumerate(losses) if diverges(loss, bound)), None)
+
+
 def fit_stack(models: Sequence[keras.Model], seeds: Sequence[int], x_train: np.ndarray,
               y_train: np.ndarray, x_test: np.ndarray | None = None, y_test: np.ndarray | None = None,
               epochs: int = 5, batch_size: int = 32, validation_split: float = 0.2,
@@ -408,8 +437,9 @@ def fit_stack(models: Sequence[keras.Model], seeds: Sequence[int], x_train: np.n
     Returns:
         The trained stack and, per model, a record like :func:`initlab.runner.train`'s:
         ``history`` (loss, accuracy, val_loss, val_accuracy per epoch), ``test_loss``,
-        ``test_accuracy``, ``wall_time`` (the stack's time divided by K), ``status`` and
-        ``diverged_epoch``.
+        ``test_accuracy``, ``wall_time`` (the stack's time divided by K), ``status``,
+        ``diverged_epoch`` (see :func:`divergence_bound`) and ``initial_loss`` (the untrained
+        model's mean loss on the first ``INITIAL_LOSS_EXAMPLES`` training examples).
     """
     if len(seeds) != len(models):
         raise InvalidArgumentError("seeds", list(seeds), f"must hold one seed per model ({len(models)})")
@@ -422,6 +452,10 @@ def fit_stack(models: Sequence[keras.Model], seeds: Sequence[int], x_train: np.n
     x_val, y_val = x_all[split:], np.asarray(y_train[split:], np.int32)
     history = {k: [[] for _ in models] for k in ("loss", "accuracy", "val_loss", "val_accuracy")}
     diverged_at: list[int | None] = [None] * len(models)
+    first = min(split, INITIAL_LOSS_EXAMPLES)
+    initial = (stack.evaluate(x_all[:first], y_train[:first])[0] if first else np.full(len(models), np.nan))
+    n_classes = int(weighted_layers(models[0])[-1].units)
+    bounds = [divergence_bound(n_classes, float(loss)) for loss in initial]
     if monitor is not None:
         monitor(stack, 0)
     for epoch in range(int(epochs)):
@@ -434,7 +468,7 @@ def fit_stack(models: Sequence[keras.Model], seeds: Sequence[int], x_train: np.n
                 continue
             for key, value in zip(("loss", "accuracy", "val_loss", "val_accuracy"), (loss, acc, *val)):
                 history[key][i].append(float(value[i]))
-            if not math.isfinite(loss[i]):
+            if diverges(float(loss[i]), bounds[i]):
                 diverged_at[i] = epoch + 1
         if monitor is not None:
             monitor(stack, epoch + 1)
@@ -452,5 +486,6 @@ def fit_stack(models: Sequence[keras.Model], seeds: Sequence[int], x_train: np.n
             "test_loss": float(test[0][i]) if ok else math.nan,
             "test_accuracy": float(test[1][i]) if ok else math.nan,
             "wall_time": wall, "status": "ok" if ok else "diverged", "diverged_epoch": diverged_at[i],
+            "initial_loss": float(initial[i]),
         })
     return stack, records

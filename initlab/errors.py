@@ -64,6 +64,35 @@ class CacheError(InitlabError):
     """A cached result could not be read; it is recomputed, never used."""
 
 
+class MissingRunsError(InitlabError, LookupError):
+    """Runs asked for from the cache alone are not in it.
+
+    :meth:`for_study` builds one for a study; its fields say which runs are missing
+    (``missing``: ``(init, seed)`` pairs) of how many (``total``), of which study
+    (``dataset``, ``model``) and where the cache is (``cache_root``).
+    """
+
+    def __init__(self, message: str, *, dataset: str = "", model: str = "",
+                 missing: Iterable[tuple[str, int]] = (), total: int = 0, cache_root: str = ""):
+        self.dataset = dataset
+        self.model = model
+        self.missing = [(str(init), int(seed)) for init, seed in missing]
+        self.total = int(total)
+        self.cache_root = str(cache_root)
+        super().__init__(message)
+
+    @classmethod
+    def for_study(cls, dataset: str, model: str, missing: Iterable[tuple[str, int]], total: int,
+                  cache_root: str, shown: int = 5) -> "MissingRunsError":
+        """The error for a study whose ``missing`` runs (of ``total``) are not in ``cache_root``."""
+        missing = [(str(init), int(seed)) for init, seed in missing]
+        listed = ", ".join(f"{init} seed {seed}" for init, seed in missing[:shown])
+        more = f" and {len(missing) - shown} more" if len(missing) > shown else ""
+        return cls(f"{len(missing)} of {total} runs of the {dataset}/{model} study are not in the cache "
+                   f"{cache_root} ({listed}{more}); nothing was trained",
+                   dataset=dataset, model=model, missing=missing, total=total, cache_root=cache_root)
+
+
 class UnsupportedLayerError(InitlabError, ValueError):
     """A model holds a layer (or lacks one) that a model-level procedure cannot handle."""
 

@@ -175,6 +175,11 @@ def catalogue_text(df: pd.DataFrame) -> str:
              f"- Initializers whose 95% interval reaches the best one's (not separable with these seeds): "
              f"{', '.join(tied)}.",
              f"- Failures (mean below 50%): {', '.join(failed) or 'none'}."]
+    last = final_epochs(df)
+    runs = last.groupby("init")["status"].agg(lambda st: (int((st == "diverged").sum()), len(st)))
+    diverged = [f"{init} ({d} of {n} runs)" for init, (d, n) in runs.items() if d]
+    if diverged:
+        lines.append(f"- Diverged (left out of the means above): {', '.join(diverged)}.")
     return "\n".join(lines)
 
 

@@ -6,7 +6,25 @@ the training set held out before shuffling) and returns a tidy frame: one row
 per (init, seed, epoch). Each run is seeded on its own (Python, NumPy,
 TensorFlow and every kernel) with TensorFlow's op determinism on, so the same
 seed repeats bit for bit on the same machine. Finished runs are cached on
-disk; a run whose loss turns NaN or infinite is recorded as diverged.
+disk.
+
+Divergence, one rule for both engines (:func:`initlab.engine.divergence_bound`):
+a run is diverged at the first epoch whose training loss is NaN, infinite, or
+above ten times the larger of ln(C) (C classes; the loss of a uniform
+prediction, where sane initializations start: 23.0 for ten classes) and the
+untrained model's loss on its first 2,048 training examples (so an
+initialization that starts far above chance, such as a deep network drawn
+from N(0, 1), is judged against its own start: it is diverged only once its
+loss climbs to ten times that start). Training stops there: the record keeps the history up to and
+including that epoch, ``status`` ``"diverged"``, ``diverged_epoch`` (1-based)
+and NaN test metrics.
+
+Bad input is refused before any data are loaded or any run trains
+(:func:`validate_spec`): seeds are integers in [0, 2**32 - 1], a study repeats
+no seed and no initializer, a learning rate is None or finite and positive,
+and a ``train_limit`` leaves a full training batch and, with a validation
+split, at least one validation example. (A limit above the dataset's size is
+found when the data are loaded, still before any run trains.)
 
 Two engines train, and the ``engine`` column says which ran:
 
@@ -25,8 +43,9 @@ from __future__ import annotations
 
 import json
 import math
+import numbers
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from functools import lru_cache
 from typing import Any
@@ -40,8 +59,9 @@ import tensorflow as tf
 from initlab import __version__
 from initlab import datasets as ds
 from initlab.cache import RunCache, spec_key
-from initlab.errors import InvalidArgumentError, UnknownNameError
-from initlab.engine import SUPPORTED, StackedModels, fit_stack, stackable
+from initlab.errors import InvalidArgumentError, MissingRunsError, UnknownNameError
+from initlab.engine import (INITIAL_LOSS_EXAMPLES, SUPPORTED, StackedModels, divergence_bound, diverged_epoch,
+                            diverges, fit_stack, stackable)
 from initlab.initializers import get_initializer
 from initlab.lsuv import apply_data_init
 from initlab.models import build_model, get_model_entry
@@ -55,6 +75,7 @@ STACK_BYTES = 16 * 2**20  # a stack's working set (see `stack_size`) stays withi
 STATE_BYTES = 12 * 2**20  # and its weights and Adam state within this
 PREPROCESSING = ("scale", "standardize")
 OPTIMIZERS = ("adam", "sgd")
+MAX_SEED = 2**32 - 1  # NumPy's seeds (keras.utils.set_random_seed) end here
 RESULT_COLUMNS = ["dataset", "model", "init", "seed", "epoch", "loss", "accuracy", "val_loss",
                   "val_accuracy", "test_loss", "test_accuracy", "wall_time", "status",
                   "diverged_epoch", "engine"]
@@ -97,18 +118,82 @@ class PreparedData:
     class_names: tuple[str, ...]
 
 
+def _is_integer(value: object) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def _check_integer(name: str, value: object, low: int, high: int | None = None, note: str = "") -> None:
+    """Refuse ``value`` unless it is an integer in [low, high] (no upper end when ``high`` is None)."""
+    if not _is_integer(value) or value < low or (high is not None and value > high):
+        span = f"in [{low}, {high}]" if high is not None else f">= {low}"
+        raise InvalidArgumentError(name, value, f"must be an integer {span}{note}")
+
+
+def _check_seed(seed: object) -> None:
+    _check_integer("seed", seed, 0, MAX_SEED, " (0 to 2**32 - 1)")
+
+
+def fit_examples(n: int, validation_split: float) -> int:
+    """How many of ``n`` examples are trained on once the last ``validation_split`` is held out (Keras' split)."""
+    return int(math.floor(n * (1.0 - validation_split)))
+
+
+def min_train_limit(validation_split: float, batch_size: int) -> int:
+    """The smallest ``train_limit`` that leaves one full training batch and, when
+    ``validation_split > 0``, at least one validation example."""
+    n = max(batch_size, int(math.floor(batch_size / (1.0 - validation_split))) - 2)  # at most the answer
+    while not _splits(n, validation_split, batch_size):
+        n += 1
+    return n
+
+
+def _splits(n: int, validation_split: float, batch_size: int) -> bool:
+    """Whether ``n`` examples leave a full training batch and (with a split) a validation example."""
+    fit = fit_examples(n, validation_split)
+    return fit >= batch_size and (validation_split == 0 or n > fit)
+
+
+def _check_train_limit(train_limit: int, validation_split: float, batch_size: int) -> None:
+    if _splits(train_limit, validation_split, batch_size):
+        return
+    fit = fit_examples(train_limit, validation_split)
+    held = (f" and {train_limit - fit} for validation (at least 1 needed)" if validation_split > 0 else "")
+    raise InvalidArgumentError(
+        "train_limit", train_limit,
+        f"must be at least {min_train_limit(validation_split, batch_size)} with validation_split="
+        f"{validation_split} and batch_size={batch_size}: it leaves {fit} training examples (a full batch "
+        f"needs {batch_size}){held}")
+
+
 def validate_spec(spec: RunSpec) -> None:
-    """Raise :class:`InvalidArgumentError` for values no run can use."""
+    """Refuse, with one line naming the argument and its valid range, values no run can use.
+
+    Needs no data: :func:`run_study` calls it for every run before loading or training anything.
+
+    Raises:
+        UnknownNameError: an unknown model, dataset or initializer.
+        InvalidArgumentError: any other value outside its domain.
+    """
     get_model_entry(spec.model)
     if spec.dataset not in ds.dataset_names():
         raise UnknownNameError("dataset", spec.dataset, ds.dataset_names())
     get_initializer(spec.init, seed=0, **spec.init_params)
-    if int(spec.epochs) < 1:
-        raise InvalidArgumentError("epochs", spec.epochs, "must be an integer >= 1")
-    if int(spec.batch_size) < 1:
-        raise InvalidArgumentError("batch_size", spec.batch_size, "must be an integer >= 1")
-    if not 0.0 <= spec.validation_split < 1.0:
-        raise InvalidArgumentError("validation_split", spec.validation_split, "must be in [0, 1)")
+    _check_seed(spec.seed)
+    _check_integer("epochs", spec.epochs, 1)
+    _check_integer("batch_size", spec.batch_size, 1)
+    if not (_is_number(spec.validation_split) and 0.0 <= spec.validation_split < 1.0):
+        raise InvalidArgumentError("validation_split", spec.validation_split, "must be a number in [0, 1)")
+    if spec.validation_split > 0 and 1.0 - spec.validation_split == 1.0:
+        raise InvalidArgumentError("validation_split", spec.validation_split, "must be 0 or large enough to "
+                                   "hold out an example (1 - validation_split rounds to 1)")
+    lr = spec.learning_rate
+    if lr is not None and not (_is_number(lr) and math.isfinite(lr) and lr > 0):
+        raise InvalidArgumentError("learning_rate", lr, "must be None (the optimizer's default) or a finite "
+                                   "number > 0")
     if spec.preprocess not in PREPROCESSING:
         raise InvalidArgumentError("preprocess", spec.preprocess, f"must be one of {', '.join(PREPROCESSING)}")
     if spec.engine not in ENGINES[1:]:
@@ -117,8 +202,10 @@ def validate_spec(spec: RunSpec) -> None:
         raise InvalidArgumentError("optimizer", spec.optimizer, f"must be one of {', '.join(OPTIMIZERS)}")
     for name in ("train_limit", "test_limit"):
         value = getattr(spec, name)
-        if value is not None and int(value) < 1:
-            raise InvalidArgumentError(name, value, "must be a positive integer")
+        if value is not None:
+            _check_integer(name, value, 1)
+    if spec.train_limit is not None:
+        _check_train_limit(int(spec.train_limit), float(spec.validation_split), int(spec.batch_size))
 
 
 @lru_cache(maxsize=4)
@@ -174,6 +261,27 @@ def build_for(spec: RunSpec, data: PreparedData) -> keras.Model:
     return model
 
 
+class _StopOnDivergence(keras.callbacks.Callback):
+    """Stop ``fit`` after the first epoch whose training loss :func:`~initlab.engine.diverges`."""
+
+    def __init__(self, bound: float):
+        super().__init__()
+        self.bound = bound
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        if diverges(float((logs or {}).get("loss", math.nan)), self.bound):
+            self.model.stop_training = True
+
+
+def initial_loss(model: keras.Model, spec: RunSpec, data: PreparedData) -> float:
+    """The untrained model's mean loss on the first ``INITIAL_LOSS_EXAMPLES`` training examples."""
+    first = min(fit_examples(len(data.y_train), spec.validation_split), INITIAL_LOSS_EXAMPLES)
+    if first < 1:
+        return math.nan
+    return float(model.evaluate(data.x_train[:first], data.y_train[:first], batch_size=256, verbose=0,
+                                return_dict=True)["loss"])
+
+
 def train(spec: RunSpec, data: PreparedData | None = None,
           callbacks: Sequence[keras.callbacks.Callback] = ()) -> tuple[keras.Model, dict[str, Any]]:
     """Train one run with its engine and return the trained model and its record.
@@ -182,8 +290,9 @@ def train(spec: RunSpec, data: PreparedData | None = None,
 
     The record holds per-epoch ``history`` (loss, accuracy, val_loss,
     val_accuracy), ``test_loss``, ``test_accuracy``, ``wall_time`` (seconds,
-    fit and test), ``status`` (``"ok"`` or ``"diverged"``) and
-    ``diverged_epoch`` (1-based, or None).
+    fit and test), ``status`` (``"ok"`` or ``"diverged"``, by the module's rule),
+    ``diverged_epoch`` (1-based, or None) and ``initial_loss`` (the untrained
+    model's loss that rule compares with).
     """
     validate_spec(spec)
     data = data if data is not None else data_for(spec)
@@ -193,13 +302,15 @@ def train(spec: RunSpec, data: PreparedData | None = None,
         return train_stack([spec], data)[0]
     model = build_for(spec, data)
     start = time.perf_counter()
+    initial = initial_loss(model, spec, data)
+    bound = divergence_bound(len(data.class_names), initial)
     hist = model.fit(data.x_train, data.y_train, batch_size=spec.batch_size, epochs=spec.epochs,
                      validation_split=spec.validation_split, shuffle=True, verbose=0,
-                     callbacks=[keras.callbacks.TerminateOnNaN(), *callbacks])
+                     callbacks=[keras.callbacks.TerminateOnNaN(), _StopOnDivergence(bound), *callbacks])
     history = {k: [float(v) for v in vals] for k, vals in hist.history.items()}
     losses = history.get("loss", [])
-    bad = [i for i, v in enumerate(losses) if not math.isfinite(v)]
-    diverged = bool(bad) or len(losses) < spec.epochs
+    first_bad = diverged_epoch(losses, bound)
+    diverged = first_bad is not None or len(losses) < spec.epochs
     if diverged:
         test_loss, test_acc = math.nan, math.nan
     else:
@@ -211,7 +322,8 @@ def train(spec: RunSpec, data: PreparedData | None = None,
         "test_accuracy": test_acc,
         "wall_time": time.perf_counter() - start,
         "status": "diverged" if diverged else "ok",
-        "diverged_epoch": (bad[0] + 1 if bad else len(losses)) if diverged else None,
+        "diverged_epoch": (first_bad or len(losses)) if diverged else None,
+        "initial_loss": initial,
     }
     return model, record
 
@@ -227,6 +339,10 @@ def train_stack(specs: Sequence[RunSpec], data: PreparedData | None = None,
     Returns:
         Per run, a Keras model holding its trained weights and its record (as :func:`train`'s).
     """
+    if not specs:
+        raise InvalidArgumentError("specs", list(specs), "must hold at least one run")
+    for spec in specs:
+        validate_spec(spec)
     first = specs[0]
     if any(_group(s) != _group(first) for s in specs):
         raise InvalidArgumentError("specs", [s.init for s in specs], "must differ only in init, seed and init_params")
@@ -333,6 +449,7 @@ def run_study(
     progress: bool = False,
     engine: str = "auto",
     max_stack: int = MAX_STACK,
+    cached_only: bool = False,
 ) -> pd.DataFrame:
     """Train every (initializer, seed) pair and return the tidy results.
 
@@ -355,33 +472,49 @@ def run_study(
         max_stack: at most this many runs share one stacked step; big models share it with
             fewer (:func:`stack_size`). Finished stacks are cached, so an interrupted study
             resumes from them.
+        cached_only: train nothing: every run must come from the cache.
+
+    Every argument is checked (:func:`validate_spec`) before any data are loaded or any
+    run trains; seeds and initializers must not repeat.
 
     Returns:
         One row per (init, seed, epoch) with the columns of ``RESULT_COLUMNS``.
+
+    Raises:
+        MissingRunsError: ``cached_only`` and some runs are not in the cache (a run cached
+            under the divergence rule of an older version whose loss went above 10 ln(C)
+            counts as missing: that rule may judge it differently).
     """
-    if int(max_stack) < 1:
-        raise InvalidArgumentError("max_stack", max_stack, "must be an integer >= 1")
-    specs = [RunSpec(dataset=dataset, model=model, init=init, seed=int(seed), epochs=int(epochs),
-                     batch_size=int(batch_size), optimizer=optimizer, learning_rate=learning_rate,
-                     loss=loss, validation_split=float(validation_split), train_limit=train_limit,
+    _check_integer("max_stack", max_stack, 1)
+    inits, seeds = _study_lists(inits, seeds)
+    if cached_only and not cache:
+        raise InvalidArgumentError("cached_only", cached_only, "needs cache=True (it reads every run from the "
+                                   "cache and trains none)")
+    specs = [RunSpec(dataset=dataset, model=model, init=init, seed=seed, epochs=epochs,
+                     batch_size=batch_size, optimizer=optimizer, learning_rate=learning_rate,
+                     loss=loss, validation_split=validation_split, train_limit=train_limit,
                      test_limit=test_limit, preprocess=preprocess,
                      init_params=dict((init_params or {}).get(init, {})),
                      model_params=dict(model_params or {}))
              for init in inits for seed in seeds]
     for spec in specs:
         validate_spec(spec)
-    specs = [replace(spec, engine=resolve_engine(spec, engine)) for spec in specs]
+    specs = [replace(_plain(spec), engine=resolve_engine(spec, engine)) for spec in specs]
     store = RunCache(cache_root or cache_dir()) if cache else None
+    n_classes = len(ds.get_spec(dataset).class_names)
     records: dict[str, dict[str, Any]] = {}  # by cache key
     for spec in specs:
         record = store.load(spec.key()) if store else None
-        if record is not None:
+        if record is not None and follows_divergence_rule(record, n_classes):
             records[spec.key()] = record
+    pending = [s for s in specs if s.key() not in records]
+    if cached_only and pending:
+        raise MissingRunsError.for_study(dataset, model, [(s.init, s.seed) for s in pending], len(specs),
+                                         str(store.root))
     bar = None
     if progress:
         from tqdm.auto import tqdm
         bar = tqdm(total=len(specs), initial=len(records), desc=f"{dataset}/{model}", unit="run")
-    pending = [s for s in specs if s.key() not in records]
     for batch in _batches(pending, int(max_stack)):
         results = train_stack(batch) if batch[0].engine != "keras" else [train(batch[0])]
         for spec, (_, record) in zip(batch, results):
@@ -394,6 +527,53 @@ def run_study(
     if bar is not None:
         bar.close()
     return pd.DataFrame([row for spec in specs for row in _rows(spec, records[spec.key()])], columns=RESULT_COLUMNS)
+
+
+def _study_lists(inits: Iterable[str], seeds: Iterable[int]) -> tuple[list[str], list[int]]:
+    """``inits`` and ``seeds`` as lists; refused when empty or repeating, or a seed is outside [0, 2**32 - 1]."""
+    lists = []
+    for name, values, what in (("inits", inits, "initializer names"), ("seeds", seeds, "integers")):
+        if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
+            raise InvalidArgumentError(name, values, f"must be a non-empty list of {what}")
+        lists.append(list(values))
+        if not lists[-1]:
+            raise InvalidArgumentError(name, lists[-1], f"must be a non-empty list of {what}")
+    inits, seeds = lists
+    for seed in seeds:
+        _check_seed(seed)
+    seeds = [int(s) for s in seeds]
+    for name, values in (("inits", inits), ("seeds", seeds)):
+        repeated = []
+        for i, value in enumerate(values):
+            if value in values[:i] and value not in repeated:
+                repeated.append(value)
+        if repeated:
+            raise InvalidArgumentError(name, values, f"must not repeat a value (repeated: "
+                                       f"{', '.join(map(str, repeated))}): each (init, seed) run is trained once")
+    return inits, seeds
+
+
+def _plain(spec: RunSpec) -> RunSpec:
+    """``spec`` with plain Python numbers (its cache key is their JSON); a validated spec."""
+    lr, train_limit, test_limit = spec.learning_rate, spec.train_limit, spec.test_limit
+    return replace(spec, seed=int(spec.seed), epochs=int(spec.epochs), batch_size=int(spec.batch_size),
+                   validation_split=float(spec.validation_split),
+                   train_limit=None if train_limit is None else int(train_limit),
+                   test_limit=None if test_limit is None else int(test_limit),
+                   learning_rate=lr if lr is None or type(lr) in (int, float) else float(lr))
+
+
+def follows_divergence_rule(record: Mapping[str, Any], n_classes: int) -> bool:
+    """Whether a cached record agrees with today's divergence rule.
+
+    A record made under it carries ``initial_loss``. One made before (when only a NaN or
+    infinite loss meant divergence) agrees when its finite losses stay within 10 ln(C),
+    the lowest the bound can be; any other is trained again.
+    """
+    if "initial_loss" in record:
+        return True
+    lowest = divergence_bound(n_classes, 0.0)
+    return not any(math.isfinite(v) and v > lowest for v in record["history"].get("loss", []))
 
 
 def _batches(specs: Sequence[RunSpec], max_stack: int) -> list[list[RunSpec]]:

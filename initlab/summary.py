@@ -8,12 +8,15 @@ asks the runner for those studies, which the cache answers without training.
 from __future__ import annotations
 
 import ast
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from initlab import runner
+from initlab.errors import MissingRunsError
+from initlab.files import replace_files
 from initlab.sources import PATEL_AVERAGES, desai_table, patel_tables
 from initlab.stats import mean_ci, final_epochs
 
@@ -46,11 +49,12 @@ def _row(source: str, table: str, dataset: str, init: str, quantity: str, paper:
             "ours_ci_high": ci["ci_high"] * scale, "seeds": ci["n"], "paper_inside_ci": inside}
 
 
-def desai_rows(p: dict[str, Any]) -> list[dict[str, Any]]:
-    """000 Table 1 from the MNIST four-initializer notebook's runs."""
+def desai_rows(p: dict[str, Any], cache_root: Path | None = None) -> list[dict[str, Any]]:
+    """000 Table 1 from the MNIST four-initializer notebook's runs (read from the cache, never trained)."""
     df = runner.run_study(p["dataset"], p["model"], p["inits"], seeds=p["seeds"], epochs=p["epochs"],
                           batch_size=p["batch_size"], validation_split=p["validation_split"],
-                          train_limit=p["train_limit"], test_limit=p["test_limit"])
+                          train_limit=p["train_limit"], test_limit=p["test_limit"], cache_root=cache_root,
+                          cached_only=True)
     last = final_epochs(df)
     first = df[df["epoch"] == df["epoch"].min()]
     rows = []
@@ -66,11 +70,12 @@ def desai_rows(p: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
-def patel_rows(p: dict[str, Any]) -> list[dict[str, Any]]:
-    """001 Tables 1 and 2 (and their averages) from the three-dataset notebook's runs."""
+def patel_rows(p: dict[str, Any], cache_root: Path | None = None) -> list[dict[str, Any]]:
+    """001 Tables 1 and 2 (and their averages) from the three-dataset notebook's runs (read from the cache)."""
     df = pd.concat([runner.run_study(d, p["model"], p["inits"], seeds=p["seeds"], epochs=p["epochs"],
                                      batch_size=p["batch_size"], validation_split=p["validation_split"],
-                                     train_limit=p["train_limit"], test_limit=p["test_limit"])
+                                     train_limit=p["train_limit"], test_limit=p["test_limit"],
+                                     cache_root=cache_root, cached_only=True)
                     for d in p["datasets"]], ignore_index=True)
     last = final_epochs(df)
     rows = []
@@ -82,7 +87,10 @@ def patel_rows(p: dict[str, Any]) -> list[dict[str, Any]]:
                          values["test_accuracy"], 100.0))
         rows.append(_row("001", "Table 2", r.dataset, r.init, "test loss", r.test_loss, values["test_loss"], 1.0))
     for init, (acc, loss) in PATEL_AVERAGES.items():
-        per_seed = last[last["init"] == init].groupby("seed")[["test_accuracy", "test_loss"]].mean()
+        # a seed's average needs every dataset's value: a seed with a diverged run (NaN) is left
+        # out, as the per-dataset rows leave it out (mean_ci keeps finite values only)
+        per_seed = (last[last["init"] == init].groupby("seed")[["test_accuracy", "test_loss"]]
+                    .agg(lambda column: column.mean(skipna=False)))
         rows.append(_row("001", "Table 1", "average", init, "test accuracy (%)", acc, per_seed["test_accuracy"], 100.0))
         rows.append(_row("001", "Table 2", "average", init, "test loss", loss, per_seed["test_loss"], 1.0))
     return rows
@@ -91,13 +99,29 @@ def patel_rows(p: dict[str, Any]) -> list[dict[str, Any]]:
 BUILDERS = {"03": desai_rows, "04": patel_rows}
 
 
-def build(notebooks: list[Path]) -> pd.DataFrame:
-    """The summary table for the executed notebooks that reproduce a paper's table."""
-    rows = []
+def build(notebooks: list[Path], cache_roots: Mapping[str, Path] | None = None,
+          quick: bool = False) -> pd.DataFrame:
+    """The summary table for the executed notebooks that reproduce a paper's table.
+
+    Reads the notebooks' runs from the cache (``cache_roots[notebook name]``, else the
+    default cache) and never trains.
+
+    Raises:
+        MissingRunsError: runs are missing; the message names each notebook and the
+            command that trains them.
+    """
+    rows, missing = [], []
     for path in notebooks:
         builder = BUILDERS.get(path.name[:2])
-        if builder is not None:
-            rows += builder(notebook_parameters(path))
+        if builder is None:
+            continue
+        try:
+            rows += builder(notebook_parameters(path), (cache_roots or {}).get(path.name))
+        except MissingRunsError as exc:
+            command = f"initlab reproduce {'--quick ' if quick else ''}--notebooks {path.name[:2]}"
+            missing.append(f"{path.name}: {exc}; `{command}` trains them")
+    if missing:
+        raise MissingRunsError("; ".join(missing))
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
@@ -116,11 +140,8 @@ def merge(table: pd.DataFrame, previous: Path) -> pd.DataFrame:
     return pd.concat([kept, table], ignore_index=True).sort_values("source", kind="stable").reset_index(drop=True)
 
 
-def write(table: pd.DataFrame, folder: Path) -> tuple[Path, Path]:
-    """Write ``summary.csv`` and ``summary.md`` into ``folder``."""
-    folder.mkdir(parents=True, exist_ok=True)
-    csv, md = folder / "summary.csv", folder / "summary.md"
-    table.to_csv(csv, index=False, float_format="%.4f")
+def markdown(table: pd.DataFrame) -> str:
+    """The summary table as the Markdown page ``summary.md`` holds."""
     shown = table.copy()
     shown["ours (95% CI)"] = [
         f"{m:.2f} [{lo:.2f}, {hi:.2f}]" if "accuracy" in q else f"{m:.4f} [{lo:.4f}, {hi:.4f}]"
@@ -131,5 +152,18 @@ def write(table: pd.DataFrame, folder: Path) -> tuple[Path, Path]:
              "Generated by `initlab reproduce` from the notebooks' runs (mean and 95% t-interval over seeds).", "",
              "| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     lines += ["| " + " | ".join(str(v) for v in row) + " |" for row in shown[cols].itertuples(index=False)]
-    md.write_text("\n".join(lines) + "\n")
+    return "\n".join(lines) + "\n"
+
+
+def write(table: pd.DataFrame, folder: Path) -> tuple[Path, Path]:
+    """Write ``summary.csv`` and ``summary.md`` into ``folder``, each atomically.
+
+    Both files are written to temporary files in ``folder`` and only then moved into
+    place (:func:`replace_files`), so an interrupted run leaves the previous summary,
+    never a truncated one.
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    csv, md = folder / "summary.csv", folder / "summary.md"
+    replace_files({csv: table.to_csv(index=False, float_format="%.4f"), md: markdown(table)})
     return csv, md

@@ -75,7 +75,6 @@ class LayerStatsTracker(keras.callbacks.Callback):
         self._probe: LayerProbe | None = None
         self._before: dict[str, np.ndarray] | None = None
         self._recorded_epoch = False
-        self.seconds = 0.0  # wall-clock time spent inside this callback
 
     def _record(self, ratios: bool) -> None:
         start = time.perf_counter()
@@ -106,7 +105,6 @@ class LayerStatsTracker(keras.callbacks.Callback):
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
         self.epoch = epoch + 1
         self._recorded_epoch = False
-        self.seconds = 0.0  # wall-clock time spent inside this callback
 
     def on_train_batch_begin(self, batch: int, logs: dict | None = None) -> None:
         if self._due(batch):

@@ -1,8 +1,9 @@
-"""Shared test set-up: real data, no network, a private run cache."""
+"""Shared test set-up: real data, no network, a private run cache removed at the end."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -10,11 +11,16 @@ import pytest
 
 os.environ["INITLAB_OFFLINE"] = "1"
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-# A private run cache for the whole session (nbval's kernels inherit it): tests never use a user's cache.
-os.environ["INITLAB_CACHE"] = tempfile.mkdtemp(prefix="initlab-test-cache-")
+# A private run cache for the session: tests never read or write a user's cache.
+_SESSION_CACHE = tempfile.mkdtemp(prefix="initlab-test-cache-")
+os.environ["INITLAB_CACHE"] = _SESSION_CACHE
 _SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 if "INITLAB_DATA" not in os.environ and _SHARED.is_dir():
     os.environ["INITLAB_DATA"] = str(_SHARED)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    shutil.rmtree(_SESSION_CACHE, ignore_errors=True)
 
 
 @pytest.fixture

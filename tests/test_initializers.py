@@ -80,6 +80,48 @@ def test_truncated_normals_stay_within_two_sigma(name: str) -> None:
     assert np.abs(w).max() > 1.98 * sigma
 
 
+# The presets by hand, from the papers' formulas (not from the objects' own scale and mode).
+# Fans by hand: a dense kernel's are its two sizes; a 3x3 convolution's are 9x its channels.
+HAND_FANS = {DENSE: (784, 256), CONV: (3 * 3 * 32, 3 * 3 * 64)}
+HAND_STD = {  # the std of the drawn weights, as a function of (fan_in, fan_out)
+    "glorot_uniform": lambda i, o: math.sqrt(2 / (i + o)), "glorot_normal": lambda i, o: math.sqrt(2 / (i + o)),
+    "he_uniform": lambda i, o: math.sqrt(2 / i), "he_normal": lambda i, o: math.sqrt(2 / i),
+    "lecun_uniform": lambda i, o: math.sqrt(1 / i), "lecun_normal": lambda i, o: math.sqrt(1 / i),
+}
+HAND_UNIFORM_LIMIT = {  # uniform(-limit, limit)
+    "glorot_uniform": lambda i, o: math.sqrt(6 / (i + o)), "he_uniform": lambda i, o: math.sqrt(6 / i),
+    "lecun_uniform": lambda i, o: math.sqrt(3 / i),
+}
+KERAS_TRUNCATED_STD = 0.87962566103423978  # std of N(0, 1) cut at +-2: Keras divides sigma by it before the cut
+
+
+@pytest.mark.parametrize("shape", [DENSE, CONV], ids=["dense", "conv"])
+@pytest.mark.parametrize("name", sorted(HAND_STD))
+def test_presets_match_the_hand_formulas(name: str, shape) -> None:
+    w = draw(name, shape, seed=11)
+    n = w.size
+    fan_in, fan_out = HAND_FANS[shape]
+    sigma = HAND_STD[name](fan_in, fan_out)
+    # mean 0 within Z standard errors (sigma / sqrt(n)); the sample std within Z standard errors,
+    # sigma / sqrt(2n) for a normal, an upper bound for these (kurtosis <= 3)
+    assert abs(w.mean()) < Z * sigma / math.sqrt(n)
+    assert abs(w.std() - sigma) < Z * sigma / math.sqrt(2 * n), (w.std(), sigma)
+    top = np.abs(w).max()
+    if name in HAND_UNIFORM_LIMIT:
+        limit = HAND_UNIFORM_LIMIT[name](fan_in, fan_out)
+        assert limit == pytest.approx(sigma * math.sqrt(3))
+        # inside the limits; and P(no draw in the last 20/n of the range, either side) = (1 - 10/n)^n ~ e^-10
+        assert top <= limit * (1 + 1e-6)
+        assert w.max() > limit * (1 - 20 / n) and w.min() < -limit * (1 - 20 / n)
+    else:
+        cut = 2 * sigma / KERAS_TRUNCATED_STD  # two pre-truncation sigmas
+        assert top <= cut * (1 + 1e-6)
+        # a draw lands within a fraction d of the cut with probability ~ 4 d phi(2) / 0.9545 each,
+        # so P(none of n does) = e^-10 for d below
+        d = 10 * 0.9545 / (4 * n * math.exp(-2) / math.sqrt(2 * math.pi))
+        assert top > cut * (1 - d)
+
+
 @pytest.mark.parametrize("name", ["randn_001", "randn_lecun", "randn_he", "random_normal", "random_normal_001",
                                   "random_normal_1"])
 def test_plain_normals_are_not_truncated(name: str) -> None:

@@ -1,33 +1,17 @@
-"""The reproduction's pieces: the summary beside the papers' numbers, and notebook cleaning."""
+"""``initlab reproduce``: nothing committed is damaged, nothing trains for the summary, notebook cleaning."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import nbformat
+import pytest
 
 from initlab import summary
 from initlab.nbclean import clean
 from initlab.reproduce import notebook_paths
 
-TINY = {"dataset": "mnist", "model": "mlp_128", "inits": ["random_normal", "random_uniform", "glorot_uniform", "he_normal"],
-        "seeds": [0, 1], "epochs": 2, "batch_size": 64, "validation_split": 0.2, "train_limit": 400, "test_limit": 200}
-
-
-def test_summary_lists_every_number_of_desai_table_1(tmp_path: Path) -> None:
-    rows = summary.desai_rows(TINY)
-    assert len(rows) == 4 * 5  # four initializers x five columns of Table 1
-    he = {r["quantity"]: r for r in rows if r["init"] == "he_normal"}
-    assert he["test accuracy (%)"]["paper"] == 97.54
-    assert he["train accuracy, first epoch (%)"]["paper"] == 91.91
-    for r in rows:
-        assert r["seeds"] == 2 and r["ours_ci_low"] <= r["ours_mean"] <= r["ours_ci_high"]
-        assert 0 <= r["ours_mean"] <= 100 and isinstance(r["paper_inside_ci"], bool)
-    csv, md = summary.write(summary.pd.DataFrame(rows, columns=summary.COLUMNS), tmp_path)
-    assert csv.exists() and "| 000 | Table 1 | mnist | he_normal | test accuracy (%) | 97.54 |" in md.read_text()
-
-
-def test_notebook_parameters_prefer_injected_values() -> None:
+def test_notebook_parameters_prefer_injected_values(tmp_path: Path) -> None:
     path = next(p for p in notebook_paths() if p.name.startswith("03_"))
     params = summary.notebook_parameters(path)
     assert params["epochs"] == 5 and params["seeds"] == [0, 1, 2, 3, 4] and params["validation_split"] == 0.2
@@ -35,12 +19,9 @@ def test_notebook_parameters_prefer_injected_values() -> None:
     injected = nbformat.v4.new_code_cell("epochs = 1\nseeds = [7]")
     injected.metadata["tags"] = ["injected-parameters"]
     nb.cells.append(injected)
-    tmp = path.parent / ".test_injected.ipynb"
-    try:
-        nbformat.write(nb, tmp)
-        params = summary.notebook_parameters(tmp)
-    finally:
-        tmp.unlink()
+    tmp = tmp_path / path.name
+    nbformat.write(nb, tmp)
+    params = summary.notebook_parameters(tmp)
     assert params["epochs"] == 1 and params["seeds"] == [7] and params["dataset"] == "mnist"
 
 
@@ -83,3 +64,96 @@ def test_summary_merge_updates_the_executed_sources_and_keeps_the_others(tmp_pat
     assert list(merged.paper) == [9.0, 2.0]
     assert merged.paper_inside_ci.iloc[1] is None  # "n/a" survives the round trip
     assert summary.merge(new, tmp_path / "missing.csv").equals(new)
+
+
+def _project(tmp_path: Path, monkeypatch, cells: dict[str, list[str]]) -> Path:
+    """A project folder with numbered notebooks made of ``cells``; reproduce() pointed at it."""
+    from initlab import reproduce
+
+    root = tmp_path / "project"
+    (root / "notebooks").mkdir(parents=True)
+    (root / "tests" / "baselines").mkdir(parents=True)
+    for name, sources in cells.items():
+        nb = nbformat.v4.new_notebook()
+        nb.cells = [nbformat.v4.new_code_cell(src) for src in sources]
+        nb.cells[0].metadata["tags"] = ["parameters"]
+        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+        nbformat.write(nb, root / "notebooks" / name)
+    monkeypatch.setattr(reproduce, "project_root", lambda: root)
+    monkeypatch.setattr(reproduce, "data_dir", lambda: root / "data")
+    monkeypatch.setitem(reproduce.QUICK, "91", {"x": 2})
+    return root
+
+
+def test_a_failing_notebook_leaves_the_committed_one_and_keeps_its_partial_output(tmp_path, monkeypatch, capsys) -> None:
+    from initlab.reproduce import reproduce
+
+    root = _project(tmp_path, monkeypatch, {"91_ok.ipynb": ["x = 1", "from initlab import record\nrecord.record('x', x)"],
+                                            "92_broken.ipynb": ["x = 1", "raise ValueError('boom')"]})
+    committed = (root / "notebooks" / "92_broken.ipynb").read_bytes()
+    assert reproduce() == 1
+    err = capsys.readouterr().err
+    assert "92_broken.ipynb failed at cell 1 (ValueError: boom)" in err and "data/partial/92_broken.ipynb" in err
+    assert (root / "notebooks" / "92_broken.ipynb").read_bytes() == committed
+    assert (root / "data" / "partial" / "92_broken.ipynb").exists()
+    done = nbformat.read(root / "notebooks" / "91_ok.ipynb", as_version=4)
+    assert done.cells[1].outputs and "papermill" not in done.cells[1].metadata  # executed and cleaned
+
+
+def test_an_interrupted_notebook_leaves_the_committed_one(tmp_path, monkeypatch, capsys) -> None:
+    import papermill
+
+    from initlab.reproduce import reproduce
+
+    root = _project(tmp_path, monkeypatch, {"91_ok.ipynb": ["x = 1"]})
+    committed = (root / "notebooks" / "91_ok.ipynb").read_bytes()
+
+    def interrupted(source, output, **kwargs):
+        Path(output).write_text("{}")  # papermill had started writing its output
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(papermill, "execute_notebook", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        reproduce()
+    assert "91_ok.ipynb failed before its first cell (interrupted)" in capsys.readouterr().err
+    assert (root / "notebooks" / "91_ok.ipynb").read_bytes() == committed
+
+
+def test_quick_baselines_take_the_notebook_and_its_recorded_numbers(tmp_path, monkeypatch) -> None:
+    import json
+
+    from initlab.reproduce import reproduce
+
+    root = _project(tmp_path, monkeypatch, {"91_ok.ipynb": ["x = 1", "from initlab import record\nrecord.record('x', x)"]})
+    (root / "tests" / "baselines" / "numbers.json").write_text(json.dumps({"05_other.ipynb": {"kept": 1}}))
+    assert reproduce(quick=True, update_baselines=True) == 0
+    baseline = nbformat.read(root / "tests" / "baselines" / "91_ok.ipynb", as_version=4)
+    assert "x = 2" in baseline.cells[1].source  # the quick parameters were injected
+    numbers = json.loads((root / "tests" / "baselines" / "numbers.json").read_text())
+    assert numbers["91_ok.ipynb"]["x"]["value"] == 2 and numbers["05_other.ipynb"] == {"kept": 1}
+    assert not list((root / "tests" / "baselines").glob(".*tmp"))
+
+
+def test_unknown_notebooks_are_refused_before_anything_runs(tmp_path, monkeypatch, capsys) -> None:
+    from initlab.cli import main
+
+    root = _project(tmp_path, monkeypatch, {"91_ok.ipynb": ["x = 1"]})
+    (root / "notebooks" / "summary.csv").write_text("kept")
+    assert main(["reproduce", "--notebooks", "99"]) == 2
+    err = capsys.readouterr().err
+    assert "Unknown notebook '99'" in err and "91_ok.ipynb" in err and "Traceback" not in err
+    assert (root / "notebooks" / "summary.csv").read_text() == "kept"
+
+
+def test_summary_only_never_trains_and_names_what_is_missing(tmp_path, monkeypatch, capsys) -> None:
+    from initlab import reproduce, runner
+
+    monkeypatch.setenv("INITLAB_CACHE", str(tmp_path / "empty-cache"))
+    monkeypatch.setattr(runner, "train_stack", lambda *a, **k: pytest.fail("summary-only trained"))
+    monkeypatch.setattr(runner, "train", lambda *a, **k: pytest.fail("summary-only trained"))
+    monkeypatch.setattr(reproduce, "data_dir", lambda: tmp_path / "data")
+    before = (reproduce.project_root() / "notebooks" / "summary.csv").read_bytes()
+    assert reproduce.reproduce(notebooks=["03"], summary_only=True) == 1
+    err = capsys.readouterr().err
+    assert "03_mnist_four_initializers.ipynb" in err and "initlab reproduce --notebooks 03" in err
+    assert (reproduce.project_root() / "notebooks" / "summary.csv").read_bytes() == before

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import math
+import time
 
 import keras
 import matplotlib
 import numpy as np
 import pytest
 
-from initlab import plots
+from initlab import plots, tracking
 from initlab.errors import InvalidArgumentError
 from initlab.models import build_model
 from initlab.tracking import TRACK_COLUMNS, LayerStatsTracker, tracking_overhead
@@ -79,13 +80,39 @@ def test_bad_arguments_are_refused() -> None:
         LayerStatsTracker(X, Y[:10])
 
 
-def test_tracking_overhead_reports_both_timings() -> None:
-    # Timings are not asserted (the machine is shared); only that the measurement is complete.
-    out = tracking_overhead("mlp_128", n_samples=640, batch_size=32, every_n_steps=5, probe_size=32, repeats=1)
+class _CountedProbe(tracking.LayerProbe):
+    """A probe that counts its passes and takes at least ``DELAY`` seconds each."""
+
+    calls: list[int] = []
+    DELAY = 0.05
+
+    def __call__(self, *args, **kwargs):
+        type(self).calls.append(1)
+        time.sleep(self.DELAY)
+        return super().__call__(*args, **kwargs)
+
+
+def _overhead_with_counted_probe(monkeypatch) -> dict:
+    _CountedProbe.calls = []
+    monkeypatch.setattr(tracking, "LayerProbe", _CountedProbe)
+    return tracking_overhead("mlp_128", n_samples=640, batch_size=32, every_n_steps=5, probe_size=32, repeats=1)
+
+
+def test_tracking_overhead_reports_both_timings(monkeypatch) -> None:
+    # Timings are not compared (the machine is shared); the counts are, and the callback's
+    # time lies inside the timed fit it belongs to.
+    out = _overhead_with_counted_probe(monkeypatch)
     assert out["steps"] == 16 and out["records"] == 1 + 16 // 5
+    assert len(_CountedProbe.calls) == out["records"]  # one probe pass per record, none untracked
     assert out["seconds_without"] > 0 and out["seconds_with"] > 0
-    assert out["ratio"] == pytest.approx(out["seconds_with"] / out["seconds_without"])
     assert 0 < out["callback_seconds"] < out["seconds_with"]
+
+
+def test_tracking_overhead_counts_the_time_of_every_record(monkeypatch) -> None:
+    # each probe pass sleeps DELAY, so the callback's time is at least that per record (sleep
+    # never returns early: a lower bound that a busy machine cannot break)
+    out = _overhead_with_counted_probe(monkeypatch)
+    assert out["callback_seconds"] >= out["records"] * _CountedProbe.DELAY
 
 
 def test_plots_are_titled_and_labelled() -> None:
