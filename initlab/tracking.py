@@ -75,6 +75,7 @@ class LayerStatsTracker(keras.callbacks.Callback):
         self._probe: LayerProbe | None = None
         self._before: dict[str, np.ndarray] | None = None
         self._recorded_epoch = False
+        self.seconds = 0.0  # wall-clock time spent inside this callback
 
     def _record(self, ratios: bool) -> None:
         start = time.perf_counter()
