@@ -15,7 +15,10 @@ counts as the same result, by one of three rules (see :data:`RULES`):
 * ``seeds``: a mean over seeds of a trained quantity, where another CPU's
   rounding may send every seed down another trajectory: ``SEED_SIGMAS`` standard
   errors of a difference of two such means, ``4 · s · sqrt(2 / n)``, never below
-  the ``resolution`` the caller states.
+  the ``resolution`` the caller states;
+* ``verdict``: a test's verdict word (:func:`record_family`), exact unless either
+  run's deciding Holm-adjusted p-value lies within ``VERDICT_BAND``× of the level,
+  where another CPU's rounding may legitimately move it across.
 """
 
 from __future__ import annotations
@@ -35,7 +38,8 @@ MIME = "application/vnd.initlab.record+json"
 # (eps = 1.19e-7); reductions here run over up to ~10^6 terms, so sqrt(n)·eps ≈ 1.2e-4.
 FLOAT32_REL = 2e-4
 SEED_SIGMAS = 4.0
-RULES = ("exact", "float32", "seeds")
+VERDICT_BAND = 4.0
+RULES = ("exact", "float32", "seeds", "verdict")
 RECORDED: dict[str, dict[str, Any]] = {}
 
 
@@ -132,6 +136,28 @@ def record_summary(df, value: str, by: Sequence[str] = ("init",), resolution: fl
     return out
 
 
+def record_family(table, prefix: str, label: str = "claim") -> list[dict[str, Any]]:
+    """Record each verdict of a tested family (:func:`initlab.stats.test_family`'s table).
+
+    Names are ``prefix/<the row's label>``; the value is the verdict word, kept with
+    its Holm-adjusted p-values (``None`` for an exact, zero-spread comparison).
+    """
+    out = []
+    for _, row in table.iterrows():
+        exact = bool(row.get("exact", False))
+        p = [None if exact else _plain(float(row[c])) for c in ("p_adj", "p_equiv_adj")]
+        entry = _entry(f"{prefix}/{row[label]}", str(row["verdict"]), "verdict", 0.0)
+        out.append(_emit({**entry, "p": p}))
+    return out
+
+
+def _near_level(entry: dict[str, Any]) -> bool:
+    from initlab.stats import ALPHA
+
+    ps = [v for v in entry.get("p") or [] if isinstance(v, float)]
+    return any(ALPHA / VERDICT_BAND <= v <= ALPHA * VERDICT_BAND for v in ps)
+
+
 def read_records(path: str | Path) -> dict[str, dict[str, Any]]:
     """The records an executed notebook holds, by name (the last one wins)."""
     nb = json.loads(Path(path).read_text())
@@ -153,7 +179,11 @@ def compare(reference: dict[str, dict[str, Any]], current: dict[str, dict[str, A
             continue
         a, b = ref["value"], current[name]["value"]
         numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (a, b))
-        if ref["rule"] == "exact" or not numeric:
+        if ref["rule"] == "verdict":
+            if a != b and not (_near_level(ref) or _near_level(current[name])):
+                problems.append(f"{name}: verdict {b!r} differs from the reference {a!r}, and neither run's "
+                                f"adjusted p-value is within {VERDICT_BAND:g}x of the level")
+        elif ref["rule"] == "exact" or not numeric:
             if a != b:
                 problems.append(f"{name}: {b!r} differs from the reference {a!r} ({ref['rule']})")
         elif abs(float(a) - float(b)) > ref["tolerance"]:
