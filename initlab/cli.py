@@ -158,6 +158,51 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
                      summary_only=args.summary_only)
 
 
+def _sweep_grid(pairs: Sequence[Sequence[str]] | None) -> dict:
+    from initlab.errors import InvalidArgumentError
+    from initlab.sweep import parse_value
+
+    grid: dict = {}
+    for pair in pairs or []:
+        name, *values = pair
+        if not values:
+            raise InvalidArgumentError("-p", name, "needs a name and at least one value (-p NAME VALUE [VALUE ...])")
+        if name in grid:
+            raise InvalidArgumentError("-p", name, "names each parameter once (list all its values after one -p)")
+        grid[name] = [parse_value(v) for v in values]
+    return grid
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from initlab import sweep
+
+    if args.notebook == "collect":
+        if not args.dir:
+            from initlab.errors import InvalidArgumentError
+            raise InvalidArgumentError("DIR", None, "is needed: initlab sweep collect DIR")
+        table = sweep.collect(args.dir)
+        print(f"{table['point'].nunique() if len(table) else 0} points, {len(table)} rows: "
+              f"{Path(args.dir) / 'sweep.csv'} and sweep.parquet")
+        return 0
+    grid = _sweep_grid(args.param)
+    sweep.check_grid(args.notebook, grid)
+    points = sweep.expand(grid, args.zip)
+    if args.dry_run:
+        for p in points:
+            print(f"{p.slug}: " + ", ".join(f"{k}={v!r}" for k, v in p.params.items()))
+        print(f"{len(points)} points")
+        return 0
+    try:
+        table = sweep.run(args.notebook, grid, out=args.out or args.dir, zip_values=args.zip, workers=args.workers,
+                          scheduler=args.scheduler, retries=args.retries)
+    except sweep.SweepFailedError as exc:
+        print(f"initlab: {exc}", file=sys.stderr)
+        return 1
+    print(f"{table['point'].nunique()} points completed; table in "
+          f"{args.out or args.dir or 'data/sweeps/' + Path(args.notebook).stem}/sweep.csv")
+    return 0
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from initlab.bench import main as bench
     return bench(quick=args.quick, models=args.models, stacks=args.stacks, epochs=args.epochs)
@@ -212,6 +257,25 @@ def build_parser() -> argparse.ArgumentParser:
                        help="stack sizes K (default: 1 2 4 8 16 32; the CNN: 1 2 4 8)")
     bench.add_argument("--epochs", type=_positive_int, help="epochs per measurement (default: 1)")
     bench.set_defaults(func=cmd_bench)
+
+    sw = sub.add_parser("sweep", help="execute a notebook at every point of a parameter grid (papermill on Dask)",
+                        description="Execute NOTEBOOK with papermill at every combination of the values given "
+                                    "with -p (or, with --zip, the i-th values together), each point in a kernel of "
+                                    "its own on a Dask LocalCluster (or the cluster at --scheduler), and collect "
+                                    "what the notebooks record into DIR/sweep.csv and sweep.parquet. "
+                                    "`initlab sweep collect DIR` rebuilds the table.")
+    sw.add_argument("notebook", metavar="NOTEBOOK", help="the notebook to sweep (or `collect`)")
+    sw.add_argument("dir", nargs="?", metavar="DIR", help="with `collect`: the sweep folder")
+    sw.add_argument("-p", "--param", nargs="+", action="append", metavar=("NAME", "VALUE"),
+                    help="a parameter and its values, read as papermill's -p does (YAML/JSON for lists: '[0, 1]')")
+    sw.add_argument("--zip", action="store_true", help="take the i-th values of every parameter together")
+    sw.add_argument("--out", help="the sweep folder (default data/sweeps/<notebook name>)")
+    sw.add_argument("--workers", type=_positive_int, default=2, help="LocalCluster worker processes (default 2)")
+    sw.add_argument("--scheduler", metavar="ADDRESS", help="a running Dask scheduler, e.g. tcp://10.0.0.5:8786")
+    sw.add_argument("--retries", type=_positive_int, default=2,
+                    help="how often a point lost with its worker is rerun on another (default 2)")
+    sw.add_argument("--dry-run", action="store_true", help="print the points and exit")
+    sw.set_defaults(func=cmd_sweep)
 
     rep = sub.add_parser("reproduce", help="execute every notebook and write the summary",
                          description="Execute every notebook in notebooks/ with papermill at its defaults (or small subsets with --quick).")
