@@ -131,11 +131,20 @@ def cmd_run(args: argparse.Namespace) -> int:
     from initlab.stats import final_epochs, summarize
 
     out = _output_path(args.out) if args.out else None  # before any training
-    df = run_study(args.dataset, args.model, args.init, seeds=args.seeds, epochs=args.epochs,
-                   batch_size=args.batch_size, validation_split=args.validation_split,
-                   train_limit=args.train_limit, test_limit=args.test_limit,
-                   learning_rate=args.learning_rate, cache=not args.no_cache, progress=True,
-                   engine=args.engine)
+    client = None
+    if args.scheduler:
+        from distributed import Client
+
+        client = Client(args.scheduler)
+    try:
+        df = run_study(args.dataset, args.model, args.init, seeds=args.seeds, epochs=args.epochs,
+                       batch_size=args.batch_size, validation_split=args.validation_split,
+                       train_limit=args.train_limit, test_limit=args.test_limit,
+                       learning_rate=args.learning_rate, cache=not args.no_cache, progress=True,
+                       engine=args.engine, client=client)
+    finally:
+        if client is not None:
+            client.close()
     with pd.option_context("display.width", 160, "display.max_columns", 20):
         cols = ["init", "seed", "epoch", "loss", "accuracy", "val_loss", "val_accuracy",
                 "test_loss", "test_accuracy", "wall_time", "status", "engine"]
@@ -245,6 +254,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--engine", default="auto", choices=["auto", "keras", "stacked", "stacked_bf16"],
                      help="auto (default): the stacked engine where it applies, keras fit otherwise")
     run.add_argument("--no-cache", action="store_true", help="train afresh even if a cached run exists")
+    run.add_argument("--scheduler", metavar="ADDRESS",
+                     help="train the study's stacks on the Dask cluster of this scheduler (results and cache stay here)")
     run.set_defaults(func=cmd_run)
 
     bench = sub.add_parser("bench", help="time the stacked engine against keras fit",

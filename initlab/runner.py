@@ -450,6 +450,7 @@ def run_study(
     engine: str = "auto",
     max_stack: int = MAX_STACK,
     cached_only: bool = False,
+    client: Any = None,
 ) -> pd.DataFrame:
     """Train every (initializer, seed) pair and return the tidy results.
 
@@ -473,6 +474,10 @@ def run_study(
             fewer (:func:`stack_size`). Finished stacks are cached, so an interrupted study
             resumes from them.
         cached_only: train nothing: every run must come from the cache.
+        client: a ``distributed.Client``: each unit of work (a stack, or one ``keras``
+            run) becomes a Dask task on its workers, which need the package and the data
+            (``INITLAB_DATA``) but no cache: records come back through Dask and this
+            process writes the cache, so the numbers are those of a local study.
 
     Every argument is checked (:func:`validate_spec`) before any data are loaded or any
     run trains; seeds and initializers must not repeat.
@@ -515,18 +520,37 @@ def run_study(
     if progress:
         from tqdm.auto import tqdm
         bar = tqdm(total=len(specs), initial=len(records), desc=f"{dataset}/{model}", unit="run")
-    for batch in _batches(pending, int(max_stack)):
-        results = train_stack(batch) if batch[0].engine != "keras" else [train(batch[0])]
-        for spec, (_, record) in zip(batch, results):
+    for batch, batch_records in _trained(_batches(pending, int(max_stack)), client):
+        for spec, record in zip(batch, batch_records):
             records[spec.key()] = record
             if store:
                 store.save(spec.key(), record)
-        keras.backend.clear_session()
         if bar is not None:
             bar.update(len(batch))
     if bar is not None:
         bar.close()
     return pd.DataFrame([row for spec in specs for row in _rows(spec, records[spec.key()])], columns=RESULT_COLUMNS)
+
+
+def train_batch(batch: Sequence[RunSpec]) -> list[dict[str, Any]]:
+    """The records of one unit of work: a stack on the stacked engine, or one run on ``keras``."""
+    results = train_stack(batch) if batch[0].engine != "keras" else [train(batch[0])]
+    keras.backend.clear_session()
+    return [record for _, record in results]
+
+
+def _trained(batches: Sequence[Sequence[RunSpec]], client: Any = None
+             ) -> Iterable[tuple[Sequence[RunSpec], list[dict[str, Any]]]]:
+    """Each batch with its records, trained here in order or, with a Dask ``client``, on its workers."""
+    if client is None:
+        for batch in batches:
+            yield batch, train_batch(batch)
+        return
+    from distributed import as_completed
+
+    futures = {client.submit(train_batch, list(batch), pure=False): batch for batch in batches}
+    for future in as_completed(futures):
+        yield futures[future], future.result()
 
 
 def _study_lists(inits: Iterable[str], seeds: Iterable[int]) -> tuple[list[str], list[int]]:

@@ -157,3 +157,23 @@ def test_two_sweeps_into_different_folders_at_once(client, tmp_path: Path) -> No
     for k in (1, 2):
         d = results[k][results[k]["name"] == "double"]
         assert sorted(d["number"]) == [2 * k, 2 * (k + 10)]
+
+
+def test_a_study_on_the_cluster_gives_the_rows_of_a_local_one(client, tmp_path: Path) -> None:
+    import numpy as np
+
+    from initlab.runner import run_study
+
+    study = dict(dataset="mnist", model="mlp_128", inits=["glorot_uniform", "he_normal", "zeros"], seeds=[0, 1],
+                 epochs=2, train_limit=600, test_limit=200, max_stack=2)
+    local = run_study(**study, cache_root=str(tmp_path / "local"))
+    remote = run_study(**study, cache_root=str(tmp_path / "remote"), client=client)
+    assert len(list((tmp_path / "remote").rglob("*.json"))) == 6  # written here, by the client
+    same = ["dataset", "model", "init", "seed", "epoch", "status", "engine"]
+    assert local[same].equals(remote[same])
+    # Another process may use another thread count, which reorders float32 sums: compare at the
+    # precision two such runs share after 2 epochs of 15 steps, not in the last bits.
+    for col in ["loss", "val_loss", "test_loss"]:
+        np.testing.assert_allclose(remote[col], local[col], rtol=1e-4)
+    for col in ["accuracy", "val_accuracy", "test_accuracy"]:
+        np.testing.assert_allclose(remote[col], local[col], atol=0.011)
