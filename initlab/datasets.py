@@ -19,6 +19,7 @@ import numpy as np
 
 from initlab import _formats as fmt
 from initlab._formats import Candidate
+from initlab.download import RemoteArchive, fetch
 from initlab.errors import ChecksumError, DatasetNotFoundError, InvalidArgumentError, UnknownNameError
 from initlab.paths import data_dir as project_data_dir
 from initlab.paths import offline
@@ -32,15 +33,9 @@ def keras_cache_dir() -> Path:
 
 
 # Declarations: each file once, with the checksum of its canonical content and
-# where it is downloaded from (BASE_URLS[dataset] + remote). BASE_URLS may be
-# pointed elsewhere (a mirror, or file:// URLs in tests).
-BASE_URLS = {
-    "mnist": "https://storage.googleapis.com/cvdf-datasets/mnist/",
-    "fashion_mnist": "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
-    "cifar10": "https://www.cs.toronto.edu/~kriz/",
-}
+# where it is downloaded from (the entry's base_url + remote; a mirror or a
+# file:// URL in tests replaces the entry's base_url).
 CIFAR_ARCHIVE = "cifar-10-binary.tar.gz"
-CIFAR_ARCHIVE_MD5 = "c32a1d4ab5d03f1284b67883e8d87530"
 
 
 @dataclass(frozen=True)
@@ -68,6 +63,8 @@ class DatasetSpec:
     class_names: tuple[str, ...]
     folders: tuple[tuple[str, str], ...]  # (folder under a data root, format), in preference order
     keras: tuple[tuple[str, str], ...]  # (path under the Keras cache, format)
+    base_url: str = ""  # where the ``remote`` files are downloaded from
+    archive: RemoteArchive | None = None  # the one archive holding every file, if so
 
     def sha256(self, key: str) -> str:
         """The known checksum of file ``key``."""
@@ -88,7 +85,8 @@ DATASETS: dict[str, DatasetSpec] = {
         _idx("train-labels-idx1-ubyte", "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5"),
         _idx("t10k-images-idx3-ubyte", "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7"),
         _idx("t10k-labels-idx1-ubyte", "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2"),
-    ), tuple(str(d) for d in range(10)), (("mnist", "idx-gz"),), (("mnist.npz", "keras-npz"),)),
+    ), tuple(str(d) for d in range(10)), (("mnist", "idx-gz"),), (("mnist.npz", "keras-npz"),),
+        base_url="https://storage.googleapis.com/cvdf-datasets/mnist/"),
     "fashion_mnist": DatasetSpec("fashion_mnist", "idx", (
         _idx("train-images-idx3-ubyte", "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888"),
         _idx("train-labels-idx1-ubyte", "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9"),
@@ -96,7 +94,7 @@ DATASETS: dict[str, DatasetSpec] = {
         _idx("t10k-labels-idx1-ubyte", "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34"),
     ), ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
         "Ankle boot"), (("fashion-mnist", "idx-gz"), ("fashion_mnist", "idx-gz")),
-        (("fashion-mnist", "idx-gz"),)),
+        (("fashion-mnist", "idx-gz"),), base_url="http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"),
     "cifar10": DatasetSpec("cifar10", "cifar", (
         _cifar("data_batch_1", "cee916563c9f80d84e3cc88e17fdc0941787f1244f00a67874d45b261883ada5"),
         _cifar("data_batch_2", "a591ca11fa1708a91ee40f54b3da4784ccd871ecf2137de63f51ada8b3fa57ed"),
@@ -109,7 +107,9 @@ DATASETS: dict[str, DatasetSpec] = {
         (("cifar-10-batches-bin", "cifar-bin"), ("cifar-10-batches-py", "cifar-pickle")),
         # Keras 2 extracted the archive here; Keras 3 one level down.
         (("cifar-10-batches-py", "cifar-pickle"),
-         ("cifar-10-batches-py-target/cifar-10-batches-py", "cifar-pickle"))),
+         ("cifar-10-batches-py-target/cifar-10-batches-py", "cifar-pickle")),
+        base_url="https://www.cs.toronto.edu/~kriz/",
+        archive=RemoteArchive(CIFAR_ARCHIVE, "c32a1d4ab5d03f1284b67883e8d87530")),
 }
 
 
@@ -277,10 +277,8 @@ def load_dataset(name: str, data_dir: str | os.PathLike[str] | None = None,
             download = not offline()
         if not download:
             raise DatasetNotFoundError(name, looked, not_found_hint(name))
-        from initlab.download import fetch
-
         folder, fmt_name = spec.folders[0]
-        cand = Candidate(fetch(spec, BASE_URLS[name], project_data_dir() / folder), fmt_name,
+        cand = Candidate(fetch(spec, project_data_dir() / folder), fmt_name,
                          tuple(f.key for f in spec.files))
     return _load_verified(spec, cand)
 

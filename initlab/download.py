@@ -1,6 +1,7 @@
 """Downloads from the datasets' official URLs: temporary file, checksum, then into place.
 
-Only :func:`initlab.datasets.load_dataset` calls this, and only when a dataset
+Only :func:`initlab.datasets.load_dataset` calls this (this module knows nothing
+of the datasets but what their declarations say), and only when a dataset
 is found nowhere and downloads are allowed. Each file is streamed into a
 temporary file in its destination folder, verified, and moved into place with
 ``os.replace``; a file that fails its check is deleted, never kept.
@@ -14,14 +15,20 @@ import sys
 import tarfile
 import tempfile
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
 from initlab import _formats as fmt
 from initlab.errors import ChecksumError, InitlabError
 
-if TYPE_CHECKING:
-    from initlab.datasets import DatasetSpec
+
+@dataclass(frozen=True)
+class RemoteArchive:
+    """An archive downloaded whole (CIFAR-10): its file name under the base URL and its md5."""
+
+    filename: str
+    md5: str
 
 
 def _stream(url: str, folder: Path, desc: str) -> tuple[Path, str]:
@@ -57,7 +64,7 @@ def _place(tmp: Path, final: Path, expected: str, canonical: bytes, detail: str)
     os.replace(tmp, final)
 
 
-def _fetch_idx(spec: DatasetSpec, base_url: str, folder: Path) -> None:
+def _fetch_idx(spec: Any, base_url: str, folder: Path) -> None:
     for f in spec.files:
         final = folder / f.remote
         if final.is_file():
@@ -72,37 +79,36 @@ def _fetch_idx(spec: DatasetSpec, base_url: str, folder: Path) -> None:
         _place(tmp, final, f.sha256, content, "download; sha256 of the decompressed IDX content")
 
 
-def _fetch_cifar(spec: DatasetSpec, base_url: str, folder: Path) -> None:
-    from initlab.datasets import CIFAR_ARCHIVE, CIFAR_ARCHIVE_MD5
-
-    archive, md5 = _stream(base_url + CIFAR_ARCHIVE, folder, f"{spec.name} {CIFAR_ARCHIVE}")
+def _fetch_cifar(spec: Any, base_url: str, folder: Path) -> None:
+    remote, published = spec.archive.filename, spec.archive.md5
+    archive, md5 = _stream(base_url + remote, folder, f"{spec.name} {remote}")
     try:
-        if md5 != CIFAR_ARCHIVE_MD5:
-            raise ChecksumError(base_url + CIFAR_ARCHIVE, CIFAR_ARCHIVE_MD5, md5, "download", algorithm="md5")
+        if md5 != published:
+            raise ChecksumError(base_url + remote, published, md5, "download", algorithm="md5")
         with tarfile.open(archive, "r:*") as tar:
             for f in spec.files:
                 name = "batches.meta.txt" if f.key == "batches.meta" else f"{f.key}.bin"
                 # Read named regular members only: nothing in the archive chooses a path.
                 member = tar.getmember(f"{spec.folders[0][0]}/{name}")
                 if not member.isfile():
-                    raise InitlabError(f"{CIFAR_ARCHIVE}: {member.name} is not a regular file")
+                    raise InitlabError(f"{remote}: {member.name} is not a regular file")
                 content = tar.extractfile(member).read()
                 fd, tmp = tempfile.mkstemp(prefix=".extract-", suffix=".part", dir=folder)
                 with os.fdopen(fd, "wb") as out:
                     out.write(content)
                 _place(Path(tmp), folder / name, f.sha256, content, "extracted from the download")
     except (tarfile.TarError, KeyError, EOFError) as exc:
-        raise InitlabError(f"{CIFAR_ARCHIVE} from {base_url} is not the expected archive: {exc}") from None
+        raise InitlabError(f"{remote} from {base_url} is not the expected archive: {exc}") from None
     finally:
         archive.unlink(missing_ok=True)
 
 
-def fetch(spec: DatasetSpec, base_url: str, folder: Path) -> Path:
-    """Download the files of ``spec`` from ``base_url`` into ``folder``, verified.
+def fetch(spec: Any, folder: Path) -> Path:
+    """Download the files of ``spec`` from its ``base_url`` into ``folder``, verified.
 
     Args:
-        spec: the dataset's declaration (``initlab.datasets.DATASETS[name]``).
-        base_url: where its files are (``initlab.datasets.BASE_URLS[name]``).
+        spec: the dataset's declaration (an :class:`initlab.datasets.DatasetSpec`: its
+            ``kind``, ``files``, ``base_url`` and, for an archive, ``archive``).
         folder: the destination, usually ``data/<dataset folder>``; created if needed.
 
     Returns:
@@ -115,7 +121,7 @@ def fetch(spec: DatasetSpec, base_url: str, folder: Path) -> Path:
     created = not folder.exists()
     folder.mkdir(parents=True, exist_ok=True)
     try:
-        (_fetch_idx if spec.kind == "idx" else _fetch_cifar)(spec, base_url, folder)
+        (_fetch_idx if spec.kind == "idx" else _fetch_cifar)(spec, spec.base_url, folder)
     except BaseException:
         if created and not any(folder.iterdir()):
             folder.rmdir()

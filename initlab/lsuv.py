@@ -49,9 +49,9 @@ import keras
 import numpy as np
 import pandas as pd
 
-from initlab.diagnostics import activation_name
 from initlab.errors import InvalidArgumentError, UnsupportedLayerError
 from initlab.initializers import get_initializer, layer_seed
+from initlab.layers import activation_name
 
 KERNEL_LAYERS = (keras.layers.Dense, keras.layers.Conv1D, keras.layers.Conv2D, keras.layers.Conv3D)
 BOUNDED = ("tanh", "sigmoid", "softmax", "hard_sigmoid", "softsign", "hard_tanh")

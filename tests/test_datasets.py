@@ -8,12 +8,14 @@ import os
 import pickle
 import tarfile
 import zlib
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from initlab import datasets as ds
+from initlab.download import RemoteArchive
 from initlab.errors import ChecksumError, DatasetNotFoundError, InitlabError, InvalidArgumentError, UnknownNameError
 
 FIRST_LABELS = {
@@ -304,7 +306,7 @@ def test_keras_cifar_pickles(nowhere: Path) -> None:
 def server(nowhere: Path, tmp_path: Path, monkeypatch) -> Path:
     """A folder served as the MNIST download URL, holding the real files."""
     folder = link_copy(real("mnist"), tmp_path / "server")
-    monkeypatch.setitem(ds.BASE_URLS, "mnist", folder.as_uri() + "/")
+    monkeypatch.setitem(ds.DATASETS, "mnist", replace(ds.DATASETS["mnist"], base_url=folder.as_uri() + "/"))
     monkeypatch.delenv("INITLAB_OFFLINE")  # downloads allowed by default
     return folder
 
@@ -355,7 +357,9 @@ def _cifar_tar(path: Path, members: dict[str, Path | None]) -> str:
 def test_cifar_download_checks_md5_then_each_member(nowhere: Path, tmp_path: Path, monkeypatch) -> None:
     served = tmp_path / "served"
     served.mkdir()
-    monkeypatch.setitem(ds.BASE_URLS, "cifar10", served.as_uri() + "/")
+    spec = replace(ds.DATASETS["cifar10"], base_url=served.as_uri() + "/")
+    monkeypatch.setitem(ds.DATASETS, "cifar10", spec)
+    published = spec.archive.md5
     src = real("cifar-10-batches-bin")
     target = nowhere / "project" / "cifar-10-batches-bin"
     members = {f"cifar-10-batches-bin/{f.name}": f for f in sorted(src.iterdir())}
@@ -363,16 +367,17 @@ def test_cifar_download_checks_md5_then_each_member(nowhere: Path, tmp_path: Pat
     _cifar_tar(served / ds.CIFAR_ARCHIVE, members)  # the published md5 does not match this archive
     with pytest.raises(ChecksumError) as err:
         ds.load_dataset("cifar10", download=True)
-    assert err.value.algorithm == "md5" and err.value.expected == ds.CIFAR_ARCHIVE_MD5
+    assert err.value.algorithm == "md5" and err.value.expected == published
     assert "expected md5" in str(err.value) and not target.exists()
 
     md5 = _cifar_tar(served / ds.CIFAR_ARCHIVE, {**members, "cifar-10-batches-bin/data_batch_2.bin": None})
-    monkeypatch.setattr(ds, "CIFAR_ARCHIVE_MD5", md5)
+    monkeypatch.setitem(ds.DATASETS, "cifar10", replace(spec, archive=RemoteArchive(ds.CIFAR_ARCHIVE, md5)))
     with pytest.raises(InitlabError, match="not a regular file"):
         ds.load_dataset("cifar10", download=True)
     assert sorted(p.name for p in target.iterdir()) == ["data_batch_1.bin"]  # nothing else, no .part
 
-    monkeypatch.setattr(ds, "CIFAR_ARCHIVE_MD5", _cifar_tar(served / ds.CIFAR_ARCHIVE, members))
+    md5 = _cifar_tar(served / ds.CIFAR_ARCHIVE, members)
+    monkeypatch.setitem(ds.DATASETS, "cifar10", replace(spec, archive=RemoteArchive(ds.CIFAR_ARCHIVE, md5)))
     d = ds.load_dataset("cifar10", download=True)
     assert (d.source, d.format) == (str(target), "cifar-bin")
     assert sorted(p.name for p in target.iterdir()) == sorted(p.name for p in src.iterdir())
