@@ -152,10 +152,14 @@ def record_family(table, prefix: str, label: str = "claim") -> list[dict[str, An
 
 
 def _near_level(entry: dict[str, Any]) -> bool:
+    """Whether the p-values that decided (or could overturn) this verdict lie near the level."""
     from initlab.stats import ALPHA
 
-    ps = [v for v in entry.get("p") or [] if isinstance(v, float)]
-    return any(ALPHA / VERDICT_BAND <= v <= ALPHA * VERDICT_BAND for v in ps)
+    p = entry.get("p") or [None, None]
+    near = [isinstance(v, float) and ALPHA / VERDICT_BAND <= v <= ALPHA * VERDICT_BAND for v in p]
+    if entry["value"] in ("supported", "reversed"):
+        return near[0]  # only the difference test can undo it
+    return any(near)  # equivalent or inconclusive: either test could decide otherwise
 
 
 def read_records(path: str | Path) -> dict[str, dict[str, Any]]:

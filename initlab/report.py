@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from initlab.errors import InvalidArgumentError
 from initlab.sources import desai_table
 from initlab.stats import (ALPHA, BORDERLINE, VERDICTS, failure_summary, final_epochs, mean_ci, ranking_verdict,
                            summarize, verdict_label)
@@ -108,7 +109,7 @@ def family_lines(table: pd.DataFrame, delta: float, scale: float = 100.0, unit: 
             stats_part = f"{scale * r['mean']:+.2f} {unit} in every seed"
         else:
             stats_part = (f"{scale * r['mean']:+.2f} {unit}, 95% CI [{scale * r['ci_low']:+.2f}, "
-                          f"{scale * r['ci_high']:+.2f}], Holm p = {r['p_adj']:.3g}")
+                          f"{scale * r['ci_high']:+.2f}], Holm p = {r['p_adj']:.3f}")
         lines.append(f"- {r[label]}: {stats_part} → **{verdict_label(r, delta, scale, unit)}**")
     return lines
 
@@ -129,15 +130,16 @@ def ranking_text(df: pd.DataFrame, claimed: Sequence[str], delta: float, value: 
         delta: the equivalence margin (units of ``value``; accuracies as fractions).
         gaps: per step the gap the source reports (for the seeds-needed estimate).
     """
+    if len(claimed) < 2:
+        raise InvalidArgumentError("claimed", list(claimed), "must rank at least two initializers")
     v = ranking_verdict(df, claimed, delta, value, gaps=gaps)
     n = int(v["n"].min()) if len(v) else 0
     lines = [f"Claimed ranking by {source}: **{' > '.join(claimed)}** ({value.replace('_', ' ')}), "
              f"differences in percentage points:", "", *family_lines(v, delta), ""]
     supported = int((v["verdict"] == "supported").sum())
-    whole = ("the ranking as a whole holds" if supported == len(v) else
-             "the ranking as a whole is not established" if not (v["verdict"] == "reversed").any() else
-             "the ranking as a whole is contradicted")
-    lines += [f"Of {len(v)} adjacent steps: {verdict_counts(v)}; {whole}.", "",
+    whole = ("**holds**" if supported == len(v) else
+             "**is not established**" if not (v["verdict"] == "reversed").any() else "**is contradicted**")
+    lines += [f"Of {len(v)} adjacent steps: {verdict_counts(v)}; the ranking as a whole {whole}.", "",
               protocol_text(f"the {len(v)} adjacent steps of this ranking", len(v), n, delta)]
     return "\n".join(lines)
 

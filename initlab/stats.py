@@ -34,6 +34,8 @@ RUN_KEYS = ["dataset", "model", "init", "seed"]
 ALPHA = 0.05          # the level of every test (family-wise, after Holm)
 POWER = 0.8           # the power asked of a "seeds needed" estimate
 BORDERLINE = 2.0      # an adjusted p in [ALPHA / 2, ALPHA * 2] is marked borderline
+RESOLUTION = 1e-6     # paired differences are rounded to this before testing (float32 results
+                      # carry about 7 significant digits: below it a difference is rounding noise)
 MAX_SEEDS = 10_000    # beyond this many seeds a gap counts as unresolvable in practice
 VERDICTS = ("supported", "reversed", "equivalent", "inconclusive")
 
@@ -41,6 +43,11 @@ VERDICTS = ("supported", "reversed", "equivalent", "inconclusive")
 def _finite(values: Iterable[float]) -> np.ndarray:
     x = np.asarray(list(values), dtype=float)
     return x[np.isfinite(x)]
+
+
+def _constant(x: np.ndarray) -> bool:
+    """Whether every value is identical (their computed std may still be ~1e-17 off zero)."""
+    return bool(x.size >= 2 and np.all(x == x[0]))
 
 
 def mean_ci(values: Sequence[float], confidence: float = 0.95) -> dict[str, float]:
@@ -56,10 +63,10 @@ def mean_ci(values: Sequence[float], confidence: float = 0.95) -> dict[str, floa
     n = int(x.size)
     if n == 0:
         return {"n": 0, "mean": np.nan, "std": np.nan, "ci_low": np.nan, "ci_high": np.nan, "half_width": np.nan}
-    mean = float(x.mean())
+    mean = float(x[0]) if _constant(x) else float(x.mean())
     if n < 2:
         return {"n": 1, "mean": mean, "std": np.nan, "ci_low": np.nan, "ci_high": np.nan, "half_width": np.nan}
-    std = float(x.std(ddof=1))
+    std = 0.0 if _constant(x) else float(x.std(ddof=1))
     half = float(_st.t.ppf(0.5 + confidence / 2, df=n - 1) * std / np.sqrt(n))
     return {"n": n, "mean": mean, "std": std, "ci_low": mean - half, "ci_high": mean + half, "half_width": half}
 
@@ -79,12 +86,13 @@ def prediction_interval(values: Sequence[float], confidence: float = 0.95) -> di
                                     "half_width": np.nan, "exact": False}
     if n == 0:
         return out
+    if _constant(x):
+        v = float(x[0])
+        return {**out, "mean": v, "std": 0.0, "low": v, "high": v, "half_width": 0.0, "exact": True}
     out["mean"] = float(x.mean())
     if n < 2:
         return out
     std = float(x.std(ddof=1))
-    if std == 0.0:
-        return {**out, "std": 0.0, "low": out["mean"], "high": out["mean"], "half_width": 0.0, "exact": True}
     half = float(_st.t.ppf(0.5 + confidence / 2, df=n - 1) * std * np.sqrt(1 + 1 / n))
     return {**out, "std": std, "low": out["mean"] - half, "high": out["mean"] + half, "half_width": half}
 
@@ -109,6 +117,8 @@ def judge_published(values: Sequence[float], published: float, scale: float = 10
         ``"below"``, ``"equal"`` / ``"differs"`` (every seed identical: compared exactly),
         ``"one seed"`` (no interval) or ``"no runs"``.
     """
+    if not np.isfinite(published):
+        raise InvalidArgumentError("published", published, "must be a finite number (the paper's value)")
     pi = prediction_interval(values, confidence)
     r = lambda v: round(float(v) * scale, digits) if np.isfinite(v) else np.nan  # noqa: E731
     pub = round(float(published), digits)
@@ -198,13 +208,17 @@ def seeds_needed(gap: float, sd: float, alpha: float = ALPHA, power: float = POW
     return float(lo)
 
 
-def paired_test(diff: Sequence[float], delta: float, gap: float | None = None) -> dict[str, float | bool]:
+def paired_test(diff: Sequence[float], delta: float, gap: float | None = None,
+                resolution: float = RESOLUTION) -> dict[str, float | bool]:
     """The raw (unadjusted) tests on paired differences ``a - b`` over seeds.
 
     Args:
         diff: one difference per seed (non-finite ones are left out and counted).
         delta: the equivalence margin (same units as ``diff``), > 0.
         gap: the gap the claim is about (e.g. the paper's); default our mean difference.
+        resolution: differences are rounded to this first, so that float32 rounding noise
+            (30 test images in every seed stored as 0.00300002, 0.00299996, ...) reads as
+            the exact, seed-independent difference it is.
 
     Returns:
         ``{"n", "dropped", "mean", "std", "ci_low", "ci_high", "p", "p_equiv", "exact",
@@ -215,6 +229,8 @@ def paired_test(diff: Sequence[float], delta: float, gap: float | None = None) -
         raise InvalidArgumentError("delta", delta, "must be a finite, positive equivalence margin")
     raw = np.asarray(list(diff), dtype=float)
     x = raw[np.isfinite(raw)]
+    if resolution > 0:
+        x = np.round(x / resolution) * resolution
     ci = mean_ci(x)
     out = {"n": ci["n"], "dropped": int(raw.size - x.size), "mean": ci["mean"], "std": ci["std"],
            "ci_low": ci["ci_low"], "ci_high": ci["ci_high"], "p": np.nan, "p_equiv": np.nan, "exact": False,
@@ -261,16 +277,18 @@ def test_family(tests: pd.DataFrame, alpha: float = ALPHA) -> pd.DataFrame:
     t["p_adj"] = np.where(exact, t["p"].to_numpy(dtype=float) if len(t) else 0, holm(p))
     t["p_equiv_adj"] = np.where(exact, t["p_equiv"].to_numpy(dtype=float) if len(t) else 0, holm(q))
     t["verdict"] = [decide(m, a, e, alpha) for m, a, e in zip(t["mean"], t["p_adj"], t["p_equiv_adj"])]
-    deciding = [a if v in ("supported", "reversed") else e if v == "equivalent" else np.nanmin([a, e, np.inf])
-                for v, a, e in zip(t["verdict"], t["p_adj"], t["p_equiv_adj"])]
-    t["borderline"] = [bool(not x and is_borderline(d, np.nan, alpha)) for x, d in zip(exact, deciding)]
+    # supported/reversed turn only on p_adj (the difference test comes first); equivalent and
+    # inconclusive turn on either p-value (an equivalent row whose p_adj nears the level may become supported).
+    t["borderline"] = [bool(not x and (is_borderline(a, np.nan, alpha) if v in ("supported", "reversed")
+                                       else is_borderline(a, e, alpha)))
+                       for x, v, a, e in zip(exact, t["verdict"], t["p_adj"], t["p_equiv_adj"])]
     return t
 
 
 def verdict_label(row: pd.Series | dict, delta: float, scale: float = 100.0, unit: str = "pp") -> str:
     """A verdict in words: ``"supported"``, ``"equivalent within ±0.5 pp"``,
     ``"inconclusive (about 14 seeds would resolve a 0.30 pp gap)"``, with
-    ``", borderline (Holm p = 0.041)"`` or ``" (exact: the same in every seed)"`` marks."""
+    ``", borderline (Holm-adjusted p = 0.041)"`` or ``" (exact: the same in every seed)"`` marks."""
     v = row["verdict"]
     text = f"equivalent within ±{delta * scale:g} {unit}" if v == "equivalent" else v
     if v == "inconclusive":
@@ -286,8 +304,11 @@ def verdict_label(row: pd.Series | dict, delta: float, scale: float = 100.0, uni
     if row.get("exact", False):
         text += f" (exact: the same in all {int(row['n'])} seeds)"
     elif row.get("borderline", False):
-        p = row["p_equiv_adj"] if v == "equivalent" else row["p_adj"]
-        text += f", borderline (Holm-adjusted p = {p:.3f})"
+        tests = [("", row["p_adj"]), ("equivalence ", row["p_equiv_adj"])]
+        if v == "equivalent":
+            tests.reverse()
+        name, p = next(((k, p) for k, p in tests if is_borderline(p, np.nan)), tests[0])
+        text += f", borderline (Holm-adjusted {name}p = {p:.3f})"
     return text
 
 
@@ -329,15 +350,30 @@ def summarize(
 
 def paired_values(df: pd.DataFrame, a: str, b: str, value: str = "test_accuracy", epoch: int | None = None,
                   key: str = "init") -> pd.DataFrame:
-    """``value`` of ``a`` and ``b`` (values of column ``key``) side by side, one row per seed both ran."""
+    """``value`` of ``a`` and ``b`` (values of column ``key``) side by side, one row per seed both ran.
+
+    A seed only one side ran is left out; a non-finite value (a diverged run) is kept, for
+    :func:`paired_test` to leave out and count. ``df`` must hold one run per seed and side
+    (filter other datasets, depths... first).
+    """
+    if value not in df.columns:
+        raise InvalidArgumentError("value", value, f"must be a column of the results ({', '.join(df.columns)})")
     rows = final_epochs(df) if epoch is None and "epoch" in df.columns else (
         df if epoch is None else df[df["epoch"] == epoch])
-    wide = rows[rows[key].isin([a, b])].pivot_table(index="seed", columns=key, values=value, dropna=False)
     for name in (a, b):
-        if name not in wide.columns:
+        if name not in set(rows[key]):
             raise InvalidArgumentError(key, name, f"must be one of the results' {key} values "
                                                   f"({', '.join(map(str, sorted(rows[key].unique())))})")
-    return wide[[a, b]].dropna(how="any").set_axis(["a", "b"], axis=1)
+    sel = rows[rows[key].isin([a, b])]
+    if sel.duplicated(["seed", key]).any():
+        varying = [c for c in [*RUN_KEYS, "depth", "activation", "learning_rate", "optimizer", "preprocess", "epoch"]
+                   if c in sel.columns and c not in ("seed", key) and sel[c].nunique(dropna=False) > 1]
+        raise InvalidArgumentError("df", f"{len(sel)} rows", f"must hold one run per seed of {a!r} and {b!r} "
+                                   f"(filter it first; columns that vary: {', '.join(varying) or 'none'})")
+    wide = sel.pivot(index="seed", columns=key, values=value)
+    both = sel.groupby("seed")[key].nunique() == (1 if a == b else 2)
+    # A seed one side did not run is left out; a run with a non-finite value stays (paired_test counts it).
+    return wide.loc[both[both].index, [a, b]].set_axis(["a", "b"], axis=1)
 
 
 def paired_difference(df: pd.DataFrame, a: str, b: str, value: str = "test_accuracy", epoch: int | None = None,
@@ -366,6 +402,8 @@ def compare_pairs(df: pd.DataFrame, pairs: Sequence[tuple[str, str]], delta: flo
         :func:`test_family`'s columns.
     """
     gaps = list(gaps) if gaps is not None else [None] * len(pairs)
+    if len(gaps) != len(pairs):
+        raise InvalidArgumentError("gaps", gaps, f"must give one gap (or None) per claim: {len(pairs)} claim(s)")
     rows = []
     for (a, b), gap in zip(pairs, gaps):
         w = paired_values(df, a, b, value, epoch, key)

@@ -1,0 +1,198 @@
+"""The generic verdict writers on synthetic frames with hand-computed answers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import initlab.stats as st
+from initlab import report
+
+
+def _runs(values: dict[str, list[float]], losses: dict[str, list[float]] | None = None,
+          diverged: set[tuple[str, int]] = frozenset(), epochs: int = 1) -> pd.DataFrame:
+    rows = []
+    for init, vs in values.items():
+        for seed, v in enumerate(vs):
+            for epoch in range(1, epochs + 1):
+                last = epoch == epochs
+                rows.append({"dataset": "mnist", "model": "mlp", "init": init, "seed": seed, "epoch": epoch,
+                             "test_accuracy": v if last else 0.5,
+                             "test_loss": (losses or {}).get(init, [1.0] * len(vs))[seed] if last else 9.0,
+                             "status": "diverged" if (init, seed) in diverged else "ok"})
+    return pd.DataFrame(rows)
+
+
+# --- fmt_ci -----------------------------------------------------------------------------------------------
+
+def test_fmt_ci() -> None:
+    assert report.fmt_ci(0.9741, 0.0012) == "97.41 ± 0.12"
+    assert report.fmt_ci(0.9741, np.nan) == "97.41"
+    assert report.fmt_ci(np.nan, 0.01) == "n/a"
+    assert report.fmt_ci(0.1234567, 0.0001, scale=1.0, digits=4) == "0.1235 ± 0.0001"
+
+
+# --- summary_table ----------------------------------------------------------------------------------------
+
+_ACC = {"he": [0.97, 0.98, 0.96, 0.97], "randn": [0.10, 0.95, 0.11, 0.96], "zeros": [0.1135] * 4}
+_LOSS = {"he": [0.10, 0.12, 0.08, 0.10], "randn": [2.3, 0.2, 2.3, 0.3], "zeros": [2.3026] * 4}
+
+
+def test_summary_table_means_over_all_runs() -> None:
+    t = report.summary_table(_runs(_ACC, _LOSS, diverged={("zeros", 3)}, epochs=2))
+    assert list(t.index) == ["he", "randn", "zeros"]
+    assert list(t.columns) == ["test_accuracy", "test_loss", "seeds", "diverged"]
+    # he: mean 0.97, s = sqrt(0.0002 / 3), half = 3.1824 · s / 2 = 0.01299; loss: 0.1 ± 3.1824 · 0.01633 / 2
+    assert t.loc["he", "test_accuracy"] == "97.00 ± 1.30"
+    assert t.loc["he", "test_loss"] == "0.1000 ± 0.0260"
+    assert t.loc["zeros", "test_accuracy"] == "11.35 ± 0.00"     # every seed identical
+    assert t.loc["zeros", "diverged"] == 1 and t.loc["he", "diverged"] == 0
+    assert (t["seeds"] == 4).all()
+    # randn's plain mean, 53 %, describes no run: hence fail_below
+    assert t.loc["randn", "test_accuracy"].startswith("53.00 ± ")
+
+
+def test_summary_table_failures_as_a_wilson_rate() -> None:
+    t = report.summary_table(_runs(_ACC, _LOSS, epochs=2), fail_below=0.5)
+    assert list(t.columns) == ["test_accuracy", "test_loss", "seeds", "diverged", "failed"]
+    # randn: 2 of 4 failed, Wilson (0.150, 0.850); the 2 that trained: 0.955 ± 12.706 · 0.00707 / √2
+    assert t.loc["randn", "failed"] == "2 of 4 (50%, 95% CI 15%–85%)"
+    assert t.loc["randn", "test_accuracy"] == "95.50 ± 6.35"
+    assert t.loc["randn", "test_loss"] == "0.2500 ± 0.6353"
+    # he: none failed, Wilson upper bound z²/(4 + z²) = 0.49
+    assert t.loc["he", "failed"] == "0 of 4 (0%, 95% CI 0%–49%)"
+    assert t.loc["he", "test_accuracy"] == "97.00 ± 1.30"
+    # zeros: no run trained; lower bound 4/(4 + z²) = 0.51
+    assert t.loc["zeros", "failed"] == "4 of 4 (100%, 95% CI 51%–100%)"
+    assert t.loc["zeros", "test_accuracy"] == "no run trained"
+    assert t.loc["zeros", "test_loss"] == "no run trained"
+    assert (t["seeds"] == 4).all()
+
+
+def test_summary_table_counts_a_diverged_nan_as_failed() -> None:
+    acc = {"he": [0.97, np.nan, 0.96]}
+    t = report.summary_table(_runs(acc, diverged={("he", 1)}), values=["test_accuracy"], fail_below=0.5)
+    assert t.loc["he", "failed"].startswith("1 of 3 (33%")
+    assert t.loc["he", "test_accuracy"].startswith("96.50 ± ")
+    assert t.loc["he", "diverged"] == 1
+
+
+def test_summary_table_nobody_trained_anywhere() -> None:
+    t = report.summary_table(_runs({"zeros": [0.1, 0.1]}), values=["test_accuracy"], fail_below=0.5)
+    assert t.loc["zeros", "test_accuracy"] == "no run trained"
+    assert t.loc["zeros", "failed"].startswith("2 of 2 (100%")
+
+
+def test_summary_table_other_grouping() -> None:
+    df = pd.concat([_runs({"he": [0.9, 0.92]}), _runs({"he": [0.5, 0.52]}).assign(dataset="cifar10")])
+    t = report.summary_table(df, values=["test_accuracy"], by=["dataset", "init"])
+    assert t.loc[("mnist", "he"), "test_accuracy"].startswith("91.00 ± ")
+    assert t.loc[("cifar10", "he"), "test_accuracy"].startswith("51.00 ± ")
+
+
+# --- protocol_text, family_lines, verdict_counts ----------------------------------------------------------
+
+def test_protocol_text_names_family_correction_and_seeds() -> None:
+    text = report.protocol_text("the 6 pairs of initializers", 6, 10, 0.005)
+    for part in ("The family is the 6 pairs of initializers", "6 test(s)", "over 10 seeds", "±0.5 pp",
+                 "Holm-corrected", "α = 0.05", "80% power", "factor of 2"):
+        assert part in text, part
+    assert "±0.02 units" in report.protocol_text("x", 1, "3 to 5", 0.02, scale=1.0, unit="units")
+    assert "over 3 to 5 seeds" in report.protocol_text("x", 1, "3 to 5", 0.02)
+
+
+def _family() -> pd.DataFrame:
+    rows = [
+        {"claim": "a > b", "n": 1, "mean": 0.01, "ci_low": np.nan, "ci_high": np.nan, "p": np.nan,
+         "p_equiv": np.nan, "exact": False, "seeds_needed": np.nan, "gap": np.nan},
+        {"claim": "a > c", "n": 0, "mean": np.nan, "ci_low": np.nan, "ci_high": np.nan, "p": np.nan,
+         "p_equiv": np.nan, "exact": False, "seeds_needed": np.nan, "gap": np.nan},
+        {"claim": "c > d", "n": 5, "mean": 0.02, "ci_low": 0.02, "ci_high": 0.02, "p": 0.0,
+         "p_equiv": 1.0, "exact": True, "seeds_needed": np.nan, "gap": np.nan},
+        {"claim": "e > f", "n": 5, "mean": 0.0123, "ci_low": 0.0051, "ci_high": 0.0195, "p": 0.004,
+         "p_equiv": 0.9, "exact": False, "seeds_needed": 4.0, "gap": np.nan},
+        {"claim": "g > h", "n": 5, "mean": -0.003, "ci_low": -0.012, "ci_high": 0.006, "p": 0.3,
+         "p_equiv": 0.6, "exact": False, "seeds_needed": 57.0, "gap": 0.004},
+    ]
+    return st.test_family(pd.DataFrame(rows))
+
+
+def test_family_lines_every_branch() -> None:
+    lines = report.family_lines(_family(), delta=0.005)
+    # Holm over the 2 tested rows only: 0.004 · 2 = 0.008, then max(0.008, 0.3) = 0.3
+    assert lines == [
+        "- a > b: +1.00 pp from one seed → **inconclusive (needs at least 2 seeds)**",
+        "- a > c: no paired seeds → **inconclusive (needs at least 2 seeds)**",
+        "- c > d: +2.00 pp in every seed → **supported (exact: the same in all 5 seeds)**",
+        "- e > f: +1.23 pp, 95% CI [+0.51, +1.95], Holm p = 0.008 → **supported**",
+        "- g > h: -0.30 pp, 95% CI [-1.20, +0.60], Holm p = 0.300 → "
+        "**inconclusive (about 57 seeds would resolve a 0.40 pp gap)**",
+    ]
+
+
+def test_family_lines_label_column_and_units() -> None:
+    t = _family().rename(columns={"claim": "pair"})
+    line = report.family_lines(t.iloc[[3]], delta=0.02, scale=1.0, unit="nats", label="pair")[0]
+    assert line == "- e > f: +0.01 nats, 95% CI [+0.01, +0.02], Holm p = 0.008 → **supported**"
+
+
+def test_family_lines_borderline_and_equivalent() -> None:
+    t = st.test_family(pd.DataFrame([
+        {"claim": "x", "n": 8, "mean": 0.01, "ci_low": 0.001, "ci_high": 0.019, "p": 0.04, "p_equiv": 0.9,
+         "exact": False, "seeds_needed": 8.0, "gap": np.nan}]))
+    assert report.family_lines(t, 0.005) == [
+        "- x: +1.00 pp, 95% CI [+0.10, +1.90], Holm p = 0.040 → **supported, borderline (Holm-adjusted p = 0.040)**"]
+    t = st.test_family(pd.DataFrame([
+        {"claim": "y", "n": 8, "mean": 0.0, "ci_low": 0.0, "ci_high": 0.0, "p": 1.0, "p_equiv": 0.0,
+         "exact": True, "seeds_needed": np.nan, "gap": np.nan}]))
+    assert report.family_lines(t, 0.005) == [
+        "- y: +0.00 pp in every seed → **equivalent within ±0.5 pp (exact: the same in all 8 seeds)**"]
+
+
+def test_verdict_counts() -> None:
+    t = pd.DataFrame({"verdict": ["inconclusive", "supported", "reversed", "supported", "equivalent"]})
+    assert report.verdict_counts(t) == "2 supported, 1 reversed, 1 equivalent, 1 inconclusive"
+    assert report.verdict_counts(t.iloc[[0]]) == "1 inconclusive"
+    assert report.verdict_counts(t.iloc[[]]) == "no tests"
+
+
+# --- ranking_text -----------------------------------------------------------------------------------------
+
+_BASE = np.array([0.90, 0.91, 0.89, 0.905, 0.895])
+
+
+def _ranking(b_gain: list[float], c_gain: list[float]) -> pd.DataFrame:
+    return _runs({"a": list(_BASE + 0.04 + np.array([0.001, -0.001, 0.002, 0.0, -0.002])),
+                  "b": list(_BASE + np.array(b_gain)), "c": list(_BASE + np.array(c_gain))})
+
+
+def test_ranking_text_holds() -> None:
+    df = _ranking([0.020, 0.021, 0.019, 0.022, 0.018], [0.0, 0.001, -0.001, 0.0, 0.0])
+    text = report.ranking_text(df, ["a", "b", "c"], 0.005, source="000")
+    assert text.startswith("Claimed ranking by 000: **a > b > c** (test accuracy), differences in percentage points:")
+    assert "- a > b: +2.00 pp, 95% CI [" in text and "- b > c: +2.00 pp" in text
+    assert "Of 2 adjacent steps: 2 supported; the ranking as a whole **holds**." in text
+    assert "The family is the 2 adjacent steps of this ranking: 2 test(s), each a paired t-test over 5 seeds" in text
+
+
+def test_ranking_text_not_established() -> None:
+    df = _ranking([0.020, 0.021, 0.019, 0.022, 0.018], [0.030, -0.020, 0.025, -0.030, 0.010])
+    text = report.ranking_text(df, ["a", "b", "c"], 0.005)
+    assert "Claimed ranking by the source:" in text
+    assert "Of 2 adjacent steps: 1 supported, 1 inconclusive; the ranking as a whole **is not established**." in text
+    assert "**inconclusive (about " in text
+
+
+def test_ranking_text_contradicted() -> None:
+    df = _ranking([0.020, 0.021, 0.019, 0.022, 0.018], [0.050, 0.049, 0.052, 0.051, 0.048])
+    text = report.ranking_text(df, ["a", "b", "c"], 0.005, gaps=[0.01, 0.02])
+    assert "- b > c: -3.00 pp" in text and "→ **reversed**" in text
+    assert "Of 2 adjacent steps: 1 supported, 1 reversed; the ranking as a whole **is contradicted**." in text
+
+
+def test_ranking_text_equivalent_step_is_not_a_holding_ranking() -> None:
+    df = _ranking([0.040, 0.041, 0.039, 0.0402, 0.0398], [0.020, 0.021, 0.019, 0.022, 0.018])
+    text = report.ranking_text(df, ["a", "b", "c"], 0.005)
+    assert "**equivalent within ±0.5 pp**" in text
+    assert "1 supported, 1 equivalent; the ranking as a whole **is not established**." in text
