@@ -512,3 +512,12 @@ def test_ranking_verdict_one_family_of_adjacent_steps() -> None:
     assert v["p_adj"].tolist() == pytest.approx(list(st.holm(raw)))
     assert st.ranking_verdict(df, ["b", "a"], delta=0.005).iloc[0]["verdict"] == "reversed"
     assert set(st.VERDICTS) == {"supported", "reversed", "equivalent", "inconclusive"}
+
+
+def test_float32_noise_in_a_constant_difference_reads_exact() -> None:
+    # 30 of 10,000 test images in every seed, as float32 accuracies store it
+    diff = np.float32(0.9730) - np.float32([0.9700, 0.9700, 0.9700]) + np.float32([0, 3e-8, -4e-8])
+    t = st.paired_test(diff.astype(float), delta=0.005)
+    assert t["exact"] and t["mean"] == pytest.approx(0.003, abs=1e-9)
+    noise = st.paired_test([3e-8, 6e-8, -2e-8], delta=0.005)
+    assert noise["exact"] and noise["mean"] == 0.0 and noise["p_equiv"] == 0.0
