@@ -127,21 +127,22 @@ def cmd_models(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from initlab.runner import run_study
+    from initlab.runner import Study
     from initlab.stats import final_epochs, summarize
 
     out = _output_path(args.out) if args.out else None  # before any training
+    study = Study(args.dataset, args.model, tuple(args.init), tuple(args.seeds), epochs=args.epochs,
+                  batch_size=args.batch_size, validation_split=args.validation_split,
+                  train_limit=args.train_limit, test_limit=args.test_limit,
+                  learning_rate=args.learning_rate, engine=args.engine)
+    study.specs()  # every argument checked before a scheduler is contacted
     client = None
     if args.scheduler:
         from distributed import Client
 
         client = Client(args.scheduler)
     try:
-        df = run_study(args.dataset, args.model, args.init, seeds=args.seeds, epochs=args.epochs,
-                       batch_size=args.batch_size, validation_split=args.validation_split,
-                       train_limit=args.train_limit, test_limit=args.test_limit,
-                       learning_rate=args.learning_rate, cache=not args.no_cache, progress=True,
-                       engine=args.engine, client=client)
+        df = study.run(cache=not args.no_cache, progress=True, client=client)
     finally:
         if client is not None:
             client.close()
@@ -251,8 +252,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--test-limit", type=_positive_int, help="use only the first N test examples")
     run.add_argument("--learning-rate", type=float, help="optimizer learning rate (default: Keras' 0.001)")
     run.add_argument("--out", help="write the table to this .csv or .json file")
-    run.add_argument("--engine", default="auto", choices=["auto", "keras", "stacked", "stacked_bf16"],
-                     help="auto (default): the stacked engine where it applies, keras fit otherwise")
+    run.add_argument("--engine", default="auto",
+                     help="auto (default): the stacked engine where it applies, keras fit otherwise; or an "
+                          "engine's name (an unknown one is refused with the list)")
     run.add_argument("--no-cache", action="store_true", help="train afresh even if a cached run exists")
     run.add_argument("--scheduler", metavar="ADDRESS",
                      help="train the study's stacks on the Dask cluster of this scheduler (results and cache stay here)")

@@ -69,7 +69,6 @@ from initlab.paths import cache_dir
 
 tf.config.experimental.enable_op_determinism()
 
-ENGINES = ("auto", "keras", "stacked", "stacked_bf16")
 MAX_STACK = 8  # models per stack at most: the `000` MLP's fastest per model on 2 cores (`initlab bench`)
 STACK_BYTES = 16 * 2**20  # a stack's working set (see `stack_size`) stays within this,
 STATE_BYTES = 12 * 2**20  # and its weights and Adam state within this
@@ -196,8 +195,7 @@ def validate_spec(spec: RunSpec) -> None:
                                    "number > 0")
     if spec.preprocess not in PREPROCESSING:
         raise InvalidArgumentError("preprocess", spec.preprocess, f"must be one of {', '.join(PREPROCESSING)}")
-    if spec.engine not in ENGINES[1:]:
-        raise InvalidArgumentError("engine", spec.engine, f"must be one of {', '.join(ENGINES)}")
+    get_engine(spec.engine)
     if spec.optimizer not in OPTIMIZERS:
         raise InvalidArgumentError("optimizer", spec.optimizer, f"must be one of {', '.join(OPTIMIZERS)}")
     for name in ("train_limit", "test_limit"):
@@ -296,7 +294,7 @@ def train(spec: RunSpec, data: PreparedData | None = None,
     """
     validate_spec(spec)
     data = data if data is not None else data_for(spec)
-    if spec.engine != "keras":
+    if isinstance(get_engine(spec.engine), StackedEngine):
         if callbacks:
             raise InvalidArgumentError("callbacks", list(callbacks), f"need engine='keras' (got {spec.engine!r})")
         return train_stack([spec], data)[0]
@@ -352,7 +350,7 @@ def train_stack(specs: Sequence[RunSpec], data: PreparedData | None = None,
                                data.y_test, epochs=first.epochs, batch_size=first.batch_size,
                                validation_split=first.validation_split, optimizer=first.optimizer,
                                learning_rate=first.learning_rate,
-                               precision="bfloat16" if first.engine == "stacked_bf16" else "float32",
+                               precision=getattr(get_engine(first.engine), "precision", "float32"),
                                monitor=monitor)
     return [(stack.set_into(i, m), r) for i, (m, r) in enumerate(zip(models, records))]
 
@@ -397,15 +395,86 @@ def stack_size(spec: RunSpec, max_stack: int = MAX_STACK) -> int:
     return int(min(max_stack, max(1, min(STACK_BYTES // size, STATE_BYTES // state))))
 
 
+class Engine:
+    """A way to train runs: which runs it can train, its units of work, and how it trains one."""
+
+    name = ""
+
+    def accepts(self, spec: RunSpec) -> bool:
+        """Whether this engine can train ``spec``."""
+        raise NotImplementedError
+
+    def units(self, specs: Sequence[RunSpec], max_stack: int) -> list[list[RunSpec]]:
+        """``specs`` split into units of work (what one call of :meth:`train`, or one Dask task, trains)."""
+        raise NotImplementedError
+
+    def train(self, specs: Sequence[RunSpec], data: PreparedData | None = None,
+              monitor: Callable[[StackedModels, int], None] | None = None
+              ) -> list[tuple[keras.Model, dict[str, Any]]]:
+        """Train one unit of work; per run, the trained model and its record (:func:`train`'s)."""
+        raise NotImplementedError
+
+
+class KerasEngine(Engine):
+    """``keras.Model.fit``, one run at a time: trains every model."""
+
+    name = "keras"
+
+    def accepts(self, spec: RunSpec) -> bool:
+        return True
+
+    def units(self, specs: Sequence[RunSpec], max_stack: int) -> list[list[RunSpec]]:
+        return [[spec] for spec in specs]
+
+    def train(self, specs, data=None, monitor=None):
+        if monitor is not None:
+            raise InvalidArgumentError("monitor", monitor, "needs a stacked engine (keras fit takes callbacks)")
+        return [train(spec, data) for spec in specs]
+
+
+class StackedEngine(Engine):
+    """:mod:`initlab.engine`: runs of one set-up in one compiled step (dense MLPs and the CNN)."""
+
+    def __init__(self, name: str, precision: str):
+        self.name, self.precision = name, precision
+
+    def accepts(self, spec: RunSpec) -> bool:
+        return (spec.loss == "sparse_categorical_crossentropy"
+                and _stackable(spec.model, json.dumps(spec.model_params, sort_keys=True)))
+
+    def units(self, specs: Sequence[RunSpec], max_stack: int) -> list[list[RunSpec]]:
+        groups: dict[str, list[RunSpec]] = {}
+        for spec in specs:
+            groups.setdefault(_group(spec).key(), []).append(spec)
+        out = []
+        for members in groups.values():
+            size = stack_size(members[0], max_stack)
+            out += [members[i:i + size] for i in range(0, len(members), size)]
+        return out
+
+    def train(self, specs, data=None, monitor=None):
+        return train_stack(specs, data, monitor)
+
+
+ENGINE_REGISTRY: dict[str, Engine] = {e.name: e for e in (KerasEngine(), StackedEngine("stacked", "float32"),
+                                                             StackedEngine("stacked_bf16", "bfloat16"))}
+ENGINES = ("auto", *ENGINE_REGISTRY)  # the names a user may give (the CLI's choices)
+
+
+def get_engine(name: str) -> Engine:
+    """The engine called ``name`` (not ``"auto"``: see :func:`resolve_engine`)."""
+    if name not in ENGINE_REGISTRY:
+        raise UnknownNameError("engine", name, ENGINE_REGISTRY)
+    return ENGINE_REGISTRY[name]
+
+
 def resolve_engine(spec: RunSpec, engine: str = "auto") -> str:
     """The engine that trains ``spec``: ``engine``, or for ``"auto"`` the stacked one where it applies."""
     if engine not in ENGINES:
         raise InvalidArgumentError("engine", engine, f"must be one of {', '.join(ENGINES)}")
-    fits = (spec.loss == "sparse_categorical_crossentropy"
-            and _stackable(spec.model, json.dumps(spec.model_params, sort_keys=True)))
     if engine == "auto":
-        return "stacked" if fits else "keras"
-    if engine != "keras" and not fits:
+        return "stacked" if ENGINE_REGISTRY["stacked"].accepts(spec) else "keras"
+    if not get_engine(engine).accepts(spec):
         raise InvalidArgumentError("engine", engine, f"cannot train model {spec.model!r} with "
                                    f"{spec.model_params or 'its defaults'} (it trains {SUPPORTED}); "
                                    "use 'keras' or 'auto'")
@@ -426,6 +495,107 @@ def _rows(spec: RunSpec, record: Mapping[str, Any]) -> list[dict[str, Any]]:
             "diverged_epoch": record["diverged_epoch"], "engine": spec.engine,
         })
     return rows
+
+
+@dataclass(frozen=True)
+class Study:
+    """One study's set-up: a :class:`RunSpec` without ``init`` and ``seed``, plus the
+    initializers, seeds and engine. Picklable: notebooks, the command line, the summary
+    and Dask tasks pass it around.
+
+    ``init_params`` maps an initializer to its parameters, e.g.
+    ``{"random_normal": {"stddev": 0.05}}``; ``engine`` is ``"auto"`` or a name of
+    :data:`ENGINE_REGISTRY` (resolved once, per run, by :meth:`specs`).
+    """
+
+    dataset: str
+    model: str
+    inits: tuple[str, ...]
+    seeds: tuple[int, ...] = (0,)
+    epochs: int = 5
+    batch_size: int = 32
+    optimizer: str = "adam"
+    learning_rate: float | None = None
+    loss: str = "sparse_categorical_crossentropy"
+    validation_split: float = 0.2
+    train_limit: int | None = None
+    test_limit: int | None = None
+    preprocess: str = "scale"
+    init_params: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    model_params: Mapping[str, Any] = field(default_factory=dict)
+    engine: str = "auto"
+
+    def specs(self) -> list[RunSpec]:
+        """One validated :class:`RunSpec` per (init, seed), its engine resolved.
+
+        Raises:
+            InvalidArgumentError, UnknownNameError: before any data are loaded.
+        """
+        inits, seeds = _study_lists(self.inits, self.seeds)
+        specs = [RunSpec(dataset=self.dataset, model=self.model, init=init, seed=seed, epochs=self.epochs,
+                         batch_size=self.batch_size, optimizer=self.optimizer, learning_rate=self.learning_rate,
+                         loss=self.loss, validation_split=self.validation_split, train_limit=self.train_limit,
+                         test_limit=self.test_limit, preprocess=self.preprocess,
+                         init_params=dict((self.init_params or {}).get(init, {})),
+                         model_params=dict(self.model_params or {}))
+                 for init in inits for seed in seeds]
+        for spec in specs:
+            validate_spec(spec)
+        return [replace(_plain(spec), engine=resolve_engine(spec, self.engine)) for spec in specs]
+
+    def run(self, cache: bool = True, cache_root: str | None = None, progress: bool = False,
+            max_stack: int = MAX_STACK, cached_only: bool = False, client: Any = None) -> pd.DataFrame:
+        """Train (or read from the cache) every run; one row per (init, seed, epoch).
+
+        Args:
+            cache: reuse and store finished runs on disk.
+            cache_root: cache folder (default ``$INITLAB_CACHE`` or ``data/cache``).
+            progress: show a progress bar over runs (stderr).
+            max_stack: at most this many runs share one stacked step; big models share it
+                with fewer (:func:`stack_size`). Finished stacks are cached, so an
+                interrupted study resumes from them.
+            cached_only: train nothing: every run must come from the cache.
+            client: a ``distributed.Client``: each unit of work (a stack, or one ``keras``
+                run) becomes a Dask task on its workers, which need the package and the data
+                (``INITLAB_DATA``) but no cache: records come back through Dask and this
+                process writes the cache, so the numbers are those of a local study.
+
+        Raises:
+            MissingRunsError: ``cached_only`` and some runs are not in the cache (a run cached
+                under the divergence rule of an older version whose loss went above 10 ln(C)
+                counts as missing: that rule may judge it differently).
+        """
+        _check_integer("max_stack", max_stack, 1)
+        if cached_only and not cache:
+            raise InvalidArgumentError("cached_only", cached_only, "needs cache=True (it reads every run from the "
+                                       "cache and trains none)")
+        specs = self.specs()
+        store = RunCache(cache_root or cache_dir()) if cache else None
+        n_classes = len(ds.get_spec(self.dataset).class_names)
+        records: dict[str, dict[str, Any]] = {}  # by cache key
+        for spec in specs:
+            record = store.load(spec.key()) if store else None
+            if record is not None and follows_divergence_rule(record, n_classes):
+                records[spec.key()] = record
+        pending = [s for s in specs if s.key() not in records]
+        if cached_only and pending:
+            raise MissingRunsError.for_study(self.dataset, self.model, [(s.init, s.seed) for s in pending],
+                                             len(specs), str(store.root))
+        bar = None
+        if progress:
+            from tqdm.auto import tqdm
+            bar = tqdm(total=len(specs), initial=len(records), desc=f"{self.dataset}/{self.model}", unit="run")
+        for batch, batch_records in _trained(_batches(pending, int(max_stack)), client):
+            for spec, record in zip(batch, batch_records):
+                records[spec.key()] = record
+                if store:
+                    store.save(spec.key(), record)
+            if bar is not None:
+                bar.update(len(batch))
+        if bar is not None:
+            bar.close()
+        return pd.DataFrame([row for spec in specs for row in _rows(spec, records[spec.key()])],
+                            columns=RESULT_COLUMNS)
 
 
 def run_study(
@@ -452,89 +622,31 @@ def run_study(
     cached_only: bool = False,
     client: Any = None,
 ) -> pd.DataFrame:
-    """Train every (initializer, seed) pair and return the tidy results.
+    """Train every (initializer, seed) pair and return the tidy results: ``Study(...).run(...)``.
 
-    Args:
-        dataset: ``mnist``, ``fashion_mnist`` or ``cifar10``.
-        model: a name from ``initlab models``.
-        inits: initializer names (``initlab inits``).
-        seeds: one run per seed and initializer.
-        epochs, batch_size, optimizer, learning_rate, loss: training set-up
-            (defaults: Adam with Keras defaults, batch 32).
-        validation_split: fraction held out from the end of the training set.
-        train_limit, test_limit: use only the first examples of each split.
-        preprocess: ``"scale"`` or ``"standardize"``.
-        init_params: per-initializer parameters, e.g. ``{"random_normal": {"stddev": 0.05}}``.
-        model_params: architecture options (for ``deep_mlp``).
-        cache: reuse and store finished runs on disk.
-        cache_root: cache folder (default ``$INITLAB_CACHE`` or ``data/cache``).
-        progress: show a progress bar over runs (stderr).
-        engine: ``"auto"``, ``"keras"``, ``"stacked"`` or ``"stacked_bf16"`` (see the module doc).
-        max_stack: at most this many runs share one stacked step; big models share it with
-            fewer (:func:`stack_size`). Finished stacks are cached, so an interrupted study
-            resumes from them.
-        cached_only: train nothing: every run must come from the cache.
-        client: a ``distributed.Client``: each unit of work (a stack, or one ``keras``
-            run) becomes a Dask task on its workers, which need the package and the data
-            (``INITLAB_DATA``) but no cache: records come back through Dask and this
-            process writes the cache, so the numbers are those of a local study.
-
-    Every argument is checked (:func:`validate_spec`) before any data are loaded or any
-    run trains; seeds and initializers must not repeat.
+    The set-up arguments are :class:`Study`'s (``dataset`` ... ``model_params``, ``engine``:
+    Adam with Keras defaults and batch 32 unless given; ``engine`` ``"auto"``, ``"keras"``,
+    ``"stacked"`` or ``"stacked_bf16"``, see the module doc), the others :meth:`Study.run`'s.
+    Every argument is checked (:func:`validate_spec`) before any data are loaded or any run
+    trains; seeds and initializers must not repeat.
 
     Returns:
         One row per (init, seed, epoch) with the columns of ``RESULT_COLUMNS``.
-
-    Raises:
-        MissingRunsError: ``cached_only`` and some runs are not in the cache (a run cached
-            under the divergence rule of an older version whose loss went above 10 ln(C)
-            counts as missing: that rule may judge it differently).
     """
-    _check_integer("max_stack", max_stack, 1)
-    inits, seeds = _study_lists(inits, seeds)
-    if cached_only and not cache:
-        raise InvalidArgumentError("cached_only", cached_only, "needs cache=True (it reads every run from the "
-                                   "cache and trains none)")
-    specs = [RunSpec(dataset=dataset, model=model, init=init, seed=seed, epochs=epochs,
-                     batch_size=batch_size, optimizer=optimizer, learning_rate=learning_rate,
-                     loss=loss, validation_split=validation_split, train_limit=train_limit,
-                     test_limit=test_limit, preprocess=preprocess,
-                     init_params=dict((init_params or {}).get(init, {})),
-                     model_params=dict(model_params or {}))
-             for init in inits for seed in seeds]
-    for spec in specs:
-        validate_spec(spec)
-    specs = [replace(_plain(spec), engine=resolve_engine(spec, engine)) for spec in specs]
-    store = RunCache(cache_root or cache_dir()) if cache else None
-    n_classes = len(ds.get_spec(dataset).class_names)
-    records: dict[str, dict[str, Any]] = {}  # by cache key
-    for spec in specs:
-        record = store.load(spec.key()) if store else None
-        if record is not None and follows_divergence_rule(record, n_classes):
-            records[spec.key()] = record
-    pending = [s for s in specs if s.key() not in records]
-    if cached_only and pending:
-        raise MissingRunsError.for_study(dataset, model, [(s.init, s.seed) for s in pending], len(specs),
-                                         str(store.root))
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-        bar = tqdm(total=len(specs), initial=len(records), desc=f"{dataset}/{model}", unit="run")
-    for batch, batch_records in _trained(_batches(pending, int(max_stack)), client):
-        for spec, record in zip(batch, batch_records):
-            records[spec.key()] = record
-            if store:
-                store.save(spec.key(), record)
-        if bar is not None:
-            bar.update(len(batch))
-    if bar is not None:
-        bar.close()
-    return pd.DataFrame([row for spec in specs for row in _rows(spec, records[spec.key()])], columns=RESULT_COLUMNS)
+    if isinstance(inits, (str, bytes)) or not isinstance(inits, Iterable):
+        raise InvalidArgumentError("inits", inits, "must be a non-empty list of initializer names")
+    if isinstance(seeds, (str, bytes)) or not isinstance(seeds, Iterable):
+        raise InvalidArgumentError("seeds", seeds, "must be a non-empty list of integers")
+    study = Study(dataset, model, tuple(inits), tuple(seeds), epochs, batch_size, optimizer, learning_rate, loss,
+                  validation_split, train_limit, test_limit, preprocess, dict(init_params or {}),
+                  dict(model_params or {}), engine)
+    return study.run(cache=cache, cache_root=cache_root, progress=progress, max_stack=max_stack,
+                     cached_only=cached_only, client=client)
 
 
 def train_batch(batch: Sequence[RunSpec]) -> list[dict[str, Any]]:
     """The records of one unit of work: a stack on the stacked engine, or one run on ``keras``."""
-    results = train_stack(batch) if batch[0].engine != "keras" else [train(batch[0])]
+    results = get_engine(batch[0].engine).train(batch)
     keras.backend.clear_session()
     return [record for _, record in results]
 
@@ -601,15 +713,8 @@ def follows_divergence_rule(record: Mapping[str, Any], n_classes: int) -> bool:
 
 
 def _batches(specs: Sequence[RunSpec], max_stack: int) -> list[list[RunSpec]]:
-    """Keras runs one at a time; stacked runs grouped by set-up, :func:`stack_size` together."""
-    groups: dict[str, list[RunSpec]] = {}
-    out = []
-    for spec in specs:
-        if spec.engine == "keras":
-            out.append([spec])
-        else:
-            groups.setdefault(_group(spec).key(), []).append(spec)
-    for members in groups.values():
-        size = stack_size(members[0], max_stack)
-        out += [members[i:i + size] for i in range(0, len(members), size)]
+    """The units of work of ``specs``, engine by engine (:meth:`Engine.units`)."""
+    out: list[list[RunSpec]] = []
+    for name in dict.fromkeys(s.engine for s in specs):
+        out += get_engine(name).units([s for s in specs if s.engine == name], max_stack)
     return out

@@ -13,7 +13,8 @@ from initlab.cli import main
 from initlab.initializers import init_names
 from initlab.models import model_names
 
-SUBCOMMANDS = [[], ["data"], ["data", "check"], ["data", "fetch"], ["inits"], ["models"], ["run"], ["reproduce"]]
+SUBCOMMANDS = [[], ["data"], ["data", "check"], ["data", "fetch"], ["inits"], ["models"], ["run"], ["reproduce"],
+               ["sweep"]]
 
 
 @pytest.mark.parametrize("words", SUBCOMMANDS, ids=lambda w: " ".join(w) or "initlab")
@@ -62,6 +63,7 @@ def test_run_prints_table_and_writes_csv(tmp_path, monkeypatch, capsys) -> None:
     (["--dataset", "svhn"], "Unknown dataset 'svhn'"),
     (["--init", "kaiming"], "Unknown initializer 'kaiming'"),
     (["--train-limit", "99999999"], "train_limit=99999999"),
+    (["--engine", "turbo"], "`engine` must be one of auto, keras, stacked, stacked_bf16"),
 ])
 def test_bad_flags_get_a_one_line_error(argv, message, tmp_path, monkeypatch, capsys) -> None:
     monkeypatch.setenv("INITLAB_CACHE", str(tmp_path))

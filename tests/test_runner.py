@@ -350,3 +350,25 @@ def test_a_standardized_run_trains_and_differs_from_a_scaled_one() -> None:
     scaled = run_study(inits=["he_normal"], seeds=[0], cache=False, **SMALL)
     assert (std.status == "ok").all() and std.test_accuracy.iloc[-1] > 0.6
     assert not np.allclose(std.loss.to_numpy(), scaled.loss.to_numpy(), rtol=1e-3)
+
+
+def test_a_study_is_one_picklable_object_and_run_study_its_shorthand(cache_root) -> None:
+    import pickle
+
+    study = runner.Study("mnist", "mlp_128", ("he_normal", "zeros"), (0, 1), epochs=1, train_limit=600,
+                         test_limit=200, init_params={"zeros": {}})
+    again = pickle.loads(pickle.dumps(study))
+    assert again == study and [s.engine for s in again.specs()] == ["stacked"] * 4
+    df = again.run(cache_root=str(cache_root))
+    same = runner.run_study("mnist", "mlp_128", ["he_normal", "zeros"], seeds=[0, 1], epochs=1, train_limit=600,
+                            test_limit=200, cache_root=str(cache_root), cached_only=True)
+    assert df.drop(columns="wall_time").equals(same.drop(columns="wall_time"))
+
+
+def test_the_engine_registry_names_its_engines() -> None:
+    assert runner.ENGINES == ("auto", *runner.ENGINE_REGISTRY) and "keras" in runner.ENGINE_REGISTRY
+    with pytest.raises(UnknownNameError, match="Valid engine names: keras, stacked, stacked_bf16"):
+        runner.get_engine("turbo")
+    spec = RunSpec(dataset="mnist", model="mlp_128", init="he_normal", seed=0)
+    assert runner.ENGINE_REGISTRY["stacked"].accepts(spec) and runner.ENGINE_REGISTRY["keras"].accepts(spec)
+    assert [len(u) for u in runner.get_engine("keras").units([spec, spec], 8)] == [1, 1]
