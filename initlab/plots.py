@@ -1,13 +1,21 @@
-"""Figures in one style: seaborn, titled, labelled axes, one colour per initializer."""
+"""Figures in one style: seaborn, titled, labelled axes, one colour per initializer.
+
+Every initializer has the same colour in every figure of every notebook
+(:func:`init_color`), and so has every activation (:func:`activation_color`).
+Legends sit to the right of the axes, never over the data.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import zlib
+from collections.abc import Collection, Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
 
 from initlab.stats import summarize
 
@@ -15,6 +23,97 @@ METRIC_LABELS = {
     "loss": "training loss", "accuracy": "training accuracy", "val_loss": "validation loss",
     "val_accuracy": "validation accuracy", "test_loss": "test loss", "test_accuracy": "test accuracy",
 }
+
+# One colour per initializer, taken from seaborn's colorblind, dark, tab20 and Dark2
+# palettes (no colour too light to read on white, CIELAB lightness <= 82) and assigned
+# so that any two differ by a CIE76 distance of at least 22: every registered name
+# (initlab.initializers.init_names()) plus the variants the studies add.
+INIT_COLORS: dict[str, str] = {
+    "zeros": "#3c3c3c", "ones": "#949494", "constant": "#ca9161",
+    "glorot_uniform": "#0173b2", "glorot_normal": "#56b4e9",
+    "he_normal": "#d55e00", "he_uniform": "#de8f05",
+    "lecun_normal": "#029e73", "lecun_uniform": "#66a61e",
+    "random_normal": "#cc78bc", "random_uniform": "#591e71",
+    "random_normal_001": "#a23582", "random_normal_1": "#001c7f",
+    "orthogonal": "#8c0800", "orthogonal_gain_sqrt2": "#ff9896", "identity": "#17becf", "lsuv": "#006374",
+    "truncated_normal": "#c5b0d5", "variance_scaling": "#7570b3", "sparse": "#8c564b",
+    "randn_001": "#592f0d", "randn_lecun": "#bcbd22", "randn_he": "#e7298a",
+}
+# The Okabe-Ito colours (grey for the yellow, too light for lines), one per activation.
+ACTIVATION_COLORS: dict[str, str] = {
+    "relu": "#0072b2", "tanh": "#e69f00", "selu": "#009e73", "linear": "#000000",
+    "sigmoid": "#cc79a7", "elu": "#56b4e9", "gelu": "#d55e00", "leaky_relu": "#999999",
+}
+# For names in neither table: none within a CIE76 distance of 15 of a mapped initializer colour.
+FALLBACK_COLORS = ("#12711c", "#d62728", "#a6761d", "#9467bd", "#666666", "#ff7f0e", "#aec7e8", "#fbafe4")
+
+
+def _fallback(name: str, taken: Collection[str] = ()) -> str:
+    """A fallback colour chosen by a checksum of ``name`` (the same on every run), skipping ``taken``."""
+    start = zlib.crc32(str(name).encode())
+    for k in range(len(FALLBACK_COLORS)):
+        color = FALLBACK_COLORS[(start + k) % len(FALLBACK_COLORS)]
+        if color not in taken:
+            return color
+    return FALLBACK_COLORS[start % len(FALLBACK_COLORS)]
+
+
+def init_color(name: str) -> str:
+    """The colour of initializer ``name`` in every figure (hex); unknown names get a fixed fallback."""
+    return INIT_COLORS.get(str(name)) or _fallback(name)
+
+
+def activation_color(name: str) -> str:
+    """The colour of activation ``name`` in every figure (hex); unknown names get a fixed fallback."""
+    return ACTIVATION_COLORS.get(str(name)) or _fallback(name)
+
+
+def _palette(names: Sequence, table: Mapping[str, str]) -> dict:
+    """``{name: colour}`` from ``table``; unknown names take distinct fallbacks (in order of appearance)."""
+    out: dict = {}
+    for name in dict.fromkeys(names):
+        out[name] = table.get(str(name)) or _fallback(name, set(out.values()))
+    return out
+
+
+def init_palette(names: Sequence[str]) -> dict[str, str]:
+    """``{init: colour}`` for a figure's initializers, as :func:`init_color` gives them.
+
+    Two unknown names whose fallbacks coincide are told apart by giving the later
+    one the next free fallback colour.
+    """
+    return _palette(names, INIT_COLORS)
+
+
+def activation_palette(names: Sequence[str]) -> dict[str, str]:
+    """``{activation: colour}`` for a figure's activations, as :func:`activation_color` gives them."""
+    return _palette(names, ACTIVATION_COLORS)
+
+
+def hue_palette(hue: str | None, values: Sequence) -> dict | None:
+    """The fixed palette of a ``hue`` column (``init`` or ``activation``); None (seaborn's default) otherwise."""
+    if hue == "init":
+        return init_palette(list(values))
+    if hue == "activation":
+        return activation_palette(list(values))
+    return None
+
+
+def _grid_legend_right(grid: sns.FacetGrid) -> None:
+    """Anchor a FacetGrid's figure legend just right of its rightmost panel (seaborn's own place can touch it)."""
+    if grid.legend is None:
+        return
+    right = max(ax.get_position().x1 for ax in grid.axes.flat)
+    sns.move_legend(grid, "center left", bbox_to_anchor=(right + 0.02, 0.5), frameon=False)
+
+
+ACCURACY_MARGIN = 0.01  # how far past [0, 1] an accuracy axis may reach (so a marker at 1.0 stays whole)
+
+
+def _clip_accuracy(ax: plt.Axes) -> None:
+    """Keep an accuracy axis (autoscaled to the data, so a narrow band stays zoomed) inside [0, 1]."""
+    low, high = ax.get_ylim()
+    ax.set_ylim(max(low, -ACCURACY_MARGIN), min(high, 1 + ACCURACY_MARGIN))
 
 
 def use_style() -> None:
@@ -25,52 +124,72 @@ def use_style() -> None:
 
 def learning_curves(df: pd.DataFrame, metrics: Sequence[str] = ("accuracy", "val_accuracy"),
                     title: str = "", hue: str = "init", col: str | None = None) -> plt.Figure:
-    """Mean over seeds with a 95% CI band, one panel per metric (or per ``col`` value)."""
+    """Mean over seeds with a 95% CI band, one panel per metric (or per ``col`` value).
+
+    Lines are coloured by ``hue`` (the fixed palette for ``init`` or ``activation``);
+    with ``col`` and several metrics, the metrics differ by line style. Accuracy
+    panels zoom on the data but never reach past [0, 1]; the legend is right of the panels.
+    """
     long = df.melt(id_vars=[c for c in df.columns if c not in metrics], value_vars=list(metrics),
                    var_name="metric", value_name="value")
     long["metric"] = long["metric"].map(lambda m: METRIC_LABELS.get(m, m))
-    grid = sns.relplot(data=long, x="epoch", y="value", hue=hue, col=col or "metric", kind="line",
-                       errorbar=("ci", 95), marker="o", height=3.4, aspect=1.25,
-                       facet_kws={"sharey": False})
-    grid.set_axis_labels("epoch", METRIC_LABELS.get(metrics[0], metrics[0]) if len(metrics) == 1 else "value")
-    for ax in grid.axes.flat:
+    hues = list(dict.fromkeys(df[hue])) if hue in df else None
+    grid = sns.relplot(data=long, x="epoch", y="value", hue=hue, hue_order=hues, palette=hue_palette(hue, hues or []),
+                       col=col or "metric", style="metric" if col and len(metrics) > 1 else None, kind="line",
+                       errorbar=("ci", 95), marker="o", height=3.4, aspect=1.25, facet_kws={"sharey": False})
+    for i, ax in enumerate(grid.axes.flat):  # y-scales differ: every panel names its own
+        shown = [grid.col_names[i]] if not col else list(metrics)  # the metrics drawn in this panel
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(METRIC_LABELS.get(shown[0], shown[0]) if len(shown) == 1 else "value")
         ax.set_xticks(sorted(df["epoch"].unique()))
+        if all("accuracy" in str(m) for m in shown):
+            _clip_accuracy(ax)
     grid.set_titles("{col_name}")
+    grid.tight_layout()  # room for the y-labels added above (seaborn keeps the legend's margin)
     grid.figure.suptitle(title, y=1.04)
+    _grid_legend_right(grid)
     return grid.figure
 
 
 def ci_bars(df: pd.DataFrame, value: str = "test_accuracy", title: str = "",
             order: Sequence[str] | None = None, reference: Mapping[str, float] | None = None) -> plt.Figure:
-    """Mean ± 95% CI of ``value`` per initializer, seeds as dots, paper values as crosses."""
+    """Mean ± 95% CI of ``value`` per initializer (black), seeds as dots in the initializer's colour,
+    paper values as black crosses; the legend right of the axes."""
+    from initlab.stats import final_epochs
+
     s = summarize(df, value)
     order = list(order or s.sort_values("mean", ascending=False)["init"])
     fig, ax = plt.subplots(figsize=(max(5, 0.8 * len(order) + 2), 3.6))
     s = s.set_index("init").loc[order]
     ax.errorbar(range(len(order)), s["mean"], yerr=s["half_width"].fillna(0), fmt="o", capsize=5,
-                color="black", label="mean ± 95% CI", zorder=3)
-    from initlab.stats import final_epochs
+                color="black", zorder=3)
     runs = final_epochs(df)
+    colors = init_palette(order)
     for i, init in enumerate(order):
         vals = runs.loc[runs["init"] == init, value]
-        ax.scatter(np.full(len(vals), i) + 0.12, vals, s=14, alpha=0.6, color="tab:blue",
-                   label="one seed" if i == 0 else None)
+        ax.scatter(np.full(len(vals), i) + 0.12, vals, s=16, alpha=0.75, color=colors[init])
         if reference and init in reference:
-            ax.scatter(i - 0.12, reference[init], marker="x", s=60, color="tab:red",
-                       label="paper" if i == 0 else None)
+            ax.scatter(i - 0.12, reference[init], marker="x", s=60, color="black", zorder=4)
+    handles = [Line2D([], [], color="black", marker="o", label="mean ± 95% CI"),
+               Line2D([], [], color="grey", marker="o", ls="", alpha=0.75, label="one seed (init's colour)")]
+    if reference and any(init in reference for init in order):
+        handles.append(Line2D([], [], color="black", marker="x", ls="", label="paper (one run)"))
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.02, 1), fontsize="small")
     ax.set_xticks(range(len(order)), order, rotation=30, ha="right")
     ax.set_xlabel("initializer")
     ax.set_ylabel(METRIC_LABELS.get(value, value))
+    if "accuracy" in value:
+        _clip_accuracy(ax)
     ax.set_title(title)
-    ax.legend(loc="best", fontsize="small")
     fig.tight_layout()
     return fig
 
 
 def histogram_grid(acts: Mapping[str, Mapping[str, np.ndarray]], title: str = "",
                    xlim: tuple[float, float] | None = (-1, 1), bins: int = 50) -> plt.Figure:
-    """Rows of initializers, columns of layers: the density of each layer's activations."""
+    """Rows of initializers (each in its colour), columns of layers: the density of each layer's activations."""
     inits = list(acts)
+    colors = init_palette(inits)
     layers = list(next(iter(acts.values())))
     fig, axes = plt.subplots(len(inits), len(layers), figsize=(3.1 * len(layers), 2.3 * len(inits)),
                              squeeze=False, sharex=True)
@@ -79,7 +198,7 @@ def histogram_grid(acts: Mapping[str, Mapping[str, np.ndarray]], title: str = ""
             ax = axes[r, c]
             a = np.ravel(acts[init][layer])
             rng = xlim if xlim is not None else (float(a.min()), float(a.max()) + 1e-9)
-            ax.hist(a, bins=bins, range=rng, density=True, color=sns.color_palette()[r % 10], alpha=0.8)
+            ax.hist(a, bins=bins, range=rng, density=True, color=colors[init], alpha=0.8, histtype="stepfilled")
             zero = float(np.mean(a == 0))
             ax.text(0.97, 0.9, f"{zero:.0%} exactly 0", transform=ax.transAxes, ha="right", fontsize=8)
             ax.set_yscale("log")
@@ -102,27 +221,34 @@ def _panels(n: int, ncols: int, width: float) -> tuple[plt.Figure, np.ndarray]:
 
 def weight_histograms(samples: Mapping[str, np.ndarray], densities: Mapping[str, tuple[np.ndarray, np.ndarray]],
                       title: str = "", ncols: int = 4) -> plt.Figure:
-    """One panel per initializer: the sampled kernel's histogram against its theoretical density."""
+    """One panel per initializer: the sampled kernel's histogram (in the initializer's colour)
+    against its theoretical density (black); the legend right of the panels."""
     names = list(samples)
+    colors = init_palette(names)
     fig, axes = _panels(len(names), ncols, 3.3)
     for ax, name in zip(axes.flat, names):
         w = np.ravel(samples[name])
         if np.ptp(w) == 0:
-            ax.axvline(w[0], color="tab:blue", lw=3, label="sampled")
+            ax.axvline(w[0], color=colors[name], lw=3)
             ax.set_xlim(w[0] - 1, w[0] + 1)
         else:
-            ax.hist(w, bins=80, density=True, alpha=0.6, label="sampled")
+            ax.hist(w, bins=80, density=True, alpha=0.7, color=colors[name], histtype="stepfilled")
         if name in densities:
             x, p = densities[name]
-            ax.plot(x, p, color="tab:red", lw=1.5, label="theory")
+            ax.plot(x, p, color="black", lw=1.5)
         ax.set_title(name)
+        ax.locator_params(axis="x", nbins=5)  # narrow ranges' tick labels would run together
         ax.set_xlabel("weight value")
         ax.set_ylabel("density")
     for ax in list(axes.flat)[len(names):]:
         ax.axis("off")
-    axes.flat[0].legend(fontsize="small")
     fig.suptitle(title, y=1.0)
     fig.tight_layout()
+    handles = [Patch(color="grey", alpha=0.7, label="sampled (init's colour)"),
+               Line2D([], [], color="black", lw=1.5, label="theory")]
+    first_row = [ax for ax in axes[0] if ax.axison]  # full unless there are fewer panels than columns
+    fig.legend(handles=handles, loc="upper left", fontsize="small",
+               bbox_to_anchor=(first_row[-1].get_position().x1 + 0.01, first_row[-1].get_position().y1))
     return fig
 
 
@@ -130,13 +256,15 @@ def symmetry_curves(sym: pd.DataFrame, layer: str = "hidden_1", title: str = "")
     """Mean pairwise distance between a layer's units, and its number of distinct units, per epoch."""
     d = sym[sym["layer"] == layer]
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.6))
-    sns.lineplot(data=d, x="epoch", y="unit_spread", hue="init", marker="o", ax=axes[0], errorbar=None,
-                 legend=False)
+    palette = init_palette(list(dict.fromkeys(d["init"])))
+    sns.lineplot(data=d, x="epoch", y="unit_spread", hue="init", hue_order=list(palette), palette=palette,
+                 marker="o", ax=axes[0], errorbar=None, legend=False)
     axes[0].set_yscale("symlog", linthresh=1e-7)
     axes[0].set_ylim(bottom=0)
     axes[0].set_ylabel("mean pairwise distance\nbetween units' weights")
     axes[0].set_title(f"{layer}: how different the units are")
-    sns.lineplot(data=d, x="epoch", y="distinct_units", hue="init", marker="o", ax=axes[1], errorbar=None)
+    sns.lineplot(data=d, x="epoch", y="distinct_units", hue="init", hue_order=list(palette), palette=palette,
+                 marker="o", ax=axes[1], errorbar=None)
     sns.move_legend(axes[1], "upper left", bbox_to_anchor=(1.02, 1), title="init")
     axes[1].set_yscale("log")
     axes[1].set_ylabel("distinct units")
@@ -199,7 +327,9 @@ def layer_profile(frame: pd.DataFrame, statistic: str = "activation_std", title:
         order = {name: i for i, name in enumerate(_layer_order(d), start=1)}
         d["layer_index"] = d["layer"].map(order)
     fig, ax = plt.subplots(figsize=(7, 3.8))
-    sns.lineplot(data=d, x="layer_index", y="value", hue=hue, marker="o", markersize=4, ax=ax, errorbar=None)
+    hues = list(dict.fromkeys(d[hue])) if hue is not None else None
+    sns.lineplot(data=d, x="layer_index", y="value", hue=hue, hue_order=hues, palette=hue_palette(hue, hues or []),
+                 marker="o", markersize=4, ax=ax, errorbar=None)
     if logy:
         ax.set_yscale("log")
     ax.set_xlabel("layer index (1 = first hidden layer)")
@@ -233,42 +363,136 @@ def gradient_histograms(grads: Mapping[str, np.ndarray], title: str = "", bins: 
     return fig
 
 
+def _power(v: float) -> str:
+    """``v`` for a label: ``$10^{k}$`` for a power of ten, else scientific notation."""
+    k = np.log10(v)
+    return f"$10^{{{int(round(k))}}}$" if np.isclose(k, round(k)) else f"{v:.0e}"
+
+
+def _band_exits(inside: np.ndarray) -> list[int]:
+    """Indices that mark a line's points outside its band: for each run of them, the one next to a drawn
+    point (the run's first after an inside stretch, its last before one), or the first if none is inside."""
+    marks: set[int] = set()
+    outside = np.flatnonzero(~np.asarray(inside, dtype=bool))
+    if outside.size == len(inside):
+        return [0] if len(inside) else []
+    for run in np.split(outside, np.flatnonzero(np.diff(outside) > 1) + 1):
+        if run.size == 0:
+            continue
+        if run[0] > 0:
+            marks.add(int(run[0]))
+        if run[-1] < len(inside) - 1:
+            marks.add(int(run[-1]))
+    return sorted(marks)
+
+
 def propagation_profiles(frame: pd.DataFrame, statistic: str = "activation_std", title: str = "",
-                         col: str = "activation", col_wrap: int = 2) -> plt.Figure:
+                         col: str = "activation", col_wrap: int = 2,
+                         band: tuple[float, float] = (1e-12, 1e12)) -> plt.Figure:
     """A propagation statistic against layer index, one panel per ``col`` value, one line per init (log y).
 
-    Takes :func:`initlab.propagation.signal_propagation` frames (several concatenated).
-    Values a log axis cannot show (0 after an underflow, inf or NaN after an
-    overflow) are left out, so a line that stops early has vanished or blown up.
+    Takes :func:`initlab.propagation.signal_propagation` frames (several concatenated;
+    several seeds are averaged). The y-axis shows at most ``band``, zoomed on each
+    panel's values: a line is drawn where its values lie inside the band (a lone
+    such layer as a dot), and a triangle on the band's edge marks where it leaves
+    the band (▲ above, or overflow to inf/NaN; ▼ below, or underflow to 0): at the
+    first layer outside, or the last one outside before the line enters the band
+    (as a gradient read from the output back does), or layer 1 if no value is inside.
     """
-    d = frame[(frame["statistic"] == statistic) & np.isfinite(frame["value"]) & (frame["value"] > 0)]
-    grid = sns.relplot(data=d, x="layer_index", y="value", hue="init", hue_order=list(dict.fromkeys(frame["init"])),
-                       col=col, col_order=list(dict.fromkeys(frame[col])), col_wrap=col_wrap, kind="line",
-                       height=3.2, aspect=1.35, facet_kws={"sharey": False})
-    grid.set(yscale="log")
+    low, high = band
+    d = frame[frame["statistic"] == statistic]
+    cols = list(dict.fromkeys(frame[col]))
+    palette = init_palette(list(dict.fromkeys(frame["init"])))
+    ncols = max(1, min(col_wrap, len(cols)))
+    nrows = int(np.ceil(len(cols) / ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(4.4 * ncols, 3.2 * nrows), squeeze=False)
     short = {"activation_grad_norm": "gradient norm at the output"}  # the long label overlaps in a grid
-    grid.set_axis_labels("layer index (1 = first hidden layer)",
-                         short.get(statistic, STATISTIC_LABELS.get(statistic, statistic)))
-    grid.set_titles("{col_name}")
-    grid.figure.suptitle(title, y=1.03)
-    return grid.figure
+    ylabel = short.get(statistic, STATISTIC_LABELS.get(statistic, statistic))
+    exits = set()
+    for ax, c in zip(axes.flat, cols):
+        panel = d[d[col] == c]
+        inside_values, edges = [], set()
+        for init, color in palette.items():
+            line = panel[panel["init"] == init].groupby("layer_index")["value"].mean().sort_index()
+            if line.empty:
+                continue
+            x, v = line.index.to_numpy(), line.to_numpy(dtype=float)
+            inside = np.isfinite(v) & (v >= low) & (v <= high)
+            ax.plot(x, np.where(inside, v, np.nan), color=color, lw=1.6)
+            lone = inside & ~np.r_[False, inside[:-1]] & ~np.r_[inside[1:], False]
+            ax.plot(x[lone], v[lone], "o", ms=3, color=color)
+            inside_values.extend(v[inside])
+            for i in _band_exits(inside):
+                edge = low if v[i] < low else high  # NaN compares False: counted as an overflow
+                ax.plot(x[i], edge, marker="v" if edge == low else "^", ms=8, color=color, clip_on=False, zorder=4)
+                edges.add(edge)
+        values = np.asarray(inside_values, dtype=float)
+        bottom = low if low in edges or not values.size else max(low, values.min() / 3)
+        top = high if high in edges or not values.size else min(high, values.max() * 3)
+        ax.set_yscale("log")
+        ax.set_ylim(bottom, top)
+        ax.set_title(str(c))
+        ax.set_xlabel("layer index (1 = first hidden layer)")
+        ax.set_ylabel(ylabel)
+        exits |= edges
+    for ax in list(axes.flat)[len(cols):]:
+        ax.axis("off")
+    handles = [Line2D([], [], color=color, lw=1.6, label=init) for init, color in palette.items()]
+    if high in exits:
+        handles.append(Line2D([], [], color="grey", marker="^", ls="",
+                              label=f"leaves the plot: > {_power(high)}, inf or NaN"))
+    if low in exits:
+        handles.append(Line2D([], [], color="grey", marker="v", ls="", label=f"leaves the plot: < {_power(low)} or 0"))
+    fig.suptitle(title, y=1.0)
+    fig.tight_layout()
+    fig.legend(handles=handles, title="init", loc="upper left", bbox_to_anchor=(1.0, 0.95), fontsize="small")
+    return fig
+
+
+def _heatmap_label(row: Mapping, value: str) -> str:
+    """A heatmap cell's text for one row of a trainability table (see :func:`accuracy_heatmap`)."""
+    diverged = int(row.get("diverged", 0) or 0)
+    status = row.get("status")
+    mean = float(row[value])
+    if status == "diverged" or (status is None and diverged > 0):
+        n = row.get("n")
+        finished = int(n) if n is not None and np.isfinite(n) else 0
+        return f"div. {diverged}/{diverged + finished}" if diverged and finished and np.isfinite(mean) else "diverged"
+    return "NaN" if not np.isfinite(mean) else f"{mean * 100:.0f}"
 
 
 def accuracy_heatmap(table: pd.DataFrame, title: str = "", value: str = "mean") -> plt.Figure:
     """Mean test accuracy (%) of a :func:`initlab.depth.trainability` table: inits by (activation, depth).
 
-    Cells of set-ups with a diverged run read ``div``.
+    Each cell reads its mean in percent, except: a set-up whose ``status`` is
+    ``"diverged"`` (or, without a ``status`` column, with ``diverged`` runs) reads
+    ``diverged`` when no run finished and ``div. k/N`` when k of N runs diverged (the
+    colour is then the mean of the others); a NaN mean reads ``NaN``; a set-up
+    missing from the table reads ``n/a``. Cells without a mean are grey.
     """
-    t = table.assign(pct=100 * table[value])
-    wide = t.pivot_table(index="init", columns=["activation", "depth"], values="pct", dropna=False, sort=False)
-    wide = wide.reindex(list(dict.fromkeys(table["init"])))
-    div = t.pivot_table(index="init", columns=["activation", "depth"], values="diverged", sort=False).reindex(wide.index)
-    div = div.reindex(columns=wide.columns)
-    labels = np.where(div.to_numpy() > 0, "div", np.vectorize(lambda v: "" if np.isnan(v) else f"{v:.0f}")(
-        wide.to_numpy(dtype=float)))
+    keys = ["init", "activation", "depth"]
+    inits = list(dict.fromkeys(table["init"]))
+    columns = list(dict.fromkeys(table[["activation", "depth"]].itertuples(index=False, name=None)))
+    rows = {tuple(r[k] for k in keys): r for r in table.to_dict("records")}
+    wide = pd.DataFrame(np.nan, index=pd.Index(inits, name="init"),
+                        columns=pd.MultiIndex.from_tuples(columns, names=["activation", "depth"]))
+    labels = np.full(wide.shape, "n/a", dtype=object)
+    for i, init in enumerate(inits):
+        for j, (activation, depth) in enumerate(columns):
+            row = rows.get((init, activation, depth))
+            if row is not None:
+                wide.iloc[i, j] = 100 * float(row[value])
+                labels[i, j] = _heatmap_label(row, value)
     fig, ax = plt.subplots(figsize=(1.0 * wide.shape[1] + 3, 0.45 * wide.shape[0] + 1.8))
-    sns.heatmap(wide, annot=labels, fmt="", vmin=0, vmax=100, cmap="viridis", ax=ax,
-                cbar_kws={"label": "test accuracy (%)"})
+    cmap = plt.get_cmap("viridis")
+    sns.heatmap(wide, annot=False, vmin=0, vmax=100, cmap=cmap, ax=ax, cbar_kws={"label": "test accuracy (%)"})
+    ax.set_facecolor("lightgrey")  # cells without a mean
+    for (i, j), label in np.ndenumerate(labels):
+        v = wide.iloc[i, j]
+        rgb = np.asarray(cmap(v / 100)[:3]) if np.isfinite(v) else np.array([0.83, 0.83, 0.83])
+        dark = float(rgb @ [0.2126, 0.7152, 0.0722]) < 0.45  # on dark cells, white text
+        ax.text(j + 0.5, i + 0.5, label, ha="center", va="center", fontsize=8 if len(label) > 4 else 10,
+                color="white" if dark else "black")
     ax.set_xlabel("activation, depth")
     ax.set_ylabel("initializer")
     ax.set_xticklabels([f"{a}, {d}" for a, d in wide.columns], rotation=45, ha="right")
@@ -283,7 +507,8 @@ def ci_points(table: pd.DataFrame, x: str, hue: str, col: str, title: str = "",
     """Mean ± 95% CI (a table's ``mean`` and ``half_width``, shown as percent), one panel per ``col`` value.
 
     ``x`` is categorical (evenly spaced in ``x_order``); one series per ``hue`` value,
-    nudged sideways so their intervals do not overlap. ``ylim`` (default: the
+    nudged sideways so their intervals do not overlap, coloured by the fixed
+    palette when ``hue`` is ``init`` or ``activation``. ``ylim`` (default: the
     percent range) cuts intervals that reach past what an accuracy can be.
     """
     cols = list(dict.fromkeys(table[col]))
@@ -291,12 +516,13 @@ def ci_points(table: pd.DataFrame, x: str, hue: str, col: str, title: str = "",
     xs = list(x_order) if x_order is not None else list(dict.fromkeys(table[x]))
     fig, axes = plt.subplots(1, len(cols), figsize=(3.6 * len(cols) + 1.5, 3.6), squeeze=False, sharey=True)
     width = 0.6 / max(len(hues), 1)
+    palette = hue_palette(hue, hues) or dict(zip(hues, sns.color_palette(n_colors=len(hues))))
     for ax, c in zip(axes[0], cols):
         for j, h in enumerate(hues):
             d = table[(table[col] == c) & (table[hue] == h)].set_index(x).reindex(xs)
             pos = np.arange(len(xs)) + (j - (len(hues) - 1) / 2) * width
             ax.errorbar(pos, 100 * d["mean"], yerr=100 * d["half_width"].fillna(0), fmt="o", ms=4, capsize=3,
-                        color=sns.color_palette()[j % 10], label=str(h))
+                        color=palette[h], label=str(h))
         ax.set_xticks(range(len(xs)), [str(v) for v in xs], rotation=30 if x != "depth" else 0,
                       ha="right" if x != "depth" else "center")
         ax.set_xlabel(x)
@@ -320,14 +546,15 @@ def diagnostic_scatter(merged: pd.DataFrame, title: str = "", floor: float = 1e-
     """
     panels = [("last_std", "activation std of the last hidden layer"),
               ("grad_ratio", "kernel gradient norm, first / last hidden layer")]
+    palette = activation_palette(list(dict.fromkeys(merged["activation"])))
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.9), sharey=True)
     for ax, (column, label) in zip(axes, panels):
         v = merged[column].astype(float)
         overflow = ~np.isfinite(merged["loss"].astype(float)) | np.isposinf(v)
         v = v.where(~overflow, 1 / floor).fillna(floor)
         d = merged.assign(x=v.clip(floor, 1 / floor), accuracy=100 * merged["mean"])
-        sns.scatterplot(data=d, x="x", y="accuracy", hue="activation", style="depth", s=55, ax=ax,
-                        legend=ax is axes[-1])
+        sns.scatterplot(data=d, x="x", y="accuracy", hue="activation", hue_order=list(palette), palette=palette,
+                        style="depth", s=55, ax=ax, legend=ax is axes[-1])
         ax.set_xscale("log")
         ax.set_xlabel(f"{label}\n(0 at {floor:.0e}, overflow at {1 / floor:.0e})")
         ax.set_ylabel("test accuracy (%)")
@@ -351,8 +578,8 @@ def gradient_norm_profile(grads: pd.DataFrame, title: str = "", value: str = "ke
     for ax, stage in zip(axes[0], stages):
         d = grads[grads["stage"] == stage]
         shown = d[d[value] > 0]
-        sns.lineplot(data=shown, x="layer", y=value, hue="init", hue_order=inits, marker="o", ax=ax,
-                     errorbar=None, legend=ax is axes[0, -1])
+        sns.lineplot(data=shown, x="layer", y=value, hue="init", hue_order=inits, palette=init_palette(inits),
+                     marker="o", ax=ax, errorbar=None, legend=ax is axes[0, -1])
         hidden = [i for i in inits if i not in set(shown["init"])]
         ax.set_xticks(range(len(layers)), layers)
         ax.set_yscale("log")
@@ -361,5 +588,41 @@ def gradient_norm_profile(grads: pd.DataFrame, title: str = "", value: str = "ke
         ax.set_title(stage + (f"\n(all zero, not drawn: {', '.join(hidden)})" if hidden else ""))
     sns.move_legend(axes[0, -1], "upper left", bbox_to_anchor=(1.02, 1), title="init")
     fig.suptitle(title, y=1.02)
+    fig.tight_layout()
+    return fig
+
+
+def source_histogram_grid(acts: Mapping[str, Mapping[str, np.ndarray]], title: str = "", bins: int = 50,
+                          xlim: tuple[float, float] = (-1, 1), ylim: tuple[float, float] = (0, 4)) -> plt.Figure:
+    """The histograms as source ``002`` draws them: linear density, ``bins`` bars over each layer's
+    full range, seen through ``xlim`` × ``ylim``; each panel notes what falls outside the window.
+
+    Rows of initializers, columns of layers (``acts``: init → layer → activations).
+    """
+    inits = list(acts)
+    colors = init_palette(inits)
+    layers = list(next(iter(acts.values())))
+    fig, axes = plt.subplots(len(inits), len(layers), figsize=(3.1 * len(layers), 2.3 * len(inits)),
+                             squeeze=False)
+    for r, init in enumerate(inits):
+        for c, layer in enumerate(layers):
+            ax = axes[r, c]
+            a = np.ravel(acts[init][layer])
+            density, edges, _ = ax.hist(a, bins=bins, density=True, color=colors[init], alpha=0.8)
+            shown = density[(edges[:-1] < xlim[1]) & (edges[1:] > xlim[0])]
+            ax.set_xlim(*xlim)
+            ax.set_ylim(*ylim)
+            outside = float(np.mean((a < xlim[0]) | (a > xlim[1])))
+            note = f"{outside:.1%} beyond x = {xlim[1]:g}"
+            if len(shown) and shown.max() > ylim[1]:
+                note += f"\nbar cut off at {ylim[1]:g} (reaches {shown.max():.3g})"
+            ax.text(0.97, 0.95, note, transform=ax.transAxes, ha="right", va="top", fontsize=7)
+            if r == 0:
+                ax.set_title(layer)
+            if c == 0:
+                ax.set_ylabel(f"{init}\ndensity")
+            if r == len(inits) - 1:
+                ax.set_xlabel("activation value")
+    fig.suptitle(title, y=1.0)
     fig.tight_layout()
     return fig
