@@ -15,8 +15,8 @@
   (:func:`wilson_interval`, :func:`failure_summary`), beside the mean of the runs
   that trained.
 
-A difference that is the same in every seed (zero spread, at least two seeds) is
-taken as exact: the outcome does not depend on the seed (a constant predictor, say),
+A difference that is the same in every seed (zero spread, at least ``MIN_EXACT`` = 3
+seeds; two may coincide by chance) is taken as exact: the outcome does not depend on the seed (a constant predictor, say),
 so its sign decides and no interval is drawn around it.
 """
 
@@ -36,6 +36,8 @@ POWER = 0.8           # the power asked of a "seeds needed" estimate
 BORDERLINE = 2.0      # an adjusted p in [ALPHA / 2, ALPHA * 2] is marked borderline
 RESOLUTION = 1e-6     # paired differences are rounded to this before testing (float32 results
                       # carry about 7 significant digits: below it a difference is rounding noise)
+MIN_EXACT = 3         # identical values in at least this many seeds count as seed-independent (two may
+                      # coincide by chance on a small test set)
 MAX_SEEDS = 10_000    # beyond this many seeds a gap counts as unresolvable in practice
 VERDICTS = ("supported", "reversed", "equivalent", "inconclusive")
 
@@ -86,12 +88,12 @@ def prediction_interval(values: Sequence[float], confidence: float = 0.95) -> di
                                     "half_width": np.nan, "exact": False}
     if n == 0:
         return out
-    if _constant(x):
+    if _constant(x) and n >= MIN_EXACT:
         v = float(x[0])
         return {**out, "mean": v, "std": 0.0, "low": v, "high": v, "half_width": 0.0, "exact": True}
-    out["mean"] = float(x.mean())
-    if n < 2:
-        return out
+    out["mean"] = float(x[0]) if _constant(x) else float(x.mean())
+    if n < 2 or _constant(x):
+        return out  # one seed, or two identical ones: no interval either way
     std = float(x.std(ddof=1))
     half = float(_st.t.ppf(0.5 + confidence / 2, df=n - 1) * std * np.sqrt(1 + 1 / n))
     return {**out, "std": std, "low": out["mean"] - half, "high": out["mean"] + half, "half_width": half}
@@ -115,7 +117,8 @@ def judge_published(values: Sequence[float], published: float, scale: float = 10
         ``{"n", "mean", "low", "high", "published", "verdict", "reason"}`` with ``mean``,
         ``low`` and ``high`` scaled and rounded; ``verdict`` is ``"inside"``, ``"above"``,
         ``"below"``, ``"equal"`` / ``"differs"`` (every seed identical: compared exactly),
-        ``"one seed"`` (no interval) or ``"no runs"``.
+        ``"one seed"`` (no interval), ``"too few seeds"`` (fewer than :data:`MIN_EXACT`
+        identical ones) or ``"no runs"``.
     """
     if not np.isfinite(published):
         raise InvalidArgumentError("published", published, "must be a finite number (the paper's value)")
@@ -127,6 +130,9 @@ def judge_published(values: Sequence[float], published: float, scale: float = 10
         return {**out, "verdict": "no runs", "reason": "no run finished with a finite value"}
     if pi["n"] == 1:
         return {**out, "verdict": "one seed", "reason": "one run gives no interval for the next"}
+    if not pi["exact"] and not np.isfinite(pi["low"]):
+        return {**out, "verdict": "too few seeds", "reason": f"{pi['n']} identical seeds: too few to call the "
+                                                              "value seed-independent, and no spread to draw an interval"}
     if pi["exact"]:
         word = "equal" if out["mean"] == pub else "differs"
         return {**out, "verdict": word, "reason": f"every one of {pi['n']} seeds gives {out['mean']:.{digits}f}, "
@@ -238,6 +244,8 @@ def paired_test(diff: Sequence[float], delta: float, gap: float | None = None,
     if ci["n"] < 2:
         return out
     if ci["std"] == 0.0:
+        if ci["n"] < MIN_EXACT:
+            return out  # two identical differences may be chance: no test, inconclusive
         m = ci["mean"]
         return {**out, "exact": True, "p": 0.0 if m != 0 else 1.0, "p_equiv": 0.0 if abs(m) < delta else 1.0}
     p = float(_st.ttest_1samp(x, 0.0).pvalue)
@@ -295,6 +303,8 @@ def verdict_label(row: pd.Series | dict, delta: float, scale: float = 100.0, uni
         need, n = row.get("seeds_needed", np.nan), int(row["n"])
         if n < 2:
             text += " (needs at least 2 seeds)"
+        elif row.get("std", np.nan) == 0.0 and n < MIN_EXACT:
+            text += f" (identical in {n} seeds: needs at least {MIN_EXACT} to call it exact)"
         elif np.isinf(need):
             text += f" (no feasible number of seeds resolves it: more than {MAX_SEEDS:,})"
         elif np.isfinite(need):

@@ -521,3 +521,17 @@ def test_float32_noise_in_a_constant_difference_reads_exact() -> None:
     assert t["exact"] and t["mean"] == pytest.approx(0.003, abs=1e-9)
     noise = st.paired_test([3e-8, 6e-8, -2e-8], delta=0.005)
     assert noise["exact"] and noise["mean"] == 0.0 and noise["p_equiv"] == 0.0
+
+
+def test_two_identical_seeds_are_not_yet_exact() -> None:
+    t = st.paired_test([0.004, 0.004], delta=0.005)
+    assert not t["exact"] and np.isnan(t["p"]) and np.isnan(t["p_equiv"])
+    row = st.test_family(pd.DataFrame([{"claim": "a > b", **t, "gap": np.nan}])).iloc[0]
+    assert row["verdict"] == "inconclusive"
+    assert st.verdict_label(row, 0.005) == "inconclusive (identical in 2 seeds: needs at least 3 to call it exact)"
+    assert st.paired_test([0.004] * 3, delta=0.005)["exact"]
+    pi = st.prediction_interval([0.5, 0.5])
+    assert not pi["exact"] and np.isnan(pi["low"]) and pi["mean"] == 0.5
+    judged = st.judge_published([0.1135, 0.1135], 11.35)
+    assert judged["verdict"] == "too few seeds" and "2 identical seeds" in judged["reason"]
+    assert st.judge_published([0.1135] * 3, 11.35)["verdict"] == "equal"
