@@ -1,4 +1,4 @@
-"""Deep plain networks: signal propagation, trainability and what explains the failures.
+"""Deep plain networks: signal propagation, trainability, learning rates and the state at initialization.
 
 The deep-network notebook asks three questions of ``deep_mlp`` networks (a
 stack of equal-width Dense layers) for every pairing of a hidden activation
@@ -7,21 +7,22 @@ and a kernel initializer:
 1. *At initialization*, does the spread of the activations (forwards) and of
    the gradients (backwards) stay put, shrink or blow up from layer to layer?
    :func:`propagation_grid` measures it and :func:`growth_verdicts` classifies it.
-2. *In training*, which pairings learn within a fixed budget, at which depth?
-   :func:`depth_study` trains them (several seeds) and :func:`trainability`
-   grades the test accuracies.
-3. *Why* do the failures fail? :func:`init_diagnostics` measures the trained
-   networks' starting state (saturation, dead units, gradient norms, how alike
-   the inputs look to the last hidden layer) and :func:`failure_reasons`
-   names the defects.
+2. *In training*, which pairings learn within a fixed budget, at which depth and
+   learning rate? :func:`depth_study` trains them (several seeds, a grid of
+   learning rates), :func:`select_rates` picks each set-up's rate on validation
+   accuracy, and :func:`trainability` grades the test accuracies, with the
+   validation curve's peak and collapse (:mod:`initlab.convergence`).
+3. *What does the start look like?* :func:`init_diagnostics` measures the
+   trained networks' untrained state (saturation, dead units, gradient norms, how
+   alike the inputs look to the last hidden layer) and :func:`defects` names
+   what passes a stated threshold (:data:`DEFECT_THRESHOLDS`).
 
-:func:`claim_comparisons` then pits initializers against each other, paired
-by seed, for the claims of ``004`` (orthogonal init, variance scaling matched
-to the activation, self-normalizing SELU networks).
+The claims of ``004`` are tested in :mod:`initlab.findings.deep`.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -30,6 +31,7 @@ import keras
 import numpy as np
 import pandas as pd
 
+from initlab.convergence import convergence_table, run_keys
 from initlab.diagnostics import LayerProbe, activation_name, saturated
 from initlab.errors import InvalidArgumentError
 from initlab.propagation import signal_propagation
@@ -37,13 +39,22 @@ from initlab.stats import final_epochs, mean_ci
 
 GROWTH_THRESHOLD = 10.0  # a change by more than this factor from first to last hidden layer
 TRAINS, FAILS = 0.80, 0.20  # test-accuracy grades; 10 balanced classes put chance near 0.10
-COLLAPSED = 0.999  # mean cosine similarity of two inputs' last-layer representations
-# The variance scaling each activation is usually paired with, and a mismatched one.
-MATCHED_INIT = {"relu": ("he_normal", "lecun_normal"), "tanh": ("glorot_normal", "he_normal"),
-                "selu": ("lecun_normal", "he_normal"), "linear": ("lecun_normal", "he_normal")}
-SNN_INITS = ("zeros", "random_normal_001", "random_normal_1")  # 004: "random or zero initialization"
-COMPARISON_COLUMNS = ["claim", "a_activation", "a_init", "b_activation", "b_init", "depth", "n", "mean_diff",
-                      "ci_low", "ci_high", "a_mean", "b_mean", "diverged", "verdict"]
+COLLAPSE = 0.20  # mean drop from each run's best validation accuracy to its last that grades "collapses"
+GRADES = ("trains", "partial", "fails", "collapses", "diverged")
+DEFAULT_LEARNING_RATE = {"adam": 1e-3, "sgd": 1e-2}  # Keras' defaults
+SETUP_KEYS = ("depth", "activation", "init", "preprocess")  # one set-up, across seeds (and learning rates)
+# ReLU with orthogonal kernels scaled to He's variance (gain sqrt 2), under its own name in the results.
+ORTHOGONAL_RELU = "orthogonal_gain_sqrt2"
+ORTHOGONAL_RELU_PARAMS = {"orthogonal": {"gain": math.sqrt(2.0)}}
+# Defects of an untrained network (:func:`defects`), each with the threshold it must pass.
+DEFECT_THRESHOLDS = {
+    "faded": 1e-3,              # activation std of the last hidden layer below this
+    "grown": GROWTH_THRESHOLD,  # ... or above this
+    "gradient_ratio": GROWTH_THRESHOLD ** 2,  # first / last hidden kernel gradient norm beyond this either way
+    "saturated": 0.5,           # share of tanh outputs saturated (|y| > 0.97), averaged over the layers
+    "dead_units": 0.10,         # share of ReLU units that are 0 on every probe input, averaged over the layers
+    "collinear": 0.95,          # mean cosine similarity of two inputs' last-layer representations
+}
 
 
 def propagation_grid(depth: int, width: int, activations: Sequence[str], inits: Sequence[str],
@@ -129,64 +140,175 @@ def architecture(depth: int, width: int, activation: str) -> str:
     return f"deep_mlp(depth={int(depth)}, width={int(width)}, activation={activation})"
 
 
+def effective_rate(learning_rate: float | None, optimizer: str = "adam") -> float:
+    """The learning rate a run uses: ``learning_rate``, or the optimizer's Keras default for None."""
+    if optimizer not in DEFAULT_LEARNING_RATE:
+        raise InvalidArgumentError("optimizer", optimizer, f"must be one of {', '.join(DEFAULT_LEARNING_RATE)}")
+    return DEFAULT_LEARNING_RATE[optimizer] if learning_rate is None else float(learning_rate)
+
+
 def depth_study(dataset: str, depths: Sequence[int], activations: Sequence[str], inits: Sequence[str],
-                seeds: Sequence[int], width: int, **study: Any) -> pd.DataFrame:
-    """Train ``deep_mlp`` for every depth, activation, init and seed (:func:`initlab.runner.run_study`).
+                seeds: Sequence[int], width: int, learning_rates: Sequence[float | None] = (None,),
+                names: Mapping[str, str] | None = None, **study: Any) -> pd.DataFrame:
+    """Train ``deep_mlp`` for every depth, activation, learning rate, init and seed (:func:`initlab.runner.run_study`).
 
     Args:
         dataset: a dataset name.
         depths, activations, inits, seeds: the grid.
         width: units per hidden layer.
-        **study: passed to ``run_study`` (``epochs``, ``batch_size``, ``train_limit``, ...).
+        learning_rates: one study per rate; None (or the optimizer's default itself)
+            trains with the optimizer's default, so those runs share the cache with
+            studies that name no rate.
+        names: the ``init`` value to report for an initializer whose ``init_params``
+            differ from its defaults (e.g. ``{"orthogonal": ORTHOGONAL_RELU}``), so such
+            runs never merge with the defaults' in a table.
+        **study: passed to ``run_study`` (``epochs``, ``batch_size``, ``train_limit``,
+            ``preprocess``, ``init_params``, ...), except ``learning_rate``.
 
     Returns:
-        ``run_study``'s rows plus ``depth``, ``width`` and ``activation``; ``model``
-        names the architecture (:func:`architecture`), so runs of different depths
-        or activations never merge in :func:`initlab.stats.final_epochs`.
+        ``run_study``'s rows plus ``depth``, ``width``, ``activation``, ``learning_rate``
+        (the rate used) and ``preprocess``; ``model`` names the architecture
+        (:func:`architecture`), so runs of different depths or activations never merge
+        in :func:`initlab.stats.final_epochs`.
     """
     from initlab import runner
 
+    if "learning_rate" in study:
+        raise InvalidArgumentError("learning_rate", study["learning_rate"], "is not taken here: pass learning_rates")
+    if not len(learning_rates):
+        raise InvalidArgumentError("learning_rates", list(learning_rates), "must hold at least one rate")
+    optimizer = study.get("optimizer", "adam")
     frames = []
     for depth in depths:
         for activation in activations:
-            df = runner.run_study(dataset, "deep_mlp", inits, seeds=seeds,
-                                  model_params={"depth": int(depth), "width": int(width), "activation": activation},
-                                  **study)
-            frames.append(df.assign(model=architecture(depth, width, activation), depth=int(depth),
-                                    width=int(width), activation=activation))
+            for rate in learning_rates:
+                used = effective_rate(rate, optimizer)
+                df = runner.run_study(dataset, "deep_mlp", inits, seeds=seeds,
+                                      learning_rate=None if used == DEFAULT_LEARNING_RATE[optimizer] else used,
+                                      model_params={"depth": int(depth), "width": int(width),
+                                                    "activation": activation}, **study)
+                frames.append(df.assign(model=architecture(depth, width, activation), depth=int(depth),
+                                        width=int(width), activation=activation, learning_rate=used,
+                                        preprocess=study.get("preprocess", "scale")))
+    out = pd.concat(frames, ignore_index=True)
+    if names:
+        out["init"] = out["init"].replace(dict(names))
+    return out
+
+
+def rate_grid_study(dataset: str, depths: Sequence[int], activations: Sequence[str], inits: Sequence[str],
+                    seeds: Sequence[int], width: int, learning_rates: Sequence[float | None],
+                    rate_depths: Sequence[int], rate_inits: Sequence[str] | None = None, **study: Any) -> pd.DataFrame:
+    """:func:`depth_study` at ``learning_rates[0]`` everywhere, and at the other rates only where they matter.
+
+    Args:
+        learning_rates: the grid; the first is trained at every depth.
+        rate_depths: the depths that also train at the other rates.
+        rate_inits: the inits that do (default all; those left out train at the first rate only).
+        **study: passed to :func:`depth_study` (``names``, ``init_params``, ``preprocess``, ``epochs``, ...).
+    """
+    if not len(learning_rates):
+        raise InvalidArgumentError("learning_rates", list(learning_rates), "must hold at least one rate")
+    frames = [depth_study(dataset, depths, activations, inits, seeds, width, learning_rates[:1], **study)]
+    grid_inits = [i for i in inits if rate_inits is None or i in rate_inits]
+    grid_depths = [d for d in rate_depths if d in depths]
+    if len(learning_rates) > 1 and grid_inits and grid_depths:
+        frames.append(depth_study(dataset, grid_depths, activations, grid_inits, seeds, width, learning_rates[1:],
+                                  **study))
     return pd.concat(frames, ignore_index=True)
 
 
-def grade(mean: float, diverged: int, trains: float = TRAINS, fails: float = FAILS) -> str:
-    """``"diverged"`` (any run), ``"trains"`` (mean >= ``trains``), ``"fails"`` (mean < ``fails``), else ``"partial"``."""
+def setup_keys(df: pd.DataFrame, rate: bool = True) -> list[str]:
+    """The columns of ``df`` that name one set-up (:data:`SETUP_KEYS`, with ``learning_rate`` if ``rate``)."""
+    return [k for k in (*SETUP_KEYS, *(["learning_rate"] if rate else [])) if k in df.columns]
+
+
+def run_table(df: pd.DataFrame, target: float = TRAINS) -> pd.DataFrame:
+    """One row per run: its last epoch's values and its validation curve's
+    :data:`initlab.convergence.METRICS` (``epochs_to_target`` at ``target``)."""
+    conv = convergence_table(df, target)
+    return final_epochs(df).merge(conv, on=run_keys(df), how="left")
+
+
+def grade(mean: float, diverged: int, collapse: float = float("nan"), trains: float = TRAINS,
+          fails: float = FAILS, collapsed: float = COLLAPSE) -> str:
+    """One of :data:`GRADES` for a set-up.
+
+    ``"diverged"`` (any run), then ``"collapses"`` (the mean drop from each run's best
+    validation accuracy to its last is at least ``collapsed``), then by the mean test
+    accuracy: ``"trains"`` (>= ``trains``), ``"fails"`` (< ``fails``) or ``"partial"``.
+    """
     if diverged:
         return "diverged"
+    if np.isfinite(collapse) and collapse >= collapsed:
+        return "collapses"
     if not np.isfinite(mean) or mean < fails:
         return "fails"
     return "trains" if mean >= trains else "partial"
 
 
-def trainability(df: pd.DataFrame, trains: float = TRAINS, fails: float = FAILS) -> pd.DataFrame:
-    """Per (depth, activation, init) of a :func:`depth_study`: test accuracy over seeds and a grade.
+def trainability(df: pd.DataFrame, trains: float = TRAINS, fails: float = FAILS,
+                 collapsed: float = COLLAPSE) -> pd.DataFrame:
+    """Per set-up of a :func:`depth_study` (:func:`setup_keys`): test accuracy, the curve's peak and collapse, a grade.
 
     Returns:
-        One row per set-up, in the order they first appear in ``df``: columns
-        ``depth, activation, init, n, mean, half_width, ci_low, ci_high``
-        (test accuracy over the seeds that finished), ``diverged`` (runs whose loss
-        overflowed) and ``status`` (:func:`grade`).
+        One row per set-up, in the order they first appear in ``df``: the set-up's
+        columns, ``runs``, ``n`` (runs that finished), ``mean, half_width, ci_low,
+        ci_high`` (test accuracy over those), ``diverged`` (runs whose loss overflowed),
+        ``failed`` (diverged or below ``fails``), ``trained_mean`` (mean test accuracy
+        of the runs that did not fail), ``val_final``, ``peak`` and ``collapse`` (means
+        over the finished runs of the last and best validation accuracy and of their
+        difference), ``val_score`` (the mean last validation accuracy with a diverged
+        run counted as 0: it leaves no usable network), ``best_epoch`` (median epoch of
+        the peak) and ``status`` (:func:`grade`).
     """
-    runs = final_epochs(df)
-    keys = ["depth", "activation", "init"]
+    runs = run_table(df, trains)
+    keys = setup_keys(df)
     groups = dict(iter(runs.groupby(keys, sort=False)))
+    nan = float("nan")
     rows = []
-    for depth, activation, init in dict.fromkeys(df[keys].itertuples(index=False, name=None)):  # as in df
-        g = groups[(depth, activation, init)]
-        ci = mean_ci(g["test_accuracy"].to_numpy(dtype=float))
-        diverged = int((g["status"] == "diverged").sum())
-        rows.append({"depth": depth, "activation": activation, "init": init, "n": ci["n"], "mean": ci["mean"],
+    for key in dict.fromkeys(df[keys].itertuples(index=False, name=None)):  # in the order of df
+        g = groups[key]
+        ok = g[g["status"] != "diverged"]
+        acc = ok["test_accuracy"].to_numpy(dtype=float)
+        ci = mean_ci(acc)
+        diverged = int(len(g) - len(ok))
+        learned = acc[acc >= fails]
+        collapse = float(ok["collapse"].mean()) if len(ok) else nan
+        rows.append({**dict(zip(keys, key)), "runs": len(g), "n": ci["n"], "mean": ci["mean"],
                      "half_width": ci["half_width"], "ci_low": ci["ci_low"], "ci_high": ci["ci_high"],
-                     "diverged": diverged, "status": grade(ci["mean"], diverged, trains, fails)})
+                     "diverged": diverged, "failed": diverged + int(np.sum(~(acc >= fails))),
+                     "trained_mean": float(learned.mean()) if learned.size else nan,
+                     "val_final": float(ok["final"].mean()) if len(ok) else nan,
+                     "peak": float(ok["peak"].mean()) if len(ok) else nan, "collapse": collapse,
+                     "val_score": float(ok["final"].fillna(0.0).sum() / len(g)),
+                     "best_epoch": float(ok["best_epoch"].median()) if len(ok) else nan,
+                     "status": grade(ci["mean"], diverged, collapse, trains, fails, collapsed)})
     return pd.DataFrame(rows)
+
+
+def select_rates(table: pd.DataFrame) -> pd.DataFrame:
+    """Each set-up's learning rate: the one with the highest ``val_score`` in a :func:`trainability` table.
+
+    The score is the mean final validation accuracy over seeds, a diverged run
+    counting 0; the test set plays no part. Ties go to the larger rate.
+
+    Returns:
+        ``table``'s row of each set-up at its chosen rate, in the order set-ups first
+        appear, with ``rates`` (how many rates were tried).
+    """
+    keys = setup_keys(table, rate=False)
+    rows = []
+    for _, g in table.groupby(keys, sort=False):
+        best = g.sort_values(["val_score", "learning_rate"], ascending=False, kind="stable").iloc[0]
+        rows.append({**best.to_dict(), "rates": len(g)})
+    return pd.DataFrame(rows).reset_index(drop=True)
+
+
+def at_rates(df: pd.DataFrame, rates: pd.DataFrame) -> pd.DataFrame:
+    """The rows of ``df`` trained at each set-up's chosen rate (:func:`select_rates`)."""
+    keys = [*setup_keys(df, rate=False), "learning_rate"]
+    return df.merge(rates[keys], on=keys, how="inner")
 
 
 def mean_cosine(a: np.ndarray) -> float:
@@ -234,7 +356,9 @@ def probe_summary(model: keras.Model, x: np.ndarray, y: np.ndarray) -> dict[str,
 
 
 def init_diagnostics(dataset: str, depths: Sequence[int], activations: Sequence[str], inits: Sequence[str],
-                     width: int, seed: int = 0, n_samples: int = 256, **spec: Any) -> pd.DataFrame:
+                     width: int, seed: int = 0, n_samples: int = 256,
+                     init_params: Mapping[str, Mapping[str, Any]] | None = None,
+                     names: Mapping[str, str] | None = None, **spec: Any) -> pd.DataFrame:
     """:func:`probe_summary` of the untrained networks a :func:`depth_study` starts from.
 
     Each network is built exactly as the study builds it (:func:`initlab.runner.build_for`:
@@ -244,6 +368,8 @@ def init_diagnostics(dataset: str, depths: Sequence[int], activations: Sequence[
     Args:
         dataset, depths, activations, inits, width, seed: which networks.
         n_samples: size of the probe batch.
+        init_params, names: as for :func:`depth_study` (per-initializer parameters, and
+            the ``init`` value reported for them).
         **spec: further :class:`initlab.runner.RunSpec` fields that select the data
             (``train_limit``, ``preprocess``).
 
@@ -259,120 +385,62 @@ def init_diagnostics(dataset: str, depths: Sequence[int], activations: Sequence[
         for activation in activations:
             for init in inits:
                 s = runner.RunSpec(dataset=dataset, model="deep_mlp", init=init, seed=int(seed), **spec,
+                                   init_params=dict((init_params or {}).get(init, {})),
                                    model_params={"depth": int(depth), "width": int(width), "activation": activation})
                 data = runner.data_for(s)
                 model = runner.build_for(s, data)
                 x, y = data.x_train[:n_samples], data.y_train[:n_samples]
-                rows.append({"depth": int(depth), "activation": activation, "init": init,
-                             **probe_summary(model, x, y)})
+                rows.append({"depth": int(depth), "activation": activation,
+                             "init": (names or {}).get(init, init), **probe_summary(model, x, y)})
                 keras.backend.clear_session()
     return pd.DataFrame(rows)
 
 
-def failure_reasons(diag: Mapping[str, float]) -> list[str]:
-    """The defects a :func:`probe_summary` row shows, in words (empty when it looks healthy)."""
-    reasons = []
-    g_first, g_last, std = diag["grad_first"], diag["grad_last"], diag["last_std"]
+def defect_list(diag: Mapping[str, float], thresholds: Mapping[str, float] | None = None) -> list[tuple[str, str]]:
+    """The defects a :func:`probe_summary` row shows, as ``(short name, description with its threshold)``.
+
+    ``thresholds`` overrides entries of :data:`DEFECT_THRESHOLDS`. A defect is a
+    measured departure from a healthy start; it says nothing by itself about
+    whether training can repair it. Empty when no measurement passes its threshold.
+    """
+    t = {**DEFECT_THRESHOLDS, **(thresholds or {})}
+    std = diag["last_std"]
     if not (np.isfinite(diag["loss"]) and np.isfinite(std)):
-        reasons.append("the forward pass overflows (loss not finite)")
-        return reasons
-    if std < 1e-3:
-        reasons.append(f"the signal has faded by the last hidden layer (std {std:.1e})")
-    elif std > GROWTH_THRESHOLD:
-        reasons.append(f"the signal has grown by the last hidden layer (std {std:.3g})")
-    if g_first == 0 and g_last == 0:
-        reasons.append("no gradient reaches the hidden kernels")
-    ratio = diag["grad_ratio"]
-    if np.isfinite(ratio) and ratio > 0 and not (1 / GROWTH_THRESHOLD ** 2 <= ratio <= GROWTH_THRESHOLD ** 2):
-        reasons.append(f"the first layer's kernel gradient is {ratio:.1e} times the last one's")
-    if diag.get("frac_saturated", np.nan) > 0.5:
-        reasons.append(f"{diag['frac_saturated']:.0%} of tanh outputs are saturated")
-    if diag.get("frac_dead_units", np.nan) > 0.5:
-        reasons.append(f"{diag['frac_dead_units']:.0%} of ReLU units are dead on the probe batch")
-    if diag.get("similarity", np.nan) > COLLAPSED:
-        reasons.append(f"every input looks alike to the head (cosine {diag['similarity']:.4f})")
-    return reasons
+        return [("overflow", "the forward pass overflows (loss not finite)")]
+    out = []
+    if std < t["faded"]:
+        out.append(("faded", f"the signal has faded by the last hidden layer (std {std:.3g} < {t['faded']:g})"))
+    elif std > t["grown"]:
+        out.append(("grown", f"the signal has grown by the last hidden layer (std {std:.3g} > {t['grown']:g})"))
+    if diag["grad_first"] == 0 and diag["grad_last"] == 0:
+        out.append(("no gradient", "no gradient reaches the hidden kernels (both norms exactly 0)"))
+    ratio, limit = diag["grad_ratio"], t["gradient_ratio"]
+    if np.isfinite(ratio) and ratio > 0 and not (1 / limit <= ratio <= limit):
+        out.append(("gradient ratio", f"the first hidden kernel's gradient is {ratio:.3g} times the last one's "
+                                      f"(outside [{1 / limit:g}, {limit:g}])"))
+    sat = diag.get("frac_saturated", np.nan)
+    if np.isfinite(sat) and sat > t["saturated"]:
+        out.append(("saturated", f"{sat:.0%} of tanh outputs are saturated (> {t['saturated']:.0%})"))
+    dead = diag.get("frac_dead_units", np.nan)
+    if np.isfinite(dead) and dead >= t["dead_units"]:
+        out.append(("dead units", f"{dead:.0%} of ReLU units are dead on every probe input "
+                                  f"(≥ {t['dead_units']:.0%})"))
+    sim = diag.get("similarity", np.nan)
+    if np.isfinite(sim) and sim >= t["collinear"]:
+        out.append(("collinear", f"the inputs' last-layer representations are nearly collinear "
+                                 f"(mean cosine {sim:.3g} ≥ {t['collinear']:g})"))
+    return out
 
 
-def claim_pairs(activations: Sequence[str], inits: Sequence[str]) -> list[dict[str, str]]:
-    """The comparisons that test ``004``'s claims, for the activations and inits a study has.
-
-    Each is ``{"claim", "a_activation", "a_init", "b_activation", "b_init"}`` where the
-    claim predicts ``a`` to do better than ``b`` (or, for ``"snn"``, at least as well):
-
-    - ``orthogonal``: orthogonal against glorot_normal (for a square layer, the
-      same variance without the orthogonality), per activation;
-    - ``variance scaling``: the activation's usual scaling against a mismatched
-      one (:data:`MATCHED_INIT`);
-    - ``snn``: SELU with zeros or a plain random normal against SELU with
-      lecun_normal (the self-normalizing set-up), and against ReLU and tanh with
-      the same start.
-    """
-    have = set(inits)
-    pairs = []
-
-    def add(claim: str, a: tuple[str, str], b: tuple[str, str]) -> None:
-        if a[1] in have and b[1] in have and a[0] in activations and b[0] in activations:
-            pairs.append({"claim": claim, "a_activation": a[0], "a_init": a[1],
-                          "b_activation": b[0], "b_init": b[1]})
-
-    for act in activations:
-        add("orthogonal", (act, "orthogonal"), (act, "glorot_normal"))
-    for act in activations:
-        if act in MATCHED_INIT:
-            add("variance scaling", (act, MATCHED_INIT[act][0]), (act, MATCHED_INIT[act][1]))
-    for init in SNN_INITS:
-        add("snn", ("selu", init), ("selu", "lecun_normal"))
-        for other in ("relu", "tanh"):
-            add("snn", ("selu", init), (other, init))
-    return pairs
-
-
-def claim_comparisons(df: pd.DataFrame, pairs: Sequence[Mapping[str, str]] | None = None,
-                      value: str = "test_accuracy") -> pd.DataFrame:
-    """Paired-by-seed differences ``a - b`` of ``value`` at every depth, for each pair (default :func:`claim_pairs`).
-
-    Runs with the same seed see the same batches (the stacked engine's paired
-    design), so the difference is taken seed by seed. A diverged run has no
-    accuracy: its seed drops out of the pair (``n`` says how many remain) and
-    ``diverged`` counts such runs.
-
-    Returns:
-        One row per (pair, depth), columns :data:`COMPARISON_COLUMNS`: the pair's fields, ``depth``, ``n``, ``mean_diff``,
-        ``ci_low``, ``ci_high`` (95% CI of the mean difference), ``a_mean``, ``b_mean``,
-        ``diverged`` and ``verdict``: ``"a better"`` (CI above 0), ``"b better"``
-        (below 0), ``"both fail"`` (both means below :data:`FAILS`) or ``"no difference
-        resolved"``.
-    """
-    runs = final_epochs(df)
-    pairs = claim_pairs(sorted(set(df["activation"])), sorted(set(df["init"]))) if pairs is None else pairs
-    rows = []
-    for pair in pairs:
-        for depth in sorted(set(runs["depth"])):
-            at = runs[runs["depth"] == depth]
-            a = at[(at["activation"] == pair["a_activation"]) & (at["init"] == pair["a_init"])].set_index("seed")
-            b = at[(at["activation"] == pair["b_activation"]) & (at["init"] == pair["b_init"])].set_index("seed")
-            diff = (a[value] - b[value]).dropna()
-            ci = mean_ci(diff.to_numpy(dtype=float))
-            a_mean, b_mean = float(a[value].mean()), float(b[value].mean())
-            if ci["n"] >= 2 and ci["ci_low"] > 0:
-                verdict = "a better"
-            elif ci["n"] >= 2 and ci["ci_high"] < 0:
-                verdict = "b better"
-            elif not (a_mean >= FAILS or b_mean >= FAILS):
-                verdict = "both fail"
-            else:
-                verdict = "no difference resolved"
-            rows.append({**pair, "depth": int(depth), "n": ci["n"], "mean_diff": ci["mean"],
-                         "ci_low": ci["ci_low"], "ci_high": ci["ci_high"], "a_mean": a_mean, "b_mean": b_mean,
-                         "diverged": int((a["status"] == "diverged").sum() + (b["status"] == "diverged").sum()),
-                         "verdict": verdict})
-    return pd.DataFrame(rows, columns=COMPARISON_COLUMNS)
+def defects(diag: Mapping[str, float], thresholds: Mapping[str, float] | None = None) -> list[str]:
+    """The descriptions of :func:`defect_list`."""
+    return [text for _, text in defect_list(diag, thresholds)]
 
 
 def diagnosis_table(diag: pd.DataFrame) -> pd.DataFrame:
-    """:func:`init_diagnostics` rows indexed by set-up, rounded, with :func:`failure_reasons` as ``diagnosis``."""
+    """:func:`init_diagnostics` rows indexed by set-up, to three significant digits as text (a ratio of
+    4e-08 never prints as 0), with the short names of :func:`defect_list` as ``defects``."""
     out = diag.set_index(["depth", "activation", "init"])
-    reasons = ["; ".join(failure_reasons(r)) or "-" for _, r in out.iterrows()]
-    numbers = out.apply(lambda c: c.map(lambda v: float(f"{v:.3g}") if np.isfinite(v) else v))
-    return numbers.assign(diagnosis=reasons)
+    found = [", ".join(name for name, _ in defect_list(r)) or "none" for _, r in out.iterrows()]
+    numbers = out.drop(columns=["grad_first", "grad_last"]).apply(lambda c: c.map(lambda v: f"{v:.3g}"))
+    return numbers.assign(defects=found)
