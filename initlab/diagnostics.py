@@ -23,17 +23,13 @@ import pandas as pd
 import tensorflow as tf
 
 from initlab.errors import InvalidArgumentError
+from initlab.layers import activation_name, hidden_layers, kernel_layers  # noqa: F401  (part of this module's API)
 
 SATURATION = 0.97
 GRAD_SAMPLES = 1024  # test images in the batch whose loss gradient activations_before_after measures
 SIGMOID_SATURATION = 0.03
 SATURATING = ("tanh", "sigmoid")
 ZERO_PRONE = ("relu",)
-
-
-def hidden_layers(model: keras.Model) -> list[keras.layers.Layer]:
-    """The model's hidden layers (``hidden_*``) in order."""
-    return [layer for layer in model.layers if layer.name.startswith("hidden_")]
 
 
 def layer_activations(model: keras.Model, x: np.ndarray, layers: Sequence[str] | None = None,
@@ -73,9 +69,13 @@ def unit_spread(kernel: Any) -> float:
     """Mean pairwise Euclidean distance between units' incoming weight vectors.
 
     Units are the kernel's last axis (columns of a Dense kernel). Zero means
-    every unit in the layer is identical: the symmetry was never broken.
+    every unit in the layer is identical: the symmetry was never broken (identical
+    float32 units give exactly 0).
     """
     w = np.asarray(kernel, dtype=np.float64).reshape(-1, np.shape(kernel)[-1]).T
+    # Centred first: identical float32 units then give exactly 0 (their float64 mean is exact), where
+    # |w_i|^2 + |w_j|^2 - 2 w_i.w_j of raw weights near 1 leaves round-off of about 1e-6.
+    w = w - w.mean(axis=0)
     sq = np.sum(w * w, axis=1)
     d2 = np.maximum(sq[:, None] + sq[None, :] - 2 * w @ w.T, 0.0)
     n = len(w)
@@ -233,17 +233,6 @@ def stats_of(acts: dict[str, np.ndarray]) -> pd.DataFrame:
                      "frac_dead_units": float(np.mean(np.all(a == 0, axis=0))),
                      "frac_above_1": float(np.mean(a > 1))})
     return pd.DataFrame(rows)
-
-
-def kernel_layers(model: keras.Model) -> list[keras.layers.Layer]:
-    """The model's layers that hold a kernel (hidden layers and the head), in order."""
-    return [layer for layer in model.layers if getattr(layer, "kernel", None) is not None]
-
-
-def activation_name(layer: keras.layers.Layer) -> str:
-    """The name of a layer's activation function (``"linear"`` when it has none)."""
-    fn = getattr(layer, "activation", None)
-    return getattr(fn, "__name__", "linear") if fn is not None else "linear"
 
 
 def saturated(a: np.ndarray, activation: str) -> np.ndarray:
@@ -432,3 +421,202 @@ def update_ratios(model: keras.Model, x: np.ndarray, y: np.ndarray) -> pd.DataFr
     model.train_on_batch(x, y)
     after = snapshot_kernels(model)
     return pd.DataFrame([{"layer": n, "update_ratio": update_ratio(before[n], after[n])} for n in before])
+
+
+# --- float64 arithmetic, identical units, stacked symmetry runs, Adam's first step ---
+
+_DERIVATIVES = {"relu": lambda z, a: (z > 0).astype(np.float64), "linear": lambda z, a: np.ones_like(z),
+                "tanh": lambda z, a: 1.0 - a * a, "sigmoid": lambda z, a: a * (1.0 - a)}
+_FORWARD = {"relu": lambda z: np.maximum(z, 0.0), "linear": lambda z: z, "tanh": np.tanh,
+            "sigmoid": lambda z: 1.0 / (1.0 + np.exp(-z))}
+
+
+def dense_weights64(model: keras.Model) -> list[tuple[str, np.ndarray, np.ndarray, str]]:
+    """``(name, kernel, bias, activation)`` of every Dense layer of an MLP, in float64.
+
+    Raises:
+        UnsupportedLayerError: a layer other than Flatten or Dense, a hidden activation other
+            than relu, linear, tanh or sigmoid, or a head that is not a softmax Dense.
+    """
+    from initlab.errors import UnsupportedLayerError
+
+    out = []
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.Flatten):
+            continue
+        if not isinstance(layer, keras.layers.Dense):
+            raise UnsupportedLayerError("float64 arithmetic", layer.name, type(layer).__name__,
+                                        "only Flatten and Dense layers are computed")
+        act = activation_name(layer)
+        last = layer is model.layers[-1]
+        if (last and act != "softmax") or (not last and act not in _FORWARD):
+            need = "softmax" if last else ", ".join(_FORWARD)
+            raise UnsupportedLayerError("float64 arithmetic", layer.name, f"Dense({act})", f"needs {need}")
+        bias = np.zeros(layer.units) if layer.bias is None else np.asarray(layer.bias, np.float64)
+        out.append((layer.name, np.asarray(layer.kernel, np.float64), bias, act))
+    return out
+
+
+def _forward64(layers: Sequence[tuple[str, np.ndarray, np.ndarray, str]], x: np.ndarray
+               ) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Inputs and pre-activations of each layer, and the softmax probabilities last, in float64."""
+    a = np.asarray(x, np.float64).reshape(len(x), -1)
+    inputs, pre = [], []
+    for _, w, b, act in layers:
+        inputs.append(a)
+        z = a @ w + b
+        pre.append(z)
+        if act == "softmax":
+            e = np.exp(z - z.max(axis=1, keepdims=True))
+            a = e / e.sum(axis=1, keepdims=True)
+        else:
+            a = _FORWARD[act](z)
+    return inputs + [a], pre
+
+
+def gradient_norms_float64(model: keras.Model, x: np.ndarray, y: np.ndarray) -> pd.DataFrame:
+    """:func:`gradient_norms` computed again in float64 with NumPy, for an MLP (see :func:`dense_weights64`).
+
+    The weights are the model's float32 values, read exactly; every operation after that
+    rounds at float64's precision (about 1e-16 relative) instead of float32's (about 1e-7).
+    A gradient that is zero in exact arithmetic comes out near 1e-16 of the network's other
+    gradients here, where float32 leaves round-off near 1e-7 of them.
+
+    Returns:
+        One row per Dense layer: ``layer, kernel_grad_norm, bias_grad_norm, kernel_norm``.
+    """
+    layers = dense_weights64(model)
+    acts, pre = _forward64(layers, x)
+    p = acts[-1]
+    dz = (p - np.eye(p.shape[1])[np.asarray(y, int)]) / len(p)  # d(mean cross-entropy)/d(logits)
+    rows = []
+    for i in range(len(layers) - 1, -1, -1):
+        name, w, _, act = layers[i]
+        rows.append({"layer": name, "kernel_grad_norm": float(np.linalg.norm(acts[i].T @ dz)),
+                     "bias_grad_norm": float(np.linalg.norm(dz.sum(axis=0))), "kernel_norm": float(np.linalg.norm(w))})
+        if i:
+            prev_act = layers[i - 1][3]
+            dz = (dz @ w.T) * _DERIVATIVES[prev_act](pre[i - 1], acts[i])
+    return pd.DataFrame(rows[::-1])
+
+
+PRECISIONS = ("float32", "float64")
+
+
+def gradients_at_init_in(spec: Any, precision: str = "float32", n_samples: int = 512) -> pd.DataFrame:
+    """:func:`gradients_at_init` in ``precision``: ``"float32"`` (Keras) or ``"float64"``
+    (:func:`gradient_norms_float64`, MLPs only), with a ``precision`` column."""
+    from initlab import runner
+
+    if precision not in PRECISIONS:
+        raise InvalidArgumentError("precision", precision, f"must be one of {', '.join(PRECISIONS)}")
+    if precision == "float32":
+        return gradients_at_init(spec, n_samples).assign(precision=precision)
+    data = runner.data_for(spec)
+    model = runner.build_for(spec, data)
+    out = gradient_norms_float64(model, data.x_train[:n_samples], data.y_train[:n_samples])
+    keras.backend.clear_session()
+    return out.assign(init=spec.init, seed=spec.seed, precision=precision)
+
+
+def collapse_identical_units(model: keras.Model, x: np.ndarray, layer: str = "hidden_1") -> dict[str, Any]:
+    """Replace a Dense layer whose units are all identical by one unit, and compare predictions.
+
+    If every unit of ``layer`` has the same incoming weights and bias, they all output the
+    same value ``h``, and the next layer receives ``h`` times the sum of their outgoing
+    weights: the network is one whose ``layer`` has a single unit. Both networks are
+    evaluated in float64 (:func:`dense_weights64`).
+
+    Returns:
+        ``{"units", "identical" (bool: every unit bit-equal to the first), "same_class"
+        (share of examples given the same class), "max_prob_diff"}``.
+    """
+    layers = dense_weights64(model)
+    names = [n for n, *_ in layers]
+    if layer not in names[:-1]:
+        raise InvalidArgumentError("layer", layer, f"must be a hidden Dense layer ({', '.join(names[:-1])})")
+    i = names.index(layer)
+    name, w, b, act = layers[i]
+    nxt, w2, b2, act2 = layers[i + 1]
+    identical = bool(np.all(w == w[:, :1]) and np.all(b == b[0]))
+    one = [*layers[:i], (name, w[:, :1], b[:1], act), (nxt, w2.sum(axis=0, keepdims=True), b2, act2), *layers[i + 2:]]
+    p_full, p_one = _forward64(layers, x)[0][-1], _forward64(one, x)[0][-1]
+    return {"units": int(w.shape[1]), "identical": identical,
+            "same_class": float(np.mean(p_full.argmax(1) == p_one.argmax(1))),
+            "max_prob_diff": float(np.abs(p_full - p_one).max())}
+
+
+def track_symmetry_runs(specs: Sequence[Any], labels: Sequence[str] | None = None
+                        ) -> tuple[pd.DataFrame, list[tuple[keras.Model, dict[str, Any]]]]:
+    """Train runs together on the stacked engine, recording every hidden layer's unit symmetry.
+
+    The runs must differ only in ``init``, ``seed`` and ``init_params``
+    (:func:`initlab.runner.train_stack`); they train in stacks of
+    :func:`initlab.runner.stack_size`.
+
+    Args:
+        specs: the runs (their ``engine`` is set to ``"stacked"``).
+        labels: a name per run for the ``init`` column (default each run's ``init``), e.g.
+            to tell apart two runs of one initializer with different parameters.
+
+    Returns:
+        The frame (``init, seed, epoch, layer, unit_spread, distinct_units``; epoch 0 is the
+        initial state) and per run its trained model and record.
+    """
+    from initlab import runner
+
+    specs = [replace(s, engine="stacked") for s in specs]
+    labels = list(labels) if labels is not None else [s.init for s in specs]
+    if len(labels) != len(specs):
+        raise InvalidArgumentError("labels", labels, f"must hold one name per run ({len(specs)})")
+    if not specs:
+        raise InvalidArgumentError("specs", list(specs), "must hold at least one run")
+    from initlab.models import build_model
+
+    data = runner.data_for(specs[0])
+    size = runner.stack_size(specs[0])
+    names = [layer.name for layer in kernel_layers(build_model(specs[0].model, data.x_train.shape[1:],
+                                                               **specs[0].model_params))]
+    frames, results = [], []
+    for start in range(0, len(specs), size):
+        chunk = specs[start:start + size]
+        rows: list[dict[str, Any]] = []
+
+        def monitor(stack: Any, epoch: int, first: int = start, n: int = len(chunk)) -> None:
+            for k in range(n):
+                rows.extend({**r, "init": labels[first + k], "seed": specs[first + k].seed}
+                            for r in symmetry_rows(epoch, dict(zip(names, stack.get_weights(k)[0::2]))))
+
+        results += runner.train_stack(chunk, data, monitor=monitor)
+        frames.append(pd.DataFrame(rows))
+        keras.backend.clear_session()
+    frame = pd.concat(frames, ignore_index=True)
+    frame = frame[frame["layer"].str.startswith("hidden_")].reset_index(drop=True)
+    return frame[["init", "seed", "epoch", "layer", "unit_spread", "distinct_units"]], results
+
+
+def first_adam_step(spec: Any) -> pd.DataFrame:
+    """One optimizer step of an untrained run on its first training batch, per kernel layer.
+
+    Adam moves each weight by ``lr · m / (sqrt(v) + eps)``; on the first step that is
+    ``lr · g / (|g| + eps)``: about ``lr`` whatever the gradient's size ``g``, as long as
+    ``|g|`` is well above ``eps`` (1e-7 in Keras).
+
+    Returns:
+        One row per kernel layer: ``layer``, ``grad_rms`` (root mean square of the kernel's
+        gradient on the batch), ``step_rms`` (of the change of its weights), ``kernel_std``.
+    """
+    from initlab import runner
+
+    data = runner.data_for(spec)
+    model = runner.build_for(spec, data)
+    x, y = data.x_train[:spec.batch_size], data.y_train[:spec.batch_size]
+    grads = kernel_gradients(model, x, y)
+    before = snapshot_kernels(model)
+    model.train_on_batch(x, y)
+    after = snapshot_kernels(model)
+    keras.backend.clear_session()
+    rms = lambda a: float(np.sqrt(np.mean(np.square(np.asarray(a, np.float64)))))  # noqa: E731
+    return pd.DataFrame([{"layer": n, "grad_rms": rms(grads[n]), "step_rms": rms(after[n] - before[n]),
+                          "kernel_std": float(np.std(before[n]))} for n in before]).assign(init=spec.init,
+                                                                                          seed=spec.seed)

@@ -22,6 +22,13 @@ def fmt_ci(mean: float, half: float, scale: float = 100.0, digits: int = 2) -> s
     return f"{mean * scale:.{digits}f} ± {half * scale:.{digits}f}"
 
 
+def fmt_p(p: float) -> str:
+    """``"= 0.042"``, or ``"< 0.001"`` for smaller p-values (never a bare 0 or 1 that reads as exact)."""
+    if not np.isfinite(p):
+        return "= n/a"
+    return "< 0.001" if p < 0.001 else f"= {p:.3f}"
+
+
 def _cell(df: pd.DataFrame, init: str, value: str, epoch: int | None) -> str:
     rows = df[df["init"] == init]
     rows = final_epochs(rows) if epoch is None else rows[rows["epoch"] == epoch]
@@ -109,7 +116,7 @@ def family_lines(table: pd.DataFrame, delta: float, scale: float = 100.0, unit: 
             stats_part = f"{scale * r['mean']:+.2f} {unit} in every seed"
         else:
             stats_part = (f"{scale * r['mean']:+.2f} {unit}, 95% CI [{scale * r['ci_low']:+.2f}, "
-                          f"{scale * r['ci_high']:+.2f}], Holm p = {r['p_adj']:.3f}")
+                          f"{scale * r['ci_high']:+.2f}], Holm p {fmt_p(r['p_adj'])}")
         lines.append(f"- {r[label]}: {stats_part} → **{verdict_label(r, delta, scale, unit)}**")
     return lines
 

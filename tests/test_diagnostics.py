@@ -131,7 +131,8 @@ def test_activations_before_after_also_measures_gradients() -> None:
     import matplotlib
 
     matplotlib.use("Agg")
-    from initlab import diagnostics, plots, report, runner
+    from initlab import diagnostics, plots, runner
+    from initlab.findings import histograms
 
     specs = [runner.RunSpec(dataset="mnist", model="deep_mlp", init=init, seed=0, epochs=1, validation_split=0.0,
                             train_limit=64, test_limit=48, model_params={"depth": 2, "width": 8})
@@ -149,11 +150,11 @@ def test_activations_before_after_also_measures_gradients() -> None:
     assert list(grads["layer"].unique()) == ["hidden_1", "hidden_2"] and len(grads) == 2 * 2 * 2
     assert (grads[grads["init"] == "zeros"]["kernel_grad_norm"] == 0).all()  # no signal, no gradient
     assert (grads[grads["init"] == "he_normal"]["kernel_grad_norm"] > 0).all()
-    text = report.gradient_text(grads)
+    text = histograms.gradient_text(grads)
     assert text.startswith("The first hidden layer's kernel gradient norm over the last's (hidden_1 / hidden_2, "
-                           "at init → trained): he_normal ")
+                           "at init → trained, mean over seeds): he_normal ")
     assert "zeros gives every hidden kernel an exactly zero gradient" in text
-    assert report.gradient_table(grads).shape == (4, 2)
+    assert histograms.gradient_table(grads).shape == (4, 2)
     fig = plots.gradient_norm_profile(grads, title="grads")
     assert fig._suptitle.get_text() == "grads" and all(ax.get_yscale() == "log" for ax in fig.axes)
     assert "not drawn: zeros" in fig.axes[0].get_title()
@@ -195,3 +196,136 @@ def test_track_symmetry_reads_the_kernels_every_epoch_on_both_engines() -> None:
     model, _ = runner.train(he)  # the same run again: its last row is the trained kernel's
     last = frame[(frame.epoch == 2) & (frame.layer == "hidden_2")]["unit_spread"].item()
     assert last == diagnostics.unit_spread(model.get_layer("hidden_2").kernel)
+
+
+# --- float64 arithmetic, identical units, stacked symmetry runs, Adam's first step ---
+
+def test_float64_gradients_are_the_hand_computed_ones() -> None:
+    from initlab.diagnostics import gradient_norms, gradient_norms_float64
+
+    model = _tiny("relu")
+    w1, b1 = (np.asarray(v, np.float64) for v in model.get_layer("hidden_1").get_weights())
+    w2, b2 = (np.asarray(v, np.float64) for v in model.get_layer("output").get_weights())
+    x = X.astype(np.float64)
+    z1 = x @ w1 + b1
+    h = np.maximum(z1, 0)
+    z = h @ w2 + b2
+    p = np.exp(z - z.max(1, keepdims=True))
+    p /= p.sum(1, keepdims=True)
+    dz = (p - np.eye(2)[Y]) / len(x)
+    dh = (dz @ w2.T) * (z1 > 0)
+    frame = gradient_norms_float64(model, X, Y).set_index("layer")
+    assert list(frame.index) == ["hidden_1", "output"]
+    assert frame.loc["output", "kernel_grad_norm"] == pytest.approx(np.linalg.norm(h.T @ dz), rel=1e-12)
+    assert frame.loc["output", "bias_grad_norm"] == pytest.approx(np.linalg.norm(dz.sum(0)), rel=1e-12)
+    assert frame.loc["hidden_1", "kernel_grad_norm"] == pytest.approx(np.linalg.norm(x.T @ dh), rel=1e-12)
+    assert frame.loc["hidden_1", "bias_grad_norm"] == pytest.approx(np.linalg.norm(dh.sum(0)), rel=1e-12)
+    assert frame.loc["hidden_1", "kernel_norm"] == pytest.approx(np.linalg.norm(w1), rel=1e-12)
+    keras_norms = gradient_norms(model, X, Y).set_index("layer")  # float32: the same to its precision
+    np.testing.assert_allclose(keras_norms["kernel_grad_norm"], frame["kernel_grad_norm"], rtol=1e-5)
+
+
+def test_a_constant_network_gets_no_hidden_gradient_in_float64() -> None:
+    # Every kernel equal to c: each class gets the same logit, and the error reaching a hidden unit is
+    # c * (sum_k p_k - sum_k y_k) = 0. float64 leaves round-off of about 1e-16 of the output gradient.
+    from initlab.diagnostics import gradient_norms_float64
+
+    x = np.random.default_rng(0).random((64, 12)).astype("float32")
+    y = np.arange(64) % 10
+    for init in ("ones", "constant"):
+        model = build_model("deep_mlp", (12,), init=init, depth=1, width=16)
+        g = gradient_norms_float64(model, x, y).set_index("layer")["kernel_grad_norm"]
+        assert g["output"] > 0.1 and g["hidden_1"] <= 1e-14 * g["output"]
+    zero = gradient_norms_float64(build_model("deep_mlp", (12,), init="zeros", depth=1, width=16), x, y)
+    assert (zero["kernel_grad_norm"] == 0).all()
+
+
+def test_float64_arithmetic_refuses_layers_it_does_not_compute() -> None:
+    from initlab.diagnostics import dense_weights64
+    from initlab.errors import UnsupportedLayerError
+
+    with pytest.raises(UnsupportedLayerError, match="hidden_1"):
+        dense_weights64(build_model("cnn_small", (12, 12, 1), init="he_normal"))
+    with pytest.raises(UnsupportedLayerError, match="needs relu"):
+        dense_weights64(build_model("deep_mlp", (4,), depth=1, width=3, activation="selu"))
+    linear_head = keras.Sequential([keras.Input((2,)), keras.layers.Dense(2, name="output")])
+    with pytest.raises(UnsupportedLayerError, match="needs softmax"):
+        dense_weights64(linear_head)
+
+
+def test_gradients_at_init_in_both_precisions() -> None:
+    from initlab import diagnostics, runner
+
+    spec = runner.RunSpec(dataset="mnist", model="deep_mlp", init="he_normal", seed=0, train_limit=64, test_limit=32,
+                          model_params={"depth": 2, "width": 8})
+    g32 = diagnostics.gradients_at_init_in(spec, "float32", n_samples=32)
+    g64 = diagnostics.gradients_at_init_in(spec, "float64", n_samples=32)
+    assert set(g32["precision"]) == {"float32"} and set(g64["precision"]) == {"float64"}
+    assert list(g64["layer"]) == ["hidden_1", "hidden_2", "output"] and (g64["init"] == "he_normal").all()
+    np.testing.assert_allclose(g32["kernel_grad_norm"], g64["kernel_grad_norm"], rtol=1e-5)
+    with pytest.raises(InvalidArgumentError, match="float32, float64"):
+        diagnostics.gradients_at_init_in(spec, "float16")
+
+
+def test_unit_spread_is_exactly_zero_for_identical_units() -> None:
+    from initlab.diagnostics import unit_spread
+
+    big = np.full((784, 128), 1.2345678, np.float32)  # |w|^2 near 1200: the raw formula leaves ~1e-6
+    assert unit_spread(big) == 0.0
+    assert unit_spread(np.array([[0.0, 3.0], [0.0, 4.0]])) == pytest.approx(5.0)  # two units: distance 5
+    three = np.array([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])  # distances 1, 1, sqrt 2
+    assert unit_spread(three) == pytest.approx((2 + math.sqrt(2)) / 3)
+
+
+def test_collapsing_identical_units_keeps_the_function() -> None:
+    from initlab.diagnostics import collapse_identical_units
+
+    x = np.random.default_rng(1).random((40, 6)).astype("float32")
+    ones = build_model("deep_mlp", (6,), init="ones", depth=2, width=5)
+    out = ones.get_layer("output")
+    out.set_weights([np.random.default_rng(2).normal(size=(5, 10)).astype("float32"), np.zeros(10, "float32")])
+    c = collapse_identical_units(ones, x)
+    assert c["units"] == 5 and c["identical"] is True and c["same_class"] == 1.0 and c["max_prob_diff"] < 1e-12
+    he = build_model("deep_mlp", (6,), init="he_normal", seed=0, depth=1, width=5)
+    assert collapse_identical_units(he, x)["identical"] is False
+    with pytest.raises(InvalidArgumentError, match="hidden_1"):
+        collapse_identical_units(he, x, layer="output")
+
+
+def test_track_symmetry_runs_trains_a_stack_and_labels_it() -> None:
+    from initlab import diagnostics, runner
+
+    base = dict(dataset="mnist", model="deep_mlp", epochs=1, train_limit=200, test_limit=40,
+                model_params={"depth": 2, "width": 8})
+    specs = [runner.RunSpec(init=init, seed=seed, **base) for init in ("ones", "he_normal") for seed in (0, 1)]
+    frame, results = diagnostics.track_symmetry_runs(specs, labels=["a", "a", "b", "b"])
+    assert list(frame.columns) == ["init", "seed", "epoch", "layer", "unit_spread", "distinct_units"]
+    assert len(frame) == 4 * 2 * 2 and set(frame["layer"]) == {"hidden_1", "hidden_2"}  # no output layer
+    a = frame[frame.init == "a"]
+    assert (a["distinct_units"] == 1).all() and (a["unit_spread"] == 0).all()
+    assert (frame[frame.init == "b"]["distinct_units"] == 8).all()
+    assert len(results) == 4 and all(r["status"] == "ok" for _, r in results)
+    last = frame[(frame.init == "b") & (frame.seed == 1) & (frame.epoch == 1) & (frame.layer == "hidden_2")]
+    assert last["unit_spread"].item() == diagnostics.unit_spread(results[3][0].get_layer("hidden_2").kernel)
+    with pytest.raises(InvalidArgumentError, match="one name per run"):
+        diagnostics.track_symmetry_runs(specs, labels=["a"])
+    with pytest.raises(InvalidArgumentError, match="at least one run"):
+        diagnostics.track_symmetry_runs([])
+
+
+def test_first_adam_step_is_keras_first_adam_step() -> None:
+    # Keras' first Adam step: lr * sqrt(1 - b2) * g / (sqrt(1 - b2) |g| + eps), per weight.
+    from initlab import diagnostics, runner
+
+    spec = runner.RunSpec(dataset="mnist", model="deep_mlp", init="random_normal_001", seed=0, train_limit=64,
+                          test_limit=32, model_params={"depth": 2, "width": 8})
+    data = runner.data_for(spec)
+    grads = kernel_gradients(runner.build_for(spec, data), data.x_train[:32], data.y_train[:32])
+    steps = diagnostics.first_adam_step(spec).set_index("layer")
+    c = math.sqrt(1 - 0.999)
+    for name, g in grads.items():
+        g = g.astype(np.float64)
+        expected = 1e-3 * c * g / (c * np.abs(g) + 1e-7)
+        assert steps.loc[name, "step_rms"] == pytest.approx(np.sqrt(np.mean(expected ** 2)), rel=2e-3)
+        assert steps.loc[name, "grad_rms"] == pytest.approx(np.sqrt(np.mean(g ** 2)), rel=1e-5)
+    assert steps.loc["hidden_1", "kernel_std"] == pytest.approx(0.01, rel=0.05)

@@ -196,3 +196,8 @@ def test_ranking_text_equivalent_step_is_not_a_holding_ranking() -> None:
     text = report.ranking_text(df, ["a", "b", "c"], 0.005)
     assert "**equivalent within ±0.5 pp**" in text
     assert "1 supported, 1 equivalent; the ranking as a whole **is not established**." in text
+
+
+def test_p_values_are_printed_without_a_false_zero() -> None:
+    assert report.fmt_p(0.0423) == "= 0.042" and report.fmt_p(3e-9) == "< 0.001" and report.fmt_p(1.0) == "= 1.000"
+    assert report.fmt_p(float("nan")) == "= n/a"
