@@ -3,6 +3,12 @@
 The numbers come from the same runs the notebooks made: :func:`build` reads
 each notebook's parameters (its defaults, or the values a run injected) and
 asks the runner for those studies, which the cache answers without training.
+
+A published number is one run: each is judged against a 95% prediction interval
+for one run of ours (:func:`initlab.stats.judge_published`), rounded as the paper
+prints it and decided on the printed bounds; where every seed gives the same
+value it is compared exactly. ``compared_with`` names which of our metrics each
+paper number is set beside.
 """
 
 from __future__ import annotations
@@ -17,11 +23,13 @@ import pandas as pd
 from initlab import runner
 from initlab.errors import MissingRunsError
 from initlab.files import replace_files
-from initlab.sources import PATEL_AVERAGES, desai_table, patel_tables
-from initlab.stats import mean_ci, final_epochs
+from initlab.findings import patel, zero_init
+from initlab.sources import desai_table
+from initlab.stats import final_epochs
 
-COLUMNS = ["source", "table", "dataset", "init", "quantity", "paper", "ours_mean", "ours_ci_low",
-           "ours_ci_high", "seeds", "paper_inside_ci"]
+COLUMNS = ["source", "table", "dataset", "init", "quantity", "compared_with", "paper", "ours_mean", "ours_pi_low",
+           "ours_pi_high", "seeds", "verdict"]
+REPLAYS = 100  # zero-initialized replays behind 001's zero row when a notebook does not say
 
 
 def notebook_parameters(path: Path) -> dict[str, Any]:
@@ -40,13 +48,13 @@ def notebook_parameters(path: Path) -> dict[str, Any]:
     return params
 
 
-def _row(source: str, table: str, dataset: str, init: str, quantity: str, paper: float,
-         values: Any, scale: float) -> dict[str, Any]:
-    ci = mean_ci(list(values))
-    inside = bool(ci["ci_low"] * scale <= paper <= ci["ci_high"] * scale) if ci["n"] >= 2 else None
+def _row(source: str, table: str, dataset: str, init: str, quantity: str, compared_with: str, paper: float,
+         values: Any) -> dict[str, Any]:
+    """One accuracy (percent, 2 decimals) judged against the prediction interval of ``values`` (fractions)."""
+    j = patel.judge(list(values), paper, "accuracy")
     return {"source": source, "table": table, "dataset": dataset, "init": init, "quantity": quantity,
-            "paper": paper, "ours_mean": ci["mean"] * scale, "ours_ci_low": ci["ci_low"] * scale,
-            "ours_ci_high": ci["ci_high"] * scale, "seeds": ci["n"], "paper_inside_ci": inside}
+            "compared_with": compared_with, "paper": j["published"], "ours_mean": j["mean"], "ours_pi_low": j["low"],
+            "ours_pi_high": j["high"], "seeds": j["n"], "verdict": j["verdict"]}
 
 
 def desai_rows(p: dict[str, Any], cache_root: Path | None = None) -> list[dict[str, Any]]:
@@ -57,42 +65,60 @@ def desai_rows(p: dict[str, Any], cache_root: Path | None = None) -> list[dict[s
                           cached_only=True)
     last = final_epochs(df)
     first = df[df["epoch"] == df["epoch"].min()]
+    kept, held = f"first {1 - p['validation_split']:.0%}", f"last {p['validation_split']:.0%}"
+    train = f"the epoch's mean over its batches, on the {kept} of the training set"
     rows = []
     for r in desai_table().itertuples():
-        for quantity, frame, col, paper in (
-                ("train accuracy, first epoch (%)", first, "accuracy", r.train_acc_first),
-                ("train accuracy, last epoch (%)", last, "accuracy", r.train_acc_last),
-                ("validation accuracy, first epoch (%)", first, "val_accuracy", r.val_acc_first),
-                ("validation accuracy, last epoch (%)", last, "val_accuracy", r.val_acc_last),
-                ("test accuracy (%)", last, "test_accuracy", r.test_acc)):
+        for quantity, ours, frame, col, paper in (
+                ("train accuracy, first epoch (%)", f"training accuracy, epoch 1 ({train})", first, "accuracy",
+                 r.train_acc_first),
+                ("train accuracy, last epoch (%)", f"training accuracy, last epoch ({train})", last, "accuracy",
+                 r.train_acc_last),
+                ("validation accuracy, first epoch (%)", f"validation accuracy, epoch 1 ({held} of the training "
+                 "set)", first, "val_accuracy", r.val_acc_first),
+                ("validation accuracy, last epoch (%)", f"validation accuracy, last epoch ({held} of the training "
+                 "set)", last, "val_accuracy", r.val_acc_last),
+                ("test accuracy (%)", "test accuracy, after the last epoch", last, "test_accuracy", r.test_acc)):
             values = frame.loc[frame["init"] == r.init, col]
-            rows.append(_row("000", "Table 1", "mnist", r.init, quantity, paper, values, 100.0))
+            rows.append(_row("000", "Table 1", "mnist", r.init, quantity, ours, paper, values))
     return rows
 
 
 def patel_rows(p: dict[str, Any], cache_root: Path | None = None) -> list[dict[str, Any]]:
-    """001 Tables 1 and 2 (and their averages) from the three-dataset notebook's runs (read from the cache)."""
+    """001 Tables 1 and 2 (and their averages) beside our training accuracy and loss, last epoch.
+
+    The paper's tables were identified (notebook 04) as training numbers on the whole
+    training set; its zero row is judged against ``p["replays"]`` replays of the
+    zero-initialized network trained on the full training set
+    (:func:`initlab.findings.zero_init.replay_study`), the other rows against the
+    notebook's runs (read from the cache), over the runs that trained where some did not.
+    """
     df = pd.concat([runner.run_study(d, p["model"], p["inits"], seeds=p["seeds"], epochs=p["epochs"],
                                      batch_size=p["batch_size"], validation_split=p["validation_split"],
                                      train_limit=p["train_limit"], test_limit=p["test_limit"],
                                      cache_root=cache_root, cached_only=True)
                     for d in p["datasets"]], ignore_index=True)
-    last = final_epochs(df)
+    replays = int(p.get("replays", REPLAYS))
+    zeros = (pd.concat([zero_init.replay_study(d, range(replays), p["epochs"], p["batch_size"], 0.0)
+                        for d in p["datasets"]], ignore_index=True) if "zeros" in p["inits"] else None)
+    kept = f"first {1 - p['validation_split']:.0%}"
     rows = []
-    for r in patel_tables().itertuples():
-        if r.dataset not in p["datasets"]:
-            continue
-        values = last[(last["init"] == r.init) & (last["dataset"] == r.dataset)]
-        rows.append(_row("001", "Table 1", r.dataset, r.init, "test accuracy (%)", r.test_acc,
-                         values["test_accuracy"], 100.0))
-        rows.append(_row("001", "Table 2", r.dataset, r.init, "test loss", r.test_loss, values["test_loss"], 1.0))
-    for init, (acc, loss) in PATEL_AVERAGES.items():
-        # a seed's average needs every dataset's value: a seed with a diverged run (NaN) is left
-        # out, as the per-dataset rows leave it out (mean_ci keeps finite values only)
-        per_seed = (last[last["init"] == init].groupby("seed")[["test_accuracy", "test_loss"]]
-                    .agg(lambda column: column.mean(skipna=False)))
-        rows.append(_row("001", "Table 1", "average", init, "test accuracy (%)", acc, per_seed["test_accuracy"], 100.0))
-        rows.append(_row("001", "Table 2", "average", init, "test loss", loss, per_seed["test_loss"], 1.0))
+    for table, value, quantity in (("Table 1", "accuracy", "model accuracy (%)"), ("Table 2", "loss", "model loss")):
+        metric = "training accuracy" if value == "accuracy" else "training loss"
+        for _, r in patel.comparison_rows(df, value, zero_replay=zeros).iterrows():
+            if r["source"] == "replay":
+                ours = (f"{metric}, last epoch, of the zero-initialized net replayed from the labels on the full "
+                        f"training set ({replays} shuffles)")
+            else:
+                ours = f"{metric}, last epoch (the epoch's mean over its batches, on the {kept} of the training set)"
+            if r["dataset"] == "average":
+                ours += "; each seed's mean over the three datasets"
+            elif r["judged_on"] == "runs that trained":
+                ours += f"; the {int(r['runs'] - r['failed'])} of {int(r['runs'])} runs that trained"
+            rows.append({"source": "001", "table": table, "dataset": r["dataset"], "init": r["init"],
+                         "quantity": quantity, "compared_with": ours, "paper": r["paper"], "ours_mean": r["ours_mean"],
+                         "ours_pi_low": r["ours_pi_low"], "ours_pi_high": r["ours_pi_high"], "seeds": r["seeds"],
+                         "verdict": r["verdict"]})
     return rows
 
 
@@ -128,29 +154,51 @@ def build(notebooks: list[Path], cache_roots: Mapping[str, Path] | None = None,
 def merge(table: pd.DataFrame, previous: Path) -> pd.DataFrame:
     """``table`` plus the rows of ``previous`` (a summary CSV) for sources ``table`` does not hold.
 
-    Re-executing some notebooks then updates their rows and keeps the others'.
+    Re-executing some notebooks then updates their rows and keeps the others'. A previous
+    summary in another layout (other columns) is replaced, not merged.
     """
     if not previous.exists():
         return table
     old = pd.read_csv(previous, dtype={"source": str})
-    old["paper_inside_ci"] = old["paper_inside_ci"].astype(object).where(old["paper_inside_ci"].notna(), None)
+    if list(old.columns) != COLUMNS:
+        return table
     kept = old[~old["source"].isin(set(table["source"]))]
     if table.empty:
         return kept.reset_index(drop=True)
     return pd.concat([kept, table], ignore_index=True).sort_values("source", kind="stable").reset_index(drop=True)
 
 
+def _digits(quantity: str) -> int:
+    return 2 if "accuracy" in quantity else 4
+
+
+def ours_text(row: Any) -> str:
+    """Our side of a row as printed: ``"97.36 [97.01, 97.71]"``, ``"every seed: 11.35"``, ``"98.70 (one seed)"``."""
+    d = _digits(row["quantity"])
+    if row["verdict"] in ("equal", "differs"):
+        return f"every seed: {row['ours_mean']:.{d}f}"
+    if row["verdict"] == "one seed":
+        return f"{row['ours_mean']:.{d}f} (one seed)"
+    if row["verdict"] == "no runs":
+        return "no run"
+    return f"{row['ours_mean']:.{d}f} [{row['ours_pi_low']:.{d}f}, {row['ours_pi_high']:.{d}f}]"
+
+
 def markdown(table: pd.DataFrame) -> str:
     """The summary table as the Markdown page ``summary.md`` holds."""
     shown = table.copy()
-    shown["ours (95% CI)"] = [
-        f"{m:.2f} [{lo:.2f}, {hi:.2f}]" if "accuracy" in q else f"{m:.4f} [{lo:.4f}, {hi:.4f}]"
-        for m, lo, hi, q in zip(shown["ours_mean"], shown["ours_ci_low"], shown["ours_ci_high"], shown["quantity"])]
-    shown["paper inside our CI"] = shown["paper_inside_ci"].apply(lambda v: "n/a" if v is None else "yes" if v else "no")
-    cols = ["source", "table", "dataset", "init", "quantity", "paper", "ours (95% CI)", "seeds", "paper inside our CI"]
+    shown["paper"] = [f"{v:.{_digits(q)}f}" for v, q in zip(shown["paper"], shown["quantity"])]
+    shown["ours (95% PI, one run)"] = [ours_text(r) for _, r in shown.iterrows()]
+    cols = ["source", "table", "dataset", "init", "quantity", "compared_with", "paper", "ours (95% PI, one run)",
+            "seeds", "verdict"]
     lines = ["# Every number of the papers' tables beside ours", "",
-             "Generated by `initlab reproduce` from the notebooks' runs (mean and 95% t-interval over seeds).", "",
-             "| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+             "Generated by `initlab reproduce` from the notebooks' runs. A published number is one run, so it is "
+             "judged against a 95% prediction interval for one run of ours (mean ± t·s·sqrt(1 + 1/n) over the "
+             "seeds), rounded as the paper prints it; the verdict (*inside*, *above*, *below*) is decided on the "
+             "printed bounds. Where every seed gives the same value the paper is compared exactly (*equal* or "
+             "*differs*); one seed gives no interval (*one seed*). `compared_with` names the metric of ours each "
+             "paper number is set beside.", "",
+             "| " + " | ".join(c.replace("_", " ") for c in cols) + " |", "|" + "---|" * len(cols)]
     lines += ["| " + " | ".join(str(v) for v in row) + " |" for row in shown[cols].itertuples(index=False)]
     return "\n".join(lines) + "\n"
 

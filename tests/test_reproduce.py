@@ -14,7 +14,7 @@ from initlab.reproduce import notebook_paths
 def test_notebook_parameters_prefer_injected_values(tmp_path: Path) -> None:
     path = next(p for p in notebook_paths() if p.name.startswith("03_"))
     params = summary.notebook_parameters(path)
-    assert params["epochs"] == 5 and params["seeds"] == [0, 1, 2, 3, 4] and params["validation_split"] == 0.2
+    assert params["epochs"] == 5 and params["seeds"] == list(range(10)) and params["validation_split"] == 0.2
     nb = nbformat.read(path, as_version=4)
     injected = nbformat.v4.new_code_cell("epochs = 1\nseeds = [7]")
     injected.metadata["tags"] = ["injected-parameters"]
@@ -51,19 +51,23 @@ def test_summary_merge_updates_the_executed_sources_and_keeps_the_others(tmp_pat
 
     from initlab import summary
 
-    def row(source: str, paper: float, inside):
+    def row(source: str, paper: float, verdict: str):
         return {"source": source, "table": "Table 1", "dataset": "mnist", "init": "he_normal",
-                "quantity": "test accuracy (%)", "paper": paper, "ours_mean": 97.0, "ours_ci_low": 96.0,
-                "ours_ci_high": 98.0, "seeds": 3, "paper_inside_ci": inside}
+                "quantity": "test accuracy (%)", "compared_with": "test accuracy, after the last epoch",
+                "paper": paper, "ours_mean": 97.0, "ours_pi_low": 96.0, "ours_pi_high": 98.0, "seeds": 3,
+                "verdict": verdict}
 
-    old = pd.DataFrame([row("000", 1.0, True), row("001", 2.0, None)], columns=summary.COLUMNS)
+    old = pd.DataFrame([row("000", 1.0, "inside"), row("001", 2.0, "one seed")], columns=summary.COLUMNS)
     csv, _ = summary.write(old, tmp_path)
-    new = pd.DataFrame([row("000", 9.0, False)], columns=summary.COLUMNS)
+    new = pd.DataFrame([row("000", 9.0, "above")], columns=summary.COLUMNS)
     merged = summary.merge(new, csv)
     assert list(merged.source) == ["000", "001"]
     assert list(merged.paper) == [9.0, 2.0]
-    assert merged.paper_inside_ci.iloc[1] is None  # "n/a" survives the round trip
+    assert list(merged.verdict) == ["above", "one seed"]  # the kept row survives the round trip
     assert summary.merge(new, tmp_path / "missing.csv").equals(new)
+    # a summary written in an older layout (other columns) is replaced, not merged
+    old.drop(columns="compared_with").to_csv(csv, index=False)
+    assert summary.merge(new, csv).equals(new)
 
 
 def _project(tmp_path: Path, monkeypatch, cells: dict[str, list[str]]) -> Path:

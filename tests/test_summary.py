@@ -13,7 +13,6 @@ from initlab import summary
 
 T_975_2 = 4.302652729749464  # the 97.5% quantiles of Student's t with 2 and 1 degrees of freedom
 T_975_1 = 12.706204736174694
-SQRT3 = math.sqrt(3.0)
 TIDY = ["dataset", "model", "init", "seed", "epoch", "loss", "accuracy", "val_loss", "val_accuracy",
         "test_loss", "test_accuracy", "status"]
 DESAI_INITS = ["random_normal", "random_uniform", "glorot_uniform", "he_normal"]
@@ -53,24 +52,49 @@ def _fake_study(monkeypatch: pytest.MonkeyPatch, value) -> list[tuple]:
     return calls
 
 
+def _fake_replays(monkeypatch: pytest.MonkeyPatch, accuracy: dict[str, float]) -> list[tuple]:
+    """Replace the zero-initialized replay by runs that give ``accuracy[dataset]`` (loss 2.3013) every time."""
+    calls = []
+
+    def replay_study(dataset, seeds, epochs=5, batch_size=32, validation_split=0.2, *args, **kwargs):
+        seeds = list(seeds)
+        calls.append((dataset, len(seeds), epochs, batch_size, validation_split))
+        return pd.DataFrame({"dataset": dataset, "init": "zeros", "seed": seeds, "epoch": epochs,
+                             "accuracy": accuracy[dataset], "loss": 2.3013, "test_accuracy": 0.1, "test_loss": 2.3026})
+
+    monkeypatch.setattr(summary.zero_init, "replay_study", replay_study)
+    return calls
+
+
 def _pick(rows: list[dict], table: str, dataset: str, init: str, quantity: str) -> dict:
     found = [r for r in rows if (r["table"], r["dataset"], r["init"], r["quantity"]) == (table, dataset, init, quantity)]
     assert len(found) == 1, (table, dataset, init, quantity)
     return found[0]
 
 
-def _assert_ci(row: dict, mean: float, half: float) -> None:
-    assert row["ours_mean"] == pytest.approx(mean, abs=1e-9)
-    assert row["ours_ci_low"] == pytest.approx(mean - half, abs=1e-9)
-    assert row["ours_ci_high"] == pytest.approx(mean + half, abs=1e-9)
+def _assert_pi(row: dict, mean: float, low: float, high: float, verdict: str, seeds: int = 3) -> None:
+    """Our side as printed (rounded like the paper's number) and the verdict decided on it."""
+    digits = 2 if "accuracy" in row["quantity"] else 4
+    assert (row["ours_mean"], row["ours_pi_low"], row["ours_pi_high"]) == \
+        (round(mean, digits), round(low, digits), round(high, digits))
+    assert row["verdict"] == verdict and row["seeds"] == seeds
+
+
+def _pi(values: list[float], scale: float = 100.0) -> tuple[float, float, float]:
+    """Mean and 95% prediction interval for one more run, by the textbook formula, on the printed scale."""
+    x = [v * scale for v in values]
+    n, mean = len(x), sum(x) / len(x)
+    sd = math.sqrt(sum((v - mean) ** 2 for v in x) / (n - 1))
+    half = {2: T_975_1, 3: T_975_2}[n] * sd * math.sqrt(1 + 1 / n)
+    return mean, mean - half, mean + half
 
 
 # --- 000, Table 1 ---------------------------------------------------------------------------------
 
 DESAI_VALUES = {  # he_normal, per seed 0, 1, 2
-    ("accuracy", 1): [0.80, 0.82, 0.84],
-    ("accuracy", 2): [0.97, 0.98, 0.99],
-    ("val_accuracy", 1): [0.95, 0.96, 0.97],
+    ("accuracy", 1): [0.7997005, 0.8197005, 0.8397005],  # high bound 91.9066: 91.91 once printed
+    ("accuracy", 2): [0.90, 0.91, 0.92],
+    ("val_accuracy", 1): [0.99, 0.995, 1.0],
     ("val_accuracy", 2): [0.50, 0.50, 0.50],
     ("test_accuracy", 1): [0.90, 0.92, 0.94],  # a run's test numbers repeat on every epoch row
     ("test_accuracy", 2): [0.90, 0.92, 0.94],
@@ -80,6 +104,8 @@ DESAI_VALUES = {  # he_normal, per seed 0, 1, 2
 def _desai_value(dataset, init, seed, epoch, column):
     if init == "he_normal" and (column, epoch) in DESAI_VALUES:
         return DESAI_VALUES[column, epoch][seed]
+    if init == "random_normal" and column == "test_accuracy":
+        return 0.973  # the paper's 97.30 in every seed
     return None
 
 
@@ -89,44 +115,49 @@ def test_desai_rows_hand_computed(monkeypatch) -> None:
     assert calls == [("mnist", "m", tuple(DESAI_INITS), (0, 1, 2), 2)]
     assert len(rows) == 4 * 5 and {r["source"] for r in rows} == {"000"}
 
-    test = _pick(rows, "Table 1", "mnist", "he_normal", "test accuracy (%)")
-    # values 90, 92, 94 (in %): mean 92, sample std 2, half-width t(0.975, 2) * 2 / sqrt(3)
-    _assert_ci(test, 92.0, T_975_2 * 2.0 / SQRT3)
-    assert test["seeds"] == 3 and test["paper"] == 97.54 and test["paper_inside_ci"] is False
-
     first = _pick(rows, "Table 1", "mnist", "he_normal", "train accuracy, first epoch (%)")
-    _assert_ci(first, 82.0, T_975_2 * 2.0 / SQRT3)  # epoch 1, not the last
-    assert first["paper_inside_ci"] is False  # 91.91 is far above [77.0, 87.0]
+    mean, low, high = _pi(DESAI_VALUES["accuracy", 1])  # epoch 1, not the last
+    assert high < 91.91 == round(high, 2)  # outside the exact bound, on the printed one: decided as printed
+    _assert_pi(first, mean, low, high, "inside")
+    assert first["paper"] == 91.91
+    assert first["compared_with"] == ("training accuracy, epoch 1 (the epoch's mean over its batches, on the "
+                                      "first 80% of the training set)")
     last = _pick(rows, "Table 1", "mnist", "he_normal", "train accuracy, last epoch (%)")
-    _assert_ci(last, 98.0, T_975_2 * 1.0 / SQRT3)
-    assert last["paper_inside_ci"] is True  # 98.46 lies in [95.52, 100.48]
+    _assert_pi(last, *_pi(DESAI_VALUES["accuracy", 2]), "above")  # 98.46 > 95.97
     val_first = _pick(rows, "Table 1", "mnist", "he_normal", "validation accuracy, first epoch (%)")
-    _assert_ci(val_first, 96.0, T_975_2 * 1.0 / SQRT3)
-    assert val_first["paper_inside_ci"] is True  # 95.57 lies in [93.52, 98.48]
+    mean, low, _ = _pi(DESAI_VALUES["val_accuracy", 1])
+    _assert_pi(val_first, mean, low, 100.0, "below")  # 95.57 < 97.02; the bound 101.98 is clipped at 100%
+    assert val_first["compared_with"] == "validation accuracy, epoch 1 (last 20% of the training set)"
     val_last = _pick(rows, "Table 1", "mnist", "he_normal", "validation accuracy, last epoch (%)")
-    _assert_ci(val_last, 50.0, 0.0)
-    assert val_last["paper_inside_ci"] is False
+    _assert_pi(val_last, 50.0, 50.0, 50.0, "differs")  # every seed 50%: compared exactly with 97.42
+    test = _pick(rows, "Table 1", "mnist", "he_normal", "test accuracy (%)")
+    mean, low, _ = _pi(DESAI_VALUES["test_accuracy", 2])
+    _assert_pi(test, mean, low, 100.0, "inside")
+    assert test["compared_with"] == "test accuracy, after the last epoch"
+    equal = _pick(rows, "Table 1", "mnist", "random_normal", "test accuracy (%)")
+    _assert_pi(equal, 97.3, 97.3, 97.3, "equal")
 
 
-def test_desai_rows_with_one_seed_have_no_interval_and_no_verdict(monkeypatch) -> None:
+def test_desai_rows_with_one_seed_have_no_interval(monkeypatch) -> None:
     _fake_study(monkeypatch, _desai_value)
     rows = summary.desai_rows({**PARAMS, "dataset": "mnist", "inits": DESAI_INITS, "seeds": [1]})
-    assert all(r["seeds"] == 1 and r["paper_inside_ci"] is None for r in rows)
-    assert all(math.isnan(r["ours_ci_low"]) and math.isnan(r["ours_ci_high"]) for r in rows)
+    assert all(r["seeds"] == 1 and r["verdict"] == "one seed" for r in rows)
+    assert all(math.isnan(r["ours_pi_low"]) and math.isnan(r["ours_pi_high"]) for r in rows)
     test = _pick(rows, "Table 1", "mnist", "he_normal", "test accuracy (%)")
-    assert test["ours_mean"] == pytest.approx(92.0)
+    assert test["ours_mean"] == 92.0 and summary.ours_text(pd.Series(test)) == "92.00 (one seed)"
 
 
 # --- 001, Tables 1 and 2 --------------------------------------------------------------------------
 
 PATEL_VALUES = {  # randn_he's last epoch, per seed 0, 1, 2
-    ("mnist", "test_accuracy"): [0.99, 0.99, 0.99],
-    ("cifar10", "test_accuracy"): [0.78, 0.81, 0.84],
-    ("fashion_mnist", "test_accuracy"): [0.93, 0.96, 0.99],  # per-seed averages: 0.90, 0.92, 0.94
-    ("mnist", "test_loss"): [0.03, 0.03, 0.03],
-    ("cifar10", "test_loss"): [0.50, 0.60, 0.70],
-    ("fashion_mnist", "test_loss"): [0.07, 0.12, 0.17],  # per-seed averages: 0.20, 0.25, 0.30
+    ("mnist", "accuracy"): [0.99, 0.99, 0.99],
+    ("cifar10", "accuracy"): [0.78, 0.81, 0.84],
+    ("fashion_mnist", "accuracy"): [0.93, 0.96, 0.99],  # per-seed averages: 0.90, 0.92, 0.94
+    ("mnist", "loss"): [0.03, 0.03, 0.03],
+    ("cifar10", "loss"): [0.50, 0.60, 0.70],
+    ("fashion_mnist", "loss"): [0.07, 0.12, 0.17],  # per-seed averages: 0.20, 0.25, 0.30
 }
+ZERO_REPLAYS = {"mnist": 0.11237, "cifar10": 0.0975, "fashion_mnist": 0.0985}  # the paper's zero row
 
 
 def _patel_value(dataset, init, seed, epoch, column):
@@ -134,71 +165,95 @@ def _patel_value(dataset, init, seed, epoch, column):
         return 0.1 if "accuracy" in column else 2.0  # the first epoch must never be used
     if init == "randn_he":
         return PATEL_VALUES.get((dataset, column), [None] * 3)[seed]
-    return None  # every other init: 0.5 everywhere
+    return None  # every other init: 0.5 everywhere (trained: the test accuracy is above 20%)
 
 
 def _patel(monkeypatch, value=_patel_value) -> list[dict]:
     calls = _fake_study(monkeypatch, value)
-    rows = summary.patel_rows({**PARAMS, "datasets": DATASETS, "inits": PATEL_INITS, "seeds": [0, 1, 2]})
+    replays = _fake_replays(monkeypatch, ZERO_REPLAYS)
+    rows = summary.patel_rows({**PARAMS, "datasets": DATASETS, "inits": PATEL_INITS, "seeds": [0, 1, 2],
+                               "replays": 7})
     assert [c[0] for c in calls] == DATASETS and all(c[3] == (0, 1, 2) for c in calls)
+    # the zero row's replays: trained on the full training set, the notebook's epochs and batch size
+    assert replays == [(d, 7, 2, 32, 0.0) for d in DATASETS]
     return rows
 
 
 def test_patel_rows_per_dataset_hand_computed(monkeypatch) -> None:
     rows = _patel(monkeypatch)
-    assert len(rows) == 4 * 3 * 2 + 4 * 2 and {r["source"] for r in rows} == {"001"}
+    assert len(rows) == (4 * 3 + 4) * 2 and {r["source"] for r in rows} == {"001"}
 
-    cifar = _pick(rows, "Table 1", "cifar10", "randn_he", "test accuracy (%)")
-    _assert_ci(cifar, 81.0, T_975_2 * 3.0 / SQRT3)  # accuracies in %: 78, 81, 84
-    assert cifar["paper"] == 80.17 and cifar["paper_inside_ci"] is True
-    mnist = _pick(rows, "Table 1", "mnist", "randn_he", "test accuracy (%)")
-    _assert_ci(mnist, 99.0, 0.0)
-    assert mnist["paper_inside_ci"] is False  # 98.92 is not 99
+    cifar = _pick(rows, "Table 1", "cifar10", "randn_he", "model accuracy (%)")
+    _assert_pi(cifar, *_pi(PATEL_VALUES["cifar10", "accuracy"]), "inside")  # 80.17 in [66.10, 95.90]
+    assert cifar["paper"] == 80.17
+    assert cifar["compared_with"] == ("training accuracy, last epoch (the epoch's mean over its batches, on the "
+                                      "first 80% of the training set)")
+    mnist = _pick(rows, "Table 1", "mnist", "randn_he", "model accuracy (%)")
+    _assert_pi(mnist, 99.0, 99.0, 99.0, "differs")  # 99% in every seed, the paper 98.92
 
-    loss = _pick(rows, "Table 2", "cifar10", "randn_he", "test loss")
-    _assert_ci(loss, 0.6, T_975_2 * 0.1 / SQRT3)  # losses are not scaled
-    assert loss["paper"] == 0.5647 and loss["paper_inside_ci"] is True
+    loss = _pick(rows, "Table 2", "cifar10", "randn_he", "model loss")
+    _assert_pi(loss, *_pi(PATEL_VALUES["cifar10", "loss"], scale=1.0), "inside")  # losses are not scaled
+    assert loss["paper"] == 0.5647 and loss["compared_with"].startswith("training loss, last epoch")
+
+    zero = _pick(rows, "Table 1", "mnist", "zeros", "model accuracy (%)")
+    _assert_pi(zero, 11.24, 11.24, 11.24, "equal", seeds=7)
+    assert zero["compared_with"] == ("training accuracy, last epoch, of the zero-initialized net replayed from the "
+                                     "labels on the full training set (7 shuffles)")
+    zero_loss = _pick(rows, "Table 2", "mnist", "zeros", "model loss")
+    _assert_pi(zero_loss, 2.3013, 2.3013, 2.3013, "differs", seeds=7)  # the paper's 2.3012
 
 
 def test_patel_average_rows_average_each_seed_across_datasets(monkeypatch) -> None:
     rows = _patel(monkeypatch)
-    acc = _pick(rows, "Table 1", "average", "randn_he", "test accuracy (%)")
-    # per seed: (99 + 78 + 93) / 3 = 90, 92, 94 -> 3 values, not the 9 pooled runs
-    assert acc["seeds"] == 3
-    _assert_ci(acc, 92.0, T_975_2 * 2.0 / SQRT3)
-    assert acc["paper"] == 91.41 and acc["paper_inside_ci"] is True
+    acc = _pick(rows, "Table 1", "average", "randn_he", "model accuracy (%)")
+    # per seed: (99 + 78 + 93) / 3 = 90, 92, 94 -> 3 values, not the 9 pooled runs; 101.94 clipped at 100
+    mean, low, _ = _pi([0.90, 0.92, 0.94])
+    _assert_pi(acc, mean, low, 100.0, "inside")
+    assert acc["paper"] == 91.41 and acc["compared_with"].endswith("; each seed's mean over the three datasets")
 
-    loss = _pick(rows, "Table 2", "average", "randn_he", "test loss")
-    assert loss["seeds"] == 3
-    _assert_ci(loss, 0.25, T_975_2 * 0.05 / SQRT3)
-    assert loss["paper"] == 0.2425 and loss["paper_inside_ci"] is True
+    loss = _pick(rows, "Table 2", "average", "randn_he", "model loss")
+    _assert_pi(loss, *_pi([0.20, 0.25, 0.30], scale=1.0), "inside")  # 0.2425
 
-    zeros = _pick(rows, "Table 1", "average", "zeros", "test accuracy (%)")
-    _assert_ci(zeros, 50.0, 0.0)
-    assert zeros["paper_inside_ci"] is False  # the paper's 10.28
+    zeros = _pick(rows, "Table 1", "average", "zeros", "model accuracy (%)")
+    _assert_pi(zeros, 10.28, 10.28, 10.28, "equal", seeds=7)  # (11.237 + 9.75 + 9.85) / 3 in every replay
+    other = _pick(rows, "Table 1", "average", "randn_001", "model accuracy (%)")
+    _assert_pi(other, 50.0, 50.0, 50.0, "differs")
 
 
-def test_patel_average_leaves_out_a_seed_with_a_diverged_run(monkeypatch) -> None:
+def test_patel_rows_judge_the_runs_that_trained(monkeypatch) -> None:
     def value(dataset, init, seed, epoch, column):
         if (dataset, init, seed, epoch) == ("cifar10", "randn_he", 2, 2) and column.startswith("test_"):
+            return 0.1 if column == "test_accuracy" else 2.3  # stayed at chance: did not train
+        if (dataset, init, seed, epoch) == ("fashion_mnist", "randn_he", 1, 2) and column.startswith("test_"):
             return math.nan  # a diverged run has no test numbers
         return _patel_value(dataset, init, seed, epoch, column)
 
     rows = _patel(monkeypatch, value)
-    assert _pick(rows, "Table 1", "cifar10", "randn_he", "test accuracy (%)")["seeds"] == 2
-    acc = _pick(rows, "Table 1", "average", "randn_he", "test accuracy (%)")
-    # seed 2 lacks CIFAR-10: averaging its other two datasets (99%) would bias the average up
-    assert acc["seeds"] == 2
-    _assert_ci(acc, 91.0, T_975_1 * math.sqrt(2.0) / math.sqrt(2.0))  # 90 and 92: std sqrt(2), n 2
+    cifar = _pick(rows, "Table 1", "cifar10", "randn_he", "model accuracy (%)")
+    mean, low, _ = _pi([0.78, 0.81])
+    _assert_pi(cifar, mean, low, 100.0, "inside", seeds=2)  # 80.17; seed 2 left out, the bound clipped
+    assert cifar["compared_with"].endswith("; the 2 of 3 runs that trained")
+    acc = _pick(rows, "Table 1", "average", "randn_he", "model accuracy (%)")
+    # seed 2 failed on CIFAR-10 and seed 1 diverged on Fashion-MNIST: only seed 0's average (90%) is left
+    assert acc["seeds"] == 1 and acc["ours_mean"] == 90.0 and acc["verdict"] == "one seed"
 
 
 # --- write ----------------------------------------------------------------------------------------
 
-def _table(paper: float) -> pd.DataFrame:
+def _table(paper: float, verdict: str = "above", quantity: str = "test accuracy (%)") -> pd.DataFrame:
     row = {"source": "000", "table": "Table 1", "dataset": "mnist", "init": "he_normal",
-           "quantity": "test accuracy (%)", "paper": paper, "ours_mean": 92.0, "ours_ci_low": 87.0,
-           "ours_ci_high": 97.0, "seeds": 3, "paper_inside_ci": False}
+           "quantity": quantity, "compared_with": "test accuracy, after the last epoch", "paper": paper,
+           "ours_mean": 92.0, "ours_pi_low": 87.0, "ours_pi_high": 97.0, "seeds": 3, "verdict": verdict}
     return pd.DataFrame([row], columns=summary.COLUMNS)
+
+
+def test_markdown_prints_each_verdict_with_the_bounds_it_was_decided_on() -> None:
+    md = summary.markdown(pd.concat([_table(97.54), _table(0.05, "differs", "model loss")], ignore_index=True))
+    assert "| compared with | paper | ours (95% PI, one run) | seeds | verdict |" in md
+    assert ("| 000 | Table 1 | mnist | he_normal | test accuracy (%) | test accuracy, after the last epoch | 97.54 "
+            "| 92.00 [87.00, 97.00] | 3 | above |") in md
+    assert "| model loss | test accuracy, after the last epoch | 0.0500 | every seed: 92.0000 | 3 | differs |" in md
+    assert "prediction interval" in md and "95% CI" not in md
 
 
 def test_write_replaces_both_files_and_leaves_nothing_else(tmp_path: Path) -> None:

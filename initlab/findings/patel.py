@@ -1,0 +1,345 @@
+"""Patel, Nandu & Raut (``001_…``), Tables 1 and 2: what they measure, and the paper beside ours.
+
+* **What the tables measure.** The paper's zero-initialization row cannot be a test
+  accuracy: a zero-initialized network is a constant predictor
+  (:mod:`initlab.findings.zero_init`), and no constant predictor scores 11.24% on
+  MNIST's test set or below 10% on the balanced test sets. :func:`candidate_table`
+  sets the paper's zero row beside five metrics of that network (replayed exactly from
+  the labels) and :func:`identified` names those that agree on every dataset.
+* **The paper beside ours** (:func:`comparison_rows`): each published number is one
+  run, judged against a 95% prediction interval for one run of ours over seeds
+  (:func:`initlab.stats.judge_published`), on the metric the tables were identified to
+  report; a run that did not train is counted as a failure (Wilson interval) and the
+  interval is drawn over the runs that trained.
+
+The ranking He > Xavier > Random > Zero is tested in :mod:`initlab.findings.patel_ranking`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from initlab.report import fmt_ci
+from initlab.sources import PATEL_AVERAGES, PATEL_LABELS, patel_tables
+from initlab.stats import failure_summary, final_epochs, judge_published, mean_ci
+
+CLAIMED = ["randn_he", "randn_lecun", "randn_001", "zeros"]  # the paper's ranking, best first
+FAIL_BELOW = 0.2   # a run whose test accuracy stays below 20% (chance: 10%) did not train
+SCALES = {"accuracy": (100.0, 2), "loss": (1.0, 4)}  # printed scale and decimals of the paper's numbers
+PAPER_COLUMN = {"accuracy": "test_acc", "loss": "test_loss"}  # sources' names for the printed columns
+FULL_SET = "training (full training set)"
+CANDIDATES = {  # a metric of the zero-initialized net -> (the replays' protocol, column stem)
+    FULL_SET: ("full", ""),
+    "training (training split)": ("split", ""),
+    "validation (validation split)": ("split", "val_"),
+    "test (trained on the full training set)": ("full", "test_"),
+    "test (trained on the training split)": ("split", "test_"),
+}
+AGREE = ("inside", "equal")
+PAPER_DATASETS = ("mnist", "cifar10", "fashion_mnist")  # the columns of the paper's tables, in its order
+
+
+def _kind(value: str) -> str:
+    return "loss" if value.endswith("loss") else "accuracy"
+
+
+def _paper(init: str, dataset: str, kind: str) -> float:
+    t = patel_tables().set_index(["init", "dataset"])
+    return float(t.loc[(init, dataset), PAPER_COLUMN[kind]])
+
+
+def judge(values: Sequence[float] | np.ndarray, paper: float, kind: str) -> dict:
+    """:func:`initlab.stats.judge_published` at the paper's printed scale for ``kind`` (``"accuracy"``
+    in percent, 2 decimals; ``"loss"``, 4 decimals), the interval clipped to what the quantity can
+    take (0–100%, a loss ≥ 0); clipping never changes the verdict on a number in that range."""
+    scale, digits = SCALES[kind]
+    j = judge_published(values, paper, scale, digits)
+    top = 100.0 if kind == "accuracy" else np.inf
+    if np.isfinite(j["low"]):
+        j["low"], j["high"] = max(j["low"], 0.0), min(j["high"], top)
+    return j
+
+
+def _pi_text(j: dict, digits: int) -> str:
+    """A judged interval as printed: ``"98.7 [98.1, 99.3]"``, ``"every run: 11.35"``, ``"98.70 (one run)"``."""
+    if j["verdict"] in ("equal", "differs"):
+        return f"every run: {j['mean']:.{digits}f}"
+    if j["verdict"] == "one seed":
+        return f"{j['mean']:.{digits}f} (one run)"
+    if j["verdict"] == "no runs":
+        return "no run"
+    return f"{j['mean']:.{digits}f} [{j['low']:.{digits}f}, {j['high']:.{digits}f}]"
+
+
+# --- what the tables measure ----------------------------------------------------------------------
+
+def candidate_table(full: pd.DataFrame, split: pd.DataFrame) -> pd.DataFrame:
+    """The paper's zero row beside each :data:`CANDIDATES` metric of a zero-initialized net.
+
+    Args:
+        full: replays trained on the full training set (``validation_split=0``), one run per
+            seed, in ``run_study``'s columns (:func:`initlab.findings.zero_init.replay_study`).
+        split: replays under our protocol (the training split, validation on the rest).
+
+    Returns:
+        One row per (dataset, candidate): for accuracy and for loss the judged interval
+        (``acc_ours``, ``acc_paper``, ``acc_verdict``; ``loss_ours``, ...), compared at the
+        paper's printed precision; ``runs`` the number of replays.
+    """
+    frames = {"full": final_epochs(full), "split": final_epochs(split)}
+    rows = []
+    for dataset in dict.fromkeys(full["dataset"]):
+        for name, (protocol, stem) in CANDIDATES.items():
+            runs = frames[protocol][frames[protocol]["dataset"] == dataset]
+            row = {"dataset": dataset, "metric": name, "runs": len(runs)}
+            for kind, column in (("acc", f"{stem}accuracy"), ("loss", f"{stem}loss")):
+                digits = SCALES[_kind(column)][1]
+                j = judge(runs[column].to_numpy(), _paper("zeros", dataset, _kind(column)), _kind(column))
+                row.update({f"{kind}_ours": _pi_text(j, digits), f"{kind}_paper": f"{j['published']:.{digits}f}",
+                            f"{kind}_verdict": j["verdict"]})
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def identified(candidates: pd.DataFrame, on: str = "acc") -> list[str]:
+    """The candidate metrics whose verdict on ``on`` (``"acc"`` or ``"loss"``) is inside or equal on every dataset."""
+    ok = candidates.assign(ok=candidates[f"{on}_verdict"].isin(AGREE)).groupby("metric", sort=False)["ok"].all()
+    return [m for m, good in ok.items() if good]
+
+
+def _names(items: Sequence[str]) -> str:
+    items = list(items)
+    return "no set" if not items else items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
+
+
+def identification_text(labels: pd.DataFrame, candidates: pd.DataFrame) -> str:
+    """What the paper's zero row is, with the evidence: the label arithmetic, then the replays.
+
+    ``labels`` is :func:`initlab.findings.zero_init.label_table`'s frame (with a
+    ``"full training set"`` and a ``"test set"`` row per dataset), ``candidates``
+    :func:`candidate_table`'s (whose :data:`FULL_SET` rows are replays on the full training set).
+    """
+    lines, exact, balanced, entropy, test_losses = [], [], [], [], []
+    for dataset, t in labels.groupby("dataset", sort=False):
+        acc, loss = round(_paper("zeros", dataset, "accuracy"), 2), round(_paper("zeros", dataset, "loss"), 4)
+        shares = {s: round(100 * v, 2) for s, v in zip(t["set"], t["predicted_share"])}
+        losses = {s: round(v, 4) for s, v in zip(t["set"], t["cross_entropy"])}
+        by_acc = [s for s in shares if shares[s] == acc]
+        by_loss = [s for s in shares if losses[s] == loss]
+        listed = "; ".join(f"{s}: {shares[s]:.2f}%, {losses[s]:.4f}" for s in shares)
+        lines.append(f"- **{dataset}**: the paper prints {acc:.2f}% and {loss:.4f}. A constant predictor fitted on the "
+                     f"training labels scores ({listed}). The accuracy matches {_names(by_acc)}; the loss "
+                     f"{_names(by_loss)}.")
+        if by_acc == ["full training set"] and "full training set" in by_loss:
+            exact.append(dataset)
+        if shares.get("test set") == 10.0 and shares.get("full training set") == 10.0 and acc < 10.0:
+            balanced.append(dataset)
+        if "full training set" in by_loss:
+            entropy.append(f"{loss:.4f}")
+        if "test set" in losses:
+            test_losses.append(f"{losses['test set']:.4f}")
+    n_data = candidates["dataset"].nunique()
+    agree, loss_agree = identified(candidates), identified(candidates, "loss")
+    verdicts = "; ".join(f"{m}: {', '.join(g['acc_verdict'])}" for m, g in candidates.groupby("metric", sort=False))
+    lines += ["", f"Replayed from the labels ({int(candidates['runs'].min())} shuffles each), the paper's zero-"
+                  f"initialization accuracy against each metric of the zero-initialized network "
+                  f"({', '.join(dict.fromkeys(candidates['dataset']))} in turn): {verdicts}."]
+    if len(agree) != 1:
+        lines += ["", f"**Identification.** {len(agree)} metrics agree with the paper's zero-initialization accuracy "
+                      f"on all {n_data} datasets ({_names(agree) if agree else 'none'}): the zero row does not pin "
+                      f"down what the tables measure."
+                  + (" All of them are training numbers, so the tables report training accuracy either way; which "
+                     "part of the training set it was measured on is left open." if len(agree) > 1 and
+                     all(a.startswith("training") for a in agree) else "")]
+        return "\n".join(lines)
+    name = agree[0]
+    lines += ["", f"**Identification.** Only one metric agrees with the paper's zero-initialization accuracy on all "
+                  f"{n_data} datasets: **{name}**, the last epoch's mean over its batches, as Keras' `fit` reports "
+                  f"it. "
+                  f"The paper's tables most likely report training accuracy and training loss of the last epoch, "
+                  f"trained on the whole training set."]
+    sure = []
+    if exact:
+        sure.append(f"high on {_names(exact)}, where the accuracy and the loss equal the full training set's to "
+                    f"every printed digit and no other set gives the accuracy")
+    if balanced:
+        sure.append(f"consistent on {_names(balanced)}, where the paper's accuracy lies below the exact 10.00% any "
+                    f"constant predictor scores on the balanced full training and test sets (so it is no evaluated "
+                    f"test accuracy), and inside the interval of the replays' running mean on the full training set")
+    if sure:
+        lines.append(f"How sure: {'; '.join(sure)}.")
+    if name == FULL_SET and name not in loss_agree and entropy:
+        replayed = candidates.loc[candidates["metric"] == name, "loss_ours"]
+        lines.append(f"The loss row ({', '.join(entropy)}) is what a converged constant predictor scores on the full "
+                     f"training set (the entropy of its labels); the replays' running loss ({'; '.join(replayed)}) "
+                     f"sits a little above it, because with Adam at batch 32 the bias keeps jittering around the "
+                     f"frequencies (the paper does not state its optimizer or batch size); on the test sets the "
+                     f"converged loss would be {', '.join(test_losses)}.")
+    return "\n".join(lines)
+
+
+# --- the paper beside ours ------------------------------------------------------------------------
+
+def _judge(values: np.ndarray, test: np.ndarray, paper: float, kind: str) -> dict:
+    """Judge ``paper`` against ``values`` (one per run), the runs whose test accuracy shows they trained."""
+    f = failure_summary(test, FAIL_BELOW)
+    keep = np.isfinite(test) & (test >= FAIL_BELOW)
+    partial = 0 < f["failed"] < f["n"]
+    j = judge(values[keep] if partial else values, paper, kind)
+    return {**j, "failed": f["failed"], "runs": f["n"], "judged_on": "runs that trained" if partial else "all runs"}
+
+
+def comparison_rows(df: pd.DataFrame, value: str = "accuracy", zero_replay: pd.DataFrame | None = None
+                    ) -> pd.DataFrame:
+    """Table 1 (``value="accuracy"``) or 2 (``"loss"``) of ``001``: each paper number beside ours.
+
+    Args:
+        df: the study's tidy frame (datasets × the four schemes × seeds).
+        value: our metric set beside the paper's (``accuracy``/``loss``: training, last epoch;
+            ``test_accuracy``/``test_loss``).
+        zero_replay: if given, the zero row is judged against these replays of the zero-initialized
+            net (:func:`initlab.findings.zero_init.replay_study`, e.g. trained on the full
+            training set as the paper did) instead of our zero runs.
+
+    Returns:
+        One row per (dataset, init) and one ``"average"`` row per init (each seed's mean over
+        the datasets, then judged): ``dataset, init, scheme, paper, ours_mean, ours_pi_low,
+        ours_pi_high, seeds, verdict, reason, failed, runs, judged_on, source`` with
+        our numbers rounded as printed (accuracies in percent).
+    """
+    kind = _kind(value)
+    runs = final_epochs(df)
+    zeros = final_epochs(zero_replay) if zero_replay is not None else None
+    rows, per_seed = [], {}
+    datasets = list(dict.fromkeys(df["dataset"]))
+    for init in reversed(CLAIMED):
+        if init not in set(runs["init"]):
+            continue
+        for dataset in datasets:
+            own = init == "zeros" and zeros is not None
+            r = (zeros if own else runs)
+            r = r[(r["dataset"] == dataset) & (r["init"] == init)].sort_values("seed")
+            j = _judge(r[value].to_numpy(float), r["test_accuracy"].to_numpy(float),
+                       _paper(init, dataset, kind), kind)
+            rows.append({"dataset": dataset, "init": init, **j, "source": "replay" if own else "runs",
+                         **({"failed": np.nan} if own else {})})  # a replay of zero init fails by design
+            seeds = r.set_index("seed")
+            trained = seeds["test_accuracy"] >= FAIL_BELOW
+            per_seed[(init, dataset)] = seeds[value].where(trained | (j["judged_on"] == "all runs"))
+        if set(datasets) == set(PAPER_DATASETS):
+            # a seed's average needs every dataset: a seed with a non-finite value (a diverged run, or
+            # a run that did not train where others did) is left out
+            wide = pd.concat([per_seed[(init, d)] for d in datasets], axis=1)
+            avg = wide.mean(axis=1, skipna=False).to_numpy(float)
+            j = judge(avg, PATEL_AVERAGES[init][0 if kind == "accuracy" else 1], kind)
+            rows.append({"dataset": "average", "init": init, **j, "failed": np.nan, "runs": len(avg),
+                         "judged_on": "each seed's mean over the datasets",
+                         "source": "replay" if init == "zeros" and zeros is not None else "runs"})
+    out = pd.DataFrame(rows).rename(columns={"mean": "ours_mean", "low": "ours_pi_low", "high": "ours_pi_high",
+                                             "n": "seeds", "published": "paper"})
+    out.insert(2, "scheme", out["init"].map(PATEL_LABELS))
+    order = {d: i for i, d in enumerate([*datasets, "average"])}
+    out = out.sort_values(["dataset", "init"], key=lambda c: c.map(order) if c.name == "dataset" else
+                          c.map({init: -i for i, init in enumerate(CLAIMED)}), ignore_index=True)
+    return out[["dataset", "init", "scheme", "paper", "ours_mean", "ours_pi_low", "ours_pi_high", "seeds", "verdict",
+                "reason", "failed", "runs", "judged_on", "source"]]
+
+
+def comparison_table(rows: pd.DataFrame, df: pd.DataFrame, test_value: str = "test_accuracy") -> pd.DataFrame:
+    """:func:`comparison_rows` laid out for a page: one row per (dataset, scheme), our test numbers beside."""
+    kind = _kind(test_value)
+    scale, digits = SCALES[kind]
+    runs = final_epochs(df)
+    out = []
+    for _, r in rows.iterrows():
+        j = {"mean": r["ours_mean"], "low": r["ours_pi_low"], "high": r["ours_pi_high"], "verdict": r["verdict"]}
+        if r["dataset"] == "average":
+            test = "—"
+        else:
+            sel = runs[(runs["dataset"] == r["dataset"]) & (runs["init"] == r["init"])]
+            ci = mean_ci(sel[test_value].to_numpy(float))
+            test = fmt_ci(ci["mean"], ci["half_width"], scale, digits)
+        failed = "—" if not np.isfinite(r["failed"]) else f"{int(r['failed'])} of {int(r['runs'])}"
+        out.append({"dataset": r["dataset"], "scheme": f"{r['scheme']} ({r['init']})", "paper": f"{r['paper']:.{digits}f}",
+                    "ours (95% PI, one run)": _pi_text(j, digits) + (" †" if r["source"] == "replay" else "")
+                    + (" ‡" if r["judged_on"] == "runs that trained" else ""),
+                    "verdict": r["verdict"], f"our {test_value.replace('_', ' ')} (mean ± CI)": test,
+                    "failed runs": failed})
+    return pd.DataFrame(out).set_index(["dataset", "scheme"])
+
+
+def shortfall_text(train_rows: pd.DataFrame, df: pd.DataFrame) -> str:
+    """How far the paper lies from our training and from our test accuracy, per dataset.
+
+    Means over the schemes that train (all but zero), each over its runs that trained;
+    ``train_rows`` is :func:`comparison_rows`' table for training accuracy.
+    """
+    runs = final_epochs(df)
+    runs = runs[np.isfinite(runs["test_accuracy"]) & (runs["test_accuracy"] >= FAIL_BELOW)]
+    lines = []
+    for dataset in dict.fromkeys(df["dataset"]):
+        rows = train_rows[(train_rows["dataset"] == dataset) & (train_rows["init"] != "zeros")]
+        gaps = []
+        for _, r in rows.iterrows():
+            sel = runs[(runs["dataset"] == dataset) & (runs["init"] == r["init"])]
+            if len(sel):
+                train, test = 100 * sel["accuracy"].mean(), 100 * sel["test_accuracy"].mean()
+                gaps.append((r["paper"] - test, r["paper"] - train, train - test))
+        if not gaps:
+            lines.append(f"- **{dataset}**: no run of a scheme that should train did.")
+            continue
+        to_test, to_train, own = np.mean(gaps, axis=0)
+        c = rows["verdict"].value_counts()
+        counted = ", ".join(f"{int(c[v])} {v}" for v in ("inside", "above", "below", "equal", "differs", "one seed")
+                            if v in c)
+        side = lambda gap: f"{abs(gap):.2f} pp {'above' if gap > 0 else 'below'}"  # noqa: E731
+        lines.append(f"- **{dataset}** (means over {len(gaps)} scheme(s)): the paper lies {side(to_test)} our test "
+                     f"accuracy, {side(to_train)} our training accuracy; our training accuracy is {side(own)} our "
+                     f"test accuracy. The paper's numbers against our prediction intervals for training accuracy: "
+                     f"{counted}.")
+    return "\n".join(lines)
+
+
+# --- views and texts for the notebook -------------------------------------------------------------
+
+def label_view(labels: pd.DataFrame) -> pd.DataFrame:
+    """:func:`initlab.findings.zero_init.label_table` for a page: shares in percent, losses in nats."""
+    share = lambda c, v: [f"{m} ({100 * x:.2f})" for m, x in zip(labels[c], labels[v])]  # noqa: E731
+    return pd.DataFrame({
+        "dataset": labels["dataset"], "set": labels["set"], "examples": labels["examples"],
+        "most frequent class (%)": share("majority", "majority_share"),
+        "fitted class (%)": share("predicted", "predicted_share"),
+        "entropy": labels["entropy"].map(lambda v: f"{v:.5f}"),
+        "loss of the fitted frequencies": labels["cross_entropy"].map(lambda v: f"{v:.5f}"),
+    }).set_index(["dataset", "set"])
+
+
+def candidate_view(candidates: pd.DataFrame) -> pd.DataFrame:
+    """:func:`candidate_table` for a page, the paper's zero row in the dataset's label."""
+    label = {d: f"{d} (paper: {g['acc_paper'].iloc[0]}%, {g['loss_paper'].iloc[0]})"
+             for d, g in candidates.groupby("dataset", sort=False)}
+    return pd.DataFrame({
+        "dataset": candidates["dataset"].map(label), "metric": candidates["metric"],
+        "accuracy %: replays (95% PI)": candidates["acc_ours"], "verdict": candidates["acc_verdict"],
+        "loss: replays (95% PI)": candidates["loss_ours"], "verdict ": candidates["loss_verdict"],
+    }).set_index(["dataset", "metric"])
+
+
+def replay_check_text(runs: pd.DataFrame, replayed: pd.DataFrame) -> str:
+    """Whether the replay reproduces our zero-initialized runs: every epoch's accuracy and loss, run by run."""
+    keys = ["dataset", "seed", "epoch"]
+    ours = runs[runs["init"] == "zeros"].set_index(keys).sort_index()
+    mine = replayed.set_index(keys).reindex(ours.index)
+    columns = [c for c in ("accuracy", "val_accuracy", "test_accuracy") if c in ours.columns]
+    acc = max(float(np.nanmax(np.abs(ours[c] - mine[c]))) for c in columns)
+    loss = max(float(np.nanmax(np.abs(ours[c] - mine[c]))) for c in ("loss", "val_loss", "test_loss")
+               if c in ours.columns)
+    n = len(ours.reset_index()[["dataset", "seed"]].drop_duplicates())
+    same = ("identical in every epoch" if acc == 0 else
+            f"within {100 * acc:.3f} pp (an argmax between near-equal biases can round either way)")
+    return (f"Replayed from the labels, our {n} zero-initialized runs (every dataset and seed, "
+            f"{ours.index.get_level_values('epoch').nunique()} epoch(s)): training, validation and test accuracy "
+            f"{same}; losses within {loss:.1e} (float32 sums in another order).")

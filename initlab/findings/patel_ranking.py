@@ -1,0 +1,156 @@
+"""Patel, Nandu & Raut (``001_…``): the paper's ranking tested, the speed table, and the closing summary.
+
+The paper ranks He > Xavier > Random > Zero on every dataset. :func:`ranking_family`
+tests every adjacent step on every dataset, on the metric its tables report (training
+accuracy, see :mod:`initlab.findings.patel`) and on test accuracy, as one Holm family of
+paired tests with the paper's own gaps as the sizes to resolve.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from initlab.findings.patel import CLAIMED, FAIL_BELOW, identified
+from initlab.report import fmt_ci, protocol_text, verdict_counts
+from initlab.sources import patel_tables
+from initlab.stats import mean_ci, paired_test, paired_values, test_family, verdict_label
+
+DELTA = 0.0025  # equivalence margin: 0.25 pp, under the smallest gap the paper reads as a ranking (0.26 pp)
+METRIC_NAMES = {"accuracy": "training accuracy", "test_accuracy": "test accuracy"}
+
+
+def ranking_family(df: pd.DataFrame, values: Sequence[str] = ("accuracy", "test_accuracy"),
+                   delta: float = DELTA) -> pd.DataFrame:
+    """The paper's ranking (:data:`CLAIMED`), each adjacent step on each dataset and metric: one Holm family.
+
+    Each step is a paired test over seeds (:func:`initlab.stats.paired_test`) with the
+    paper's own gap (its Table 1, same step and dataset) as the size to resolve.
+
+    Returns:
+        :func:`initlab.stats.test_family`'s table with ``dataset, metric, claim, a, b, gap, name``
+        (``name``: ``metric/dataset/a > b``, for the record).
+    """
+    paper = patel_tables().set_index(["init", "dataset"])["test_acc"]
+    rows = []
+    for value in values:
+        for dataset in dict.fromkeys(df["dataset"]):
+            sub = df[df["dataset"] == dataset]
+            present = [c for c in CLAIMED if c in set(sub["init"])]
+            for a, b in zip(present[:-1], present[1:]):
+                gap = (paper[(a, dataset)] - paper[(b, dataset)]) / 100.0
+                w = paired_values(sub, a, b, value)
+                rows.append({"dataset": dataset, "metric": METRIC_NAMES.get(value, value), "claim": f"{a} > {b}",
+                             "a": a, "b": b, "gap": gap, "name": f"{value}/{dataset}/{a} > {b}",
+                             **paired_test((w["a"] - w["b"]).to_numpy(), delta, gap)})
+    return test_family(pd.DataFrame(rows))
+
+
+def ranking_markdown(family: pd.DataFrame, delta: float = DELTA) -> str:
+    """The family as a Markdown table: paper gap, our difference with its CI, Holm p, verdict, seeds for the paper's gap."""
+    head = ["dataset", "metric", "step", "paper gap (pp)", "ours (pp) [95% CI]", "Holm p", "verdict",
+            "seeds for the paper's gap"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for _, r in family.iterrows():
+        if r["exact"]:
+            ours, p = f"{100 * r['mean']:+.2f} (every seed)", "exact"
+        elif r["n"] < 2:
+            ours, p = "one seed" if r["n"] == 1 else "no seeds", "—"
+        else:
+            ours = f"{100 * r['mean']:+.2f} [{100 * r['ci_low']:+.2f}, {100 * r['ci_high']:+.2f}]"
+            p = f"{r['p_adj']:.3g}"
+        need = r["seeds_needed"]
+        need = ("—" if not np.isfinite(need) and not np.isinf(need) else
+                "more than 10,000" if np.isinf(need) else f"{int(need)}")
+        lines.append(f"| {r['dataset']} | {r['metric']} | {r['claim']} | {100 * r['gap']:+.2f} | {ours} | {p} | "
+                     f"**{verdict_label(r, delta)}** | {need} |")
+    return "\n".join(lines)
+
+
+def ranking_text(family: pd.DataFrame, delta: float = DELTA) -> str:
+    """Per dataset and metric, whether the whole ranking holds; then the protocol sentence."""
+    seeds = int(family["n"].min()) if len(family) else 0
+    lines = []
+    for (dataset, metric), g in family.groupby(["dataset", "metric"], sort=False):
+        whole = ("holds" if (g["verdict"] == "supported").all() else
+                 "is contradicted" if (g["verdict"] == "reversed").any() else "is not established")
+        marks = int(g["borderline"].sum())
+        tail = f" ({marks} of them borderline)" if marks else ""
+        lines.append(f"- {dataset}, {metric}: {verdict_counts(g)}{tail}; the ranking {whole}.")
+    powered = family[(family["verdict"] == "inconclusive") & (family["seeds_needed"] <= family["n"])
+                     & (family["mean"].abs() < family["gap"].abs())]
+    if len(powered):
+        named = "; ".join(powered["dataset"] + ", " + powered["metric"] + ": " + powered["claim"])
+        lines += ["", f"{len(powered)} inconclusive step(s) ({named}) had, by our spread, seeds enough to resolve a "
+                      f"gap of the paper's size (80% power before the correction) yet measured a smaller one: a hint, "
+                      f"not a verdict, that the paper's gap is not there (the spread itself comes from "
+                      f"{int(powered['n'].min())} seeds)."]
+    n_data, n_metrics = family["dataset"].nunique(), family["metric"].nunique()
+    family_name = (f"the paper's ranking He > Xavier > Random > Zero, every adjacent step on each of the "
+                   f"{n_data} datasets, on {n_metrics} metrics ({', '.join(dict.fromkeys(family['metric']))})")
+    return "\n".join(lines + ["", protocol_text(family_name, len(family), seeds, delta)])
+
+
+# --- speed ----------------------------------------------------------------------------------------
+
+def convergence_summary(conv: pd.DataFrame, df: pd.DataFrame) -> pd.DataFrame:
+    """Per (dataset, init): first-epoch validation accuracy and the area under the validation curve (mean ± CI),
+    and how many runs reached the target (``conv`` is :func:`initlab.convergence.convergence_table`'s)."""
+    first = df[df["epoch"] == df["epoch"].min()]
+    out = []
+    for (dataset, init), g in conv.groupby(["dataset", "init"], sort=False):
+        f = mean_ci(first.loc[(first["dataset"] == dataset) & (first["init"] == init), "val_accuracy"].to_numpy(float))
+        a = mean_ci(g["auc"].to_numpy(float))
+        reached = np.isfinite(g["epochs_to_target"].to_numpy(float))
+        out.append({"dataset": dataset, "init": init,
+                    "validation accuracy, epoch 1": fmt_ci(f["mean"], f["half_width"]),
+                    "mean over epochs (AUC)": fmt_ci(a["mean"], a["half_width"]),
+                    "reached the target": f"{int(reached.sum())} of {len(g)}",
+                    "median epochs to it": (f"{np.median(g['epochs_to_target']):g}" if reached.mean() > 0.5
+                                            else "never (most runs)")})
+    return pd.DataFrame(out).set_index(["dataset", "init"])
+
+
+
+def closing_text(acc_rows: pd.DataFrame, loss_rows: pd.DataFrame, family: pd.DataFrame,
+                 candidates: pd.DataFrame, delta: float = DELTA) -> str:
+    """The notebook's closing summary: each verdict with the test, correction and seeds behind it."""
+    agree = identified(candidates)
+    metric = agree[0] if len(agree) == 1 else None
+    seeds = int(acc_rows.loc[(acc_rows["source"] == "runs") & (acc_rows["dataset"] != "average"), "seeds"].max())
+    replays = int(candidates["runs"].min())
+    zero_runs = acc_rows.loc[(acc_rows["source"] == "replay") & (acc_rows["dataset"] != "average"), "seeds"]
+
+    def counts(rows: pd.DataFrame) -> str:
+        c = rows["verdict"].value_counts()
+        return ", ".join(f"{int(c[v])} {v}" for v in ("inside", "above", "below", "equal", "differs", "one seed",
+                                                       "no runs") if v in c)
+
+    ident = (f"the paper's tables most likely report the last epoch's numbers of type **{metric}**, accuracy and "
+             f"loss (the only metric of a zero-initialized network that agrees with its zero row on every dataset; {replays} "
+             f"replays per metric, each compared with a 95% prediction interval, or exactly when every replay "
+             f"is the same)" if metric else
+             "which metric the paper's tables report is not pinned down by its zero row (see above)")
+    failures = acc_rows[(acc_rows["failed"] > 0) & (acc_rows["init"] != "zeros")]
+    fail_text = ("; ".join(f"{r['dataset']} {r['init']}: {int(r['failed'])} of {int(r['runs'])}"
+                           + ("" if r["judged_on"] == "runs that trained" else " (no run trained)")
+                           for _, r in failures.iterrows()) or "none among the schemes meant to train")
+    lines = [
+        f"- **What the tables measure**: {ident}.",
+        f"- **Table 1** (the paper beside our training accuracy, last epoch): {counts(acc_rows)}; **Table 2** "
+        f"(training loss): {counts(loss_rows)}. Each paper number is one run, judged against a 95% prediction "
+        f"interval for one new run of ours over {seeds} seeds (t-based, sqrt(1 + 1/n) wide), rounded as the "
+        f"paper prints; rows whose seeds all agree are compared exactly; "
+        + (f"the zero row against {int(zero_runs.max())} replays of the zero-initialized network on the full "
+           f"training set, as the paper trained." if len(zero_runs) else "the zero row against our zero runs."),
+        f"- **Runs that did not train** (test accuracy below {FAIL_BELOW:.0%}; zero initialization aside): "
+        f"{fail_text}. Where some seeds trained, the row is judged on those, and the failure rate is given with a "
+        f"95% Wilson interval above.",
+        f"- **Ranking** He > Xavier > Random > Zero: {verdict_counts(family)} over {len(family)} steps "
+        f"({int(family['borderline'].sum())} borderline). " + protocol_text(
+            "every adjacent step of the paper's ranking on every dataset and both metrics", len(family),
+            int(family["n"].min()) if len(family) else 0, delta).replace("*Method.* ", ""),
+    ]
+    return "\n".join(lines)
