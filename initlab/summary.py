@@ -60,7 +60,8 @@ def _row(source: str, table: str, dataset: str, init: str, quantity: str, compar
 def desai_rows(p: dict[str, Any], cache_root: Path | None = None) -> list[dict[str, Any]]:
     """000 Table 1 from the MNIST four-initializer notebook's runs (read from the cache, never trained)."""
     df = runner.run_study(p["dataset"], p["model"], p["inits"], seeds=p["seeds"], epochs=p["epochs"],
-                          batch_size=p["batch_size"], validation_split=p["validation_split"],
+                          batch_size=p["batch_size"], optimizer=p.get("optimizer", "adam"),
+                          learning_rate=p.get("learning_rate"), validation_split=p["validation_split"],
                           train_limit=p["train_limit"], test_limit=p["test_limit"], cache_root=cache_root,
                           cached_only=True)
     last = final_epochs(df)

@@ -1,0 +1,383 @@
+"""Desai's four initializers on MNIST (``000``, Table 1): the paper beside our runs, and its claims tested.
+
+* :func:`published_comparison`: every number of Table 1 against the 95% prediction
+  interval for one new run of ours (a published number is one run).
+* :func:`paper_gaps` and :func:`gap_seeds`: the gaps of the paper's ranking, and how many
+  seeds a paired test needs to resolve each of them at 80% power.
+* :func:`speed_values`, :func:`speed_family`, :func:`speed_table`, :func:`speed_text`:
+  convergence speed as a family of paired claims "a converges faster than b", measured
+  three ways (validation accuracy after the first epoch, the mean of the validation
+  curve, epochs to a target), Holm-corrected together. They are generic: the catalogue
+  notebook uses them too.
+* :func:`equivalence_family` and :func:`equivalence_text`: which pairs' final test
+  accuracies are equivalent within ±δ (two one-sided tests, Holm over the pairs).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from itertools import combinations
+
+import numpy as np
+import pandas as pd
+
+from initlab.convergence import convergence_table
+from initlab.report import family_lines, fmt_ci, protocol_text, verdict_counts
+from initlab.sources import desai_table
+from initlab.stats import (ALPHA, BORDERLINE, compare_pairs, is_borderline, judge_published, mean_ci,
+                           paired_test, paired_values, seeds_needed, test_family)
+
+# Table 1's columns: (our column, which epoch), and how a reader names them.
+TABLE_1 = {
+    "train_acc_first": ("accuracy", "first", "training accuracy, first epoch"),
+    "train_acc_last": ("accuracy", "last", "training accuracy, last epoch"),
+    "val_acc_first": ("val_accuracy", "first", "validation accuracy, first epoch"),
+    "val_acc_last": ("val_accuracy", "last", "validation accuracy, last epoch"),
+    "test_acc": ("test_accuracy", "last", "test accuracy"),
+}
+SPEED_METRICS = {
+    "epoch1": "validation accuracy after the first epoch",
+    "auc": "mean validation accuracy over the epochs (area under the curve)",
+    "epochs": "epochs to reach the target",
+}
+
+
+def seeds_phrase(table: pd.DataFrame) -> str:
+    """The seeds behind a family: ``"10"``, or ``"8–10"`` when some comparisons lost seeds (diverged runs)."""
+    n = table["n"] if len(table) else pd.Series([0])
+    lo, hi = int(n.min()), int(n.max())
+    return f"{hi}" if lo == hi else f"{lo}–{hi}"
+
+
+def _per_run(df: pd.DataFrame, value: str, which: str) -> pd.DataFrame:
+    """One row per run: ``value`` at the first epoch or at the run's last one."""
+    rows = df.sort_values("epoch")
+    keys = [k for k in ("dataset", "model", "init", "seed") if k in rows.columns]
+    pick = rows.groupby(keys, sort=False).head(1) if which == "first" else rows.groupby(keys, sort=False).tail(1)
+    return pick[[*keys, value]]
+
+
+def published_comparison(df: pd.DataFrame, digits: int = 2) -> pd.DataFrame:
+    """Table 1 of ``000`` in long form: each paper number beside where one run of ours lands.
+
+    Rows are (quantity, init) for the initializers ``df`` holds. Columns: the paper's
+    number, our mean, the 95% prediction interval for one new run (both in percent,
+    rounded to ``digits`` as printed), and :func:`initlab.stats.judge_published`'s verdict
+    (``inside``, ``above``, ``below``; ``equal``/``differs`` when every seed is identical).
+    """
+    paper = desai_table().set_index("init")
+    inits = [i for i in paper.index if i in set(df["init"])]
+    rows = []
+    for col, (value, which, label) in TABLE_1.items():
+        runs = _per_run(df, value, which)
+        for init in inits:
+            j = judge_published(runs.loc[runs["init"] == init, value].to_numpy(dtype=float),
+                                paper.loc[init, col], digits=digits)
+            # an accuracy cannot leave [0, 100]%: the printed bounds are clipped (the verdict is unchanged)
+            low, high = max(j["low"], 0.0), min(j["high"], 100.0)
+            interval = f"{low:.{digits}f} – {high:.{digits}f}" if np.isfinite(j["low"]) else "n/a"
+            rows.append({"quantity": label, "init": init, "paper (%)": f"{j['published']:.{digits}f}",
+                         "ours, mean (%)": f"{j['mean']:.{digits}f}" if np.isfinite(j["mean"]) else "n/a",
+                         "ours, 95% PI for one run (%)": interval, "paper vs. PI": j["verdict"], "seeds": j["n"]})
+    return pd.DataFrame(rows).set_index(["quantity", "init"])
+
+
+def published_text(table: pd.DataFrame) -> str:
+    """How many of the paper's numbers land where one run of ours would, and which do not."""
+    v = table["paper vs. PI"]
+    out = table[~v.isin(["inside", "equal"])]
+    outside = [f"{q}: " + ", ".join(f"{i} {r['paper vs. PI']}" for (_, i), r in g.iterrows())
+               for q, g in out.groupby(level=0, sort=False)]
+    seeds = int(table["seeds"].min()) if len(table) else 0
+    head = (f"{int(v.isin(['inside', 'equal']).sum())} of {len(table)} numbers of Table 1 lie inside the 95% "
+            f"prediction interval for one run of ours (t-based, from {seeds} seeds; a published number is one run, "
+            f"so it is judged against where one new run would land, rounded to the paper's two decimals).")
+    return head + (f" Outside it ({len(out)}; the paper's run lies above or below ours, or differs from a value "
+                   f"every seed repeats): {'; '.join(outside)}." if outside else " None lies outside it.")
+
+
+def paper_gaps(claimed: Sequence[str], column: str = "test_acc") -> list[float]:
+    """The paper's gaps between adjacent steps of a ranking (``a - b``, as fractions, not percent)."""
+    paper = desai_table().set_index("init")[column]
+    return [float(paper[a] - paper[b]) / 100 for a, b in zip(claimed[:-1], claimed[1:])]
+
+
+def _seed_count(n: float) -> str:
+    return "n/a" if not np.isfinite(n) and not np.isinf(n) else "more than 10,000" if np.isinf(n) else f"{int(n)}"
+
+
+def gap_seeds(df: pd.DataFrame, claimed: Sequence[str], gaps: Sequence[float],
+              value: str = "test_accuracy") -> pd.DataFrame:
+    """Seeds a paired t-test needs to resolve each claimed gap, from the spread of our paired differences.
+
+    Two columns of seeds: for that test alone (level α), and for the strictest step of
+    Holm's correction over the ``len(gaps)`` steps (level α / len(gaps)), an upper bound
+    for the family.
+
+    Returns:
+        One row per step ``a > b``: the claimed gap and our mean difference (pp), the
+        standard deviation of our paired differences (pp), the seeds needed.
+    """
+    m = len(gaps)
+    rows = []
+    for (a, b), gap in zip(zip(claimed[:-1], claimed[1:]), gaps):
+        w = paired_values(df, a, b, value)
+        ci = mean_ci((w["a"] - w["b"]).to_numpy())
+        rows.append({"step": f"{a} > {b}", "paper gap (pp)": round(100 * gap, 2),
+                     "ours (pp)": round(100 * ci["mean"], 2) if np.isfinite(ci["mean"]) else np.nan,
+                     "sd of differences (pp)": round(100 * ci["std"], 3) if np.isfinite(ci["std"]) else np.nan,
+                     "seeds: alone": _seed_count(seeds_needed(gap, ci["std"])),
+                     f"seeds: within {m} steps (α/{m})": _seed_count(seeds_needed(gap, ci["std"], ALPHA / m)),
+                     "seeds now": ci["n"]})
+    return pd.DataFrame(rows).set_index("step")
+
+
+def gap_text(gaps: pd.DataFrame, ranking: pd.DataFrame) -> str:
+    """What :func:`gap_seeds` means for each step, given the step's verdict (``ranking``, same order).
+
+    Where we ran at least the seeds the family needs and the step is still not supported,
+    a gap as large as the paper's would most likely have been found: the true gap is smaller.
+    """
+    family_col = next(c for c in gaps.columns if c.startswith("seeds: within"))
+    parts = []
+    for (step, g), verdict in zip(gaps.iterrows(), ranking["verdict"]):
+        need, now = g[family_col], int(g["seeds now"])
+        if verdict == "supported":
+            parts.append(f"{step}: resolved, supported with {now} seeds")
+        elif need.isdigit() and now >= int(need):
+            gap = g["paper gap (pp)"]
+            parts.append(f"{step}: {now} seeds are at least the {need} that would find the paper's {gap:.2f} pp "
+                         f"gap with 80% power, and the step is {verdict} (ours {g['ours (pp)']:+.2f} pp): a gap as "
+                         "large as the paper's is unlikely")
+        elif need.isdigit():
+            parts.append(f"{step}: {need} seeds would find the paper's {g['paper gap (pp)']:.2f} pp gap with 80% "
+                         f"power, {now} were run")
+        else:
+            parts.append(f"{step}: {need} seeds (from our spread, the paper's gap cannot be resolved in practice)"
+                         if need.startswith("more") else f"{step}: no estimate (our differences have no spread)")
+    return "; ".join(parts) + "."
+
+
+def ordered_pairs(inits: Sequence[str]) -> list[tuple[str, str]]:
+    """Every pair ``(a, b)`` with ``a`` before ``b`` in ``inits`` (e.g. a ranking, best first)."""
+    return list(combinations(inits, 2))
+
+
+def speed_values(df: pd.DataFrame, target: float, value: str = "val_accuracy") -> pd.DataFrame:
+    """Per run: ``epoch1`` (``value`` after the first epoch), ``auc`` (mean of the curve), ``epochs``
+    (first epoch reaching ``target``; a run that never does counts as one epoch past the study's
+    last, a lower bound on its time) and ``reached``."""
+    conv = convergence_table(df, target, value)
+    keys = [k for k in ("dataset", "model", "init", "seed") if k in conv.columns]
+    first = _per_run(df, value, "first").rename(columns={value: "epoch1"})
+    out = conv.merge(first, on=keys, how="left")
+    out["reached"] = np.isfinite(out["epochs_to_target"])
+    out["epochs"] = np.where(out["reached"], out["epochs_to_target"], float(df["epoch"].max()) + 1)
+    return out[[*keys, "epoch1", "auc", "epochs", "reached", "best_epoch", "collapse"]]
+
+
+def speed_family(df: pd.DataFrame, pairs: Sequence[tuple[str, str]], target: float, delta: float,
+                 delta_epochs: float = 0.5, value: str = "val_accuracy") -> pd.DataFrame:
+    """Claims "a converges faster than b", each measured by :data:`SPEED_METRICS`: one Holm family.
+
+    A positive difference always favours ``a``: higher accuracy after epoch 1, higher
+    mean accuracy over the epochs, fewer epochs to ``target`` (``b``'s minus ``a``'s). For
+    epochs, seeds where neither run reached the target are tied by censoring and left
+    out; a pair with fewer than 2 seeds left is *not tested* (and not in the family).
+
+    Args:
+        delta: equivalence margin for the two accuracy measures (fraction).
+        delta_epochs: equivalence margin in epochs.
+
+    Returns:
+        One row per (metric, pair): ``metric, claim, name, a, b, delta, seeds_reached``,
+        :func:`initlab.stats.paired_test`'s columns, then ``p_adj, p_equiv_adj, verdict,
+        borderline`` (verdict ``not tested`` where the target was too rarely reached).
+    """
+    runs = speed_values(df, target, value)
+    rows = []
+    for metric in SPEED_METRICS:
+        wide = runs.pivot_table(index="seed", columns="init", values=metric, dropna=False)
+        reached = runs.pivot_table(index="seed", columns="init", values="reached", aggfunc="max")
+        for a, b in pairs:
+            w = wide[[a, b]].dropna()
+            if metric == "epochs":
+                keep = reached.loc[w.index, [a, b]].astype(bool).any(axis=1)
+                diff, margin, n_reached = (w[b] - w[a])[keep], delta_epochs, int(keep.sum())
+            else:
+                diff, margin, n_reached = w[a] - w[b], delta, np.nan
+            rows.append({"metric": metric, "claim": f"{a} faster than {b}", "name": f"{metric}/{a} > {b}",
+                         "a": a, "b": b, "delta": margin, "seeds_reached": n_reached,
+                         **paired_test(diff.to_numpy(dtype=float), margin)})
+    t = pd.DataFrame(rows)
+    untested = (t["metric"] == "epochs") & (t["seeds_reached"] < 2)
+    tested = test_family(t[~untested]) if (~untested).any() else t[~untested].assign(
+        p_adj=np.nan, p_equiv_adj=np.nan, verdict=[], borderline=[])
+    skipped = t[untested].assign(p_adj=np.nan, p_equiv_adj=np.nan, verdict="not tested", borderline=False)
+    return pd.concat([tested, skipped]).sort_index().reset_index(drop=True)
+
+
+def speed_table(df: pd.DataFrame, target: float, value: str = "val_accuracy") -> pd.DataFrame:
+    """Per initializer: mean ± 95% CI of ``epoch1`` and ``auc`` (percent), runs reaching ``target``,
+    the median epochs to it (``never`` when most runs do not), the median best epoch and the mean collapse."""
+    runs = speed_values(df, target, value)
+    rows = []
+    for init, g in runs.groupby("init", sort=False):
+        e1, auc, col = mean_ci(g["epoch1"]), mean_ci(g["auc"]), mean_ci(g["collapse"])
+        med = float(np.median(np.where(g["reached"], g["epochs"], np.inf)))
+        rows.append({"init": init, "epoch 1 (%)": fmt_ci(e1["mean"], e1["half_width"]),
+                     "mean over epochs (%)": fmt_ci(auc["mean"], auc["half_width"]),
+                     f"reached {100 * target:g}%": f"{int(g['reached'].sum())} of {len(g)}",
+                     f"median epochs to {100 * target:g}%": f"{med:g}" if np.isfinite(med) else "never",
+                     "median best epoch": f"{float(np.median(g['best_epoch'])):g}",
+                     "collapse (pp)": f"{100 * col['mean']:.2f}" if np.isfinite(col["mean"]) else "n/a"})
+    return pd.DataFrame(rows).set_index("init")
+
+
+def speed_lines(table: pd.DataFrame, target: float) -> list[str]:
+    """Markdown bullets of a :func:`speed_family` table, grouped by metric."""
+    lines: list[str] = []
+    for metric, label in SPEED_METRICS.items():
+        sub = table[table["metric"] == metric]
+        if not len(sub):
+            continue
+        title = label + (f" ({100 * target:g}% validation accuracy)" if metric == "epochs" else "")
+        lines += [f"*{title[0].upper() + title[1:]}*:", ""]
+        tested = sub[sub["verdict"] != "not tested"]
+        scale, unit = (1.0, "epochs") if metric == "epochs" else (100.0, "pp")
+        if len(tested):
+            lines += family_lines(tested, float(tested["delta"].iloc[0]), scale, unit)
+        for _, r in sub[sub["verdict"] == "not tested"].iterrows():
+            lines.append(f"- {r['claim']}: the target was reached, by either run, in {int(r['seeds_reached'])} "
+                         f"seed(s) → not tested")
+        lines.append("")
+    return lines
+
+
+def speed_text(table: pd.DataFrame, target: float, family: str) -> str:
+    """The speed family's verdicts, then its method: the measures, the censoring, Holm, the seeds."""
+    tested = table[table["verdict"] != "not tested"]
+    n = seeds_phrase(tested)
+    acc_delta = table.loc[table["metric"] != "epochs", "delta"]
+    ep_delta = table.loc[table["metric"] == "epochs", "delta"]
+    lines = speed_lines(table, target)
+    lines.append(f"Of {len(tested)} tested claims: {verdict_counts(tested)}."
+                 + (f" {len(table) - len(tested)} claim(s) on epochs to the target were not tested: the target "
+                    "was reached in fewer than 2 seeds." if len(tested) < len(table) else ""))
+    lines += ["", protocol_text(family, len(tested), n, float(acc_delta.iloc[0]) if len(acc_delta) else 0.0)
+              + (f" For epochs to the target the margin is ±{float(ep_delta.iloc[0]):g} epochs, a run that never "
+                 "reaches it counts as one epoch past the last (a lower bound, which can only shrink a "
+                 "difference), and seeds where neither run reaches it are left out." if len(ep_delta) else "")]
+    return "\n".join(lines)
+
+
+def equivalence_family(df: pd.DataFrame, inits: Sequence[str], delta: float,
+                       value: str = "test_accuracy") -> pd.DataFrame:
+    """Every pair of ``inits``: is the final ``value`` equivalent within ±``delta``? One Holm family.
+
+    Two one-sided tests per pair on the paired differences over seeds, Holm-corrected over
+    the pairs (the difference tests are corrected too and kept). ``verdict`` is
+    ``equivalent`` when the corrected equivalence test rejects, else ``not shown equivalent``;
+    ``borderline`` is judged on the corrected equivalence p-value.
+    """
+    t = compare_pairs(df, ordered_pairs(inits), delta, value)
+    t["claim"] = [f"{a} ≈ {b}" for a, b in zip(t["a"], t["b"])]
+    t["verdict"] = np.where(t["p_equiv_adj"] < ALPHA, "equivalent", "not shown equivalent")
+    t["borderline"] = [bool(not x and is_borderline(np.nan, q)) for x, q in zip(t["exact"], t["p_equiv_adj"])]
+    return t
+
+
+def equivalence_text(table: pd.DataFrame, delta: float, value: str = "test accuracy") -> str:
+    """Which pairs are equivalent within ±δ, with each pair's difference and corrected p-values."""
+    lines = []
+    for _, r in table.iterrows():
+        if r["n"] < 2:
+            part = "fewer than 2 paired seeds"
+        elif r["exact"]:
+            part = f"{100 * r['mean']:+.2f} pp in every seed"
+        elif not np.isfinite(r["p_equiv_adj"]):
+            part = f"{100 * r['mean']:+.2f} pp in each of {int(r['n'])} seeds, too few to test a zero spread"
+        else:
+            part = (f"{100 * r['mean']:+.2f} pp, 95% CI [{100 * r['ci_low']:+.2f}, {100 * r['ci_high']:+.2f}], "
+                    f"Holm p (equivalence) = {r['p_equiv_adj']:.3g}")
+        mark = (", borderline" if r["borderline"] else "") + (" (exact: the same in every seed)" if r["exact"] else "")
+        lines.append(f"- {r['claim']}: {part} → **{r['verdict']}{mark}**")
+    eq = table.loc[table["verdict"] == "equivalent", "claim"].tolist()
+    diff = table.loc[table["p_adj"] < ALPHA, "claim"].tolist()
+    both = [c for c in eq if c in diff]
+    n = seeds_phrase(table)
+    lines += ["", f"Equivalent within ±{100 * delta:g} pp: {', '.join(eq) or 'no pair'}"
+              f" ({len(eq)} of {len(table)} pairs). Pairs whose {value} differs (Holm-corrected paired t-test): "
+              f"{', '.join(c.replace(' ≈ ', ' vs ') for c in diff) or 'none'}."
+              + (f" Both at once, a real difference smaller than the margin: {', '.join(both)}." if both else ""), "",
+              f"*Method.* The family is every pair of the {len(set(table['a']) | set(table['b']))} initializers: "
+              f"{len(table)} pairs, each two one-sided paired t-tests over {n} seeds against ±{100 * delta:g} pp, "
+              f"Holm-corrected together at α = {ALPHA:g}; *not shown equivalent* means the data do not exclude a "
+              f"difference of {100 * delta:g} pp, not that one exists. *Borderline* marks a corrected p-value "
+              f"within a factor of {BORDERLINE:g} of α."]
+    return "\n".join(lines)
+
+
+def faster_pairs(speed: pd.DataFrame) -> str:
+    """The resolved claims of a :func:`speed_family` table, the faster initializer first, grouped by measure."""
+    short = {"epoch1": "after epoch 1", "auc": "mean over epochs", "epochs": "epochs to the target"}
+    parts = []
+    for metric, label in short.items():
+        sub = speed[(speed["metric"] == metric) & speed["verdict"].isin(["supported", "reversed"])]
+        pairs = [f"{r['a']} > {r['b']}" if r["verdict"] == "supported" else f"{r['b']} > {r['a']}"
+                 for _, r in sub.iterrows()]
+        if pairs:
+            parts.append(f"{label}: {', '.join(pairs)}")
+    return "; ".join(parts) or "none"
+
+
+def ranking_whole(ranking: pd.DataFrame, delta: float) -> str:
+    """What a ranking's step verdicts add up to, in words."""
+    v = ranking["verdict"]
+    if len(v) and (v == "supported").all():
+        return "holds: every step is supported"
+    if (v == "reversed").any():
+        return f"is contradicted: {int((v == 'reversed').sum())} step(s) reversed"
+    return f"is not established ({verdict_counts(ranking)}; equivalent means within ±{100 * delta:g} pp)"
+
+
+def _words(table: pd.DataFrame, delta: float, scale: float = 100.0, unit: str = "pp") -> str:
+    from initlab.stats import verdict_label
+
+    return "; ".join(f"{r['claim']} **{verdict_label(r, delta, scale, unit)}**" for _, r in table.iterrows())
+
+
+def findings_text(published: pd.DataFrame, ranking: pd.DataFrame, speed: pd.DataFrame,
+                  equivalence: pd.DataFrame, gaps: pd.DataFrame, delta: float, target: float) -> str:
+    """The closing summary: one bullet per question, each naming its test, correction and seeds.
+
+    Args:
+        published: :func:`published_comparison`.
+        ranking: :func:`initlab.stats.ranking_verdict` on the paper's ranking.
+        speed: :func:`speed_family`.
+        equivalence: :func:`equivalence_family`.
+        gaps: :func:`gap_seeds` for the ranking's steps.
+    """
+    n = seeds_phrase(ranking)
+    tested = speed[speed["verdict"] != "not tested"]
+    acc = tested[tested["metric"] != "epochs"]
+    eq = equivalence.loc[equivalence["verdict"] == "equivalent", "claim"].tolist()
+    whole = ranking_whole(ranking, delta)
+    lines = [
+        f"- **Table 1.** {published_text(published)}",
+        f"- **The paper's ranking** of test accuracy (paired t-test and two one-sided tests against "
+        f"±{100 * delta:g} pp on each adjacent step, over {n} seeds, Holm over the {len(ranking)} steps): "
+        f"{_words(ranking, delta)}. The ranking as a whole {whole}.",
+        f"- **Seeds to resolve the paper's gaps** (80% power, paired t-test at Holm's strictest level over the "
+        f"{len(gaps)} steps, from the spread of our paired differences): {gap_text(gaps, ranking)}",
+        f"- **Convergence speed** ({len(tested)} claims \"a converges faster than b\" for the pairs in the paper's "
+        f"order, paired t-tests over {seeds_phrase(tested)} seeds, Holm over the whole "
+        f"family): {verdict_counts(tested)}. On the two accuracy measures: {verdict_counts(acc)}; "
+        f"epochs to {100 * target:g}%: {verdict_counts(tested[tested['metric'] == 'epochs'])}"
+        + (f" ({len(speed) - len(tested)} not tested: the target was too rarely reached)"
+           if len(tested) < len(speed) else "") + f". Resolved, faster first: {faster_pairs(tested)}.",
+        f"- **Final test accuracies** (two one-sided paired tests against ±{100 * delta:g} pp over "
+        f"{seeds_phrase(equivalence)} seeds, Holm over the {len(equivalence)} pairs): "
+        f"equivalent for {', '.join(eq) or 'no pair'}; {len(equivalence) - len(eq)} pair(s) not shown equivalent.",
+    ]
+    return "\n".join(lines)
