@@ -177,3 +177,19 @@ def test_a_study_on_the_cluster_gives_the_rows_of_a_local_one(client, tmp_path: 
         np.testing.assert_allclose(remote[col], local[col], rtol=1e-4)
     for col in ["accuracy", "val_accuracy", "test_accuracy"]:
         np.testing.assert_allclose(remote[col], local[col], atol=0.011)
+
+
+def test_a_source_notebook_swept_at_quick_parameters(client, tmp_path: Path) -> None:
+    from initlab.reproduce import notebook_paths
+
+    source = next(p for p in notebook_paths() if p.name.startswith("03_"))
+    grid = {"learning_rate": [0.001, 0.01], "seeds": [[0, 1], [2, 3]], "epochs": [1], "train_limit": [1000],
+            "test_limit": [500]}
+    table = sweep.run(source, grid, out=tmp_path / "03", client=client, progress=False,
+                      env={"INITLAB_CACHE": str(tmp_path / "cache")})
+    assert table["point"].nunique() == 4 and set(table["status"]) == {"completed"}
+    acc = table[table["name"] == "test_accuracy/he_normal"]
+    assert len(acc) == 4 and acc["number"].between(0.5, 1.0).all()  # he_normal learns digits at either rate
+    assert set(acc["learning_rate"]) == {0.001, 0.01} and set(acc["seeds"]) == {"0,1", "2,3"}
+    verdicts = table[table["name"].str.startswith("ranking/", na=False)]
+    assert set(verdicts["value"]) <= {"supported", "reversed", "equivalent", "inconclusive"} and len(verdicts) == 12
