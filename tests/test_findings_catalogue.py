@@ -10,6 +10,7 @@ import pytest
 from scipy import stats as st
 
 from initlab.findings import catalogue as cat
+from initlab.findings import speed
 from initlab.findings import desai
 
 
@@ -201,9 +202,9 @@ def test_catalogue_text_names_test_correction_and_seeds() -> None:
     group = cat.group_family(df, cat.VARIANCE_SCALING, simpler, 0.005, extra=[("orthogonal", "zeros")])
     draws = cat.draw_repeatability(inits, (4, 3))
     spread = cat.spread_family(df, cat.WARNED, cat.VARIANCE_SCALING)
-    speed = desai.speed_family(df, [("orthogonal", "random_normal")], 0.99, 0.005)
+    speed_claims = speed.speed_family(df, [("orthogonal", "random_normal")], 0.99, 0.005)
     grads = cat.gradient_summary(_grads().replace({"init": {"big": "random_normal", "vanish": "random_uniform"}}))
-    text = cat.catalogue_text(table, ref, group, draws, spread, speed, grads, cat.blowup_table(df), 0.005, 0.5,
+    text = cat.catalogue_text(table, ref, group, draws, spread, speed_claims, grads, cat.blowup_table(df), 0.005, 0.5,
                               0.99, "he_normal")
     lines = text.splitlines()
     assert [l.split("**")[1] for l in lines] == ["Failures", "Against he_normal", "The page's conclusion",

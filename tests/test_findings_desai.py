@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 from scipy import stats as st
 
-from initlab.findings import desai
+from initlab.findings import desai, speed
 from initlab.sources import DESAI_RANKING
 from initlab.stats import ALPHA, holm, ranking_verdict
 
@@ -104,7 +104,7 @@ B_CURVES = [[0.93, 0.96, 0.97], [0.94, 0.95, 0.972], [0.925, 0.955, 0.965]]
 
 
 def test_speed_values_censor_runs_that_never_reach_the_target() -> None:
-    v = desai.speed_values(_runs({"a": A_CURVES, "b": B_CURVES}), target=0.97).set_index(["init", "seed"])
+    v = speed.speed_values(_runs({"a": A_CURVES, "b": B_CURVES}), target=0.97).set_index(["init", "seed"])
     assert v.loc[("a", 0), "epoch1"] == 0.95 and v.loc[("a", 0), "auc"] == pytest.approx((0.95 + 0.97 + 0.98) / 3)
     assert v.loc["a", "epochs"].tolist() == [2.0, 2.0, 2.0]
     assert v.loc["b", "epochs"].tolist() == [3.0, 3.0, 4.0]  # seed 2 never reaches 0.97: 3 epochs + 1
@@ -112,7 +112,7 @@ def test_speed_values_censor_runs_that_never_reach_the_target() -> None:
 
 
 def test_speed_family_tests_each_measure_and_corrects_them_together() -> None:
-    t = desai.speed_family(_runs({"a": A_CURVES, "b": B_CURVES}), [("a", "b")], target=0.97, delta=0.005)
+    t = speed.speed_family(_runs({"a": A_CURVES, "b": B_CURVES}), [("a", "b")], target=0.97, delta=0.005)
     assert t["metric"].tolist() == ["epoch1", "auc", "epochs"]
     assert t["name"].tolist() == ["epoch1/a > b", "auc/a > b", "epochs/a > b"]
     e1, _, ep = (t.iloc[i] for i in range(3))
@@ -125,22 +125,22 @@ def test_speed_family_tests_each_measure_and_corrects_them_together() -> None:
 
 def test_speed_family_exact_and_not_tested_epochs() -> None:
     df = _runs({"a": A_CURVES, "b": B_CURVES})
-    exact = desai.speed_family(df, [("a", "b")], target=0.98, delta=0.005).set_index("metric").loc["epochs"]
+    exact = speed.speed_family(df, [("a", "b")], target=0.98, delta=0.005).set_index("metric").loc["epochs"]
     # a reaches 0.98 at epoch 3 in every seed, b never (counted as 4): +1 epoch in every seed
     assert exact["exact"] and exact["mean"] == 1.0 and exact["verdict"] == "supported"
-    t = desai.speed_family(df, [("a", "b")], target=0.982, delta=0.005)
+    t = speed.speed_family(df, [("a", "b")], target=0.982, delta=0.005)
     ep = t.set_index("metric").loc["epochs"]  # only seed 2 (a: 0.985) reaches it: fewer than 2 seeds
     assert ep["verdict"] == "not tested" and ep["seeds_reached"] == 1 and math.isnan(ep["p_adj"])
     tested = t[t["metric"] != "epochs"]
     assert tested["p_adj"].tolist() == pytest.approx(list(holm(tested["p"])))  # a family of two, not three
-    text = desai.speed_text(t, 0.982, family="a against b")
+    text = speed.speed_text(t, 0.982, family="a against b")
     assert "reached, by either run, in 1 seed(s) → not tested" in text
     assert "Of 2 tested claims" in text and "1 claim(s) on epochs to the target were not tested" in text
     assert "±0.5 epochs" in text and "The family is a against b: 2 test(s)" in text
 
 
 def test_speed_table_reports_reach_and_never() -> None:
-    t = desai.speed_table(_runs({"a": A_CURVES, "b": B_CURVES}), target=0.975)
+    t = speed.speed_table(_runs({"a": A_CURVES, "b": B_CURVES}), target=0.975)
     assert t.loc["a", "reached 97.5%"] == "3 of 3" and t.loc["a", "median epochs to 97.5%"] == "3"
     assert t.loc["b", "reached 97.5%"] == "0 of 3" and t.loc["b", "median epochs to 97.5%"] == "never"
     assert t.loc["a", "epoch 1 (%)"].startswith("95.00 ±")
@@ -222,9 +222,9 @@ def test_findings_text_names_test_correction_and_seeds_for_each_item() -> None:
     df = _runs(curves, train_offset=0.01)
     gaps = desai.paper_gaps(DESAI_RANKING)
     ranking = ranking_verdict(df, DESAI_RANKING, 0.005, gaps=gaps)
-    speed = desai.speed_family(df, desai.ordered_pairs(DESAI_RANKING), 0.97, 0.005)
+    speed_claims = speed.speed_family(df, speed.ordered_pairs(DESAI_RANKING), 0.97, 0.005)
     eq = desai.equivalence_family(df, DESAI_RANKING, 0.005)
-    text = desai.findings_text(desai.published_comparison(df), ranking, speed, eq,
+    text = desai.findings_text(desai.published_comparison(df), ranking, speed_claims, eq,
                                desai.gap_seeds(df, DESAI_RANKING, gaps), 0.005, 0.97)
     lines = text.splitlines()
     assert [l.split("**")[1] for l in lines] == ["Table 1.", "The paper's ranking", "Seeds to resolve the paper's gaps",
@@ -234,13 +234,13 @@ def test_findings_text_names_test_correction_and_seeds_for_each_item() -> None:
     assert "over 6 seeds, Holm over the 6 pairs" in lines[4]
     assert all(step in lines[2] for step in ("glorot_uniform > he_normal:", "he_normal > random_uniform:",
                                              "random_uniform > random_normal:"))
-    assert desai.ordered_pairs(["a", "b", "c"]) == [("a", "b"), ("a", "c"), ("b", "c")]
+    assert speed.ordered_pairs(["a", "b", "c"]) == [("a", "b"), ("a", "c"), ("b", "c")]
 
 
 def test_seeds_phrase() -> None:
-    assert desai.seeds_phrase(pd.DataFrame({"n": [10, 10]})) == "10"
-    assert desai.seeds_phrase(pd.DataFrame({"n": [8, 10]})) == "8–10"
-    assert desai.seeds_phrase(pd.DataFrame({"n": []})) == "0"
+    assert speed.seeds_phrase(pd.DataFrame({"n": [10, 10]})) == "10"
+    assert speed.seeds_phrase(pd.DataFrame({"n": [8, 10]})) == "8–10"
+    assert speed.seeds_phrase(pd.DataFrame({"n": []})) == "0"
     assert ALPHA == 0.05
 
 

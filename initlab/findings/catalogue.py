@@ -15,7 +15,7 @@
 * :func:`catalogue_text`: the closing summary.
 
 Convergence speed (``orthogonal accelerates convergence``) uses
-:func:`initlab.findings.desai.speed_family`.
+:func:`initlab.findings.speed.speed_family`.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as _st
 
-from initlab.findings.desai import seeds_phrase
+from initlab.findings.speed import seeds_phrase
 from initlab.initializers import get_initializer
 from initlab.report import summary_table, verdict_counts
 from initlab.report import family_lines, protocol_text
@@ -402,7 +402,7 @@ def catalogue_text(table: pd.DataFrame, reference: pd.DataFrame, group: pd.DataF
     Args:
         table: :func:`catalogue_table`; reference: :func:`reference_family`; group: :func:`group_family`;
         draws: :func:`draw_repeatability`; spread: :func:`spread_family`; speed: the orthogonal
-        claims' :func:`initlab.findings.desai.speed_family`; grads: :func:`gradient_summary`;
+        claims' :func:`initlab.findings.speed.speed_family`; grads: :func:`gradient_summary`;
         blowups: :func:`blowup_table`.
     """
     failed = [f"{i} failed in {r['failed']}" + (f", {int(r['diverged'])} of them diverged" if r["diverged"] else "")
