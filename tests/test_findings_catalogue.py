@@ -145,7 +145,8 @@ def test_spread_text_states_both_readings_and_the_method() -> None:
 def _grads() -> pd.DataFrame:
     rows = []
     profiles = {"he_normal": (1.0, 0.5, 0.25), "big": (100.0, 50.0, 25.0), "vanish": (0.001, 0.5, 0.25),
-                "explode": (100.0, 0.5, 0.25), "zeros": (0.0, 0.0, 0.0), "hidden_zero": (0.0, 0.0, 0.1)}
+                "explode": (100.0, 0.5, 0.25), "zeros": (0.0, 0.0, 0.0), "hidden_zero": (0.0, 0.0, 0.1),
+                "roundoff": (2e-4, 5e-4, 6000.0), "tiny_but_real": (2e-2, 5e-4, 6000.0)}
     for init, norms in profiles.items():
         for seed, f in ((0, 1.0), (1, 1.2 if init == "he_normal" else 1.0)):
             for layer, g in zip(("hidden_1", "hidden_2", "output"), norms):
@@ -160,8 +161,10 @@ def test_gradient_summary_reads_scale_and_profile_against_the_reference() -> Non
     assert s.loc["he_normal", "seed_spread"] == pytest.approx(0.2 / 1.1)
     assert s.loc["big", "scale"] == pytest.approx(np.exp(np.mean(np.log([100 / 1.1, 100, 100]))))
     assert s.loc["big", "profile"] == pytest.approx((100 / 25) / (1.1 / 0.25))
+    # ones' hidden gradients: float32 round-off of an exact 0, below 1e-6 of its 6000 output norm
     assert s["verdict"].to_dict() == {"he_normal": "neither", "big": "neither", "vanish": "vanishes",
-                                      "explode": "explodes", "zeros": "zero", "hidden_zero": "zero"}
+                                      "explode": "explodes", "zeros": "zero", "hidden_zero": "zero",
+                                      "roundoff": "zero", "tiny_but_real": "vanishes"}
     assert math.isnan(s.loc["zeros", "scale"]) and math.isnan(s.loc["zeros", "profile"])
 
 
@@ -184,7 +187,8 @@ def test_gradient_text_answers_the_warning() -> None:
            "**neither vanishes nor explodes** (its hidden_2 gradient is 1e+02× he_normal's)." in text
     assert "random_uniform:" in text and "→ **vanishes**" in text
     assert "Of the 2 initializers the page warns about, 1 do so here." in text
-    assert "explode:" in text and "zeros: every hidden kernel's gradient is exactly zero → **zero**" in text
+    assert "explode:" in text and ("zeros: every hidden kernel's gradient is zero (exactly, or float32 round-off "
+                                   "below 1e-06 of the largest layer's) → **zero**") in text
     assert "0 of 3 runs diverged and 3 had a training loss" in text
     assert "(random_normal: 0 diverged, 3 blow-up(s))" in text
     assert "at most 18%" in text  # he_normal's two seeds: 0.2 / 1.1

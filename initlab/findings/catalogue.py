@@ -37,6 +37,7 @@ VARIANCE_SCALING = ("glorot_normal", "glorot_uniform", "he_normal", "he_uniform"
 SIMPLER = ("zeros", "ones", "orthogonal", "identity", "random_normal", "random_uniform")
 WARNED = ("random_normal", "random_uniform")  # the page's "not repeatable", "vanishing and exploding gradients"
 GROUP = "he_glorot_lecun_mean"
+ROUNDOFF = 1e-6  # a hidden gradient norm below this fraction of the largest layer's is float32 round-off of 0
 
 
 def catalogue_table(df: pd.DataFrame, fail_below: float) -> pd.DataFrame:
@@ -320,7 +321,11 @@ def gradient_summary(grads: pd.DataFrame, reference: str = "he_normal", threshol
     rows = []
     for init in dict.fromkeys(grads["init"]):
         g = med.loc[init]
-        hidden_zero = bool((grads.loc[grads["init"] == init].query("layer != @layers[-1]")[value] == 0).all())
+        mine = grads.loc[grads["init"] == init]
+        largest = mine.groupby("seed")[value].transform("max")
+        hidden = mine["layer"] != layers[-1]
+        # zero in exact arithmetic: float32 leaves round-off of the order of eps times the largest norm
+        hidden_zero = bool((mine.loc[hidden, value] <= ROUNDOFF * largest[hidden]).all())
         with np.errstate(divide="ignore", invalid="ignore"):
             ratios = (g / ref).to_numpy(dtype=float)
             scale = float(np.exp(np.mean(np.log(ratios)))) if np.all(ratios > 0) else np.nan
@@ -367,7 +372,8 @@ def gradient_text(summary: pd.DataFrame, blowups: pd.DataFrame, warned: Sequence
     def describe(init: str) -> str:
         r = summary.loc[init]
         if r["verdict"] == "zero":
-            return f"{init}: every hidden kernel's gradient is exactly zero → **zero**"
+            return (f"{init}: every hidden kernel's gradient is zero (exactly, or float32 round-off below "
+                    f"{ROUNDOFF:g} of the largest layer's) → **zero**")
         size = f"{r['scale']:.2g}× {reference}'s overall" if np.isfinite(r["scale"]) else "zero in some layer"
         word = "neither vanishes nor explodes" if r["verdict"] == "neither" else r["verdict"]
         big = (f" (its {r['largest_layer']} gradient is {r['largest']:.2g}× {reference}'s)"
