@@ -626,3 +626,29 @@ def source_histogram_grid(acts: Mapping[str, Mapping[str, np.ndarray]], title: s
     fig.suptitle(title, y=1.0)
     fig.tight_layout()
     return fig
+
+
+def sweep_lines(table: pd.DataFrame, x: str, prefix: str, title: str = "", ylabel: str | None = None) -> plt.Figure:
+    """A sweep's recorded ``prefix/<init>`` values against the swept parameter ``x``, one line per initializer.
+
+    ``table`` is :func:`initlab.sweep.run`'s (or ``load``'s); where other parameters were swept
+    too, each line is their mean with a 95% CI band. ``x`` is drawn on a log scale when its
+    values are positive and span more than a factor of 10.
+    """
+    rows = table[table["name"].fillna("").str.startswith(prefix + "/")].copy()
+    if rows.empty:
+        raise ValueError(f"the sweep recorded no values named {prefix}/...")
+    rows["init"] = rows["name"].str[len(prefix) + 1:]
+    rows[x] = pd.to_numeric(rows[x])
+    order = list(dict.fromkeys(rows["init"]))
+    fig, ax = plt.subplots(figsize=(6.4, 3.8))
+    sns.lineplot(data=rows, x=x, y="number", hue="init", hue_order=order, palette=init_palette(order),
+                 marker="o", errorbar=("ci", 95), ax=ax)
+    values = rows[x].to_numpy(dtype=float)
+    if np.all(values > 0) and values.max() / values.min() > 10:
+        ax.set_xscale("log")
+    ax.set_xlabel(x.replace("_", " "))
+    ax.set_ylabel(ylabel or prefix.replace("_", " "))
+    ax.set_title(title)
+    sns.move_legend(ax, "upper left", bbox_to_anchor=(1.02, 1), title="init")
+    return fig

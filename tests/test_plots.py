@@ -321,3 +321,15 @@ def test_heatmap_labels_diverged_nan_and_missing_cells():
 def test_heatmap_without_status_reads_the_diverged_count():
     texts = cell_texts(plots.accuracy_heatmap(trainability_table(with_status=False), title="t"))
     assert texts[(1, 0)] == "diverged" and texts[(0, 1)] == "div. 1/3" and texts[(1, 1)] == "NaN"
+
+
+def test_sweep_lines_draws_one_line_per_initializer_on_a_log_axis() -> None:
+    table = pd.DataFrame({"point": [f"p{i}" for i in range(6)], "learning_rate": [1e-4, 1e-4, 1e-3, 1e-3, 1e-2, 1e-2],
+                          "name": ["test_accuracy/he_normal", "test_accuracy/zeros"] * 3,
+                          "number": [0.9, 0.1, 0.95, 0.1, 0.5, 0.1]})
+    fig = plots.sweep_lines(table, "learning_rate", "test_accuracy", title="t")
+    ax = fig.axes[0]
+    assert ax.get_xscale() == "log" and ax.get_title() == "t" and ax.get_xlabel() == "learning rate"
+    assert len(ax.get_lines()) >= 2
+    with pytest.raises(ValueError, match="no values named loss"):
+        plots.sweep_lines(table, "learning_rate", "loss")
