@@ -139,7 +139,7 @@ def test_bad_run_flags_are_refused_before_training(argv: list[str], word: str, t
 
 
 def _fake_study(*args, **kwargs):
-    """A two-epoch tidy frame shaped like `run_study`'s, without training."""
+    """A two-epoch tidy frame shaped like `Study.run`'s, without training."""
     import pandas as pd
 
     from initlab.runner import RESULT_COLUMNS
@@ -154,7 +154,7 @@ def test_run_out_creates_folders_and_leaves_only_the_file(tmp_path: Path, monkey
     import json
 
     import initlab.runner as runner
-    monkeypatch.setattr(runner, "run_study", _fake_study)
+    monkeypatch.setattr(runner.Study, "run", _fake_study)
     out = tmp_path / "new" / "deeper" / "results.JSON"
     assert main(RUN + ["--out", str(out)]) == 0
     records = json.loads(out.read_text())  # JSON whatever the suffix's case
@@ -167,7 +167,7 @@ def test_interrupted_run_out_keeps_the_previous_file(tmp_path: Path, monkeypatch
     import pandas as pd
 
     import initlab.runner as runner
-    monkeypatch.setattr(runner, "run_study", _fake_study)
+    monkeypatch.setattr(runner.Study, "run", _fake_study)
     out = tmp_path / "results.csv"
     out.write_text("previous results\n")
     real_to_csv = pd.DataFrame.to_csv
