@@ -310,7 +310,11 @@ def verdict_label(row: pd.Series | dict, delta: float, scale: float = 100.0, uni
         elif np.isfinite(need):
             gap = row.get("gap", np.nan)
             size = abs(gap if np.isfinite(gap) else row["mean"]) * scale
-            text += f" (about {int(need)} seeds would resolve a {size:.2f} {unit} gap)"
+            if need <= n:  # enough seeds for the claimed gap: what was measured is smaller
+                text += (f" (about {int(need)} seeds would resolve a {size:.2f} {unit} gap and {n} ran: "
+                         f"the gap measured, {row['mean'] * scale:+.2f} {unit}, is smaller)")
+            else:
+                text += f" (about {int(need)} seeds would resolve a {size:.2f} {unit} gap)"
     if row.get("exact", False):
         text += f" (exact: the same in all {int(row['n'])} seeds)"
     elif row.get("borderline", False):

@@ -535,3 +535,12 @@ def test_two_identical_seeds_are_not_yet_exact() -> None:
     judged = st.judge_published([0.1135, 0.1135], 11.35)
     assert judged["verdict"] == "too few seeds" and "2 identical seeds" in judged["reason"]
     assert st.judge_published([0.1135] * 3, 11.35)["verdict"] == "equal"
+
+
+def test_an_inconclusive_claim_with_enough_seeds_for_the_claimed_gap_says_so() -> None:
+    row = {"verdict": "inconclusive", "n": 3, "seeds_needed": 3.0, "gap": 0.0032, "mean": 0.0003, "exact": False,
+           "borderline": False, "p_adj": 1.0, "p_equiv_adj": 0.5}
+    assert st.verdict_label(row, 0.0025) == ("inconclusive (about 3 seeds would resolve a 0.32 pp gap and 3 ran: "
+                                             "the gap measured, +0.03 pp, is smaller)")
+    assert st.verdict_label({**row, "seeds_needed": 8.0}, 0.0025) == \
+        "inconclusive (about 8 seeds would resolve a 0.32 pp gap)"
