@@ -310,9 +310,13 @@ def verdict_label(row: pd.Series | dict, delta: float, scale: float = 100.0, uni
         elif np.isfinite(need):
             gap = row.get("gap", np.nan)
             size = abs(gap if np.isfinite(gap) else row["mean"]) * scale
-            if need <= n:  # enough seeds for the claimed gap: what was measured is smaller
+            if need <= n and np.isfinite(gap) and abs(row["mean"]) < abs(gap):
+                # enough seeds for the claimed gap: what was measured is smaller
                 text += (f" (about {int(need)} seeds would resolve a {size:.2f} {unit} gap and {n} ran: "
                          f"the gap measured, {row['mean'] * scale:+.2f} {unit}, is smaller)")
+            elif need <= n:  # enough seeds for this test alone: the family's correction leaves it open
+                text += (f" (about {int(need)} seeds would resolve a {size:.2f} {unit} gap in this test alone and "
+                         f"{n} ran: the correction over the family leaves it open)")
             else:
                 text += f" (about {int(need)} seeds would resolve a {size:.2f} {unit} gap)"
     if row.get("exact", False):

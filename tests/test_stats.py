@@ -544,3 +544,12 @@ def test_an_inconclusive_claim_with_enough_seeds_for_the_claimed_gap_says_so() -
                                              "the gap measured, +0.03 pp, is smaller)")
     assert st.verdict_label({**row, "seeds_needed": 8.0}, 0.0025) == \
         "inconclusive (about 8 seeds would resolve a 0.32 pp gap)"
+
+
+def test_an_inconclusive_claim_left_open_by_the_correction_says_so() -> None:
+    row = {"verdict": "inconclusive", "n": 3, "seeds_needed": 3.0, "gap": float("nan"), "mean": 0.1099,
+           "exact": False, "borderline": False, "p_adj": 0.2, "p_equiv_adj": 0.9}
+    assert st.verdict_label(row, 0.02) == ("inconclusive (about 3 seeds would resolve a 10.99 pp gap in this test "
+                                           "alone and 3 ran: the correction over the family leaves it open)")
+    claimed_smaller = {**row, "gap": 0.05}  # measured 10.99 pp, claimed 5 pp: not "smaller"
+    assert "leaves it open" in st.verdict_label(claimed_smaller, 0.02)
