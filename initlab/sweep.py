@@ -284,7 +284,7 @@ def run(notebook: str | Path, grid: Mapping[str, Sequence[Any]], out: str | Path
         SweepFailedError: after every point ran, if some failed (the table holds the rest).
     """
     from distributed import as_completed
-    from tqdm.auto import tqdm
+    from tqdm import tqdm  # a terminal bar on stderr (tqdm.auto would look for notebook widgets)
 
     from initlab.paths import data_dir
 
