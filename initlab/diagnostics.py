@@ -140,7 +140,7 @@ def track_symmetry(spec: Any, engine: str | None = None) -> tuple[pd.DataFrame, 
 
     spec = _on_engine(spec, engine)
     data = runner.data_for(spec)
-    if spec.engine == "keras":
+    if isinstance(runner.get_engine(spec.engine), runner.KerasEngine):  # fit, with a callback
         tracker = SymmetryTracker()
         _, record = runner.train(spec, data, callbacks=[tracker])
         frame = tracker.frame()
