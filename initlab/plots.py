@@ -185,6 +185,16 @@ def ci_bars(df: pd.DataFrame, value: str = "test_accuracy", title: str = "",
     return fig
 
 
+def _label_grid_panel(ax: plt.Axes, row: int, col: int, n_rows: int, layer: str, ylabel: str) -> None:
+    """A layer × initializer histogram panel: the layer on the top row, the init on the left, x at the bottom."""
+    if row == 0:
+        ax.set_title(layer)
+    if col == 0:
+        ax.set_ylabel(ylabel)
+    if row == n_rows - 1:
+        ax.set_xlabel("activation value")
+
+
 def histogram_grid(acts: Mapping[str, Mapping[str, np.ndarray]], title: str = "",
                    xlim: tuple[float, float] | None = (-1, 1), bins: int = 50) -> plt.Figure:
     """Rows of initializers (each in its colour), columns of layers: the density of each layer's activations."""
@@ -202,12 +212,7 @@ def histogram_grid(acts: Mapping[str, Mapping[str, np.ndarray]], title: str = ""
             zero = float(np.mean(a == 0))
             ax.text(0.97, 0.9, f"{zero:.0%} exactly 0", transform=ax.transAxes, ha="right", fontsize=8)
             ax.set_yscale("log")
-            if r == 0:
-                ax.set_title(layer)
-            if c == 0:
-                ax.set_ylabel(f"{init}\ndensity (log)")
-            if r == len(inits) - 1:
-                ax.set_xlabel("activation value")
+            _label_grid_panel(ax, r, c, len(inits), layer, f"{init}\ndensity (log)")
     fig.suptitle(title, y=1.0)
     fig.tight_layout()
     return fig
@@ -617,12 +622,7 @@ def source_histogram_grid(acts: Mapping[str, Mapping[str, np.ndarray]], title: s
             if len(shown) and shown.max() > ylim[1]:
                 note += f"\nbar cut off at {ylim[1]:g} (reaches {shown.max():.3g})"
             ax.text(0.97, 0.95, note, transform=ax.transAxes, ha="right", va="top", fontsize=7)
-            if r == 0:
-                ax.set_title(layer)
-            if c == 0:
-                ax.set_ylabel(f"{init}\ndensity")
-            if r == len(inits) - 1:
-                ax.set_xlabel("activation value")
+            _label_grid_panel(ax, r, c, len(inits), layer, f"{init}\ndensity")
     fig.suptitle(title, y=1.0)
     fig.tight_layout()
     return fig

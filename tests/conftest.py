@@ -27,3 +27,19 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 def cache_root(tmp_path: Path) -> Path:
     """A fresh, empty run cache for one test."""
     return tmp_path / "cache"
+
+
+@pytest.fixture
+def interrupt_csv_writes(monkeypatch: pytest.MonkeyPatch):
+    """Call it to make ``DataFrame.to_csv`` write half of a file it is given, then raise KeyboardInterrupt."""
+    import pandas as pd
+
+    real_to_csv = pd.DataFrame.to_csv
+
+    def interrupted(self, path_or_buf=None, *args, **kwargs):
+        text = real_to_csv(self, None, *args, **kwargs)
+        if path_or_buf is not None:  # written straight to the file: half of it, then the interruption
+            Path(path_or_buf).write_text(text[: len(text) // 2])
+        raise KeyboardInterrupt
+
+    return lambda: monkeypatch.setattr(pd.DataFrame, "to_csv", interrupted)

@@ -163,22 +163,13 @@ def test_run_out_creates_folders_and_leaves_only_the_file(tmp_path: Path, monkey
     assert sorted(p.name for p in tmp_path.iterdir()) == ["new"]  # the writability probe is gone
 
 
-def test_interrupted_run_out_keeps_the_previous_file(tmp_path: Path, monkeypatch, capsys) -> None:
-    import pandas as pd
-
+def test_interrupted_run_out_keeps_the_previous_file(tmp_path: Path, monkeypatch, capsys,
+                                                      interrupt_csv_writes) -> None:
     import initlab.runner as runner
     monkeypatch.setattr(runner.Study, "run", _fake_study)
     out = tmp_path / "results.csv"
     out.write_text("previous results\n")
-    real_to_csv = pd.DataFrame.to_csv
-
-    def interrupted(self, path_or_buf=None, *args, **kwargs):
-        text = real_to_csv(self, None, *args, **kwargs)
-        if path_or_buf is not None:  # written straight to the file: half of it, then the interruption
-            Path(path_or_buf).write_text(text[: len(text) // 2])
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(pd.DataFrame, "to_csv", interrupted)
+    interrupt_csv_writes()
     assert main(RUN + ["--out", str(out)]) == 130
     assert out.read_text() == "previous results\n"
     assert [p.name for p in tmp_path.iterdir()] == ["results.csv"]

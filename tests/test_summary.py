@@ -267,18 +267,10 @@ def test_write_replaces_both_files_and_leaves_nothing_else(tmp_path: Path) -> No
     assert all(p.stat().st_mode & 0o777 == 0o666 & ~mask for p in (csv, md))  # not a temporary file's 0600
 
 
-def test_interrupted_write_keeps_the_previous_summary(tmp_path: Path, monkeypatch) -> None:
+def test_interrupted_write_keeps_the_previous_summary(tmp_path: Path, interrupt_csv_writes) -> None:
     summary.write(_table(97.54), tmp_path)
     before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
-    real_to_csv = pd.DataFrame.to_csv
-
-    def interrupted(self, path_or_buf=None, *args, **kwargs):
-        text = real_to_csv(self, None, *args, **kwargs)
-        if path_or_buf is not None:  # written straight to the file: half of it, then the interruption
-            Path(path_or_buf).write_text(text[: len(text) // 2])
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(pd.DataFrame, "to_csv", interrupted)
+    interrupt_csv_writes()
     with pytest.raises(KeyboardInterrupt):
         summary.write(_table(12.34), tmp_path)
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
