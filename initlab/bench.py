@@ -9,6 +9,10 @@ seconds per model; the engine's are taken after one warm-up epoch, so XLA
 compilation (paid once per configuration in a study) is not counted, while
 keras fit's include the tracing that every new Keras model pays. Speed is
 reported as ratios against (a) measured in the same process, never asserted.
+
+The engine trains on data handed over once (:func:`initlab.engine.hand_over`),
+as the runner does; :func:`handover_cost` measures what converting the arrays
+again for every ``fit_stack`` call would cost instead.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ import pandas as pd
 import tensorflow as tf
 
 from initlab import runner
-from initlab.engine import fit_stack
+from initlab.engine import fit_stack, hand_over
 from initlab.errors import InvalidArgumentError
 from initlab.runner import RunSpec
 
@@ -139,13 +143,38 @@ def _engine_way(model: str, k: int, cfg: BenchConfig, data: runner.PreparedData,
     specs = _specs(model, k, cfg.train_limit)
     models = [runner.build_for(s, data) for s in specs]
     seeds = [s.seed for s in specs]
+    handed = runner.handed_over(data, 0.2, runner.get_model_entry(model).convolutional)
     # the warm-up compiles every shape the timed run meets (training, validation and test blocks)
-    fit_stack(models, seeds, data.x_train, data.y_train, data.x_test, data.y_test, epochs=1, precision=precision)
+    fit_stack(models, seeds, handed, epochs=1, precision=precision)
     start = time.perf_counter()
-    _, records = fit_stack(models, seeds, data.x_train, data.y_train, data.x_test, data.y_test,
-                           epochs=cfg.epochs, precision=precision)
+    _, records = fit_stack(models, seeds, handed, epochs=cfg.epochs, precision=precision)
     seconds = (time.perf_counter() - start) / k
     return seconds, float(np.mean([r["test_accuracy"] for r in records]))
+
+
+HANDOVER_COLUMNS = ["model", "converted_cold_ms", "converted_warm_ms", "handed_over_ms", "share_of_stack"]
+
+
+def handover_cost(model: str, data: runner.PreparedData, stack_seconds: float, repeats: int = 3) -> dict:
+    """What a ``fit_stack`` call pays to get its data: converting the arrays (the first time in
+    the process, "cold", and again, "warm") against looking up data handed over once.
+
+    ``stack_seconds``: one stack's training time, for the share the conversion would take of it.
+    """
+    flatten = not runner.get_model_entry(model).convolutional
+    times = []
+    for _ in range(1 + repeats):
+        start = time.perf_counter()
+        hand_over(data.x_train, data.y_train, data.x_test, data.y_test, 0.2, flatten=flatten)
+        times.append(time.perf_counter() - start)
+    runner.handed_over(data, 0.2, not flatten)
+    start = time.perf_counter()
+    for _ in range(100):
+        runner.handed_over(data, 0.2, not flatten)
+    lookup = (time.perf_counter() - start) / 100
+    warm = float(np.median(times[1:]))
+    return {"model": model, "converted_cold_ms": 1e3 * times[0], "converted_warm_ms": 1e3 * warm,
+            "handed_over_ms": 1e3 * lookup, "share_of_stack": warm / stack_seconds}
 
 
 def run_bench(cfg: BenchConfig = BenchConfig(), log=print) -> tuple[pd.DataFrame, float]:
@@ -155,15 +184,17 @@ def run_bench(cfg: BenchConfig = BenchConfig(), log=print) -> tuple[pd.DataFrame
     refused before anything is measured.
 
     Returns:
-        The table (one row per model, way and K) and the matmul rate in FLOP/s.
+        The table (one row per model, way and K), the matmul rate in FLOP/s and the
+        data-handover table (one row per model, :func:`handover_cost`).
     """
     validate_config(cfg)
     rate = matmul_rate()
     log(f"float32 matmul rate: {rate / 1e9:.0f} GFLOP/s")
-    rows = []
+    rows, handover = [], []
     for model in cfg.models:
         conv = runner.get_model_entry(model).convolutional
         data = runner.prepare_data("mnist", "scale", conv, cfg.train_limit, None)
+        cost = handover_cost(model, data, stack_seconds=1.0)
         n = len(data.x_train)
         n_train = int(np.floor(n * 0.8))
         ideal = training_flops(runner.build_for(_specs(model, 1, None)[0], data), n_train, n - n_train,
@@ -182,7 +213,13 @@ def run_bench(cfg: BenchConfig = BenchConfig(), log=print) -> tuple[pd.DataFrame
                          "speedup": base / seconds, "compute_fraction": ideal / seconds, "test_accuracy": acc})
             log(f"{model}: {way} K={k} {seconds:.2f} s per model ({base / seconds:.1f}x, "
                 f"{ideal / seconds:.0%} of the compute limit)")
-    return pd.DataFrame(rows, columns=COLUMNS), rate
+        k_max = max(stacks)
+        stack_seconds = k_max * next(r["seconds_per_model"] for r in rows
+                                     if r["model"] == model and r["way"] == "stacked" and r["K"] == k_max)
+        handover.append({**cost, "share_of_stack": cost["converted_warm_ms"] / 1e3 / stack_seconds})
+        log(f"{model}: converting the data {cost['converted_cold_ms']:.0f} ms cold, "
+            f"{cost['converted_warm_ms']:.0f} ms warm; handed over {cost['handed_over_ms']:.4f} ms")
+    return pd.DataFrame(rows, columns=COLUMNS), rate, pd.DataFrame(handover, columns=HANDOVER_COLUMNS)
 
 
 def format_table(table: pd.DataFrame) -> str:
@@ -192,6 +229,14 @@ def format_table(table: pd.DataFrame) -> str:
         speedup=table.speedup.map("{:.1f}x".format),
         compute_fraction=table.compute_fraction.map(lambda v: "" if np.isnan(v) else f"{v:.0%}"),
         test_accuracy=table.test_accuracy.map("{:.4f}".format))
+    return shown.to_markdown(index=False) if _has_tabulate() else shown.to_string(index=False)
+
+
+def format_handover(table: pd.DataFrame) -> str:
+    """The data-handover table as Markdown."""
+    shown = table.assign(**{c: table[c].map("{:.1f}".format) for c in ("converted_cold_ms", "converted_warm_ms")},
+                         handed_over_ms=table.handed_over_ms.map("{:.4f}".format),
+                         share_of_stack=table.share_of_stack.map("{:.1%}".format))
     return shown.to_markdown(index=False) if _has_tabulate() else shown.to_string(index=False)
 
 
@@ -215,7 +260,11 @@ def main(quick: bool = False, models: Sequence[str] | None = None, stacks: Seque
     n = cfg.train_limit or 60000
     print(f"MNIST, {int(n * 0.8)} training + {n - int(n * 0.8)} validation images, batch 32, "
           f"{cfg.epochs} epoch(s), Adam; seconds per model (engine after one warm-up epoch)", flush=True)
-    table, _ = run_bench(cfg, log=lambda s: print("  " + s, flush=True))
+    table, _, handover = run_bench(cfg, log=lambda s: print("  " + s, flush=True))
     print()
     print(format_table(table))
+    print()
+    print("Data per fit_stack call: converting the arrays (cold: first time in the process; warm: again) "
+          "against data handed over once; share: the warm conversion over the largest stack's training time")
+    print(format_handover(table=handover))
     return 0

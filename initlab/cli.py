@@ -134,7 +134,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     study = Study(args.dataset, args.model, tuple(args.init), tuple(args.seeds), epochs=args.epochs,
                   batch_size=args.batch_size, validation_split=args.validation_split,
                   train_limit=args.train_limit, test_limit=args.test_limit,
-                  learning_rate=args.learning_rate, engine=args.engine)
+                  optimizer=args.optimizer, learning_rate=args.learning_rate, engine=args.engine,
+                  momentum=args.momentum, nesterov=args.nesterov)
     study.specs()  # every argument checked before a scheduler is contacted
     client = None
     if args.scheduler:
@@ -250,7 +251,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--validation-split", type=float, default=0.2, help="held-out fraction at the end of the training set (default: 0.2)")
     run.add_argument("--train-limit", type=_positive_int, help="use only the first N training examples")
     run.add_argument("--test-limit", type=_positive_int, help="use only the first N test examples")
-    run.add_argument("--learning-rate", type=float, help="optimizer learning rate (default: Keras' 0.001)")
+    run.add_argument("--optimizer", default="adam", help="adam (default) or sgd (an unknown name is refused with the list)")
+    run.add_argument("--learning-rate", type=float, help="optimizer learning rate (default: Keras' 0.001 for adam, "
+                     "0.01 for sgd)")
+    run.add_argument("--momentum", type=float, default=0.0, help="SGD's momentum in [0, 1) (default: 0)")
+    run.add_argument("--nesterov", action="store_true", help="Nesterov momentum (with --momentum > 0)")
     run.add_argument("--out", help="write the table to this .csv or .json file")
     run.add_argument("--engine", default="auto",
                      help="auto (default): the stacked engine where it applies, keras fit otherwise; or an "

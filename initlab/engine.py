@@ -8,6 +8,15 @@ a whole epoch (an XLA while-loop over the batches) into one call. Each model
 keeps its own initial weights, its own Adam state and its own batch order;
 losses and accuracies are tracked per model.
 
+Members may differ in learning rate, momentum and Nesterov's flag (not in the
+optimizer itself): a grid of learning rates x initializers x seeds trains in
+one compiled step, each member with its own hyperparameters, held as tensors
+with one entry per member.
+
+Data are handed to the engine once (:func:`hand_over`): the training,
+validation and test examples become tensors that every stack training on them
+shares, instead of being converted again for each stack.
+
 It trains Keras models built from ``Flatten``, ``Dense``, ``Conv2D`` (stride 1,
 ``"valid"`` padding) and ``MaxPooling2D`` (stride equal to the pool, "valid")
 layers that end in a softmax ``Dense`` layer. A convolution runs as a matmul
@@ -16,9 +25,9 @@ a reshape and a maximum whose gradient goes to the first maximum of each
 window, as Keras' does: XLA's own CPU convolutions are far slower here
 (``benchmarks/xla_conv_probe.py``).
 
-Semantics are Keras' (and tested against ``keras.Model.fit``): Adam with Keras
-defaults (learning rate 1e-3, beta_1 0.9, beta_2 0.999, epsilon 1e-7) or plain
-SGD, sparse categorical cross-entropy on the softmax head's logits, the epoch
+Semantics are Keras' (and tested against ``keras.Model.fit``): the optimizers of
+:mod:`initlab.optimizers` (Adam with Keras defaults; SGD, with or without
+(Nesterov) momentum), sparse categorical cross-entropy on the softmax head's logits, the epoch
 loss and accuracy averaged over the epoch's training examples as they were
 seen (before each step's update), the last ``validation_split`` of the
 training set held out before shuffling, a smaller last batch when the batch
@@ -50,11 +59,11 @@ import numpy as np
 import tensorflow as tf
 
 from initlab.errors import InvalidArgumentError
+from initlab.optimizers import ADAM, check_optimizer, get_optimizer_entry, resolved_learning_rate
 
 PRECISIONS = ("float32", "bfloat16")
-ADAM = {"learning_rate": 1e-3, "beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7}
-SGD_LEARNING_RATE = 0.01  # Keras' default
 EVAL_BLOCK = {False: 2048, True: 16}  # examples per evaluation step: dense, convolutional models
+INITIAL_LOSS_EXAMPLES = 2048  # the untrained model's loss is taken on at most this many first training examples
 SUPPORTED = "Flatten, Dense, Conv2D (stride 1, 'valid') and MaxPooling2D layers ending in a softmax Dense layer"
 
 
@@ -179,10 +188,10 @@ def _pool(h: tf.Tensor, size: tuple[int, int]) -> tf.Tensor:
 class _Program:
     """The compiled pieces for one configuration (shared by every stack like it; holds no weights)."""
 
-    def __init__(self, k: int, ops: Sequence[Op], optimizer: str, learning_rate: float,
+    def __init__(self, k: int, ops: Sequence[Op], optimizer: str, velocity: bool,
                  compute_dtype: tf.DType, jit: bool):
         self.k, self.ops, self.optimizer = k, list(ops), optimizer
-        self.learning_rate, self.compute_dtype = learning_rate, compute_dtype
+        self.velocity, self.compute_dtype = velocity, compute_dtype
         self.epoch = tf.function(self._epoch_fn, jit_compile=jit)
         self.eval = tf.function(self._eval_fn, jit_compile=jit)
 
@@ -223,10 +232,19 @@ class _Program:
         correct = tf.cast(tf.equal(tf.argmax(logits, axis=-1, output_type=tf.int32), y), tf.float32)
         return losses, correct
 
-    def update(self, params, slots, step, grads):
-        lr = self.learning_rate
-        if self.optimizer == "sgd":
-            return [p - lr * g for p, g in zip(params, grads)], slots
+    def update(self, params, slots, step, grads, hyper):
+        """One optimizer step of every member; ``hyper`` holds per-member (learning rate, momentum, nesterov)."""
+        lr, momentum, nesterov = hyper
+        if self.optimizer == "sgd" and not self.velocity:
+            return [p - g * _per_member(lr, p) for p, g in zip(params, grads)], slots
+        if self.optimizer == "sgd":  # Keras: v <- m v - lr g; w <- w + v, or w + m v - lr g (Nesterov)
+            new_p, new_v = [], []
+            for p, g, v in zip(params, grads, slots):
+                m, rate = _per_member(momentum, p), _per_member(lr, p)
+                v = v * m - g * rate
+                new_p.append(p + tf.where(_per_member(nesterov, p), v * m - g * rate, v))
+                new_v.append(v)
+            return new_p, new_v
         b1, b2, eps = ADAM["beta_1"], ADAM["beta_2"], ADAM["epsilon"]
         alpha = lr * tf.sqrt(1.0 - tf.pow(b2, step)) / (1.0 - tf.pow(b1, step))
         n = len(params)
@@ -234,12 +252,12 @@ class _Program:
         for p, g, m, v in zip(params, grads, slots[:n], slots[n:]):
             m = m + (g - m) * (1.0 - b1)
             v = v + (tf.square(g) - v) * (1.0 - b2)
-            new_p.append(p - (m * alpha) / (tf.sqrt(v) + eps))
+            new_p.append(p - (m * _per_member(alpha, p)) / (tf.sqrt(v) + eps))
             new_m.append(m)
             new_v.append(v)
         return new_p, new_m + new_v
 
-    def _epoch_fn(self, params, slots, step, x, y, order):
+    def _epoch_fn(self, params, slots, step, x, y, order, hyper):
         """Train on the batches ``order[:, s]`` (order is (K, steps, B)); sum losses and hits."""
         steps = tf.shape(order)[1]
 
@@ -252,7 +270,7 @@ class _Program:
                 total = tf.reduce_sum(tf.reduce_mean(losses, axis=1))
             grads = tape.gradient(total, params)
             step = step + 1.0
-            params, slots = self.update(params, slots, step, grads)
+            params, slots = self.update(params, slots, step, grads, hyper)
             return (s + 1, params, slots, step, loss_sum + tf.reduce_sum(losses, axis=1),
                     hits + tf.reduce_sum(correct, axis=1))
 
@@ -275,7 +293,80 @@ class _Program:
         return loss_sum, hits
 
 
+def _per_member(values: tf.Tensor, like: tf.Tensor) -> tf.Tensor:
+    """Per-member ``values`` (K,) shaped to broadcast against ``like`` (K, ...)."""
+    return tf.reshape(values, [-1] + [1] * (like.shape.rank - 1))
+
+
 _PROGRAMS: dict[tuple, _Program] = {}
+
+
+def _per_member_values(name: str, value: Any, k: int) -> list:
+    """``value`` repeated for K members, or checked to hold one entry per member."""
+    if isinstance(value, (str, bytes)) or not isinstance(value, (Sequence, np.ndarray)):
+        return [value] * k
+    values = list(value)
+    if len(values) != k:
+        raise InvalidArgumentError(name, values, f"must be one value or one per model ({k})")
+    return values
+
+
+@dataclass(frozen=True, eq=False)
+class EvalSet:
+    """Examples converted once for evaluation: full blocks, then the rest as one smaller block."""
+
+    parts: tuple[tuple[tf.Tensor, tf.Tensor], ...]
+    n: int
+
+
+def eval_set(x: np.ndarray, y: np.ndarray, block: int) -> EvalSet:
+    """``(x, y)`` as evaluation blocks of ``block`` examples (``x`` already shaped for the engine)."""
+    n = len(x)
+    full = n // block * block
+    parts = []
+    for xs, ys in ((x[:full], y[:full]), (x[full:], y[full:])):
+        if len(ys):
+            size = min(block, len(ys))
+            parts.append((tf.constant(np.asarray(xs, np.float32).reshape((-1, size) + x.shape[1:])),
+                          tf.constant(np.asarray(ys, np.int32).reshape(-1, size))))
+    return EvalSet(tuple(parts), n)
+
+
+@dataclass(frozen=True, eq=False)
+class EngineData:
+    """A dataset handed to the engine once (:func:`hand_over`): tensors every stack shares."""
+
+    x: tf.Tensor  # the training examples (the first 1 - validation_split of the set)
+    y: tf.Tensor
+    first: EvalSet  # the first INITIAL_LOSS_EXAMPLES training examples (the untrained model's loss)
+    val: EvalSet | None
+    test: EvalSet | None
+    example_shape: tuple[int, ...]
+    validation_split: float
+
+
+def hand_over(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray | None = None,
+              y_test: np.ndarray | None = None, validation_split: float = 0.2, flatten: bool = True
+              ) -> EngineData:
+    """Convert a dataset once into the tensors :func:`fit_stack` trains and evaluates on.
+
+    ``flatten``: examples flattened (dense models) or kept as images (convolutions). The
+    last ``validation_split`` of the training set is held out, as Keras does.
+    """
+    x_all = np.asarray(x_train, np.float32)
+    x_all = x_all.reshape((len(x_all), -1)) if flatten else x_all
+    y_all = np.asarray(y_train, np.int32)
+    split = int(math.floor(len(x_all) * (1.0 - validation_split)))
+    block = EVAL_BLOCK[not flatten]
+    first = min(split, INITIAL_LOSS_EXAMPLES)
+    test = None
+    if x_test is not None:
+        xt = np.asarray(x_test, np.float32)
+        test = eval_set(xt.reshape((len(xt), -1)) if flatten else xt, np.asarray(y_test, np.int32), block)
+    return EngineData(x=tf.constant(x_all[:split]), y=tf.constant(y_all[:split]),
+                      first=eval_set(x_all[:first], y_all[:first], block),
+                      val=eval_set(x_all[split:], y_all[split:], block) if len(x_all) > split else None,
+                      test=test, example_shape=tuple(x_all.shape[1:]), validation_split=float(validation_split))
 
 
 class StackedModels:
@@ -284,15 +375,19 @@ class StackedModels:
     Args:
         models: built Keras models of identical architecture (see :func:`stackable`);
             their current weights are the starting point.
-        optimizer: ``"adam"`` or ``"sgd"``.
-        learning_rate: None for Keras' default of the optimizer.
-        precision: ``"float32"``, or ``"bfloat16"`` for the matmuls (weights, Adam
+        optimizer: a name of :data:`initlab.optimizers.OPTIMIZERS`, shared by the stack.
+        learning_rate: None for the optimizer's Keras default, a number, or one per model.
+        momentum: SGD's momentum in [0, 1), a number or one per model.
+        nesterov: Nesterov momentum, a bool or one per model.
+        precision: ``"float32"``, or ``"bfloat16"`` for the matmuls (weights, optimizer
             state and the loss stay float32).
         jit: compile with XLA.
     """
 
     def __init__(self, models: Sequence[keras.Model], optimizer: str = "adam",
-                 learning_rate: float | None = None, precision: str = "float32", jit: bool = True):
+                 learning_rate: float | None | Sequence[float | None] = None,
+                 momentum: float | Sequence[float] = 0.0, nesterov: bool | Sequence[bool] = False,
+                 precision: str = "float32", jit: bool = True):
         if not models:
             raise InvalidArgumentError("models", models, "must hold at least one model")
         programs = [program(m) for m in models]
@@ -304,16 +399,23 @@ class StackedModels:
                   for m, ls in zip(models, layers)]
         if any(s != shapes[0] for s in shapes) or any(p != programs[0] for p in programs):
             raise InvalidArgumentError("models", [m.name for m in models], "must share one architecture")
-        if optimizer not in ("adam", "sgd"):
-            raise InvalidArgumentError("optimizer", optimizer, "must be one of adam, sgd")
         if precision not in PRECISIONS:
             raise InvalidArgumentError("precision", precision, f"must be one of {', '.join(PRECISIONS)}")
         self.k = len(models)
+        get_optimizer_entry(optimizer)
+        rates, momenta, nesterovs = (_per_member_values(name, value, self.k) for name, value in
+                                     (("learning_rate", learning_rate), ("momentum", momentum),
+                                      ("nesterov", nesterov)))
+        for lr, m, nag in zip(rates, momenta, nesterovs):
+            check_optimizer(optimizer, lr, m, nag)
+        self.learning_rates = [resolved_learning_rate(optimizer, lr) for lr in rates]
+        self.momenta = [float(m) for m in momenta]
+        self.hyper = (tf.constant(self.learning_rates, tf.float32), tf.constant(self.momenta, tf.float32),
+                      tf.constant([bool(n) for n in nesterovs]))
+        velocity = optimizer == "sgd" and any(self.momenta)
         self.ops = programs[0]
         self.input_shape = tuple(models[0].input_shape[1:])
         self.convolutional = self.ops[0].kind != "dense"
-        default = ADAM["learning_rate"] if optimizer == "adam" else SGD_LEARNING_RATE
-        learning_rate = float(default if learning_rate is None else learning_rate)
         self.params: list[tf.Tensor] = []
         self._shapes: list[tuple[int, ...]] = []
         for i, layer in enumerate(layers[0]):
@@ -324,19 +426,24 @@ class StackedModels:
                     stacked = stacked.reshape((self.k,) + (1,) * (len(layer.output.shape) - 1) + shape)
                 self.params.append(tf.constant(stacked))
                 self._shapes.append(shape)
-        self.slots = [tf.zeros_like(p) for p in self.params] * (2 if optimizer == "adam" else 0)  # m..., v...
+        n_slots = 2 if optimizer == "adam" else int(velocity)  # Adam: m..., v...; SGD: the velocities
+        self.slots = [tf.zeros_like(p) for p in self.params] * n_slots
         self.step = tf.constant(0.0)
-        key = (self.k, tuple(map(tuple, shapes[0])), tuple(self.ops), optimizer, learning_rate, precision,
-               bool(jit))
+        key = (self.k, tuple(map(tuple, shapes[0])), tuple(self.ops), optimizer, velocity, precision, bool(jit))
         if key not in _PROGRAMS:  # one trace per configuration, shared by every stack like it
-            _PROGRAMS[key] = _Program(self.k, self.ops, optimizer, learning_rate,
+            _PROGRAMS[key] = _Program(self.k, self.ops, optimizer, velocity,
                                       tf.bfloat16 if precision == "bfloat16" else tf.float32, jit)
         self._program = _PROGRAMS[key]
+
+    @property
+    def example_shape(self) -> tuple[int, ...]:
+        """One example's shape as the engine takes it: flattened for dense models, images for convolutions."""
+        return self.input_shape if self.convolutional else (int(np.prod(self.input_shape)),)
 
     def inputs(self, x: np.ndarray) -> np.ndarray:
         """``x`` shaped as the engine takes it: flattened for dense models, images for convolutions."""
         x = np.asarray(x, np.float32)
-        return x.reshape((len(x),) + (self.input_shape if self.convolutional else (-1,)))
+        return x.reshape((len(x),) + self.example_shape)
 
     def train_epoch(self, x: tf.Tensor, y: tf.Tensor, order: np.ndarray, batch_size: int
                     ) -> tuple[np.ndarray, np.ndarray]:
@@ -352,27 +459,23 @@ class StackedModels:
             parts.append(order[:, full * batch_size:].reshape(self.k, 1, -1))
         for part in parts:
             self.params, self.slots, self.step, ls, hs = self._program.epoch(
-                self.params, self.slots, self.step, x, y, tf.constant(part))
+                self.params, self.slots, self.step, x, y, tf.constant(part), self.hyper)
             loss_sum += ls.numpy()
             hits += hs.numpy()
         return loss_sum / n, hits / n
 
-    def evaluate(self, x: np.ndarray | tf.Tensor, y: np.ndarray | tf.Tensor) -> tuple[np.ndarray, np.ndarray]:
-        """Mean loss and accuracy of every model on ``(x, y)``."""
-        x, y = self.inputs(np.asarray(x)), np.asarray(y, np.int32)
-        n = len(x)
-        block = EVAL_BLOCK[self.convolutional]
-        full = n // block * block
+    def evaluate(self, x: np.ndarray | tf.Tensor | EvalSet, y: np.ndarray | tf.Tensor | None = None
+                 ) -> tuple[np.ndarray, np.ndarray]:
+        """Mean loss and accuracy of every model on ``(x, y)``, or on an :class:`EvalSet` ``x``."""
+        if not isinstance(x, EvalSet):
+            x = eval_set(self.inputs(np.asarray(x)), np.asarray(y, np.int32), EVAL_BLOCK[self.convolutional])
         loss_sum = np.zeros(self.k)
         hits = np.zeros(self.k)
-        for xs, ys in ((x[:full], y[:full]), (x[full:], y[full:])):  # full blocks, then the rest
-            if len(ys):
-                size = min(block, len(ys))
-                ls, hs = self._program.eval(self.params, tf.constant(xs.reshape((-1, size) + x.shape[1:])),
-                                            tf.constant(ys.reshape(-1, size)))
-                loss_sum += ls.numpy()
-                hits += hs.numpy()
-        return loss_sum / n, hits / n
+        for xs, ys in x.parts:
+            ls, hs = self._program.eval(self.params, xs, ys)
+            loss_sum += ls.numpy()
+            hits += hs.numpy()
+        return loss_sum / x.n, hits / x.n
 
     def get_weights(self, index: int) -> list[np.ndarray]:
         """Model ``index``'s weights in Keras order (kernel, bias, kernel, bias, ...)."""
@@ -386,7 +489,6 @@ class StackedModels:
         return model
 
 
-INITIAL_LOSS_EXAMPLES = 2048  # the untrained model's loss is taken on at most this many first training examples
 DIVERGENCE_FACTOR = 10.0
 
 
@@ -414,11 +516,13 @@ def diverged_epoch(losses: Sequence[float], bound: float) -> int | None:
     return next((i + 1 for i, loss in enumerate(losses) if diverges(loss, bound)), None)
 
 
-def fit_stack(models: Sequence[keras.Model], seeds: Sequence[int], x_train: np.ndarray,
-              y_train: np.ndarray, x_test: np.ndarray | None = None, y_test: np.ndarray | None = None,
-              epochs: int = 5, batch_size: int = 32, validation_split: float = 0.2,
-              optimizer: str = "adam", learning_rate: float | None = None, shuffle: bool = True,
-              precision: str = "float32", jit: bool = True,
+def fit_stack(models: Sequence[keras.Model], seeds: Sequence[int], x_train: np.ndarray | EngineData,
+              y_train: np.ndarray | None = None, x_test: np.ndarray | None = None,
+              y_test: np.ndarray | None = None, epochs: int = 5, batch_size: int = 32,
+              validation_split: float = 0.2, optimizer: str = "adam",
+              learning_rate: float | None | Sequence[float | None] = None,
+              momentum: float | Sequence[float] = 0.0, nesterov: bool | Sequence[bool] = False,
+              shuffle: bool = True, precision: str = "float32", jit: bool = True,
               monitor: Callable[[StackedModels, int], None] | None = None
               ) -> tuple[StackedModels, list[dict[str, Any]]]:
     """Train K models together the way ``keras.Model.fit`` would, one record per model.
@@ -426,9 +530,13 @@ def fit_stack(models: Sequence[keras.Model], seeds: Sequence[int], x_train: np.n
     Args:
         models: built Keras models of one architecture (their weights are the start).
         seeds: one per model; sets its batch order (:func:`batch_order`).
-        x_train, y_train: the training set (flattened here for dense models).
-        x_test, y_test: evaluated once after training, if given.
-        epochs, batch_size, validation_split, optimizer, learning_rate: as in Keras.
+        x_train: the training set (flattened here for dense models), or the
+            :class:`EngineData` of :func:`hand_over` (then ``y_train``, ``x_test`` and
+            ``y_test`` are not given and its ``validation_split`` applies): data handed
+            over once are shared by every stack instead of converted for each.
+        y_train, x_test, y_test: the labels; the test set, evaluated once after training.
+        epochs, batch_size, validation_split, optimizer: as in Keras.
+        learning_rate, momentum, nesterov: as in Keras; each a value or one per model.
         shuffle: False visits the examples in order every epoch (for equivalence checks).
         precision, jit: see :class:`StackedModels`.
         monitor: called as ``monitor(stack, epoch)`` before training (epoch 0) and after
@@ -444,16 +552,21 @@ def fit_stack(models: Sequence[keras.Model], seeds: Sequence[int], x_train: np.n
     if len(seeds) != len(models):
         raise InvalidArgumentError("seeds", list(seeds), f"must hold one seed per model ({len(models)})")
     start = time.perf_counter()
-    stack = StackedModels(models, optimizer=optimizer, learning_rate=learning_rate, precision=precision, jit=jit)
-    x_all = stack.inputs(x_train)
-    split = int(math.floor(len(x_all) * (1.0 - validation_split)))
-    x = tf.constant(x_all[:split])
-    y = tf.constant(np.asarray(y_train[:split], np.int32))
-    x_val, y_val = x_all[split:], np.asarray(y_train[split:], np.int32)
+    stack = StackedModels(models, optimizer=optimizer, learning_rate=learning_rate, momentum=momentum,
+                          nesterov=nesterov, precision=precision, jit=jit)
+    if isinstance(x_train, EngineData):
+        if any(v is not None for v in (y_train, x_test, y_test)):
+            raise InvalidArgumentError("y_train", "...", "must not be given with handed-over data (it holds them)")
+        data = x_train
+        if data.example_shape != stack.example_shape:
+            raise InvalidArgumentError("x_train", f"examples of shape {data.example_shape}",
+                                       f"must hold examples of shape {stack.example_shape} for these models")
+    else:
+        data = hand_over(x_train, y_train, x_test, y_test, validation_split, flatten=not stack.convolutional)
+    split = int(data.x.shape[0])
     history = {k: [[] for _ in models] for k in ("loss", "accuracy", "val_loss", "val_accuracy")}
     diverged_at: list[int | None] = [None] * len(models)
-    first = min(split, INITIAL_LOSS_EXAMPLES)
-    initial = (stack.evaluate(x_all[:first], y_train[:first])[0] if first else np.full(len(models), np.nan))
+    initial = stack.evaluate(data.first)[0] if data.first.n else np.full(len(models), np.nan)
     n_classes = int(weighted_layers(models[0])[-1].units)
     bounds = [divergence_bound(n_classes, float(loss)) for loss in initial]
     if monitor is not None:
@@ -461,8 +574,8 @@ def fit_stack(models: Sequence[keras.Model], seeds: Sequence[int], x_train: np.n
     for epoch in range(int(epochs)):
         order = np.stack([batch_order(s, epoch, split) if shuffle else np.arange(split, dtype=np.int32)
                           for s in seeds])
-        loss, acc = stack.train_epoch(x, y, order, int(batch_size))
-        val = stack.evaluate(x_val, y_val) if len(y_val) else (np.full(len(models), np.nan),) * 2
+        loss, acc = stack.train_epoch(data.x, data.y, order, int(batch_size))
+        val = stack.evaluate(data.val) if data.val is not None else (np.full(len(models), np.nan),) * 2
         for i in range(len(models)):
             if diverged_at[i] is not None:
                 continue
@@ -474,12 +587,11 @@ def fit_stack(models: Sequence[keras.Model], seeds: Sequence[int], x_train: np.n
             monitor(stack, epoch + 1)
         if all(d is not None for d in diverged_at):
             break
-    test = (stack.evaluate(x_test, y_test) if x_test is not None
-            else (np.full(len(models), np.nan),) * 2)
+    test = stack.evaluate(data.test) if data.test is not None else (np.full(len(models), np.nan),) * 2
     wall = (time.perf_counter() - start) / len(models)
     records = []
     for i in range(len(models)):
-        hist = {k: history[k][i] for k in history if not (k.startswith("val_") and not len(y_val))}
+        hist = {k: history[k][i] for k in history if not (k.startswith("val_") and data.val is None)}
         ok = diverged_at[i] is None
         records.append({
             "history": hist,

@@ -1,7 +1,8 @@
 """Run a study: every (initializer, seed) pair trained the way the sources do it.
 
-A study trains one model per initializer and seed (Adam with Keras defaults,
-sparse categorical cross-entropy, accuracy, the last ``validation_split`` of
+A study trains one model per initializer and seed (Adam with Keras defaults
+unless another optimizer of :mod:`initlab.optimizers` is given, sparse
+categorical cross-entropy, accuracy, the last ``validation_split`` of
 the training set held out before shuffling) and returns a tidy frame: one row
 per (init, seed, epoch). Each run is seeded on its own (Python, NumPy,
 TensorFlow and every kernel) with TensorFlow's op determinism on, so the same
@@ -35,6 +36,10 @@ Two engines train, and the ``engine`` column says which ran:
   the same batches whatever their initializer (a paired design).
   ``stacked_bf16`` does its matmuls in bfloat16.
 
+:func:`run_grid` runs many studies as one (say, one per learning rate and
+optimizer): runs that share an architecture, data and batch size stack together
+whatever their initializer, seed, learning rate or momentum.
+
 ``engine="auto"`` (the default) picks ``stacked`` wherever the engine can
 train the model and ``keras`` for everything else (dropout, for one).
 """
@@ -60,11 +65,12 @@ from initlab import __version__
 from initlab import datasets as ds
 from initlab.cache import RunCache, spec_key
 from initlab.errors import InvalidArgumentError, MissingRunsError, UnknownNameError
-from initlab.engine import (INITIAL_LOSS_EXAMPLES, SUPPORTED, StackedModels, divergence_bound, diverged_epoch,
-                            diverges, fit_stack, stackable)
+from initlab.engine import (INITIAL_LOSS_EXAMPLES, SUPPORTED, EngineData, StackedModels, divergence_bound,
+                            diverged_epoch, diverges, fit_stack, hand_over, stackable)
 from initlab.initializers import get_initializer
 from initlab.lsuv import apply_data_init
 from initlab.models import build_model, get_model_entry
+from initlab.optimizers import OPTIMIZERS, check_optimizer, make_keras_optimizer, optimizer_label, resolved_learning_rate
 from initlab.paths import cache_dir
 
 tf.config.experimental.enable_op_determinism()
@@ -73,11 +79,13 @@ MAX_STACK = 8  # models per stack at most: the `000` MLP's fastest per model on 
 STACK_BYTES = 16 * 2**20  # a stack's working set (see `stack_size`) stays within this,
 STATE_BYTES = 12 * 2**20  # and its weights and Adam state within this
 PREPROCESSING = ("scale", "standardize")
-OPTIMIZERS = ("adam", "sgd")
 MAX_SEED = 2**32 - 1  # NumPy's seeds (keras.utils.set_random_seed) end here
 RESULT_COLUMNS = ["dataset", "model", "init", "seed", "epoch", "loss", "accuracy", "val_loss",
                   "val_accuracy", "test_loss", "test_accuracy", "wall_time", "status",
                   "diverged_epoch", "engine"]
+SETUP_COLUMNS = ["optimizer", "learning_rate", "momentum", "nesterov", "optimizer_setting"]  # run_grid's, after those
+# fields added after the first cached runs: left out of the cache key at their default, so older keys still hold
+LATER_FIELDS = {"momentum": 0.0, "nesterov": False}
 
 
 @dataclass(frozen=True)
@@ -100,10 +108,14 @@ class RunSpec:
     init_params: dict[str, Any] = field(default_factory=dict)
     model_params: dict[str, Any] = field(default_factory=dict)
     engine: str = "keras"
+    momentum: float = 0.0
+    nesterov: bool = False
 
     def key(self) -> str:
-        """Cache key: the full specification plus the package version."""
-        return spec_key({**asdict(self), "version": __version__})
+        """Cache key: the full specification plus the package version (fields of
+        :data:`LATER_FIELDS` only when they differ from their default)."""
+        fields = {k: v for k, v in asdict(self).items() if not (k in LATER_FIELDS and v == LATER_FIELDS[k])}
+        return spec_key({**fields, "version": __version__})
 
 
 @dataclass(frozen=True)
@@ -189,15 +201,10 @@ def validate_spec(spec: RunSpec) -> None:
     if spec.validation_split > 0 and 1.0 - spec.validation_split == 1.0:
         raise InvalidArgumentError("validation_split", spec.validation_split, "must be 0 or large enough to "
                                    "hold out an example (1 - validation_split rounds to 1)")
-    lr = spec.learning_rate
-    if lr is not None and not (_is_number(lr) and math.isfinite(lr) and lr > 0):
-        raise InvalidArgumentError("learning_rate", lr, "must be None (the optimizer's default) or a finite "
-                                   "number > 0")
+    check_optimizer(spec.optimizer, spec.learning_rate, spec.momentum, spec.nesterov)
     if spec.preprocess not in PREPROCESSING:
         raise InvalidArgumentError("preprocess", spec.preprocess, f"must be one of {', '.join(PREPROCESSING)}")
     get_engine(spec.engine)
-    if spec.optimizer not in OPTIMIZERS:
-        raise InvalidArgumentError("optimizer", spec.optimizer, f"must be one of {', '.join(OPTIMIZERS)}")
     for name in ("train_limit", "test_limit"):
         value = getattr(spec, name)
         if value is not None:
@@ -243,9 +250,8 @@ def data_for(spec: RunSpec) -> PreparedData:
 
 
 def make_optimizer(spec: RunSpec) -> keras.optimizers.Optimizer:
-    """Adam (or SGD) with Keras defaults unless a learning rate is given."""
-    cls = keras.optimizers.Adam if spec.optimizer == "adam" else keras.optimizers.SGD
-    return cls() if spec.learning_rate is None else cls(learning_rate=spec.learning_rate)
+    """The Keras optimizer of a run (Keras' defaults unless a learning rate or momentum is given)."""
+    return make_keras_optimizer(spec.optimizer, spec.learning_rate, spec.momentum, spec.nesterov)
 
 
 def build_for(spec: RunSpec, data: PreparedData) -> keras.Model:
@@ -329,7 +335,11 @@ def train(spec: RunSpec, data: PreparedData | None = None,
 def train_stack(specs: Sequence[RunSpec], data: PreparedData | None = None,
                 monitor: Callable[[StackedModels, int], None] | None = None
                 ) -> list[tuple[keras.Model, dict[str, Any]]]:
-    """Train runs that differ only in ``init``, ``seed`` and ``init_params`` together on the stacked engine.
+    """Train runs of one architecture, data and batch size together on the stacked engine.
+
+    The runs may differ in ``init``, ``seed``, ``init_params``, ``learning_rate``, ``momentum``
+    and ``nesterov`` (each member keeps its own); the rest must be shared (:func:`_group`).
+    The data are handed to the engine once per dataset (:func:`handed_over`).
 
     ``monitor`` is :func:`initlab.engine.fit_stack`'s (called with the stack before training
     and after each epoch).
@@ -343,21 +353,42 @@ def train_stack(specs: Sequence[RunSpec], data: PreparedData | None = None,
         validate_spec(spec)
     first = specs[0]
     if any(_group(s) != _group(first) for s in specs):
-        raise InvalidArgumentError("specs", [s.init for s in specs], "must differ only in init, seed and init_params")
+        raise InvalidArgumentError("specs", [s.init for s in specs], "must differ only in init, seed, init_params, "
+                                   "learning_rate, momentum and nesterov")
     data = data if data is not None else data_for(first)
     models = [build_for(spec, data) for spec in specs]
-    stack, records = fit_stack(models, [s.seed for s in specs], data.x_train, data.y_train, data.x_test,
-                               data.y_test, epochs=first.epochs, batch_size=first.batch_size,
-                               validation_split=first.validation_split, optimizer=first.optimizer,
-                               learning_rate=first.learning_rate,
+    stack, records = fit_stack(models, [s.seed for s in specs],
+                               handed_over(data, first.validation_split, get_model_entry(first.model).convolutional),
+                               epochs=first.epochs, batch_size=first.batch_size, optimizer=first.optimizer,
+                               learning_rate=[s.learning_rate for s in specs], momentum=[s.momentum for s in specs],
+                               nesterov=[s.nesterov for s in specs],
                                precision=getattr(get_engine(first.engine), "precision", "float32"),
                                monitor=monitor)
     return [(stack.set_into(i, m), r) for i, (m, r) in enumerate(zip(models, records))]
 
 
+_HANDED_OVER: dict[tuple[int, float, bool], tuple[PreparedData, EngineData]] = {}
+HANDED_OVER_KEPT = 2  # datasets whose tensors stay handed over (the most recent ones)
+
+
+def handed_over(data: PreparedData, validation_split: float, convolutional: bool) -> EngineData:
+    """``data`` as the engine's tensors, converted once per prepared dataset and split, then shared."""
+    key = (id(data), float(validation_split), bool(convolutional))
+    if key in _HANDED_OVER and _HANDED_OVER[key][0] is data:
+        _HANDED_OVER[key] = _HANDED_OVER.pop(key)  # most recent last
+        return _HANDED_OVER[key][1]
+    tensors = hand_over(data.x_train, data.y_train, data.x_test, data.y_test, validation_split,
+                        flatten=not convolutional)
+    _HANDED_OVER[key] = (data, tensors)
+    while len(_HANDED_OVER) > HANDED_OVER_KEPT:
+        del _HANDED_OVER[next(iter(_HANDED_OVER))]
+    return tensors
+
+
 def _group(spec: RunSpec) -> RunSpec:
-    """``spec`` without what may differ inside one stack."""
-    return replace(spec, init="", seed=0, init_params={})
+    """``spec`` without what may differ inside one stack: what must be shared is the
+    architecture, the data, the batch size, the optimizer and the rest of the set-up."""
+    return replace(spec, init="", seed=0, init_params={}, learning_rate=None, momentum=0.0, nesterov=False)
 
 
 @lru_cache(maxsize=64)
@@ -524,6 +555,8 @@ class Study:
     init_params: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     model_params: Mapping[str, Any] = field(default_factory=dict)
     engine: str = "auto"
+    momentum: float = 0.0
+    nesterov: bool = False
 
     def specs(self) -> list[RunSpec]:
         """One validated :class:`RunSpec` per (init, seed), its engine resolved.
@@ -537,7 +570,7 @@ class Study:
                          loss=self.loss, validation_split=self.validation_split, train_limit=self.train_limit,
                          test_limit=self.test_limit, preprocess=self.preprocess,
                          init_params=dict((self.init_params or {}).get(init, {})),
-                         model_params=dict(self.model_params or {}))
+                         model_params=dict(self.model_params or {}), momentum=self.momentum, nesterov=self.nesterov)
                  for init in inits for seed in seeds]
         for spec in specs:
             validate_spec(spec)
@@ -565,37 +598,78 @@ class Study:
                 under the divergence rule of an older version whose loss went above 10 ln(C)
                 counts as missing: that rule may judge it differently).
         """
-        _check_integer("max_stack", max_stack, 1)
-        if cached_only and not cache:
-            raise InvalidArgumentError("cached_only", cached_only, "needs cache=True (it reads every run from the "
-                                       "cache and trains none)")
         specs = self.specs()
-        store = RunCache(cache_root or cache_dir()) if cache else None
-        n_classes = len(ds.get_spec(self.dataset).class_names)
-        records: dict[str, dict[str, Any]] = {}  # by cache key
-        for spec in specs:
-            record = store.load(spec.key()) if store else None
-            if record is not None and follows_divergence_rule(record, n_classes):
-                records[spec.key()] = record
-        pending = [s for s in specs if s.key() not in records]
-        if cached_only and pending:
-            raise MissingRunsError.for_study(self.dataset, self.model, [(s.init, s.seed) for s in pending],
-                                             len(specs), str(store.root))
-        bar = None
-        if progress:
-            from tqdm.auto import tqdm
-            bar = tqdm(total=len(specs), initial=len(records), desc=f"{self.dataset}/{self.model}", unit="run")
-        for batch, batch_records in _trained(_batches(pending, int(max_stack)), client):
-            for spec, record in zip(batch, batch_records):
-                records[spec.key()] = record
-                if store:
-                    store.save(spec.key(), record)
-            if bar is not None:
-                bar.update(len(batch))
-        if bar is not None:
-            bar.close()
+        records = _records(specs, cache, cache_root, progress, max_stack, cached_only, client,
+                           f"{self.dataset}/{self.model}")
         return pd.DataFrame([row for spec in specs for row in _rows(spec, records[spec.key()])],
                             columns=RESULT_COLUMNS)
+
+
+def _records(specs: Sequence[RunSpec], cache: bool, cache_root: str | None, progress: bool, max_stack: int,
+             cached_only: bool, client: Any, label: str) -> dict[str, dict[str, Any]]:
+    """Every run's record by cache key: read from the cache, or trained in units of work (see :meth:`Study.run`)."""
+    _check_integer("max_stack", max_stack, 1)
+    if cached_only and not cache:
+        raise InvalidArgumentError("cached_only", cached_only, "needs cache=True (it reads every run from the "
+                                   "cache and trains none)")
+    store = RunCache(cache_root or cache_dir()) if cache else None
+    records: dict[str, dict[str, Any]] = {}  # by cache key
+    for spec in specs:
+        record = store.load(spec.key()) if store else None
+        if record is not None and follows_divergence_rule(record, len(ds.get_spec(spec.dataset).class_names)):
+            records[spec.key()] = record
+    pending = list({s.key(): s for s in specs if s.key() not in records}.values())
+    if cached_only and pending:
+        first = pending[0]
+        raise MissingRunsError.for_study(first.dataset, first.model, [(s.init, s.seed) for s in pending],
+                                         len(specs), str(store.root))
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+        bar = tqdm(total=len(specs), initial=len(specs) - len(pending), desc=label, unit="run")
+    for batch, batch_records in _trained(_batches(pending, int(max_stack)), client):
+        for spec, record in zip(batch, batch_records):
+            records[spec.key()] = record
+            if store:
+                store.save(spec.key(), record)
+        if bar is not None:
+            bar.update(len(batch))
+    if bar is not None:
+        bar.close()
+    return records
+
+
+def run_grid(studies: Sequence[Study], cache: bool = True, cache_root: str | None = None, progress: bool = False,
+             max_stack: int = MAX_STACK, cached_only: bool = False, client: Any = None) -> pd.DataFrame:
+    """Run many studies as one: every run of every study, stacked across studies.
+
+    Runs that share an architecture, data and batch size train in one stack whatever
+    their initializer, seed, learning rate or momentum, so a grid of learning rates x
+    initializers x seeds is a few compiled steps, not one per learning rate. The
+    arguments after ``studies`` are :meth:`Study.run`'s; every study is checked before
+    any data are loaded. A run that two studies both ask for trains once.
+
+    Returns:
+        One row per (study, init, seed, epoch): ``RESULT_COLUMNS`` and ``SETUP_COLUMNS``
+        (the optimizer, its learning rate resolved to a number, momentum, Nesterov's flag,
+        and :func:`~initlab.optimizers.optimizer_label` of them).
+    """
+    if isinstance(studies, Study) or not isinstance(studies, Iterable):
+        raise InvalidArgumentError("studies", studies, "must be a list of Study objects")
+    studies = list(studies)
+    if not studies or not all(isinstance(s, Study) for s in studies):
+        raise InvalidArgumentError("studies", studies, "must be a non-empty list of Study objects")
+    per_study = [study.specs() for study in studies]
+    specs = [spec for specs in per_study for spec in specs]
+    records = _records(specs, cache, cache_root, progress, max_stack, cached_only, client, "grid")
+    rows = []
+    for spec in specs:
+        setup = {"optimizer": spec.optimizer,
+                 "learning_rate": resolved_learning_rate(spec.optimizer, spec.learning_rate),
+                 "momentum": spec.momentum, "nesterov": spec.nesterov,
+                 "optimizer_setting": optimizer_label(spec.optimizer, spec.momentum, spec.nesterov)}
+        rows += [{**row, **setup} for row in _rows(spec, records[spec.key()])]
+    return pd.DataFrame(rows, columns=RESULT_COLUMNS + SETUP_COLUMNS)
 
 
 def run_study(
@@ -621,11 +695,13 @@ def run_study(
     max_stack: int = MAX_STACK,
     cached_only: bool = False,
     client: Any = None,
+    momentum: float = 0.0,
+    nesterov: bool = False,
 ) -> pd.DataFrame:
     """Train every (initializer, seed) pair and return the tidy results: ``Study(...).run(...)``.
 
-    The set-up arguments are :class:`Study`'s (``dataset`` ... ``model_params``, ``engine``:
-    Adam with Keras defaults and batch 32 unless given; ``engine`` ``"auto"``, ``"keras"``,
+    The set-up arguments are :class:`Study`'s (``dataset`` ... ``model_params``, ``engine``,
+    ``momentum``, ``nesterov``: Adam with Keras defaults and batch 32 unless given; ``engine`` ``"auto"``, ``"keras"``,
     ``"stacked"`` or ``"stacked_bf16"``, see the module doc), the others :meth:`Study.run`'s.
     Every argument is checked (:func:`validate_spec`) before any data are loaded or any run
     trains; seeds and initializers must not repeat.
@@ -639,7 +715,7 @@ def run_study(
         raise InvalidArgumentError("seeds", seeds, "must be a non-empty list of integers")
     study = Study(dataset, model, tuple(inits), tuple(seeds), epochs, batch_size, optimizer, learning_rate, loss,
                   validation_split, train_limit, test_limit, preprocess, dict(init_params or {}),
-                  dict(model_params or {}), engine)
+                  dict(model_params or {}), engine, momentum, nesterov)
     return study.run(cache=cache, cache_root=cache_root, progress=progress, max_stack=max_stack,
                      cached_only=cached_only, client=client)
 
@@ -693,6 +769,7 @@ def _plain(spec: RunSpec) -> RunSpec:
     """``spec`` with plain Python numbers (its cache key is their JSON); a validated spec."""
     lr, train_limit, test_limit = spec.learning_rate, spec.train_limit, spec.test_limit
     return replace(spec, seed=int(spec.seed), epochs=int(spec.epochs), batch_size=int(spec.batch_size),
+                   momentum=float(spec.momentum), nesterov=bool(spec.nesterov),
                    validation_split=float(spec.validation_split),
                    train_limit=None if train_limit is None else int(train_limit),
                    test_limit=None if test_limit is None else int(test_limit),

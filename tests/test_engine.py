@@ -217,11 +217,13 @@ def test_bench_counts_flops_by_hand_and_prints_its_table(capsys) -> None:
     assert bench.training_flops(cnn, 1, 0, 1) == 3 * (conv1 + conv2 + dense) - conv1
     keras.backend.clear_session()
     cfg = bench.BenchConfig(models=("mlp_128",), stacks=(2,), train_limit=500, keras_models=1, bf16_stack=None)
-    table, rate = bench.run_bench(cfg, log=lambda s: None)
+    table, rate, handover = bench.run_bench(cfg, log=lambda s: None)
     assert rate > 1e8
     assert list(table.way) == ["keras fit", "stacked"] and list(table.K) == [1, 2]
     assert (table.seconds_per_model > 0).all()
     assert (table.compute_fraction > 0).all() and (table.compute_fraction < 1).all()
+    assert list(handover.columns) == bench.HANDOVER_COLUMNS and list(handover.model) == ["mlp_128"]
+    assert (handover[["converted_cold_ms", "converted_warm_ms", "handed_over_ms", "share_of_stack"]] > 0).all().all()
 
 
 def test_bench_times_the_engine_without_compiling(monkeypatch) -> None:
@@ -298,3 +300,114 @@ def test_profile_script_times_the_compiled_ops() -> None:
     rows = [line.split() for line in lines[2:]]
     assert len(rows) == 8 and all(r[1] == "240" and float(r[0]) > 0 for r in rows)
     assert any(r[2].startswith(("dot", "MatMul")) for r in rows)  # XLA's names for matmuls
+
+
+# -- per-member hyperparameters: each member is the Keras run of its own set-up ------------
+def _keras_run(model, optimizer: str, data, **settings):
+    import keras
+
+    from initlab.optimizers import make_keras_optimizer
+
+    model.compile(optimizer=make_keras_optimizer(optimizer, **settings), loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    return model.fit(data.x_train, data.y_train, batch_size=32, epochs=2, validation_split=0.2, shuffle=False,
+                     verbose=0).history
+
+
+@pytest.mark.kernels
+@pytest.mark.parametrize("optimizer,settings", [
+    ("sgd", [dict(learning_rate=0.05), dict(learning_rate=0.01, momentum=0.9),
+             dict(learning_rate=0.005, momentum=0.9, nesterov=True), dict(learning_rate=0.1, momentum=0.5)]),
+    ("adam", [dict(learning_rate=1e-3), dict(learning_rate=3e-4), dict(learning_rate=3e-3)]),
+])
+def test_every_member_matches_keras_fit_with_its_own_optimizer_settings(optimizer, settings) -> None:
+    """One stack, one set-up per member: each member's losses and weights are keras fit's for its set-up.
+
+    202 steps (two epochs of 101), the tolerance of the single-member equivalence test. The rates
+    stay where training is not chaotic: at Nesterov 0.9 with rate 0.02 (an effective step of 0.2)
+    a stack's float32 rounding, 1e-7 after a few steps, grows to 2e-3 of the loss in two epochs,
+    while the member alone still equals keras fit to 1e-7.
+    """
+    data = _data()
+    inits = ["he_normal", "glorot_uniform", "lecun_normal", "random_normal"][:len(settings)]
+    ours = [_built("mlp_128_64", init, i) for i, init in enumerate(inits)]
+    theirs = [_built("mlp_128_64", init, i) for i, init in enumerate(inits)]
+    for a, b in zip(ours, theirs):
+        b.set_weights(a.get_weights())
+    per_member = {key: [s.get(key, default) for s in settings]
+                  for key, default in (("learning_rate", None), ("momentum", 0.0), ("nesterov", False))}
+    stack, records = engine.fit_stack(ours, list(range(len(ours))), data.x_train, data.y_train, data.x_test,
+                                      data.y_test, epochs=2, optimizer=optimizer, shuffle=False, **per_member)
+    for i, (model, setting) in enumerate(zip(theirs, settings)):
+        hist = _keras_run(model, optimizer, data, **setting)
+        for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
+            np.testing.assert_allclose(records[i]["history"][key], hist[key], rtol=2e-4, atol=1e-6,
+                                       err_msg=f"{setting} {key}")
+        for a, b in zip(stack.get_weights(i), model.get_weights()):
+            assert np.abs(a - b).max() <= 1e-4 * np.abs(b).max() + 1e-7, setting
+
+
+def test_momentum_zero_in_a_momentum_stack_is_plain_sgd() -> None:
+    """A member with momentum 0 beside one with momentum 0.9 takes plain SGD's steps (v = -lr g)."""
+    data = _data()
+    pair = [_built("mlp_128", "he_normal", 0), _built("mlp_128", "he_normal", 0)]
+    alone = [_built("mlp_128", "he_normal", 0)]
+    _, mixed = engine.fit_stack(pair, [0, 0], data.x_train, data.y_train, epochs=1, optimizer="sgd",
+                                learning_rate=0.05, momentum=[0.0, 0.9])
+    _, plain = engine.fit_stack(alone, [0], data.x_train, data.y_train, epochs=1, optimizer="sgd",
+                                learning_rate=0.05)
+    tolerance = float32_drift(steps=101, terms=784)
+    np.testing.assert_allclose(mixed[0]["history"]["loss"], plain[0]["history"]["loss"], rtol=tolerance)
+    assert abs(mixed[1]["history"]["loss"][0] - plain[0]["history"]["loss"][0]) > 100 * tolerance
+
+
+@pytest.mark.parametrize("settings, error, message", [
+    (dict(optimizer="rmsprop"), "UnknownNameError", r"Unknown optimizer 'rmsprop'.*adam, sgd"),
+    (dict(optimizer="sgd", learning_rate=float("inf")), "InvalidArgumentError", r"`learning_rate` must be None"),
+    (dict(optimizer="sgd", learning_rate=[0.1, -0.1]), "InvalidArgumentError", r"`learning_rate` .*=-0.1"),
+    (dict(optimizer="sgd", momentum=1.0), "InvalidArgumentError", r"`momentum` must be a number in \[0, 1\)"),
+    (dict(optimizer="sgd", momentum=-0.1), "InvalidArgumentError", r"`momentum` must be a number in \[0, 1\)"),
+    (dict(optimizer="adam", momentum=0.9), "InvalidArgumentError", r"`momentum` must be 0 with optimizer 'adam'"),
+    (dict(optimizer="sgd", nesterov=True), "InvalidArgumentError", r"`nesterov` needs momentum > 0"),
+    (dict(optimizer="sgd", momentum=[0.9, 0.9, 0.9]), "InvalidArgumentError", r"one value or one per model \(2\)"),
+])
+def test_bad_optimizer_settings_are_refused_in_one_line(settings, error, message) -> None:
+    from initlab import errors
+
+    models = [_built("mlp_128", "he_normal", 0), _built("mlp_128", "he_normal", 1)]
+    with pytest.raises(getattr(errors, error), match=message) as err:
+        engine.StackedModels(models, **settings)
+    assert "\n" not in str(err.value)
+
+
+# -- data handed over once ------------------------------------------------------------------
+@pytest.mark.kernels
+def test_handed_over_data_train_as_the_arrays_do() -> None:
+    data = _data()
+    handed = engine.hand_over(data.x_train, data.y_train, data.x_test, data.y_test, 0.2, flatten=True)
+    _, from_arrays = engine.fit_stack([_built("mlp_128", "he_normal", 0)], [0], data.x_train, data.y_train,
+                                      data.x_test, data.y_test, epochs=2)
+    _, from_tensors = engine.fit_stack([_built("mlp_128", "he_normal", 0)], [0], handed, epochs=2)
+    for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
+        np.testing.assert_allclose(from_tensors[0]["history"][key], from_arrays[0]["history"][key], rtol=1e-6)
+    for key in ("test_loss", "test_accuracy", "initial_loss"):
+        assert from_tensors[0][key] == pytest.approx(from_arrays[0][key], rel=1e-6)
+
+
+def test_data_handed_over_for_other_models_are_refused() -> None:
+    data = _data()
+    images = engine.hand_over(data.x_train, data.y_train, flatten=False)
+    with pytest.raises(InvalidArgumentError, match=r"`x_train` must hold examples of shape \(784,\)"):
+        engine.fit_stack([_built("mlp_128", "he_normal", 0)], [0], images, epochs=1)
+    flat = engine.hand_over(data.x_train, data.y_train, flatten=True)
+    with pytest.raises(InvalidArgumentError, match=r"must not be given with handed-over data"):
+        engine.fit_stack([_built("mlp_128", "he_normal", 0)], [0], flat, data.y_train, epochs=1)
+
+
+def test_the_runner_hands_a_dataset_over_once() -> None:
+    data = _data()
+    first = runner.handed_over(data, 0.2, False)
+    assert runner.handed_over(data, 0.2, False) is first
+    assert runner.handed_over(data, 0.1, False) is not first
+    assert tuple(first.x.shape) == (runner.fit_examples(N_TRAIN, 0.2), 784)
+    assert first.val.n == N_TRAIN - runner.fit_examples(N_TRAIN, 0.2) and first.test.n == N_TEST

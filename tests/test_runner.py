@@ -63,9 +63,25 @@ def test_every_training_setting_is_part_of_the_cache_key() -> None:
     base = RunSpec(dataset="mnist", model="mlp_128", init="he_normal", seed=0, train_limit=640)
     changes = dict(optimizer="sgd", learning_rate=0.05, batch_size=64, preprocess="standardize", seed=1,
                    epochs=2, validation_split=0.1, test_limit=500, init="glorot_uniform", engine="stacked",
-                   init_params={"stddev": 0.1}, model_params={"depth": 3})
+                   init_params={"stddev": 0.1}, model_params={"depth": 3}, momentum=0.9)
     keys = {base.key()} | {replace(base, **{k: v}).key() for k, v in changes.items()}
     assert len(keys) == 1 + len(changes)
+    nesterov = replace(base, optimizer="sgd", momentum=0.9, nesterov=True).key()
+    assert nesterov not in keys | {replace(base, optimizer="sgd", momentum=0.9).key()}
+
+
+def test_runs_cached_before_momentum_existed_keep_their_keys() -> None:
+    """The key of a run without momentum is the sha256 of the fields it had before momentum was added."""
+    from initlab import __version__
+    from initlab.cache import spec_key
+
+    spec = RunSpec(dataset="mnist", model="mlp_128", init="he_normal", seed=3, learning_rate=0.01)
+    before = {"dataset": "mnist", "model": "mlp_128", "init": "he_normal", "seed": 3, "epochs": 5,
+              "batch_size": 32, "optimizer": "adam", "learning_rate": 0.01,
+              "loss": "sparse_categorical_crossentropy", "validation_split": 0.2, "train_limit": None,
+              "test_limit": None, "preprocess": "scale", "init_params": {}, "model_params": {}, "engine": "keras"}
+    assert spec.key() == spec_key({**before, "version": __version__})
+    assert replace(spec, momentum=0.5).key() != spec.key()
 
 
 @pytest.mark.parametrize("engine", TRAINERS)
@@ -242,6 +258,9 @@ def test_a_cached_run_judged_by_the_old_rule_is_trained_again(cache_root, monkey
     ({"test_limit": 0}, r"`test_limit` must be an integer >= 1"),
     ({"epochs": 1.5}, r"`epochs` must be an integer >= 1"),
     ({"cached_only": True, "cache": False}, r"`cached_only` needs cache=True"),
+    ({"optimizer": "sgd", "momentum": 1.0}, r"`momentum` must be a number in \[0, 1\).*=1.0$"),
+    ({"momentum": 0.9}, r"`momentum` must be 0 with optimizer 'adam' \(only sgd takes momentum\)"),
+    ({"optimizer": "sgd", "nesterov": True}, r"`nesterov` needs momentum > 0"),
 ])
 def test_bad_values_are_refused_in_one_line_before_any_work(monkeypatch, change, message) -> None:
     def work(*args, **kwargs):
@@ -252,6 +271,13 @@ def test_bad_values_are_refused_in_one_line_before_any_work(monkeypatch, change,
     study = {**SMALL, "inits": ["he_normal"], "seeds": [0], "cache": False, **change}
     with pytest.raises(InvalidArgumentError, match=message) as err:
         run_study(**study)
+    assert "\n" not in str(err.value)
+
+
+def test_an_unknown_optimizer_is_refused_with_the_valid_ones_before_any_work(monkeypatch) -> None:
+    monkeypatch.setattr(runner, "prepare_data", lambda *a, **k: pytest.fail("data were loaded"))
+    with pytest.raises(UnknownNameError, match=r"Unknown optimizer 'rmsprop'.*adam, sgd") as err:
+        run_study(inits=["he_normal"], optimizer="rmsprop", cache=False, **SMALL)
     assert "\n" not in str(err.value)
 
 
@@ -372,3 +398,45 @@ def test_the_engine_registry_names_its_engines() -> None:
     spec = RunSpec(dataset="mnist", model="mlp_128", init="he_normal", seed=0)
     assert runner.ENGINE_REGISTRY["stacked"].accepts(spec) and runner.ENGINE_REGISTRY["keras"].accepts(spec)
     assert [len(u) for u in runner.get_engine("keras").units([spec, spec], 8)] == [1, 1]
+
+
+# -- a grid of studies: learning rates and momenta stacked together --------------------------
+def _grid(**common):
+    return [runner.Study(inits=("he_normal", "glorot_uniform"), seeds=(0, 1), optimizer="sgd", learning_rate=lr,
+                         momentum=m, **SMALL, **common) for lr, m in ((0.05, 0.0), (0.01, 0.9))]
+
+
+def test_a_grid_stacks_runs_across_learning_rates_and_momenta() -> None:
+    specs = [spec for study in _grid() for spec in study.specs()]
+    units = runner._batches(specs, 8)
+    assert [len(u) for u in units] == [8]
+    assert {(s.learning_rate, s.momentum) for s in units[0]} == {(0.05, 0.0), (0.01, 0.9)}
+    adam = runner.Study(inits=("he_normal",), seeds=(0,), **SMALL).specs()
+    assert len(runner._batches(specs + adam, 16)) == 2  # Adam and SGD never share a stack
+
+
+@pytest.mark.kernels
+def test_a_grid_gives_each_study_its_own_numbers(cache_root) -> None:
+    grid = runner.run_grid(_grid(), cache_root=cache_root)
+    assert list(grid.columns) == RESULT_COLUMNS + runner.SETUP_COLUMNS
+    assert set(grid.optimizer_setting) == {"sgd", "momentum 0.9"}
+    assert set(grid.learning_rate) == {0.05, 0.01}
+    for study in _grid():
+        alone = study.run(cache=False)
+        mine = grid[(grid.learning_rate == study.learning_rate) & (grid.momentum == study.momentum)]
+        mine = mine[RESULT_COLUMNS].reset_index(drop=True)
+        losses = ["loss", "val_loss", "test_loss"]  # stacks of other sizes round differently: an example may flip
+        np.testing.assert_allclose(mine[losses].to_numpy(), alone[losses].to_numpy(), rtol=1e-4)
+        accuracies = ["accuracy", "val_accuracy", "test_accuracy"]
+        np.testing.assert_allclose(mine[accuracies].to_numpy(), alone[accuracies].to_numpy(), atol=1 / 128 + 1e-9)
+        assert (mine[["init", "seed", "epoch"]] == alone[["init", "seed", "epoch"]]).all().all()
+    default = runner.run_grid([runner.Study(inits=("he_normal",), seeds=(0,), optimizer="sgd", **SMALL)],
+                              cache_root=cache_root)
+    assert set(default.learning_rate) == {0.01}  # Keras' default for SGD, resolved
+
+
+def test_a_grid_refuses_what_is_not_a_list_of_studies() -> None:
+    with pytest.raises(InvalidArgumentError, match=r"`studies` must be a list of Study objects"):
+        runner.run_grid(runner.Study(inits=("he_normal",), **SMALL))
+    with pytest.raises(InvalidArgumentError, match=r"`studies` must be a non-empty list"):
+        runner.run_grid([])

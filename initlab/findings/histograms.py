@@ -365,7 +365,7 @@ def adam_threshold(step: int = 1) -> float:
     Keras adds ``eps`` to ``sqrt(v)`` before the bias correction ``sqrt(1 - beta_2**t)``,
     so a weight whose gradients stay near this size or below moves less than ``lr`` per step.
     """
-    from initlab.engine import ADAM
+    from initlab.optimizers import ADAM
 
     return float(ADAM["epsilon"] / np.sqrt(1.0 - ADAM["beta_2"] ** step))
 

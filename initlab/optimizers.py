@@ -1,0 +1,97 @@
+"""The optimizers a run may use, with Keras' semantics and defaults: one definition for both engines.
+
+``adam``: Keras' Adam (learning rate 1e-3, beta_1 0.9, beta_2 0.999, epsilon 1e-7,
+epsilon added to the root of the second moment before bias correction).
+``sgd``: Keras' SGD (learning rate 0.01), optionally with momentum ``m`` in
+[0, 1): the velocity ``v <- m v - lr g`` and ``w <- w + v``, or with
+``nesterov`` ``w <- w + m v - lr g`` (the velocity already updated).
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from dataclasses import dataclass
+
+from initlab.errors import InvalidArgumentError, UnknownNameError
+
+ADAM = {"learning_rate": 1e-3, "beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7}
+
+
+@dataclass(frozen=True)
+class OptimizerEntry:
+    """A registered optimizer: its Keras class name, default learning rate and whether it takes momentum."""
+
+    name: str
+    keras_class: str
+    default_learning_rate: float
+    momentum: bool
+
+
+OPTIMIZERS: dict[str, OptimizerEntry] = {e.name: e for e in (
+    OptimizerEntry("adam", "Adam", ADAM["learning_rate"], False),
+    OptimizerEntry("sgd", "SGD", 0.01, True),
+)}
+
+
+def get_optimizer_entry(name: str) -> OptimizerEntry:
+    """The entry of optimizer ``name``; an unknown name is refused with the valid ones."""
+    if not isinstance(name, str) or name not in OPTIMIZERS:
+        raise UnknownNameError("optimizer", name, OPTIMIZERS)
+    return OPTIMIZERS[name]
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def check_optimizer(optimizer: str, learning_rate: float | None = None, momentum: float = 0.0,
+                    nesterov: bool = False) -> None:
+    """Refuse, in one line, a set-up no optimizer can run.
+
+    Raises:
+        UnknownNameError: ``optimizer`` is not registered (the message lists the valid ones).
+        InvalidArgumentError: a learning rate that is not None or finite and > 0; momentum
+            outside [0, 1), or non-zero for an optimizer without momentum; ``nesterov`` that
+            is not a bool, or true without momentum.
+    """
+    entry = get_optimizer_entry(optimizer)
+    lr = learning_rate
+    if lr is not None and not (_is_number(lr) and math.isfinite(lr) and lr > 0):
+        raise InvalidArgumentError("learning_rate", lr, "must be None (the optimizer's default) or a finite "
+                                   "number > 0")
+    if not (_is_number(momentum) and 0.0 <= momentum < 1.0):
+        raise InvalidArgumentError("momentum", momentum, "must be a number in [0, 1)")
+    if momentum and not entry.momentum:
+        raise InvalidArgumentError("momentum", momentum, f"must be 0 with optimizer {optimizer!r} (only "
+                                   f"{', '.join(n for n, e in OPTIMIZERS.items() if e.momentum)} takes momentum)")
+    if not isinstance(nesterov, bool):
+        raise InvalidArgumentError("nesterov", nesterov, "must be True or False")
+    if nesterov and not momentum:
+        raise InvalidArgumentError("nesterov", nesterov, "needs momentum > 0")
+
+
+def resolved_learning_rate(optimizer: str, learning_rate: float | None) -> float:
+    """``learning_rate``, or the optimizer's Keras default when it is None."""
+    entry = get_optimizer_entry(optimizer)
+    return float(entry.default_learning_rate if learning_rate is None else learning_rate)
+
+
+def optimizer_label(optimizer: str, momentum: float = 0.0, nesterov: bool = False) -> str:
+    """A short name for an optimizer set-up: ``adam``, ``sgd``, ``momentum 0.9``, ``nesterov 0.9``."""
+    if not momentum:
+        return optimizer
+    return f"{'nesterov' if nesterov else 'momentum'} {float(momentum):g}"
+
+
+def make_keras_optimizer(optimizer: str, learning_rate: float | None = None, momentum: float = 0.0,
+                         nesterov: bool = False):
+    """The Keras optimizer of a set-up (Keras' defaults unless given)."""
+    import keras
+
+    check_optimizer(optimizer, learning_rate, momentum, nesterov)
+    cls = getattr(keras.optimizers, get_optimizer_entry(optimizer).keras_class)
+    kwargs = {} if learning_rate is None else {"learning_rate": learning_rate}
+    if momentum:
+        kwargs.update(momentum=float(momentum), nesterov=bool(nesterov))
+    return cls(**kwargs)
