@@ -318,13 +318,14 @@ def _keras_run(model, optimizer: str, data, **settings):
 @pytest.mark.parametrize("optimizer,settings", [
     ("sgd", [dict(learning_rate=0.05), dict(learning_rate=0.01, momentum=0.9),
              dict(learning_rate=0.005, momentum=0.9, nesterov=True), dict(learning_rate=0.1, momentum=0.5)]),
-    ("adam", [dict(learning_rate=1e-3), dict(learning_rate=3e-4), dict(learning_rate=3e-3)]),
+    ("adam", [dict(learning_rate=1e-3), dict(learning_rate=5e-4), dict(learning_rate=2e-4)]),
 ])
 def test_every_member_matches_keras_fit_with_its_own_optimizer_settings(optimizer, settings) -> None:
     """One stack, one set-up per member: each member's losses and weights are keras fit's for its set-up.
 
     202 steps (two epochs of 101), the tolerance of the single-member equivalence test. The rates
-    stay where training is not chaotic: at Nesterov 0.9 with rate 0.02 (an effective step of 0.2)
+    stay where training is not chaotic: at Nesterov 0.9 with rate 0.02 (an effective step of 0.2),
+    or Adam at 3e-3 with Eigen's kernels,
     a stack's float32 rounding, 1e-7 after a few steps, grows to 2e-3 of the loss in two epochs,
     while the member alone still equals keras fit to 1e-7.
     """
