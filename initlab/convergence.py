@@ -21,15 +21,14 @@ import numpy as np
 import pandas as pd
 
 from initlab.errors import InvalidArgumentError
-from initlab.stats import RUN_KEYS
+from initlab.stats import RUN_KEYS, RUN_SETTING_KEYS
 
 METRICS = ("epochs_to_target", "auc", "best_epoch", "peak", "final", "collapse")
-_EXTRA_KEYS = ("depth", "activation", "learning_rate", "optimizer", "preprocess")
 
 
 def run_keys(df: pd.DataFrame) -> list[str]:
     """The columns that identify one run in a study's tidy frame."""
-    return [k for k in [*RUN_KEYS, *_EXTRA_KEYS] if k in df.columns]
+    return [k for k in [*RUN_KEYS, *RUN_SETTING_KEYS] if k in df.columns]
 
 
 def curve_metrics(values: Sequence[float], target: float) -> dict[str, float]:

@@ -27,6 +27,8 @@ QUICK: dict[str, dict] = {
     "05": {"seeds": [0, 1], "epochs": 2, "train_limit": 1000, "test_limit": 500},
     "06": {"seeds": [0, 1], "epochs": 1, "train_limit": 400, "test_limit": 1000, "depths": [2, 5],
            "probe_depth": 10, "probe_width": 64, "rate_depths": [5], "learning_rates": [0.001, 0.0001]},
+    "07": {"seeds": [0, 1], "epochs": 1, "deep_epochs": 1, "train_limit": 500, "test_limit": 500,
+           "adam_rates": [0.001, 0.01], "sgd_rates": [0.01, 0.1], "momentum_rates": [0.01], "probe_seeds": 1},
 }
 NUMBERS = "numbers.json"  # the quick profile's recorded numbers, beside the nbval baselines
 

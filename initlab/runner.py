@@ -723,7 +723,7 @@ def run_study(
 def train_batch(batch: Sequence[RunSpec]) -> list[dict[str, Any]]:
     """The records of one unit of work: a stack on the stacked engine, or one run on ``keras``."""
     results = get_engine(batch[0].engine).train(batch)
-    keras.backend.clear_session()
+    keras.backend.clear_session(free_memory=False)  # Keras' global state; the garbage collector runs as it will
     return [record for _, record in results]
 
 

@@ -31,6 +31,9 @@ from scipy import stats as _st
 from initlab.errors import InvalidArgumentError
 
 RUN_KEYS = ["dataset", "model", "init", "seed"]
+# columns that, where a frame has them, also tell runs apart (a depth study, a grid of optimizers and rates)
+RUN_SETTING_KEYS = ("depth", "activation", "learning_rate", "optimizer", "momentum", "nesterov", "optimizer_setting",
+              "preprocess")
 ALPHA = 0.05          # the level of every test (family-wise, after Holm)
 POWER = 0.8           # the power asked of a "seeds needed" estimate
 BORDERLINE = 2.0      # an adjusted p in [ALPHA / 2, ALPHA * 2] is marked borderline
@@ -332,8 +335,7 @@ def verdict_label(row: pd.Series | dict, delta: float, scale: float = 100.0, uni
 
 def final_epochs(df: pd.DataFrame) -> pd.DataFrame:
     """One row per run: the last epoch each run recorded."""
-    keys = [k for k in [*RUN_KEYS, "depth", "activation", "learning_rate", "optimizer", "preprocess"]
-            if k in df.columns]
+    keys = [k for k in [*RUN_KEYS, *RUN_SETTING_KEYS] if k in df.columns]
     return df.sort_values("epoch").groupby(keys, sort=False, dropna=False).tail(1).sort_values(keys).reset_index(drop=True)
 
 
@@ -384,7 +386,7 @@ def paired_values(df: pd.DataFrame, a: str, b: str, value: str = "test_accuracy"
                                                   f"({', '.join(map(str, sorted(rows[key].unique())))})")
     sel = rows[rows[key].isin([a, b])]
     if sel.duplicated(["seed", key]).any():
-        varying = [c for c in [*RUN_KEYS, "depth", "activation", "learning_rate", "optimizer", "preprocess", "epoch"]
+        varying = [c for c in [*RUN_KEYS, *RUN_SETTING_KEYS, "epoch"]
                    if c in sel.columns and c not in ("seed", key) and sel[c].nunique(dropna=False) > 1]
         raise InvalidArgumentError("df", f"{len(sel)} rows", f"must hold one run per seed of {a!r} and {b!r} "
                                    f"(filter it first; columns that vary: {', '.join(varying) or 'none'})")
