@@ -652,3 +652,308 @@ def sweep_lines(table: pd.DataFrame, x: str, prefix: str, title: str = "", ylabe
     ax.set_title(title)
     sns.move_legend(ax, "upper left", bbox_to_anchor=(1.02, 1), title="init")
     return fig
+
+
+# -- optimizers and learning rates (notebook 07)
+
+RATE_NUDGE = 0.04  # decades between neighbouring initializers' points at one learning rate
+RATE_MARGIN = 0.2  # decades of x-axis beyond a panel's lowest and highest rate
+
+
+def rate_curves(table: pd.DataFrame, best: pd.DataFrame | None = None, title: str = "",
+                floor: float | None = None, ylabel: str = "test accuracy (%)") -> plt.Figure:
+    """Accuracy against learning rate (log x), one panel per optimizer setting, one line per initializer.
+
+    ``table`` holds one model's rows of :func:`initlab.findings.optimizers.rate_table`
+    (``optimizer_setting, init, learning_rate, mean, half_width, runs, diverged``); each point is
+    the mean ± 95% CI (as percent), nudged sideways per initializer so intervals do not overlap.
+    ``best`` (:func:`~initlab.findings.optimizers.best_rates`) rings each initializer's chosen rate.
+    A rate where every run diverged is an ✕ on the bottom edge; with ``floor`` (percent), the axis
+    starts there and a mean below it is a ▼ on that edge (unless no mean reaches the floor: then the
+    axis spans the data). The y-axis never reaches past 100%.
+    """
+    settings = list(dict.fromkeys(table["optimizer_setting"]))
+    inits = list(dict.fromkeys(table["init"]))
+    palette = init_palette(inits)
+    fig, axes = plt.subplots(1, len(settings), figsize=(3.9 * len(settings) + 1.6, 3.7), squeeze=False, sharey=True)
+    axes = axes[0]
+    highest = 100 * (table["mean"] + table["half_width"].fillna(0)).max()
+    lowest = 100 * (table["mean"] - table["half_width"].fillna(0)).min()
+    floor = floor if floor is not None and (100 * table["mean"] >= floor).any() else None  # else nothing to show
+    bottom = floor if floor is not None else (max(lowest - 2, -1) if np.isfinite(lowest) else -1)
+    top = min(101.0, highest + 1) if np.isfinite(highest) else 101.0
+    marks = set()
+    for ax, setting in zip(axes, settings):
+        panel = table[table["optimizer_setting"] == setting]
+        for j, init in enumerate(inits):
+            d = panel[panel["init"] == init].sort_values("learning_rate")
+            if d.empty:
+                continue
+            x = d["learning_rate"].to_numpy(float) * 10 ** ((j - (len(inits) - 1) / 2) * RATE_NUDGE)
+            y, h = 100 * d["mean"].to_numpy(float), 100 * d["half_width"].fillna(0).to_numpy(float)
+            seen = np.isfinite(y) & (y >= bottom)
+            ax.plot(x, np.where(seen, y, np.nan), color=palette[init], lw=1.4, label=init)
+            ax.errorbar(x[seen], y[seen], yerr=h[seen], fmt="o", ms=3.5, capsize=2.5, color=palette[init])
+            below = np.isfinite(y) & (y < bottom)
+            gone = (d["diverged"] == d["runs"]).to_numpy()
+            for key, where, style in (("below", below, dict(marker="v")), ("diverged", gone, dict(marker="x", mew=2))):
+                if where.any():  # on the bottom edge, unclipped (an empty unclipped line upsets the layout)
+                    ax.plot(x[where], np.full(where.sum(), bottom), ls="", ms=7, color=palette[init], clip_on=False,
+                            zorder=4, **style)
+                    marks.add(key)
+            if best is not None:
+                b = best[(best["optimizer_setting"] == setting) & (best["init"] == init)]
+                for _, r in b.iterrows():
+                    k = int(np.argmin(np.abs(d["learning_rate"].to_numpy(float) - r["best_rate"])))
+                    if seen[k]:
+                        ax.plot(x[k], y[k], "o", ms=11, mfc="none", mec=palette[init], mew=1.6, zorder=5)
+                        marks.add("best")
+        ax.set_xscale("log")
+        rates = sorted(panel["learning_rate"].unique())
+        ax.set_xticks(rates, [f"{r:g}" for r in rates], rotation=30)  # the grid's rates, no minor labels
+        ax.minorticks_off()
+        ax.set_xlim(rates[0] / 10 ** RATE_MARGIN, rates[-1] * 10 ** RATE_MARGIN)
+        ax.set_xlabel("learning rate")
+        ax.set_title(str(setting))
+    axes[0].set_ylabel(ylabel)
+    axes[0].set_ylim(bottom, top)
+    handles = [Line2D([], [], color=palette[i], marker="o", ms=3.5, lw=1.4, label=i) for i in inits]
+    words = {"best": ("o", "best rate (validation)", dict(mfc="none", ms=10)),
+             "below": ("v", f"mean below {bottom:g}%", {}), "diverged": ("x", "every run diverged", dict(mew=2))}
+    for key, (marker, label, kw) in words.items():
+        if key in marks:
+            handles.append(Line2D([], [], color="grey", marker=marker, ls="", label=label, **kw))
+    fig.suptitle(title, y=1.02)
+    fig.tight_layout()
+    fig.legend(handles=handles, title="init", loc="upper left", fontsize="small",
+               bbox_to_anchor=(axes[-1].get_position().x1 + 0.01, axes[-1].get_position().y1))
+    return fig
+
+
+# -- criticality and dynamical isometry (notebook 08)
+
+
+def _log2_chi(values: np.ndarray, limit: float = 1.5) -> np.ndarray:
+    """log₂ χ₁ clipped to ±``limit``; a non-finite χ₁ (no finite q*) becomes NaN (drawn grey)."""
+    v = np.asarray(values, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.clip(np.log2(np.where(np.isfinite(v) & (v > 0), v, np.nan)), -limit, limit)
+
+
+def phase_diagram(grid: pd.DataFrame, critical: pd.DataFrame, points: pd.DataFrame | None = None,
+                  trained: pd.DataFrame | None = None, title: str = "") -> plt.Figure:
+    """χ₁ over (σ_w², σ_b²), one panel per activation, with the critical line and named scales.
+
+    ``grid``: :func:`initlab.meanfield.phase_grid` rows on a regular grid (``activation, sigma_w2,
+    sigma_b2, chi1``). ``critical``: ``activation, sigma_b2, sigma_w2`` along the line χ₁ = 1.
+    ``points``: ``scale, activation, sigma_w2, sigma_b2``, drawn as labelled markers (scales at
+    the same point share one label). ``trained``: ``activation, sigma_w2, sigma_b2`` of trained
+    nets, drawn as small crosses. Colour is log₂ χ₁ (blue: ordered, red: chaotic, white: critical);
+    grey where the variance has no finite fixed point.
+    """
+    activations = list(dict.fromkeys(grid["activation"]))
+    fig, axes = plt.subplots(1, len(activations), figsize=(5.2 * len(activations) + 1.2, 4.0), squeeze=False)
+    cmap = plt.get_cmap("RdBu_r").copy()
+    cmap.set_bad("lightgrey")
+    mesh = None
+    for ax, activation in zip(axes[0], activations):
+        g = grid[grid["activation"] == activation].pivot_table(index="sigma_b2", columns="sigma_w2", values="chi1",
+                                                                dropna=False)
+        z = np.ma.masked_invalid(_log2_chi(g.to_numpy()))
+        mesh = ax.pcolormesh(g.columns.to_numpy(float), g.index.to_numpy(float), z, cmap=cmap, vmin=-1.5, vmax=1.5,
+                             shading="nearest")
+        c = critical[critical["activation"] == activation].sort_values("sigma_b2")
+        ax.plot(c["sigma_w2"], c["sigma_b2"], color="black", lw=2, label="critical line (χ₁ = 1)")
+        if trained is not None and len(trained[trained["activation"] == activation]):
+            t = trained[trained["activation"] == activation]
+            ax.plot(t["sigma_w2"], t["sigma_b2"], "x", color="black", ms=6, label="trained nets")
+        if points is not None:
+            p = points[points["activation"] == activation]
+            for (w, b), names in p.groupby(["sigma_w2", "sigma_b2"], sort=False)["scale"]:
+                ax.plot([w], [b], "o", ms=8, color="gold", mec="black", clip_on=False, zorder=5)
+                ax.annotate(", ".join(names), (w, b), xytext=(0, 9), textcoords="offset points", fontsize=8,
+                            fontweight="bold", ha="center", annotation_clip=False)
+        ax.set_xlabel("σ_w² (weight variance × fan_in)")
+        ax.set_ylabel("σ_b² (bias variance)")
+        ax.set_title(activation)
+        ax.set_xlim(g.columns.min(), g.columns.max())
+        ax.set_ylim(g.index.min(), g.index.max())
+    handles = [Line2D([], [], color="black", lw=2, label="critical line (χ₁ = 1)"),
+               Line2D([], [], marker="o", ls="", ms=8, color="gold", mec="black", label="named scales")]
+    if trained is not None and len(trained):
+        handles.append(Line2D([], [], marker="x", ls="", color="black", ms=6, label="trained nets"))
+    if not np.isfinite(grid["chi1"]).all():
+        handles.append(Patch(color="lightgrey", label="no finite q* (variance grows without bound)"))
+    if mesh is not None:
+        bar = fig.colorbar(mesh, ax=axes[0].tolist(), pad=0.02)
+        bar.set_label("log₂ χ₁ (< 0 ordered, > 0 chaotic)")
+    fig.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.45, 0.0), ncol=len(handles), frameon=False,
+               fontsize="small")
+    fig.suptitle(title, y=1.0)
+    return fig
+
+
+def depth_scale_curve(frame: pd.DataFrame, depths: Sequence[int] = (), title: str = "") -> plt.Figure:
+    """``6 ξ_c`` against σ_w² (:func:`initlab.meanfield.phase_grid` with ``depth_scales``), log scale,
+    with the depths a study trains as dotted lines."""
+    fig, ax = plt.subplots(figsize=(6.4, 3.8))
+    for activation, f in frame.groupby("activation", sort=False):
+        f = f.sort_values("sigma_w2")
+        y = f["max_depth"].where(np.isfinite(f["max_depth"]))
+        ax.plot(f["sigma_w2"], y, color=activation_color(activation), marker=".",
+                label=f"{activation}, σ_b² = {f['sigma_b2'].iloc[0]:g}")
+    for d in depths:
+        ax.axhline(d, color="grey", ls=":", lw=1)
+    ax.set_yscale("log")
+    ax.set_xlabel("σ_w²")
+    ax.set_ylabel("6 ξ_c (layers)")
+    ax.set_title(title)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1), fontsize="small")
+    return fig
+
+
+def correlation_check_plot(check: pd.DataFrame, title: str = "") -> plt.Figure:
+    """Measured correlation through depth (mean ± 95% CI over seeds, points) against the
+    mean-field prediction (lines), one panel per σ_w², one colour per starting correlation."""
+    ws = sorted(check["sigma_w2"].unique())
+    c0s = sorted(check["c0"].unique())
+    colors = dict(zip(c0s, sns.color_palette("viridis", n_colors=len(c0s))))
+    fig, axes = plt.subplots(1, len(ws), figsize=(3.9 * len(ws) + 1.4, 3.6), squeeze=False, sharey=True)
+    for ax, w in zip(axes[0], ws):
+        for c0 in c0s:
+            f = check[(check["sigma_w2"] == w) & (check["c0"] == c0)]
+            s = summarize(f.assign(epoch=1), "correlation", by=("layer",), epoch=1)
+            pred = f.groupby("layer")["predicted"].first()
+            ax.plot(pred.index, pred.to_numpy(), color=colors[c0], lw=1.5)
+            ax.errorbar(s["layer"], s["mean"], yerr=s["half_width"].fillna(0), fmt="o", ms=3, capsize=2,
+                        color=colors[c0])
+        ax.set_xlabel("layer")
+        ax.set_title(f"σ_w² = {w:g}, σ_b² = {check['sigma_b2'].iloc[0]:g}")
+    axes[0, 0].set_ylabel("correlation of the two inputs")
+    axes[0, 0].set_ylim(min(0.0, float(check["correlation"].min())) - 0.05, 1.05)  # intervals may reach past 1
+    handles = [Line2D([], [], color="black", lw=1.5, label="mean-field prediction"),
+               Line2D([], [], color="black", marker="o", ls="", ms=4, label="simulated (mean ± 95% CI)"),
+               *[Line2D([], [], color=colors[c], marker="o", label=f"c⁰ = {c:g}") for c in c0s]]
+    axes[0, -1].legend(handles=handles, loc="upper left", bbox_to_anchor=(1.02, 1), fontsize="small")
+    fig.suptitle(title, y=1.02)
+    fig.tight_layout()
+    return fig
+
+
+def _positions(values: np.ndarray, grid: Sequence[float]) -> np.ndarray:
+    """Where ``values`` fall on an axis whose cells sit at 0, 1, ... for ``grid`` (linear between cells,
+    extended half a cell beyond each end, clipped there)."""
+    g = np.asarray(grid, dtype=float)
+    if len(g) == 1:
+        return np.zeros(np.shape(values))
+    lo, hi = g[0] - (g[1] - g[0]) / 2, g[-1] + (g[-1] - g[-2]) / 2
+    return np.interp(np.clip(values, lo, hi), np.r_[lo, g, hi], np.r_[-0.5, np.arange(len(g)), len(g) - 0.5])
+
+
+def trainability_heatmap(table: pd.DataFrame, curve: pd.DataFrame, title: str = "") -> plt.Figure:
+    """Mean test accuracy (%) per (σ_w², depth) with the ``6 ξ_c`` curve over it.
+
+    ``table``: :func:`initlab.findings.criticality.trainability_table`; a cell where some but not
+    all runs trained also reads ``k/n``; one whose runs all diverged reads ``diverged``.
+    ``curve``: ``sigma_w2, max_depth`` on a fine grid (depth on a log₂ axis; off-scale values
+    run along the top or bottom edge).
+    """
+    ws = sorted(table["sigma_w2"].unique())
+    ds = sorted(table["depth"].unique())
+    wide = table.pivot_table(index="depth", columns="sigma_w2", values="mean", dropna=False).reindex(
+        index=ds, columns=ws)
+    fig, ax = plt.subplots(figsize=(0.85 * len(ws) + 3.2, 0.6 * len(ds) + 2.0))
+    cmap = plt.get_cmap("viridis")
+    z = np.ma.masked_invalid(100 * wide.to_numpy(dtype=float))
+    mesh = ax.pcolormesh(np.arange(len(ws) + 1) - 0.5, np.arange(len(ds) + 1) - 0.5, z, cmap=cmap, vmin=0, vmax=100)
+    ax.set_facecolor("lightgrey")
+    rows = {(r["sigma_w2"], r["depth"]): r for r in table.to_dict("records")}
+    for i, d in enumerate(ds):
+        for j, w in enumerate(ws):
+            r = rows.get((w, d))
+            if r is None:
+                continue
+            v = r["mean"]
+            label = f"{100 * v:.0f}" if np.isfinite(v) else ("diverged" if r.get("diverged") else "n/a")
+            if r["grade"] == "mixed":
+                label += f"\n{r['trained']}/{r['runs']}"
+            dark = np.isfinite(v) and float(np.asarray(cmap(v)[:3]) @ [0.2126, 0.7152, 0.0722]) < 0.45
+            ax.text(j, i, label, ha="center", va="center", fontsize=8, color="white" if dark else "black")
+    c = curve.sort_values("sigma_w2")
+    c = c[(c["sigma_w2"] >= ws[0]) & (c["sigma_w2"] <= ws[-1])]
+    y = np.log2(np.clip(c["max_depth"].to_numpy(float), 1e-300, 1e300))
+    ax.plot(_positions(c["sigma_w2"].to_numpy(float), ws), _positions(y, np.log2(ds)), color="red", lw=2.5,
+            label="6 ξ_c (Schoenholz et al. 2017): deeper nets should not train")
+    ax.set_xticks(range(len(ws)), [f"{w:g}" for w in ws])
+    ax.set_yticks(range(len(ds)), [str(d) for d in ds])
+    ax.set_xlim(-0.5, len(ws) - 0.5)
+    ax.set_ylim(-0.5, len(ds) - 0.5)
+    ax.set_xlabel("σ_w²")
+    ax.set_ylabel("depth (hidden layers)")
+    ax.set_title(title)
+    fig.colorbar(mesh, ax=ax, label="mean test accuracy (%)", pad=0.02)
+    ax.legend(loc="upper left", bbox_to_anchor=(0.0, -0.15), fontsize="small", frameon=False)
+    return fig
+
+
+def singular_value_histograms(frame: pd.DataFrame, floor: float = 1e-6, bins: int = 50,
+                              title: str = "") -> plt.Figure:
+    """Histograms of log₁₀ singular values of the input–output Jacobian, one panel per (kernel, set-up),
+    one line per depth (darker: deeper). Values below ``floor`` (exact zeros included) are gathered
+    in the leftmost bin."""
+    setups = list(dict.fromkeys(frame["setup"]))
+    kernels = list(dict.fromkeys(frame["kernel"]))
+    depths = sorted(frame["depth"].unique())
+    colors = dict(zip(depths, sns.color_palette("viridis_r", n_colors=len(depths))))
+    fig, axes = plt.subplots(len(kernels), len(setups), figsize=(3.1 * len(setups) + 1.6, 2.6 * len(kernels)),
+                             squeeze=False, sharex=True)
+    edges = np.linspace(np.log10(floor), 1.5, bins + 1)
+    for i, kernel in enumerate(kernels):
+        for j, setup in enumerate(setups):
+            ax = axes[i, j]
+            for d in depths:
+                s = frame[(frame["kernel"] == kernel) & (frame["setup"] == setup) & (frame["depth"] == d)]
+                if s.empty:
+                    continue
+                x = np.log10(np.clip(s["singular_value"].to_numpy(float), floor, None))
+                counts, _ = np.histogram(np.clip(x, edges[0], edges[-1]), bins=edges)
+                ax.stairs(counts / len(x), edges, color=colors[d], lw=1.3, label=str(d))
+            ax.axvline(0.0, color="black", ls="--", lw=0.8)
+            ax.set_title(f"{setup}, {kernel}", fontsize=10)
+            if i == len(kernels) - 1:
+                ax.set_xlabel("log₁₀ singular value")
+            if j == 0:
+                ax.set_ylabel("share of values")
+    axes[0, -1].legend(title="depth", loc="upper left", bbox_to_anchor=(1.02, 1), fontsize="small")
+    fig.suptitle(title, y=1.0)
+    fig.tight_layout()
+    return fig
+
+
+def isometry_share_curves(summary: pd.DataFrame, title: str = "") -> plt.Figure:
+    """Share of singular values within a factor 2 of 1 against depth (log₂), one panel per kernel,
+    one line per set-up (the activation's colour; a second set-up of one activation dashed)."""
+    kernels = list(dict.fromkeys(summary["kernel"]))
+    setups = list(dict.fromkeys(summary["setup"]))
+    activation = {s: str(summary.loc[summary["setup"] == s, "activation"].iloc[0]) for s in setups}
+    first: dict[str, str] = {}
+    for s in setups:
+        first.setdefault(activation[s], s)
+    fig, axes = plt.subplots(1, len(kernels), figsize=(4.2 * len(kernels) + 1.6, 3.5), squeeze=False, sharey=True)
+    for ax, kernel in zip(axes[0], kernels):
+        for s in setups:
+            f = summary[(summary["kernel"] == kernel) & (summary["setup"] == s)].sort_values("depth")
+            ax.plot(f["depth"], 100 * f["near_share"], marker="o", color=activation_color(activation[s]),
+                    ls="-" if first[activation[s]] == s else "--", label=s)
+        ax.set_xscale("log", base=2)
+        depths = sorted(summary["depth"].unique())
+        ax.set_xticks(depths, [str(d) for d in depths])
+        ax.minorticks_off()
+        ax.set_xlabel("depth")
+        ax.set_title(f"{kernel} kernels")
+    axes[0, 0].set_ylabel("singular values within 2× of 1 (%)")
+    axes[0, 0].set_ylim(-2, 102)
+    axes[0, -1].legend(loc="upper left", bbox_to_anchor=(1.02, 1), fontsize="small")
+    fig.suptitle(title, y=1.02)
+    fig.tight_layout()
+    return fig
