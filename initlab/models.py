@@ -18,6 +18,7 @@ from typing import Any
 
 import initlab._tf_quiet  # noqa: F401  (before keras: silence TF start-up logs)
 import keras
+import numpy as np
 
 from initlab.errors import InvalidArgumentError, UnknownNameError
 from initlab.initializers import get_initializer, layer_seed
@@ -49,14 +50,35 @@ class _Kernels:
         return get_initializer(self.init, seed=layer_seed(self.seed, self.index), **self.params)
 
 
-def _dense_stack(widths: Sequence[int], activation: str, kernels: _Kernels, bias: Any) -> list:
+def _dense_stack(widths: Sequence[int], activation: str, kernels: _Kernels, bias: Any,
+                 biases: Sequence[Any] | None = None) -> list:
+    """Hidden Dense layers; ``biases`` (one initializer per layer) overrides the shared ``bias``."""
     return [
         keras.layers.Dense(
             w, activation=activation, kernel_initializer=kernels(),
-            bias_initializer=bias, name=f"hidden_{i}",
+            bias_initializer=bias if biases is None else biases[i - 1], name=f"hidden_{i}",
         )
         for i, w in enumerate(widths, start=1)
     ]
+
+
+BIAS_SEED_OFFSET = 999  # a hidden bias's seed: layer_seed(layer_seed(seed, i), 999), never a kernel's seed
+
+
+def _random_biases(std: Any, seed: int, depth: int) -> list | None:
+    """``N(0, std²)`` bias initializers for ``depth`` hidden layers (None for ``std == 0``: zeros).
+
+    Layer ``i``'s seed is ``layer_seed(layer_seed(seed, i), BIAS_SEED_OFFSET)``: distinct per
+    layer and run, and never equal to a kernel's ``layer_seed(seed, j)`` (whose last three
+    digits are the layer index ``j`` < 999), so a bias never repeats its kernel's draws.
+    """
+    ok = isinstance(std, numbers.Real) and not isinstance(std, bool) and np.isfinite(float(std))
+    if not (ok and float(std) >= 0.0):
+        raise InvalidArgumentError("bias_std", std, "must be a finite float >= 0 (0 keeps the biases at zero)")
+    if float(std) == 0.0:
+        return None
+    return [keras.initializers.RandomNormal(0.0, float(std), seed=layer_seed(layer_seed(seed, i), BIAS_SEED_OFFSET))
+            for i in range(1, depth + 1)]
 
 
 def _mlp(widths: Sequence[int], activation: str = "relu"):
@@ -73,12 +95,14 @@ def _dropout_rate(dropout: Any) -> float:
 
 
 def _deep_mlp(kernels: _Kernels, bias: Any, depth: int = 10, width: int = 256,
-              activation: str = "relu", dropout: float = 0.0, **_: Any) -> list:
+              activation: str = "relu", dropout: float = 0.0, bias_std: float = 0.0, **_: Any) -> list:
     """``depth`` hidden layers; with ``dropout > 0`` each is followed by ``dropout_i``.
 
     A SELU net gets ``AlphaDropout`` (it keeps the self-normalizing mean 0 and
     variance 1, where plain dropout would shift them); other activations get
-    ``Dropout``. ``dropout=0`` adds no layer at all.
+    ``Dropout``. ``dropout=0`` adds no layer at all. ``bias_std > 0`` draws every
+    hidden layer's biases from ``N(0, bias_std²)`` (the mean-field ``σ_b²`` is its
+    square), each layer seeded from the run's seed; the head's biases stay ``bias``.
     """
     if int(depth) < 1:
         raise InvalidArgumentError("depth", depth, "must be an integer >= 1")
@@ -87,8 +111,9 @@ def _deep_mlp(kernels: _Kernels, bias: Any, depth: int = 10, width: int = 256,
     if activation not in ACTIVATIONS:
         raise InvalidArgumentError("activation", activation, f"must be one of {', '.join(ACTIVATIONS)}")
     rate = _dropout_rate(dropout)
+    biases = _random_biases(bias_std, kernels.seed, int(depth))
     layers: list = [keras.layers.Flatten(name="flatten")]
-    for i, dense in enumerate(_dense_stack([int(width)] * int(depth), activation, kernels, bias), start=1):
+    for i, dense in enumerate(_dense_stack([int(width)] * int(depth), activation, kernels, bias, biases), start=1):
         layers.append(dense)
         if rate > 0:
             drop = keras.layers.AlphaDropout if activation == "selu" else keras.layers.Dropout
@@ -125,10 +150,11 @@ MODELS: dict[str, ModelEntry] = {
                    "Dense(128, relu) -> Dense(10, softmax); no batch normalization, chosen here (the "
                    "source states no architecture)", "001 (Patel et al. 2019)", True, _cnn_small, {}),
         ModelEntry("deep_mlp", "Flatten -> depth x Dense(width, activation) -> Dense(10, softmax); "
-                   "dropout > 0 adds Dropout after each hidden layer (AlphaDropout for selu)",
+                   "dropout > 0 adds Dropout after each hidden layer (AlphaDropout for selu); bias_std > 0 "
+                   "draws the hidden biases from N(0, bias_std^2)",
                    "configurable, for depth studies; selu + lecun_normal + dropout: 004's "
                    "self-normalizing networks", False, _deep_mlp,
-                   {"depth": 10, "width": 256, "activation": "relu", "dropout": 0.0}),
+                   {"depth": 10, "width": 256, "activation": "relu", "dropout": 0.0, "bias_std": 0.0}),
     ]
 }
 
@@ -167,7 +193,7 @@ def build_model(
         init_params: parameters for the initializer (e.g. ``{"stddev": 0.01}``).
         bias_init: bias initializer (Keras identifier), zeros by default.
         **model_params: architecture options (``depth``, ``width``, ``activation``,
-            ``dropout`` for ``deep_mlp``; a self-normalizing network is
+            ``dropout``, ``bias_std`` for ``deep_mlp``; a self-normalizing network is
             ``activation="selu"`` with ``init="lecun_normal"``, and AlphaDropout
             when ``dropout > 0``).
 

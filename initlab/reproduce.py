@@ -29,6 +29,10 @@ QUICK: dict[str, dict] = {
            "probe_depth": 10, "probe_width": 64, "rate_depths": [5], "learning_rates": [0.001, 0.0001]},
     "07": {"seeds": [0, 1], "epochs": 1, "deep_epochs": 1, "train_limit": 500, "test_limit": 500,
            "adam_rates": [0.001, 0.01], "sgd_rates": [0.01, 0.1], "momentum_rates": [0.01], "probe_seeds": 1},
+    "08": {"sigma_w2s": [1.0, 1.76, 4.0], "depths": [2, 32], "seeds": [0, 1], "train_limit": 600, "test_limit": 500,
+           "sim_width": 200, "sim_depth": 10, "sim_seeds": [0, 1], "spectrum_depths": [2, 8], "spectrum_width": 64,
+           "isometry_depth": 4, "isometry_seeds": [0, 1, 2], "isometry_train_limit": 600, "isometry_epochs": 2,
+           "phase_points": 15},
 }
 NUMBERS = "numbers.json"  # the quick profile's recorded numbers, beside the nbval baselines
 

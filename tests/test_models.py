@@ -124,3 +124,33 @@ def test_dropout_is_a_deep_mlp_option_only() -> None:
     assert "dropout=0.0" in {r["name"]: r["options"] for r in describe_models()}["deep_mlp"]
     with pytest.raises(InvalidArgumentError, match="dropout"):
         build_model("mlp_128", (8, 8), dropout=0.1)
+
+
+def test_bias_std_draws_hidden_biases_and_leaves_the_rest_alone() -> None:
+    kw = dict(init="glorot_normal", seed=4, depth=3, width=400)
+    plain = build_model("deep_mlp", (8, 8), **kw)
+    zero = build_model("deep_mlp", (8, 8), bias_std=0.0, **kw)
+    drawn = build_model("deep_mlp", (8, 8), bias_std=0.3, **kw)
+    again = build_model("deep_mlp", (8, 8), bias_std=0.3, **kw)
+    assert all(np.array_equal(a, b) for a, b in zip(plain.get_weights(), zero.get_weights()))  # 0: today's zeros
+    biases = [np.asarray(drawn.get_layer(f"hidden_{i}").bias) for i in (1, 2, 3)]
+    for b in biases:
+        # the sample std of n = 400 normal values has a standard error of sigma / sqrt(2n) = 0.0106; 4 of them
+        assert abs(b.std() - 0.3) < 4 * 0.3 / math.sqrt(2 * b.size)
+        assert abs(b.mean()) < 4 * 0.3 / math.sqrt(b.size)
+    assert not np.array_equal(biases[0], biases[1]) and not np.array_equal(biases[1], biases[2])
+    assert not np.asarray(drawn.get_layer("output").bias).any()  # the head keeps zero biases
+    for name in ("hidden_1", "hidden_2", "hidden_3", "output"):  # kernels as without biases
+        assert np.array_equal(np.asarray(drawn.get_layer(name).kernel), np.asarray(plain.get_layer(name).kernel))
+        assert np.array_equal(np.asarray(drawn.get_layer(name).bias), np.asarray(again.get_layer(name).bias))
+    # a bias's draws are not its kernel's first draws rescaled (the seeds differ)
+    k = np.asarray(drawn.get_layer("hidden_2").kernel).ravel()[:400]
+    assert abs(np.corrcoef(k, biases[1])[0, 1]) < 4 / math.sqrt(400)
+    other = build_model("deep_mlp", (8, 8), bias_std=0.3, **{**kw, "seed": 5})
+    assert not np.array_equal(np.asarray(other.get_layer("hidden_1").bias), biases[0])
+
+
+@pytest.mark.parametrize("bad", [-0.1, float("nan"), "0.2", True])
+def test_bad_bias_std_names_the_argument(bad) -> None:
+    with pytest.raises(InvalidArgumentError, match="bias_std"):
+        build_model("deep_mlp", (8, 8), depth=2, width=4, bias_std=bad)
