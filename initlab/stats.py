@@ -333,9 +333,14 @@ def verdict_label(row: pd.Series | dict, delta: float, scale: float = 100.0, uni
     return text
 
 
-def final_epochs(df: pd.DataFrame) -> pd.DataFrame:
-    """One row per run: the last epoch each run recorded."""
-    keys = [k for k in [*RUN_KEYS, *RUN_SETTING_KEYS] if k in df.columns]
+def final_epochs(df: pd.DataFrame, keys: Sequence[str] | None = None) -> pd.DataFrame:
+    """One row per run: the last epoch each run recorded, sorted by the run's keys.
+
+    ``keys``: the columns that, with ``seed``, tell runs apart (default: :data:`RUN_KEYS`
+    and those of :data:`RUN_SETTING_KEYS` the frame has).
+    """
+    keys = ([k for k in [*RUN_KEYS, *RUN_SETTING_KEYS] if k in df.columns] if keys is None
+            else [*keys, "seed"])
     return df.sort_values("epoch").groupby(keys, sort=False, dropna=False).tail(1).sort_values(keys).reset_index(drop=True)
 
 

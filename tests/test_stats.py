@@ -553,3 +553,15 @@ def test_an_inconclusive_claim_left_open_by_the_correction_says_so() -> None:
                                            "alone and 3 ran: the correction over the family leaves it open)")
     claimed_smaller = {**row, "gap": 0.05}  # measured 10.99 pp, claimed 5 pp: not "smaller"
     assert "leaves it open" in st.verdict_label(claimed_smaller, 0.02)
+
+
+def test_final_epochs_keeps_each_runs_last_epoch_by_its_keys() -> None:
+    """Two optimizer settings at one rate are two runs; given keys replace the default ones."""
+    df = pd.DataFrame({"dataset": "mnist", "model": "m", "init": "he", "seed": [0, 0, 0, 0, 1, 1],
+                       "epoch": [1, 2, 1, 2, 1, 2], "learning_rate": 0.01,
+                       "optimizer_setting": ["sgd", "sgd", "momentum 0.9", "momentum 0.9", "sgd", "sgd"],
+                       "test_accuracy": [0.1, 0.2, 0.3, 0.4, 0.5, 0.6]})
+    last = st.final_epochs(df)
+    assert sorted(last.test_accuracy) == [0.2, 0.4, 0.6] and (last.epoch == 2).all()
+    by_init = st.final_epochs(df, ["init"])  # the setting is not a key here: one run per seed
+    assert list(by_init.seed) == [0, 1] and list(by_init.columns) == list(df.columns)

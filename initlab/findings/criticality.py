@@ -26,7 +26,7 @@ from initlab.convergence import convergence_table
 from initlab.errors import InvalidArgumentError
 from initlab.isometry import NEAR, setup_label
 from initlab.report import family_lines, fmt_ci, fmt_p, protocol_text, verdict_counts
-from initlab.stats import ALPHA, mean_ci, paired_values, paired_test, test_family, wilson_interval
+from initlab.stats import ALPHA, final_epochs, mean_ci, paired_values, paired_test, test_family, wilson_interval
 
 DELTA = 0.02  # equivalence margin: 2 pp of validation accuracy averaged over the epochs
 DEPTH_FACTOR = 6.0  # Schoenholz et al.: nets deeper than about 6 ξ_c do not train
@@ -114,7 +114,7 @@ def max_depths(sigma_w2s: Sequence[float], sigma_b2: float, activation: str = "t
 
 def final_runs(df: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
     """One row per run (its last recorded epoch); ``keys`` with ``seed`` identify a run."""
-    return df.sort_values("epoch").groupby([*keys, "seed"], sort=True).tail(1).sort_values([*keys, "seed"])
+    return final_epochs(df, keys)
 
 
 def trainability_table(df: pd.DataFrame, threshold: float, limits: Mapping[float, float]) -> pd.DataFrame:

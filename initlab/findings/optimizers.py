@@ -27,7 +27,7 @@ import pandas as pd
 from initlab.findings import speed
 from initlab.report import family_lines, fmt_ci, protocol_text, verdict_counts
 from initlab.sources import DESAI_RANKING
-from initlab.stats import mean_ci, paired_test, test_family, verdict_label
+from initlab.stats import final_epochs, mean_ci, paired_test, test_family, verdict_label
 
 SETUP = ["model", "optimizer_setting", "init"]
 WINDOW = 0.01        # the learning-rate window: rates whose validation score is within 1 pp of the best
@@ -67,8 +67,7 @@ def grid_studies(dataset: str, model: str, inits: Sequence[str], seeds: Sequence
 
 def final_runs(df: pd.DataFrame) -> pd.DataFrame:
     """One row per run (model, optimizer setting, learning rate, init, seed): its last epoch."""
-    keys = [k for k in ("dataset", *SETUP, "learning_rate", "seed") if k in df.columns]
-    return (df.sort_values("epoch").groupby(keys, sort=False).tail(1).sort_values(keys).reset_index(drop=True))
+    return final_epochs(df, [k for k in ("dataset", *SETUP, "learning_rate") if k in df.columns])
 
 
 def rate_table(df: pd.DataFrame) -> pd.DataFrame:
