@@ -83,7 +83,8 @@ MAX_SEED = 2**32 - 1  # NumPy's seeds (keras.utils.set_random_seed) end here
 RESULT_COLUMNS = ["dataset", "model", "init", "seed", "epoch", "loss", "accuracy", "val_loss",
                   "val_accuracy", "test_loss", "test_accuracy", "wall_time", "status",
                   "diverged_epoch", "engine"]
-SETUP_COLUMNS = ["optimizer", "learning_rate", "momentum", "nesterov", "optimizer_setting"]  # run_grid's, after those
+SETUP_COLUMNS = ["optimizer", "learning_rate", "momentum", "nesterov", "optimizer_setting", "init_params",
+                 "model_params"]  # run_grid's, after those; the parameters as JSON text
 # fields added after the first cached runs: left out of the cache key at their default, so older keys still hold
 LATER_FIELDS = {"momentum": 0.0, "nesterov": False}
 
@@ -652,7 +653,8 @@ def run_grid(studies: Sequence[Study], cache: bool = True, cache_root: str | Non
     Returns:
         One row per (study, init, seed, epoch): ``RESULT_COLUMNS`` and ``SETUP_COLUMNS``
         (the optimizer, its learning rate resolved to a number, momentum, Nesterov's flag,
-        and :func:`~initlab.optimizers.optimizer_label` of them).
+        :func:`~initlab.optimizers.optimizer_label` of them, and the run's initializer and
+        model parameters as JSON text, so studies that differ only in those stay apart).
     """
     if isinstance(studies, Study) or not isinstance(studies, Iterable):
         raise InvalidArgumentError("studies", studies, "must be a list of Study objects")
@@ -667,7 +669,9 @@ def run_grid(studies: Sequence[Study], cache: bool = True, cache_root: str | Non
         setup = {"optimizer": spec.optimizer,
                  "learning_rate": resolved_learning_rate(spec.optimizer, spec.learning_rate),
                  "momentum": spec.momentum, "nesterov": spec.nesterov,
-                 "optimizer_setting": optimizer_label(spec.optimizer, spec.momentum, spec.nesterov)}
+                 "optimizer_setting": optimizer_label(spec.optimizer, spec.momentum, spec.nesterov),
+                 "init_params": json.dumps(spec.init_params, sort_keys=True),
+                 "model_params": json.dumps(spec.model_params, sort_keys=True)}
         rows += [{**row, **setup} for row in _rows(spec, records[spec.key()])]
     return pd.DataFrame(rows, columns=RESULT_COLUMNS + SETUP_COLUMNS)
 

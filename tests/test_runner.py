@@ -421,6 +421,7 @@ def test_a_grid_gives_each_study_its_own_numbers(cache_root) -> None:
     assert list(grid.columns) == RESULT_COLUMNS + runner.SETUP_COLUMNS
     assert set(grid.optimizer_setting) == {"sgd", "momentum 0.9"}
     assert set(grid.learning_rate) == {0.05, 0.01}
+    assert set(grid.init_params) == {"{}"} and set(grid.model_params) == {"{}"}
     for study in _grid():
         alone = study.run(cache=False)
         mine = grid[(grid.learning_rate == study.learning_rate) & (grid.momentum == study.momentum)]
@@ -433,6 +434,10 @@ def test_a_grid_gives_each_study_its_own_numbers(cache_root) -> None:
     default = runner.run_grid([runner.Study(inits=("he_normal",), seeds=(0,), optimizer="sgd", **SMALL)],
                               cache_root=cache_root)
     assert set(default.learning_rate) == {0.01}  # Keras' default for SGD, resolved
+    scales = [runner.Study(inits=("variance_scaling",), seeds=(0,), init_params={"variance_scaling": {"scale": s}},
+                           **SMALL) for s in (1.0, 2.0)]
+    rows = runner.run_grid(scales, cache_root=cache_root)
+    assert set(rows.init_params) == {'{"scale": 1.0}', '{"scale": 2.0}'}  # same init, told apart
 
 
 def test_a_grid_refuses_what_is_not_a_list_of_studies() -> None:
