@@ -771,8 +771,8 @@ def phase_diagram(grid: pd.DataFrame, critical: pd.DataFrame, points: pd.DataFra
             p = points[points["activation"] == activation]
             for (w, b), names in p.groupby(["sigma_w2", "sigma_b2"], sort=False)["scale"]:
                 ax.plot([w], [b], "o", ms=8, color="gold", mec="black", clip_on=False, zorder=5)
-                ax.annotate(", ".join(names), (w, b), xytext=(0, 9), textcoords="offset points", fontsize=8,
-                            fontweight="bold", ha="center", annotation_clip=False)
+                ax.annotate(", ".join(names), (w, b), xytext=(-4, 9), textcoords="offset points", fontsize=8,
+                            fontweight="bold", ha="left", annotation_clip=False)  # rightwards: never off the axes
         ax.set_xlabel("σ_w² (weight variance × fan_in)")
         ax.set_ylabel("σ_b² (bias variance)")
         ax.set_title(activation)
