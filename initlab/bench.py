@@ -155,12 +155,10 @@ def _engine_way(model: str, k: int, cfg: BenchConfig, data: runner.PreparedData,
 HANDOVER_COLUMNS = ["model", "converted_cold_ms", "converted_warm_ms", "handed_over_ms", "share_of_stack"]
 
 
-def handover_cost(model: str, data: runner.PreparedData, stack_seconds: float, repeats: int = 3) -> dict:
-    """What a ``fit_stack`` call pays to get its data: converting the arrays (the first time in
-    the process, "cold", and again, "warm") against looking up data handed over once.
-
-    ``stack_seconds``: one stack's training time, for the share the conversion would take of it.
-    """
+def handover_cost(model: str, data: runner.PreparedData, repeats: int = 3) -> dict:
+    """What a ``fit_stack`` call pays to get its data, in ms: converting the arrays (the first
+    time in the process, "cold", and again, "warm") against looking up data handed over once.
+    Measure it before anything else converts the data, or "cold" is not cold."""
     flatten = not runner.get_model_entry(model).convolutional
     times = []
     for _ in range(1 + repeats):
@@ -174,7 +172,7 @@ def handover_cost(model: str, data: runner.PreparedData, stack_seconds: float, r
     lookup = (time.perf_counter() - start) / 100
     warm = float(np.median(times[1:]))
     return {"model": model, "converted_cold_ms": 1e3 * times[0], "converted_warm_ms": 1e3 * warm,
-            "handed_over_ms": 1e3 * lookup, "share_of_stack": warm / stack_seconds}
+            "handed_over_ms": 1e3 * lookup}
 
 
 def run_bench(cfg: BenchConfig = BenchConfig(), log=print) -> tuple[pd.DataFrame, float]:
@@ -194,7 +192,7 @@ def run_bench(cfg: BenchConfig = BenchConfig(), log=print) -> tuple[pd.DataFrame
     for model in cfg.models:
         conv = runner.get_model_entry(model).convolutional
         data = runner.prepare_data("mnist", "scale", conv, cfg.train_limit, None)
-        cost = handover_cost(model, data, stack_seconds=1.0)
+        cost = handover_cost(model, data)
         n = len(data.x_train)
         n_train = int(np.floor(n * 0.8))
         ideal = training_flops(runner.build_for(_specs(model, 1, None)[0], data), n_train, n - n_train,
