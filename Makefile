@@ -1,6 +1,6 @@
 # Two commands do everything (see README.md):
 #   make reproduce   set up if needed, then run the full reproduction
-#   make test        set up if needed, then run the whole test suite
+#   make test        set up if needed, then ruff (lint and format check) and the whole test suite
 # Set-up is idempotent: a virtual environment in .venv, the package with its
 # test extra, and Debian's dataset-fashion-mnist where apt is available.
 
@@ -10,7 +10,7 @@ PY      = $(VENV)/bin/python
 STAMP   = $(VENV)/.initlab-installed
 FASHION = /usr/share/datasets/fashion-mnist
 
-.PHONY: setup reproduce reproduce-quick test data
+.PHONY: setup reproduce reproduce-quick test data lint
 
 setup: $(STAMP) $(FASHION)
 
@@ -45,5 +45,10 @@ reproduce: data
 reproduce-quick: data
 	$(VENV)/bin/initlab reproduce --quick
 
-test: data
+# ruff first (lint, then formatting), then the whole suite.
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+test: data lint
 	INITLAB_OFFLINE=1 $(PY) -m pytest

@@ -1,6 +1,6 @@
 """The engine benchmark as a script: ``python benchmarks/bench_engine.py [--quick]``.
 
-Same as ``initlab bench``; see :mod:`initlab.bench` for what is measured.
+Same as ``initlab bench``; see :mod:`initlab.training.bench` for what is measured.
 """
 
 import sys

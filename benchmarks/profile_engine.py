@@ -21,13 +21,14 @@ os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_cpu_enable_
 import collections  # noqa: E402
 import glob  # noqa: E402
 
-import initlab._tf_quiet  # noqa: E402,F401
 import tensorflow as tf  # noqa: E402
 from tensorflow.tsl.profiler.protobuf import xplane_pb2  # noqa: E402
 
-from initlab import runner  # noqa: E402
-from initlab.engine import fit_stack  # noqa: E402
-from initlab.runner import RunSpec  # noqa: E402
+import initlab._tf_quiet  # noqa: E402,F401
+from initlab import training
+from initlab.nets.models import get_model_entry  # noqa: E402
+from initlab.training.spec import RunSpec  # noqa: E402
+from initlab.training.stack import fit_stack  # noqa: E402
 
 N_IMAGES = 9600  # 240 training steps of 32 after the 20% validation split
 
@@ -50,9 +51,9 @@ def op_times(logdir: str) -> list[tuple[str, int, float]]:
 
 
 def main(model: str = "mlp_512_256_128_64", k: int = 1, rows: int = 25) -> None:
-    data = runner.prepare_data("mnist", "scale", runner.get_model_entry(model).convolutional, N_IMAGES, None)
+    data = training.prepare_data("mnist", "scale", get_model_entry(model).convolutional, N_IMAGES, None)
     specs = [RunSpec(dataset="mnist", model=model, init="he_normal", seed=i, train_limit=N_IMAGES) for i in range(k)]
-    models = [runner.build_for(s, data) for s in specs]
+    models = [training.build_for(s, data) for s in specs]
     seeds = list(range(k))
     fit_stack(models, seeds, data.x_train, data.y_train, epochs=1)  # compiles
     steps = int(N_IMAGES * 0.8) // 32

@@ -17,26 +17,26 @@ import sys
 import keras
 import numpy as np
 
-from initlab import engine, runner
-from initlab.runner import RunSpec
+from initlab import training
+from initlab.training.spec import RunSpec
 
 
 def main(horizons: list[int]) -> None:
-    data = runner.prepare_data("mnist", "scale", True, 8000, 500)
+    data = training.prepare_data("mnist", "scale", True, 8000, 500)
     spec = RunSpec(dataset="mnist", model="cnn_small", init="he_normal", seed=0, train_limit=8000, test_limit=500)
     rng = np.random.default_rng(1)
-    start = runner.build_for(spec, data).get_weights()
+    start = training.build_for(spec, data).get_weights()
     nudged = [np.nextafter(w, np.where(rng.random(w.shape) < 0.5, np.float32(np.inf), np.float32(-np.inf)))
               .astype(np.float32) for w in start]
 
     def stacked(weights, x, y):
-        model = runner.build_for(spec, data)
+        model = training.build_for(spec, data)
         model.set_weights(weights)
-        stack, _ = engine.fit_stack([model], [0], x, y, epochs=1, shuffle=False, validation_split=0.0)
+        stack, _ = training.fit_stack([model], [0], x, y, epochs=1, shuffle=False, validation_split=0.0)
         return stack.get_weights(0)
 
     def fit(weights, x, y):
-        model = runner.build_for(spec, data)
+        model = training.build_for(spec, data)
         model.set_weights(weights)
         model.fit(x, y, batch_size=32, epochs=1, shuffle=False, verbose=0)
         return model.get_weights()

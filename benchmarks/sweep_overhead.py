@@ -20,8 +20,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from initlab import sweep
 from initlab.paths import project_root
+from initlab.pipeline import sweep
 
 TOY = project_root() / "tests" / "notebooks" / "sweep_toy.ipynb"
 SOURCE = project_root() / "notebooks" / "03_mnist_four_initializers.ipynb"

@@ -5,7 +5,7 @@ ReLU and 2x2 max-pooling, on 28x28x1 images, batch 32) in an XLA-compiled loop o
 100 steps, two ways in one process: XLA's own convolutions and max-pooling
 (``tf.nn.conv2d``, ``tf.nn.max_pool2d``), and the stacked engine's matmuls over
 image patches with their col2im gradient and first-maximum pooling
-(``initlab.engine``). Prints milliseconds per step and the GFLOP/s reached, to
+(``initlab.training.stack``). Prints milliseconds per step and the GFLOP/s reached, to
 compare with ``initlab bench``'s matmul rate.
 
     python benchmarks/xla_conv_probe.py
@@ -13,11 +13,11 @@ compare with ``initlab bench``'s matmul rate.
 
 import time
 
-import initlab._tf_quiet  # noqa: F401
 import numpy as np
 import tensorflow as tf
 
-from initlab import engine
+import initlab._tf_quiet  # noqa: F401
+from initlab import training
 
 BATCH, STEPS = 32, 100
 
@@ -50,8 +50,8 @@ def main() -> None:
         return tf.reduce_sum(tf.nn.max_pool2d(tf.nn.relu(tf.nn.conv2d(h, w2, 1, "VALID")), 2, 2, "VALID"))
 
     def patch_forward(w1, w2):  # one model: a stack of K = 1
-        h = engine._pool(tf.nn.relu(engine._conv(x[None], w1[None])), (2, 2))
-        return tf.reduce_sum(engine._pool(tf.nn.relu(engine._conv(h, w2[None])), (2, 2)))
+        h = training.program._pool(tf.nn.relu(training.program._conv(x[None], w1[None])), (2, 2))
+        return tf.reduce_sum(training.program._pool(tf.nn.relu(training.program._conv(h, w2[None])), (2, 2)))
 
     conv1, conv2 = 2 * 26 * 26 * 9 * 1 * 32, 2 * 11 * 11 * 9 * 32 * 64
     flops = STEPS * BATCH * (3 * (conv1 + conv2) - conv1)  # no gradient w.r.t. the images

@@ -97,14 +97,14 @@ def _write_results(df: pd.DataFrame, target: Path, suffix: str) -> None:
 
 
 def cmd_data_check(args: argparse.Namespace) -> int:
-    from initlab.datasets import check_datasets, format_check
+    from initlab.data.datasets import check_datasets, format_check
     results = check_datasets(data_dir=args.data_dir)
     print(format_check(results))
     return 0 if all(r.status == "ok" for r in results) else 1
 
 
 def cmd_data_fetch(args: argparse.Namespace) -> int:
-    from initlab.datasets import dataset_names, load_dataset
+    from initlab.data.datasets import dataset_names, load_dataset
     for name in args.datasets or dataset_names():
         data = load_dataset(name, data_dir=args.data_dir)
         print(f"{name}: ok ({data.format}, {data.source})")
@@ -112,14 +112,14 @@ def cmd_data_fetch(args: argparse.Namespace) -> int:
 
 
 def cmd_inits(args: argparse.Namespace) -> int:
-    from initlab.initializers import describe_initializers
+    from initlab.nets.initializers import describe_initializers
     rows = describe_initializers()
     print(_table(rows, ["name", "distribution", "variance", "defaults"]))
     return 0
 
 
 def cmd_models(args: argparse.Namespace) -> int:
-    from initlab.models import describe_models
+    from initlab.nets.models import describe_models
     print(_table(describe_models(), ["name", "source", "options", "architecture"]))
     return 0
 
@@ -127,8 +127,8 @@ def cmd_models(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from initlab.runner import Study
     from initlab.stats import final_epochs, summarize
+    from initlab.training.study import Study
 
     out = _output_path(args.out) if args.out else None  # before any training
     study = Study(args.dataset, args.model, tuple(args.init), tuple(args.seeds), epochs=args.epochs,
@@ -164,14 +164,14 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_reproduce(args: argparse.Namespace) -> int:
-    from initlab.reproduce import reproduce
+    from initlab.pipeline.reproduce import reproduce
     return reproduce(quick=args.quick, notebooks=args.notebooks, update_baselines=args.update_baselines,
                      summary_only=args.summary_only)
 
 
 def _sweep_grid(pairs: Sequence[Sequence[str]] | None) -> dict:
     from initlab.errors import InvalidArgumentError
-    from initlab.sweep import parse_value
+    from initlab.pipeline.sweep import parse_value
 
     grid: dict = {}
     for pair in pairs or []:
@@ -185,7 +185,7 @@ def _sweep_grid(pairs: Sequence[Sequence[str]] | None) -> dict:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    from initlab import sweep
+    from initlab.pipeline import sweep
 
     if args.notebook == "collect":
         if not args.dir:
@@ -215,7 +215,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from initlab.bench import main as bench
+    from initlab.training.bench import main as bench
     return bench(quick=args.quick, models=args.models, stacks=args.stacks, epochs=args.epochs)
 
 

@@ -27,7 +27,7 @@ METRIC_LABELS = {
 # One colour per initializer, taken from seaborn's colorblind, dark, tab20 and Dark2
 # palettes (no colour too light to read on white, CIELAB lightness <= 82) and assigned
 # so that any two differ by a CIE76 distance of at least 22: every registered name
-# (initlab.initializers.init_names()) plus the variants the studies add.
+# (initlab.nets.initializers.init_names()) plus the variants the studies add.
 INIT_COLORS: dict[str, str] = {
     "zeros": "#3c3c3c", "ones": "#949494", "constant": "#ca9161",
     "glorot_uniform": "#0173b2", "glorot_normal": "#56b4e9",
@@ -298,7 +298,7 @@ def _layer_order(frame: pd.DataFrame) -> list[str]:
 
 def layer_stat_curves(frame: pd.DataFrame, statistic: str, title: str = "", x: str = "step",
                       logy: bool = False) -> plt.Figure:
-    """One tracked statistic (a :class:`initlab.tracking.LayerStatsTracker` frame) against ``x``, one line per layer.
+    """One tracked statistic (a :class:`initlab.probe.tracking.LayerStatsTracker` frame) against ``x``, one line per layer.
 
     The update ratio gets a dashed reference line at -3.
     """
@@ -323,7 +323,7 @@ def layer_profile(frame: pd.DataFrame, statistic: str = "activation_std", title:
                   hue: str | None = None, logy: bool = True) -> plt.Figure:
     """A statistic against layer index (1 = first layer), one line per ``hue`` value.
 
-    Works on :func:`initlab.propagation.signal_propagation` frames (which carry
+    Works on :func:`initlab.probe.propagation.signal_propagation` frames (which carry
     ``layer_index``) and on any tidy frame with ``layer`` (indexed in order of
     appearance).
     """
@@ -396,7 +396,7 @@ def propagation_profiles(frame: pd.DataFrame, statistic: str = "activation_std",
                          band: tuple[float, float] = (1e-12, 1e12)) -> plt.Figure:
     """A propagation statistic against layer index, one panel per ``col`` value, one line per init (log y).
 
-    Takes :func:`initlab.propagation.signal_propagation` frames (several concatenated;
+    Takes :func:`initlab.probe.propagation.signal_propagation` frames (several concatenated;
     several seeds are averaged). The y-axis shows at most ``band``, zoomed on each
     panel's values: a line is drawn where its values lie inside the band (a lone
     such layer as a dot), and a triangle on the band's edge marks where it leaves
@@ -467,7 +467,7 @@ def _heatmap_label(row: Mapping, value: str) -> str:
 
 
 def accuracy_heatmap(table: pd.DataFrame, title: str = "", value: str = "mean") -> plt.Figure:
-    """Mean test accuracy (%) of a :func:`initlab.depth.trainability` table: inits by (activation, depth).
+    """Mean test accuracy (%) of a :func:`initlab.probe.depth.trainability` table: inits by (activation, depth).
 
     Each cell reads its mean in percent, except: a set-up whose ``status`` is
     ``"diverged"`` (or, without a ``status`` column, with ``diverged`` runs) reads
@@ -544,8 +544,8 @@ def ci_points(table: pd.DataFrame, x: str, hue: str, col: str, title: str = "",
 def diagnostic_scatter(merged: pd.DataFrame, title: str = "", floor: float = 1e-12) -> plt.Figure:
     """Test accuracy against two diagnostics at initialization, one point per (depth, activation, init).
 
-    ``merged`` joins a :func:`initlab.depth.trainability` table (``mean``) with
-    :func:`initlab.depth.init_diagnostics` (``last_std``, ``grad_ratio``). Values a
+    ``merged`` joins a :func:`initlab.probe.depth.trainability` table (``mean``) with
+    :func:`initlab.probe.depth.init_diagnostics` (``last_std``, ``grad_ratio``). Values a
     log axis cannot show are pinned to its edges: 0 (and a ratio of two zeros) at
     ``floor``, an overflow (infinite value or loss) at ``1/floor``.
     """
@@ -572,7 +572,7 @@ def diagnostic_scatter(merged: pd.DataFrame, title: str = "", floor: float = 1e-
 def gradient_norm_profile(grads: pd.DataFrame, title: str = "", value: str = "kernel_grad_norm") -> plt.Figure:
     """Gradient norm per hidden layer, one line per init, one panel per ``stage`` (log y).
 
-    Takes :func:`initlab.diagnostics.gradients_before_after`'s frame. Exact zeros
+    Takes :func:`initlab.probe.runs.gradients_before_after`'s frame. Exact zeros
     (a zero init's hidden kernels) cannot sit on a log axis and are left out; the
     panel's title says which inits that hides.
     """
@@ -631,7 +631,7 @@ def source_histogram_grid(acts: Mapping[str, Mapping[str, np.ndarray]], title: s
 def sweep_lines(table: pd.DataFrame, x: str, prefix: str, title: str = "", ylabel: str | None = None) -> plt.Figure:
     """A sweep's recorded ``prefix/<init>`` values against the swept parameter ``x``, one line per initializer.
 
-    ``table`` is :func:`initlab.sweep.run`'s (or ``load``'s); where other parameters were swept
+    ``table`` is :func:`initlab.pipeline.sweep.run`'s (or ``load``'s); where other parameters were swept
     too, each line is their mean with a 95% CI band. ``x`` is drawn on a log scale when its
     values are positive and span more than a factor of 10.
     """
@@ -744,7 +744,7 @@ def phase_diagram(grid: pd.DataFrame, critical: pd.DataFrame, points: pd.DataFra
                   trained: pd.DataFrame | None = None, title: str = "") -> plt.Figure:
     """χ₁ over (σ_w², σ_b²), one panel per activation, with the critical line and named scales.
 
-    ``grid``: :func:`initlab.meanfield.phase_grid` rows on a regular grid (``activation, sigma_w2,
+    ``grid``: :func:`initlab.theory.meanfield.phase_grid` rows on a regular grid (``activation, sigma_w2,
     sigma_b2, chi1``). ``critical``: ``activation, sigma_b2, sigma_w2`` along the line χ₁ = 1.
     ``points``: ``scale, activation, sigma_w2, sigma_b2``, drawn as labelled markers (scales at
     the same point share one label). ``trained``: ``activation, sigma_w2, sigma_b2`` of trained
@@ -794,7 +794,7 @@ def phase_diagram(grid: pd.DataFrame, critical: pd.DataFrame, points: pd.DataFra
 
 
 def depth_scale_curve(frame: pd.DataFrame, depths: Sequence[int] = (), title: str = "") -> plt.Figure:
-    """``6 ξ_c`` against σ_w² (:func:`initlab.meanfield.phase_grid` with ``depth_scales``), log scale,
+    """``6 ξ_c`` against σ_w² (:func:`initlab.theory.meanfield.phase_grid` with ``depth_scales``), log scale,
     with the depths a study trains as dotted lines."""
     fig, ax = plt.subplots(figsize=(6.4, 3.8))
     for activation, f in frame.groupby("activation", sort=False):

@@ -12,8 +12,16 @@ import numpy as np
 import pandas as pd
 
 from initlab.errors import InvalidArgumentError
-from initlab.stats import (ALPHA, BORDERLINE, VERDICTS, failure_summary, final_epochs, ranking_verdict, summarize,
-                           verdict_label)
+from initlab.stats import (
+    ALPHA,
+    BORDERLINE,
+    VERDICTS,
+    failure_summary,
+    final_epochs,
+    ranking_verdict,
+    summarize,
+    verdict_label,
+)
 
 
 def fmt_ci(mean: float, half: float, scale: float = 100.0, digits: int = 2) -> str:

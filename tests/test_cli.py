@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from initlab.cli import main
-from initlab.initializers import init_names
-from initlab.models import model_names
+from initlab.nets.initializers import init_names
+from initlab.nets.models import model_names
 
 SUBCOMMANDS = [[], ["data"], ["data", "check"], ["data", "fetch"], ["inits"], ["models"], ["run"], ["reproduce"],
                ["sweep"]]
@@ -93,13 +93,13 @@ NOT_ROOT = pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-o
 @pytest.fixture
 def no_training(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Make any training fail the test; returns the (fresh) run cache folder."""
-    import initlab.runner as runner
+    from initlab.training import engines
 
     def refuse(*args, **kwargs):
         raise AssertionError("trained although the arguments are invalid")
 
-    monkeypatch.setattr(runner, "train", refuse)
-    monkeypatch.setattr(runner, "train_stack", refuse)
+    monkeypatch.setattr(engines, "train", refuse)
+    monkeypatch.setattr(engines, "train_stack", refuse)
     cache = tmp_path / "cache"
     monkeypatch.setenv("INITLAB_CACHE", str(cache))
     return cache
@@ -146,7 +146,7 @@ def _fake_study(*args, **kwargs):
     """A two-epoch tidy frame shaped like `Study.run`'s, without training."""
     import pandas as pd
 
-    from initlab.runner import RESULT_COLUMNS
+    from initlab.training.record import RESULT_COLUMNS
     rows = [{"dataset": "mnist", "model": "mlp_128", "init": "he_normal", "seed": 0, "epoch": e,
              "loss": 0.5 / e, "accuracy": 0.8 + e / 100, "val_loss": 0.6 / e, "val_accuracy": 0.8,
              "test_loss": 0.4, "test_accuracy": 0.9, "wall_time": 1.0, "status": "ok",
@@ -157,8 +157,9 @@ def _fake_study(*args, **kwargs):
 def test_run_out_creates_folders_and_leaves_only_the_file(tmp_path: Path, monkeypatch, capsys) -> None:
     import json
 
-    import initlab.runner as runner
-    monkeypatch.setattr(runner.Study, "run", _fake_study)
+    from initlab.training import Study
+
+    monkeypatch.setattr(Study, "run", _fake_study)
     out = tmp_path / "new" / "deeper" / "results.JSON"
     assert main(RUN + ["--out", str(out)]) == 0
     records = json.loads(out.read_text())  # JSON whatever the suffix's case
@@ -169,8 +170,9 @@ def test_run_out_creates_folders_and_leaves_only_the_file(tmp_path: Path, monkey
 
 def test_interrupted_run_out_keeps_the_previous_file(tmp_path: Path, monkeypatch, capsys,
                                                       interrupt_csv_writes) -> None:
-    import initlab.runner as runner
-    monkeypatch.setattr(runner.Study, "run", _fake_study)
+    from initlab.training import Study
+
+    monkeypatch.setattr(Study, "run", _fake_study)
     out = tmp_path / "results.csv"
     out.write_text("previous results\n")
     interrupt_csv_writes()
@@ -183,8 +185,8 @@ def test_interrupted_run_out_keeps_the_previous_file(tmp_path: Path, monkeypatch
 
 @pytest.fixture
 def no_measuring(monkeypatch: pytest.MonkeyPatch):
-    """``initlab.bench`` with every measurement replaced by a test failure."""
-    import initlab.bench as bench
+    """``initlab.training.bench`` with every measurement replaced by a test failure."""
+    import initlab.training.bench as bench
 
     def refuse(*args, **kwargs):
         raise AssertionError("measured although the configuration is invalid")

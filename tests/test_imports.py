@@ -53,5 +53,5 @@ def test_the_cycle_finder_finds_a_cycle() -> None:
 
 def test_no_import_cycles() -> None:
     graph = _graph()
-    assert "initlab.runner" in graph and "initlab.download" in graph
+    assert "initlab.training" in graph and "initlab.data.download" in graph
     assert _cycle(graph) is None, " -> ".join(_cycle(graph) or [])

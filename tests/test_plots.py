@@ -23,8 +23,8 @@ import pytest  # noqa: E402
 from matplotlib.transforms import Bbox  # noqa: E402
 
 from initlab import plots  # noqa: E402
-from initlab.initializers import init_names  # noqa: E402
-from initlab.models import ACTIVATIONS  # noqa: E402
+from initlab.nets.initializers import init_names  # noqa: E402
+from initlab.nets.models import ACTIVATIONS  # noqa: E402
 
 
 @pytest.fixture(autouse=True)

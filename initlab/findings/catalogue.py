@@ -27,11 +27,20 @@ import pandas as pd
 from scipy import stats as _st
 
 from initlab.findings.speed import seeds_phrase
-from initlab.initializers import get_initializer
-from initlab.report import summary_table, verdict_counts
-from initlab.report import family_lines, protocol_text
-from initlab.stats import (ALPHA, BORDERLINE, final_epochs, holm, is_borderline, paired_test, paired_values,
-                           test_family, verdict_label, wilson_interval)
+from initlab.nets.initializers import get_initializer
+from initlab.report import family_lines, protocol_text, summary_table, verdict_counts
+from initlab.stats import (
+    ALPHA,
+    BORDERLINE,
+    final_epochs,
+    holm,
+    is_borderline,
+    paired_test,
+    paired_values,
+    test_family,
+    verdict_label,
+    wilson_interval,
+)
 
 VARIANCE_SCALING = ("glorot_normal", "glorot_uniform", "he_normal", "he_uniform", "lecun_uniform", "lecun_normal")
 SIMPLER = ("zeros", "ones", "orthogonal", "identity", "random_normal", "random_uniform")
@@ -287,11 +296,11 @@ def spread_text(table: pd.DataFrame, draws: pd.DataFrame) -> str:
 
 def gradients_at_init(dataset: str, model: str, inits: Sequence[str], seeds: Sequence[int],
                       train_limit: int | None = None, n_samples: int = 512) -> pd.DataFrame:
-    """:func:`initlab.diagnostics.gradients_at_init` for every (init, seed): per-layer gradient norms of the
+    """:func:`initlab.probe.runs.gradients_at_init` for every (init, seed): per-layer gradient norms of the
     untrained model on the first ``n_samples`` training images (a second or so per model)."""
-    from initlab import diagnostics, runner
+    from initlab import probe, training
 
-    frames = [diagnostics.gradients_at_init(runner.RunSpec(dataset=dataset, model=model, init=init, seed=int(seed),
+    frames = [probe.gradients_at_init(training.RunSpec(dataset=dataset, model=model, init=init, seed=int(seed),
                                                            train_limit=train_limit), n_samples)
               for init in inits for seed in seeds]
     return pd.concat(frames, ignore_index=True)
@@ -301,7 +310,7 @@ def gradient_summary(grads: pd.DataFrame, reference: str = "he_normal", threshol
                      value: str = "kernel_grad_norm") -> pd.DataFrame:
     """Gradient norms at initialization per initializer, read against ``reference``.
 
-    ``grads`` is :func:`initlab.diagnostics.gradients_at_init`'s frames concatenated (columns
+    ``grads`` is :func:`initlab.probe.runs.gradients_at_init`'s frames concatenated (columns
     ``init, seed, layer`` and ``value``). Per initializer: the median over seeds of each
     layer's norm; ``scale``, the geometric mean over layers of the ratio to the reference's
     norm in the same layer (how much smaller or larger the whole gradient is); ``profile``,

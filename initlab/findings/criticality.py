@@ -21,12 +21,12 @@ import numpy as np
 import pandas as pd
 from scipy import stats as st
 
-from initlab import meanfield as mf
 from initlab.convergence import convergence_table
 from initlab.errors import InvalidArgumentError
-from initlab.isometry import NEAR, setup_label
 from initlab.report import family_lines, fmt_ci, fmt_p, protocol_text, verdict_counts
-from initlab.stats import ALPHA, final_epochs, mean_ci, paired_values, paired_test, test_family, wilson_interval
+from initlab.stats import ALPHA, final_epochs, mean_ci, paired_test, paired_values, test_family, wilson_interval
+from initlab.theory import meanfield as mf
+from initlab.theory.isometry import NEAR, setup_label
 
 DELTA = 0.02  # equivalence margin: 2 pp of validation accuracy averaged over the epochs
 DEPTH_FACTOR = 6.0  # Schoenholz et al.: nets deeper than about 6 ξ_c do not train
@@ -61,10 +61,10 @@ def trainability_runs(dataset: str, sigma_w2s: Sequence[float], depths: Sequence
                       activation: str = "tanh", **run: object) -> pd.DataFrame:
     """Train a ``deep_mlp`` of every (``σ_w²``, depth) with each seed, plain SGD at one learning rate.
 
-    ``run`` goes to :func:`initlab.runner.run_study` (``cache``, ``engine``...). Returns its
+    ``run`` goes to :func:`initlab.training.study.run_study` (``cache``, ``engine``...). Returns its
     rows with ``sigma_w2, sigma_b2, depth, width, activation, learning_rate, kernel`` added.
     """
-    from initlab.runner import run_study  # TensorFlow loads only when something trains
+    from initlab.training.study import run_study  # TensorFlow loads only when something trains
 
     frames = []
     for depth in depths:
@@ -87,8 +87,8 @@ def isometry_runs(dataset: str, setups: Sequence[tuple[str, float]], depth: int,
     Both kernels have entries of variance ``σ_w² / fan_in`` (orthogonal: gain ``√σ_w²``), so
     the pair differs only in the kernels' singular values. Rows as :func:`trainability_runs`'.
     """
-    from initlab.isometry import critical_point
-    from initlab.runner import run_study
+    from initlab.theory.isometry import critical_point
+    from initlab.training.study import run_study
 
     frames = []
     for activation, sigma_b2 in setups:
@@ -228,7 +228,7 @@ def prediction_text(table: pd.DataFrame, threshold: float, budget: str) -> str:
 
 def spectrum_table(summary: pd.DataFrame, value: str = "near_share") -> pd.DataFrame:
     """One row per (set-up, kernel), one column per depth: the share of singular values within a
-    factor :data:`NEAR` of 1 (percent), or another column of :func:`initlab.isometry.spectrum_summary`."""
+    factor :data:`NEAR` of 1 (percent), or another column of :func:`initlab.theory.isometry.spectrum_summary`."""
     fmt = (lambda v: f"{100 * v:.0f}%") if value == "near_share" else (lambda v: f"{v:.3g}")
     wide = summary.pivot_table(index=["setup", "kernel"], columns="depth", values=value, sort=False)
     return wide.map(fmt).rename_axis(columns="depth")
@@ -418,7 +418,7 @@ def findings_text(critical: float, sigma_b2: float, sim: pd.DataFrame, table: pd
                   deepest_spectrum: pd.DataFrame, delta: float = DELTA) -> str:
     """The notebook's closing text, generated from its tables, with the method behind every verdict.
 
-    ``deepest_spectrum``: :func:`initlab.isometry.spectrum_summary` rows at the deepest depth.
+    ``deepest_spectrum``: :func:`initlab.theory.isometry.spectrum_summary` rows at the deepest depth.
     """
     s = prediction_summary(table)
     bound = f"**{bound_verdict(table)}**"

@@ -15,7 +15,7 @@ The claims of ``004`` are tested as paired differences over seeds
 * ``snn vs other activations``: SELU against ReLU and tanh from the same start.
 
 Every test compares each set-up at the learning rate chosen for it on validation
-accuracy (:func:`initlab.depth.select_rates`).
+accuracy (:func:`initlab.probe.depth.select_rates`).
 """
 
 from __future__ import annotations
@@ -25,9 +25,9 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from initlab.depth import (COLLAPSE, DEFECT_THRESHOLDS, FAILS, ORTHOGONAL_RELU, TRAINS, defects, setup_keys)
+from initlab.probe.depth import COLLAPSE, DEFECT_THRESHOLDS, FAILS, ORTHOGONAL_RELU, TRAINS, defects, setup_keys
 from initlab.report import family_lines, fmt_ci, protocol_text, verdict_counts
-from initlab.stats import paired_test, test_family, verdict_label, wilson_interval
+from initlab.stats import paired_test, test_family, wilson_interval
 
 DELTA = 0.02  # equivalence margin: 2 pp of test accuracy, below the seed-to-seed spread of one set-up
 # The variance scaling each activation is usually paired with, and a mismatched one.
@@ -102,7 +102,7 @@ def claim_tests(runs: pd.DataFrame, delta: float = DELTA,
     """Paired tests of each claim at every depth and input scaling where both sides ran, Holm per family.
 
     Args:
-        runs: one row per run (:func:`initlab.depth.run_table`), each set-up at one learning rate.
+        runs: one row per run (:func:`initlab.probe.depth.run_table`), each set-up at one learning rate.
         delta: the equivalence margin (accuracy as a fraction).
         pairs: default :func:`claim_pairs` of the set-ups in ``runs``.
 
@@ -164,7 +164,7 @@ def snn_answer(verdict: str, start: str, reference: str) -> str:
 def snn_answers(tests: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
     """:func:`snn_answer` for every ``snn`` test, with both set-ups' grades from ``table``.
 
-    ``table`` is :func:`initlab.depth.trainability`'s at the chosen learning rates.
+    ``table`` is :func:`initlab.probe.depth.trainability`'s at the chosen learning rates.
 
     Returns:
         One row per test: ``depth, preprocess, start, claim, verdict, start_status,
@@ -189,7 +189,7 @@ def snn_answers(tests: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
 
 
 def growth_table(verdicts: pd.DataFrame) -> pd.DataFrame:
-    """:func:`initlab.depth.growth_verdicts` laid out to quote: ratios to three significant digits as text
+    """:func:`initlab.probe.depth.growth_verdicts` laid out to quote: ratios to three significant digits as text
     (a ratio of 4e-08 never prints as 0), shares as percent."""
     v = verdicts.set_index(["activation", "init"])
     out = pd.DataFrame(index=v.index)
@@ -237,7 +237,7 @@ def grade_cell(row: Mapping) -> str:
 
 
 def trainability_table(table: pd.DataFrame, depth: int, preprocess: str = "scale") -> pd.DataFrame:
-    """One depth of a :func:`initlab.depth.trainability` table laid out to quote: inits by activation."""
+    """One depth of a :func:`initlab.probe.depth.trainability` table laid out to quote: inits by activation."""
     t = _scaled(table, preprocess)
     t = t[t["depth"] == depth]
     t = t.assign(cell=[grade_cell(r) for _, r in t.iterrows()])
@@ -253,9 +253,9 @@ def _label(row: Mapping) -> str:
 
 
 def rate_table(all_rates: pd.DataFrame, chosen: pd.DataFrame, depth: int, default: float) -> pd.DataFrame:
-    """At one depth: each set-up at ``default``, its validation score (:func:`initlab.depth.select_rates`)
+    """At one depth: each set-up at ``default``, its validation score (:func:`initlab.probe.depth.select_rates`)
     at every rate tried, the rate chosen and its result there. ``all_rates`` is a
-    :func:`initlab.depth.trainability` table over the grid, ``chosen`` its :func:`~initlab.depth.select_rates`."""
+    :func:`initlab.probe.depth.trainability` table over the grid, ``chosen`` its :func:`~initlab.probe.depth.select_rates`."""
     t = all_rates[all_rates["depth"] == depth]
     c = chosen[chosen["depth"] == depth]
     keys = [k for k in setup_keys(t, rate=False) if k != "depth"]
@@ -342,7 +342,7 @@ def _collapse_line(r: Mapping) -> str:
 
 def trainability_text(base: pd.DataFrame, chosen: pd.DataFrame, default: float, rates: Sequence[float]) -> str:
     """Grades per depth at the default rate and at each set-up's chosen rate, the collapses, and what the
-    grid changed. ``base`` and ``chosen`` are :func:`initlab.depth.trainability` tables (one rate per set-up)."""
+    grid changed. ``base`` and ``chosen`` are :func:`initlab.probe.depth.trainability` tables (one rate per set-up)."""
     scaled = _scaled(base)
     lines = [f"At the default learning rate {rate_text(default)}:", ""]
     lines += [f"- depth {d}: {_grade_counts(t)}." for d, t in scaled.groupby("depth")]

@@ -17,10 +17,18 @@ import numpy as np
 import pandas as pd
 
 from initlab.findings.speed import ordered_pairs, per_run, seeds_phrase
-from initlab.report import family_lines, fmt_ci, protocol_text, verdict_counts
+from initlab.report import verdict_counts
 from initlab.sources import desai_table
-from initlab.stats import (ALPHA, BORDERLINE, compare_pairs, is_borderline, judge_published, mean_ci,
-                           paired_test, paired_values, seeds_needed, test_family)
+from initlab.stats import (
+    ALPHA,
+    BORDERLINE,
+    compare_pairs,
+    is_borderline,
+    judge_published,
+    mean_ci,
+    paired_values,
+    seeds_needed,
+)
 
 # Table 1's columns: (our column, which epoch), and how a reader names them.
 TABLE_1 = {

@@ -5,7 +5,7 @@ grid of histograms drawn after training (density, 50 bins over each layer's full
 range, shown through the window x in [-1, 1], y in [0, 4]). Here:
 
 * :func:`probe_runs` measures every run (init × seed) before and after training:
-  per-layer statistics (:func:`initlab.diagnostics.stats_of`), dead units, gradients;
+  per-layer statistics (:func:`initlab.probe.measure.stats_of`), dead units, gradients;
 * :func:`source_window` says what that window shows and hides;
 * :func:`activation_claims` and :func:`accuracy_claims` test the source's statements
   as paired differences over seeds, one Holm family each (:mod:`initlab.stats`);
@@ -48,8 +48,8 @@ class Probes:
 
 
 def layer_rows(acts: Mapping[str, np.ndarray]) -> pd.DataFrame:
-    """:func:`initlab.diagnostics.stats_of` plus ``dead_units`` (a count: units zero on every example)."""
-    from initlab.diagnostics import stats_of
+    """:func:`initlab.probe.measure.stats_of` plus ``dead_units`` (a count: units zero on every example)."""
+    from initlab.probe.measure import stats_of
 
     s = stats_of(acts)
     return s.assign(dead_units=(s["frac_dead_units"] * s["units"]).round().astype(int))
@@ -59,15 +59,15 @@ def probe_runs(specs: Sequence[Any], engine: str = "auto") -> Probes:
     """Train each run once, measuring its hidden layers on the test set before and after.
 
     Args:
-        specs: :class:`initlab.runner.RunSpec` runs (one per init and seed).
-        engine: as in :func:`initlab.diagnostics.activations_before_after`.
+        specs: :class:`initlab.training.spec.RunSpec` runs (one per init and seed).
+        engine: as in :func:`initlab.probe.runs.activations_before_after`.
 
     Returns:
         :class:`Probes`: ``stats`` has ``init, seed, stage, layer`` and :func:`layer_rows`' columns;
         ``grads`` the hidden layers' gradient norms (``init, seed, stage, layer, kernel_grad_norm,
         bias_grad_norm, kernel_norm``).
     """
-    from initlab.diagnostics import activations_before_after
+    from initlab.probe.runs import activations_before_after
 
     out = Probes()
     stats, grads = [], []
@@ -365,7 +365,7 @@ def adam_threshold(step: int = 1) -> float:
     Keras adds ``eps`` to ``sqrt(v)`` before the bias correction ``sqrt(1 - beta_2**t)``,
     so a weight whose gradients stay near this size or below moves less than ``lr`` per step.
     """
-    from initlab.optimizers import ADAM
+    from initlab.training.optimizers import ADAM
 
     return float(ADAM["epsilon"] / np.sqrt(1.0 - ADAM["beta_2"] ** step))
 
@@ -376,7 +376,7 @@ def adam_text(grads: pd.DataFrame, steps: pd.DataFrame, df: pd.DataFrame, accura
 
     Args:
         grads: :class:`Probes` ``grads`` (per seed, stage, layer).
-        steps: :func:`initlab.diagnostics.first_adam_step` rows for both inits.
+        steps: :func:`initlab.probe.runs.first_adam_step` rows for both inits.
         df: the study's results; accuracy: :func:`accuracy_claims`' table.
     """
     g = grads.groupby(["init", "stage", "layer"], sort=False)["kernel_grad_norm"].mean()
@@ -415,7 +415,7 @@ def adam_text(grads: pd.DataFrame, steps: pd.DataFrame, df: pd.DataFrame, accura
 
 
 def step_table(steps: pd.DataFrame) -> pd.DataFrame:
-    """:func:`initlab.diagnostics.first_adam_step` rows, mean over seeds per (init, layer), as ``.3g`` text:
+    """:func:`initlab.probe.runs.first_adam_step` rows, mean over seeds per (init, layer), as ``.3g`` text:
     the gradient's and the step's root mean square, the kernel's std and the step relative to it."""
     m = steps.groupby(["init", "layer"], sort=False)[["grad_rms", "step_rms", "kernel_std"]].mean()
     m["step / kernel std"] = m["step_rms"] / m["kernel_std"]

@@ -52,13 +52,13 @@ def rate_text(rate: float) -> str:
 
 def grid_studies(dataset: str, model: str, inits: Sequence[str], seeds: Sequence[int], epochs: int,
                  grids: Sequence[tuple[str, float, Sequence[float]]], **common: Any) -> list:
-    """One :class:`initlab.runner.Study` per (optimizer, momentum, learning rate) of ``grids``.
+    """One :class:`initlab.training.study.Study` per (optimizer, momentum, learning rate) of ``grids``.
 
     Args:
         grids: ``(optimizer, momentum, rates)`` triples, e.g. ``("sgd", 0.9, [0.001, 0.01])``.
-        common: further :class:`~initlab.runner.Study` fields (``train_limit``, ``test_limit``...).
+        common: further :class:`~initlab.training.study.Study` fields (``train_limit``, ``test_limit``...).
     """
-    from initlab.runner import Study
+    from initlab.training.study import Study
 
     return [Study(dataset=dataset, model=model, inits=tuple(inits), seeds=tuple(seeds), epochs=epochs,
                   optimizer=optimizer, learning_rate=float(rate), momentum=float(momentum), **common)
@@ -148,7 +148,7 @@ def default_rates(table: pd.DataFrame) -> pd.DataFrame:
     Returns:
         One row per set-up whose grid holds the default: :data:`SETUP` and ``default_rate``.
     """
-    from initlab.optimizers import resolved_learning_rate
+    from initlab.training.optimizers import resolved_learning_rate
 
     rows = []
     for key, g in table.groupby(SETUP, sort=False):
@@ -367,7 +367,7 @@ def first_steps(dataset: str, model: str, inits: Sequence[str], seeds: Sequence[
                 optimizers: Sequence[str] = ("adam", "sgd"), **spec: Any) -> pd.DataFrame:
     """The first optimizer step of each untrained run, per kernel layer, at each optimizer's default rate.
 
-    Keras takes one step on the first training batch (:func:`initlab.diagnostics.first_adam_step`,
+    Keras takes one step on the first training batch (:func:`initlab.probe.runs.first_adam_step`,
     which steps with the run's own optimizer). SGD's step is ``lr · g``, with momentum too (the
     velocity starts at 0); Adam's is about ``lr`` per weight whatever the gradient's size.
 
@@ -375,8 +375,8 @@ def first_steps(dataset: str, model: str, inits: Sequence[str], seeds: Sequence[
         One row per (init, seed, optimizer, layer): ``grad_rms, step_rms, kernel_std`` and
         ``relative_step`` (``step_rms / kernel_std``).
     """
-    from initlab.diagnostics import first_adam_step
-    from initlab.runner import RunSpec
+    from initlab.probe.runs import first_adam_step
+    from initlab.training.spec import RunSpec
 
     frames = [first_adam_step(RunSpec(dataset=dataset, model=model, init=init, seed=int(seed), optimizer=opt,
                                       **spec)).assign(optimizer=opt)
@@ -443,7 +443,7 @@ def scale_text(best: pd.DataFrame, tests: pd.DataFrame, gaps: pd.DataFrame, step
                small: str, scaled: str, delta: float, model: str = "mlp_512_256_128_64") -> str:
     """The RandomNormal(0.01) question in words: how ``small`` does beside ``scaled`` under each setting,
     how the lead changes from Adam, what the first step does with each start, and the answer."""
-    from initlab.optimizers import ADAM
+    from initlab.training.optimizers import ADAM
 
     b = best[best["model"] == model].set_index(["optimizer_setting", "init"])
     lines = []

@@ -46,7 +46,7 @@ def fmt_sig(value: float) -> str:
 def precision_table(grads: pd.DataFrame, value: str = "kernel_grad_norm") -> pd.DataFrame:
     """Gradient norms per init (rows) and (layer, precision) (columns), as ``.3g`` text.
 
-    ``grads`` stacks :func:`initlab.diagnostics.gradients_at_init_in` frames (a
+    ``grads`` stacks :func:`initlab.probe.runs.gradients_at_init_in` frames (a
     ``precision`` column). Text keeps a 4e-15 from printing as 0.
     """
     wide = grads.pivot_table(index="init", columns=["layer", "precision"], values=value, sort=False)
@@ -105,7 +105,7 @@ def exactness_text(grads: pd.DataFrame, layer: str = "hidden_1") -> str:
 
 
 def collapse_table(collapse: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
-    """:func:`initlab.diagnostics.collapse_identical_units` results by init, printable: the share of
+    """:func:`initlab.probe.symmetry.collapse_identical_units` results by init, printable: the share of
     test images given the same class in percent, the largest probability difference as ``.3g`` text."""
     rows = [{"init": init, "units": r["units"], "identical": r["identical"],
              "same class (%)": f"{100 * r['same_class']:.2f}", "max_prob_diff": fmt_sig(r["max_prob_diff"])}
@@ -133,7 +133,7 @@ def noise_specs(spec: Any, centres: Sequence[float], stddevs: Sequence[float], s
     """Runs started at a constant plus N(0, stddev²) noise: ``random_normal`` with ``mean`` the constant.
 
     Args:
-        spec: a :class:`initlab.runner.RunSpec` giving the set-up (its init and seed are replaced).
+        spec: a :class:`initlab.training.spec.RunSpec` giving the set-up (its init and seed are replaced).
         centres, stddevs: every pairing is run, with every seed.
 
     Returns:
@@ -221,7 +221,7 @@ def findings_text(grads: pd.DataFrame, sym: pd.DataFrame, df: pd.DataFrame, coll
         grads: float32 and float64 gradient norms at initialization (:func:`exactness`).
         sym: the symmetry frame (``init, seed, epoch, layer, unit_spread, distinct_units``).
         df: the main study's results.
-        collapse: :func:`initlab.diagnostics.collapse_identical_units` of a trained constant net, with
+        collapse: :func:`initlab.probe.symmetry.collapse_identical_units` of a trained constant net, with
             ``init`` naming it.
         majority: :func:`majority_accuracy`.
         families: title → (tested family, δ, the family's description).

@@ -15,7 +15,7 @@ output biases, so everything it scores follows from the labels:
 
 :func:`replay` trains that bias exactly as initlab's engine trains the whole network
 (Adam with Keras' defaults in float32, each epoch's batch order from
-:func:`initlab.engine.batch_order`), from the labels alone: a zero-initialized run's
+:func:`initlab.training.record.batch_order`), from the labels alone: a zero-initialized run's
 numbers, in milliseconds, without its images.
 """
 
@@ -82,7 +82,7 @@ def label_sets(y_train: np.ndarray, y_test: np.ndarray, validation_split: float
     ``validation_split`` holds out the end), fitted on itself; the validation split is fitted
     on the training split; the full training set on itself; the test set on the full training set.
     """
-    from initlab.runner import fit_examples
+    from initlab.training.spec import fit_examples
 
     split = fit_examples(len(y_train), validation_split)
     return {"full training set": (y_train, y_train),
@@ -93,7 +93,7 @@ def label_sets(y_train: np.ndarray, y_test: np.ndarray, validation_split: float
 
 def label_table(datasets: Sequence[str], validation_split: float, data_dir: str | None = None) -> pd.DataFrame:
     """:func:`label_stats` for each dataset's four sets (:func:`label_sets`), accuracies as fractions."""
-    from initlab.datasets import load_dataset
+    from initlab.data.datasets import load_dataset
 
     rows = []
     for name in datasets:
@@ -111,7 +111,7 @@ def replay(y_fit: Sequence[int] | np.ndarray, seeds: Sequence[int], epochs: int 
     """Train a zero-initialized network's output bias on ``y_fit`` as the engine trains the network.
 
     One run per seed (all at once): Adam in float32, each epoch's batch order from
-    :func:`initlab.engine.batch_order`, a smaller last batch, and per epoch the loss and
+    :func:`initlab.training.record.batch_order`, a smaller last batch, and per epoch the loss and
     accuracy averaged over the examples as they were seen (before each step's update), as
     Keras and the engine report them.
 
@@ -126,7 +126,7 @@ def replay(y_fit: Sequence[int] | np.ndarray, seeds: Sequence[int], epochs: int 
         One row per (seed, epoch): ``seed, epoch, loss, accuracy`` and ``<name>_loss,
         <name>_accuracy`` for each evaluated set.
     """
-    from initlab.engine import batch_order
+    from initlab.training.record import batch_order
 
     y = _labels(y_fit, n_classes, "y_fit")
     if int(epochs) < 1 or int(batch_size) < 1:
@@ -178,13 +178,13 @@ def replay_study(dataset: str, seeds: Sequence[int], epochs: int = 5, batch_size
                  data_dir: str | None = None) -> pd.DataFrame:
     """A zero-initialized study's results from the labels alone, in ``run_study``'s columns.
 
-    The same set-up as :func:`initlab.runner.run_study` (the first ``train_limit`` training
+    The same set-up as :func:`initlab.training.study.run_study` (the first ``train_limit`` training
     and ``test_limit`` test examples, the last ``validation_split`` of the training set held
     out, no validation columns when it is 0); test numbers repeat on every epoch row, as the
     runner's do.
     """
-    from initlab.datasets import load_dataset
-    from initlab.runner import fit_examples
+    from initlab.data.datasets import load_dataset
+    from initlab.training.spec import fit_examples
 
     data = load_dataset(dataset, data_dir)
     y_train, y_test = np.asarray(data.y_train)[:train_limit], np.asarray(data.y_test)[:test_limit]

@@ -1,0 +1,163 @@
+"""``initlab reproduce``: execute every notebook with papermill, clean it, and write the summary.
+
+Nothing committed is damaged by a failed or interrupted run: each notebook runs
+into a working copy (kept in ``data/partial/`` when it fails) and replaces the
+committed one only when every cell completed; the summary, the nbval baselines
+and their recorded numbers are written atomically.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from initlab.errors import InitlabError, InvalidArgumentError, UnknownNameError
+from initlab.paths import data_dir, project_root
+
+# Small, fast parameters for `initlab reproduce --quick` and the test suite: real data, small subsets.
+QUICK: dict[str, dict] = {
+    "01": {"seeds": [0, 1], "epochs": 2, "train_limit": 2000, "test_limit": 1000},
+    "02": {"seeds": [0, 1], "epochs": 1, "train_limit": 2000, "test_limit": 1000},
+    "03": {"seeds": [0, 1], "epochs": 2, "train_limit": 2000, "test_limit": 1000},
+    "04": {"seeds": [0, 1], "epochs": 1, "train_limit": 1000, "test_limit": 500},
+    "05": {"seeds": [0, 1], "epochs": 2, "train_limit": 1000, "test_limit": 500},
+    "06": {"seeds": [0, 1], "epochs": 1, "train_limit": 400, "test_limit": 1000, "depths": [2, 5],
+           "probe_depth": 10, "probe_width": 64, "rate_depths": [5], "learning_rates": [0.001, 0.0001]},
+    "07": {"seeds": [0, 1], "epochs": 1, "deep_epochs": 1, "train_limit": 500, "test_limit": 500,
+           "adam_rates": [0.001, 0.01], "sgd_rates": [0.01, 0.1], "momentum_rates": [0.01], "probe_seeds": 1},
+    "08": {"sigma_w2s": [1.0, 1.76, 4.0], "depths": [2, 32], "seeds": [0, 1], "train_limit": 600, "test_limit": 500,
+           "sim_width": 200, "sim_depth": 10, "sim_seeds": [0, 1], "spectrum_depths": [2, 8], "spectrum_width": 64,
+           "isometry_depth": 4, "isometry_seeds": [0, 1, 2], "isometry_train_limit": 600, "isometry_epochs": 2,
+           "phase_points": 15},
+}
+NUMBERS = "numbers.json"  # the quick profile's recorded numbers, beside the nbval baselines
+
+
+def baselines_dir() -> Path:
+    """Where the nbval baselines (quick-profile runs) are kept."""
+    return project_root() / "tests" / "baselines"
+
+
+def partial_dir() -> Path:
+    """Where the output of a notebook that failed or was interrupted is kept."""
+    return data_dir() / "partial"
+
+
+def notebook_paths(selection: Sequence[str] | None = None) -> list[Path]:
+    """The numbered notebooks in ``notebooks/`` (optionally only those selected).
+
+    Raises:
+        UnknownNameError: a selected name matches no notebook (the message lists them).
+    """
+    found = sorted((project_root() / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    if not selection:
+        return found
+
+    def matches(path: Path, name: str) -> bool:
+        return path.name == name or path.stem == name or (name.isdigit() and path.name.startswith(name.zfill(2) + "_"))
+
+    for name in selection:
+        if not any(matches(p, str(name)) for p in found):
+            raise UnknownNameError("notebook", name, [p.name[:2] for p in found] + [p.name for p in found])
+    return [p for p in found if any(matches(p, str(s)) for s in selection)]
+
+
+def quick_parameters(path: Path) -> dict:
+    """The quick profile's parameters of a numbered notebook (empty if it has none)."""
+    return dict(QUICK.get(path.name[:2], {}))
+
+
+def quick_cache(path: Path) -> Path:
+    """The quick profile's own run cache for one notebook (fresh on every quick run)."""
+    return data_dir() / "quick" / "cache" / path.name[:2]
+
+
+def write_numbers(records: dict[str, dict], folder: Path) -> Path:
+    """Merge the notebooks' records into ``folder/numbers.json`` (other notebooks' entries kept)."""
+    from initlab.files import replace_files
+
+    target = folder / NUMBERS
+    numbers = json.loads(target.read_text()) if target.exists() else {}
+    numbers.update(records)
+    replace_files({target: json.dumps(dict(sorted(numbers.items())), indent=1, sort_keys=True) + "\n"})
+    return target
+
+
+def reproduce(quick: bool = False, notebooks: Sequence[str] | None = None,
+              update_baselines: bool = False, summary_only: bool = False) -> int:
+    """Execute the notebooks in order and write the summary table.
+
+    Full runs replace the notebooks in place (only when they complete) and write the
+    summary to ``notebooks/summary.{csv,md}``, using the run cache (``$INITLAB_CACHE`` or
+    ``data/cache``). Quick runs write both to ``data/quick/``, each notebook with a fresh
+    cache of its own (so a notebook's numbers do not depend on which ran before it); with
+    ``update_baselines`` they copy the notebooks and their recorded numbers to
+    ``tests/baselines/``. ``summary_only`` executes nothing and trains nothing: it rebuilds
+    the summary from the cache and names the notebooks whose runs are missing.
+
+    Returns:
+        0 when every notebook ran (and the summary could be built), 1 otherwise.
+    """
+    from initlab.files import copy_file
+    from initlab.pipeline import summary
+    from initlab.pipeline.execution import NotebookFailedError, execute_notebook
+    from initlab.pipeline.recorded import read_records
+
+    if update_baselines and not quick:
+        raise InvalidArgumentError("update_baselines", True, "needs --quick (the baselines are quick-profile runs)")
+    paths = notebook_paths(notebooks)
+    out_dir = data_dir() / "quick" if quick else None
+    folder = out_dir or (project_root() / "notebooks")
+    failed: list[str] = []
+    records: dict[str, dict] = {}
+    started = time.perf_counter()
+    for i, path in enumerate([] if summary_only else paths, start=1):
+        target = (out_dir / path.name) if out_dir else path
+        env = {}
+        if quick:
+            shutil.rmtree(quick_cache(path), ignore_errors=True)
+            env["INITLAB_CACHE"] = str(quick_cache(path))
+        print(f"[{i}/{len(paths)}] {path.name} ...", flush=True)
+        start = time.perf_counter()
+        try:
+            problems = execute_notebook(path, target, quick_parameters(path) if quick else {}, env=env,
+                                        partial_dir=partial_dir())
+        except NotebookFailedError as exc:
+            failed.append(path.name)
+            print(f"    failed: {exc}", file=sys.stderr, flush=True)
+            if exc.error == "interrupted":
+                raise KeyboardInterrupt from None
+            continue
+        for problem in problems:
+            print(f"    warning: {path.name}: {problem}", file=sys.stderr)
+        print(f"    done in {time.perf_counter() - start:.0f} s", flush=True)
+        if quick and update_baselines:
+            copy_file(target, baselines_dir() / path.name)
+            records[path.name] = read_records(target)
+    if records:
+        print(f"recorded numbers -> {write_numbers(records, baselines_dir()).name}")
+    done = [p for p in paths if p.name not in failed]
+    code = 1 if failed else 0
+    try:
+        executed = [(out_dir / p.name) if out_dir else p for p in done]
+        table = summary.build([p for p in executed if p.exists()],
+                              cache_roots={p.name: quick_cache(p) for p in done} if quick else None,
+                              quick=quick)
+    except InitlabError as exc:
+        print(f"summary not rebuilt: {exc}", file=sys.stderr)
+        table, code = None, 1
+    if table is not None:
+        if notebooks or failed:  # a selection, or notebooks that failed: keep the other notebooks' rows
+            table = summary.merge(table, folder / "summary.csv")
+        if len(table):
+            csv, md = summary.write(table, folder)
+            print(f"summary: {len(table)} numbers beside the papers' -> {csv.name}, {md.name}")
+    if summary_only:
+        print("summary rebuilt from the cache" if code == 0 else "summary not rebuilt (see above)")
+    else:
+        print(f"total {time.perf_counter() - started:.0f} s; {len(done)} of {len(paths)} notebooks ran")
+    return code

@@ -1,0 +1,303 @@
+"""The stacked engine's fit loop: K models of one architecture trained in one compiled step.
+
+The K models' weights are kept as stacked tensors (see :mod:`initlab.training.program`);
+data are handed over once (:func:`hand_over`): the training, validation and test examples
+become tensors that every stack training on them shares. Each model keeps its own
+initial weights, its own optimizer state and its own batch order
+(:func:`initlab.training.record.batch_order`); losses and accuracies are tracked per
+model. Members may differ in learning rate, momentum and Nesterov's flag (not in the
+optimizer itself), held as tensors with one entry per member.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+import initlab._tf_quiet  # noqa: F401  (before keras: silence TF start-up logs)
+from initlab.errors import InvalidArgumentError
+from initlab.training.optimizers import check_optimizer, get_optimizer_entry, resolved_learning_rate
+from initlab.training.program import (
+    _PROGRAMS,
+    PRECISIONS,
+    SUPPORTED,
+    _per_member_values,
+    _Program,
+    program,
+    weighted_layers,
+)
+from initlab.training.record import INITIAL_LOSS_EXAMPLES, batch_order, divergence_bound, diverges
+
+EVAL_BLOCK = {False: 2048, True: 16}  # examples per evaluation step: dense, convolutional models
+
+
+@dataclass(frozen=True, eq=False)
+class EvalSet:
+    """Examples converted once for evaluation: full blocks, then the rest as one smaller block."""
+
+    parts: tuple[tuple[tf.Tensor, tf.Tensor], ...]
+    n: int
+
+
+def eval_set(x: np.ndarray, y: np.ndarray, block: int) -> EvalSet:
+    """``(x, y)`` as evaluation blocks of ``block`` examples (``x`` already shaped for the engine)."""
+    n = len(x)
+    full = n // block * block
+    parts = []
+    for xs, ys in ((x[:full], y[:full]), (x[full:], y[full:])):
+        if len(ys):
+            size = min(block, len(ys))
+            parts.append((tf.constant(np.asarray(xs, np.float32).reshape((-1, size) + x.shape[1:])),
+                          tf.constant(np.asarray(ys, np.int32).reshape(-1, size))))
+    return EvalSet(tuple(parts), n)
+
+
+@dataclass(frozen=True, eq=False)
+class EngineData:
+    """A dataset handed to the engine once (:func:`hand_over`): tensors every stack shares."""
+
+    x: tf.Tensor  # the training examples (the first 1 - validation_split of the set)
+    y: tf.Tensor
+    first: EvalSet  # the first INITIAL_LOSS_EXAMPLES training examples (the untrained model's loss)
+    val: EvalSet | None
+    test: EvalSet | None
+    example_shape: tuple[int, ...]
+    validation_split: float
+
+
+def hand_over(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray | None = None,
+              y_test: np.ndarray | None = None, validation_split: float = 0.2, flatten: bool = True
+              ) -> EngineData:
+    """Convert a dataset once into the tensors :func:`fit_stack` trains and evaluates on.
+
+    ``flatten``: examples flattened (dense models) or kept as images (convolutions). The
+    last ``validation_split`` of the training set is held out, as Keras does.
+    """
+    x_all = np.asarray(x_train, np.float32)
+    x_all = x_all.reshape((len(x_all), -1)) if flatten else x_all
+    y_all = np.asarray(y_train, np.int32)
+    split = int(math.floor(len(x_all) * (1.0 - validation_split)))
+    block = EVAL_BLOCK[not flatten]
+    first = min(split, INITIAL_LOSS_EXAMPLES)
+    test = None
+    if x_test is not None:
+        xt = np.asarray(x_test, np.float32)
+        test = eval_set(xt.reshape((len(xt), -1)) if flatten else xt, np.asarray(y_test, np.int32), block)
+    return EngineData(x=tf.constant(x_all[:split]), y=tf.constant(y_all[:split]),
+                      first=eval_set(x_all[:first], y_all[:first], block),
+                      val=eval_set(x_all[split:], y_all[split:], block) if len(x_all) > split else None,
+                      test=test, example_shape=tuple(x_all.shape[1:]), validation_split=float(validation_split))
+
+
+class StackedModels:
+    """K models of one architecture, trained together.
+
+    Args:
+        models: built Keras models of identical architecture (see :func:`stackable`);
+            their current weights are the starting point.
+        optimizer: a name of :data:`initlab.training.optimizers.OPTIMIZERS`, shared by the stack.
+        learning_rate: None for the optimizer's Keras default, a number, or one per model.
+        momentum: SGD's momentum in [0, 1), a number or one per model.
+        nesterov: Nesterov momentum, a bool or one per model.
+        precision: ``"float32"``, or ``"bfloat16"`` for the matmuls (weights, optimizer
+            state and the loss stay float32).
+        jit: compile with XLA.
+    """
+
+    def __init__(self, models: Sequence[keras.Model], optimizer: str = "adam",
+                 learning_rate: float | None | Sequence[float | None] = None,
+                 momentum: float | Sequence[float] = 0.0, nesterov: bool | Sequence[bool] = False,
+                 precision: str = "float32", jit: bool = True):
+        if not models:
+            raise InvalidArgumentError("models", models, "must hold at least one model")
+        programs = [program(m) for m in models]
+        if any(p is None for p in programs):
+            bad = next(m.name for m, p in zip(models, programs) if p is None)
+            raise InvalidArgumentError("models", bad, f"must be built from {SUPPORTED}")
+        layers = [weighted_layers(m) for m in models]
+        shapes = [[(type(l).__name__, tuple(l.kernel.shape)) for l in ls] + [tuple(m.input_shape[1:])]
+                  for m, ls in zip(models, layers)]
+        if any(s != shapes[0] for s in shapes) or any(p != programs[0] for p in programs):
+            raise InvalidArgumentError("models", [m.name for m in models], "must share one architecture")
+        if precision not in PRECISIONS:
+            raise InvalidArgumentError("precision", precision, f"must be one of {', '.join(PRECISIONS)}")
+        self.k = len(models)
+        get_optimizer_entry(optimizer)
+        rates, momenta, nesterovs = (_per_member_values(name, value, self.k) for name, value in
+                                     (("learning_rate", learning_rate), ("momentum", momentum),
+                                      ("nesterov", nesterov)))
+        for lr, m, nag in zip(rates, momenta, nesterovs):
+            check_optimizer(optimizer, lr, m, nag)
+        self.learning_rates = [resolved_learning_rate(optimizer, lr) for lr in rates]
+        self.momenta = [float(m) for m in momenta]
+        self.hyper = (tf.constant(self.learning_rates, tf.float32), tf.constant(self.momenta, tf.float32),
+                      tf.constant([bool(n) for n in nesterovs]))
+        velocity = optimizer == "sgd" and any(self.momenta)
+        self.ops = programs[0]
+        self.input_shape = tuple(models[0].input_shape[1:])
+        self.convolutional = self.ops[0].kind != "dense"
+        self.params: list[tf.Tensor] = []
+        self._shapes: list[tuple[int, ...]] = []
+        for i, layer in enumerate(layers[0]):
+            for attr in ("kernel", "bias"):
+                shape = tuple(getattr(layer, attr).shape)
+                stacked = np.stack([np.asarray(getattr(ls[i], attr).numpy(), np.float32) for ls in layers])
+                if attr == "bias":  # broadcastable against (K, B, ..., fan_out)
+                    stacked = stacked.reshape((self.k,) + (1,) * (len(layer.output.shape) - 1) + shape)
+                self.params.append(tf.constant(stacked))
+                self._shapes.append(shape)
+        n_slots = 2 if optimizer == "adam" else int(velocity)  # Adam: m..., v...; SGD: the velocities
+        self.slots = [tf.zeros_like(p) for p in self.params] * n_slots
+        self.step = tf.constant(0.0)
+        key = (self.k, tuple(map(tuple, shapes[0])), tuple(self.ops), optimizer, velocity, precision, bool(jit))
+        if key not in _PROGRAMS:  # one trace per configuration, shared by every stack like it
+            _PROGRAMS[key] = _Program(self.k, self.ops, optimizer, velocity,
+                                      tf.bfloat16 if precision == "bfloat16" else tf.float32, jit)
+        self._program = _PROGRAMS[key]
+
+    @property
+    def example_shape(self) -> tuple[int, ...]:
+        """One example's shape as the engine takes it: flattened for dense models, images for convolutions."""
+        return self.input_shape if self.convolutional else (int(np.prod(self.input_shape)),)
+
+    def inputs(self, x: np.ndarray) -> np.ndarray:
+        """``x`` shaped as the engine takes it: flattened for dense models, images for convolutions."""
+        x = np.asarray(x, np.float32)
+        return x.reshape((len(x),) + self.example_shape)
+
+    def train_epoch(self, x: tf.Tensor, y: tf.Tensor, order: np.ndarray, batch_size: int
+                    ) -> tuple[np.ndarray, np.ndarray]:
+        """One epoch; ``order`` is (K, n) example indices per model. Returns mean loss and accuracy per model."""
+        n = order.shape[1]
+        full = n // batch_size
+        loss_sum = np.zeros(self.k)
+        hits = np.zeros(self.k)
+        parts = []
+        if full:
+            parts.append(order[:, :full * batch_size].reshape(self.k, full, batch_size))
+        if n % batch_size:
+            parts.append(order[:, full * batch_size:].reshape(self.k, 1, -1))
+        for part in parts:
+            self.params, self.slots, self.step, ls, hs = self._program.epoch(
+                self.params, self.slots, self.step, x, y, tf.constant(part), self.hyper)
+            loss_sum += ls.numpy()
+            hits += hs.numpy()
+        return loss_sum / n, hits / n
+
+    def evaluate(self, x: np.ndarray | tf.Tensor | EvalSet, y: np.ndarray | tf.Tensor | None = None
+                 ) -> tuple[np.ndarray, np.ndarray]:
+        """Mean loss and accuracy of every model on ``(x, y)``, or on an :class:`EvalSet` ``x``."""
+        if not isinstance(x, EvalSet):
+            x = eval_set(self.inputs(np.asarray(x)), np.asarray(y, np.int32), EVAL_BLOCK[self.convolutional])
+        loss_sum = np.zeros(self.k)
+        hits = np.zeros(self.k)
+        for xs, ys in x.parts:
+            ls, hs = self._program.eval(self.params, xs, ys)
+            loss_sum += ls.numpy()
+            hits += hs.numpy()
+        return loss_sum / x.n, hits / x.n
+
+    def get_weights(self, index: int) -> list[np.ndarray]:
+        """Model ``index``'s weights in Keras order (kernel, bias, kernel, bias, ...)."""
+        return [p[index].numpy().reshape(shape) for p, shape in zip(self.params, self._shapes)]
+
+    def set_into(self, index: int, model: keras.Model) -> keras.Model:
+        """Copy model ``index``'s weights into a Keras model of the same architecture."""
+        weights = self.get_weights(index)
+        for i, layer in enumerate(weighted_layers(model)):
+            layer.set_weights(weights[2 * i:2 * i + 2])
+        return model
+
+
+def fit_stack(models: Sequence[keras.Model], seeds: Sequence[int], x_train: np.ndarray | EngineData,
+              y_train: np.ndarray | None = None, x_test: np.ndarray | None = None,
+              y_test: np.ndarray | None = None, epochs: int = 5, batch_size: int = 32,
+              validation_split: float = 0.2, optimizer: str = "adam",
+              learning_rate: float | None | Sequence[float | None] = None,
+              momentum: float | Sequence[float] = 0.0, nesterov: bool | Sequence[bool] = False,
+              shuffle: bool = True, precision: str = "float32", jit: bool = True,
+              monitor: Callable[[StackedModels, int], None] | None = None
+              ) -> tuple[StackedModels, list[dict[str, Any]]]:
+    """Train K models together the way ``keras.Model.fit`` would, one record per model.
+
+    Args:
+        models: built Keras models of one architecture (their weights are the start).
+        seeds: one per model; sets its batch order (:func:`batch_order`).
+        x_train: the training set (flattened here for dense models), or the
+            :class:`EngineData` of :func:`hand_over` (then ``y_train``, ``x_test`` and
+            ``y_test`` are not given and its ``validation_split`` applies): data handed
+            over once are shared by every stack instead of converted for each.
+        y_train, x_test, y_test: the labels; the test set, evaluated once after training.
+        epochs, batch_size, validation_split, optimizer: as in Keras.
+        learning_rate, momentum, nesterov: as in Keras; each a value or one per model.
+        shuffle: False visits the examples in order every epoch (for equivalence checks).
+        precision, jit: see :class:`StackedModels`.
+        monitor: called as ``monitor(stack, epoch)`` before training (epoch 0) and after
+            each epoch (1, 2, ...), e.g. to read the weights as a Keras callback would.
+
+    Returns:
+        The trained stack and, per model, a record like :func:`initlab.training.engines.train`'s:
+        ``history`` (loss, accuracy, val_loss, val_accuracy per epoch), ``test_loss``,
+        ``test_accuracy``, ``wall_time`` (the stack's time divided by K), ``status``,
+        ``diverged_epoch`` (see :func:`divergence_bound`) and ``initial_loss`` (the untrained
+        model's mean loss on the first ``INITIAL_LOSS_EXAMPLES`` training examples).
+    """
+    if len(seeds) != len(models):
+        raise InvalidArgumentError("seeds", list(seeds), f"must hold one seed per model ({len(models)})")
+    start = time.perf_counter()
+    stack = StackedModels(models, optimizer=optimizer, learning_rate=learning_rate, momentum=momentum,
+                          nesterov=nesterov, precision=precision, jit=jit)
+    if isinstance(x_train, EngineData):
+        if any(v is not None for v in (y_train, x_test, y_test)):
+            raise InvalidArgumentError("y_train", "...", "must not be given with handed-over data (it holds them)")
+        data = x_train
+        if data.example_shape != stack.example_shape:
+            raise InvalidArgumentError("x_train", f"examples of shape {data.example_shape}",
+                                       f"must hold examples of shape {stack.example_shape} for these models")
+    else:
+        data = hand_over(x_train, y_train, x_test, y_test, validation_split, flatten=not stack.convolutional)
+    split = int(data.x.shape[0])
+    history = {k: [[] for _ in models] for k in ("loss", "accuracy", "val_loss", "val_accuracy")}
+    diverged_at: list[int | None] = [None] * len(models)
+    initial = stack.evaluate(data.first)[0] if data.first.n else np.full(len(models), np.nan)
+    n_classes = int(weighted_layers(models[0])[-1].units)
+    bounds = [divergence_bound(n_classes, float(loss)) for loss in initial]
+    if monitor is not None:
+        monitor(stack, 0)
+    for epoch in range(int(epochs)):
+        order = np.stack([batch_order(s, epoch, split) if shuffle else np.arange(split, dtype=np.int32)
+                          for s in seeds])
+        loss, acc = stack.train_epoch(data.x, data.y, order, int(batch_size))
+        val = stack.evaluate(data.val) if data.val is not None else (np.full(len(models), np.nan),) * 2
+        for i in range(len(models)):
+            if diverged_at[i] is not None:
+                continue
+            for key, value in zip(("loss", "accuracy", "val_loss", "val_accuracy"), (loss, acc, *val)):
+                history[key][i].append(float(value[i]))
+            if diverges(float(loss[i]), bounds[i]):
+                diverged_at[i] = epoch + 1
+        if monitor is not None:
+            monitor(stack, epoch + 1)
+        if all(d is not None for d in diverged_at):
+            break
+    test = stack.evaluate(data.test) if data.test is not None else (np.full(len(models), np.nan),) * 2
+    wall = (time.perf_counter() - start) / len(models)
+    records = []
+    for i in range(len(models)):
+        hist = {k: history[k][i] for k in history if not (k.startswith("val_") and data.val is None)}
+        ok = diverged_at[i] is None
+        records.append({
+            "history": hist,
+            "test_loss": float(test[0][i]) if ok else math.nan,
+            "test_accuracy": float(test[1][i]) if ok else math.nan,
+            "wall_time": wall, "status": "ok" if ok else "diverged", "diverged_epoch": diverged_at[i],
+            "initial_loss": float(initial[i]),
+        })
+    return stack, records

@@ -1,0 +1,165 @@
+"""``initlab reproduce``: nothing committed is damaged, nothing trains for the summary, notebook cleaning."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from initlab.pipeline import summary
+from initlab.pipeline.nbclean import clean
+from initlab.pipeline.reproduce import notebook_paths
+
+
+def test_notebook_parameters_prefer_injected_values(tmp_path: Path) -> None:
+    path = next(p for p in notebook_paths() if p.name.startswith("03_"))
+    params = summary.notebook_parameters(path)
+    assert params["epochs"] == 5 and params["seeds"] == list(range(10)) and params["validation_split"] == 0.2
+    nb = nbformat.read(path, as_version=4)
+    injected = nbformat.v4.new_code_cell("epochs = 1\nseeds = [7]")
+    injected.metadata["tags"] = ["injected-parameters"]
+    nb.cells.append(injected)
+    tmp = tmp_path / path.name
+    nbformat.write(nb, tmp)
+    params = summary.notebook_parameters(tmp)
+    assert params["epochs"] == 1 and params["seeds"] == [7] and params["dataset"] == "mnist"
+
+
+def test_clean_strips_timings_and_reports_problems(tmp_path: Path) -> None:
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["papermill"] = {"input_path": "/work/x.ipynb", "output_path": "/work/y.ipynb",
+                                "start_time": "2026", "duration": 3.2, "parameters": {"epochs": 1}}
+    ok = nbformat.v4.new_code_cell("1")
+    ok.metadata["papermill"] = {"duration": 1.0}
+    ok.metadata["execution"] = {"iopub.status.busy": "2026"}
+    ok.outputs = [nbformat.v4.new_output("execute_result", {"text/plain": "1"})]
+    bad = nbformat.v4.new_code_cell("f")
+    bad.outputs = [nbformat.v4.new_output("stream", name="stdout", text="<function f at 0x7f3a2b1c9d30> in /root/x\n")]
+    nb.cells = [ok, bad]
+    path = tmp_path / "n.ipynb"
+    nbformat.write(nb, path)
+    problems = clean(path)
+    again = nbformat.read(path, as_version=4)
+    assert again.metadata["papermill"] == {"parameters": {"epochs": 1}}
+    assert "papermill" not in again.cells[0].metadata and "execution" not in again.cells[0].metadata
+    assert any("memory address" in p for p in problems) and any("absolute path" in p for p in problems)
+    assert not any(p.startswith("cell 0") for p in problems)
+
+
+def test_summary_merge_updates_the_executed_sources_and_keeps_the_others(tmp_path: Path) -> None:
+    import pandas as pd
+
+    from initlab.pipeline import summary
+
+    def row(source: str, paper: float, verdict: str):
+        return {"source": source, "table": "Table 1", "dataset": "mnist", "init": "he_normal",
+                "quantity": "test accuracy (%)", "compared_with": "test accuracy, after the last epoch",
+                "paper": paper, "ours_mean": 97.0, "ours_pi_low": 96.0, "ours_pi_high": 98.0, "seeds": 3,
+                "verdict": verdict}
+
+    old = pd.DataFrame([row("000", 1.0, "inside"), row("001", 2.0, "one seed")], columns=summary.COLUMNS)
+    csv, _ = summary.write(old, tmp_path)
+    new = pd.DataFrame([row("000", 9.0, "above")], columns=summary.COLUMNS)
+    merged = summary.merge(new, csv)
+    assert list(merged.source) == ["000", "001"]
+    assert list(merged.paper) == [9.0, 2.0]
+    assert list(merged.verdict) == ["above", "one seed"]  # the kept row survives the round trip
+    assert summary.merge(new, tmp_path / "missing.csv").equals(new)
+    # a summary written in an older layout (other columns) is replaced, not merged
+    old.drop(columns="compared_with").to_csv(csv, index=False)
+    assert summary.merge(new, csv).equals(new)
+
+
+def _project(tmp_path: Path, monkeypatch, cells: dict[str, list[str]]) -> Path:
+    """A project folder with numbered notebooks made of ``cells``; reproduce() pointed at it."""
+    from initlab.pipeline import reproduce
+
+    root = tmp_path / "project"
+    (root / "notebooks").mkdir(parents=True)
+    (root / "tests" / "baselines").mkdir(parents=True)
+    for name, sources in cells.items():
+        nb = nbformat.v4.new_notebook()
+        nb.cells = [nbformat.v4.new_code_cell(src) for src in sources]
+        nb.cells[0].metadata["tags"] = ["parameters"]
+        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+        nbformat.write(nb, root / "notebooks" / name)
+    monkeypatch.setattr(reproduce, "project_root", lambda: root)
+    monkeypatch.setattr(reproduce, "data_dir", lambda: root / "data")
+    monkeypatch.setitem(reproduce.QUICK, "91", {"x": 2})
+    return root
+
+
+def test_a_failing_notebook_leaves_the_committed_one_and_keeps_its_partial_output(tmp_path, monkeypatch, capsys) -> None:
+    from initlab.pipeline.reproduce import reproduce
+
+    root = _project(tmp_path, monkeypatch, {"91_ok.ipynb": ["x = 1", "from initlab import record\nrecord.record('x', x)"],
+                                            "92_broken.ipynb": ["x = 1", "raise ValueError('boom')"]})
+    committed = (root / "notebooks" / "92_broken.ipynb").read_bytes()
+    assert reproduce() == 1
+    err = capsys.readouterr().err
+    assert "92_broken.ipynb failed at cell 1 (ValueError: boom)" in err and "data/partial/92_broken.ipynb" in err
+    assert (root / "notebooks" / "92_broken.ipynb").read_bytes() == committed
+    assert (root / "data" / "partial" / "92_broken.ipynb").exists()
+    done = nbformat.read(root / "notebooks" / "91_ok.ipynb", as_version=4)
+    assert done.cells[1].outputs and "papermill" not in done.cells[1].metadata  # executed and cleaned
+
+
+def test_an_interrupted_notebook_leaves_the_committed_one(tmp_path, monkeypatch, capsys) -> None:
+    import papermill
+
+    from initlab.pipeline.reproduce import reproduce
+
+    root = _project(tmp_path, monkeypatch, {"91_ok.ipynb": ["x = 1"]})
+    committed = (root / "notebooks" / "91_ok.ipynb").read_bytes()
+
+    def interrupted(source, output, **kwargs):
+        Path(output).write_text("{}")  # papermill had started writing its output
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(papermill, "execute_notebook", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        reproduce()
+    assert "91_ok.ipynb failed before its first cell (interrupted)" in capsys.readouterr().err
+    assert (root / "notebooks" / "91_ok.ipynb").read_bytes() == committed
+
+
+def test_quick_baselines_take_the_notebook_and_its_recorded_numbers(tmp_path, monkeypatch) -> None:
+    import json
+
+    from initlab.pipeline.reproduce import reproduce
+
+    root = _project(tmp_path, monkeypatch, {"91_ok.ipynb": ["x = 1", "from initlab import record\nrecord.record('x', x)"]})
+    (root / "tests" / "baselines" / "numbers.json").write_text(json.dumps({"05_other.ipynb": {"kept": 1}}))
+    assert reproduce(quick=True, update_baselines=True) == 0
+    baseline = nbformat.read(root / "tests" / "baselines" / "91_ok.ipynb", as_version=4)
+    assert "x = 2" in baseline.cells[1].source  # the quick parameters were injected
+    numbers = json.loads((root / "tests" / "baselines" / "numbers.json").read_text())
+    assert numbers["91_ok.ipynb"]["x"]["value"] == 2 and numbers["05_other.ipynb"] == {"kept": 1}
+    assert not list((root / "tests" / "baselines").glob(".*tmp"))
+
+
+def test_unknown_notebooks_are_refused_before_anything_runs(tmp_path, monkeypatch, capsys) -> None:
+    from initlab.cli import main
+
+    root = _project(tmp_path, monkeypatch, {"91_ok.ipynb": ["x = 1"]})
+    (root / "notebooks" / "summary.csv").write_text("kept")
+    assert main(["reproduce", "--notebooks", "99"]) == 2
+    err = capsys.readouterr().err
+    assert "Unknown notebook '99'" in err and "91_ok.ipynb" in err and "Traceback" not in err
+    assert (root / "notebooks" / "summary.csv").read_text() == "kept"
+
+
+def test_summary_only_never_trains_and_names_what_is_missing(tmp_path, monkeypatch, capsys) -> None:
+    from initlab import training
+    from initlab.pipeline import reproduce
+
+    monkeypatch.setenv("INITLAB_CACHE", str(tmp_path / "empty-cache"))
+    monkeypatch.setattr(training.engines, "train_stack", lambda *a, **k: pytest.fail("summary-only trained"))
+    monkeypatch.setattr(training.engines, "train", lambda *a, **k: pytest.fail("summary-only trained"))
+    monkeypatch.setattr(reproduce, "data_dir", lambda: tmp_path / "data")
+    before = (reproduce.project_root() / "notebooks" / "summary.csv").read_bytes()
+    assert reproduce.reproduce(notebooks=["03"], summary_only=True) == 1
+    err = capsys.readouterr().err
+    assert "03_mnist_four_initializers.ipynb" in err and "initlab reproduce --notebooks 03" in err
+    assert (reproduce.project_root() / "notebooks" / "summary.csv").read_bytes() == before
