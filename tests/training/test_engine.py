@@ -251,7 +251,7 @@ def test_bench_times_the_engine_without_compiling(monkeypatch) -> None:
 
 
 def test_keras_fit_repeats_its_first_order_where_the_engine_reshuffles() -> None:
-    """Why the engines' last-epoch training accuracies differ slightly (README, "Engines").
+    """Why the engines' last-epoch training accuracies differ slightly (docs/engines.md, "A finding on the way").
 
     With a global seed and op determinism (as the keras engine runs), Keras' array adapter
     draws the same permutation for every epoch; the stacked engine draws a new one per epoch.
