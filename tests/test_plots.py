@@ -25,6 +25,7 @@ from matplotlib.transforms import Bbox  # noqa: E402
 from initlab import plots  # noqa: E402
 from initlab.initializers import init_names  # noqa: E402
 from initlab.models import ACTIVATIONS  # noqa: E402
+from initlab.plots.depth import _band_exits  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -273,7 +274,7 @@ def test_propagation_profile_clips_huge_ranges_and_marks_the_exits():
     ([True, True], []),
 ])
 def test_band_exits(inside, marks):
-    assert plots._band_exits(np.array(inside)) == marks
+    assert _band_exits(np.array(inside)) == marks
 
 
 def test_propagation_profile_marks_a_gradient_that_enters_the_band_and_draws_a_lone_point():
