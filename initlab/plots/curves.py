@@ -31,7 +31,7 @@ def _clip_accuracy(ax: plt.Axes) -> None:
     ax.set_ylim(max(low, -ACCURACY_MARGIN), min(high, 1 + ACCURACY_MARGIN))
 
 
-def learning_curves(df: pd.DataFrame, metrics: Sequence[str] = ("accuracy", "val_accuracy"),
+def learning_curves(df: pd.DataFrame, metrics: Sequence[str] = ("accuracy", "val_accuracy"), *,
                     title: str = "", hue: str = "init", col: str | None = None) -> plt.Figure:
     """Mean over seeds with a 95% CI band, one panel per metric (or per ``col`` value).
 
@@ -60,7 +60,7 @@ def learning_curves(df: pd.DataFrame, metrics: Sequence[str] = ("accuracy", "val
     return grid.figure
 
 
-def ci_bars(df: pd.DataFrame, value: str = "test_accuracy", title: str = "",
+def ci_bars(df: pd.DataFrame, value: str = "test_accuracy", *, title: str = "",
             order: Sequence[str] | None = None, reference: Mapping[str, float] | None = None) -> plt.Figure:
     """Mean ± 95% CI of ``value`` per initializer (black), seeds as dots in the initializer's colour,
     paper values as black crosses; the legend right of the axes."""
@@ -94,7 +94,7 @@ def ci_bars(df: pd.DataFrame, value: str = "test_accuracy", title: str = "",
     return fig
 
 
-def ci_points(table: pd.DataFrame, x: str, hue: str, col: str, title: str = "",
+def ci_points(table: pd.DataFrame, *, x: str, hue: str, col: str, title: str = "",
               x_order: Sequence | None = None, ylabel: str = "test accuracy (%)",
               ylim: tuple[float, float] | None = (-2, 102)) -> plt.Figure:
     """Mean ± 95% CI (a table's ``mean`` and ``half_width``, shown as percent), one panel per ``col`` value.
@@ -129,7 +129,7 @@ def ci_points(table: pd.DataFrame, x: str, hue: str, col: str, title: str = "",
     return fig
 
 
-def sweep_lines(table: pd.DataFrame, x: str, prefix: str, title: str = "", ylabel: str | None = None) -> plt.Figure:
+def sweep_lines(table: pd.DataFrame, x: str, prefix: str, *, title: str = "", ylabel: str | None = None) -> plt.Figure:
     """A sweep's recorded ``prefix/<init>`` values against the swept parameter ``x``, one line per initializer.
 
     ``table`` is :func:`initlab.sweep.run`'s (or ``load``'s); where other parameters were swept
@@ -161,7 +161,7 @@ RATE_NUDGE = 0.04  # decades between neighbouring initializers' points at one le
 RATE_MARGIN = 0.2  # decades of x-axis beyond a panel's lowest and highest rate
 
 
-def rate_curves(table: pd.DataFrame, best: pd.DataFrame | None = None, title: str = "",
+def rate_curves(table: pd.DataFrame, best: pd.DataFrame | None = None, *, title: str = "",
                 floor: float | None = None, ylabel: str = "test accuracy (%)") -> plt.Figure:
     """Accuracy against learning rate (log x), one panel per optimizer setting, one line per initializer.
 

@@ -36,7 +36,7 @@ def _band_exits(inside: np.ndarray) -> list[int]:
     return sorted(marks)
 
 
-def propagation_profiles(frame: pd.DataFrame, statistic: str = "activation_std", title: str = "",
+def propagation_profiles(frame: pd.DataFrame, statistic: str = "activation_std", *, title: str = "",
                          col: str = "activation", col_wrap: int = 2,
                          band: tuple[float, float] = (1e-12, 1e12)) -> plt.Figure:
     """A propagation statistic against layer index, one panel per ``col`` value, one line per init (log y).

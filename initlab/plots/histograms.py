@@ -24,7 +24,7 @@ def _label_grid_panel(ax: plt.Axes, row: int, col: int, n_rows: int, layer: str,
         ax.set_xlabel("activation value")
 
 
-def histogram_grid(acts: Mapping[str, Mapping[str, np.ndarray]], title: str = "",
+def histogram_grid(acts: Mapping[str, Mapping[str, np.ndarray]], *, title: str = "",
                    xlim: tuple[float, float] | None = (-1, 1), bins: int = 50) -> plt.Figure:
     """Rows of initializers (each in its colour), columns of layers: the density of each layer's activations."""
     inits = list(acts)
@@ -54,7 +54,7 @@ def _panels(n: int, ncols: int, width: float) -> tuple[plt.Figure, np.ndarray]:
 
 
 def weight_histograms(samples: Mapping[str, np.ndarray], densities: Mapping[str, tuple[np.ndarray, np.ndarray]],
-                      title: str = "", ncols: int = 4) -> plt.Figure:
+                      *, title: str = "", ncols: int = 4) -> plt.Figure:
     """One panel per initializer: the sampled kernel's histogram (in the initializer's colour)
     against its theoretical density (black); the legend right of the panels."""
     names = list(samples)
@@ -116,7 +116,7 @@ def _layer_order(frame: pd.DataFrame) -> list[str]:
     return list(dict.fromkeys(frame["layer"]))
 
 
-def layer_stat_curves(frame: pd.DataFrame, statistic: str, title: str = "", x: str = "step",
+def layer_stat_curves(frame: pd.DataFrame, statistic: str, *, title: str = "", x: str = "step",
                       logy: bool = False) -> plt.Figure:
     """One tracked statistic (a :class:`initlab.tracking.LayerStatsTracker` frame) against ``x``, one line per layer.
 
@@ -139,7 +139,7 @@ def layer_stat_curves(frame: pd.DataFrame, statistic: str, title: str = "", x: s
     return fig
 
 
-def layer_profile(frame: pd.DataFrame, statistic: str = "activation_std", title: str = "",
+def layer_profile(frame: pd.DataFrame, statistic: str = "activation_std", *, title: str = "",
                   hue: str | None = None, logy: bool = True) -> plt.Figure:
     """A statistic against layer index (1 = first layer), one line per ``hue`` value.
 
@@ -166,7 +166,7 @@ def layer_profile(frame: pd.DataFrame, statistic: str = "activation_std", title:
     return fig
 
 
-def gradient_histograms(grads: Mapping[str, np.ndarray], title: str = "", bins: int = 60,
+def gradient_histograms(grads: Mapping[str, np.ndarray], *, title: str = "", bins: int = 60,
                         ncols: int = 4) -> plt.Figure:
     """One panel per layer: the distribution of its kernel's gradient values (log density)."""
     names = list(grads)
@@ -188,7 +188,7 @@ def gradient_histograms(grads: Mapping[str, np.ndarray], title: str = "", bins: 
     return fig
 
 
-def source_histogram_grid(acts: Mapping[str, Mapping[str, np.ndarray]], title: str = "", bins: int = 50,
+def source_histogram_grid(acts: Mapping[str, Mapping[str, np.ndarray]], *, title: str = "", bins: int = 50,
                           xlim: tuple[float, float] = (-1, 1), ylim: tuple[float, float] = (0, 4)) -> plt.Figure:
     """The histograms as source ``002`` draws them: linear density, ``bins`` bars over each layer's
     full range, seen through ``xlim`` × ``ylim``; each panel notes what falls outside the window.

@@ -24,7 +24,7 @@ def _log2_chi(values: np.ndarray, limit: float = 1.5) -> np.ndarray:
 
 
 def phase_diagram(grid: pd.DataFrame, critical: pd.DataFrame, points: pd.DataFrame | None = None,
-                  trained: pd.DataFrame | None = None, title: str = "") -> plt.Figure:
+                  trained: pd.DataFrame | None = None, *, title: str = "") -> plt.Figure:
     """χ₁ over (σ_w², σ_b²), one panel per activation, with the critical line and named scales.
 
     ``grid``: :func:`initlab.meanfield.phase_grid` rows on a regular grid (``activation, sigma_w2,
@@ -123,7 +123,7 @@ def correlation_check_plot(check: pd.DataFrame, title: str = "") -> plt.Figure:
     return fig
 
 
-def singular_value_histograms(frame: pd.DataFrame, floor: float = 1e-6, bins: int = 50,
+def singular_value_histograms(frame: pd.DataFrame, *, floor: float = 1e-6, bins: int = 50,
                               title: str = "") -> plt.Figure:
     """Histograms of log₁₀ singular values of the input–output Jacobian, one panel per (kernel, set-up),
     one line per depth (darker: deeper). Values below ``floor`` (exact zeros included) are gathered
