@@ -31,21 +31,44 @@ def _clip_accuracy(ax: plt.Axes) -> None:
     ax.set_ylim(max(low, -ACCURACY_MARGIN), min(high, 1 + ACCURACY_MARGIN))
 
 
-def learning_curves(df: pd.DataFrame, metrics: Sequence[str] = ("accuracy", "val_accuracy"), *,
-                    title: str = "", hue: str = "init", col: str | None = None) -> plt.Figure:
+def learning_curves(
+    df: pd.DataFrame,
+    metrics: Sequence[str] = ("accuracy", "val_accuracy"),
+    *,
+    title: str = "",
+    hue: str = "init",
+    col: str | None = None,
+) -> plt.Figure:
     """Mean over seeds with a 95% CI band, one panel per metric (or per ``col`` value).
 
     Lines are coloured by ``hue`` (the fixed palette for ``init`` or ``activation``);
     with ``col`` and several metrics, the metrics differ by line style. Accuracy
     panels zoom on the data but never reach past [0, 1]; the legend is right of the panels.
     """
-    long = df.melt(id_vars=[c for c in df.columns if c not in metrics], value_vars=list(metrics),
-                   var_name="metric", value_name="value")
+    long = df.melt(
+        id_vars=[c for c in df.columns if c not in metrics],
+        value_vars=list(metrics),
+        var_name="metric",
+        value_name="value",
+    )
     long["metric"] = long["metric"].map(lambda m: METRIC_LABELS.get(m, m))
     hues = list(dict.fromkeys(df[hue])) if hue in df else None
-    grid = sns.relplot(data=long, x="epoch", y="value", hue=hue, hue_order=hues, palette=hue_palette(hue, hues or []),
-                       col=col or "metric", style="metric" if col and len(metrics) > 1 else None, kind="line",
-                       errorbar=("ci", 95), marker="o", height=3.4, aspect=1.25, facet_kws={"sharey": False})
+    grid = sns.relplot(
+        data=long,
+        x="epoch",
+        y="value",
+        hue=hue,
+        hue_order=hues,
+        palette=hue_palette(hue, hues or []),
+        col=col or "metric",
+        style="metric" if col and len(metrics) > 1 else None,
+        kind="line",
+        errorbar=("ci", 95),
+        marker="o",
+        height=3.4,
+        aspect=1.25,
+        facet_kws={"sharey": False},
+    )
     for i, ax in enumerate(grid.axes.flat):  # y-scales differ: every panel names its own
         shown = [grid.col_names[i]] if not col else list(metrics)  # the metrics drawn in this panel
         ax.set_xlabel("epoch")
@@ -60,8 +83,14 @@ def learning_curves(df: pd.DataFrame, metrics: Sequence[str] = ("accuracy", "val
     return grid.figure
 
 
-def ci_bars(df: pd.DataFrame, value: str = "test_accuracy", *, title: str = "",
-            order: Sequence[str] | None = None, reference: Mapping[str, float] | None = None) -> plt.Figure:
+def ci_bars(
+    df: pd.DataFrame,
+    value: str = "test_accuracy",
+    *,
+    title: str = "",
+    order: Sequence[str] | None = None,
+    reference: Mapping[str, float] | None = None,
+) -> plt.Figure:
     """Mean ± 95% CI of ``value`` per initializer (black), seeds as dots in the initializer's colour,
     paper values as black crosses; the legend right of the axes."""
     from initlab.stats import final_epochs
@@ -70,8 +99,9 @@ def ci_bars(df: pd.DataFrame, value: str = "test_accuracy", *, title: str = "",
     order = list(order or s.sort_values("mean", ascending=False)["init"])
     fig, ax = plt.subplots(figsize=(max(5, 0.8 * len(order) + 2), 3.6))
     s = s.set_index("init").loc[order]
-    ax.errorbar(range(len(order)), s["mean"], yerr=s["half_width"].fillna(0), fmt="o", capsize=5,
-                color="black", zorder=3)
+    ax.errorbar(
+        range(len(order)), s["mean"], yerr=s["half_width"].fillna(0), fmt="o", capsize=5, color="black", zorder=3
+    )
     runs = final_epochs(df)
     colors = init_palette(order)
     for i, init in enumerate(order):
@@ -79,8 +109,10 @@ def ci_bars(df: pd.DataFrame, value: str = "test_accuracy", *, title: str = "",
         ax.scatter(np.full(len(vals), i) + 0.12, vals, s=16, alpha=0.75, color=colors[init])
         if reference and init in reference:
             ax.scatter(i - 0.12, reference[init], marker="x", s=60, color="black", zorder=4)
-    handles = [Line2D([], [], color="black", marker="o", label="mean ± 95% CI"),
-               Line2D([], [], color="grey", marker="o", ls="", alpha=0.75, label="one seed (init's colour)")]
+    handles = [
+        Line2D([], [], color="black", marker="o", label="mean ± 95% CI"),
+        Line2D([], [], color="grey", marker="o", ls="", alpha=0.75, label="one seed (init's colour)"),
+    ]
     if reference and any(init in reference for init in order):
         handles.append(Line2D([], [], color="black", marker="x", ls="", label="paper (one run)"))
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.02, 1), fontsize="small")
@@ -94,9 +126,17 @@ def ci_bars(df: pd.DataFrame, value: str = "test_accuracy", *, title: str = "",
     return fig
 
 
-def ci_points(table: pd.DataFrame, *, x: str, hue: str, col: str, title: str = "",
-              x_order: Sequence | None = None, ylabel: str = "test accuracy (%)",
-              ylim: tuple[float, float] | None = (-2, 102)) -> plt.Figure:
+def ci_points(
+    table: pd.DataFrame,
+    *,
+    x: str,
+    hue: str,
+    col: str,
+    title: str = "",
+    x_order: Sequence | None = None,
+    ylabel: str = "test accuracy (%)",
+    ylim: tuple[float, float] | None = (-2, 102),
+) -> plt.Figure:
     """Mean ± 95% CI (a table's ``mean`` and ``half_width``, shown as percent), one panel per ``col`` value.
 
     ``x`` is categorical (evenly spaced in ``x_order``); one series per ``hue`` value,
@@ -114,10 +154,22 @@ def ci_points(table: pd.DataFrame, *, x: str, hue: str, col: str, title: str = "
         for j, h in enumerate(hues):
             d = table[(table[col] == c) & (table[hue] == h)].set_index(x).reindex(xs)
             pos = np.arange(len(xs)) + (j - (len(hues) - 1) / 2) * width
-            ax.errorbar(pos, 100 * d["mean"], yerr=100 * d["half_width"].fillna(0), fmt="o", ms=4, capsize=3,
-                        color=palette[h], label=str(h))
-        ax.set_xticks(range(len(xs)), [str(v) for v in xs], rotation=30 if x != "depth" else 0,
-                      ha="right" if x != "depth" else "center")
+            ax.errorbar(
+                pos,
+                100 * d["mean"],
+                yerr=100 * d["half_width"].fillna(0),
+                fmt="o",
+                ms=4,
+                capsize=3,
+                color=palette[h],
+                label=str(h),
+            )
+        ax.set_xticks(
+            range(len(xs)),
+            [str(v) for v in xs],
+            rotation=30 if x != "depth" else 0,
+            ha="right" if x != "depth" else "center",
+        )
         ax.set_xlabel(x)
         ax.set_title(f"{col} {c}" if col == "depth" else str(c))
     axes[0, 0].set_ylabel(ylabel)
@@ -139,12 +191,21 @@ def sweep_lines(table: pd.DataFrame, x: str, prefix: str, *, title: str = "", yl
     rows = table[table["name"].fillna("").str.startswith(prefix + "/")].copy()
     if rows.empty:
         raise ValueError(f"the sweep recorded no values named {prefix}/...")
-    rows["init"] = rows["name"].str[len(prefix) + 1:]
+    rows["init"] = rows["name"].str[len(prefix) + 1 :]
     rows[x] = pd.to_numeric(rows[x])
     order = list(dict.fromkeys(rows["init"]))
     fig, ax = plt.subplots(figsize=(6.4, 3.8))
-    sns.lineplot(data=rows, x=x, y="number", hue="init", hue_order=order, palette=init_palette(order),
-                 marker="o", errorbar=("ci", 95), ax=ax)
+    sns.lineplot(
+        data=rows,
+        x=x,
+        y="number",
+        hue="init",
+        hue_order=order,
+        palette=init_palette(order),
+        marker="o",
+        errorbar=("ci", 95),
+        ax=ax,
+    )
     values = rows[x].to_numpy(dtype=float)
     if np.all(values > 0) and values.max() / values.min() > 10:
         ax.set_xscale("log")
@@ -161,8 +222,14 @@ RATE_NUDGE = 0.04  # decades between neighbouring initializers' points at one le
 RATE_MARGIN = 0.2  # decades of x-axis beyond a panel's lowest and highest rate
 
 
-def rate_curves(table: pd.DataFrame, best: pd.DataFrame | None = None, *, title: str = "",
-                floor: float | None = None, ylabel: str = "test accuracy (%)") -> plt.Figure:
+def rate_curves(
+    table: pd.DataFrame,
+    best: pd.DataFrame | None = None,
+    *,
+    title: str = "",
+    floor: float | None = None,
+    ylabel: str = "test accuracy (%)",
+) -> plt.Figure:
     """Accuracy against learning rate (log x), one panel per optimizer setting, one line per initializer.
 
     ``table`` holds one model's rows of :func:`initlab.findings.optimizers.rate_table`
@@ -199,8 +266,16 @@ def rate_curves(table: pd.DataFrame, best: pd.DataFrame | None = None, *, title:
             gone = (d["diverged"] == d["runs"]).to_numpy()
             for key, where, style in (("below", below, dict(marker="v")), ("diverged", gone, dict(marker="x", mew=2))):
                 if where.any():  # on the bottom edge, unclipped (an empty unclipped line upsets the layout)
-                    ax.plot(x[where], np.full(where.sum(), bottom), ls="", ms=7, color=palette[init], clip_on=False,
-                            zorder=4, **style)
+                    ax.plot(
+                        x[where],
+                        np.full(where.sum(), bottom),
+                        ls="",
+                        ms=7,
+                        color=palette[init],
+                        clip_on=False,
+                        zorder=4,
+                        **style,
+                    )
                     marks.add(key)
             if best is not None:
                 b = best[(best["optimizer_setting"] == setting) & (best["init"] == init)]
@@ -213,19 +288,27 @@ def rate_curves(table: pd.DataFrame, best: pd.DataFrame | None = None, *, title:
         rates = sorted(panel["learning_rate"].unique())
         ax.set_xticks(rates, [f"{r:g}" for r in rates], rotation=30)  # the grid's rates, no minor labels
         ax.minorticks_off()
-        ax.set_xlim(rates[0] / 10 ** RATE_MARGIN, rates[-1] * 10 ** RATE_MARGIN)
+        ax.set_xlim(rates[0] / 10**RATE_MARGIN, rates[-1] * 10**RATE_MARGIN)
         ax.set_xlabel("learning rate")
         ax.set_title(str(setting))
     axes[0].set_ylabel(ylabel)
     axes[0].set_ylim(bottom, top)
     handles = [Line2D([], [], color=palette[i], marker="o", ms=3.5, lw=1.4, label=i) for i in inits]
-    words = {"best": ("o", "best rate (validation)", dict(mfc="none", ms=10)),
-             "below": ("v", f"mean below {bottom:g}%", {}), "diverged": ("x", "every run diverged", dict(mew=2))}
+    words = {
+        "best": ("o", "best rate (validation)", dict(mfc="none", ms=10)),
+        "below": ("v", f"mean below {bottom:g}%", {}),
+        "diverged": ("x", "every run diverged", dict(mew=2)),
+    }
     for key, (marker, label, kw) in words.items():
         if key in marks:
             handles.append(Line2D([], [], color="grey", marker=marker, ls="", label=label, **kw))
     fig.suptitle(title, y=1.02)
     fig.tight_layout()
-    fig.legend(handles=handles, title="init", loc="upper left", fontsize="small",
-               bbox_to_anchor=(axes[-1].get_position().x1 + 0.01, axes[-1].get_position().y1))
+    fig.legend(
+        handles=handles,
+        title="init",
+        loc="upper left",
+        fontsize="small",
+        bbox_to_anchor=(axes[-1].get_position().x1 + 0.01, axes[-1].get_position().y1),
+    )
     return fig

@@ -36,9 +36,15 @@ def _band_exits(inside: np.ndarray) -> list[int]:
     return sorted(marks)
 
 
-def propagation_profiles(frame: pd.DataFrame, statistic: str = "activation_std", *, title: str = "",
-                         col: str = "activation", col_wrap: int = 2,
-                         band: tuple[float, float] = (1e-12, 1e12)) -> plt.Figure:
+def propagation_profiles(
+    frame: pd.DataFrame,
+    statistic: str = "activation_std",
+    *,
+    title: str = "",
+    col: str = "activation",
+    col_wrap: int = 2,
+    band: tuple[float, float] = (1e-12, 1e12),
+) -> plt.Figure:
     """A propagation statistic against layer index, one panel per ``col`` value, one line per init (log y).
 
     Takes :func:`initlab.propagation.signal_propagation` frames (several concatenated;
@@ -85,12 +91,13 @@ def propagation_profiles(frame: pd.DataFrame, statistic: str = "activation_std",
         ax.set_xlabel("layer index (1 = first hidden layer)")
         ax.set_ylabel(ylabel)
         exits |= edges
-    for ax in list(axes.flat)[len(cols):]:
+    for ax in list(axes.flat)[len(cols) :]:
         ax.axis("off")
     handles = [Line2D([], [], color=color, lw=1.6, label=init) for init, color in palette.items()]
     if high in exits:
-        handles.append(Line2D([], [], color="grey", marker="^", ls="",
-                              label=f"leaves the plot: > {_power(high)}, inf or NaN"))
+        handles.append(
+            Line2D([], [], color="grey", marker="^", ls="", label=f"leaves the plot: > {_power(high)}, inf or NaN")
+        )
     if low in exits:
         handles.append(Line2D([], [], color="grey", marker="v", ls="", label=f"leaves the plot: < {_power(low)} or 0"))
     fig.suptitle(title, y=1.0)
@@ -124,8 +131,11 @@ def accuracy_heatmap(table: pd.DataFrame, title: str = "", value: str = "mean") 
     inits = list(dict.fromkeys(table["init"]))
     columns = list(dict.fromkeys(table[["activation", "depth"]].itertuples(index=False, name=None)))
     rows = {tuple(r[k] for k in keys): r for r in table.to_dict("records")}
-    wide = pd.DataFrame(np.nan, index=pd.Index(inits, name="init"),
-                        columns=pd.MultiIndex.from_tuples(columns, names=["activation", "depth"]))
+    wide = pd.DataFrame(
+        np.nan,
+        index=pd.Index(inits, name="init"),
+        columns=pd.MultiIndex.from_tuples(columns, names=["activation", "depth"]),
+    )
     labels = np.full(wide.shape, "n/a", dtype=object)
     for i, init in enumerate(inits):
         for j, (activation, depth) in enumerate(columns):
@@ -141,8 +151,15 @@ def accuracy_heatmap(table: pd.DataFrame, title: str = "", value: str = "mean") 
         v = wide.iloc[i, j]
         rgb = np.asarray(cmap(v / 100)[:3]) if np.isfinite(v) else np.array([0.83, 0.83, 0.83])
         dark = float(rgb @ [0.2126, 0.7152, 0.0722]) < 0.45  # on dark cells, white text
-        ax.text(j + 0.5, i + 0.5, label, ha="center", va="center", fontsize=8 if len(label) > 4 else 10,
-                color="white" if dark else "black")
+        ax.text(
+            j + 0.5,
+            i + 0.5,
+            label,
+            ha="center",
+            va="center",
+            fontsize=8 if len(label) > 4 else 10,
+            color="white" if dark else "black",
+        )
     ax.set_xlabel("activation, depth")
     ax.set_ylabel("initializer")
     ax.set_xticklabels([f"{a}, {d}" for a, d in wide.columns], rotation=45, ha="right")
@@ -159,8 +176,10 @@ def diagnostic_scatter(merged: pd.DataFrame, title: str = "", floor: float = 1e-
     log axis cannot show are pinned to its edges: 0 (and a ratio of two zeros) at
     ``floor``, an overflow (infinite value or loss) at ``1/floor``.
     """
-    panels = [("last_std", "activation std of the last hidden layer"),
-              ("grad_ratio", "kernel gradient norm, first / last hidden layer")]
+    panels = [
+        ("last_std", "activation std of the last hidden layer"),
+        ("grad_ratio", "kernel gradient norm, first / last hidden layer"),
+    ]
     palette = activation_palette(list(dict.fromkeys(merged["activation"])))
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.9), sharey=True)
     for ax, (column, label) in zip(axes, panels):
@@ -168,8 +187,18 @@ def diagnostic_scatter(merged: pd.DataFrame, title: str = "", floor: float = 1e-
         overflow = ~np.isfinite(merged["loss"].astype(float)) | np.isposinf(v)
         v = v.where(~overflow, 1 / floor).fillna(floor)
         d = merged.assign(x=v.clip(floor, 1 / floor), accuracy=100 * merged["mean"])
-        sns.scatterplot(data=d, x="x", y="accuracy", hue="activation", hue_order=list(palette), palette=palette,
-                        style="depth", s=55, ax=ax, legend=ax is axes[-1])
+        sns.scatterplot(
+            data=d,
+            x="x",
+            y="accuracy",
+            hue="activation",
+            hue_order=list(palette),
+            palette=palette,
+            style="depth",
+            s=55,
+            ax=ax,
+            legend=ax is axes[-1],
+        )
         ax.set_xscale("log")
         ax.set_xlabel(f"{label}\n(0 at {floor:.0e}, overflow at {1 / floor:.0e})")
         ax.set_ylabel("test accuracy (%)")
@@ -193,8 +222,18 @@ def gradient_norm_profile(grads: pd.DataFrame, title: str = "", value: str = "ke
     for ax, stage in zip(axes[0], stages):
         d = grads[grads["stage"] == stage]
         shown = d[d[value] > 0]
-        sns.lineplot(data=shown, x="layer", y=value, hue="init", hue_order=inits, palette=init_palette(inits),
-                     marker="o", ax=ax, errorbar=None, legend=ax is axes[0, -1])
+        sns.lineplot(
+            data=shown,
+            x="layer",
+            y=value,
+            hue="init",
+            hue_order=inits,
+            palette=init_palette(inits),
+            marker="o",
+            ax=ax,
+            errorbar=None,
+            legend=ax is axes[0, -1],
+        )
         hidden = [i for i in inits if i not in set(shown["init"])]
         ax.set_xticks(range(len(layers)), layers)
         ax.set_yscale("log")
@@ -228,7 +267,8 @@ def trainability_heatmap(table: pd.DataFrame, curve: pd.DataFrame, title: str = 
     ws = sorted(table["sigma_w2"].unique())
     ds = sorted(table["depth"].unique())
     wide = table.pivot_table(index="depth", columns="sigma_w2", values="mean", dropna=False).reindex(
-        index=ds, columns=ws)
+        index=ds, columns=ws
+    )
     fig, ax = plt.subplots(figsize=(0.85 * len(ws) + 3.2, 0.6 * len(ds) + 2.0))
     cmap = plt.get_cmap("viridis")
     z = np.ma.masked_invalid(100 * wide.to_numpy(dtype=float))
@@ -249,8 +289,13 @@ def trainability_heatmap(table: pd.DataFrame, curve: pd.DataFrame, title: str = 
     c = curve.sort_values("sigma_w2")
     c = c[(c["sigma_w2"] >= ws[0]) & (c["sigma_w2"] <= ws[-1])]
     y = np.log2(np.clip(c["max_depth"].to_numpy(float), 1e-300, 1e300))
-    ax.plot(_positions(c["sigma_w2"].to_numpy(float), ws), _positions(y, np.log2(ds)), color="red", lw=2.5,
-            label="6 ξ_c (Schoenholz et al. 2017): deeper nets should not train")
+    ax.plot(
+        _positions(c["sigma_w2"].to_numpy(float), ws),
+        _positions(y, np.log2(ds)),
+        color="red",
+        lw=2.5,
+        label="6 ξ_c (Schoenholz et al. 2017): deeper nets should not train",
+    )
     ax.set_xticks(range(len(ws)), [f"{w:g}" for w in ws])
     ax.set_yticks(range(len(ds)), [str(d) for d in ds])
     ax.set_xlim(-0.5, len(ws) - 0.5)

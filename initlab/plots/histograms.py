@@ -24,14 +24,20 @@ def _label_grid_panel(ax: plt.Axes, row: int, col: int, n_rows: int, layer: str,
         ax.set_xlabel("activation value")
 
 
-def histogram_grid(acts: Mapping[str, Mapping[str, np.ndarray]], *, title: str = "",
-                   xlim: tuple[float, float] | None = (-1, 1), bins: int = 50) -> plt.Figure:
+def histogram_grid(
+    acts: Mapping[str, Mapping[str, np.ndarray]],
+    *,
+    title: str = "",
+    xlim: tuple[float, float] | None = (-1, 1),
+    bins: int = 50,
+) -> plt.Figure:
     """Rows of initializers (each in its colour), columns of layers: the density of each layer's activations."""
     inits = list(acts)
     colors = init_palette(inits)
     layers = list(next(iter(acts.values())))
-    fig, axes = plt.subplots(len(inits), len(layers), figsize=(3.1 * len(layers), 2.3 * len(inits)),
-                             squeeze=False, sharex=True)
+    fig, axes = plt.subplots(
+        len(inits), len(layers), figsize=(3.1 * len(layers), 2.3 * len(inits)), squeeze=False, sharex=True
+    )
     for r, init in enumerate(inits):
         for c, layer in enumerate(layers):
             ax = axes[r, c]
@@ -53,8 +59,13 @@ def _panels(n: int, ncols: int, width: float) -> tuple[plt.Figure, np.ndarray]:
     return plt.subplots(nrows, ncols, figsize=(width * ncols, 2.6 * nrows), squeeze=False)
 
 
-def weight_histograms(samples: Mapping[str, np.ndarray], densities: Mapping[str, tuple[np.ndarray, np.ndarray]],
-                      *, title: str = "", ncols: int = 4) -> plt.Figure:
+def weight_histograms(
+    samples: Mapping[str, np.ndarray],
+    densities: Mapping[str, tuple[np.ndarray, np.ndarray]],
+    *,
+    title: str = "",
+    ncols: int = 4,
+) -> plt.Figure:
     """One panel per initializer: the sampled kernel's histogram (in the initializer's colour)
     against its theoretical density (black); the legend right of the panels."""
     names = list(samples)
@@ -74,15 +85,21 @@ def weight_histograms(samples: Mapping[str, np.ndarray], densities: Mapping[str,
         ax.locator_params(axis="x", nbins=5)  # narrow ranges' tick labels would run together
         ax.set_xlabel("weight value")
         ax.set_ylabel("density")
-    for ax in list(axes.flat)[len(names):]:
+    for ax in list(axes.flat)[len(names) :]:
         ax.axis("off")
     fig.suptitle(title, y=1.0)
     fig.tight_layout()
-    handles = [Patch(color="grey", alpha=0.7, label="sampled (init's colour)"),
-               Line2D([], [], color="black", lw=1.5, label="theory")]
+    handles = [
+        Patch(color="grey", alpha=0.7, label="sampled (init's colour)"),
+        Line2D([], [], color="black", lw=1.5, label="theory"),
+    ]
     first_row = [ax for ax in axes[0] if ax.axison]  # full unless there are fewer panels than columns
-    fig.legend(handles=handles, loc="upper left", fontsize="small",
-               bbox_to_anchor=(first_row[-1].get_position().x1 + 0.01, first_row[-1].get_position().y1))
+    fig.legend(
+        handles=handles,
+        loc="upper left",
+        fontsize="small",
+        bbox_to_anchor=(first_row[-1].get_position().x1 + 0.01, first_row[-1].get_position().y1),
+    )
     return fig
 
 
@@ -91,14 +108,33 @@ def symmetry_curves(sym: pd.DataFrame, layer: str = "hidden_1", title: str = "")
     d = sym[sym["layer"] == layer]
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.6))
     palette = init_palette(list(dict.fromkeys(d["init"])))
-    sns.lineplot(data=d, x="epoch", y="unit_spread", hue="init", hue_order=list(palette), palette=palette,
-                 marker="o", ax=axes[0], errorbar=None, legend=False)
+    sns.lineplot(
+        data=d,
+        x="epoch",
+        y="unit_spread",
+        hue="init",
+        hue_order=list(palette),
+        palette=palette,
+        marker="o",
+        ax=axes[0],
+        errorbar=None,
+        legend=False,
+    )
     axes[0].set_yscale("symlog", linthresh=1e-7)
     axes[0].set_ylim(bottom=0)
     axes[0].set_ylabel("mean pairwise distance\nbetween units' weights")
     axes[0].set_title(f"{layer}: how different the units are")
-    sns.lineplot(data=d, x="epoch", y="distinct_units", hue="init", hue_order=list(palette), palette=palette,
-                 marker="o", ax=axes[1], errorbar=None)
+    sns.lineplot(
+        data=d,
+        x="epoch",
+        y="distinct_units",
+        hue="init",
+        hue_order=list(palette),
+        palette=palette,
+        marker="o",
+        ax=axes[1],
+        errorbar=None,
+    )
     sns.move_legend(axes[1], "upper left", bbox_to_anchor=(1.02, 1), title="init")
     axes[1].set_yscale("log")
     axes[1].set_ylabel("distinct units")
@@ -116,16 +152,16 @@ def _layer_order(frame: pd.DataFrame) -> list[str]:
     return list(dict.fromkeys(frame["layer"]))
 
 
-def layer_stat_curves(frame: pd.DataFrame, statistic: str, *, title: str = "", x: str = "step",
-                      logy: bool = False) -> plt.Figure:
+def layer_stat_curves(
+    frame: pd.DataFrame, statistic: str, *, title: str = "", x: str = "step", logy: bool = False
+) -> plt.Figure:
     """One tracked statistic (a :class:`initlab.tracking.LayerStatsTracker` frame) against ``x``, one line per layer.
 
     The update ratio gets a dashed reference line at -3.
     """
     d = frame[frame["statistic"] == statistic]
     fig, ax = plt.subplots(figsize=(7, 3.8))
-    sns.lineplot(data=d, x=x, y="value", hue="layer", hue_order=_layer_order(d), marker="o", ax=ax,
-                 errorbar=None)
+    sns.lineplot(data=d, x=x, y="value", hue="layer", hue_order=_layer_order(d), marker="o", ax=ax, errorbar=None)
     if statistic == "update_ratio":
         ax.axhline(-3, color="grey", ls="--", lw=1, label="-3 (rule of thumb)")
         ax.legend(fontsize="small")
@@ -139,8 +175,14 @@ def layer_stat_curves(frame: pd.DataFrame, statistic: str, *, title: str = "", x
     return fig
 
 
-def layer_profile(frame: pd.DataFrame, statistic: str = "activation_std", *, title: str = "",
-                  hue: str | None = None, logy: bool = True) -> plt.Figure:
+def layer_profile(
+    frame: pd.DataFrame,
+    statistic: str = "activation_std",
+    *,
+    title: str = "",
+    hue: str | None = None,
+    logy: bool = True,
+) -> plt.Figure:
     """A statistic against layer index (1 = first layer), one line per ``hue`` value.
 
     Works on :func:`initlab.propagation.signal_propagation` frames (which carry
@@ -153,8 +195,18 @@ def layer_profile(frame: pd.DataFrame, statistic: str = "activation_std", *, tit
         d["layer_index"] = d["layer"].map(order)
     fig, ax = plt.subplots(figsize=(7, 3.8))
     hues = list(dict.fromkeys(d[hue])) if hue is not None else None
-    sns.lineplot(data=d, x="layer_index", y="value", hue=hue, hue_order=hues, palette=hue_palette(hue, hues or []),
-                 marker="o", markersize=4, ax=ax, errorbar=None)
+    sns.lineplot(
+        data=d,
+        x="layer_index",
+        y="value",
+        hue=hue,
+        hue_order=hues,
+        palette=hue_palette(hue, hues or []),
+        marker="o",
+        markersize=4,
+        ax=ax,
+        errorbar=None,
+    )
     if logy:
         ax.set_yscale("log")
     ax.set_xlabel("layer index (1 = first hidden layer)")
@@ -166,8 +218,9 @@ def layer_profile(frame: pd.DataFrame, statistic: str = "activation_std", *, tit
     return fig
 
 
-def gradient_histograms(grads: Mapping[str, np.ndarray], *, title: str = "", bins: int = 60,
-                        ncols: int = 4) -> plt.Figure:
+def gradient_histograms(
+    grads: Mapping[str, np.ndarray], *, title: str = "", bins: int = 60, ncols: int = 4
+) -> plt.Figure:
     """One panel per layer: the distribution of its kernel's gradient values (log density)."""
     names = list(grads)
     fig, axes = _panels(len(names), ncols, 3.2)
@@ -181,15 +234,21 @@ def gradient_histograms(grads: Mapping[str, np.ndarray], *, title: str = "", bin
         ax.set_title(name)
         ax.set_xlabel("kernel gradient value")
         ax.set_ylabel("density (log)")
-    for ax in list(axes.flat)[len(names):]:
+    for ax in list(axes.flat)[len(names) :]:
         ax.axis("off")
     fig.suptitle(title, y=1.0)
     fig.tight_layout()
     return fig
 
 
-def source_histogram_grid(acts: Mapping[str, Mapping[str, np.ndarray]], *, title: str = "", bins: int = 50,
-                          xlim: tuple[float, float] = (-1, 1), ylim: tuple[float, float] = (0, 4)) -> plt.Figure:
+def source_histogram_grid(
+    acts: Mapping[str, Mapping[str, np.ndarray]],
+    *,
+    title: str = "",
+    bins: int = 50,
+    xlim: tuple[float, float] = (-1, 1),
+    ylim: tuple[float, float] = (0, 4),
+) -> plt.Figure:
     """The histograms as source ``002`` draws them: linear density, ``bins`` bars over each layer's
     full range, seen through ``xlim`` × ``ylim``; each panel notes what falls outside the window.
 
@@ -198,8 +257,7 @@ def source_histogram_grid(acts: Mapping[str, Mapping[str, np.ndarray]], *, title
     inits = list(acts)
     colors = init_palette(inits)
     layers = list(next(iter(acts.values())))
-    fig, axes = plt.subplots(len(inits), len(layers), figsize=(3.1 * len(layers), 2.3 * len(inits)),
-                             squeeze=False)
+    fig, axes = plt.subplots(len(inits), len(layers), figsize=(3.1 * len(layers), 2.3 * len(inits)), squeeze=False)
     for r, init in enumerate(inits):
         for c, layer in enumerate(layers):
             ax = axes[r, c]

@@ -13,8 +13,12 @@ import matplotlib.pyplot as plt
 import seaborn as sns
 
 METRIC_LABELS = {
-    "loss": "training loss", "accuracy": "training accuracy", "val_loss": "validation loss",
-    "val_accuracy": "validation accuracy", "test_loss": "test loss", "test_accuracy": "test accuracy",
+    "loss": "training loss",
+    "accuracy": "training accuracy",
+    "val_loss": "validation loss",
+    "val_accuracy": "validation accuracy",
+    "test_loss": "test loss",
+    "test_accuracy": "test accuracy",
 }
 
 # One colour per initializer, taken from seaborn's colorblind, dark, tab20 and Dark2
@@ -22,20 +26,40 @@ METRIC_LABELS = {
 # so that any two differ by a CIE76 distance of at least 22: every registered name
 # (initlab.initializers.init_names()) plus the variants the studies add.
 INIT_COLORS: dict[str, str] = {
-    "zeros": "#3c3c3c", "ones": "#949494", "constant": "#ca9161",
-    "glorot_uniform": "#0173b2", "glorot_normal": "#56b4e9",
-    "he_normal": "#d55e00", "he_uniform": "#de8f05",
-    "lecun_normal": "#029e73", "lecun_uniform": "#66a61e",
-    "random_normal": "#cc78bc", "random_uniform": "#591e71",
-    "random_normal_001": "#a23582", "random_normal_1": "#001c7f",
-    "orthogonal": "#8c0800", "orthogonal_gain_sqrt2": "#ff9896", "identity": "#17becf", "lsuv": "#006374",
-    "truncated_normal": "#c5b0d5", "variance_scaling": "#7570b3", "sparse": "#8c564b",
-    "randn_001": "#592f0d", "randn_lecun": "#bcbd22", "randn_he": "#e7298a",
+    "zeros": "#3c3c3c",
+    "ones": "#949494",
+    "constant": "#ca9161",
+    "glorot_uniform": "#0173b2",
+    "glorot_normal": "#56b4e9",
+    "he_normal": "#d55e00",
+    "he_uniform": "#de8f05",
+    "lecun_normal": "#029e73",
+    "lecun_uniform": "#66a61e",
+    "random_normal": "#cc78bc",
+    "random_uniform": "#591e71",
+    "random_normal_001": "#a23582",
+    "random_normal_1": "#001c7f",
+    "orthogonal": "#8c0800",
+    "orthogonal_gain_sqrt2": "#ff9896",
+    "identity": "#17becf",
+    "lsuv": "#006374",
+    "truncated_normal": "#c5b0d5",
+    "variance_scaling": "#7570b3",
+    "sparse": "#8c564b",
+    "randn_001": "#592f0d",
+    "randn_lecun": "#bcbd22",
+    "randn_he": "#e7298a",
 }
 # The Okabe-Ito colours (grey for the yellow, too light for lines), one per activation.
 ACTIVATION_COLORS: dict[str, str] = {
-    "relu": "#0072b2", "tanh": "#e69f00", "selu": "#009e73", "linear": "#000000",
-    "sigmoid": "#cc79a7", "elu": "#56b4e9", "gelu": "#d55e00", "leaky_relu": "#999999",
+    "relu": "#0072b2",
+    "tanh": "#e69f00",
+    "selu": "#009e73",
+    "linear": "#000000",
+    "sigmoid": "#cc79a7",
+    "elu": "#56b4e9",
+    "gelu": "#d55e00",
+    "leaky_relu": "#999999",
 }
 # For names in neither table: none within a CIE76 distance of 15 of a mapped initializer colour.
 FALLBACK_COLORS = ("#12711c", "#d62728", "#a6761d", "#9467bd", "#666666", "#ff7f0e", "#aec7e8", "#fbafe4")
@@ -99,9 +123,13 @@ def use_style() -> None:
 
 
 STATISTIC_LABELS = {
-    "activation_mean": "activation mean", "activation_std": "activation std",
-    "frac_saturated": "fraction saturated", "frac_zero": "fraction exactly 0", "kernel_std": "kernel std",
-    "kernel_grad_norm": "kernel gradient norm", "bias_grad_norm": "bias gradient norm",
+    "activation_mean": "activation mean",
+    "activation_std": "activation std",
+    "frac_saturated": "fraction saturated",
+    "frac_zero": "fraction exactly 0",
+    "kernel_std": "kernel std",
+    "kernel_grad_norm": "kernel gradient norm",
+    "bias_grad_norm": "bias gradient norm",
     "activation_grad_norm": "gradient norm w.r.t. the layer's output",
     "update_ratio": "log10(std(update) / std(weight))",
 }

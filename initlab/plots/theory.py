@@ -23,8 +23,14 @@ def _log2_chi(values: np.ndarray, limit: float = 1.5) -> np.ndarray:
         return np.clip(np.log2(np.where(np.isfinite(v) & (v > 0), v, np.nan)), -limit, limit)
 
 
-def phase_diagram(grid: pd.DataFrame, critical: pd.DataFrame, points: pd.DataFrame | None = None,
-                  trained: pd.DataFrame | None = None, *, title: str = "") -> plt.Figure:
+def phase_diagram(
+    grid: pd.DataFrame,
+    critical: pd.DataFrame,
+    points: pd.DataFrame | None = None,
+    trained: pd.DataFrame | None = None,
+    *,
+    title: str = "",
+) -> plt.Figure:
     """χ₁ over (σ_w², σ_b²), one panel per activation, with the critical line and named scales.
 
     ``grid``: :func:`initlab.meanfield.phase_grid` rows on a regular grid (``activation, sigma_w2,
@@ -40,11 +46,13 @@ def phase_diagram(grid: pd.DataFrame, critical: pd.DataFrame, points: pd.DataFra
     cmap.set_bad("lightgrey")
     mesh = None
     for ax, activation in zip(axes[0], activations):
-        g = grid[grid["activation"] == activation].pivot_table(index="sigma_b2", columns="sigma_w2", values="chi1",
-                                                                dropna=False)
+        g = grid[grid["activation"] == activation].pivot_table(
+            index="sigma_b2", columns="sigma_w2", values="chi1", dropna=False
+        )
         z = np.ma.masked_invalid(_log2_chi(g.to_numpy()))
-        mesh = ax.pcolormesh(g.columns.to_numpy(float), g.index.to_numpy(float), z, cmap=cmap, vmin=-1.5, vmax=1.5,
-                             shading="nearest")
+        mesh = ax.pcolormesh(
+            g.columns.to_numpy(float), g.index.to_numpy(float), z, cmap=cmap, vmin=-1.5, vmax=1.5, shading="nearest"
+        )
         c = critical[critical["activation"] == activation].sort_values("sigma_b2")
         ax.plot(c["sigma_w2"], c["sigma_b2"], color="black", lw=2, label="critical line (χ₁ = 1)")
         if trained is not None and len(trained[trained["activation"] == activation]):
@@ -54,15 +62,25 @@ def phase_diagram(grid: pd.DataFrame, critical: pd.DataFrame, points: pd.DataFra
             p = points[points["activation"] == activation]
             for (w, b), names in p.groupby(["sigma_w2", "sigma_b2"], sort=False)["scale"]:
                 ax.plot([w], [b], "o", ms=8, color="gold", mec="black", clip_on=False, zorder=5)
-                ax.annotate(", ".join(names), (w, b), xytext=(-4, 9), textcoords="offset points", fontsize=8,
-                            fontweight="bold", ha="left", annotation_clip=False)  # rightwards: never off the axes
+                ax.annotate(
+                    ", ".join(names),
+                    (w, b),
+                    xytext=(-4, 9),
+                    textcoords="offset points",
+                    fontsize=8,
+                    fontweight="bold",
+                    ha="left",
+                    annotation_clip=False,
+                )  # rightwards: never off the axes
         ax.set_xlabel("σ_w² (weight variance × fan_in)")
         ax.set_ylabel("σ_b² (bias variance)")
         ax.set_title(activation)
         ax.set_xlim(g.columns.min(), g.columns.max())
         ax.set_ylim(g.index.min(), g.index.max())
-    handles = [Line2D([], [], color="black", lw=2, label="critical line (χ₁ = 1)"),
-               Line2D([], [], marker="o", ls="", ms=8, color="gold", mec="black", label="named scales")]
+    handles = [
+        Line2D([], [], color="black", lw=2, label="critical line (χ₁ = 1)"),
+        Line2D([], [], marker="o", ls="", ms=8, color="gold", mec="black", label="named scales"),
+    ]
     if trained is not None and len(trained):
         handles.append(Line2D([], [], marker="x", ls="", color="black", ms=6, label="trained nets"))
     if not np.isfinite(grid["chi1"]).all():
@@ -70,8 +88,14 @@ def phase_diagram(grid: pd.DataFrame, critical: pd.DataFrame, points: pd.DataFra
     if mesh is not None:
         bar = fig.colorbar(mesh, ax=axes[0].tolist(), pad=0.02)
         bar.set_label("log₂ χ₁ (< 0 ordered, > 0 chaotic)")
-    fig.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.45, 0.0), ncol=len(handles), frameon=False,
-               fontsize="small")
+    fig.legend(
+        handles=handles,
+        loc="upper center",
+        bbox_to_anchor=(0.45, 0.0),
+        ncol=len(handles),
+        frameon=False,
+        fontsize="small",
+    )
     fig.suptitle(title, y=1.0)
     return fig
 
@@ -83,8 +107,13 @@ def depth_scale_curve(frame: pd.DataFrame, depths: Sequence[int] = (), title: st
     for activation, f in frame.groupby("activation", sort=False):
         f = f.sort_values("sigma_w2")
         y = f["max_depth"].where(np.isfinite(f["max_depth"]))
-        ax.plot(f["sigma_w2"], y, color=activation_color(activation), marker=".",
-                label=f"{activation}, σ_b² = {f['sigma_b2'].iloc[0]:g}")
+        ax.plot(
+            f["sigma_w2"],
+            y,
+            color=activation_color(activation),
+            marker=".",
+            label=f"{activation}, σ_b² = {f['sigma_b2'].iloc[0]:g}",
+        )
     for d in depths:
         ax.axhline(d, color="grey", ls=":", lw=1)
     ax.set_yscale("log")
@@ -108,23 +137,27 @@ def correlation_check_plot(check: pd.DataFrame, title: str = "") -> plt.Figure:
             s = summarize(f.assign(epoch=1), "correlation", by=("layer",), epoch=1)
             pred = f.groupby("layer")["predicted"].first()
             ax.plot(pred.index, pred.to_numpy(), color=colors[c0], lw=1.5)
-            ax.errorbar(s["layer"], s["mean"], yerr=s["half_width"].fillna(0), fmt="o", ms=3, capsize=2,
-                        color=colors[c0])
+            ax.errorbar(
+                s["layer"], s["mean"], yerr=s["half_width"].fillna(0), fmt="o", ms=3, capsize=2, color=colors[c0]
+            )
         ax.set_xlabel("layer")
         ax.set_title(f"σ_w² = {w:g}, σ_b² = {check['sigma_b2'].iloc[0]:g}")
     axes[0, 0].set_ylabel("correlation of the two inputs")
     axes[0, 0].set_ylim(min(0.0, float(check["correlation"].min())) - 0.05, 1.05)  # intervals may reach past 1
-    handles = [Line2D([], [], color="black", lw=1.5, label="mean-field prediction"),
-               Line2D([], [], color="black", marker="o", ls="", ms=4, label="simulated (mean ± 95% CI)"),
-               *[Line2D([], [], color=colors[c], marker="o", label=f"c⁰ = {c:g}") for c in c0s]]
+    handles = [
+        Line2D([], [], color="black", lw=1.5, label="mean-field prediction"),
+        Line2D([], [], color="black", marker="o", ls="", ms=4, label="simulated (mean ± 95% CI)"),
+        *[Line2D([], [], color=colors[c], marker="o", label=f"c⁰ = {c:g}") for c in c0s],
+    ]
     axes[0, -1].legend(handles=handles, loc="upper left", bbox_to_anchor=(1.02, 1), fontsize="small")
     fig.suptitle(title, y=1.02)
     fig.tight_layout()
     return fig
 
 
-def singular_value_histograms(frame: pd.DataFrame, *, floor: float = 1e-6, bins: int = 50,
-                              title: str = "") -> plt.Figure:
+def singular_value_histograms(
+    frame: pd.DataFrame, *, floor: float = 1e-6, bins: int = 50, title: str = ""
+) -> plt.Figure:
     """Histograms of log₁₀ singular values of the input–output Jacobian, one panel per (kernel, set-up),
     one line per depth (darker: deeper). Values below ``floor`` (exact zeros included) are gathered
     in the leftmost bin."""
@@ -132,8 +165,9 @@ def singular_value_histograms(frame: pd.DataFrame, *, floor: float = 1e-6, bins:
     kernels = list(dict.fromkeys(frame["kernel"]))
     depths = sorted(frame["depth"].unique())
     colors = dict(zip(depths, sns.color_palette("viridis_r", n_colors=len(depths))))
-    fig, axes = plt.subplots(len(kernels), len(setups), figsize=(3.1 * len(setups) + 1.6, 2.6 * len(kernels)),
-                             squeeze=False, sharex=True)
+    fig, axes = plt.subplots(
+        len(kernels), len(setups), figsize=(3.1 * len(setups) + 1.6, 2.6 * len(kernels)), squeeze=False, sharex=True
+    )
     edges = np.linspace(np.log10(floor), 1.5, bins + 1)
     for i, kernel in enumerate(kernels):
         for j, setup in enumerate(setups):
@@ -170,8 +204,14 @@ def isometry_share_curves(summary: pd.DataFrame, title: str = "") -> plt.Figure:
     for ax, kernel in zip(axes[0], kernels):
         for s in setups:
             f = summary[(summary["kernel"] == kernel) & (summary["setup"] == s)].sort_values("depth")
-            ax.plot(f["depth"], 100 * f["near_share"], marker="o", color=activation_color(activation[s]),
-                    ls="-" if first[activation[s]] == s else "--", label=s)
+            ax.plot(
+                f["depth"],
+                100 * f["near_share"],
+                marker="o",
+                color=activation_color(activation[s]),
+                ls="-" if first[activation[s]] == s else "--",
+                label=s,
+            )
         ax.set_xscale("log", base=2)
         depths = sorted(summary["depth"].unique())
         ax.set_xticks(depths, [str(d) for d in depths])
