@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -222,6 +222,65 @@ RATE_NUDGE = 0.04  # decades between neighbouring initializers' points at one le
 RATE_MARGIN = 0.2  # decades of x-axis beyond a panel's lowest and highest rate
 
 
+def _rate_bounds(table: pd.DataFrame, floor: float | None) -> tuple[float, float]:
+    """The y-range (percent) of :func:`rate_curves`: from ``floor`` (if some mean reaches it) or just below the
+    lowest interval, to just above the highest one, never past 101."""
+    highest = 100 * (table["mean"] + table["half_width"].fillna(0)).max()
+    lowest = 100 * (table["mean"] - table["half_width"].fillna(0)).min()
+    floor = floor if floor is not None and (100 * table["mean"] >= floor).any() else None  # else nothing to show
+    bottom = floor if floor is not None else (max(lowest - 2, -1) if np.isfinite(lowest) else -1)
+    top = min(101.0, highest + 1) if np.isfinite(highest) else 101.0
+    return bottom, top
+
+
+def _rate_line(
+    ax: plt.Axes, d: pd.DataFrame, x: np.ndarray, color: str, *, bottom: float, chosen: Sequence[float] = ()
+) -> set[str]:
+    """One initializer's points (rows ``d`` at positions ``x``) in a :func:`rate_curves` panel; returns the marks
+    drawn: ``below`` (▼ for a mean under ``bottom``), ``diverged`` (✕), ``best`` (a ring at a ``chosen`` rate)."""
+    marks: set[str] = set()
+    y, h = 100 * d["mean"].to_numpy(float), 100 * d["half_width"].fillna(0).to_numpy(float)
+    seen = np.isfinite(y) & (y >= bottom)
+    ax.plot(x, np.where(seen, y, np.nan), color=color, lw=1.4, label=d["init"].iloc[0])
+    ax.errorbar(x[seen], y[seen], yerr=h[seen], fmt="o", ms=3.5, capsize=2.5, color=color)
+    below = np.isfinite(y) & (y < bottom)
+    gone = (d["diverged"] == d["runs"]).to_numpy()
+    for key, where, style in (("below", below, dict(marker="v")), ("diverged", gone, dict(marker="x", mew=2))):
+        if where.any():  # on the bottom edge, unclipped (an empty unclipped line upsets the layout)
+            ax.plot(x[where], np.full(where.sum(), bottom), ls="", ms=7, color=color, clip_on=False, zorder=4, **style)
+            marks.add(key)
+    for rate in chosen:
+        k = int(np.argmin(np.abs(d["learning_rate"].to_numpy(float) - rate)))
+        if seen[k]:
+            ax.plot(x[k], y[k], "o", ms=11, mfc="none", mec=color, mew=1.6, zorder=5)
+            marks.add("best")
+    return marks
+
+
+def _rate_axis(ax: plt.Axes, rates: Sequence[float], setting: str) -> None:
+    """A :func:`rate_curves` panel's log x-axis, labelled with the grid's ``rates`` only."""
+    ax.set_xscale("log")
+    ax.set_xticks(rates, [f"{r:g}" for r in rates], rotation=30)  # the grid's rates, no minor labels
+    ax.minorticks_off()
+    ax.set_xlim(rates[0] / 10**RATE_MARGIN, rates[-1] * 10**RATE_MARGIN)
+    ax.set_xlabel("learning rate")
+    ax.set_title(str(setting))
+
+
+def _rate_handles(palette: Mapping[str, str], marks: Collection[str], bottom: float) -> list[Line2D]:
+    """The legend of :func:`rate_curves`: the initializers, then the marks the figure shows."""
+    handles = [Line2D([], [], color=color, marker="o", ms=3.5, lw=1.4, label=init) for init, color in palette.items()]
+    words = {
+        "best": ("o", "best rate (validation)", dict(mfc="none", ms=10)),
+        "below": ("v", f"mean below {bottom:g}%", {}),
+        "diverged": ("x", "every run diverged", dict(mew=2)),
+    }
+    for key, (marker, label, kw) in words.items():
+        if key in marks:
+            handles.append(Line2D([], [], color="grey", marker=marker, ls="", label=label, **kw))
+    return handles
+
+
 def rate_curves(
     table: pd.DataFrame,
     best: pd.DataFrame | None = None,
@@ -245,67 +304,25 @@ def rate_curves(
     palette = init_palette(inits)
     fig, axes = plt.subplots(1, len(settings), figsize=(3.9 * len(settings) + 1.6, 3.7), squeeze=False, sharey=True)
     axes = axes[0]
-    highest = 100 * (table["mean"] + table["half_width"].fillna(0)).max()
-    lowest = 100 * (table["mean"] - table["half_width"].fillna(0)).min()
-    floor = floor if floor is not None and (100 * table["mean"] >= floor).any() else None  # else nothing to show
-    bottom = floor if floor is not None else (max(lowest - 2, -1) if np.isfinite(lowest) else -1)
-    top = min(101.0, highest + 1) if np.isfinite(highest) else 101.0
-    marks = set()
+    bottom, top = _rate_bounds(table, floor)
+    marks: set[str] = set()
     for ax, setting in zip(axes, settings):
         panel = table[table["optimizer_setting"] == setting]
+        picks = best[best["optimizer_setting"] == setting] if best is not None else None
         for j, init in enumerate(inits):
             d = panel[panel["init"] == init].sort_values("learning_rate")
             if d.empty:
                 continue
             x = d["learning_rate"].to_numpy(float) * 10 ** ((j - (len(inits) - 1) / 2) * RATE_NUDGE)
-            y, h = 100 * d["mean"].to_numpy(float), 100 * d["half_width"].fillna(0).to_numpy(float)
-            seen = np.isfinite(y) & (y >= bottom)
-            ax.plot(x, np.where(seen, y, np.nan), color=palette[init], lw=1.4, label=init)
-            ax.errorbar(x[seen], y[seen], yerr=h[seen], fmt="o", ms=3.5, capsize=2.5, color=palette[init])
-            below = np.isfinite(y) & (y < bottom)
-            gone = (d["diverged"] == d["runs"]).to_numpy()
-            for key, where, style in (("below", below, dict(marker="v")), ("diverged", gone, dict(marker="x", mew=2))):
-                if where.any():  # on the bottom edge, unclipped (an empty unclipped line upsets the layout)
-                    ax.plot(
-                        x[where],
-                        np.full(where.sum(), bottom),
-                        ls="",
-                        ms=7,
-                        color=palette[init],
-                        clip_on=False,
-                        zorder=4,
-                        **style,
-                    )
-                    marks.add(key)
-            if best is not None:
-                b = best[(best["optimizer_setting"] == setting) & (best["init"] == init)]
-                for _, r in b.iterrows():
-                    k = int(np.argmin(np.abs(d["learning_rate"].to_numpy(float) - r["best_rate"])))
-                    if seen[k]:
-                        ax.plot(x[k], y[k], "o", ms=11, mfc="none", mec=palette[init], mew=1.6, zorder=5)
-                        marks.add("best")
-        ax.set_xscale("log")
-        rates = sorted(panel["learning_rate"].unique())
-        ax.set_xticks(rates, [f"{r:g}" for r in rates], rotation=30)  # the grid's rates, no minor labels
-        ax.minorticks_off()
-        ax.set_xlim(rates[0] / 10**RATE_MARGIN, rates[-1] * 10**RATE_MARGIN)
-        ax.set_xlabel("learning rate")
-        ax.set_title(str(setting))
+            chosen = [] if picks is None else list(picks.loc[picks["init"] == init, "best_rate"])
+            marks |= _rate_line(ax, d, x, palette[init], bottom=bottom, chosen=chosen)
+        _rate_axis(ax, sorted(panel["learning_rate"].unique()), setting)
     axes[0].set_ylabel(ylabel)
     axes[0].set_ylim(bottom, top)
-    handles = [Line2D([], [], color=palette[i], marker="o", ms=3.5, lw=1.4, label=i) for i in inits]
-    words = {
-        "best": ("o", "best rate (validation)", dict(mfc="none", ms=10)),
-        "below": ("v", f"mean below {bottom:g}%", {}),
-        "diverged": ("x", "every run diverged", dict(mew=2)),
-    }
-    for key, (marker, label, kw) in words.items():
-        if key in marks:
-            handles.append(Line2D([], [], color="grey", marker=marker, ls="", label=label, **kw))
     fig.suptitle(title, y=1.02)
     fig.tight_layout()
     fig.legend(
-        handles=handles,
+        handles=_rate_handles(palette, marks, bottom),
         title="init",
         loc="upper left",
         fontsize="small",
