@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -36,6 +36,60 @@ def _band_exits(inside: np.ndarray) -> list[int]:
     return sorted(marks)
 
 
+def _band_line(
+    ax: plt.Axes, x: np.ndarray, v: np.ndarray, color: str, band: tuple[float, float]
+) -> tuple[np.ndarray, set[float]]:
+    """One init's line of values ``v`` at layers ``x``: drawn where inside ``band`` (a lone such layer as a dot),
+    with a triangle on the band's edge where it leaves; returns the values drawn and the edges marked."""
+    low, high = band
+    inside = np.isfinite(v) & (v >= low) & (v <= high)
+    ax.plot(x, np.where(inside, v, np.nan), color=color, lw=1.6)
+    lone = inside & ~np.r_[False, inside[:-1]] & ~np.r_[inside[1:], False]
+    ax.plot(x[lone], v[lone], "o", ms=3, color=color)
+    edges: set[float] = set()
+    for i in _band_exits(inside):
+        edge = low if v[i] < low else high  # NaN compares False: counted as an overflow
+        ax.plot(x[i], edge, marker="v" if edge == low else "^", ms=8, color=color, clip_on=False, zorder=4)
+        edges.add(edge)
+    return v[inside], edges
+
+
+def _propagation_panel(
+    ax: plt.Axes, panel: pd.DataFrame, palette: Mapping[str, str], band: tuple[float, float]
+) -> set[float]:
+    """One panel of :func:`propagation_profiles`: a line per init (the mean over seeds), the log y-axis zoomed
+    on the values inside ``band`` (reaching its edge where a line leaves it); returns the edges marked."""
+    low, high = band
+    inside_values: list[float] = []
+    edges: set[float] = set()
+    for init, color in palette.items():
+        line = panel[panel["init"] == init].groupby("layer_index")["value"].mean().sort_index()
+        if line.empty:
+            continue
+        drawn, marked = _band_line(ax, line.index.to_numpy(), line.to_numpy(dtype=float), color, band)
+        inside_values.extend(drawn)
+        edges |= marked
+    values = np.asarray(inside_values, dtype=float)
+    bottom = low if low in edges or not values.size else max(low, values.min() / 3)
+    top = high if high in edges or not values.size else min(high, values.max() * 3)
+    ax.set_yscale("log")
+    ax.set_ylim(bottom, top)
+    return edges
+
+
+def _exit_handles(palette: Mapping[str, str], exits: Collection[float], band: tuple[float, float]) -> list[Line2D]:
+    """The legend of :func:`propagation_profiles`: the inits, then the band's edges some line leaves by."""
+    low, high = band
+    handles = [Line2D([], [], color=color, lw=1.6, label=init) for init, color in palette.items()]
+    if high in exits:
+        handles.append(
+            Line2D([], [], color="grey", marker="^", ls="", label=f"leaves the plot: > {_power(high)}, inf or NaN")
+        )
+    if low in exits:
+        handles.append(Line2D([], [], color="grey", marker="v", ls="", label=f"leaves the plot: < {_power(low)} or 0"))
+    return handles
+
+
 def propagation_profiles(
     frame: pd.DataFrame,
     statistic: str = "activation_std",
@@ -55,7 +109,6 @@ def propagation_profiles(
     first layer outside, or the last one outside before the line enters the band
     (as a gradient read from the output back does), or layer 1 if no value is inside.
     """
-    low, high = band
     d = frame[frame["statistic"] == statistic]
     cols = list(dict.fromkeys(frame[col]))
     palette = init_palette(list(dict.fromkeys(frame["init"])))
@@ -64,45 +117,23 @@ def propagation_profiles(
     fig, axes = plt.subplots(nrows, ncols, figsize=(4.4 * ncols, 3.2 * nrows), squeeze=False)
     short = {"activation_grad_norm": "gradient norm at the output"}  # the long label overlaps in a grid
     ylabel = short.get(statistic, STATISTIC_LABELS.get(statistic, statistic))
-    exits = set()
+    exits: set[float] = set()
     for ax, c in zip(axes.flat, cols):
-        panel = d[d[col] == c]
-        inside_values, edges = [], set()
-        for init, color in palette.items():
-            line = panel[panel["init"] == init].groupby("layer_index")["value"].mean().sort_index()
-            if line.empty:
-                continue
-            x, v = line.index.to_numpy(), line.to_numpy(dtype=float)
-            inside = np.isfinite(v) & (v >= low) & (v <= high)
-            ax.plot(x, np.where(inside, v, np.nan), color=color, lw=1.6)
-            lone = inside & ~np.r_[False, inside[:-1]] & ~np.r_[inside[1:], False]
-            ax.plot(x[lone], v[lone], "o", ms=3, color=color)
-            inside_values.extend(v[inside])
-            for i in _band_exits(inside):
-                edge = low if v[i] < low else high  # NaN compares False: counted as an overflow
-                ax.plot(x[i], edge, marker="v" if edge == low else "^", ms=8, color=color, clip_on=False, zorder=4)
-                edges.add(edge)
-        values = np.asarray(inside_values, dtype=float)
-        bottom = low if low in edges or not values.size else max(low, values.min() / 3)
-        top = high if high in edges or not values.size else min(high, values.max() * 3)
-        ax.set_yscale("log")
-        ax.set_ylim(bottom, top)
+        exits |= _propagation_panel(ax, d[d[col] == c], palette, band)
         ax.set_title(str(c))
         ax.set_xlabel("layer index (1 = first hidden layer)")
         ax.set_ylabel(ylabel)
-        exits |= edges
     for ax in list(axes.flat)[len(cols) :]:
         ax.axis("off")
-    handles = [Line2D([], [], color=color, lw=1.6, label=init) for init, color in palette.items()]
-    if high in exits:
-        handles.append(
-            Line2D([], [], color="grey", marker="^", ls="", label=f"leaves the plot: > {_power(high)}, inf or NaN")
-        )
-    if low in exits:
-        handles.append(Line2D([], [], color="grey", marker="v", ls="", label=f"leaves the plot: < {_power(low)} or 0"))
     fig.suptitle(title, y=1.0)
     fig.tight_layout()
-    fig.legend(handles=handles, title="init", loc="upper left", bbox_to_anchor=(1.0, 0.95), fontsize="small")
+    fig.legend(
+        handles=_exit_handles(palette, exits, band),
+        title="init",
+        loc="upper left",
+        bbox_to_anchor=(1.0, 0.95),
+        fontsize="small",
+    )
     return fig
 
 
