@@ -23,6 +23,37 @@ def _log2_chi(values: np.ndarray, limit: float = 1.5) -> np.ndarray:
         return np.clip(np.log2(np.where(np.isfinite(v) & (v > 0), v, np.nan)), -limit, limit)
 
 
+def _named_scales(ax: plt.Axes, points: pd.DataFrame) -> None:
+    """Gold markers at ``points`` (``scale, sigma_w2, sigma_b2``), one label per point naming its scales."""
+    for (w, b), names in points.groupby(["sigma_w2", "sigma_b2"], sort=False)["scale"]:
+        ax.plot([w], [b], "o", ms=8, color="gold", mec="black", clip_on=False, zorder=5)
+        # rightwards: never off the axes
+        ax.annotate(
+            ", ".join(names),
+            (w, b),
+            xytext=(-4, 9),
+            textcoords="offset points",
+            fontsize=8,
+            fontweight="bold",
+            ha="left",
+            annotation_clip=False,
+        )
+
+
+def _phase_handles(grid: pd.DataFrame, trained: pd.DataFrame | None) -> list[Line2D | Patch]:
+    """The legend of :func:`phase_diagram`: the critical line, the named scales, trained nets if any,
+    and the grey of no finite fixed point if some cell has it."""
+    handles = [
+        Line2D([], [], color="black", lw=2, label="critical line (χ₁ = 1)"),
+        Line2D([], [], marker="o", ls="", ms=8, color="gold", mec="black", label="named scales"),
+    ]
+    if trained is not None and len(trained):
+        handles.append(Line2D([], [], marker="x", ls="", color="black", ms=6, label="trained nets"))
+    if not np.isfinite(grid["chi1"]).all():
+        handles.append(Patch(color="lightgrey", label="no finite q* (variance grows without bound)"))
+    return handles
+
+
 def phase_diagram(
     grid: pd.DataFrame,
     critical: pd.DataFrame,
@@ -59,32 +90,13 @@ def phase_diagram(
             t = trained[trained["activation"] == activation]
             ax.plot(t["sigma_w2"], t["sigma_b2"], "x", color="black", ms=6, label="trained nets")
         if points is not None:
-            p = points[points["activation"] == activation]
-            for (w, b), names in p.groupby(["sigma_w2", "sigma_b2"], sort=False)["scale"]:
-                ax.plot([w], [b], "o", ms=8, color="gold", mec="black", clip_on=False, zorder=5)
-                ax.annotate(
-                    ", ".join(names),
-                    (w, b),
-                    xytext=(-4, 9),
-                    textcoords="offset points",
-                    fontsize=8,
-                    fontweight="bold",
-                    ha="left",
-                    annotation_clip=False,
-                )  # rightwards: never off the axes
+            _named_scales(ax, points[points["activation"] == activation])
         ax.set_xlabel("σ_w² (weight variance × fan_in)")
         ax.set_ylabel("σ_b² (bias variance)")
         ax.set_title(activation)
         ax.set_xlim(g.columns.min(), g.columns.max())
         ax.set_ylim(g.index.min(), g.index.max())
-    handles = [
-        Line2D([], [], color="black", lw=2, label="critical line (χ₁ = 1)"),
-        Line2D([], [], marker="o", ls="", ms=8, color="gold", mec="black", label="named scales"),
-    ]
-    if trained is not None and len(trained):
-        handles.append(Line2D([], [], marker="x", ls="", color="black", ms=6, label="trained nets"))
-    if not np.isfinite(grid["chi1"]).all():
-        handles.append(Patch(color="lightgrey", label="no finite q* (variance grows without bound)"))
+    handles = _phase_handles(grid, trained)
     if mesh is not None:
         bar = fig.colorbar(mesh, ax=axes[0].tolist(), pad=0.02)
         bar.set_label("log₂ χ₁ (< 0 ordered, > 0 chaotic)")
