@@ -11,7 +11,7 @@ import seaborn as sns
 from matplotlib.lines import Line2D
 
 from initlab.plots.style import METRIC_LABELS, hue_palette, init_palette
-from initlab.stats import summarize
+from initlab.stats import final_epochs, summarize
 
 
 def _grid_legend_right(grid: sns.FacetGrid) -> None:
@@ -93,8 +93,6 @@ def ci_bars(
 ) -> plt.Figure:
     """Mean ± 95% CI of ``value`` per initializer (black), seeds as dots in the initializer's colour,
     paper values as black crosses; the legend right of the axes."""
-    from initlab.stats import final_epochs
-
     s = summarize(df, value)
     order = list(order or s.sort_values("mean", ascending=False)["init"])
     fig, ax = plt.subplots(figsize=(max(5, 0.8 * len(order) + 2), 3.6))

@@ -21,6 +21,18 @@ METRIC_LABELS = {
     "test_accuracy": "test accuracy",
 }
 
+STATISTIC_LABELS = {
+    "activation_mean": "activation mean",
+    "activation_std": "activation std",
+    "frac_saturated": "fraction saturated",
+    "frac_zero": "fraction exactly 0",
+    "kernel_std": "kernel std",
+    "kernel_grad_norm": "kernel gradient norm",
+    "bias_grad_norm": "bias gradient norm",
+    "activation_grad_norm": "gradient norm w.r.t. the layer's output",
+    "update_ratio": "log10(std(update) / std(weight))",
+}
+
 # One colour per initializer, taken from seaborn's colorblind, dark, tab20 and Dark2
 # palettes (no colour too light to read on white, CIELAB lightness <= 82) and assigned
 # so that any two differ by a CIE76 distance of at least 22: every registered name
@@ -120,16 +132,3 @@ def use_style() -> None:
     """The notebooks' plotting style."""
     sns.set_theme(context="notebook", style="whitegrid", palette="colorblind")
     plt.rcParams.update({"figure.dpi": 100, "savefig.dpi": 100, "axes.titleweight": "bold"})
-
-
-STATISTIC_LABELS = {
-    "activation_mean": "activation mean",
-    "activation_std": "activation std",
-    "frac_saturated": "fraction saturated",
-    "frac_zero": "fraction exactly 0",
-    "kernel_std": "kernel std",
-    "kernel_grad_norm": "kernel gradient norm",
-    "bias_grad_norm": "bias gradient norm",
-    "activation_grad_norm": "gradient norm w.r.t. the layer's output",
-    "update_ratio": "log10(std(update) / std(weight))",
-}
