@@ -101,3 +101,22 @@ def test_heatmap_labels_diverged_nan_and_missing_cells():
 def test_heatmap_without_status_reads_the_diverged_count():
     texts = cell_texts(plots.accuracy_heatmap(trainability_table(with_status=False), title="t"))
     assert texts[(1, 0)] == "diverged" and texts[(0, 1)] == "div. 1/3" and texts[(1, 1)] == "NaN"
+
+
+def test_trainability_heatmap_labels_cells_and_draws_the_depth_scale() -> None:
+    table = pd.DataFrame(
+        [
+            {"sigma_w2": 1.0, "depth": 4, "mean": 0.9, "diverged": 0, "grade": "trains", "trained": 3, "runs": 3},
+            {"sigma_w2": 2.0, "depth": 4, "mean": 0.5, "diverged": 0, "grade": "mixed", "trained": 2, "runs": 3},
+            {"sigma_w2": 1.0, "depth": 16, "mean": np.nan, "diverged": 3, "grade": "fails", "trained": 0, "runs": 3},
+        ]
+    )  # (2.0, 16) is missing
+    curve = pd.DataFrame({"sigma_w2": [0.5, 1.0, 1.5, 2.0, 3.0], "max_depth": [2.0, 8.0, 1e9, 8.0, 2.0]})
+    fig = plots.trainability_heatmap(table, curve, title="t")
+    ax = fig.axes[0]
+    assert cell_texts(fig) == {(0, 0): "90", (0, 1): "50\n2/3", (1, 0): "diverged"}
+    assert ax.get_title() == "t" and ax.get_xlabel() == "σ_w²" and ax.get_ylabel() == "depth (hidden layers)"
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["4", "16"]
+    line = ax.lines[0]
+    assert list(line.get_xdata()) == pytest.approx([0.0, 0.5, 1.0])  # only σ_w² within the grid
+    assert line.get_ydata()[1] == pytest.approx(1.5)  # off-scale: along the top edge
