@@ -1,24 +1,51 @@
-"""The optimizer notebook's figure (07): accuracy against learning rate, on small synthetic tables."""
+"""Curves: accuracy axes kept in [0, 1], sweeps, and accuracy against learning rate (notebook 07)."""
 
 from __future__ import annotations
 
-import matplotlib
+import matplotlib.colors as mcolors
+import numpy as np
+import pandas as pd
+import pytest
 
-matplotlib.use("Agg")
+from initlab import plots
 
-import matplotlib.colors as mcolors  # noqa: E402
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import pytest  # noqa: E402
+from .synthetic import curves
 
-from initlab import plots  # noqa: E402
+# --- learning curves and sweeps -------------------------------------------------------------------
 
 
-@pytest.fixture(autouse=True)
-def _close_figures():
-    yield
-    plt.close("all")
+def test_learning_curves_keep_accuracy_in_the_unit_interval_and_zoom_without_hiding_failures():
+    noisy = curves(("he_normal",), level={"he_normal": 0.995}, seeds=range(3))
+    noisy.loc[noisy["seed"] == 0, ["accuracy", "val_accuracy"]] = 0.90  # a CI band that overshoots 1
+    fig = plots.learning_curves(noisy, title="t")
+    low, high = fig.axes[0].get_ylim()
+    assert high <= 1 + plots.ACCURACY_MARGIN and low >= -plots.ACCURACY_MARGIN
+    good = plots.learning_curves(curves(("he_normal", "glorot_uniform")), ["val_accuracy"], title="t")
+    assert good.axes[0].get_ylim()[0] > 0.9  # all lines near 0.96-0.98: zoomed
+    failing = plots.learning_curves(curves(("he_normal", "zeros")), ["val_accuracy"], title="t")
+    assert failing.axes[0].get_ylim()[0] < 0.09  # zeros' line near 0.09-0.11 stays in view
+    loss = plots.learning_curves(curves(("he_normal",)), ["loss"], title="t")
+    assert loss.axes[0].get_ylim() != pytest.approx((-0.01, 1.01))  # losses are not clipped like accuracies
+
+
+def test_sweep_lines_draws_one_line_per_initializer_on_a_log_axis() -> None:
+    table = pd.DataFrame(
+        {
+            "point": [f"p{i}" for i in range(6)],
+            "learning_rate": [1e-4, 1e-4, 1e-3, 1e-3, 1e-2, 1e-2],
+            "name": ["test_accuracy/he_normal", "test_accuracy/zeros"] * 3,
+            "number": [0.9, 0.1, 0.95, 0.1, 0.5, 0.1],
+        }
+    )
+    fig = plots.sweep_lines(table, "learning_rate", "test_accuracy", title="t")
+    ax = fig.axes[0]
+    assert ax.get_xscale() == "log" and ax.get_title() == "t" and ax.get_xlabel() == "learning rate"
+    assert len(ax.get_lines()) >= 2
+    with pytest.raises(ValueError, match="no values named loss"):
+        plots.sweep_lines(table, "learning_rate", "loss")
+
+
+# --- accuracy against learning rate ---------------------------------------------------------------
 
 
 def _table() -> pd.DataFrame:
@@ -33,15 +60,29 @@ def _table() -> pd.DataFrame:
                     mean = 0.11
                 if setting == "sgd" and init == "he_normal" and rate == 1.0:
                     mean, diverged = np.nan, 3
-                rows.append({"model": "m", "optimizer_setting": setting, "init": init, "learning_rate": rate,
-                             "mean": mean, "half_width": 0.004, "runs": 3, "diverged": diverged})
+                rows.append(
+                    {
+                        "model": "m",
+                        "optimizer_setting": setting,
+                        "init": init,
+                        "learning_rate": rate,
+                        "mean": mean,
+                        "half_width": 0.004,
+                        "runs": 3,
+                        "diverged": diverged,
+                    }
+                )
     return pd.DataFrame(rows)
 
 
 def _best() -> pd.DataFrame:
-    return pd.DataFrame({"optimizer_setting": ["adam", "adam", "sgd"], "init": ["he_normal", "random_normal_001",
-                                                                                 "he_normal"],
-                         "best_rate": [1e-3, 1e-3, 0.1]})
+    return pd.DataFrame(
+        {
+            "optimizer_setting": ["adam", "adam", "sgd"],
+            "init": ["he_normal", "random_normal_001", "he_normal"],
+            "best_rate": [1e-3, 1e-3, 0.1],
+        }
+    )
 
 
 def _markers(ax, marker: str) -> list:
@@ -80,8 +121,11 @@ def test_rate_curves_mark_best_rates_diverged_points_and_the_floor() -> None:
     below = _markers(sgd, "v")
     assert len(below) == 1 and np.allclose(below[0].get_ydata(), 80) and len(below[0].get_xdata()) == 3
     crosses = _markers(sgd, "x")
-    assert len(crosses) == 1 and crosses[0].get_ydata()[0] == 80 and crosses[0].get_xdata()[0] == pytest.approx(
-        1.0 * 10 ** (-plots.RATE_NUDGE / 2))
+    assert (
+        len(crosses) == 1
+        and crosses[0].get_ydata()[0] == 80
+        and crosses[0].get_xdata()[0] == pytest.approx(1.0 * 10 ** (-plots.RATE_NUDGE / 2))
+    )
     # random_normal_001 under sgd sits below the floor: no ring is drawn for an invisible point, and
     # he_normal's ring sits at its best rate 0.1
     sgd_rings = [line for line in sgd.get_lines() if line.get_marker() == "o" and line.get_markersize() == 11]
@@ -106,7 +150,7 @@ def test_rate_curves_label_the_grid_s_rates_and_lay_out_without_warnings() -> No
     adam, sgd = fig.axes
     assert [t.get_text() for t in adam.get_xticklabels()] == ["0.0001", "0.001", "0.01"]
     assert list(sgd.get_xticks()) == pytest.approx([0.01, 0.1, 1.0])
-    assert sgd.get_xlim() == pytest.approx((0.01 / 10 ** plots.RATE_MARGIN, 1.0 * 10 ** plots.RATE_MARGIN))
+    assert sgd.get_xlim() == pytest.approx((0.01 / 10**plots.RATE_MARGIN, 1.0 * 10**plots.RATE_MARGIN))
 
 
 def test_rate_curves_ignore_a_floor_no_mean_reaches() -> None:
