@@ -80,15 +80,16 @@ def stats_of(acts: dict[str, np.ndarray]) -> pd.DataFrame:
     """Per layer of an activation dict: mean, std and the fractions that diagnose a layer.
 
     ``frac_zero`` (exactly zero) and ``frac_dead_units`` (units zero on every example) are the
-    dead-ReLU measures; ``frac_saturated`` (|a| > 0.97) matters for tanh and sigmoid layers;
-    ``frac_above_1`` is the share outside the histograms' [-1, 1] window.
+    dead-ReLU measures; ``frac_saturated`` (:func:`saturated` by tanh's rule, |a| > 0.97, as the
+    activation is not known here) matters for tanh and sigmoid layers; ``frac_above_1`` is the
+    share outside the histograms' [-1, 1] window.
     """
     rows = []
     for layer, act in acts.items():
         a = act.reshape(len(act), -1)
         rows.append({"layer": layer, "units": a.shape[1], "mean": float(a.mean()), "std": float(a.std()),
                      "frac_zero": float(np.mean(a == 0)),
-                     "frac_saturated": float(np.mean(np.abs(a) > SATURATION)),
+                     "frac_saturated": float(np.mean(saturated(a, "tanh"))),
                      "frac_dead_units": float(np.mean(np.all(a == 0, axis=0))),
                      "frac_above_1": float(np.mean(a > 1))})
     return pd.DataFrame(rows)
