@@ -186,7 +186,7 @@ def verdict_counts(table: pd.DataFrame) -> str:
 
 
 def ranking_text(*, df: pd.DataFrame, claimed: Sequence[str], delta: float, value: str = "test_accuracy",
-                 source: str = "the source", gaps: Sequence[float | None] | None = None) -> str:
+                 source: str = "the source", gaps: Sequence[float | None] | None = None) -> Prose:
     """A Markdown verdict on a claimed ranking (best first): each adjacent step a paired test, one Holm family.
 
     Args:
