@@ -1,12 +1,16 @@
 """Shared tables and verdict sentences: mean ± CI tables, a family of tests in words, ranking verdicts.
 
 Each notebook's own tables and verdicts are in :mod:`initlab.findings`; they are
-written from the results with these pieces, never by hand.
+written from the results with these pieces, never by hand: numbers with their
+intervals (:func:`fmt_ci`, :func:`fmt_interval`, :func:`fmt_diff_ci`, :func:`fmt_pi`,
+:func:`fmt_p`), the runs-and-time line (:func:`runs_line`), and :class:`Prose`, the
+text every writer returns, which Jupyter shows as Markdown.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -24,6 +28,19 @@ from initlab.stats import (
 )
 
 
+class Prose(str):
+    """A writer's text: a ``str`` (search, compare and join it as one) that Jupyter shows as Markdown.
+
+    ``display(writer(...))`` renders it; IPython's plain printer and ``print`` show the text as is.
+    """
+
+    def _repr_markdown_(self) -> str:
+        return str(self)
+
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
+        p.text(str(self))
+
+
 def fmt_ci(mean: float, half: float, scale: float = 100.0, digits: int = 2) -> str:
     """``"97.41 ± 0.12"`` (accuracies as percent by default); no interval with one seed."""
     if not np.isfinite(mean):
@@ -31,6 +48,60 @@ def fmt_ci(mean: float, half: float, scale: float = 100.0, digits: int = 2) -> s
     if not np.isfinite(half):
         return f"{mean * scale:.{digits}f}"
     return f"{mean * scale:.{digits}f} ± {half * scale:.{digits}f}"
+
+
+def fmt_interval(low: float, high: float, *, scale: float = 1.0, digits: int = 2, signed: bool = False,
+                 bracketed: bool = True) -> str:
+    """An interval as printed: ``"[97.01, 97.71]"``; ``signed`` gives ``"[+0.50, -1.20]"`` (differences),
+    ``bracketed=False`` ``"97.01 – 97.71"``. Both ends are multiplied by ``scale`` first."""
+    sign = "+" if signed else ""
+    lo, hi = f"{scale * low:{sign}.{digits}f}", f"{scale * high:{sign}.{digits}f}"
+    return f"[{lo}, {hi}]" if bracketed else f"{lo} – {hi}"
+
+
+def fmt_diff_ci(diff: float, low: float, high: float, *, scale: float = 100.0, unit: str | None = "pp",
+                digits: int = 2, label: str | None = "95% CI") -> str:
+    """A difference with its confidence interval: ``"+1.23 pp, 95% CI [+0.50, +1.96]"``.
+
+    Signed, each value times ``scale`` (accuracies as fractions to percentage points by
+    default); ``unit=None`` leaves the unit out and ``label=None`` the label:
+    ``"+1.23 [+0.50, +1.96]"``.
+    """
+    text = f"{scale * diff:+.{digits}f}" + (f" {unit}" if unit is not None else "")
+    text += f", {label}" if label is not None else ""
+    return f"{text} {fmt_interval(low, high, scale=scale, digits=digits, signed=True)}"
+
+
+def fmt_pi(mean: float, low: float, high: float, *, verdict: str = "inside", digits: int = 2,
+           each: str = "run") -> str:
+    """Where one run of ours lands, as printed: ``"98.70 [98.10, 99.30]"`` (mean and 95% prediction interval).
+
+    ``verdict`` is :func:`initlab.stats.judge_published`'s: with ``equal`` or ``differs`` (every
+    seed identical) ``"every run: 11.35"``, with ``one seed`` ``"98.70 (one run)"``, with
+    ``no runs`` ``"no run"``; ``each`` names the unit counted (``"run"`` or ``"seed"``).
+    """
+    if verdict in ("equal", "differs"):
+        return f"every {each}: {mean:.{digits}f}"
+    if verdict == "one seed":
+        return f"{mean:.{digits}f} (one {each})"
+    if verdict == "no runs":
+        return "no run"
+    return f"{mean:.{digits}f} {fmt_interval(low, high, digits=digits)}"
+
+
+def runs_line(runs: pd.DataFrame, keys: Sequence[str] | None = None) -> str:
+    """``"24 runs; their recorded training time adds up to 3.5 min"``, from the runs' ``wall_time`` (seconds).
+
+    ``runs`` has one row per run; with ``keys``, a run has several rows (one per epoch) and
+    is told apart by ``keys``: runs are the distinct key combinations, and each run's time
+    is counted once.
+    """
+    if keys is None:
+        n, seconds = len(runs), runs["wall_time"].sum()
+    else:
+        n = len(runs.drop_duplicates(list(keys)))
+        seconds = runs.groupby(list(keys))["wall_time"].first().sum()
+    return f"{n} runs; their recorded training time adds up to {seconds / 60:.1f} min"
 
 
 def fmt_p(p: float) -> str:
@@ -73,7 +144,8 @@ def summary_table(df: pd.DataFrame, values: Sequence[str] = ("test_accuracy", "t
         cells = []
         for _, g in groups:
             f = failure_summary(g["test_accuracy"].to_numpy(dtype=float), fail_below)
-            cells.append(f"{f['failed']} of {f['n']} ({f['rate']:.0%}, 95% CI {f['rate_low']:.0%}–{f['rate_high']:.0%})")
+            rate = f"{f['rate']:.0%}, 95% CI {f['rate_low']:.0%}–{f['rate_high']:.0%}"
+            cells.append(f"{f['failed']} of {f['n']} ({rate})")
         table["failed"] = cells
     return table.set_index(list(by))[[*values, "seeds", "diverged", *(["failed"] if fail_below is not None else [])]]
 
@@ -96,12 +168,13 @@ def family_lines(table: pd.DataFrame, delta: float, scale: float = 100.0, unit: 
     lines = []
     for _, r in table.iterrows():
         if r["n"] < 2:
-            stats_part = f"{scale * r['mean']:+.2f} {unit} from one seed" if np.isfinite(r["mean"]) else "no paired seeds"
+            stats_part = (f"{scale * r['mean']:+.2f} {unit} from one seed" if np.isfinite(r["mean"])
+                          else "no paired seeds")
         elif r["exact"]:
             stats_part = f"{scale * r['mean']:+.2f} {unit} in every seed"
         else:
-            stats_part = (f"{scale * r['mean']:+.2f} {unit}, 95% CI [{scale * r['ci_low']:+.2f}, "
-                          f"{scale * r['ci_high']:+.2f}], Holm p {fmt_p(r['p_adj'])}")
+            stats_part = (f"{fmt_diff_ci(r['mean'], r['ci_low'], r['ci_high'], scale=scale, unit=unit)}, "
+                          f"Holm p {fmt_p(r['p_adj'])}")
         lines.append(f"- {r[label]}: {stats_part} → **{verdict_label(r, delta, scale, unit)}**")
     return lines
 
@@ -112,8 +185,8 @@ def verdict_counts(table: pd.DataFrame) -> str:
     return ", ".join(f"{int(counts[v])} {v}" for v in VERDICTS if v in counts) or "no tests"
 
 
-def ranking_text(df: pd.DataFrame, claimed: Sequence[str], delta: float, value: str = "test_accuracy",
-                 source: str = "the source", gaps: Sequence[float | None] | None = None) -> str:
+def ranking_text(*, df: pd.DataFrame, claimed: Sequence[str], delta: float, value: str = "test_accuracy",
+                 source: str = "the source", gaps: Sequence[float | None] | None = None) -> Prose:
     """A Markdown verdict on a claimed ranking (best first): each adjacent step a paired test, one Holm family.
 
     Args:
@@ -133,4 +206,4 @@ def ranking_text(df: pd.DataFrame, claimed: Sequence[str], delta: float, value: 
              "**is not established**" if not (v["verdict"] == "reversed").any() else "**is contradicted**")
     lines += [f"Of {len(v)} adjacent steps: {verdict_counts(v)}; the ranking as a whole {whole}.", "",
               protocol_text(f"the {len(v)} adjacent steps of this ranking", len(v), n, delta)]
-    return "\n".join(lines)
+    return Prose("\n".join(lines))

@@ -16,8 +16,8 @@
   that trained.
 
 A difference that is the same in every seed (zero spread, at least ``MIN_EXACT`` = 3
-seeds; two may coincide by chance) is taken as exact: the outcome does not depend on the seed (a constant predictor, say),
-so its sign decides and no interval is drawn around it.
+seeds; two may coincide by chance) is taken as exact: the outcome does not depend on the seed (a constant
+predictor, say), so its sign decides and no interval is drawn around it.
 """
 
 from __future__ import annotations
@@ -134,8 +134,9 @@ def judge_published(values: Sequence[float], published: float, scale: float = 10
     if pi["n"] == 1:
         return {**out, "verdict": "one seed", "reason": "one run gives no interval for the next"}
     if not pi["exact"] and not np.isfinite(pi["low"]):
-        return {**out, "verdict": "too few seeds", "reason": f"{pi['n']} identical seeds: too few to call the "
-                                                              "value seed-independent, and no spread to draw an interval"}
+        return {**out, "verdict": "too few seeds",
+                "reason": f"{pi['n']} identical seeds: too few to call the value seed-independent, and no spread to "
+                          "draw an interval"}
     if pi["exact"]:
         word = "equal" if out["mean"] == pub else "differs"
         return {**out, "verdict": word, "reason": f"every one of {pi['n']} seeds gives {out['mean']:.{digits}f}, "
@@ -341,7 +342,8 @@ def final_epochs(df: pd.DataFrame, keys: Sequence[str] | None = None) -> pd.Data
     """
     keys = ([k for k in [*RUN_KEYS, *RUN_SETTING_KEYS] if k in df.columns] if keys is None
             else [*keys, "seed"])
-    return df.sort_values("epoch").groupby(keys, sort=False, dropna=False).tail(1).sort_values(keys).reset_index(drop=True)
+    last = df.sort_values("epoch").groupby(keys, sort=False, dropna=False).tail(1)
+    return last.sort_values(keys).reset_index(drop=True)
 
 
 def summarize(

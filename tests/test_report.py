@@ -32,6 +32,56 @@ def test_fmt_ci() -> None:
     assert report.fmt_ci(0.1234567, 0.0001, scale=1.0, digits=4) == "0.1235 ± 0.0001"
 
 
+# --- intervals, the runs line, Prose -----------------------------------------------------------------------
+
+def test_fmt_interval() -> None:
+    assert report.fmt_interval(97.014, 97.706) == "[97.01, 97.71]"
+    assert report.fmt_interval(0.005, -0.012, scale=100, digits=1, signed=True) == "[+0.5, -1.2]"
+    assert report.fmt_interval(97.014, 97.706, bracketed=False) == "97.01 – 97.71"
+    assert report.fmt_interval(0.1, 0.2, digits=4) == "[0.1000, 0.2000]"
+
+
+def test_fmt_diff_ci() -> None:
+    assert report.fmt_diff_ci(0.0123, 0.005, 0.0196) == "+1.23 pp, 95% CI [+0.50, +1.96]"
+    assert report.fmt_diff_ci(-0.0123, -0.02, 0.001, unit=None, label=None) == "-1.23 [-2.00, +0.10]"
+    assert report.fmt_diff_ci(0.5, 0.25, 0.75, scale=1.0, unit="x") == "+0.50 x, 95% CI [+0.25, +0.75]"
+    assert report.fmt_diff_ci(0.01, 0.0, 0.02, digits=1) == "+1.0 pp, 95% CI [+0.0, +2.0]"
+    assert report.fmt_diff_ci(0.01, 0.0, 0.02, unit="") == "+1.00 , 95% CI [+0.00, +2.00]"  # as family_lines wrote it
+
+
+def test_fmt_pi() -> None:
+    assert report.fmt_pi(98.7, 98.1, 99.3) == "98.70 [98.10, 99.30]"
+    assert report.fmt_pi(0.12345, 0.1, 0.15, digits=4) == "0.1235 [0.1000, 0.1500]"
+    assert report.fmt_pi(11.35, np.nan, np.nan, verdict="equal") == "every run: 11.35"
+    assert report.fmt_pi(11.35, np.nan, np.nan, verdict="differs", each="seed") == "every seed: 11.35"
+    assert report.fmt_pi(98.7, np.nan, np.nan, verdict="one seed") == "98.70 (one run)"
+    assert report.fmt_pi(98.7, np.nan, np.nan, verdict="one seed", each="seed") == "98.70 (one seed)"
+    assert report.fmt_pi(np.nan, np.nan, np.nan, verdict="no runs") == "no run"
+    assert report.fmt_pi(98.7, 98.1, 99.3, verdict="above") == "98.70 [98.10, 99.30]"
+
+
+def test_runs_line() -> None:
+    runs = pd.DataFrame({"init": ["a", "b", "c"], "wall_time": [60.0, 90.0, 30.0]})
+    assert report.runs_line(runs) == "3 runs; their recorded training time adds up to 3.0 min"
+    epochs = pd.DataFrame({"init": ["a", "a", "b"], "seed": [0, 0, 0], "epoch": [1, 2, 1],
+                           "wall_time": [60.0, 60.0, 33.0]})  # a run's time is on each of its epochs
+    assert report.runs_line(epochs, ["init", "seed"]) == "2 runs; their recorded training time adds up to 1.6 min"
+
+
+def test_prose_is_a_string_that_renders_as_markdown() -> None:
+    text = report.Prose("**bold** claim")
+    assert isinstance(text, str) and text == "**bold** claim" and "bold" in text
+    assert text._repr_markdown_() == "**bold** claim"
+    printed = []
+
+    class _Printer:
+        def text(self, s: str) -> None:
+            printed.append(s)
+
+    text._repr_pretty_(_Printer(), False)
+    assert printed == ["**bold** claim"]
+
+
 # --- summary_table ----------------------------------------------------------------------------------------
 
 _ACC = {"he": [0.97, 0.98, 0.96, 0.97], "randn": [0.10, 0.95, 0.11, 0.96], "zeros": [0.1135] * 4}
@@ -168,7 +218,8 @@ def _ranking(b_gain: list[float], c_gain: list[float]) -> pd.DataFrame:
 
 def test_ranking_text_holds() -> None:
     df = _ranking([0.020, 0.021, 0.019, 0.022, 0.018], [0.0, 0.001, -0.001, 0.0, 0.0])
-    text = report.ranking_text(df, ["a", "b", "c"], 0.005, source="000")
+    text = report.ranking_text(df=df, claimed=["a", "b", "c"], delta=0.005, source="000")
+    assert isinstance(text, report.Prose)
     assert text.startswith("Claimed ranking by 000: **a > b > c** (test accuracy), differences in percentage points:")
     assert "- a > b: +2.00 pp, 95% CI [" in text and "- b > c: +2.00 pp" in text
     assert "Of 2 adjacent steps: 2 supported; the ranking as a whole **holds**." in text
@@ -177,7 +228,7 @@ def test_ranking_text_holds() -> None:
 
 def test_ranking_text_not_established() -> None:
     df = _ranking([0.020, 0.021, 0.019, 0.022, 0.018], [0.030, -0.020, 0.025, -0.030, 0.010])
-    text = report.ranking_text(df, ["a", "b", "c"], 0.005)
+    text = report.ranking_text(df=df, claimed=["a", "b", "c"], delta=0.005)
     assert "Claimed ranking by the source:" in text
     assert "Of 2 adjacent steps: 1 supported, 1 inconclusive; the ranking as a whole **is not established**." in text
     assert "**inconclusive (about " in text
@@ -185,14 +236,14 @@ def test_ranking_text_not_established() -> None:
 
 def test_ranking_text_contradicted() -> None:
     df = _ranking([0.020, 0.021, 0.019, 0.022, 0.018], [0.050, 0.049, 0.052, 0.051, 0.048])
-    text = report.ranking_text(df, ["a", "b", "c"], 0.005, gaps=[0.01, 0.02])
+    text = report.ranking_text(df=df, claimed=["a", "b", "c"], delta=0.005, gaps=[0.01, 0.02])
     assert "- b > c: -3.00 pp" in text and "→ **reversed**" in text
     assert "Of 2 adjacent steps: 1 supported, 1 reversed; the ranking as a whole **is contradicted**." in text
 
 
 def test_ranking_text_equivalent_step_is_not_a_holding_ranking() -> None:
     df = _ranking([0.040, 0.041, 0.039, 0.0402, 0.0398], [0.020, 0.021, 0.019, 0.022, 0.018])
-    text = report.ranking_text(df, ["a", "b", "c"], 0.005)
+    text = report.ranking_text(df=df, claimed=["a", "b", "c"], delta=0.005)
     assert "**equivalent within ±0.5 pp**" in text
     assert "1 supported, 1 equivalent; the ranking as a whole **is not established**." in text
 

@@ -28,7 +28,7 @@ from scipy import stats as _st
 
 from initlab.findings.speed import seeds_phrase
 from initlab.nets.initializers import get_initializer
-from initlab.report import family_lines, protocol_text, summary_table, verdict_counts
+from initlab.report import Prose, family_lines, protocol_text, summary_table, verdict_counts
 from initlab.stats import (
     ALPHA,
     BORDERLINE,
@@ -86,8 +86,8 @@ def sign_test(a: Sequence[float], b: Sequence[float]) -> dict[str, float]:
     wins, losses = int((x > y).sum()), int((x < y).sum())
     n = wins + losses
     p = float(_st.binomtest(wins, n, 0.5).pvalue) if n else np.nan
-    return {"n": n, "wins": wins, "losses": losses, "ties": int(x.size - n), "mean": (wins - losses) / n if n else np.nan,
-            "p": p}
+    return {"n": n, "wins": wins, "losses": losses, "ties": int(x.size - n),
+            "mean": (wins - losses) / n if n else np.nan, "p": p}
 
 
 def compare_with_failures(df: pd.DataFrame, pairs: Sequence[tuple[str, str]], delta: float,
@@ -131,14 +131,14 @@ def comparison_lines(table: pd.DataFrame, delta: float) -> list[str]:
     return lines
 
 
-def family_text(table: pd.DataFrame, family: str, delta: float) -> str:
+def family_text(table: pd.DataFrame, family: str, delta: float) -> Prose:
     """A :func:`compare_with_failures` family in Markdown: its claims, then its method."""
     signs = int((table["test"] == "sign").sum())
     note = (f" {signs} claim(s) involve a run that diverged: each is an exact two-sided sign test over the "
             "seeds instead (a diverged run ranks below any run that trained; ties left out), with no equivalence "
             "test, in the same Holm family." if signs else "")
-    return "\n".join([*comparison_lines(table, delta), "",
-                      protocol_text(family, len(table), seeds_phrase(table), delta) + note])
+    return Prose("\n".join([*comparison_lines(table, delta), "",
+                            protocol_text(family, len(table), seeds_phrase(table), delta) + note]))
 
 
 def reference_family(df: pd.DataFrame, reference: str, delta: float, value: str = "test_accuracy") -> pd.DataFrame:
@@ -274,7 +274,7 @@ def spread_lines(table: pd.DataFrame) -> list[str]:
     return lines
 
 
-def spread_text(table: pd.DataFrame, draws: pd.DataFrame) -> str:
+def spread_text(table: pd.DataFrame, draws: pd.DataFrame) -> Prose:
     """Repeatability in both senses: a seeded draw repeats; and how far seeds move the result."""
     random = draws[draws["random"]]
     repeat = draws["same seed repeats"]
@@ -291,7 +291,7 @@ def spread_text(table: pd.DataFrame, draws: pd.DataFrame) -> str:
              f"of equal variance for paired samples (the correlation of sum and difference, two-sided) over {n} seeds, "
              f"Holm-corrected together at α = {ALPHA:g}; *inconclusive* means the spreads are not resolved, not that "
              f"they are equal. *Borderline* marks a corrected p-value within a factor of {BORDERLINE:g} of α."]
-    return "\n".join(lines)
+    return Prose("\n".join(lines))
 
 
 def gradients_at_init(dataset: str, model: str, inits: Sequence[str], seeds: Sequence[int],
@@ -369,9 +369,9 @@ def blowup_table(df: pd.DataFrame, factor: float = 1.1) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("init")
 
 
-def gradient_text(summary: pd.DataFrame, blowups: pd.DataFrame, warned: Sequence[str] = WARNED,
+def gradient_text(*, summary: pd.DataFrame, blowups: pd.DataFrame, warned: Sequence[str] = WARNED,
                   reference: str = "he_normal", threshold: float = 10.0, seeds: int = 1, n_samples: int = 512,
-                  factor: float = 1.1) -> str:
+                  factor: float = 1.1) -> Prose:
     """The page's warning about vanishing and exploding gradients, answered from the measurements.
 
     Args:
@@ -406,12 +406,12 @@ def gradient_text(summary: pd.DataFrame, blowups: pd.DataFrame, warned: Sequence
              f"first-epoch value" + (f" ({'; '.join(trouble)})" if trouble else "") + ". A gradient that is "
              "uniformly smaller or larger does not by itself slow Adam, whose steps are divided by a running "
              "estimate of the gradient's own size."]
-    return "\n".join(lines)
+    return Prose("\n".join(lines))
 
 
-def catalogue_text(table: pd.DataFrame, reference: pd.DataFrame, group: pd.DataFrame, draws: pd.DataFrame,
+def catalogue_text(*, table: pd.DataFrame, reference: pd.DataFrame, group: pd.DataFrame, draws: pd.DataFrame,
                    spread: pd.DataFrame, speed: pd.DataFrame, grads: pd.DataFrame, blowups: pd.DataFrame,
-                   delta: float, fail_below: float, target: float, ref_name: str) -> str:
+                   delta: float, fail_below: float, target: float, ref_name: str) -> Prose:
     """The closing summary: one bullet per question, each naming its test, correction and seeds.
 
     Args:
@@ -439,7 +439,7 @@ def catalogue_text(table: pd.DataFrame, reference: pd.DataFrame, group: pd.DataF
     words = {"neither": "neither vanishes nor explodes"}
     warned = ", ".join(f"{i} **{words.get(grads.loc[i, 'verdict'], grads.loc[i, 'verdict'])}**"
                        for i in WARNED if i in grads.index)
-    return "\n".join([
+    return Prose("\n".join([
         f"- **Failures** (a run below {100 * fail_below:g}% test accuracy; a rate with its Wilson interval, beside the "
         f"mean ± 95% CI of the runs that trained): {'; '.join(failed) or 'none'}.",
         f"- **Against {ref_name}** (chosen beforehand: He et al.'s initializer for ReLU networks; paired t-tests and "
@@ -462,4 +462,4 @@ def catalogue_text(table: pd.DataFrame, reference: pd.DataFrame, group: pd.DataF
         f"measures, target {100 * target:g}%, Holm over the {len(tested)} tested claims): {orth or 'nothing tested'}"
         + (f"; {untested} claim(s) on epochs to the target not tested (the target was too rarely reached)"
            if untested else "") + ".",
-    ])
+    ]))

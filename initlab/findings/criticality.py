@@ -23,7 +23,7 @@ from scipy import stats as st
 
 from initlab.convergence import convergence_table
 from initlab.errors import InvalidArgumentError
-from initlab.report import family_lines, fmt_ci, fmt_p, protocol_text, verdict_counts
+from initlab.report import Prose, family_lines, fmt_ci, fmt_p, protocol_text, verdict_counts
 from initlab.stats import ALPHA, final_epochs, mean_ci, paired_test, paired_values, test_family, wilson_interval
 from initlab.theory import meanfield as mf
 from initlab.theory.isometry import NEAR, setup_label
@@ -198,7 +198,7 @@ def _share(r: Mapping) -> str:
             f"{r['low']:.0%}–{r['high']:.0%})")
 
 
-def prediction_text(table: pd.DataFrame, threshold: float, budget: str) -> str:
+def prediction_text(table: pd.DataFrame, threshold: float, budget: str) -> Prose:
     """Where the ``6 ξ_c`` bound holds and where it does not, from :func:`trainability_table`."""
     s = prediction_summary(table)
     p = fisher_p(s)
@@ -220,7 +220,7 @@ def prediction_text(table: pd.DataFrame, threshold: float, budget: str) -> str:
                   *[f"- {_cell(r)}" for _, r in inside_failed.iterrows()]]
     else:
         lines += ["", f"Every cell inside the bound trained with every seed within {budget}."]
-    return "\n".join(lines)
+    return Prose("\n".join(lines))
 
 
 # --------------------------------------------------------------------------- isometry
@@ -310,7 +310,7 @@ def _agreement_counts(agreement: pd.Series) -> str:
                    if undecided else ".")
 
 
-def isometry_text(tests: pd.DataFrame, depth: int, seeds: int, delta: float = DELTA) -> str:
+def isometry_text(tests: pd.DataFrame, depth: int, seeds: int, delta: float = DELTA) -> Prose:
     """The isometry family in words: method, one line per test, the spectra's prediction beside it."""
     lines = [protocol_text(ISOMETRY_FAMILY, len(tests), seeds, delta), "",
              *family_lines(tests, delta), "", f"Of {len(tests)} tests: {verdict_counts(tests)}.", "",
@@ -320,7 +320,7 @@ def isometry_text(tests: pd.DataFrame, depth: int, seeds: int, delta: float = DE
         lines.append(f"- {r['setup']}: orthogonal {r['near_orthogonal']:.0%}, Gaussian {r['near_gaussian']:.0%}, "
                      f"so the spectra favour {r['predicted']}; the test is **{r['verdict']}**: "
                      f"{AGREEMENT_WORDS[r['agreement']]}.")
-    return "\n".join(lines)
+    return Prose("\n".join(lines))
 
 
 # --------------------------------------------------------------------------- the sources
@@ -355,7 +355,7 @@ def advice_verdict(points: pd.DataFrame) -> str:
     return "holds" if ok else "is contradicted"
 
 
-def sources_text(points: pd.DataFrame, critical: Mapping[str, float], tests: pd.DataFrame | None = None) -> str:
+def sources_text(points: pd.DataFrame, critical: Mapping[str, float], tests: pd.DataFrame | None = None) -> Prose:
     """``002``'s and ``004``'s claims placed on the phase diagram (``points``: :func:`named_points` at
     ``σ_b² = 0``; ``critical``: ``{label: critical σ_w²}``; ``tests``: :func:`isometry_tests`)."""
     lines = [f"- {SOURCE_002} advises Glorot or LeCun for tanh and He for ReLU. Without biases: "
@@ -373,7 +373,7 @@ def sources_text(points: pd.DataFrame, critical: Mapping[str, float], tests: pd.
         lines.append(f"- {SOURCE_004} and {SOURCE_002}: orthogonal kernels help deep nets. At the critical point, "
                      f"orthogonal kernels learned faster for: {'; '.join(sup) or 'no set-up'}"
                      + (f". Not shown for: {'; '.join(rest)}" if rest else "") + " (the isometry family above).")
-    return "\n".join(lines)
+    return Prose("\n".join(lines))
 
 
 # --------------------------------------------------------------------------- simulation
@@ -398,7 +398,7 @@ def simulation_table(check: pd.DataFrame, confidence: float = 0.95) -> pd.DataFr
     return pd.DataFrame(rows)
 
 
-def simulation_text(table: pd.DataFrame, width: int, confidence: float = 0.95) -> str:
+def simulation_text(table: pd.DataFrame, width: int, confidence: float = 0.95) -> Prose:
     """The simulation check in words: per ``σ_w²``, the error of the seed-mean and the interval coverage."""
     lines = [f"Nets of width {width}; per σ_w², every starting correlation and layer after the first is one point, "
              f"its measurement the mean over {int(table['seeds'].iloc[0])} nets. If the theory is exact at this "
@@ -407,15 +407,15 @@ def simulation_text(table: pd.DataFrame, width: int, confidence: float = 0.95) -
         cover = "no interval (one net)" if not np.isfinite(r["covered"]) else f"{r['covered']:.0%} of intervals hold it"
         lines.append(f"- σ_w² = {r['sigma_w2']:g}: mean |measured − predicted| = {r['mean_abs_error']:.3f} "
                      f"(largest {r['max_abs_error']:.3f}) over {int(r['points'])} points; {cover}.")
-    return "\n".join(lines)
+    return Prose("\n".join(lines))
 
 
 # --------------------------------------------------------------------------- closing
 
 
-def findings_text(critical: float, sigma_b2: float, sim: pd.DataFrame, table: pd.DataFrame, threshold: float,
+def findings_text(*, critical: float, sigma_b2: float, sim: pd.DataFrame, table: pd.DataFrame, threshold: float,
                   tests: pd.DataFrame, points: pd.DataFrame, seeds: int, isometry_seeds: int, depth: int,
-                  deepest_spectrum: pd.DataFrame, delta: float = DELTA) -> str:
+                  deepest_spectrum: pd.DataFrame, delta: float = DELTA) -> Prose:
     """The notebook's closing text, generated from its tables, with the method behind every verdict.
 
     ``deepest_spectrum``: :func:`initlab.theory.isometry.spectrum_summary` rows at the deepest depth.
@@ -449,4 +449,4 @@ def findings_text(critical: float, sigma_b2: float, sim: pd.DataFrame, table: pd
         f"t-intervals over nets. The mean-field numbers are quadratures (Gauss–Legendre on the normal density), "
         f"not fits.",
     ]
-    return "\n".join(lines)
+    return Prose("\n".join(lines))

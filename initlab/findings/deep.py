@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from initlab.probe.depth import COLLAPSE, DEFECT_THRESHOLDS, FAILS, ORTHOGONAL_RELU, TRAINS, defects, setup_keys
-from initlab.report import family_lines, fmt_ci, protocol_text, verdict_counts
+from initlab.report import Prose, family_lines, fmt_ci, protocol_text, verdict_counts
 from initlab.stats import paired_test, test_family, wilson_interval
 
 DELTA = 0.02  # equivalence margin: 2 pp of test accuracy, below the seed-to-seed spread of one set-up
@@ -412,7 +412,7 @@ def diagnosis_text(chosen: pd.DataFrame, diag: pd.DataFrame, depth: int) -> str:
     return "\n".join(lines)
 
 
-def family_text(tests: pd.DataFrame, family: str, seeds: int, delta: float = DELTA) -> str:
+def family_text(tests: pd.DataFrame, family: str, seeds: int, delta: float = DELTA) -> Prose:
     """One family's tests in words: the claim, the method, one line per test and the counts."""
     t = tests[tests["family"] == family]
     unit = "pp of validation accuracy averaged over the epochs" if VALUES.get(family) == "auc" else "pp"
@@ -420,10 +420,10 @@ def family_text(tests: pd.DataFrame, family: str, seeds: int, delta: float = DEL
              *family_lines(t, delta), "", f"Of {len(t)} tests: {verdict_counts(t)}."]
     if unit != "pp":
         lines.insert(-1, f"(Differences in {unit}.)")
-    return "\n".join(lines)
+    return Prose("\n".join(lines))
 
 
-def snn_text(answers: pd.DataFrame) -> str:
+def snn_text(answers: pd.DataFrame) -> Prose:
     """``004``'s self-normalizing claim, set-up by set-up, from :func:`snn_answers`."""
     lines = []
     for _, r in answers.iterrows():
@@ -435,7 +435,7 @@ def snn_text(answers: pd.DataFrame) -> str:
                      f"**{r['verdict']}** → the claim **{r['answer']}**.")
     counts = answers["answer"].value_counts()
     summary = ", ".join(f"{int(counts[a])} {a}" for a in SNN_ANSWERS if a in counts) or "no cells"
-    return "\n".join([*lines, "", f"Of {len(answers)} (start, depth, input scaling) cells: {summary}."])
+    return Prose("\n".join([*lines, "", f"Of {len(answers)} (start, depth, input scaling) cells: {summary}."]))
 
 
 def _claim_mark(r: Mapping) -> str:
@@ -455,9 +455,9 @@ def orthogonal_at_init(verdicts: pd.DataFrame) -> str:
             f"{', '.join(kept) or 'no activation'}" + (f"; not with {'; '.join(lost)}" if lost else "") + ".")
 
 
-def findings_text(verdicts: pd.DataFrame, base: pd.DataFrame, chosen: pd.DataFrame, diag: pd.DataFrame,
+def findings_text(*, verdicts: pd.DataFrame, base: pd.DataFrame, chosen: pd.DataFrame, diag: pd.DataFrame,
                   tests: pd.DataFrame, answers: pd.DataFrame, seeds: int, default: float,
-                  rates: Sequence[float], delta: float = DELTA) -> str:
+                  rates: Sequence[float], delta: float = DELTA) -> Prose:
     """The notebook's closing text: propagation, trainability (default and chosen rates), the starts at the
     deepest depth, each claim's verdicts, and the method behind every verdict."""
     deepest = int(chosen["depth"].max())
@@ -493,4 +493,4 @@ def findings_text(verdicts: pd.DataFrame, base: pd.DataFrame, chosen: pd.DataFra
               f"(trains ≥ {TRAINS:.0%}, fails < {FAILS:.0%}; collapses: a mean drop of at least "
               f"{100 * COLLAPSE:.0f} pp from the best validation epoch; diverged: any run's loss overflowed), "
               "not tests."]
-    return "\n".join(lines)
+    return Prose("\n".join(lines))

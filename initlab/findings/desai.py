@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from initlab.findings.speed import ordered_pairs, per_run, seeds_phrase
-from initlab.report import verdict_counts
+from initlab.report import Prose, fmt_diff_ci, fmt_interval, verdict_counts
 from initlab.sources import desai_table
 from initlab.stats import (
     ALPHA,
@@ -56,14 +56,14 @@ def published_comparison(df: pd.DataFrame, digits: int = 2) -> pd.DataFrame:
                                 paper.loc[init, col], digits=digits)
             # an accuracy cannot leave [0, 100]%: the printed bounds are clipped (the verdict is unchanged)
             low, high = max(j["low"], 0.0), min(j["high"], 100.0)
-            interval = f"{low:.{digits}f} – {high:.{digits}f}" if np.isfinite(j["low"]) else "n/a"
+            interval = fmt_interval(low, high, digits=digits, bracketed=False) if np.isfinite(j["low"]) else "n/a"
             rows.append({"quantity": label, "init": init, "paper (%)": f"{j['published']:.{digits}f}",
                          "ours, mean (%)": f"{j['mean']:.{digits}f}" if np.isfinite(j["mean"]) else "n/a",
                          "ours, 95% PI for one run (%)": interval, "paper vs. PI": j["verdict"], "seeds": j["n"]})
     return pd.DataFrame(rows).set_index(["quantity", "init"])
 
 
-def published_text(table: pd.DataFrame) -> str:
+def published_text(table: pd.DataFrame) -> Prose:
     """How many of the paper's numbers land where one run of ours would, and which do not."""
     v = table["paper vs. PI"]
     out = table[~v.isin(["inside", "equal"])]
@@ -73,8 +73,8 @@ def published_text(table: pd.DataFrame) -> str:
     head = (f"{int(v.isin(['inside', 'equal']).sum())} of {len(table)} numbers of Table 1 lie inside the 95% "
             f"prediction interval for one run of ours (t-based, from {seeds} seeds; a published number is one run, "
             f"so it is judged against where one new run would land, rounded to the paper's two decimals).")
-    return head + (f" Outside it ({len(out)}; the paper's run lies above or below ours, or differs from a value "
-                   f"every seed repeats): {'; '.join(outside)}." if outside else " None lies outside it.")
+    return Prose(head + (f" Outside it ({len(out)}; the paper's run lies above or below ours, or differs from a "
+                         f"value every seed repeats): {'; '.join(outside)}." if outside else " None lies outside it."))
 
 
 def paper_gaps(claimed: Sequence[str], column: str = "test_acc") -> list[float]:
@@ -113,7 +113,7 @@ def gap_seeds(df: pd.DataFrame, claimed: Sequence[str], gaps: Sequence[float],
     return pd.DataFrame(rows).set_index("step")
 
 
-def gap_text(gaps: pd.DataFrame, ranking: pd.DataFrame) -> str:
+def gap_text(gaps: pd.DataFrame, ranking: pd.DataFrame) -> Prose:
     """What :func:`gap_seeds` means for each step, given the step's verdict (``ranking``, same order).
 
     Where we ran at least the seeds the family needs and the step is still not supported,
@@ -136,7 +136,7 @@ def gap_text(gaps: pd.DataFrame, ranking: pd.DataFrame) -> str:
         else:
             parts.append(f"{step}: {need} seeds (from our spread, the paper's gap cannot be resolved in practice)"
                          if need.startswith("more") else f"{step}: no estimate (our differences have no spread)")
-    return "; ".join(parts) + "."
+    return Prose("; ".join(parts) + ".")
 
 
 def equivalence_family(df: pd.DataFrame, inits: Sequence[str], delta: float,
@@ -155,7 +155,7 @@ def equivalence_family(df: pd.DataFrame, inits: Sequence[str], delta: float,
     return t
 
 
-def equivalence_text(table: pd.DataFrame, delta: float, value: str = "test accuracy") -> str:
+def equivalence_text(table: pd.DataFrame, delta: float, value: str = "test accuracy") -> Prose:
     """Which pairs are equivalent within ±δ, with each pair's difference and corrected p-values."""
     lines = []
     for _, r in table.iterrows():
@@ -166,7 +166,7 @@ def equivalence_text(table: pd.DataFrame, delta: float, value: str = "test accur
         elif not np.isfinite(r["p_equiv_adj"]):
             part = f"{100 * r['mean']:+.2f} pp in each of {int(r['n'])} seeds, too few to test a zero spread"
         else:
-            part = (f"{100 * r['mean']:+.2f} pp, 95% CI [{100 * r['ci_low']:+.2f}, {100 * r['ci_high']:+.2f}], "
+            part = (f"{fmt_diff_ci(r['mean'], r['ci_low'], r['ci_high'])}, "
                     f"Holm p (equivalence) = {r['p_equiv_adj']:.3g}")
         mark = (", borderline" if r["borderline"] else "") + (" (exact: the same in every seed)" if r["exact"] else "")
         lines.append(f"- {r['claim']}: {part} → **{r['verdict']}{mark}**")
@@ -183,7 +183,7 @@ def equivalence_text(table: pd.DataFrame, delta: float, value: str = "test accur
               f"Holm-corrected together at α = {ALPHA:g}; *not shown equivalent* means the data do not exclude a "
               f"difference of {100 * delta:g} pp, not that one exists. *Borderline* marks a corrected p-value "
               f"within a factor of {BORDERLINE:g} of α."]
-    return "\n".join(lines)
+    return Prose("\n".join(lines))
 
 
 def faster_pairs(speed: pd.DataFrame) -> str:
@@ -215,8 +215,8 @@ def _words(table: pd.DataFrame, delta: float, scale: float = 100.0, unit: str = 
     return "; ".join(f"{r['claim']} **{verdict_label(r, delta, scale, unit)}**" for _, r in table.iterrows())
 
 
-def findings_text(published: pd.DataFrame, ranking: pd.DataFrame, speed: pd.DataFrame,
-                  equivalence: pd.DataFrame, gaps: pd.DataFrame, delta: float, target: float) -> str:
+def findings_text(*, published: pd.DataFrame, ranking: pd.DataFrame, speed: pd.DataFrame,
+                  equivalence: pd.DataFrame, gaps: pd.DataFrame, delta: float, target: float) -> Prose:
     """The closing summary: one bullet per question, each naming its test, correction and seeds.
 
     Args:
@@ -248,4 +248,4 @@ def findings_text(published: pd.DataFrame, ranking: pd.DataFrame, speed: pd.Data
         f"{seeds_phrase(equivalence)} seeds, Holm over the {len(equivalence)} pairs): "
         f"equivalent for {', '.join(eq) or 'no pair'}; {len(equivalence) - len(eq)} pair(s) not shown equivalent.",
     ]
-    return "\n".join(lines)
+    return Prose("\n".join(lines))

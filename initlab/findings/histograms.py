@@ -24,7 +24,7 @@ import pandas as pd
 
 from initlab.errors import InvalidArgumentError
 from initlab.findings.symmetry import fmt_sig
-from initlab.report import fmt_ci, protocol_text
+from initlab.report import Prose, fmt_ci, fmt_diff_ci, protocol_text
 from initlab.stats import compare_pairs, final_epochs, mean_ci, paired_test, test_family, verdict_label
 
 SOURCE_BINS = 50
@@ -134,11 +134,11 @@ def _span(values: pd.Series, fmt: str) -> str:
 
 
 def window_text(window: pd.DataFrame, ylim: tuple[float, float] = SOURCE_YLIM,
-                xlim: tuple[float, float] = SOURCE_XLIM, exclude: Sequence[str] = (ZERO,)) -> str:
+                xlim: tuple[float, float] = SOURCE_XLIM, exclude: Sequence[str] = (ZERO,)) -> Prose:
     """What the source's window hides, layer by layer (ranges over the inits not in ``exclude``)."""
     w = window[~window["init"].isin(exclude)]
     if w.empty:
-        return "No initializer left to describe."
+        return Prose("No initializer left to describe.")
     lines = [f"Through the source's window (x in [{xlim[0]:g}, {xlim[1]:g}], density up to {ylim[1]:g}; "
              f"ranges over {', '.join(dict.fromkeys(w['init']))}):", ""]
     for layer, g in w.groupby("layer", sort=False):
@@ -159,7 +159,7 @@ def window_text(window: pd.DataFrame, ylim: tuple[float, float] = SOURCE_YLIM,
               f"at 0 (mean density {by_layer.loc[taller, 'zero_bar_density']:.2f}) is {taller}'s; {last}'s bars "
               f"are {by_layer.loc[last, 'bin_width'] / by_layer.loc[first, 'bin_width']:.3g} times as wide as "
               f"{first}'s (mean over the initializers)."]
-    return "\n".join(lines)
+    return Prose("\n".join(lines))
 
 
 def _per_seed(stats: pd.DataFrame, stage: str) -> pd.DataFrame:
@@ -265,8 +265,8 @@ def claim_lines(table: pd.DataFrame) -> list[str]:
         elif r["exact"]:
             part = f"{scale * r['mean']:+.2f} {unit} in every seed"
         else:
-            part = (f"{scale * r['mean']:+.2f} {unit}, 95% CI [{scale * r['ci_low']:+.2f}, "
-                    f"{scale * r['ci_high']:+.2f}], Holm p = {fmt_sig(r['p_adj'])}")
+            part = (f"{fmt_diff_ci(r['mean'], r['ci_low'], r['ci_high'], scale=scale, unit=unit)}, "
+                    f"Holm p = {fmt_sig(r['p_adj'])}")
         lines.append(f"- {r['claim']}: {part} → **{verdict_label(r, delta, scale, unit)}**")
     return lines
 
@@ -303,7 +303,7 @@ def _shape_fact(stats: pd.DataFrame, init: str, stage: str) -> str:
 
 
 def claims_text(activation: pd.DataFrame, accuracy: pd.DataFrame, stats: pd.DataFrame,
-                stage: str = "trained") -> str:
+                stage: str = "trained") -> Prose:
     """The verdict on each of the source's statements, grouped by initializer, then the two families' method
     (each with the number of seeds its tests paired)."""
     lines = []
@@ -325,7 +325,7 @@ def claims_text(activation: pd.DataFrame, accuracy: pd.DataFrame, stats: pd.Data
                                 _seeds(activation), _first(activation, "delta", SHARE)),
               "", protocol_text("the source's statements about learning (test accuracy after the last epoch)",
                                 len(accuracy), _seeds(accuracy), _first(accuracy, "delta", SHARE))]
-    return "\n".join(lines)
+    return Prose("\n".join(lines))
 
 
 def _seeds(table: pd.DataFrame) -> int:
@@ -337,7 +337,7 @@ def _first(table: pd.DataFrame, column: str, kind: str) -> float:
     return float(rows[column].iloc[0]) if len(rows) else float("nan")
 
 
-def init_text(stats: pd.DataFrame, inits: Sequence[str]) -> str:
+def init_text(stats: pd.DataFrame, inits: Sequence[str]) -> Prose:
     """At initialization: each init's std from the first to the last hidden layer (mean over seeds), and
     which inits share their zero pattern exactly (the same draws, scaled)."""
     s = stats[stats["stage"] == "at init"]
@@ -355,8 +355,8 @@ def init_text(stats: pd.DataFrame, inits: Sequence[str]) -> str:
             f"they draw the same normal numbers and scale them differently, and a ReLU network with zero biases "
             f"scales its activations without moving their signs, so their histograms at initialization differ "
             f"in width only." if alike else "")
-    return (f"At initialization the activation std goes from {first} to {last} as follows (mean over seeds): "
-            f"{'; '.join(parts)}.{tail}")
+    return Prose(f"At initialization the activation std goes from {first} to {last} as follows (mean over seeds): "
+                 f"{'; '.join(parts)}.{tail}")
 
 
 def adam_threshold(step: int = 1) -> float:
@@ -370,8 +370,8 @@ def adam_threshold(step: int = 1) -> float:
     return float(ADAM["epsilon"] / np.sqrt(1.0 - ADAM["beta_2"] ** step))
 
 
-def adam_text(grads: pd.DataFrame, steps: pd.DataFrame, df: pd.DataFrame, accuracy: pd.DataFrame,
-              small: str = SMALL, large: str = HE) -> str:
+def adam_text(*, grads: pd.DataFrame, steps: pd.DataFrame, df: pd.DataFrame, accuracy: pd.DataFrame,
+              small: str = SMALL, large: str = HE) -> Prose:
     """Why ``small`` trains despite gradients orders of magnitude smaller than ``large``'s.
 
     Args:
@@ -404,14 +404,15 @@ def adam_text(grads: pd.DataFrame, steps: pd.DataFrame, df: pd.DataFrame, accura
     shrink = ("shrinks far less" if max(step_ratio) * 10 < min(ratio["at init"]) else
               "shrinks about as much" if max(step_ratio) * 10 >= min(ratio["at init"]) >= min(step_ratio) else
               "shrinks more")
-    return (f"At initialization {large}'s kernel gradients are {span(ratio['at init'])} times {small}'s "
-            f"({layers[0]} to {layers[-1]}, mean over seeds); after training {span(ratio['trained'])} times. "
-            f"Adam's first step {shrink}: its root mean square is {span(pick(large, 'step_rms'))} for "
-            f"{large} and {span(pick(small, 'step_rms'))} for {small} (hidden layers), {span(step_ratio)} times "
-            f"smaller, not {span(ratio['at init'])}. It is not equal either: {damp}. Measured against the weights, "
-            f"the first step is {span(rel[small])} of the kernel's std for {small} and {span(rel[large])} for "
-            f"{large}. Test accuracy: {large} {fmt_ci(acc[large]['mean'], acc[large]['half_width'])}%, {small} "
-            f"{fmt_ci(acc[small]['mean'], acc[small]['half_width'])}%.{verdict}")
+    return Prose(f"At initialization {large}'s kernel gradients are {span(ratio['at init'])} times {small}'s "
+                 f"({layers[0]} to {layers[-1]}, mean over seeds); after training {span(ratio['trained'])} times. "
+                 f"Adam's first step {shrink}: its root mean square is {span(pick(large, 'step_rms'))} for "
+                 f"{large} and {span(pick(small, 'step_rms'))} for {small} (hidden layers), {span(step_ratio)} times "
+                 f"smaller, not {span(ratio['at init'])}. It is not equal either: {damp}. Measured against the "
+                 f"weights, the first step is {span(rel[small])} of the kernel's std for {small} and "
+                 f"{span(rel[large])} for {large}. Test accuracy: {large} "
+                 f"{fmt_ci(acc[large]['mean'], acc[large]['half_width'])}%, {small} "
+                 f"{fmt_ci(acc[small]['mean'], acc[small]['half_width'])}%.{verdict}")
 
 
 def step_table(steps: pd.DataFrame) -> pd.DataFrame:
@@ -429,7 +430,7 @@ def gradient_table(grads: pd.DataFrame, value: str = "kernel_grad_norm") -> pd.D
     return wide.map(fmt_sig)
 
 
-def gradient_text(grads: pd.DataFrame, value: str = "kernel_grad_norm", threshold: float = 10.0) -> str:
+def gradient_text(grads: pd.DataFrame, value: str = "kernel_grad_norm", threshold: float = 10.0) -> Prose:
     """The first hidden layer's kernel gradient norm over the last's, per init and stage (mean over seeds).
 
     A ratio beyond ``threshold`` either way is called vanishing or exploding towards the input;
@@ -458,5 +459,5 @@ def gradient_text(grads: pd.DataFrame, value: str = "kernel_grad_norm", threshol
                f"every one within a factor of {threshold:g} of 1, so no gradient vanishes or explodes across "
                f"these {len(layers)} hidden layers")
     tail = f"; {', '.join(zero)} gives every hidden kernel an exactly zero gradient throughout" if zero else ""
-    return (f"The first hidden layer's kernel gradient norm over the last's ({first} / {last}, "
-            f"{' → '.join(stages)}, mean over seeds): {'; '.join(parts) or 'none'}; {verdict}{tail}.")
+    return Prose(f"The first hidden layer's kernel gradient norm over the last's ({first} / {last}, "
+                 f"{' → '.join(stages)}, mean over seeds): {'; '.join(parts) or 'none'}; {verdict}{tail}.")

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from initlab.findings import speed
-from initlab.report import family_lines, fmt_ci, protocol_text, verdict_counts
+from initlab.report import Prose, family_lines, fmt_ci, protocol_text, verdict_counts
 from initlab.sources import DESAI_RANKING
 from initlab.stats import final_epochs, mean_ci, paired_test, test_family, verdict_label
 
@@ -316,11 +316,11 @@ def washout_table(tests: pd.DataFrame, runs: Mapping[str, pd.DataFrame]) -> pd.D
     return pd.DataFrame(rows, columns=columns).set_index(columns[:3])
 
 
-def family_text(tests: pd.DataFrame, model: str, condition: str, delta: float) -> str:
+def family_text(*, tests: pd.DataFrame, model: str, condition: str, delta: float) -> Prose:
     """One family (a model under one condition) in words: the method, one line per test, the counts."""
     t = tests[(tests["model"] == model) & (tests["condition"] == condition)]
     if not len(t):
-        return f"No claim of `{SOURCES.get(model, model)}` was tested under {CONDITIONS[condition]}."
+        return Prose(f"No claim of `{SOURCES.get(model, model)}` was tested under {CONDITIONS[condition]}.")
     n = speed.seeds_phrase(t)
     family = (f"the claims of `{SOURCES.get(model, model)}` on `{model}` under every optimizer setting, "
               f"{CONDITIONS[condition]}, in final test accuracy")
@@ -328,7 +328,7 @@ def family_text(tests: pd.DataFrame, model: str, condition: str, delta: float) -
     for setting, s in t.groupby("optimizer_setting", sort=False):
         lines.append(f"- *{setting}*: the ranking {ranking_word(s['verdict'])}; the initializer: "
                      f"{washout_word(s['verdict'])} ({verdict_counts(s)}).")
-    return "\n".join(lines)
+    return Prose("\n".join(lines))
 
 
 # --------------------------------------------------------------------------- RandomNormal(0.01) under Adam and SGD
@@ -439,8 +439,8 @@ def scale_answer(gaps: pd.DataFrame, ratios: pd.DataFrame, factor: float = 10.0)
     return "undecided"
 
 
-def scale_text(best: pd.DataFrame, tests: pd.DataFrame, gaps: pd.DataFrame, steps: pd.DataFrame,
-               small: str, scaled: str, delta: float, model: str = "mlp_512_256_128_64") -> str:
+def scale_text(*, best: pd.DataFrame, tests: pd.DataFrame, gaps: pd.DataFrame, steps: pd.DataFrame,
+               small: str, scaled: str, delta: float, model: str = "mlp_512_256_128_64") -> Prose:
     """The RandomNormal(0.01) question in words: how ``small`` does beside ``scaled`` under each setting,
     how the lead changes from Adam, what the first step does with each start, and the answer."""
     from initlab.training.optimizers import ADAM
@@ -475,13 +475,13 @@ def scale_text(best: pd.DataFrame, tests: pd.DataFrame, gaps: pd.DataFrame, step
               "", f"Adam's invariance to the gradient's scale as the reason {small} trains under Adam: "
               f"**{scale_answer(gaps, ratios)}** with these runs (the lead test and the first step above; a "
               f"mechanism read off one step and a paired comparison, not a proof)."]
-    return "\n".join(lines)
+    return Prose("\n".join(lines))
 
 
 # --------------------------------------------------------------------------- the grid and the summary
 
 
-def grid_text(best: pd.DataFrame) -> str:
+def grid_text(best: pd.DataFrame) -> Prose:
     """Whether the grid brackets every set-up's best rate, and which set-ups sit at an edge or train at no rate."""
     edge = best[best["edge"] != ""]
     failed = best[~best["trains"]]
@@ -503,11 +503,11 @@ def grid_text(best: pd.DataFrame) -> str:
     if len(open_):
         lines.append(f"{len(open_)} set-up(s) that train have a window that reaches an edge of the grid: "
                      "their width is a lower bound.")
-    return "\n".join(lines)
+    return Prose("\n".join(lines))
 
 
-def findings_text(best: pd.DataFrame, washout: pd.DataFrame, tests: pd.DataFrame, scale_answer_word: str,
-                  seeds: int, delta: float, window: float = WINDOW) -> str:
+def findings_text(*, best: pd.DataFrame, washout: pd.DataFrame, tests: pd.DataFrame, scale_answer_word: str,
+                  seeds: int, delta: float, window: float = WINDOW) -> Prose:
     """The closing summary: the grid, the best rates and windows, the rankings under both conditions,
     the RandomNormal(0.01) answer, and the method behind every verdict."""
     trains = best[best["trains"]]
@@ -534,4 +534,4 @@ def findings_text(best: pd.DataFrame, washout: pd.DataFrame, tests: pd.DataFrame
               "and the test accuracy is then compared at it. *Washed out* means every tested pair of a setting is "
               "equivalent; *not washed out*, that some pair differs; a ranking *holds* when every pair of it is "
               "supported."]
-    return "\n".join(lines)
+    return Prose("\n".join(lines))

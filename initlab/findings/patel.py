@@ -22,7 +22,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from initlab.report import fmt_ci
+from initlab.report import Prose, fmt_ci, fmt_pi
 from initlab.sources import PATEL_AVERAGES, PATEL_LABELS, patel_tables
 from initlab.stats import failure_summary, final_epochs, judge_published, mean_ci
 
@@ -63,17 +63,6 @@ def judge(values: Sequence[float] | np.ndarray, paper: float, kind: str) -> dict
     return j
 
 
-def _pi_text(j: dict, digits: int) -> str:
-    """A judged interval as printed: ``"98.7 [98.1, 99.3]"``, ``"every run: 11.35"``, ``"98.70 (one run)"``."""
-    if j["verdict"] in ("equal", "differs"):
-        return f"every run: {j['mean']:.{digits}f}"
-    if j["verdict"] == "one seed":
-        return f"{j['mean']:.{digits}f} (one run)"
-    if j["verdict"] == "no runs":
-        return "no run"
-    return f"{j['mean']:.{digits}f} [{j['low']:.{digits}f}, {j['high']:.{digits}f}]"
-
-
 # --- what the tables measure ----------------------------------------------------------------------
 
 def candidate_table(full: pd.DataFrame, split: pd.DataFrame) -> pd.DataFrame:
@@ -98,7 +87,8 @@ def candidate_table(full: pd.DataFrame, split: pd.DataFrame) -> pd.DataFrame:
             for kind, column in (("acc", f"{stem}accuracy"), ("loss", f"{stem}loss")):
                 digits = SCALES[_kind(column)][1]
                 j = judge(runs[column].to_numpy(), _paper("zeros", dataset, _kind(column)), _kind(column))
-                row.update({f"{kind}_ours": _pi_text(j, digits), f"{kind}_paper": f"{j['published']:.{digits}f}",
+                ours = fmt_pi(j["mean"], j["low"], j["high"], verdict=j["verdict"], digits=digits)
+                row.update({f"{kind}_ours": ours, f"{kind}_paper": f"{j['published']:.{digits}f}",
                             f"{kind}_verdict": j["verdict"]})
             rows.append(row)
     return pd.DataFrame(rows)
@@ -115,13 +105,10 @@ def _names(items: Sequence[str]) -> str:
     return "no set" if not items else items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
 
 
-def identification_text(labels: pd.DataFrame, candidates: pd.DataFrame) -> str:
-    """What the paper's zero row is, with the evidence: the label arithmetic, then the replays.
-
-    ``labels`` is :func:`initlab.findings.zero_init.label_table`'s frame (with a
-    ``"full training set"`` and a ``"test set"`` row per dataset), ``candidates``
-    :func:`candidate_table`'s (whose :data:`FULL_SET` rows are replays on the full training set).
-    """
+def _label_evidence(labels: pd.DataFrame) -> tuple[list[str], list[str], list[str], list[str], list[str]]:
+    """Per dataset, a bullet comparing the paper's zero row with a constant predictor on each set, and the
+    evidence :func:`identification_text` weighs: the datasets matched exactly by the full training set, those
+    whose paper accuracy lies below a balanced set's 10%, the matched losses and the test sets' losses."""
     lines, exact, balanced, entropy, test_losses = [], [], [], [], []
     for dataset, t in labels.groupby("dataset", sort=False):
         acc, loss = round(_paper("zeros", dataset, "accuracy"), 2), round(_paper("zeros", dataset, "loss"), 4)
@@ -141,6 +128,17 @@ def identification_text(labels: pd.DataFrame, candidates: pd.DataFrame) -> str:
             entropy.append(f"{loss:.4f}")
         if "test set" in losses:
             test_losses.append(f"{losses['test set']:.4f}")
+    return lines, exact, balanced, entropy, test_losses
+
+
+def identification_text(labels: pd.DataFrame, candidates: pd.DataFrame) -> Prose:
+    """What the paper's zero row is, with the evidence: the label arithmetic, then the replays.
+
+    ``labels`` is :func:`initlab.findings.zero_init.label_table`'s frame (with a
+    ``"full training set"`` and a ``"test set"`` row per dataset), ``candidates``
+    :func:`candidate_table`'s (whose :data:`FULL_SET` rows are replays on the full training set).
+    """
+    lines, exact, balanced, entropy, test_losses = _label_evidence(labels)
     n_data = candidates["dataset"].nunique()
     agree, loss_agree = identified(candidates), identified(candidates, "loss")
     verdicts = "; ".join(f"{m}: {', '.join(g['acc_verdict'])}" for m, g in candidates.groupby("metric", sort=False))
@@ -154,7 +152,7 @@ def identification_text(labels: pd.DataFrame, candidates: pd.DataFrame) -> str:
                   + (" All of them are training numbers, so the tables report training accuracy either way; which "
                      "part of the training set it was measured on is left open." if len(agree) > 1 and
                      all(a.startswith("training") for a in agree) else "")]
-        return "\n".join(lines)
+        return Prose("\n".join(lines))
     name = agree[0]
     lines += ["", f"**Identification.** Only one metric agrees with the paper's zero-initialization accuracy on all "
                   f"{n_data} datasets: **{name}**, the last epoch's mean over its batches, as Keras' `fit` reports "
@@ -178,7 +176,7 @@ def identification_text(labels: pd.DataFrame, candidates: pd.DataFrame) -> str:
                      f"sits a little above it, because with Adam at batch 32 the bias keeps jittering around the "
                      f"frequencies (the paper does not state its optimizer or batch size); on the test sets the "
                      f"converged loss would be {', '.join(test_losses)}.")
-    return "\n".join(lines)
+    return Prose("\n".join(lines))
 
 
 # --- the paper beside ours ------------------------------------------------------------------------
@@ -255,7 +253,6 @@ def comparison_table(rows: pd.DataFrame, df: pd.DataFrame, test_value: str = "te
     runs = final_epochs(df)
     out = []
     for _, r in rows.iterrows():
-        j = {"mean": r["ours_mean"], "low": r["ours_pi_low"], "high": r["ours_pi_high"], "verdict": r["verdict"]}
         if r["dataset"] == "average":
             test = "—"
         else:
@@ -263,15 +260,17 @@ def comparison_table(rows: pd.DataFrame, df: pd.DataFrame, test_value: str = "te
             ci = mean_ci(sel[test_value].to_numpy(float))
             test = fmt_ci(ci["mean"], ci["half_width"], scale, digits)
         failed = "—" if not np.isfinite(r["failed"]) else f"{int(r['failed'])} of {int(r['runs'])}"
-        out.append({"dataset": r["dataset"], "scheme": f"{r['scheme']} ({r['init']})", "paper": f"{r['paper']:.{digits}f}",
-                    "ours (95% PI, one run)": _pi_text(j, digits) + (" †" if r["source"] == "replay" else "")
+        ours = fmt_pi(r["ours_mean"], r["ours_pi_low"], r["ours_pi_high"], verdict=r["verdict"], digits=digits)
+        out.append({"dataset": r["dataset"], "scheme": f"{r['scheme']} ({r['init']})",
+                    "paper": f"{r['paper']:.{digits}f}",
+                    "ours (95% PI, one run)": ours + (" †" if r["source"] == "replay" else "")
                     + (" ‡" if r["judged_on"] == "runs that trained" else ""),
                     "verdict": r["verdict"], f"our {test_value.replace('_', ' ')} (mean ± CI)": test,
                     "failed runs": failed})
     return pd.DataFrame(out).set_index(["dataset", "scheme"])
 
 
-def shortfall_text(train_rows: pd.DataFrame, df: pd.DataFrame) -> str:
+def shortfall_text(train_rows: pd.DataFrame, df: pd.DataFrame) -> Prose:
     """How far the paper lies from our training and from our test accuracy, per dataset.
 
     Means over the schemes that train (all but zero), each over its runs that trained;
@@ -300,7 +299,7 @@ def shortfall_text(train_rows: pd.DataFrame, df: pd.DataFrame) -> str:
                      f"accuracy, {side(to_train)} our training accuracy; our training accuracy is {side(own)} our "
                      f"test accuracy. The paper's numbers against our prediction intervals for training accuracy: "
                      f"{counted}.")
-    return "\n".join(lines)
+    return Prose("\n".join(lines))
 
 
 # --- views and texts for the notebook -------------------------------------------------------------
@@ -328,7 +327,7 @@ def candidate_view(candidates: pd.DataFrame) -> pd.DataFrame:
     }).set_index(["dataset", "metric"])
 
 
-def replay_check_text(runs: pd.DataFrame, replayed: pd.DataFrame) -> str:
+def replay_check_text(runs: pd.DataFrame, replayed: pd.DataFrame) -> Prose:
     """Whether the replay reproduces our zero-initialized runs: every epoch's accuracy and loss, run by run."""
     keys = ["dataset", "seed", "epoch"]
     ours = runs[runs["init"] == "zeros"].set_index(keys).sort_index()
@@ -340,6 +339,6 @@ def replay_check_text(runs: pd.DataFrame, replayed: pd.DataFrame) -> str:
     n = len(ours.reset_index()[["dataset", "seed"]].drop_duplicates())
     same = ("identical in every epoch" if acc == 0 else
             f"within {100 * acc:.3f} pp (an argmax between near-equal biases can round either way)")
-    return (f"Replayed from the labels, our {n} zero-initialized runs (every dataset and seed, "
-            f"{ours.index.get_level_values('epoch').nunique()} epoch(s)): training, validation and test accuracy "
-            f"{same}; losses within {loss:.1e} (float32 sums in another order).")
+    return Prose(f"Replayed from the labels, our {n} zero-initialized runs (every dataset and seed, "
+                 f"{ours.index.get_level_values('epoch').nunique()} epoch(s)): training, validation and test accuracy "
+                 f"{same}; losses within {loss:.1e} (float32 sums in another order).")

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from initlab.findings.patel import CLAIMED, FAIL_BELOW, identified
-from initlab.report import fmt_ci, protocol_text, verdict_counts
+from initlab.report import Prose, fmt_ci, fmt_diff_ci, protocol_text, verdict_counts
 from initlab.sources import patel_tables
 from initlab.stats import mean_ci, paired_test, paired_values, test_family, verdict_label
 
@@ -48,8 +48,9 @@ def ranking_family(df: pd.DataFrame, values: Sequence[str] = ("accuracy", "test_
     return test_family(pd.DataFrame(rows))
 
 
-def ranking_markdown(family: pd.DataFrame, delta: float = DELTA) -> str:
-    """The family as a Markdown table: paper gap, our difference with its CI, Holm p, verdict, seeds for the paper's gap."""
+def ranking_markdown(family: pd.DataFrame, delta: float = DELTA) -> Prose:
+    """The family as a Markdown table: paper gap, our difference with its CI, Holm p, verdict, seeds for the
+    paper's gap."""
     head = ["dataset", "metric", "step", "paper gap (pp)", "ours (pp) [95% CI]", "Holm p", "verdict",
             "seeds for the paper's gap"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
@@ -59,17 +60,17 @@ def ranking_markdown(family: pd.DataFrame, delta: float = DELTA) -> str:
         elif r["n"] < 2:
             ours, p = "one seed" if r["n"] == 1 else "no seeds", "—"
         else:
-            ours = f"{100 * r['mean']:+.2f} [{100 * r['ci_low']:+.2f}, {100 * r['ci_high']:+.2f}]"
+            ours = fmt_diff_ci(r["mean"], r["ci_low"], r["ci_high"], unit=None, label=None)
             p = f"{r['p_adj']:.3g}"
         need = r["seeds_needed"]
         need = ("—" if not np.isfinite(need) and not np.isinf(need) else
                 "more than 10,000" if np.isinf(need) else f"{int(need)}")
         lines.append(f"| {r['dataset']} | {r['metric']} | {r['claim']} | {100 * r['gap']:+.2f} | {ours} | {p} | "
                      f"**{verdict_label(r, delta)}** | {need} |")
-    return "\n".join(lines)
+    return Prose("\n".join(lines))
 
 
-def ranking_text(family: pd.DataFrame, delta: float = DELTA) -> str:
+def ranking_text(family: pd.DataFrame, delta: float = DELTA) -> Prose:
     """Per dataset and metric, whether the whole ranking holds; then the protocol sentence."""
     seeds = int(family["n"].min()) if len(family) else 0
     lines = []
@@ -90,7 +91,7 @@ def ranking_text(family: pd.DataFrame, delta: float = DELTA) -> str:
     n_data, n_metrics = family["dataset"].nunique(), family["metric"].nunique()
     family_name = (f"the paper's ranking He > Xavier > Random > Zero, every adjacent step on each of the "
                    f"{n_data} datasets, on {n_metrics} metrics ({', '.join(dict.fromkeys(family['metric']))})")
-    return "\n".join(lines + ["", protocol_text(family_name, len(family), seeds, delta)])
+    return Prose("\n".join(lines + ["", protocol_text(family_name, len(family), seeds, delta)]))
 
 
 # --- speed ----------------------------------------------------------------------------------------
@@ -114,8 +115,8 @@ def convergence_summary(conv: pd.DataFrame, df: pd.DataFrame) -> pd.DataFrame:
 
 
 
-def closing_text(acc_rows: pd.DataFrame, loss_rows: pd.DataFrame, family: pd.DataFrame,
-                 candidates: pd.DataFrame, delta: float = DELTA) -> str:
+def closing_text(*, acc_rows: pd.DataFrame, loss_rows: pd.DataFrame, family: pd.DataFrame,
+                 candidates: pd.DataFrame, delta: float = DELTA) -> Prose:
     """The notebook's closing summary: each verdict with the test, correction and seeds behind it."""
     agree = identified(candidates)
     metric = agree[0] if len(agree) == 1 else None
@@ -129,9 +130,9 @@ def closing_text(acc_rows: pd.DataFrame, loss_rows: pd.DataFrame, family: pd.Dat
                                                        "no runs") if v in c)
 
     ident = (f"the paper's tables most likely report the last epoch's numbers of type **{metric}**, accuracy and "
-             f"loss (the only metric of a zero-initialized network that agrees with its zero row on every dataset; {replays} "
-             f"replays per metric, each compared with a 95% prediction interval, or exactly when every replay "
-             f"is the same)" if metric else
+             f"loss (the only metric of a zero-initialized network that agrees with its zero row on every dataset; "
+             f"{replays} replays per metric, each compared with a 95% prediction interval, or exactly when every "
+             f"replay is the same)" if metric else
              "which metric the paper's tables report is not pinned down by its zero row (see above)")
     failures = acc_rows[(acc_rows["failed"] > 0) & (acc_rows["init"] != "zeros")]
     fail_text = ("; ".join(f"{r['dataset']} {r['init']}: {int(r['failed'])} of {int(r['runs'])}"
@@ -153,4 +154,4 @@ def closing_text(acc_rows: pd.DataFrame, loss_rows: pd.DataFrame, family: pd.Dat
             "every adjacent step of the paper's ranking on every dataset and both metrics", len(family),
             int(family["n"].min()) if len(family) else 0, delta).replace("*Method.* ", ""),
     ]
-    return "\n".join(lines)
+    return Prose("\n".join(lines))

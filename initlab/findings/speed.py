@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from initlab.convergence import convergence_table
-from initlab.report import family_lines, fmt_ci, protocol_text, verdict_counts
+from initlab.report import Prose, family_lines, fmt_ci, protocol_text, verdict_counts
 from initlab.stats import mean_ci, paired_test, test_family
 
 SPEED_METRICS = {
@@ -134,7 +134,7 @@ def speed_lines(table: pd.DataFrame, target: float) -> list[str]:
     return lines
 
 
-def speed_text(table: pd.DataFrame, target: float, family: str) -> str:
+def speed_text(table: pd.DataFrame, target: float, family: str) -> Prose:
     """The speed family's verdicts, then its method: the measures, the censoring, Holm, the seeds."""
     tested = table[table["verdict"] != "not tested"]
     n = seeds_phrase(tested)
@@ -148,4 +148,4 @@ def speed_text(table: pd.DataFrame, target: float, family: str) -> str:
               + (f" For epochs to the target the margin is ±{float(ep_delta.iloc[0]):g} epochs, a run that never "
                  "reaches it counts as one epoch past the last (a lower bound, which can only shrink a "
                  "difference), and seeds where neither run reaches it are left out." if len(ep_delta) else "")]
-    return "\n".join(lines)
+    return Prose("\n".join(lines))

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from initlab.errors import InvalidArgumentError
-from initlab.report import family_lines, fmt_ci, protocol_text
+from initlab.report import Prose, family_lines, fmt_ci, protocol_text
 from initlab.stats import compare_pairs, final_epochs, mean_ci
 
 EXACT_ZERO = 1e-10  # a float64 norm below this fraction of the network's largest gradient norm is zero
@@ -76,7 +76,7 @@ def exactness(grads: pd.DataFrame, value: str = "kernel_grad_norm") -> pd.DataFr
     return out
 
 
-def exactness_text(grads: pd.DataFrame, layer: str = "hidden_1") -> str:
+def exactness_text(grads: pd.DataFrame, layer: str = "hidden_1") -> Prose:
     """One Markdown bullet per init on ``layer``'s kernel gradient at initialization, read by :func:`exactness`."""
     lines = []
     table = exactness(grads)
@@ -101,7 +101,7 @@ def exactness_text(grads: pd.DataFrame, layer: str = "hidden_1") -> str:
             agree = abs(r["float32"] - r["float64"]) / r["float64"]
             lines.append(f"- **{r['init']}**: {layer}'s kernel gradient is a real one: {r['float32']:.3g} in "
                          f"float32, {r['float64']:.3g} in float64 (they agree to {agree:.2g} relative).")
-    return "\n".join(lines)
+    return Prose("\n".join(lines))
 
 
 def collapse_table(collapse: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
@@ -212,9 +212,9 @@ def _family_block(title: str, table: pd.DataFrame, delta: float, family: str, se
             protocol_text(family, len(table), seeds, delta), ""]
 
 
-def findings_text(grads: pd.DataFrame, sym: pd.DataFrame, df: pd.DataFrame, collapse: Mapping[str, Any],
+def findings_text(*, grads: pd.DataFrame, sym: pd.DataFrame, df: pd.DataFrame, collapse: Mapping[str, Any],
                   majority: tuple[int, float], families: Mapping[str, tuple[pd.DataFrame, float, str]],
-                  constants: Sequence[str], layer: str = "hidden_1") -> str:
+                  constants: Sequence[str], layer: str = "hidden_1") -> Prose:
     """The closing text: gradients, symmetry, what each reaches and every family's verdicts.
 
     Args:
@@ -252,4 +252,4 @@ def findings_text(grads: pd.DataFrame, sym: pd.DataFrame, df: pd.DataFrame, coll
                   f"{': the same, it predicts that class for every image' if same else ''}.", ""]
     for title, (table, delta, family) in families.items():
         lines += _family_block(title, table, delta, family, int(table["n"].min()) if len(table) else 0)
-    return "\n".join(lines).rstrip()
+    return Prose("\n".join(lines).rstrip())

@@ -51,9 +51,13 @@ import pandas as pd
 import initlab._tf_quiet  # noqa: F401  (before keras: silence TF start-up logs)
 from initlab.errors import InvalidArgumentError, UnsupportedLayerError
 from initlab.nets.initializers import get_initializer, layer_seed
-from initlab.nets.layers import activation_name
+from initlab.nets.layers import (
+    KERNEL_LAYERS,  # noqa: F401  (re-exported: initlab.nets imports it from here)
+    activation_name,
+    holds_kernel,
+    kernel_layers,
+)
 
-KERNEL_LAYERS = (keras.layers.Dense, keras.layers.Conv1D, keras.layers.Conv2D, keras.layers.Conv3D)
 BOUNDED = ("tanh", "sigmoid", "softmax", "hard_sigmoid", "softsign", "hard_tanh")
 WHERE = ("auto", "output", "pre_activation")
 DATA_INITS = ("lsuv",)
@@ -78,12 +82,12 @@ def lsuv_layers(model: keras.Model) -> list[keras.layers.Layer]:
     if not model.built:
         raise InvalidArgumentError("model", model.name, "must be built (give it a keras.Input)")
     for layer in model.layers:
-        if not isinstance(layer, KERNEL_LAYERS) and layer.weights:
+        if not holds_kernel(layer) and layer.weights:
             raise UnsupportedLayerError(
                 "LSUV", layer.name, type(layer).__name__,
                 "it has weights but is neither Dense nor Conv1D/2D/3D; remove it or initialize this "
                 "model another way")
-    layers = [layer for layer in model.layers if isinstance(layer, KERNEL_LAYERS)]
+    layers = kernel_layers(model)
     if not layers:
         raise InvalidArgumentError("model", model.name, "must contain at least one Dense or Conv layer")
     return layers

@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 
 import initlab._tf_quiet  # noqa: F401  (before keras: silence TF start-up logs)
-from initlab.nets.layers import activation_name
+from initlab.nets.layers import activation_name, kernel_layers
+from initlab.probe.measure import GRADIENT_NORM_COLUMNS
 
 _DERIVATIVES = {"relu": lambda z, a: (z > 0).astype(np.float64), "linear": lambda z, a: np.ones_like(z),
                 "tanh": lambda z, a: 1.0 - a * a, "sigmoid": lambda z, a: a * (1.0 - a)}
@@ -29,13 +30,12 @@ def dense_weights64(model: keras.Model) -> list[tuple[str, np.ndarray, np.ndarra
     """
     from initlab.errors import UnsupportedLayerError
 
-    out = []
-    for layer in model.layers:
-        if isinstance(layer, keras.layers.Flatten):
-            continue
-        if not isinstance(layer, keras.layers.Dense):
+    for layer in model.layers:  # of the kernel layers, float64 arithmetic is written for Dense only
+        if not isinstance(layer, (keras.layers.Flatten, keras.layers.Dense)):
             raise UnsupportedLayerError("float64 arithmetic", layer.name, type(layer).__name__,
                                         "only Flatten and Dense layers are computed")
+    out = []
+    for layer in kernel_layers(model):
         act = activation_name(layer)
         last = layer is model.layers[-1]
         if (last and act != "softmax") or (not last and act not in _FORWARD):
@@ -86,4 +86,4 @@ def gradient_norms_float64(model: keras.Model, x: np.ndarray, y: np.ndarray) -> 
         if i:
             prev_act = layers[i - 1][3]
             dz = (dz @ w.T) * _DERIVATIVES[prev_act](pre[i - 1], acts[i])
-    return pd.DataFrame(rows[::-1])
+    return pd.DataFrame(rows[::-1], columns=GRADIENT_NORM_COLUMNS)

@@ -55,37 +55,41 @@ def activation_stats(model: keras.Model, x: np.ndarray) -> pd.DataFrame:
     return stats_of(layer_activations(model, x))
 
 
+GRADIENT_NORM_COLUMNS = ["layer", "kernel_grad_norm", "bias_grad_norm", "kernel_norm"]
+
+
 def gradient_norms(model: keras.Model, x: np.ndarray, y: np.ndarray) -> pd.DataFrame:
-    """Per layer with a kernel: L2 norms of the loss gradient of its kernel and bias on one batch."""
-    loss_fn = keras.losses.SparseCategoricalCrossentropy()
-    layers = [l for l in model.layers if hasattr(l, "kernel")]
-    variables = [v for l in layers for v in (l.kernel, l.bias)]
-    with tf.GradientTape() as tape:
-        loss = loss_fn(y, model(x, training=True))
-    grads = tape.gradient(loss, variables)
-    rows = []
-    for i, layer in enumerate(layers):
-        gk, gb = grads[2 * i], grads[2 * i + 1]
-        rows.append({"layer": layer.name,
-                     "kernel_grad_norm": float(tf.norm(gk)) if gk is not None else 0.0,
-                     "bias_grad_norm": float(tf.norm(gb)) if gb is not None else 0.0,
-                     "kernel_norm": float(tf.norm(layer.kernel))})
-    return pd.DataFrame(rows)
+    """Per layer with a kernel: L2 norms of the loss gradient of its kernel and bias on one batch.
+
+    The gradients are :class:`LayerProbe`'s, of the mean sparse categorical cross-entropy
+    in training mode (dropout on); the norms are TensorFlow's float32 ``tf.norm``.
+
+    Returns:
+        One row per kernel layer: ``layer, kernel_grad_norm, bias_grad_norm, kernel_norm``.
+    """
+    probe = LayerProbe(model, keras.losses.SparseCategoricalCrossentropy())
+    result = probe(x, y, training=True)
+    zero = np.zeros(0, dtype=np.float32)  # a layer without bias: norm 0
+    rows = [{"layer": layer.name, "kernel_grad_norm": float(tf.norm(result.kernel_grads[layer.name])),
+             "bias_grad_norm": float(tf.norm(result.bias_grads.get(layer.name, zero))),
+             "kernel_norm": float(tf.norm(layer.kernel))} for layer in probe.layers]
+    return pd.DataFrame(rows, columns=GRADIENT_NORM_COLUMNS)
 
 
 def stats_of(acts: dict[str, np.ndarray]) -> pd.DataFrame:
     """Per layer of an activation dict: mean, std and the fractions that diagnose a layer.
 
     ``frac_zero`` (exactly zero) and ``frac_dead_units`` (units zero on every example) are the
-    dead-ReLU measures; ``frac_saturated`` (|a| > 0.97) matters for tanh and sigmoid layers;
-    ``frac_above_1`` is the share outside the histograms' [-1, 1] window.
+    dead-ReLU measures; ``frac_saturated`` (:func:`saturated` by tanh's rule, |a| > 0.97, as the
+    activation is not known here) matters for tanh and sigmoid layers; ``frac_above_1`` is the
+    share outside the histograms' [-1, 1] window.
     """
     rows = []
     for layer, act in acts.items():
         a = act.reshape(len(act), -1)
         rows.append({"layer": layer, "units": a.shape[1], "mean": float(a.mean()), "std": float(a.std()),
                      "frac_zero": float(np.mean(a == 0)),
-                     "frac_saturated": float(np.mean(np.abs(a) > SATURATION)),
+                     "frac_saturated": float(np.mean(saturated(a, "tanh"))),
                      "frac_dead_units": float(np.mean(np.all(a == 0, axis=0))),
                      "frac_above_1": float(np.mean(a > 1))})
     return pd.DataFrame(rows)

@@ -39,7 +39,7 @@ class SymmetryTracker(keras.callbacks.Callback):
         self.rows: list[dict[str, Any]] = []
 
     def _record(self, epoch: int) -> None:
-        layers = [layer for layer in hidden_layers(self.model) if hasattr(layer, "kernel")]
+        layers = hidden_layers(self.model)
         self.rows += symmetry_rows(epoch, {layer.name: layer.kernel for layer in layers})
 
     def on_train_begin(self, logs: dict | None = None) -> None:

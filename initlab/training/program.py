@@ -107,8 +107,10 @@ def program(model: keras.Model) -> list[Op] | None:
 
 
 def weighted_layers(model: keras.Model) -> list[keras.layers.Layer]:
-    """The Dense and Conv2D layers of a model, in order."""
-    return [l for l in model.layers if isinstance(l, (keras.layers.Dense, keras.layers.Conv2D))]
+    """The layers of a model that hold a kernel, in order (:func:`initlab.nets.layers.kernel_layers`)."""
+    from initlab.nets.layers import kernel_layers
+
+    return kernel_layers(model)
 
 
 def stackable(model: keras.Model) -> bool:

@@ -181,7 +181,7 @@ def test_gradient_text_answers_the_warning() -> None:
     g = _grads().replace({"init": {"big": "random_normal", "vanish": "random_uniform"}})
     s = cat.gradient_summary(g)
     df = _runs({"random_normal": [0.9] * 3}, losses={"random_normal": [[1.0, 2.0]] * 3})
-    text = cat.gradient_text(s, cat.blowup_table(df), seeds=2)
+    text = cat.gradient_text(summary=s, blowups=cat.blowup_table(df), seeds=2)
     assert "- random_normal: 97× he_normal's overall; first-to-last layer ratio 0.91× he_normal's → " \
            "**neither vanishes nor explodes** (its hidden_2 gradient is 1e+02× he_normal's)." in text
     assert "random_uniform:" in text and "→ **vanishes**" in text
@@ -207,8 +207,9 @@ def test_catalogue_text_names_test_correction_and_seeds() -> None:
     spread = cat.spread_family(df, cat.WARNED, cat.VARIANCE_SCALING)
     speed_claims = speed.speed_family(df, [("orthogonal", "random_normal")], 0.99, 0.005)
     grads = cat.gradient_summary(_grads().replace({"init": {"big": "random_normal", "vanish": "random_uniform"}}))
-    text = cat.catalogue_text(table, ref, group, draws, spread, speed_claims, grads, cat.blowup_table(df), 0.005, 0.5,
-                              0.99, "he_normal")
+    text = cat.catalogue_text(table=table, reference=ref, group=group, draws=draws, spread=spread, speed=speed_claims,
+                              grads=grads, blowups=cat.blowup_table(df), delta=0.005, fail_below=0.5, target=0.99,
+                              ref_name="he_normal")
     lines = text.splitlines()
     assert [l.split("**")[1] for l in lines] == ["Failures", "Against he_normal", "The page's conclusion",
                                                  "Repeatability", "Vanishing or exploding gradients",
@@ -276,5 +277,6 @@ def test_gradient_summary_names_the_largest_layer() -> None:
     s = cat.gradient_summary(_grads())
     assert s.loc["big", "largest"] == pytest.approx(100.0) and s.loc["big", "largest_layer"] == "hidden_2"
     assert s.loc["explode", "largest_layer"] == "hidden_1"
-    text = cat.gradient_text(s.rename(index={"big": "random_normal"}), cat.blowup_table(_runs({"x": [0.9]})))
+    text = cat.gradient_text(summary=s.rename(index={"big": "random_normal"}),
+                             blowups=cat.blowup_table(_runs({"x": [0.9]})))
     assert "(its hidden_2 gradient is 1e+02× he_normal's)" in text

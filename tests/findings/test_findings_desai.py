@@ -224,8 +224,8 @@ def test_findings_text_names_test_correction_and_seeds_for_each_item() -> None:
     ranking = ranking_verdict(df, DESAI_RANKING, 0.005, gaps=gaps)
     speed_claims = speed.speed_family(df, speed.ordered_pairs(DESAI_RANKING), 0.97, 0.005)
     eq = desai.equivalence_family(df, DESAI_RANKING, 0.005)
-    text = desai.findings_text(desai.published_comparison(df), ranking, speed_claims, eq,
-                               desai.gap_seeds(df, DESAI_RANKING, gaps), 0.005, 0.97)
+    text = desai.findings_text(published=desai.published_comparison(df), ranking=ranking, speed=speed_claims,
+                               equivalence=eq, gaps=desai.gap_seeds(df, DESAI_RANKING, gaps), delta=0.005, target=0.97)
     lines = text.splitlines()
     assert [l.split("**")[1] for l in lines] == ["Table 1.", "The paper's ranking", "Seeds to resolve the paper's gaps",
                                                  "Convergence speed", "Final test accuracies"]

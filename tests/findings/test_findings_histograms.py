@@ -221,7 +221,7 @@ def _steps(small_grad: float) -> pd.DataFrame:
 def test_adam_text_by_hand() -> None:
     df = _study({h.SMALL: _jitter(0.977, 0.001), h.HE: _jitter(0.977, 0.0012)})
     acc = h.accuracy_claims(df, 0.005)
-    text = h.adam_text(_grads(), _steps(2e-7), df, acc)
+    text = h.adam_text(grads=_grads(), steps=_steps(2e-7), df=df, accuracy=acc)
     assert text.startswith("At initialization he_normal's kernel gradients are 1e+04 times random_normal_001's "
                            "(hidden_1 to hidden_2, mean over seeds); after training 2 times.")
     assert "root mean square is 0.0008 for he_normal and 0.0001 for random_normal_001 (hidden layers), 8 times " \
@@ -230,10 +230,12 @@ def test_adam_text_by_hand() -> None:
     assert "the first step is 0.01 of the kernel's std for random_normal_001 and 0.016 for he_normal" in text
     assert "The paired test of he_normal > random_normal_001 is **equivalent within ±0.5 pp**" in text
     assert "Adam's first step shrinks far less: its" in text  # 8 times against 1e4
-    assert "are not all below the first step's threshold" in h.adam_text(_grads(), _steps(1e-5), df, acc)
+    assert "are not all below the first step's threshold" in h.adam_text(grads=_grads(), steps=_steps(1e-5), df=df,
+                                                                         accuracy=acc)
     same = _steps(2e-7)
     same.loc[same["init"] == h.SMALL, "step_rms"] = 8e-8  # 1e4 times smaller, as the gradients
-    assert "Adam's first step shrinks about as much: its" in h.adam_text(_grads(), same, df, acc)
+    assert "Adam's first step shrinks about as much: its" in h.adam_text(grads=_grads(), steps=same, df=df,
+                                                                         accuracy=acc)
 
 
 def test_step_table() -> None:

@@ -221,11 +221,12 @@ def test_washout_table_and_family_text() -> None:
     assert adam["spread (pp)"] == "0.00" and adam["initializer"] == "washed out" and adam["pairs"] == "1 equivalent"
     assert sgd["best / worst init"] == "glorot_uniform / he_normal" and sgd["ranking"] == "holds"
     assert sgd["spread (pp)"] == "2.38"  # mean of 0.019, 0.026, 0.0295, 0.0205
-    text = opt.family_text(t, M0, "best", 0.005)
+    text = opt.family_text(tests=t, model=M0, condition="best", delta=0.005)
     assert "000_5f419284b061c44b.txt" in text and "Holm" in text and "2 test(s)" in text
     assert "- *adam*: the ranking is not established; the initializer: washed out (1 equivalent)." in text
     assert "- *sgd*: the ranking holds; the initializer: not washed out (1 supported)." in text
-    assert opt.family_text(t, M0, "default", 0.005).startswith("No claim of `000_5f419284b061c44b.txt`")
+    untested = opt.family_text(tests=t, model=M0, condition="default", delta=0.005)
+    assert untested.startswith("No claim of `000_5f419284b061c44b.txt`")
 
 
 # --------------------------------------------------------------------------- RandomNormal(0.01)
@@ -283,7 +284,8 @@ def test_scale_text_reports_each_setting_the_lead_and_the_steps() -> None:
     best = opt.best_rates(opt.rate_table(df))
     tests = opt.claim_tests(runs, "best", 0.005)
     gaps = opt.gap_tests(runs, "random_normal_001", "he_normal", 0.005)
-    text = opt.scale_text(best, tests, gaps, _steps(5.0, 1e-4), "random_normal_001", "he_normal", 0.005)
+    text = opt.scale_text(best=best, tests=tests, gaps=gaps, steps=_steps(5.0, 1e-4), small="random_normal_001",
+                          scaled="he_normal", delta=0.005)
     assert "- *sgd*: random_normal_001 11.33 ± " in text and "(it reaches 50% validation accuracy at no rate" in text
     assert "he_normal > random_normal_001: **supported**" in text  # (verdict_label's words)
     assert "1e-05 times he_normal's" in text and "**consistent**" in text
@@ -299,7 +301,8 @@ def test_scale_text_skips_a_setting_without_both_starts_and_an_empty_gap_family(
     runs = opt.final_runs(opt.at_rates(df, best))
     tests = opt.claim_tests(runs, "best", 0.005)
     gaps = opt.gap_tests(runs[runs["optimizer_setting"] == "adam"], "random_normal_001", "he_normal", 0.005)
-    text = opt.scale_text(best, tests, gaps, _steps(5.0, 1e-4), "random_normal_001", "he_normal", 0.005)
+    text = opt.scale_text(best=best, tests=tests, gaps=gaps, steps=_steps(5.0, 1e-4), small="random_normal_001",
+                          scaled="he_normal", delta=0.005)
     assert text.startswith("- *adam*: random_normal_001 94.33") and "- *sgd*" not in text
     assert "against Adam's, per seed" not in text and "**undecided**" in text
 
@@ -357,7 +360,8 @@ def test_findings_text_summarizes_every_part() -> None:
     best = pd.concat([opt.best_rates(_table([0.01, 0.1, 1.0], [0.9, 0.95, 0.9])),
                       opt.best_rates(_table([0.01, 0.1, 1.0], [0.9, 0.95, 0.949], init="glorot_uniform"))],
                      ignore_index=True)
-    text = opt.findings_text(best, washout, tests, "consistent", seeds=4, delta=0.005)
+    text = opt.findings_text(best=best, washout=washout, tests=tests, scale_answer_word="consistent", seeds=4,
+                             delta=0.005)
     assert "- **The grid.** 2 of 2 set-ups have their best rate inside the grid; 0 train at no rate of it." in text
     assert "- `mlp_128`, sgd: best rate(s) 0.1 (across 2 initializer(s) that train); windows within 1 pp of the " \
            "best span 0.00–1.00 decade(s) on the grid." in text

@@ -322,7 +322,8 @@ def test_ranking_writers() -> None:
     text = patel_ranking.ranking_text(family)
     assert "- mnist, training accuracy: 3 supported; the ranking holds." in text
     assert "- cifar10, training accuracy: 2 supported, 1 reversed; the ranking is contradicted." in text
-    assert "- mnist, test accuracy: 2 supported, 1 inconclusive (1 of them borderline); the ranking is not established." in text
+    assert ("- mnist, test accuracy: 2 supported, 1 inconclusive (1 of them borderline); the ranking is not "
+            "established.") in text
     assert "18 test(s), each a paired t-test over 3 seeds" in text and "on 2 metrics" in text
     assert "seeds enough to resolve" not in text  # mnist's inconclusive step measured more than the paper's gap
     # cifar10's test step: +0.2 pp with a spread of 0.1 pp, where the paper claims 2.41 pp (2 seeds would resolve it)
@@ -364,7 +365,8 @@ def test_closing_text_names_the_test_correction_and_seeds() -> None:
     loss = patel.comparison_rows(STUDY, "loss", zero_replay=ZERO_REPLAY)
     family = patel_ranking.ranking_family(_ranked())
     full, split = _zero_protocols([0.11319] * 3)
-    text = patel_ranking.closing_text(acc, loss, family, patel.candidate_table(full, split))
+    text = patel_ranking.closing_text(acc_rows=acc, loss_rows=loss, family=family,
+                                      candidates=patel.candidate_table(full, split))
     assert f"report the last epoch's numbers of type **{patel.FULL_SET}**, accuracy and loss" in text
     assert "3 replays per metric" in text
     assert "over 3 seeds (t-based" in text and "against 4 replays" in text
@@ -372,7 +374,9 @@ def test_closing_text_names_the_test_correction_and_seeds() -> None:
     stuck = STUDY.assign(test_accuracy=np.where(STUDY["dataset"] == "cifar10", 0.1, STUDY["test_accuracy"]))
     acc_stuck = patel.comparison_rows(stuck, "accuracy", zero_replay=ZERO_REPLAY)
     assert "cifar10 randn_001: 3 of 3 (no run trained); cifar10 randn_lecun: 3 of 3 (no run trained)" in \
-        patel_ranking.closing_text(acc_stuck, loss, family, patel.candidate_table(full, split))
+        patel_ranking.closing_text(acc_rows=acc_stuck, loss_rows=loss, family=family,
+                                   candidates=patel.candidate_table(full, split))
     assert "18 supported over 18 steps (0 borderline)" in text and "Holm-corrected together" in text
     none = patel.candidate_table(*_zero_protocols([0.11319] * 3)).assign(acc_verdict="differs")
-    assert "is not pinned down" in patel_ranking.closing_text(acc, loss, family, none)
+    assert "is not pinned down" in patel_ranking.closing_text(acc_rows=acc, loss_rows=loss, family=family,
+                                                              candidates=none)

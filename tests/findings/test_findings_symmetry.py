@@ -152,21 +152,23 @@ def test_findings_text_sections() -> None:
                  "he_normal": [0.975, 0.976, 0.974, 0.975, 0.977]})
     fam = symmetry.constant_claims(df, ["zeros", "ones"], ["he_normal"], 0.005)
     collapse = {"init": "ones", "units": 128, "identical": True, "same_class": 1.0, "max_prob_diff": 2e-11}
-    text = symmetry.findings_text(_grads(), _sym({"zeros": 1, "ones": 1, "he_normal": 128}), df, collapse,
-                                  (1, 0.1135), {"Random against constant.": (fam, 0.005, "every pair")},
-                                  ["zeros", "ones"])
+    text = symmetry.findings_text(grads=_grads(), sym=_sym({"zeros": 1, "ones": 1, "he_normal": 128}), df=df,
+                                  collapse=collapse, majority=(1, 0.1135),
+                                  families={"Random against constant.": (fam, 0.005, "every pair")},
+                                  constants=["zeros", "ones"])
     assert "**Symmetry.** hidden_1 of zeros, ones still has a single distinct unit after 5 epochs" in text
     assert "gives the same class on 100.00% of the test images (largest probability difference 2e-11)" in text
     assert ("**zeros** scores 11.35 ± 0.00% over 5 seeds; the test set's share of the most frequent training "
             "class (class 1) is 11.35%: the same, it predicts that class for every image.") in text
     assert "**Random against constant.**" in text and "- he_normal > ones: +" in text
     assert "*Method.* The family is every pair: 2 test(s), each a paired t-test over 5 seeds" in text
-    other = symmetry.findings_text(_grads(), _sym({"zeros": 1, "ones": 3}), df, collapse, (7, 0.10), {},
-                                   ["zeros", "ones"])
+    other = symmetry.findings_text(grads=_grads(), sym=_sym({"zeros": 1, "ones": 3}), df=df, collapse=collapse,
+                                   majority=(7, 0.10), families={}, constants=["zeros", "ones"])
     assert "hidden_1 of zeros still has" in other  # ones broke its symmetry here: not named
     assert "(class 7) is 10.00%." in other and "the same, it predicts" not in other
-    broken = symmetry.findings_text(_grads(), _sym({"ones": 1}), df, {**collapse, "same_class": 0.99}, (1, 0.1135),
-                                    {}, ["ones"])
+    broken = symmetry.findings_text(grads=_grads(), sym=_sym({"ones": 1}), df=df,
+                                    collapse={**collapse, "same_class": 0.99}, majority=(1, 0.1135), families={},
+                                    constants=["ones"])
     assert "of the test images (largest probability difference 2e-11): it is not a one-unit network." in broken
 
 

@@ -420,15 +420,15 @@ def test_family_and_closing_texts_state_the_method() -> None:
     verdicts = depth.growth_verdicts(_synthetic(0.5, 1.0))
     diag = pd.DataFrame([{"depth": 5, "activation": a, "init": i, **HEALTHY}
                          for a, i in chosen[["activation", "init"]].itertuples(index=False)])
-    closing = deep.findings_text(verdicts, table, chosen, diag, tests, deep.snn_answers(tests, chosen), 3, 1e-3,
-                                 [1e-3])
+    closing = deep.findings_text(verdicts=verdicts, base=table, chosen=chosen, diag=diag, tests=tests,
+                                 answers=deep.snn_answers(tests, chosen), seeds=3, default=1e-3, rates=[1e-3])
     assert "paired t-test over 3 seeds" in closing and "Holm-corrected within its family (3 families" in closing
     assert "- *orthogonal* (3 tests): 1 supported, 1 reversed, 1 equivalent." in closing
     assert "Supported: depth 5: relu + orthogonal > relu + glorot_normal." in closing
     assert "chosen on validation accuracy" in closing and "never counted" not in closing  # no SNN cells here
     marked = tests.assign(borderline=tests["claim"].str.startswith("depth 5: relu + orthogonal"))
-    closing = deep.findings_text(verdicts, table, chosen, diag, marked, deep.snn_answers(marked, chosen), 3, 1e-3,
-                                 [1e-3])
+    closing = deep.findings_text(verdicts=verdicts, base=table, chosen=chosen, diag=diag, tests=marked,
+                                 answers=deep.snn_answers(marked, chosen), seeds=3, default=1e-3, rates=[1e-3])
     assert "Supported: depth 5: relu + orthogonal > relu + glorot_normal (borderline)." in closing
     assert "Supported: depth 5: relu + he_normal > relu + lecun_normal (exact)." in closing
 

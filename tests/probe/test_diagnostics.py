@@ -16,6 +16,7 @@ from initlab.probe.measure import (
     kernel_gradients,
     layer_statistics,
     saturated,
+    stats_of,
     update_ratio,
     update_ratios,
 )
@@ -87,6 +88,9 @@ def test_saturation_rule_for_tanh_and_sigmoid() -> None:
     np.testing.assert_array_equal(saturated(s, "sigmoid"), [True, True, False, False, False, True])
     with pytest.raises(InvalidArgumentError, match="activation='relu'"):
         saturated(a, "relu")
+    # stats_of does not know the activation: it counts by tanh's rule, |a| > 0.97
+    frame = stats_of({"h": np.stack([a, s])}).set_index("layer")
+    assert frame.loc["h", "frac_saturated"] == pytest.approx(4 / 12)
 
 
 def test_activation_rows_pick_the_statistics_that_apply() -> None:
