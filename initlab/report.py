@@ -179,6 +179,11 @@ def family_lines(table: pd.DataFrame, delta: float, scale: float = 100.0, unit: 
     return lines
 
 
+def claims_text(table: pd.DataFrame, delta: float) -> Prose:
+    """A family's claims as Markdown, one bullet each (:func:`family_lines`)."""
+    return Prose("\n".join(family_lines(table, delta)))
+
+
 def verdict_counts(table: pd.DataFrame) -> str:
     """``"2 supported, 1 inconclusive"``: the verdicts of a family, counted (zero counts left out)."""
     counts = table["verdict"].value_counts()

@@ -423,6 +423,11 @@ def family_text(tests: pd.DataFrame, family: str, seeds: int, delta: float = DEL
     return Prose("\n".join(lines))
 
 
+def families_text(tests: pd.DataFrame, seeds: int, delta: float = DELTA) -> Prose:
+    """Every family of :func:`claim_tests` in words (:func:`family_text`), in the order they were tested."""
+    return Prose("\n\n".join(family_text(tests, f, seeds, delta) for f in dict.fromkeys(tests["family"])))
+
+
 def snn_text(answers: pd.DataFrame) -> Prose:
     """``004``'s self-normalizing claim, set-up by set-up, from :func:`snn_answers`."""
     lines = []

@@ -271,6 +271,11 @@ def claim_lines(table: pd.DataFrame) -> list[str]:
     return lines
 
 
+def accuracy_text(table: pd.DataFrame) -> Prose:
+    """The accuracy claims (:func:`accuracy_claims`) as Markdown, one bullet each (:func:`claim_lines`)."""
+    return Prose("\n".join(claim_lines(table)))
+
+
 STATEMENTS = {
     ZERO: "**Zero**: every layer's activations sit at zero, and the model learns poorly.",
     SMALL: "**Random normal (std 0.01)**: normally distributed activations, most of them close to zero, which "

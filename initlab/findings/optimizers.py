@@ -331,6 +331,13 @@ def family_text(*, tests: pd.DataFrame, model: str, condition: str, delta: float
     return Prose("\n".join(lines))
 
 
+def families_text(*, tests: pd.DataFrame, models: Sequence[str], delta: float) -> Prose:
+    """Every model's family under each condition (default rates, then best rates), headed and in words."""
+    return Prose("\n\n".join(f"**`{model}`, {CONDITIONS[c]}.**\n\n"
+                               + family_text(tests=tests, model=model, condition=c, delta=delta)
+                               for model in models for c in ("default", "best")))
+
+
 # --------------------------------------------------------------------------- RandomNormal(0.01) under Adam and SGD
 
 

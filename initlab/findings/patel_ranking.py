@@ -94,6 +94,11 @@ def ranking_text(family: pd.DataFrame, delta: float = DELTA) -> Prose:
     return Prose("\n".join(lines + ["", protocol_text(family_name, len(family), seeds, delta)]))
 
 
+def ranking_section(family: pd.DataFrame, delta: float = DELTA) -> Prose:
+    """The ranking's table (:func:`ranking_markdown`) followed by its reading (:func:`ranking_text`)."""
+    return Prose(ranking_markdown(family, delta) + "\n\n" + ranking_text(family, delta))
+
+
 # --- speed ----------------------------------------------------------------------------------------
 
 def convergence_summary(conv: pd.DataFrame, df: pd.DataFrame) -> pd.DataFrame:
