@@ -81,10 +81,10 @@ def test_replay_checks_its_arguments() -> None:
 
 
 def test_replay_is_the_zero_initialized_network_trained_by_the_engine() -> None:
-    from initlab.training.study import run_study
+    from initlab.training.study import Study
 
     setup = dict(epochs=2, batch_size=32, validation_split=0.1, train_limit=1000, test_limit=300)
-    runs = run_study("mnist", "mlp_128", ["zeros"], seeds=[0, 3], cache=False, **setup)
+    runs = Study("mnist", "mlp_128", ("zeros",), seeds=(0, 3), **setup).run(cache=False)
     replayed = zero_init.replay_study("mnist", [0, 3], **setup)
     cols = zero_init.METRICS
     ours, theirs = runs.sort_values(["seed", "epoch"])[cols].to_numpy(), replayed[cols].to_numpy()
@@ -322,7 +322,8 @@ def test_ranking_writers() -> None:
     text = patel_ranking.ranking_text(family)
     assert "- mnist, training accuracy: 3 supported; the ranking holds." in text
     assert "- cifar10, training accuracy: 2 supported, 1 reversed; the ranking is contradicted." in text
-    assert "- mnist, test accuracy: 2 supported, 1 inconclusive (1 of them borderline); the ranking is not established." in text
+    assert ("- mnist, test accuracy: 2 supported, 1 inconclusive (1 of them borderline); the ranking is not "
+            "established.") in text
     assert "18 test(s), each a paired t-test over 3 seeds" in text and "on 2 metrics" in text
     assert "seeds enough to resolve" not in text  # mnist's inconclusive step measured more than the paper's gap
     # cifar10's test step: +0.2 pp with a spread of 0.1 pp, where the paper claims 2.41 pp (2 seeds would resolve it)
