@@ -271,7 +271,8 @@ def test_bad_values_are_refused_in_one_line_before_any_work(monkeypatch, change,
     def work(*args, **kwargs):
         raise AssertionError("data were loaded or a run trained before the input was checked")
 
-    for name in ("prepare_data", "train", "train_stack", "stack_size"):
+    monkeypatch.setattr(training.prepare, "prepare_data", work)
+    for name in ("train", "train_stack", "stack_size"):
         monkeypatch.setattr(training.engines, name, work)
     study = {**SMALL, "inits": ["he_normal"], "seeds": [0], "cache": False, **change}
     options = {k: study.pop(k) for k in ("cache", "cached_only") if k in study}  # Study.run's, the rest Study's
@@ -416,7 +417,8 @@ def test_a_grid_stacks_runs_across_learning_rates_and_momenta() -> None:
     specs = [spec for study in _grid() for spec in study.specs()]
     units = training.study._batches(specs, 8)
     assert [len(u) for u in units] == [8]
-    assert {(s.learning_rate, s.momentum) for s in units[0]} == {(0.05, 0.0), (0.01, 0.9)}
+    rates = {(training.resolved_learning_rate(s.optimizer, s.learning_rate), s.momentum) for s in units[0]}
+    assert rates == {(0.05, 0.0), (0.01, 0.9)}  # 0.01, SGD's default, is held as None (canonical_learning_rate)
     adam = training.Study(inits=("he_normal",), seeds=(0,), **SMALL).specs()
     assert len(training.study._batches(specs + adam, 16)) == 2  # Adam and SGD never share a stack
 
