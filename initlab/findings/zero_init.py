@@ -189,9 +189,9 @@ def replay(y_fit: Sequence[int] | np.ndarray, seeds: Sequence[int], *, epochs: i
 def replay_study(dataset: str, seeds: Sequence[int], epochs: int = 5, batch_size: int = 32,
                  validation_split: float = 0.2, train_limit: int | None = None, test_limit: int | None = None,
                  data_dir: str | None = None) -> pd.DataFrame:
-    """A zero-initialized study's results from the labels alone, in ``run_study``'s columns.
+    """A zero-initialized study's results from the labels alone, in ``Study.run``'s columns.
 
-    The same set-up as :func:`initlab.training.study.run_study` (the first ``train_limit`` training
+    The same set-up as :meth:`initlab.training.study.Study.run` (the first ``train_limit`` training
     and ``test_limit`` test examples, the last ``validation_split`` of the training set held
     out, no validation columns when it is 0); test numbers repeat on every epoch row, as the
     runner's do.
