@@ -30,7 +30,7 @@ SMALL = {"epochs": 1, "train_limit": 3000, "test_limit": 1000}
 
 def _point(notebook: Path, params: dict, env: dict) -> float:
     start = time.perf_counter()
-    result = sweep.execute_point(notebook.read_text(), "point.ipynb", params, env)
+    result = sweep.execute_point(notebook.read_text(), "point.ipynb", params, env=env)
     if result["status"] != "completed":
         raise RuntimeError(f"{notebook.name} {params}: {result['error']}")
     return time.perf_counter() - start

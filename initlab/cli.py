@@ -131,7 +131,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from initlab.training.study import Study
 
     out = _output_path(args.out) if args.out else None  # before any training
-    study = Study(args.dataset, args.model, tuple(args.init), tuple(args.seeds), epochs=args.epochs,
+    study = Study(args.dataset, args.model, tuple(args.init), seeds=tuple(args.seeds), epochs=args.epochs,
                   batch_size=args.batch_size, validation_split=args.validation_split,
                   train_limit=args.train_limit, test_limit=args.test_limit,
                   optimizer=args.optimizer, learning_rate=args.learning_rate, engine=args.engine,
@@ -185,6 +185,7 @@ def _sweep_grid(pairs: Sequence[Sequence[str]] | None) -> dict:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
+    from initlab.errors import SweepFailedError
     from initlab.pipeline import sweep
 
     if args.notebook == "collect":
@@ -206,7 +207,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     try:
         table = sweep.run(args.notebook, grid, out=args.out or args.dir, zip_values=args.zip, workers=args.workers,
                           scheduler=args.scheduler, retries=args.retries)
-    except sweep.SweepFailedError as exc:
+    except SweepFailedError as exc:
         print(f"initlab: {exc}", file=sys.stderr)
         return 1
     print(f"{table['point'].nunique()} points completed; table in "
@@ -221,24 +222,32 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``initlab`` command."""
-    parser = argparse.ArgumentParser(prog="initlab", description="How initial weights decide whether and how fast a network learns.")
+    parser = argparse.ArgumentParser(prog="initlab",
+                                     description="How initial weights decide whether and how fast a network learns.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    data = sub.add_parser("data", help="check or fetch the datasets", description="Check or fetch MNIST, Fashion-MNIST and CIFAR-10.")
+    data = sub.add_parser("data", help="check or fetch the datasets",
+                          description="Check or fetch MNIST, Fashion-MNIST and CIFAR-10.")
     data_sub = data.add_subparsers(dest="data_command", required=True, metavar="ACTION")
     check = data_sub.add_parser("check", help="where each dataset was found, shapes, class counts, checksums",
-                                description="For each dataset: where it was found, its shapes, class counts and checksum status. Exit status 1 if any is missing or corrupted. Never downloads.")
+                                description="For each dataset: where it was found, its shapes, class counts and "
+                                            "checksum status. Exit status 1 if any is missing or corrupted. Never "
+                                            "downloads.")
     check.add_argument("--data-dir", help="look here first")
     check.set_defaults(func=cmd_data_check)
-    fetch = data_sub.add_parser("fetch", help="find each dataset, downloading what is missing (unless INITLAB_OFFLINE=1)",
-                                description="Find each dataset, downloading what is missing into data/ unless INITLAB_OFFLINE=1.")
+    fetch = data_sub.add_parser("fetch",
+                                help="find each dataset, downloading what is missing (unless INITLAB_OFFLINE=1)",
+                                description="Find each dataset, downloading what is missing into data/ unless "
+                                            "INITLAB_OFFLINE=1.")
     fetch.add_argument("datasets", nargs="*", help="dataset names (default: all)")
     fetch.add_argument("--data-dir", help="look here first")
     fetch.set_defaults(func=cmd_data_fetch)
 
     sub.add_parser("inits", help="list initializers with their distribution and variance",
-                   description="List every registered initializer with its distribution, variance formula and defaults.").set_defaults(func=cmd_inits)
-    sub.add_parser("models", help="list model names", description="List the architectures `initlab run --model` accepts.").set_defaults(func=cmd_models)
+                   description="List every registered initializer with its distribution, variance formula and "
+                               "defaults.").set_defaults(func=cmd_inits)
+    sub.add_parser("models", help="list model names",
+                   description="List the architectures `initlab run --model` accepts.").set_defaults(func=cmd_models)
 
     run = sub.add_parser("run", help="train initializers x seeds and print the results",
                          description="Train one model per initializer and seed and print one row per epoch.")
@@ -248,12 +257,14 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--seeds", type=int, nargs="+", default=[0], help="seeds (default: 0)")
     run.add_argument("--epochs", type=_positive_int, default=5, help="epochs (default: 5)")
     run.add_argument("--batch-size", type=_positive_int, default=32, help="batch size (default: 32)")
-    run.add_argument("--validation-split", type=float, default=0.2, help="held-out fraction at the end of the training set (default: 0.2)")
+    run.add_argument("--validation-split", type=float, default=0.2,
+                     help="held-out fraction at the end of the training set (default: 0.2)")
     run.add_argument("--train-limit", type=_positive_int, help="use only the first N training examples")
     run.add_argument("--test-limit", type=_positive_int, help="use only the first N test examples")
-    run.add_argument("--optimizer", default="adam", help="adam (default) or sgd (an unknown name is refused with the list)")
-    run.add_argument("--learning-rate", type=float, help="optimizer learning rate (default: Keras' 0.001 for adam, "
-                     "0.01 for sgd)")
+    run.add_argument("--optimizer", default="adam",
+                     help="adam (default) or sgd (an unknown name is refused with the list)")
+    run.add_argument("--learning-rate", type=float, help="optimizer learning rate (default: the optimizer's "
+                     "Keras default)")
     run.add_argument("--momentum", type=float, default=0.0, help="SGD's momentum in [0, 1) (default: 0)")
     run.add_argument("--nesterov", action="store_true", help="Nesterov momentum (with --momentum > 0)")
     run.add_argument("--out", help="write the table to this .csv or .json file")
@@ -262,7 +273,8 @@ def build_parser() -> argparse.ArgumentParser:
                           "engine's name (an unknown one is refused with the list)")
     run.add_argument("--no-cache", action="store_true", help="train afresh even if a cached run exists")
     run.add_argument("--scheduler", metavar="ADDRESS",
-                     help="train the study's stacks on the Dask cluster of this scheduler (results and cache stay here)")
+                     help="train the study's stacks on the Dask cluster of this scheduler (results and cache stay "
+                          "here)")
     run.set_defaults(func=cmd_run)
 
     bench = sub.add_parser("bench", help="time the stacked engine against keras fit",
@@ -296,7 +308,8 @@ def build_parser() -> argparse.ArgumentParser:
     sw.set_defaults(func=cmd_sweep)
 
     rep = sub.add_parser("reproduce", help="execute every notebook and write the summary",
-                         description="Execute every notebook in notebooks/ with papermill at its defaults (or small subsets with --quick).")
+                         description="Execute every notebook in notebooks/ with papermill at its defaults (or small "
+                                     "subsets with --quick).")
     rep.add_argument("--quick", action="store_true", help="small subsets, 1-2 epochs and seeds")
     rep.add_argument("--notebooks", nargs="*", help="only these notebooks (file names or numbers)")
     rep.add_argument("--update-baselines", action="store_true",

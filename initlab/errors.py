@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
 
 
 class InitlabError(Exception):
@@ -101,3 +103,31 @@ class UnsupportedLayerError(InitlabError, ValueError):
         self.layer = layer
         self.layer_type = layer_type
         super().__init__(f"{procedure} cannot handle layer {layer!r} ({layer_type}): {reason}.")
+
+
+class NotebookFailedError(InitlabError):
+    """A notebook stopped before its last cell; its target was not touched."""
+
+    def __init__(self, notebook: str, cell: int | None, error: str, partial: Path | None):
+        self.notebook, self.cell, self.error, self.partial = notebook, cell, error, partial
+        where = f"at cell {cell}" if cell is not None else "before its first cell"
+        kept = f"; partial output kept in {partial}" if partial else ""
+        super().__init__(f"notebook {notebook} failed {where} ({error}); it was not replaced{kept}")
+
+
+class UnknownParameterError(InitlabError, ValueError):
+    """A swept name is not in the notebook's ``parameters`` cell."""
+
+    def __init__(self, notebook: str, name: str, defaults: Mapping[str, Any]):
+        listed = ", ".join(f"{k}={v!r}" for k, v in defaults.items()) or "none"
+        super().__init__(f"notebook {notebook} has no parameter {name!r}; its parameters (with defaults): {listed}")
+
+
+class SweepFailedError(InitlabError):
+    """Some points of a sweep failed; the others completed and were collected."""
+
+    def __init__(self, failed: Sequence[dict[str, Any]], total: int, out: Path):
+        self.failed = list(failed)
+        lines = [f"{len(failed)} of {total} points failed (results of the others are in {out}):"]
+        lines += [f"  {p['slug']}: cell {p.get('cell')}: {p.get('error')}" for p in failed]
+        super().__init__("\n".join(lines))

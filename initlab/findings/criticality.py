@@ -55,53 +55,71 @@ def net_params(depth: int, width: int, activation: str, sigma_b2: float) -> dict
 # --------------------------------------------------------------------------- runs
 
 
-def trainability_runs(dataset: str, sigma_w2s: Sequence[float], depths: Sequence[int], sigma_b2: float,
+def _labelled(studies: Sequence, labels: Sequence[Mapping], parts: Sequence[Sequence[int]] | None,
+              run: Mapping) -> pd.DataFrame:
+    """Each study's rows, trained by :func:`initlab.training.study.run_each` (``parts``: see there), with its labels."""
+    from initlab.training.study import run_each  # TensorFlow loads only when something trains
+
+    frames = run_each(studies, parts=parts, **run)
+    return pd.concat([df.assign(**label) for df, label in zip(frames, labels)], ignore_index=True)
+
+
+def trainability_runs(dataset: str, sigma_w2s: Sequence[float], depths: Sequence[int], *, sigma_b2: float,
                       width: int, seeds: Sequence[int], learning_rate: float, epochs: int = 1,
                       train_limit: int | None = None, test_limit: int | None = None, batch_size: int = 32,
                       activation: str = "tanh", **run: object) -> pd.DataFrame:
     """Train a ``deep_mlp`` of every (``σ_w²``, depth) with each seed, plain SGD at one learning rate.
 
-    ``run`` goes to :func:`initlab.training.study.run_study` (``cache``, ``engine``...). Returns its
-    rows with ``sigma_w2, sigma_b2, depth, width, activation, learning_rate, kernel`` added.
+    One :class:`~initlab.training.study.Study` per (depth, ``σ_w²``), run by
+    :func:`~initlab.training.study.run_grid` one ``σ_w²`` at a time (its studies differ in depth,
+    so no run shares a stack with another study's). ``run`` goes to ``run_grid`` (``cache``...)
+    or, for a study field (``engine``...), to every study. Returns the studies' rows with
+    ``sigma_w2, sigma_b2, depth, width, activation, learning_rate, kernel`` added.
     """
-    from initlab.training.study import run_study  # TensorFlow loads only when something trains
+    from initlab.training.study import Study, run_options
 
-    frames = []
+    setup, grid = run_options(run)
+    studies, labels = [], []
     for depth in depths:
         for w in sigma_w2s:
-            df = run_study(dataset, "deep_mlp", ["variance_scaling"], list(seeds), epochs=epochs,
-                           batch_size=batch_size, optimizer="sgd", learning_rate=float(learning_rate),
-                           train_limit=train_limit, test_limit=test_limit,
-                           init_params={"variance_scaling": gaussian_params(w)},
-                           model_params=net_params(depth, width, activation, sigma_b2), **run)
-            frames.append(df.assign(sigma_w2=float(w), sigma_b2=float(sigma_b2), depth=int(depth), width=int(width),
-                                    activation=activation, learning_rate=float(learning_rate), kernel="gaussian"))
-    return pd.concat(frames, ignore_index=True)
+            studies.append(Study(dataset, "deep_mlp", ("variance_scaling",), seeds=tuple(seeds), epochs=epochs,
+                                 batch_size=batch_size, optimizer="sgd", learning_rate=float(learning_rate),
+                                 train_limit=train_limit, test_limit=test_limit,
+                                 init_params={"variance_scaling": gaussian_params(w)},
+                                 model_params=net_params(depth, width, activation, sigma_b2), **setup))
+            labels.append(dict(sigma_w2=float(w), sigma_b2=float(sigma_b2), depth=int(depth), width=int(width),
+                               activation=activation, learning_rate=float(learning_rate), kernel="gaussian"))
+    parts = [[i for i, lab in enumerate(labels) if lab["sigma_w2"] == float(w)] for w in dict.fromkeys(sigma_w2s)]
+    return _labelled(studies, labels, parts, grid)
 
 
-def isometry_runs(dataset: str, setups: Sequence[tuple[str, float]], depth: int, width: int, seeds: Sequence[int],
-                  learning_rate: float, epochs: int, train_limit: int | None = None, test_limit: int | None = None,
-                  batch_size: int = 32, **run: object) -> pd.DataFrame:
+def isometry_runs(dataset: str, setups: Sequence[tuple[str, float]], *, depth: int, width: int,
+                  seeds: Sequence[int], learning_rate: float, epochs: int, train_limit: int | None = None,
+                  test_limit: int | None = None, batch_size: int = 32, **run: object) -> pd.DataFrame:
     """Gaussian and orthogonal kernels of the critical variance, per ``(activation, σ_b²)`` set-up.
 
     Both kernels have entries of variance ``σ_w² / fan_in`` (orthogonal: gain ``√σ_w²``), so
-    the pair differs only in the kernels' singular values. Rows as :func:`trainability_runs`'.
+    the pair differs only in the kernels' singular values. One study per set-up, all run by
+    :func:`~initlab.training.study.run_grid` (set-ups differ in their network, so never share
+    a stack). Rows as :func:`trainability_runs`'.
     """
     from initlab.theory.isometry import critical_point
-    from initlab.training.study import run_study
+    from initlab.training.study import Study, run_options
 
-    frames = []
+    setup, grid = run_options(run)
+    studies, labels = [], []
     for activation, sigma_b2 in setups:
         sw2, sb2 = critical_point(activation, sigma_b2)
-        df = run_study(dataset, "deep_mlp", list(KERNEL_INIT.values()), list(seeds), epochs=epochs,
-                       batch_size=batch_size, optimizer="sgd", learning_rate=float(learning_rate),
-                       train_limit=train_limit, test_limit=test_limit,
-                       init_params={"variance_scaling": gaussian_params(sw2), "orthogonal": {"gain": math.sqrt(sw2)}},
-                       model_params=net_params(depth, width, activation, sb2), **run)
-        frames.append(df.assign(sigma_w2=sw2, sigma_b2=sb2, depth=int(depth), width=int(width), activation=activation,
-                                setup=setup_label(activation, sb2), learning_rate=float(learning_rate),
-                                kernel=df["init"].map(INIT_KERNEL)))
-    return pd.concat(frames, ignore_index=True)
+        studies.append(Study(dataset, "deep_mlp", tuple(KERNEL_INIT.values()), seeds=tuple(seeds), epochs=epochs,
+                             batch_size=batch_size, optimizer="sgd", learning_rate=float(learning_rate),
+                             train_limit=train_limit, test_limit=test_limit,
+                             init_params={"variance_scaling": gaussian_params(sw2),
+                                          "orthogonal": {"gain": math.sqrt(sw2)}},
+                             model_params=net_params(depth, width, activation, sb2), **setup))
+        labels.append(dict(sigma_w2=sw2, sigma_b2=sb2, depth=int(depth), width=int(width), activation=activation,
+                           setup=setup_label(activation, sb2), learning_rate=float(learning_rate)))
+    df = _labelled(studies, labels, None, grid)
+    return df.assign(kernel=df["init"].map(INIT_KERNEL))
 
 
 # --------------------------------------------------------------------------- trainability

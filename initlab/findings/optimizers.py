@@ -50,9 +50,10 @@ def rate_text(rate: float) -> str:
 # --------------------------------------------------------------------------- the grid
 
 
-def grid_studies(dataset: str, model: str, inits: Sequence[str], seeds: Sequence[int], epochs: int,
+def grid_studies(dataset: str, model: str, inits: Sequence[str], *, seeds: Sequence[int], epochs: int,
                  grids: Sequence[tuple[str, float, Sequence[float]]], **common: Any) -> list:
-    """One :class:`initlab.training.study.Study` per (optimizer, momentum, learning rate) of ``grids``.
+    """One :class:`initlab.training.study.Study` per (optimizer, momentum, learning rate) of ``grids``,
+    to run by :func:`initlab.training.study.run_grid` (which stacks runs across rates and momenta).
 
     Args:
         grids: ``(optimizer, momentum, rates)`` triples, e.g. ``("sgd", 0.9, [0.001, 0.01])``.
@@ -60,7 +61,7 @@ def grid_studies(dataset: str, model: str, inits: Sequence[str], seeds: Sequence
     """
     from initlab.training.study import Study
 
-    return [Study(dataset=dataset, model=model, inits=tuple(inits), seeds=tuple(seeds), epochs=epochs,
+    return [Study(dataset, model, tuple(inits), seeds=tuple(seeds), epochs=epochs,
                   optimizer=optimizer, learning_rate=float(rate), momentum=float(momentum), **common)
             for optimizer, momentum, rates in grids for rate in rates]
 

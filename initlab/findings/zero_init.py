@@ -22,6 +22,7 @@ numbers, in milliseconds, without its images.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -105,7 +106,41 @@ def label_table(datasets: Sequence[str], validation_split: float, data_dir: str 
     return pd.DataFrame(rows)
 
 
-def replay(y_fit: Sequence[int] | np.ndarray, seeds: Sequence[int], epochs: int = 5, batch_size: int = 32,
+def _log_probs(b: np.ndarray) -> np.ndarray:
+    z = b - b.max(axis=1, keepdims=True)
+    return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+
+
+def _adam_epoch(state: dict[str, Any], seen: np.ndarray, batch_size: int, c: int,
+                lr: np.float32) -> tuple[np.ndarray, np.ndarray]:
+    """One epoch of float32 Adam on the output biases ``state["bias"]`` (R, c), one row per run,
+    over ``seen`` (R, n), each run's labels in the order it sees them. ``state`` (``bias``, ``m``,
+    ``v``, ``step``) is updated; returns each run's loss sum and hits over the examples as seen."""
+    f32, one = np.float32, np.float32(1.0)
+    b1, b2, eps = f32(ADAM["beta_1"]), f32(ADAM["beta_2"]), f32(ADAM["epsilon"])
+    r, n = seen.shape
+    sizes = [batch_size] * (n // batch_size) + ([n % batch_size] if n % batch_size else [])
+    groups = np.repeat(np.arange(len(sizes)), sizes)  # the batch each position falls in
+    index = (np.arange(r)[:, None] * len(sizes) + groups[None, :]) * c + seen
+    counts = np.bincount(index.ravel(), minlength=r * len(sizes) * c).reshape(r, len(sizes), c).astype(f32)
+    loss_sum, hits = np.zeros(r), np.zeros(r)
+    bias, m, v, step = state["bias"], state["m"], state["v"], state["step"]
+    for s, size in enumerate(sizes):
+        cnt = counts[:, s]
+        logp = _log_probs(bias)
+        loss_sum -= (cnt * logp).sum(axis=1, dtype=np.float64)
+        hits += cnt[np.arange(r), bias.argmax(axis=1)]
+        grad = np.exp(logp) - cnt / f32(size)
+        step = step + one
+        m = m + (grad - m) * (one - b1)
+        v = v + (grad * grad - v) * (one - b2)
+        alpha = lr * np.sqrt(one - b2 ** step) / (one - b1 ** step)
+        bias = bias - (m * alpha) / (np.sqrt(v) + eps)
+    state.update(bias=bias, m=m, v=v, step=step)
+    return loss_sum, hits
+
+
+def replay(y_fit: Sequence[int] | np.ndarray, seeds: Sequence[int], *, epochs: int = 5, batch_size: int = 32,
            evaluate: Mapping[str, Sequence[int] | np.ndarray] | None = None, n_classes: int = 10,
            learning_rate: float = ADAM["learning_rate"]) -> pd.DataFrame:
     """Train a zero-initialized network's output bias on ``y_fit`` as the engine trains the network.
@@ -134,41 +169,19 @@ def replay(y_fit: Sequence[int] | np.ndarray, seeds: Sequence[int], epochs: int 
                                    else batch_size, "must be at least 1")
     seeds = [int(s) for s in seeds]
     sets = {k: _labels(v, n_classes, f"evaluate[{k!r}]") for k, v in (evaluate or {}).items()}
-    f32 = np.float32
     r, n, c = len(seeds), y.size, n_classes
-    bias, m, v = (np.zeros((r, c), f32) for _ in range(3))
-    b1, b2, eps, lr = f32(ADAM["beta_1"]), f32(ADAM["beta_2"]), f32(ADAM["epsilon"]), f32(learning_rate)
-    step, one = f32(0.0), f32(1.0)
+    state = {"bias": np.zeros((r, c), np.float32), "m": np.zeros((r, c), np.float32),
+             "v": np.zeros((r, c), np.float32), "step": np.float32(0.0)}
     rows = []
-
-    def log_probs(b: np.ndarray) -> np.ndarray:
-        z = b - b.max(axis=1, keepdims=True)
-        return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
-
     for epoch in range(int(epochs)):
         seen = y[np.stack([batch_order(s, epoch, n) for s in seeds])]  # (R, n) labels in the order seen
-        sizes = [batch_size] * (n // batch_size) + ([n % batch_size] if n % batch_size else [])
-        groups = np.repeat(np.arange(len(sizes)), sizes)  # the batch each position falls in
-        index = (np.arange(r)[:, None] * len(sizes) + groups[None, :]) * c + seen
-        counts = np.bincount(index.ravel(), minlength=r * len(sizes) * c).reshape(r, len(sizes), c).astype(f32)
-        loss_sum, hits = np.zeros(r), np.zeros(r)
-        for s, size in enumerate(sizes):
-            cnt = counts[:, s]
-            logp = log_probs(bias)
-            loss_sum -= (cnt * logp).sum(axis=1, dtype=np.float64)
-            hits += cnt[np.arange(r), bias.argmax(axis=1)]
-            grad = np.exp(logp) - cnt / f32(size)
-            step = step + one
-            m = m + (grad - m) * (one - b1)
-            v = v + (grad * grad - v) * (one - b2)
-            alpha = lr * np.sqrt(one - b2 ** step) / (one - b1 ** step)
-            bias = bias - (m * alpha) / (np.sqrt(v) + eps)
+        loss_sum, hits = _adam_epoch(state, seen, batch_size, c, np.float32(learning_rate))
         row = {"seed": seeds, "epoch": epoch + 1, "loss": loss_sum / n, "accuracy": hits / n}
-        logp = log_probs(bias)
+        logp = _log_probs(state["bias"])
         for name, labels in sets.items():
             cnt = np.bincount(labels, minlength=c)
             row[f"{name}_loss"] = -(logp.astype(np.float64) * cnt).sum(axis=1) / labels.size
-            row[f"{name}_accuracy"] = cnt[bias.argmax(axis=1)] / labels.size
+            row[f"{name}_accuracy"] = cnt[state["bias"].argmax(axis=1)] / labels.size
         rows.append(pd.DataFrame(row))
     return pd.concat(rows, ignore_index=True).sort_values(["seed", "epoch"], ignore_index=True)
 
@@ -176,9 +189,9 @@ def replay(y_fit: Sequence[int] | np.ndarray, seeds: Sequence[int], epochs: int 
 def replay_study(dataset: str, seeds: Sequence[int], epochs: int = 5, batch_size: int = 32,
                  validation_split: float = 0.2, train_limit: int | None = None, test_limit: int | None = None,
                  data_dir: str | None = None) -> pd.DataFrame:
-    """A zero-initialized study's results from the labels alone, in ``run_study``'s columns.
+    """A zero-initialized study's results from the labels alone, in ``Study.run``'s columns.
 
-    The same set-up as :func:`initlab.training.study.run_study` (the first ``train_limit`` training
+    The same set-up as :meth:`initlab.training.study.Study.run` (the first ``train_limit`` training
     and ``test_limit`` test examples, the last ``validation_split`` of the training set held
     out, no validation columns when it is 0); test numbers repeat on every epoch row, as the
     runner's do.
@@ -190,7 +203,8 @@ def replay_study(dataset: str, seeds: Sequence[int], epochs: int = 5, batch_size
     y_train, y_test = np.asarray(data.y_train)[:train_limit], np.asarray(data.y_test)[:test_limit]
     split = fit_examples(len(y_train), validation_split)
     sets = {"test": y_test, **({"val": y_train[split:]} if split < len(y_train) else {})}
-    out = replay(y_train[:split], seeds, epochs, batch_size, sets, len(data.class_names))
+    out = replay(y_train[:split], seeds, epochs=epochs, batch_size=batch_size, evaluate=sets,
+                 n_classes=len(data.class_names))
     last = out.sort_values("epoch").groupby("seed").tail(1).set_index("seed")
     for column in ("test_loss", "test_accuracy"):
         out[column] = out["seed"].map(last[column])

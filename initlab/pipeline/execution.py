@@ -17,18 +17,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from initlab.errors import InitlabError
+from initlab.errors import NotebookFailedError
 from initlab.files import copy_file
-
-
-class NotebookFailedError(InitlabError):
-    """A notebook stopped before its last cell; its target was not touched."""
-
-    def __init__(self, notebook: str, cell: int | None, error: str, partial: Path | None):
-        self.notebook, self.cell, self.error, self.partial = notebook, cell, error, partial
-        where = f"at cell {cell}" if cell is not None else "before its first cell"
-        kept = f"; partial output kept in {partial}" if partial else ""
-        super().__init__(f"notebook {notebook} failed {where} ({error}); it was not replaced{kept}")
 
 
 def _manager_class(env: Mapping[str, str]) -> type:
@@ -64,7 +54,7 @@ def _failed_cell(path: Path) -> int | None:
     return None
 
 
-def execute_notebook(source: Path, target: Path, parameters: Mapping[str, Any] | None = None,
+def execute_notebook(source: Path, target: Path, parameters: Mapping[str, Any] | None = None, *,
                      env: Mapping[str, str] | None = None, partial_dir: Path | None = None) -> list[str]:
     """Execute ``source`` with ``parameters`` and write the cleaned result to ``target``.
 

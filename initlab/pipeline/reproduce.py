@@ -15,7 +15,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from initlab.errors import InitlabError, InvalidArgumentError, UnknownNameError
+from initlab.errors import InitlabError, InvalidArgumentError, NotebookFailedError, UnknownNameError
 from initlab.paths import data_dir, project_root
 
 # Small, fast parameters for `initlab reproduce --quick` and the test suite: real data, small subsets.
@@ -87,7 +87,7 @@ def write_numbers(records: dict[str, dict], folder: Path) -> Path:
     return target
 
 
-def reproduce(quick: bool = False, notebooks: Sequence[str] | None = None,
+def reproduce(*, quick: bool = False, notebooks: Sequence[str] | None = None,
               update_baselines: bool = False, summary_only: bool = False) -> int:
     """Execute the notebooks in order and write the summary table.
 
@@ -102,46 +102,79 @@ def reproduce(quick: bool = False, notebooks: Sequence[str] | None = None,
     Returns:
         0 when every notebook ran (and the summary could be built), 1 otherwise.
     """
-    from initlab.files import copy_file
-    from initlab.pipeline import summary
-    from initlab.pipeline.execution import NotebookFailedError, execute_notebook
-    from initlab.pipeline.recorded import read_records
-
     if update_baselines and not quick:
         raise InvalidArgumentError("update_baselines", True, "needs --quick (the baselines are quick-profile runs)")
     paths = notebook_paths(notebooks)
     out_dir = data_dir() / "quick" if quick else None
-    folder = out_dir or (project_root() / "notebooks")
+    started = time.perf_counter()
+    failed = [] if summary_only else _execute_all(paths, out_dir, quick=quick, update_baselines=update_baselines)
+    done = [p for p in paths if p.name not in failed]
+    built = _write_summary(done, out_dir, quick=quick, keep_others=bool(notebooks or failed))
+    code = 0 if built and not failed else 1
+    if summary_only:
+        print("summary rebuilt from the cache" if code == 0 else "summary not rebuilt (see above)")
+    else:
+        print(f"total {time.perf_counter() - started:.0f} s; {len(done)} of {len(paths)} notebooks ran")
+    return code
+
+
+def _execute_all(paths: Sequence[Path], out_dir: Path | None, *, quick: bool, update_baselines: bool) -> list[str]:
+    """Execute each notebook into ``out_dir`` (or in place); with ``update_baselines`` copy the
+    executed ones and their recorded numbers to the baselines. Returns the names of those that failed."""
+    from initlab.files import copy_file
+    from initlab.pipeline.recorded import read_records
+
     failed: list[str] = []
     records: dict[str, dict] = {}
-    started = time.perf_counter()
-    for i, path in enumerate([] if summary_only else paths, start=1):
+    for i, path in enumerate(paths, start=1):
         target = (out_dir / path.name) if out_dir else path
-        env = {}
-        if quick:
-            shutil.rmtree(quick_cache(path), ignore_errors=True)
-            env["INITLAB_CACHE"] = str(quick_cache(path))
-        print(f"[{i}/{len(paths)}] {path.name} ...", flush=True)
-        start = time.perf_counter()
-        try:
-            problems = execute_notebook(path, target, quick_parameters(path) if quick else {}, env=env,
-                                        partial_dir=partial_dir())
-        except NotebookFailedError as exc:
+        if not _execute_one(path, target, f"[{i}/{len(paths)}]", quick=quick):
             failed.append(path.name)
-            print(f"    failed: {exc}", file=sys.stderr, flush=True)
-            if exc.error == "interrupted":
-                raise KeyboardInterrupt from None
             continue
-        for problem in problems:
-            print(f"    warning: {path.name}: {problem}", file=sys.stderr)
-        print(f"    done in {time.perf_counter() - start:.0f} s", flush=True)
         if quick and update_baselines:
             copy_file(target, baselines_dir() / path.name)
             records[path.name] = read_records(target)
     if records:
         print(f"recorded numbers -> {write_numbers(records, baselines_dir()).name}")
-    done = [p for p in paths if p.name not in failed]
-    code = 1 if failed else 0
+    return failed
+
+
+def _execute_one(path: Path, target: Path, label: str, *, quick: bool) -> bool:
+    """Execute one notebook into ``target`` (a quick run with a fresh cache of its own); whether it completed.
+
+    Raises:
+        KeyboardInterrupt: the notebook was interrupted (its target is left as it was).
+    """
+    from initlab.pipeline.execution import execute_notebook
+
+    env = {}
+    if quick:
+        shutil.rmtree(quick_cache(path), ignore_errors=True)
+        env["INITLAB_CACHE"] = str(quick_cache(path))
+    print(f"{label} {path.name} ...", flush=True)
+    start = time.perf_counter()
+    try:
+        problems = execute_notebook(path, target, quick_parameters(path) if quick else {}, env=env,
+                                    partial_dir=partial_dir())
+    except NotebookFailedError as exc:
+        print(f"    failed: {exc}", file=sys.stderr, flush=True)
+        if exc.error == "interrupted":
+            raise KeyboardInterrupt from None
+        return False
+    for problem in problems:
+        print(f"    warning: {path.name}: {problem}", file=sys.stderr)
+    print(f"    done in {time.perf_counter() - start:.0f} s", flush=True)
+    return True
+
+
+def _write_summary(done: Sequence[Path], out_dir: Path | None, *, quick: bool, keep_others: bool) -> bool:
+    """Build the summary of the notebooks that ran from the cache and write it; whether it could be built.
+
+    ``keep_others``: a selection, or notebooks that failed: the other notebooks' rows are kept.
+    """
+    import initlab.pipeline.summary as summary
+
+    folder = out_dir or (project_root() / "notebooks")
     try:
         executed = [(out_dir / p.name) if out_dir else p for p in done]
         table = summary.build([p for p in executed if p.exists()],
@@ -149,15 +182,10 @@ def reproduce(quick: bool = False, notebooks: Sequence[str] | None = None,
                               quick=quick)
     except InitlabError as exc:
         print(f"summary not rebuilt: {exc}", file=sys.stderr)
-        table, code = None, 1
-    if table is not None:
-        if notebooks or failed:  # a selection, or notebooks that failed: keep the other notebooks' rows
-            table = summary.merge(table, folder / "summary.csv")
-        if len(table):
-            csv, md = summary.write(table, folder)
-            print(f"summary: {len(table)} numbers beside the papers' -> {csv.name}, {md.name}")
-    if summary_only:
-        print("summary rebuilt from the cache" if code == 0 else "summary not rebuilt (see above)")
-    else:
-        print(f"total {time.perf_counter() - started:.0f} s; {len(done)} of {len(paths)} notebooks ran")
-    return code
+        return False
+    if keep_others:
+        table = summary.merge(table, folder / "summary.csv")
+    if len(table):
+        csv, md = summary.write(table, folder)
+        print(f"summary: {len(table)} numbers beside the papers' -> {csv.name}, {md.name}")
+    return True

@@ -13,39 +13,23 @@ paper number is set beside.
 
 from __future__ import annotations
 
-import ast
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from initlab import training
 from initlab.errors import MissingRunsError
 from initlab.files import replace_files
 from initlab.findings import patel, zero_init
+from initlab.pipeline.parameters import read_parameters
 from initlab.sources import desai_table
 from initlab.stats import final_epochs
+from initlab.training.study import Study
 
 COLUMNS = ["source", "table", "dataset", "init", "quantity", "compared_with", "paper", "ours_mean", "ours_pi_low",
            "ours_pi_high", "seeds", "verdict"]
 REPLAYS = 100  # zero-initialized replays behind 001's zero row when a notebook does not say
-
-
-def notebook_parameters(path: Path) -> dict[str, Any]:
-    """The parameters a notebook ran with: injected values override the tagged defaults."""
-    import nbformat
-
-    nb = nbformat.read(path, as_version=4)
-    params: dict[str, Any] = {}
-    for tag in ("parameters", "injected-parameters"):
-        for cell in nb.cells:
-            if tag in cell.metadata.get("tags", []):
-                tree = ast.parse(cell.source)
-                for node in tree.body:
-                    if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
-                        params[node.targets[0].id] = ast.literal_eval(node.value)
-    return params
 
 
 def _row(source: str, table: str, dataset: str, init: str, quantity: str, compared_with: str, paper: float,
@@ -58,12 +42,12 @@ def _row(source: str, table: str, dataset: str, init: str, quantity: str, compar
 
 
 def desai_rows(p: dict[str, Any], cache_root: Path | None = None) -> list[dict[str, Any]]:
-    """000 Table 1 from the MNIST four-initializer notebook's runs (read from the cache, never trained)."""
-    df = training.run_study(p["dataset"], p["model"], p["inits"], seeds=p["seeds"], epochs=p["epochs"],
-                          batch_size=p["batch_size"], optimizer=p.get("optimizer", "adam"),
-                          learning_rate=p.get("learning_rate"), validation_split=p["validation_split"],
-                          train_limit=p["train_limit"], test_limit=p["test_limit"], cache_root=cache_root,
-                          cached_only=True)
+    """000 Table 1 from the MNIST four-initializer notebook's runs (read from the cache, never trained).
+
+    ``p``: the notebook's parameters (:func:`~initlab.pipeline.parameters.read_parameters`); its study
+    is ``Study.from_parameters(p)``, the one the notebook ran.
+    """
+    df = Study.from_parameters(p).run(cache_root=cache_root, cached_only=True)
     last = final_epochs(df)
     first = df[df["epoch"] == df["epoch"].min()]
     kept, held = f"first {1 - p['validation_split']:.0%}", f"last {p['validation_split']:.0%}"
@@ -94,10 +78,7 @@ def patel_rows(p: dict[str, Any], cache_root: Path | None = None) -> list[dict[s
     (:func:`initlab.findings.zero_init.replay_study`), the other rows against the
     notebook's runs (read from the cache), over the runs that trained where some did not.
     """
-    df = pd.concat([training.run_study(d, p["model"], p["inits"], seeds=p["seeds"], epochs=p["epochs"],
-                                     batch_size=p["batch_size"], validation_split=p["validation_split"],
-                                     train_limit=p["train_limit"], test_limit=p["test_limit"],
-                                     cache_root=cache_root, cached_only=True)
+    df = pd.concat([Study.from_parameters({**p, "dataset": d}).run(cache_root=cache_root, cached_only=True)
                     for d in p["datasets"]], ignore_index=True)
     replays = int(p.get("replays", REPLAYS))
     zeros = (pd.concat([zero_init.replay_study(d, range(replays), p["epochs"], p["batch_size"], 0.0)
@@ -143,7 +124,7 @@ def build(notebooks: list[Path], cache_roots: Mapping[str, Path] | None = None,
         if builder is None:
             continue
         try:
-            rows += builder(notebook_parameters(path), (cache_roots or {}).get(path.name))
+            rows += builder(read_parameters(path), (cache_roots or {}).get(path.name))
         except MissingRunsError as exc:
             command = f"initlab reproduce {'--quick ' if quick else ''}--notebooks {path.name[:2]}"
             missing.append(f"{path.name}: {exc}; `{command}` trains them")

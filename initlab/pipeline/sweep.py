@@ -22,7 +22,6 @@ rerun on another worker, up to ``retries`` times.
 
 from __future__ import annotations
 
-import ast
 import hashlib
 import itertools
 import json
@@ -41,31 +40,14 @@ from typing import Any
 import pandas as pd
 
 from initlab import __version__
-from initlab.errors import InitlabError, InvalidArgumentError
+from initlab.errors import InvalidArgumentError, SweepFailedError, UnknownParameterError
 from initlab.files import replace_files
+from initlab.pipeline.parameters import read_parameters
 
 SWEEP_FILE = "sweep.json"
 TABLE_STEM = "sweep"
 META_KEY = "initlab_sweep"
 SLUG_MAX = 100
-
-
-class UnknownParameterError(InitlabError, ValueError):
-    """A swept name is not in the notebook's ``parameters`` cell."""
-
-    def __init__(self, notebook: str, name: str, defaults: Mapping[str, Any]):
-        listed = ", ".join(f"{k}={v!r}" for k, v in defaults.items()) or "none"
-        super().__init__(f"notebook {notebook} has no parameter {name!r}; its parameters (with defaults): {listed}")
-
-
-class SweepFailedError(InitlabError):
-    """Some points of a sweep failed; the others completed and were collected."""
-
-    def __init__(self, failed: Sequence[dict[str, Any]], total: int, out: Path):
-        self.failed = list(failed)
-        lines = [f"{len(failed)} of {total} points failed (results of the others are in {out}):"]
-        lines += [f"  {p['slug']}: cell {p.get('cell')}: {p.get('error')}" for p in failed]
-        super().__init__("\n".join(lines))
 
 
 @dataclass(frozen=True)
@@ -95,22 +77,9 @@ def parse_value(text: str) -> Any:
         try:
             return yaml.safe_load(text)
         except yaml.YAMLError as exc:
-            raise InvalidArgumentError("-p", text, f"must be valid YAML/JSON when it starts with a bracket ({exc})") from None
+            raise InvalidArgumentError("-p", text, f"must be valid YAML/JSON when it starts with a bracket "
+                                       f"({exc})") from None
     return text
-
-
-def notebook_parameters(notebook: str | Path) -> dict[str, Any]:
-    """The names and default values of a notebook's ``parameters`` cell (papermill's inspection)."""
-    import papermill as pm
-
-    found = pm.inspect_notebook(str(notebook))
-    out = {}
-    for name, info in found.items():
-        try:
-            out[name] = ast.literal_eval(info["default"])
-        except (ValueError, SyntaxError):
-            out[name] = info["default"]  # an expression: kept as its source text
-    return out
 
 
 def _type_error(value: Any, default: Any) -> str | None:
@@ -148,7 +117,7 @@ def check_grid(notebook: str | Path, grid: Mapping[str, Sequence[Any]]) -> dict[
     Returns:
         The notebook's parameter defaults.
     """
-    defaults = notebook_parameters(notebook)
+    defaults = read_parameters(notebook, injected=False)
     name_of = Path(notebook).name
     if not grid:
         raise InvalidArgumentError("grid", {}, "must name at least one parameter with values (-p NAME VALUE ...)")
@@ -203,9 +172,10 @@ def expand(grid: Mapping[str, Sequence[Any]], zip_values: bool = False) -> list[
     return [Point(p, s) for p, s in zip(points, slugs)]
 
 
-def execute_point(source: str, name: str, params: Mapping[str, Any], env: Mapping[str, str]) -> dict[str, Any]:
+def execute_point(source: str, name: str, params: Mapping[str, Any], *, env: Mapping[str, str]) -> dict[str, Any]:
     """Run one point (inside a Dask worker): the notebook's text in, the executed notebook's text out."""
-    from initlab.pipeline.execution import NotebookFailedError, execute_notebook
+    from initlab.errors import NotebookFailedError
+    from initlab.pipeline.execution import execute_notebook
 
     start = time.time()
     with tempfile.TemporaryDirectory(prefix="initlab-point-") as tmp:
@@ -264,9 +234,9 @@ def _client(client: Any, scheduler: str | None, workers: int, retries: int) -> t
     return Client(cluster), cluster
 
 
-def run(notebook: str | Path, grid: Mapping[str, Sequence[Any]], out: str | Path | None = None, client: Any = None,
-        zip_values: bool = False, workers: int = 2, scheduler: str | None = None, retries: int = 2,
-        env: Mapping[str, str] | None = None, progress: bool = True) -> pd.DataFrame:
+def run(notebook: str | Path, grid: Mapping[str, Sequence[Any]], *, out: str | Path | None = None,
+        client: Any = None, zip_values: bool = False, workers: int = 2, scheduler: str | None = None,
+        retries: int = 2, env: Mapping[str, str] | None = None, progress: bool = True) -> pd.DataFrame:
     """Execute ``notebook`` at every point of ``grid`` and return the collected table.
 
     Args:
@@ -283,53 +253,14 @@ def run(notebook: str | Path, grid: Mapping[str, Sequence[Any]], out: str | Path
     Raises:
         SweepFailedError: after every point ran, if some failed (the table holds the rest).
     """
-    from distributed import as_completed
-    from tqdm import tqdm  # a terminal bar on stderr (tqdm.auto would look for notebook widgets)
-
-    from initlab.paths import data_dir
-
     notebook = Path(notebook)
-    if not notebook.is_file():
-        raise InvalidArgumentError("notebook", str(notebook), "must be an existing notebook file")
-    check_grid(notebook, grid)
-    points = expand(grid, zip_values)
-    out = Path(out) if out else data_dir() / "sweeps" / notebook.stem
-    out.mkdir(parents=True, exist_ok=True)
-    state = _read_state(out)
-    state.update({"notebook": notebook.name, "grid": _jsonable(dict(grid)), "zip": bool(zip_values),
-                  "version": __version__, "started": _now(), "finished": None})
-    state.setdefault("points", {})
+    points, out, state = _start(notebook, grid, out, zip_values)
     todo = [p for p in points if not _done(state, p, out)]
-    source = notebook.read_text()
-    replace_files({out / SWEEP_FILE: json.dumps(state, indent=1) + "\n"})
     if todo:
         dask_client, cluster = _client(client, scheduler, workers, retries)
         try:
-            futures = {dask_client.submit(execute_point, source, f"{p.slug}.ipynb", p.params, dict(env or {}),
-                                          pure=False, key=f"point-{p.slug}-{os.urandom(4).hex()}"): p for p in todo}
-            bar = tqdm(total=len(points), initial=len(points) - len(todo), unit="point", desc=notebook.stem,
-                       disable=not progress, file=sys.stderr)
-            failed = 0
-            for future in as_completed(futures):
-                p = futures[future]
-                try:
-                    res = future.result()
-                except Exception as exc:  # noqa: BLE001 - a worker lost more than `retries` times
-                    res = {"status": "failed", "cell": None, "error": f"{type(exc).__name__}: {exc}",
-                           "notebook": None, "wall_time": None, "host": None, "pid": None}
-                meta = {"params": _jsonable(p.params), "version": __version__, "status": res["status"],
-                        "cell": res["cell"], "error": res["error"], "wall_time": res["wall_time"],
-                        "host": res["host"], "finished": _now()}
-                state["points"][p.slug] = meta
-                files = {out / SWEEP_FILE: json.dumps(state, indent=1) + "\n"}
-                text = _with_meta(res["notebook"], meta)
-                if text is not None:
-                    files = {out / f"{p.slug}.ipynb": text, **files}
-                replace_files(files)
-                failed += res["status"] != "completed"
-                bar.set_postfix(failed=failed)
-                bar.update(1)
-            bar.close()
+            _execute(dask_client, notebook, todo, out, state, env=dict(env or {}), total=len(points),
+                     progress=progress)
         finally:
             if cluster is not None:
                 dask_client.close()
@@ -342,6 +273,59 @@ def run(notebook: str | Path, grid: Mapping[str, Sequence[Any]], out: str | Path
     if bad:
         raise SweepFailedError(bad, len(points), out)
     return table
+
+
+def _start(notebook: Path, grid: Mapping[str, Sequence[Any]], out: str | Path | None,
+           zip_values: bool) -> tuple[list[Point], Path, dict[str, Any]]:
+    """Check the grid, expand its points and open the sweep folder: ``(points, folder, state)``."""
+    from initlab.paths import data_dir
+
+    if not notebook.is_file():
+        raise InvalidArgumentError("notebook", str(notebook), "must be an existing notebook file")
+    check_grid(notebook, grid)
+    points = expand(grid, zip_values)
+    out = Path(out) if out else data_dir() / "sweeps" / notebook.stem
+    out.mkdir(parents=True, exist_ok=True)
+    state = _read_state(out)
+    state.update({"notebook": notebook.name, "grid": _jsonable(dict(grid)), "zip": bool(zip_values),
+                  "version": __version__, "started": _now(), "finished": None})
+    state.setdefault("points", {})
+    replace_files({out / SWEEP_FILE: json.dumps(state, indent=1) + "\n"})
+    return points, out, state
+
+
+def _execute(dask_client: Any, notebook: Path, todo: Sequence[Point], out: Path, state: dict[str, Any], *,
+             env: dict[str, str], total: int, progress: bool) -> None:
+    """Run the ``todo`` points as Dask tasks, writing each one's notebook and status as it finishes."""
+    from distributed import as_completed
+    from tqdm import tqdm  # a terminal bar on stderr (tqdm.auto would look for notebook widgets)
+
+    source = notebook.read_text()
+    futures = {dask_client.submit(execute_point, source, f"{p.slug}.ipynb", p.params, env=env,
+                                  pure=False, key=f"point-{p.slug}-{os.urandom(4).hex()}"): p for p in todo}
+    bar = tqdm(total=total, initial=total - len(todo), unit="point", desc=notebook.stem, disable=not progress,
+               file=sys.stderr)
+    failed = 0
+    for future in as_completed(futures):
+        p = futures[future]
+        try:
+            res = future.result()
+        except Exception as exc:  # noqa: BLE001 - a worker lost more than `retries` times
+            res = {"status": "failed", "cell": None, "error": f"{type(exc).__name__}: {exc}",
+                   "notebook": None, "wall_time": None, "host": None, "pid": None}
+        meta = {"params": _jsonable(p.params), "version": __version__, "status": res["status"],
+                "cell": res["cell"], "error": res["error"], "wall_time": res["wall_time"],
+                "host": res["host"], "finished": _now()}
+        state["points"][p.slug] = meta
+        files = {out / SWEEP_FILE: json.dumps(state, indent=1) + "\n"}
+        text = _with_meta(res["notebook"], meta)
+        if text is not None:
+            files = {out / f"{p.slug}.ipynb": text, **files}
+        replace_files(files)
+        failed += res["status"] != "completed"
+        bar.set_postfix(failed=failed)
+        bar.update(1)
+    bar.close()
 
 
 def _rows(out: Path, state: Mapping[str, Any]) -> list[dict[str, Any]]:

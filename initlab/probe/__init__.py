@@ -1,36 +1,20 @@
 """Measuring networks: statistics of a built model, symmetry, float64 arithmetic, and probes over training and depth."""
 
 from initlab.probe.depth import (
-    COLLAPSE,
-    DEFAULT_LEARNING_RATE,
     DEFECT_THRESHOLDS,
-    FAILS,
-    GRADES,
     GROWTH_THRESHOLD,
     ORTHOGONAL_RELU,
     ORTHOGONAL_RELU_PARAMS,
-    SETUP_KEYS,
-    TRAINS,
-    architecture,
-    at_rates,
     classify,
     defect_list,
     defects,
-    depth_study,
     diagnosis_table,
-    effective_rate,
-    grade,
     growth,
     growth_verdicts,
     init_diagnostics,
     mean_cosine,
     probe_summary,
     propagation_grid,
-    rate_grid_study,
-    run_table,
-    select_rates,
-    setup_keys,
-    trainability,
 )
 from initlab.probe.float64 import dense_weights64, gradient_norms_float64
 from initlab.probe.measure import (
@@ -68,4 +52,15 @@ from initlab.probe.runs import (
 from initlab.probe.symmetry import SymmetryTracker, collapse_identical_units, distinct_units, symmetry_rows, unit_spread
 from initlab.probe.tracking import TRACK_COLUMNS, LayerStatsTracker, tracking_overhead
 
-__all__ = ["SATURATION", "GRAD_SAMPLES", "SIGMOID_SATURATION", "SATURATING", "ZERO_PRONE", "layer_activations", "activation_stats", "gradient_norms", "stats_of", "saturated", "activation_rows", "ProbeResult", "LayerProbe", "probe_rows", "layer_statistics", "kernel_gradients", "update_ratio", "snapshot_kernels", "update_ratios", "dense_weights64", "gradient_norms_float64", "unit_spread", "SymmetryTracker", "symmetry_rows", "distinct_units", "collapse_identical_units", "track_symmetry", "gradients_at_init", "activations_before_after", "gradients_before_after", "PRECISIONS", "gradients_at_init_in", "track_symmetry_runs", "first_adam_step", "TRACK_COLUMNS", "LayerStatsTracker", "tracking_overhead", "PROPAGATION_COLUMNS", "signal_propagation", "log_slope", "GROWTH_THRESHOLD", "TRAINS", "FAILS", "COLLAPSE", "GRADES", "DEFAULT_LEARNING_RATE", "SETUP_KEYS", "ORTHOGONAL_RELU", "ORTHOGONAL_RELU_PARAMS", "DEFECT_THRESHOLDS", "propagation_grid", "growth", "classify", "growth_verdicts", "architecture", "effective_rate", "depth_study", "rate_grid_study", "setup_keys", "run_table", "grade", "trainability", "select_rates", "at_rates", "mean_cosine", "probe_summary", "init_diagnostics", "defect_list", "defects", "diagnosis_table"]
+__all__ = [
+    "SATURATION", "GRAD_SAMPLES", "SIGMOID_SATURATION", "SATURATING", "ZERO_PRONE", "layer_activations",
+    "activation_stats", "gradient_norms", "stats_of", "saturated", "activation_rows", "ProbeResult", "LayerProbe",
+    "probe_rows", "layer_statistics", "kernel_gradients", "update_ratio", "snapshot_kernels", "update_ratios",
+    "dense_weights64", "gradient_norms_float64", "unit_spread", "SymmetryTracker", "symmetry_rows",
+    "distinct_units", "collapse_identical_units", "track_symmetry", "gradients_at_init", "activations_before_after",
+    "gradients_before_after", "PRECISIONS", "gradients_at_init_in", "track_symmetry_runs", "first_adam_step",
+    "TRACK_COLUMNS", "LayerStatsTracker", "tracking_overhead", "PROPAGATION_COLUMNS", "signal_propagation",
+    "log_slope", "GROWTH_THRESHOLD", "ORTHOGONAL_RELU", "ORTHOGONAL_RELU_PARAMS", "DEFECT_THRESHOLDS",
+    "propagation_grid", "growth", "classify", "growth_verdicts", "mean_cosine", "probe_summary", "init_diagnostics",
+    "defect_list", "defects", "diagnosis_table"
+]

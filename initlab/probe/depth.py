@@ -1,4 +1,4 @@
-"""Deep plain networks: signal propagation, trainability, learning rates and the state at initialization.
+"""Deep plain networks at initialization: signal propagation and the state training starts from.
 
 The deep-network notebook asks three questions of ``deep_mlp`` networks (a
 stack of equal-width Dense layers) for every pairing of a hidden activation
@@ -8,10 +8,7 @@ and a kernel initializer:
    the gradients (backwards) stay put, shrink or blow up from layer to layer?
    :func:`propagation_grid` measures it and :func:`growth_verdicts` classifies it.
 2. *In training*, which pairings learn within a fixed budget, at which depth and
-   learning rate? :func:`depth_study` trains them (several seeds, a grid of
-   learning rates), :func:`select_rates` picks each set-up's rate on validation
-   accuracy, and :func:`trainability` grades the test accuracies, with the
-   validation curve's peak and collapse (:mod:`initlab.convergence`).
+   learning rate? That is :mod:`initlab.findings.deep`'s (:func:`~initlab.findings.deep.depth_study`).
 3. *What does the start look like?* :func:`init_diagnostics` measures the
    trained networks' untrained state (saturation, dead units, gradient norms, how
    alike the inputs look to the last hidden layer) and :func:`defects` names
@@ -31,19 +28,12 @@ import numpy as np
 import pandas as pd
 
 import initlab._tf_quiet  # noqa: F401  (before keras: silence TF start-up logs)
-from initlab.convergence import convergence_table, run_keys
 from initlab.errors import InvalidArgumentError
 from initlab.nets.layers import activation_name
 from initlab.probe.measure import LayerProbe, saturated
 from initlab.probe.propagation import signal_propagation
-from initlab.stats import final_epochs, mean_ci
 
 GROWTH_THRESHOLD = 10.0  # a change by more than this factor from first to last hidden layer
-TRAINS, FAILS = 0.80, 0.20  # test-accuracy grades; 10 balanced classes put chance near 0.10
-COLLAPSE = 0.20  # mean drop from each run's best validation accuracy to its last that grades "collapses"
-GRADES = ("trains", "partial", "fails", "collapses", "diverged")
-DEFAULT_LEARNING_RATE = {"adam": 1e-3, "sgd": 1e-2}  # Keras' defaults
-SETUP_KEYS = ("depth", "activation", "init", "preprocess")  # one set-up, across seeds (and learning rates)
 # ReLU with orthogonal kernels scaled to He's variance (gain sqrt 2), under its own name in the results.
 ORTHOGONAL_RELU = "orthogonal_gain_sqrt2"
 ORTHOGONAL_RELU_PARAMS = {"orthogonal": {"gain": math.sqrt(2.0)}}
@@ -136,182 +126,6 @@ def growth_verdicts(frame: pd.DataFrame, threshold: float = GROWTH_THRESHOLD) ->
     return pd.DataFrame(rows)
 
 
-def architecture(depth: int, width: int, activation: str) -> str:
-    """The ``model`` label of a deep run: ``"deep_mlp(depth=50, width=64, activation=relu)"``."""
-    return f"deep_mlp(depth={int(depth)}, width={int(width)}, activation={activation})"
-
-
-def effective_rate(learning_rate: float | None, optimizer: str = "adam") -> float:
-    """The learning rate a run uses: ``learning_rate``, or the optimizer's Keras default for None."""
-    if optimizer not in DEFAULT_LEARNING_RATE:
-        raise InvalidArgumentError("optimizer", optimizer, f"must be one of {', '.join(DEFAULT_LEARNING_RATE)}")
-    return DEFAULT_LEARNING_RATE[optimizer] if learning_rate is None else float(learning_rate)
-
-
-def depth_study(dataset: str, depths: Sequence[int], activations: Sequence[str], inits: Sequence[str],
-                seeds: Sequence[int], width: int, learning_rates: Sequence[float | None] = (None,),
-                names: Mapping[str, str] | None = None, **study: Any) -> pd.DataFrame:
-    """Train ``deep_mlp`` for every depth, activation, learning rate, init and seed (:func:`initlab.training.study.run_study`).
-
-    Args:
-        dataset: a dataset name.
-        depths, activations, inits, seeds: the grid.
-        width: units per hidden layer.
-        learning_rates: one study per rate; None (or the optimizer's default itself)
-            trains with the optimizer's default, so those runs share the cache with
-            studies that name no rate.
-        names: the ``init`` value to report for an initializer whose ``init_params``
-            differ from its defaults (e.g. ``{"orthogonal": ORTHOGONAL_RELU}``), so such
-            runs never merge with the defaults' in a table.
-        **study: passed to ``run_study`` (``epochs``, ``batch_size``, ``train_limit``,
-            ``preprocess``, ``init_params``, ...), except ``learning_rate``.
-
-    Returns:
-        ``run_study``'s rows plus ``depth``, ``width``, ``activation``, ``learning_rate``
-        (the rate used) and ``preprocess``; ``model`` names the architecture
-        (:func:`architecture`), so runs of different depths or activations never merge
-        in :func:`initlab.stats.final_epochs`.
-    """
-    from initlab import training
-
-    if "learning_rate" in study:
-        raise InvalidArgumentError("learning_rate", study["learning_rate"], "is not taken here: pass learning_rates")
-    if not len(learning_rates):
-        raise InvalidArgumentError("learning_rates", list(learning_rates), "must hold at least one rate")
-    optimizer = study.get("optimizer", "adam")
-    frames = []
-    for depth in depths:
-        for activation in activations:
-            for rate in learning_rates:
-                used = effective_rate(rate, optimizer)
-                df = training.run_study(dataset, "deep_mlp", inits, seeds=seeds,
-                                      learning_rate=None if used == DEFAULT_LEARNING_RATE[optimizer] else used,
-                                      model_params={"depth": int(depth), "width": int(width),
-                                                    "activation": activation}, **study)
-                frames.append(df.assign(model=architecture(depth, width, activation), depth=int(depth),
-                                        width=int(width), activation=activation, learning_rate=used,
-                                        preprocess=study.get("preprocess", "scale")))
-    out = pd.concat(frames, ignore_index=True)
-    if names:
-        out["init"] = out["init"].replace(dict(names))
-    return out
-
-
-def rate_grid_study(dataset: str, depths: Sequence[int], activations: Sequence[str], inits: Sequence[str],
-                    seeds: Sequence[int], width: int, learning_rates: Sequence[float | None],
-                    rate_depths: Sequence[int], rate_inits: Sequence[str] | None = None, **study: Any) -> pd.DataFrame:
-    """:func:`depth_study` at ``learning_rates[0]`` everywhere, and at the other rates only where they matter.
-
-    Args:
-        learning_rates: the grid; the first is trained at every depth.
-        rate_depths: the depths that also train at the other rates.
-        rate_inits: the inits that do (default all; those left out train at the first rate only).
-        **study: passed to :func:`depth_study` (``names``, ``init_params``, ``preprocess``, ``epochs``, ...).
-    """
-    if not len(learning_rates):
-        raise InvalidArgumentError("learning_rates", list(learning_rates), "must hold at least one rate")
-    frames = [depth_study(dataset, depths, activations, inits, seeds, width, learning_rates[:1], **study)]
-    grid_inits = [i for i in inits if rate_inits is None or i in rate_inits]
-    grid_depths = [d for d in rate_depths if d in depths]
-    if len(learning_rates) > 1 and grid_inits and grid_depths:
-        frames.append(depth_study(dataset, grid_depths, activations, grid_inits, seeds, width, learning_rates[1:],
-                                  **study))
-    return pd.concat(frames, ignore_index=True)
-
-
-def setup_keys(df: pd.DataFrame, rate: bool = True) -> list[str]:
-    """The columns of ``df`` that name one set-up (:data:`SETUP_KEYS`, with ``learning_rate`` if ``rate``)."""
-    return [k for k in (*SETUP_KEYS, *(["learning_rate"] if rate else [])) if k in df.columns]
-
-
-def run_table(df: pd.DataFrame, target: float = TRAINS) -> pd.DataFrame:
-    """One row per run: its last epoch's values and its validation curve's
-    :data:`initlab.convergence.METRICS` (``epochs_to_target`` at ``target``)."""
-    conv = convergence_table(df, target)
-    return final_epochs(df).merge(conv, on=run_keys(df), how="left")
-
-
-def grade(mean: float, diverged: int, collapse: float = float("nan"), trains: float = TRAINS,
-          fails: float = FAILS, collapsed: float = COLLAPSE) -> str:
-    """One of :data:`GRADES` for a set-up.
-
-    ``"diverged"`` (any run), then ``"collapses"`` (the mean drop from each run's best
-    validation accuracy to its last is at least ``collapsed``), then by the mean test
-    accuracy: ``"trains"`` (>= ``trains``), ``"fails"`` (< ``fails``) or ``"partial"``.
-    """
-    if diverged:
-        return "diverged"
-    if np.isfinite(collapse) and collapse >= collapsed:
-        return "collapses"
-    if not np.isfinite(mean) or mean < fails:
-        return "fails"
-    return "trains" if mean >= trains else "partial"
-
-
-def trainability(df: pd.DataFrame, trains: float = TRAINS, fails: float = FAILS,
-                 collapsed: float = COLLAPSE) -> pd.DataFrame:
-    """Per set-up of a :func:`depth_study` (:func:`setup_keys`): test accuracy, the curve's peak and collapse, a grade.
-
-    Returns:
-        One row per set-up, in the order they first appear in ``df``: the set-up's
-        columns, ``runs``, ``n`` (runs that finished), ``mean, half_width, ci_low,
-        ci_high`` (test accuracy over those), ``diverged`` (runs whose loss overflowed),
-        ``failed`` (diverged or below ``fails``), ``trained_mean`` (mean test accuracy
-        of the runs that did not fail), ``val_final``, ``peak`` and ``collapse`` (means
-        over the finished runs of the last and best validation accuracy and of their
-        difference), ``val_score`` (the mean last validation accuracy with a diverged
-        run counted as 0: it leaves no usable network), ``best_epoch`` (median epoch of
-        the peak) and ``status`` (:func:`grade`).
-    """
-    runs = run_table(df, trains)
-    keys = setup_keys(df)
-    groups = dict(iter(runs.groupby(keys, sort=False)))
-    nan = float("nan")
-    rows = []
-    for key in dict.fromkeys(df[keys].itertuples(index=False, name=None)):  # in the order of df
-        g = groups[key]
-        ok = g[g["status"] != "diverged"]
-        acc = ok["test_accuracy"].to_numpy(dtype=float)
-        ci = mean_ci(acc)
-        diverged = int(len(g) - len(ok))
-        learned = acc[acc >= fails]
-        collapse = float(ok["collapse"].mean()) if len(ok) else nan
-        rows.append({**dict(zip(keys, key)), "runs": len(g), "n": ci["n"], "mean": ci["mean"],
-                     "half_width": ci["half_width"], "ci_low": ci["ci_low"], "ci_high": ci["ci_high"],
-                     "diverged": diverged, "failed": diverged + int(np.sum(~(acc >= fails))),
-                     "trained_mean": float(learned.mean()) if learned.size else nan,
-                     "val_final": float(ok["final"].mean()) if len(ok) else nan,
-                     "peak": float(ok["peak"].mean()) if len(ok) else nan, "collapse": collapse,
-                     "val_score": float(ok["final"].fillna(0.0).sum() / len(g)),
-                     "best_epoch": float(ok["best_epoch"].median()) if len(ok) else nan,
-                     "status": grade(ci["mean"], diverged, collapse, trains, fails, collapsed)})
-    return pd.DataFrame(rows)
-
-
-def select_rates(table: pd.DataFrame) -> pd.DataFrame:
-    """Each set-up's learning rate: the one with the highest ``val_score`` in a :func:`trainability` table.
-
-    The score is the mean final validation accuracy over seeds, a diverged run
-    counting 0; the test set plays no part. Ties go to the larger rate.
-
-    Returns:
-        ``table``'s row of each set-up at its chosen rate, in the order set-ups first
-        appear, with ``rates`` (how many rates were tried).
-    """
-    keys = setup_keys(table, rate=False)
-    rows = []
-    for _, g in table.groupby(keys, sort=False):
-        best = g.sort_values(["val_score", "learning_rate"], ascending=False, kind="stable").iloc[0]
-        rows.append({**best.to_dict(), "rates": len(g)})
-    return pd.DataFrame(rows).reset_index(drop=True)
-
-
-def at_rates(df: pd.DataFrame, rates: pd.DataFrame) -> pd.DataFrame:
-    """The rows of ``df`` trained at each set-up's chosen rate (:func:`select_rates`)."""
-    keys = [*setup_keys(df, rate=False), "learning_rate"]
-    return df.merge(rates[keys], on=keys, how="inner")
-
-
 def mean_cosine(a: np.ndarray) -> float:
     """Mean cosine similarity between the rows of ``a`` (pairs of distinct rows); NaN if a row is all zero."""
     a = np.asarray(a, dtype=np.float64).reshape(len(a), -1)
@@ -360,7 +174,7 @@ def init_diagnostics(dataset: str, depths: Sequence[int], activations: Sequence[
                      width: int, seed: int = 0, n_samples: int = 256,
                      init_params: Mapping[str, Mapping[str, Any]] | None = None,
                      names: Mapping[str, str] | None = None, **spec: Any) -> pd.DataFrame:
-    """:func:`probe_summary` of the untrained networks a :func:`depth_study` starts from.
+    """:func:`probe_summary` of the untrained networks a :func:`~initlab.findings.deep.depth_study` starts from.
 
     Each network is built exactly as the study builds it (:func:`initlab.training.build.build_for`:
     the same seed, and LSUV fitted on the same examples) and probed on the
@@ -369,7 +183,7 @@ def init_diagnostics(dataset: str, depths: Sequence[int], activations: Sequence[
     Args:
         dataset, depths, activations, inits, width, seed: which networks.
         n_samples: size of the probe batch.
-        init_params, names: as for :func:`depth_study` (per-initializer parameters, and
+        init_params, names: as for :func:`~initlab.findings.deep.depth_study` (per-initializer parameters, and
             the ``init`` value reported for them).
         **spec: further :class:`initlab.training.spec.RunSpec` fields that select the data
             (``train_limit``, ``preprocess``).

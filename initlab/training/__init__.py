@@ -21,6 +21,7 @@ from initlab.training.optimizers import (
     ADAM,
     OPTIMIZERS,
     OptimizerEntry,
+    canonical_learning_rate,
     check_optimizer,
     get_optimizer_entry,
     make_keras_optimizer,
@@ -43,12 +44,35 @@ from initlab.training.spec import (
     LATER_FIELDS,
     MAX_SEED,
     PREPROCESSING,
+    SETUP_FIELDS,
     RunSpec,
+    Setup,
     fit_examples,
     min_train_limit,
     validate_spec,
 )
 from initlab.training.stack import EVAL_BLOCK, EngineData, EvalSet, StackedModels, eval_set, fit_stack, hand_over
-from initlab.training.study import SETUP_COLUMNS, Study, run_grid, run_study, train_batch
+from initlab.training.study import (
+    SETUP_COLUMNS,
+    Study,
+    adopt_earlier_runs,
+    run_each,
+    run_grid,
+    run_options,
+    study_of_rows,
+    train_batch,
+)
 
-__all__ = ["ADAM", "OptimizerEntry", "OPTIMIZERS", "get_optimizer_entry", "check_optimizer", "resolved_learning_rate", "optimizer_label", "make_keras_optimizer", "spec_key", "CorruptCacheWarning", "RunCache", "INITIAL_LOSS_EXAMPLES", "batch_order", "DIVERGENCE_FACTOR", "divergence_bound", "diverges", "diverged_epoch", "RESULT_COLUMNS", "follows_divergence_rule", "PREPROCESSING", "MAX_SEED", "LATER_FIELDS", "RunSpec", "fit_examples", "min_train_limit", "validate_spec", "PRECISIONS", "SUPPORTED", "Op", "weighted_layers", "stackable", "EVAL_BLOCK", "EvalSet", "eval_set", "EngineData", "hand_over", "StackedModels", "fit_stack", "PreparedData", "prepare_data", "data_for", "HANDED_OVER_KEPT", "handed_over", "make_optimizer", "build_for", "initial_loss", "MAX_STACK", "STACK_BYTES", "STATE_BYTES", "train", "train_stack", "stack_size", "Engine", "KerasEngine", "StackedEngine", "ENGINE_REGISTRY", "ENGINES", "get_engine", "resolve_engine", "SETUP_COLUMNS", "Study", "run_grid", "run_study", "train_batch"]
+__all__ = [
+    "ADAM", "OptimizerEntry", "OPTIMIZERS", "get_optimizer_entry", "check_optimizer", "resolved_learning_rate",
+    "canonical_learning_rate", "optimizer_label", "make_keras_optimizer", "spec_key", "CorruptCacheWarning",
+    "RunCache", "INITIAL_LOSS_EXAMPLES", "batch_order", "DIVERGENCE_FACTOR", "divergence_bound", "diverges",
+    "diverged_epoch", "RESULT_COLUMNS", "follows_divergence_rule", "PREPROCESSING", "MAX_SEED", "LATER_FIELDS",
+    "Setup", "SETUP_FIELDS", "RunSpec", "fit_examples", "min_train_limit", "validate_spec", "PRECISIONS",
+    "SUPPORTED", "Op", "weighted_layers", "stackable", "EVAL_BLOCK", "EvalSet", "eval_set", "EngineData",
+    "hand_over", "StackedModels", "fit_stack", "PreparedData", "prepare_data", "data_for", "HANDED_OVER_KEPT",
+    "handed_over", "make_optimizer", "build_for", "initial_loss", "MAX_STACK", "STACK_BYTES", "STATE_BYTES",
+    "train", "train_stack", "stack_size", "Engine", "KerasEngine", "StackedEngine", "ENGINE_REGISTRY", "ENGINES",
+    "get_engine", "resolve_engine", "SETUP_COLUMNS", "Study", "run_grid", "adopt_earlier_runs", "study_of_rows",
+    "run_each", "run_options", "train_batch"
+]

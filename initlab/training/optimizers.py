@@ -20,7 +20,11 @@ ADAM = {"learning_rate": 1e-3, "beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7}
 
 @dataclass(frozen=True)
 class OptimizerEntry:
-    """A registered optimizer: its Keras class name, default learning rate and whether it takes momentum."""
+    """A registered optimizer: its Keras class name, default learning rate and whether it takes momentum.
+
+    The default learning rates are written here only; everything else asks :func:`resolved_learning_rate`
+    (or :func:`canonical_learning_rate`, the form a run's cache key holds).
+    """
 
     name: str
     keras_class: str
@@ -75,6 +79,14 @@ def resolved_learning_rate(optimizer: str, learning_rate: float | None) -> float
     """``learning_rate``, or the optimizer's Keras default when it is None."""
     entry = get_optimizer_entry(optimizer)
     return float(entry.default_learning_rate if learning_rate is None else learning_rate)
+
+
+def canonical_learning_rate(optimizer: str, learning_rate: float | None) -> float | None:
+    """The one form of a learning rate in a run's specification (and so its cache key): None for
+    the optimizer's default, whether it was left out or named (``0.001`` for Adam), else the rate."""
+    if learning_rate is None or learning_rate == get_optimizer_entry(optimizer).default_learning_rate:
+        return None
+    return learning_rate
 
 
 def optimizer_label(optimizer: str, momentum: float = 0.0, nesterov: bool = False) -> str:

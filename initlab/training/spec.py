@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import KW_ONLY, asdict, dataclass, field, fields, replace
 from typing import Any
 
 import initlab._tf_quiet  # noqa: F401  (before keras: silence TF start-up logs)
@@ -23,9 +23,7 @@ from initlab.errors import InvalidArgumentError, UnknownNameError
 from initlab.nets.initializers import get_initializer
 from initlab.nets.models import get_model_entry
 from initlab.training.cache import spec_key
-from initlab.training.optimizers import (
-    check_optimizer,
-)
+from initlab.training.optimizers import OPTIMIZERS, check_optimizer, resolved_learning_rate
 
 PREPROCESSING = ("scale", "standardize")
 
@@ -38,13 +36,17 @@ LATER_FIELDS = {"momentum": 0.0, "nesterov": False}
 
 
 @dataclass(frozen=True)
-class RunSpec:
-    """Everything that determines one run's numbers (and so its cache key)."""
+class Setup:
+    """The set-up every run of a study shares: data, model, training and engine.
+
+    :class:`RunSpec` adds one run's initializer and seed, :class:`~initlab.training.study.Study`
+    the initializers and seeds of many runs. ``dataset`` and ``model`` are positional, every
+    other field keyword-only.
+    """
 
     dataset: str
     model: str
-    init: str
-    seed: int
+    _: KW_ONLY
     epochs: int = 5
     batch_size: int = 32
     optimizer: str = "adam"
@@ -54,17 +56,38 @@ class RunSpec:
     train_limit: int | None = None
     test_limit: int | None = None
     preprocess: str = "scale"
-    init_params: dict[str, Any] = field(default_factory=dict)
     model_params: dict[str, Any] = field(default_factory=dict)
     engine: str = "keras"
     momentum: float = 0.0
     nesterov: bool = False
+
+
+SETUP_FIELDS = tuple(f.name for f in fields(Setup))  # in declaration order
+
+
+@dataclass(frozen=True)
+class RunSpec(Setup):
+    """Everything that determines one run's numbers (and so its cache key):
+    ``RunSpec(dataset, model, init, seed, *, ...)``, the other fields those of :class:`Setup`
+    plus ``init_params`` (the initializer's parameters)."""
+
+    init: str
+    seed: int
+    init_params: dict[str, Any] = field(default_factory=dict, kw_only=True)
 
     def key(self) -> str:
         """Cache key: the full specification plus the package version (fields of
         :data:`LATER_FIELDS` only when they differ from their default)."""
         fields = {k: v for k, v in asdict(self).items() if not (k in LATER_FIELDS and v == LATER_FIELDS[k])}
         return spec_key({**fields, "version": __version__})
+
+    def earlier_keys(self) -> list[str]:
+        """Other keys this run may be cached under: before learning rates were made canonical
+        (:func:`~initlab.training.optimizers.canonical_learning_rate`), a study that named the
+        optimizer's default rate stored the run under that number, not under None."""
+        if self.learning_rate is not None or self.optimizer not in OPTIMIZERS:
+            return []
+        return [replace(self, learning_rate=resolved_learning_rate(self.optimizer, None)).key()]
 
 
 def _is_integer(value: object) -> bool:
@@ -121,7 +144,8 @@ def _check_train_limit(train_limit: int, validation_split: float, batch_size: in
 def validate_spec(spec: RunSpec) -> None:
     """Refuse, with one line naming the argument and its valid range, values no run can use.
 
-    Needs no data: :func:`run_study` calls it for every run before loading or training anything.
+    Needs no data: :meth:`Study.specs <initlab.training.study.Study.specs>` calls it for every run before
+    loading or training anything.
 
     Raises:
         UnknownNameError: an unknown model, dataset or initializer.

@@ -17,12 +17,14 @@ whatever their initializer, seed, learning rate or momentum. With a Dask
 
 from __future__ import annotations
 
+import inspect
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 import keras
+import numpy as np
 import pandas as pd
 
 import initlab._tf_quiet  # noqa: F401  (before keras: silence TF start-up logs)
@@ -31,70 +33,78 @@ from initlab.errors import InvalidArgumentError, MissingRunsError
 from initlab.paths import cache_dir
 from initlab.training.cache import RunCache
 from initlab.training.engines import MAX_STACK, get_engine, resolve_engine
-from initlab.training.optimizers import (
-    optimizer_label,
-    resolved_learning_rate,
-)
+from initlab.training.optimizers import canonical_learning_rate, optimizer_label, resolved_learning_rate
 from initlab.training.record import (
     RESULT_COLUMNS,
     _rows,
     follows_divergence_rule,
 )
-from initlab.training.spec import RunSpec, _check_integer, _plain, _study_lists, validate_spec
+from initlab.training.spec import SETUP_FIELDS, RunSpec, Setup, _check_integer, _plain, _study_lists, validate_spec
 
 SETUP_COLUMNS = ["optimizer", "learning_rate", "momentum", "nesterov", "optimizer_setting", "init_params",
                  "model_params"]  # run_grid's, after those; the parameters as JSON text
 
 
 @dataclass(frozen=True)
-class Study:
-    """One study's set-up: a :class:`RunSpec` without ``init`` and ``seed``, plus the
-    initializers, seeds and engine. Picklable: notebooks, the command line, the summary
-    and Dask tasks pass it around.
+class Study(Setup):
+    """One study's set-up: a :class:`Setup` plus the initializers, the seeds and each initializer's
+    parameters; ``Study(dataset, model, inits, *, ...)``. Picklable: notebooks, the command line,
+    the summary and Dask tasks pass it around.
 
     ``init_params`` maps an initializer to its parameters, e.g.
-    ``{"random_normal": {"stddev": 0.05}}``; ``engine`` is ``"auto"`` or a name of
-    :data:`ENGINE_REGISTRY` (resolved once, per run, by :meth:`specs`).
+    ``{"random_normal": {"stddev": 0.05}}``; ``engine`` is ``"auto"`` (the default here) or a
+    name of :data:`ENGINE_REGISTRY` (resolved once, per run, by :meth:`specs`).
     """
 
-    dataset: str
-    model: str
     inits: tuple[str, ...]
-    seeds: tuple[int, ...] = (0,)
-    epochs: int = 5
-    batch_size: int = 32
-    optimizer: str = "adam"
-    learning_rate: float | None = None
-    loss: str = "sparse_categorical_crossentropy"
-    validation_split: float = 0.2
-    train_limit: int | None = None
-    test_limit: int | None = None
-    preprocess: str = "scale"
-    init_params: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
-    model_params: Mapping[str, Any] = field(default_factory=dict)
-    engine: str = "auto"
-    momentum: float = 0.0
-    nesterov: bool = False
+    seeds: tuple[int, ...] = field(default=(0,), kw_only=True)
+    init_params: Mapping[str, Mapping[str, Any]] = field(default_factory=dict, kw_only=True)
+    engine: str = field(default="auto", kw_only=True)
+
+    @classmethod
+    def from_parameters(cls, parameters: Mapping[str, Any]) -> Study:
+        """The study of a notebook's parameters (its ``parameters`` cell, as
+        :func:`initlab.pipeline.parameters.read_parameters` reads it).
+
+        Names that are fields of the study (``dataset``, ``model``, ``inits``, ``seeds``,
+        ``epochs``, ``batch_size``, ``optimizer``, ``learning_rate``, ``validation_split``,
+        ``train_limit``, ``test_limit``...) are taken, list-valued ``inits`` and ``seeds``
+        as tuples; other names (``delta``, ``target``...) are ignored.
+
+        Raises:
+            InvalidArgumentError: ``dataset``, ``model`` or ``inits`` is missing.
+        """
+        names = [f.name for f in fields(cls) if f.init]
+        taken = {k: v for k, v in parameters.items() if k in names}
+        missing = [k for k in ("dataset", "model", "inits") if k not in taken]
+        if missing:
+            raise InvalidArgumentError("parameters", sorted(parameters), f"must name {', '.join(missing)}")
+        for k in ("inits", "seeds"):
+            if isinstance(taken.get(k), list):
+                taken[k] = tuple(taken[k])
+        return cls(**taken)
 
     def specs(self) -> list[RunSpec]:
-        """One validated :class:`RunSpec` per (init, seed), its engine resolved.
+        """One validated :class:`RunSpec` per (init, seed): the set-up's fields, the initializer's
+        parameters, the engine resolved and the learning rate in its canonical form
+        (:func:`~initlab.training.optimizers.canonical_learning_rate`).
 
         Raises:
             InvalidArgumentError, UnknownNameError: before any data are loaded.
         """
         inits, seeds = _study_lists(self.inits, self.seeds)
-        specs = [RunSpec(dataset=self.dataset, model=self.model, init=init, seed=seed, epochs=self.epochs,
-                         batch_size=self.batch_size, optimizer=self.optimizer, learning_rate=self.learning_rate,
-                         loss=self.loss, validation_split=self.validation_split, train_limit=self.train_limit,
-                         test_limit=self.test_limit, preprocess=self.preprocess,
-                         init_params=dict((self.init_params or {}).get(init, {})),
-                         model_params=dict(self.model_params or {}), momentum=self.momentum, nesterov=self.nesterov)
+        setup = {name: getattr(self, name) for name in SETUP_FIELDS if name != "engine"}  # resolved below
+        setup["model_params"] = dict(self.model_params or {})
+        specs = [RunSpec(init=init, seed=seed, init_params=dict((self.init_params or {}).get(init, {})), **setup)
                  for init in inits for seed in seeds]
         for spec in specs:
             validate_spec(spec)
-        return [replace(_plain(spec), engine=resolve_engine(spec, self.engine)) for spec in specs]
+        plain = [_plain(spec) for spec in specs]
+        return [replace(p, engine=resolve_engine(spec, self.engine),
+                        learning_rate=canonical_learning_rate(p.optimizer, p.learning_rate))
+                for spec, p in zip(specs, plain)]
 
-    def run(self, cache: bool = True, cache_root: str | None = None, progress: bool = False,
+    def run(self, *, cache: bool = True, cache_root: str | None = None, progress: bool = False,
             max_stack: int = MAX_STACK, cached_only: bool = False, client: Any = None) -> pd.DataFrame:
         """Train (or read from the cache) every run; one row per (init, seed, epoch).
 
@@ -111,16 +121,60 @@ class Study:
                 (``INITLAB_DATA``) but no cache: records come back through Dask and this
                 process writes the cache, so the numbers are those of a local study.
 
+        Every argument is checked (:func:`validate_spec`) before any data are loaded or any run
+        trains; seeds and initializers must not repeat.
+
+        Returns:
+            One row per (init, seed, epoch) with the columns of ``RESULT_COLUMNS``.
+
         Raises:
             MissingRunsError: ``cached_only`` and some runs are not in the cache (a run cached
                 under the divergence rule of an older version whose loss went above 10 ln(C)
                 counts as missing: that rule may judge it differently).
         """
         specs = self.specs()
+        if cache:
+            adopt_earlier_runs(specs, cache_root)
         records = _records(specs, cache, cache_root, progress, max_stack, cached_only, client,
                            f"{self.dataset}/{self.model}")
         return pd.DataFrame([row for spec in specs for row in _rows(spec, records[spec.key()])],
                             columns=RESULT_COLUMNS)
+
+
+def adopt_earlier_runs(specs: Sequence[RunSpec], cache_root: str | None = None) -> int:
+    """Make runs cached under an earlier key of theirs (:meth:`RunSpec.earlier_keys`) findable
+    under their key: each such entry is copied (the earlier one stays). Returns how many were.
+
+    A study that named Adam's default rate (0.001) stored its runs under that number; the same
+    runs now have the canonical rate None, so a reproduction still reuses every run cached before.
+    """
+    store = RunCache(cache_root or cache_dir())
+    adopted = 0
+    for spec in specs:
+        key = spec.key()
+        if store.path(key).exists():
+            continue
+        for earlier in spec.earlier_keys():
+            record = store.load(earlier) if store.path(earlier).exists() else None
+            if record is not None:
+                store.save(key, record)
+                adopted += 1
+                break
+    return adopted
+
+
+def study_of_rows(grid: pd.DataFrame, studies: Sequence[Study]) -> np.ndarray:
+    """For each row of ``run_grid(studies)``, the index in ``studies`` of the study it belongs to.
+
+    :func:`run_grid` gives each run's epochs in turn, run after run in the order of the studies'
+    :meth:`Study.specs`; a run's rows start at epoch 1.
+    """
+    run = np.cumsum(grid["epoch"].to_numpy() == 1) - 1
+    per_run = np.repeat(np.arange(len(studies)), [len(s.inits) * len(s.seeds) for s in studies])
+    if len(grid) and run[-1] + 1 != len(per_run):
+        raise InvalidArgumentError("grid", f"{run[-1] + 1} runs", f"must be run_grid's frame of the {len(per_run)} "
+                                   "runs of these studies")
+    return per_run[run]
 
 
 def _records(specs: Sequence[RunSpec], cache: bool, cache_root: str | None, progress: bool, max_stack: int,
@@ -157,7 +211,7 @@ def _records(specs: Sequence[RunSpec], cache: bool, cache_root: str | None, prog
     return records
 
 
-def run_grid(studies: Sequence[Study], cache: bool = True, cache_root: str | None = None, progress: bool = False,
+def run_grid(studies: Sequence[Study], *, cache: bool = True, cache_root: str | None = None, progress: bool = False,
              max_stack: int = MAX_STACK, cached_only: bool = False, client: Any = None) -> pd.DataFrame:
     """Run many studies as one: every run of every study, stacked across studies.
 
@@ -180,6 +234,8 @@ def run_grid(studies: Sequence[Study], cache: bool = True, cache_root: str | Non
         raise InvalidArgumentError("studies", studies, "must be a non-empty list of Study objects")
     per_study = [study.specs() for study in studies]
     specs = [spec for specs in per_study for spec in specs]
+    if cache:
+        adopt_earlier_runs(specs, cache_root)
     records = _records(specs, cache, cache_root, progress, max_stack, cached_only, client, "grid")
     rows = []
     for spec in specs:
@@ -193,52 +249,34 @@ def run_grid(studies: Sequence[Study], cache: bool = True, cache_root: str | Non
     return pd.DataFrame(rows, columns=RESULT_COLUMNS + SETUP_COLUMNS)
 
 
-def run_study(
-    dataset: str,
-    model: str,
-    inits: Sequence[str],
-    seeds: Sequence[int] = (0,),
-    epochs: int = 5,
-    batch_size: int = 32,
-    optimizer: str = "adam",
-    learning_rate: float | None = None,
-    loss: str = "sparse_categorical_crossentropy",
-    validation_split: float = 0.2,
-    train_limit: int | None = None,
-    test_limit: int | None = None,
-    preprocess: str = "scale",
-    init_params: Mapping[str, Mapping[str, Any]] | None = None,
-    model_params: Mapping[str, Any] | None = None,
-    cache: bool = True,
-    cache_root: str | None = None,
-    progress: bool = False,
-    engine: str = "auto",
-    max_stack: int = MAX_STACK,
-    cached_only: bool = False,
-    client: Any = None,
-    momentum: float = 0.0,
-    nesterov: bool = False,
-) -> pd.DataFrame:
-    """Train every (initializer, seed) pair and return the tidy results: ``Study(...).run(...)``.
+def run_options(options: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``options`` split into set-up fields (for :class:`Study`) and :func:`run_grid`'s options
+    (``cache``, ``cache_root``, ``progress``, ``max_stack``, ``cached_only``, ``client``)."""
+    names = set(inspect.signature(run_grid).parameters) - {"studies"}
+    return ({k: v for k, v in options.items() if k not in names}, {k: v for k, v in options.items() if k in names})
 
-    The set-up arguments are :class:`Study`'s (``dataset`` ... ``model_params``, ``engine``,
-    ``momentum``, ``nesterov``: Adam with Keras defaults and batch 32 unless given; ``engine`` ``"auto"``, ``"keras"``,
-    ``"stacked"`` or ``"stacked_bf16"``, see the module doc), the others :meth:`Study.run`'s.
-    Every argument is checked (:func:`validate_spec`) before any data are loaded or any run
-    trains; seeds and initializers must not repeat.
 
-    Returns:
-        One row per (init, seed, epoch) with the columns of ``RESULT_COLUMNS``.
+def run_each(studies: Sequence[Study], *, parts: Sequence[Sequence[int]] | None = None,
+             **run: Any) -> list[pd.DataFrame]:
+    """Each study's rows (``RESULT_COLUMNS``, as :meth:`Study.run` gives them), in the order of
+    ``studies``, trained by :func:`run_grid`: all in one grid, or one grid per part of ``parts``
+    (lists of indices into ``studies``, covering each once). Runs of one grid may share a stack
+    whatever their study; a stack's float32 rounding depends on its members, so parts of studies
+    that never stack together keep each run's numbers those of a study of its own.
+
+    ``run``: :func:`run_grid`'s options.
     """
-    if isinstance(inits, (str, bytes)) or not isinstance(inits, Iterable):
-        raise InvalidArgumentError("inits", inits, "must be a non-empty list of initializer names")
-    if isinstance(seeds, (str, bytes)) or not isinstance(seeds, Iterable):
-        raise InvalidArgumentError("seeds", seeds, "must be a non-empty list of integers")
-    study = Study(dataset, model, tuple(inits), tuple(seeds), epochs, batch_size, optimizer, learning_rate, loss,
-                  validation_split, train_limit, test_limit, preprocess, dict(init_params or {}),
-                  dict(model_params or {}), engine, momentum, nesterov)
-    return study.run(cache=cache, cache_root=cache_root, progress=progress, max_stack=max_stack,
-                     cached_only=cached_only, client=client)
+    studies = list(studies)
+    parts = [list(range(len(studies)))] if parts is None else [list(p) for p in parts]
+    if sorted(i for p in parts for i in p) != list(range(len(studies))):
+        raise InvalidArgumentError("parts", parts, f"must hold each index of the {len(studies)} studies once")
+    frames: list[pd.DataFrame] = [pd.DataFrame()] * len(studies)
+    for part in (p for p in parts if p):
+        grid = run_grid([studies[i] for i in part], **run)
+        rows = study_of_rows(grid, [studies[i] for i in part])
+        for j, i in enumerate(part):
+            frames[i] = grid.loc[rows == j, RESULT_COLUMNS].reset_index(drop=True)
+    return frames
 
 
 def train_batch(batch: Sequence[RunSpec]) -> list[dict[str, Any]]:

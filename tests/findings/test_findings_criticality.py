@@ -164,3 +164,27 @@ def test_agreement_counts_in_words() -> None:
     assert words == ("The spectra's prediction agrees with 2 of 3 tests; it disagrees with 0; "
                      "1 is undecided (inconclusive tests).")
     assert crit._agreement_counts(pd.Series(["disagrees"])).endswith("disagrees with 1.")
+
+
+def test_the_grids_are_studies_run_by_run_grid_with_the_numbers_of_studies_of_their_own(tmp_path) -> None:
+    from initlab.training.record import RESULT_COLUMNS
+    from initlab.training.study import Study
+
+    small = dict(width=8, seeds=[0, 1], learning_rate=0.05, epochs=1, train_limit=128, test_limit=64,
+                 cache_root=str(tmp_path))
+    df = crit.trainability_runs("mnist", [1.0, 2.0], [1, 2], sigma_b2=0.05, **small)
+    assert list(df.columns) == RESULT_COLUMNS + ["sigma_w2", "sigma_b2", "depth", "width", "activation",
+                                                 "learning_rate", "kernel"]
+    assert list(df[["depth", "sigma_w2", "seed"]].itertuples(index=False, name=None)) == [
+        (d, w, s) for d in (1, 2) for w in (1.0, 2.0) for s in (0, 1)]
+    alone = Study("mnist", "deep_mlp", ("variance_scaling",), seeds=(0, 1), epochs=1, optimizer="sgd",
+                  learning_rate=0.05, train_limit=128, test_limit=64,
+                  init_params={"variance_scaling": crit.gaussian_params(2.0)},
+                  model_params=crit.net_params(2, 8, "tanh", 0.05)).run(cache=False)
+    mine = df[(df.depth == 2) & (df.sigma_w2 == 2.0)][RESULT_COLUMNS].reset_index(drop=True)
+    pd.testing.assert_frame_equal(mine.drop(columns="wall_time"), alone.drop(columns="wall_time"))  # same stacks
+    iso = crit.isometry_runs("mnist", [("tanh", 0.05), ("relu", 0.0)], depth=2, **small)
+    assert list(iso[["activation", "kernel"]].drop_duplicates().itertuples(index=False, name=None)) == [
+        ("tanh", "gaussian"), ("tanh", "orthogonal"), ("relu", "gaussian"), ("relu", "orthogonal")]
+    assert list(iso.columns)[len(RESULT_COLUMNS):] == ["sigma_w2", "sigma_b2", "depth", "width", "activation",
+                                                       "setup", "learning_rate", "kernel"]

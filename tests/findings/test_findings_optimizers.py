@@ -49,8 +49,8 @@ def _table(rates: list[float], scores: list[float], setting: str = "sgd", init: 
 
 
 def test_grid_studies_make_one_study_per_optimizer_and_rate() -> None:
-    studies = opt.grid_studies("mnist", M0, ["he_normal"], [0, 1], 2,
-                               [("adam", 0.0, [1e-3, 1e-2]), ("sgd", 0.9, [0.01])], train_limit=1000)
+    studies = opt.grid_studies("mnist", M0, ["he_normal"], seeds=[0, 1], epochs=2,
+                               grids=[("adam", 0.0, [1e-3, 1e-2]), ("sgd", 0.9, [0.01])], train_limit=1000)
     assert [(s.optimizer, s.momentum, s.learning_rate) for s in studies] == [
         ("adam", 0.0, 1e-3), ("adam", 0.0, 1e-2), ("sgd", 0.9, 0.01)]
     assert all(s.train_limit == 1000 and s.seeds == (0, 1) and s.epochs == 2 for s in studies)

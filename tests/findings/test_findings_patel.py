@@ -81,10 +81,10 @@ def test_replay_checks_its_arguments() -> None:
 
 
 def test_replay_is_the_zero_initialized_network_trained_by_the_engine() -> None:
-    from initlab.training.study import run_study
+    from initlab.training.study import Study
 
     setup = dict(epochs=2, batch_size=32, validation_split=0.1, train_limit=1000, test_limit=300)
-    runs = run_study("mnist", "mlp_128", ["zeros"], seeds=[0, 3], cache=False, **setup)
+    runs = Study("mnist", "mlp_128", ("zeros",), seeds=(0, 3), **setup).run(cache=False)
     replayed = zero_init.replay_study("mnist", [0, 3], **setup)
     cols = zero_init.METRICS
     ours, theirs = runs.sort_values(["seed", "epoch"])[cols].to_numpy(), replayed[cols].to_numpy()

@@ -22,8 +22,9 @@ import nbformat
 import pytest
 from nbval.plugin import coalesce_streams, get_sanitize_patterns, transform_streams_for_comparison
 
+from initlab.errors import NotebookFailedError
 from initlab.pipeline import recorded
-from initlab.pipeline.execution import NotebookFailedError, execute_notebook
+from initlab.pipeline.execution import execute_notebook
 from initlab.pipeline.reproduce import NUMBERS, baselines_dir, notebook_paths, quick_parameters
 
 NOTEBOOKS = notebook_paths()

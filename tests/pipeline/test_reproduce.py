@@ -7,14 +7,15 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from initlab.pipeline import summary
+from initlab.errors import InvalidArgumentError
 from initlab.pipeline.nbclean import clean
+from initlab.pipeline.parameters import read_parameters
 from initlab.pipeline.reproduce import notebook_paths
 
 
 def test_notebook_parameters_prefer_injected_values(tmp_path: Path) -> None:
     path = next(p for p in notebook_paths() if p.name.startswith("03_"))
-    params = summary.notebook_parameters(path)
+    params = read_parameters(path)
     assert params["epochs"] == 5 and params["seeds"] == list(range(10)) and params["validation_split"] == 0.2
     nb = nbformat.read(path, as_version=4)
     injected = nbformat.v4.new_code_cell("epochs = 1\nseeds = [7]")
@@ -22,8 +23,41 @@ def test_notebook_parameters_prefer_injected_values(tmp_path: Path) -> None:
     nb.cells.append(injected)
     tmp = tmp_path / path.name
     nbformat.write(nb, tmp)
-    params = summary.notebook_parameters(tmp)
+    params = read_parameters(tmp)
     assert params["epochs"] == 1 and params["seeds"] == [7] and params["dataset"] == "mnist"
+    defaults = read_parameters(tmp, injected=False)  # what a sweep checks its grid against
+    assert defaults["epochs"] == 5 and defaults["seeds"] == list(range(10))
+
+
+def test_the_reader_keeps_an_expression_as_its_source_text(tmp_path: Path) -> None:
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("import numpy as np\nshape = (784, 128)  # a tuple\nn: int = 3\n"
+                                     "xs = np.arange(3)\nlimit = None")
+    cell.metadata["tags"] = ["parameters"]
+    nb.cells = [nbformat.v4.new_markdown_cell("x = 1"), cell]
+    nbformat.write(nb, tmp_path / "n.ipynb")
+    assert read_parameters(tmp_path / "n.ipynb") == {"shape": (784, 128), "n": 3, "xs": "np.arange(3)",
+                                                     "limit": None}
+
+
+def test_a_study_from_a_notebooks_parameters_is_the_study_it_ran() -> None:
+    from initlab.training.study import Study
+
+    path = next(p for p in notebook_paths() if p.name.startswith("03_"))
+    study = Study.from_parameters(read_parameters(path))  # delta and target are not set-up fields
+    assert study == Study("mnist", "mlp_128", ("random_normal", "random_uniform", "glorot_uniform", "he_normal"),
+                          seeds=tuple(range(10)), epochs=5, batch_size=32, optimizer="adam", learning_rate=None,
+                          validation_split=0.2, train_limit=None, test_limit=None)
+    keys = {(s.init, s.seed): s.key() for s in study.specs()}  # the keys the committed notebook's runs have
+    assert keys[("random_normal", 0)] == "c47bc41b8513b283756832886ee9e8ff7cfc68be7001823b2d29c95fea423ede"
+    assert keys[("he_normal", 9)] == "70a710791e2fd12077e49e02cd1199041ed7ab0f6d4424ad30b8dc793e70577d"
+    patel = next(p for p in notebook_paths() if p.name.startswith("04_"))
+    p = read_parameters(patel)
+    studies = [Study.from_parameters({**p, "dataset": d}) for d in p["datasets"]]
+    assert [s.dataset for s in studies] == ["mnist", "fashion_mnist", "cifar10"]
+    assert studies[0].validation_split == 0.1 and studies[0].seeds == (0, 1, 2) and studies[0].model == "cnn_small"
+    with pytest.raises(InvalidArgumentError, match="must name dataset"):
+        Study.from_parameters({k: v for k, v in p.items() if k != "datasets"})
 
 
 def test_clean_strips_timings_and_reports_problems(tmp_path: Path) -> None:
@@ -90,11 +124,13 @@ def _project(tmp_path: Path, monkeypatch, cells: dict[str, list[str]]) -> Path:
     return root
 
 
-def test_a_failing_notebook_leaves_the_committed_one_and_keeps_its_partial_output(tmp_path, monkeypatch, capsys) -> None:
+def test_a_failing_notebook_leaves_the_committed_one_and_keeps_its_partial_output(tmp_path, monkeypatch,
+                                                                                  capsys) -> None:
     from initlab.pipeline.reproduce import reproduce
 
-    root = _project(tmp_path, monkeypatch, {"91_ok.ipynb": ["x = 1", "from initlab import record\nrecord.record('x', x)"],
-                                            "92_broken.ipynb": ["x = 1", "raise ValueError('boom')"]})
+    root = _project(tmp_path, monkeypatch,
+                    {"91_ok.ipynb": ["x = 1", "from initlab import record\nrecord.record('x', x)"],
+                     "92_broken.ipynb": ["x = 1", "raise ValueError('boom')"]})
     committed = (root / "notebooks" / "92_broken.ipynb").read_bytes()
     assert reproduce() == 1
     err = capsys.readouterr().err
@@ -129,7 +165,8 @@ def test_quick_baselines_take_the_notebook_and_its_recorded_numbers(tmp_path, mo
 
     from initlab.pipeline.reproduce import reproduce
 
-    root = _project(tmp_path, monkeypatch, {"91_ok.ipynb": ["x = 1", "from initlab import record\nrecord.record('x', x)"]})
+    root = _project(tmp_path, monkeypatch,
+                    {"91_ok.ipynb": ["x = 1", "from initlab import record\nrecord.record('x', x)"]})
     (root / "tests" / "baselines" / "numbers.json").write_text(json.dumps({"05_other.ipynb": {"kept": 1}}))
     assert reproduce(quick=True, update_baselines=True) == 0
     baseline = nbformat.read(root / "tests" / "baselines" / "91_ok.ipynb", as_version=4)

@@ -41,14 +41,14 @@ def _frame(dataset: str, inits: list[str], seeds: list[int], value) -> pd.DataFr
 
 
 def _fake_study(monkeypatch: pytest.MonkeyPatch, value) -> list[tuple]:
-    """Replace the runner's ``run_study`` by synthetic frames; returns the calls it receives."""
+    """Replace ``Study.run`` by synthetic frames; returns the studies it runs (their set-up in short)."""
     calls = []
 
-    def run_study(dataset, model, inits, seeds=(0,), **kwargs):
-        calls.append((dataset, model, tuple(inits), tuple(seeds), kwargs.get("epochs")))
-        return _frame(dataset, list(inits), list(seeds), value)
+    def run(study, **kwargs):
+        calls.append((study.dataset, study.model, tuple(study.inits), tuple(study.seeds), study.epochs))
+        return _frame(study.dataset, list(study.inits), list(study.seeds), value)
 
-    monkeypatch.setattr(summary.training, "run_study", run_study)
+    monkeypatch.setattr(summary.Study, "run", run)
     return calls
 
 
@@ -67,7 +67,8 @@ def _fake_replays(monkeypatch: pytest.MonkeyPatch, accuracy: dict[str, float]) -
 
 
 def _pick(rows: list[dict], table: str, dataset: str, init: str, quantity: str) -> dict:
-    found = [r for r in rows if (r["table"], r["dataset"], r["init"], r["quantity"]) == (table, dataset, init, quantity)]
+    found = [r for r in rows
+             if (r["table"], r["dataset"], r["init"], r["quantity"]) == (table, dataset, init, quantity)]
     assert len(found) == 1, (table, dataset, init, quantity)
     return found[0]
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from initlab.errors import InvalidArgumentError
+from initlab.errors import InvalidArgumentError, SweepFailedError, UnknownParameterError
 from initlab.pipeline import sweep
 
 TOY = Path(__file__).parents[1] / "notebooks" / "sweep_toy.ipynb"
@@ -47,7 +47,7 @@ def test_slugs_are_readable_safe_and_unique() -> None:
 
 
 def test_unknown_parameter_lists_the_notebooks_parameters() -> None:
-    with pytest.raises(sweep.UnknownParameterError) as err:
+    with pytest.raises(UnknownParameterError) as err:
         sweep.check_grid(TOY, {"c": [1]})
     assert "'c'" in str(err.value) and "a=1" in str(err.value) and "b='x'" in str(err.value)
 
@@ -112,7 +112,7 @@ def test_a_two_by_two_sweep_collects_every_point_and_a_rerun_skips_them(client, 
 
 def test_a_failing_point_is_recorded_and_the_sweep_goes_on(client, tmp_path: Path) -> None:
     out = tmp_path / "fails"
-    with pytest.raises(sweep.SweepFailedError, match="1 of 2 points failed") as err:
+    with pytest.raises(SweepFailedError, match="1 of 2 points failed") as err:
         sweep.run(TOY, {"fail": [False, True]}, out=out, client=client, progress=False)
     assert "asked to fail" in str(err.value)
     failed = _state(out)["points"]["fail=True"]
@@ -162,12 +162,12 @@ def test_two_sweeps_into_different_folders_at_once(client, tmp_path: Path) -> No
 def test_a_study_on_the_cluster_gives_the_rows_of_a_local_one(client, tmp_path: Path) -> None:
     import numpy as np
 
-    from initlab.training.study import run_study
+    from initlab.training.study import Study
 
-    study = dict(dataset="mnist", model="mlp_128", inits=["glorot_uniform", "he_normal", "zeros"], seeds=[0, 1],
-                 epochs=2, train_limit=600, test_limit=200, max_stack=2)
-    local = run_study(**study, cache_root=str(tmp_path / "local"))
-    remote = run_study(**study, cache_root=str(tmp_path / "remote"), client=client)
+    study = Study("mnist", "mlp_128", ("glorot_uniform", "he_normal", "zeros"), seeds=(0, 1), epochs=2,
+                  train_limit=600, test_limit=200)
+    local = study.run(cache_root=str(tmp_path / "local"), max_stack=2)
+    remote = study.run(cache_root=str(tmp_path / "remote"), max_stack=2, client=client)
     assert len(list((tmp_path / "remote").rglob("*.json"))) == 6  # written here, by the client
     same = ["dataset", "model", "init", "seed", "epoch", "status", "engine"]
     assert local[same].equals(remote[same])

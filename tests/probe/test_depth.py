@@ -20,7 +20,7 @@ import pandas as pd
 import pytest
 
 from initlab import plots
-from initlab.errors import InvalidArgumentError
+from initlab.errors import InvalidArgumentError, UnknownNameError
 from initlab.findings import deep
 from initlab.nets.models import build_model
 from initlab.probe import depth
@@ -174,7 +174,7 @@ def _study(spec: dict, lr: float = 1e-3, preprocess: str = "scale") -> pd.DataFr
     for (d, act, init), runs in spec.items():
         for seed, (curve, test) in enumerate(runs):
             for epoch, val in enumerate(curve, 1):
-                rows.append({"dataset": "mnist", "model": depth.architecture(d, 8, act), "init": init, "seed": seed,
+                rows.append({"dataset": "mnist", "model": deep.architecture(d, 8, act), "init": init, "seed": seed,
                              "epoch": epoch, "val_accuracy": val, "test_accuracy": test,
                              "status": "ok" if np.isfinite(test) else "diverged", "depth": d, "activation": act,
                              "learning_rate": lr, "preprocess": preprocess})
@@ -187,13 +187,13 @@ def _runs(spec: dict, **kw: object) -> pd.DataFrame:
 
 
 def test_grade_every_branch() -> None:
-    assert depth.grade(0.95, diverged=1) == "diverged"
-    assert depth.grade(0.13, 0, collapse=0.57) == "collapses"  # learned to 70%, ended at 13%
-    assert depth.grade(0.5, 0, collapse=0.20) == "collapses" and depth.grade(0.5, 0, collapse=0.199) == "partial"
-    assert depth.grade(0.80, 0) == "trains" and depth.grade(0.7999, 0) == "partial"
-    assert depth.grade(0.20, 0) == "partial" and depth.grade(0.1999, 0) == "fails"
-    assert depth.grade(float("nan"), 0) == "fails" and depth.grade(0.9, 0, collapse=float("nan")) == "trains"
-    assert set(depth.GRADES) == {"trains", "partial", "fails", "collapses", "diverged"}
+    assert deep.grade(0.95, diverged=1) == "diverged"
+    assert deep.grade(0.13, 0, collapse=0.57) == "collapses"  # learned to 70%, ended at 13%
+    assert deep.grade(0.5, 0, collapse=0.20) == "collapses" and deep.grade(0.5, 0, collapse=0.199) == "partial"
+    assert deep.grade(0.80, 0) == "trains" and deep.grade(0.7999, 0) == "partial"
+    assert deep.grade(0.20, 0) == "partial" and deep.grade(0.1999, 0) == "fails"
+    assert deep.grade(float("nan"), 0) == "fails" and deep.grade(0.9, 0, collapse=float("nan")) == "trains"
+    assert set(deep.GRADES) == {"trains", "partial", "fails", "collapses", "diverged"}
 
 
 def test_trainability_measures_collapse_failures_and_divergence() -> None:
@@ -201,7 +201,7 @@ def test_trainability_measures_collapse_failures_and_divergence() -> None:
                                               ([0.72, 0.72, 0.70], 0.69)],
                  (50, "relu", "he_normal"): [([0.5, 0.8, 0.90], 0.91), ([0.5, 0.85, 0.92], 0.93),
                                              ([0.3, 0.1], float("nan"))]})
-    t = depth.trainability(df).set_index(["activation", "init"])
+    t = deep.trainability(df).set_index(["activation", "init"])
     o = t.loc[("tanh", "orthogonal")]
     # collapses 0.57, 0.53 and 0.02: mean 0.3733 >= 0.20 although the final mean alone reads "fails"
     assert o["collapse"] == pytest.approx((0.57 + 0.53 + 0.02) / 3) and o["status"] == "collapses"
@@ -221,21 +221,23 @@ def test_select_rates_on_validation_never_test() -> None:
                 (50, "relu", "c"): [([0.9], 0.9), ([0.9], float("nan"))]}, lr=1e-3),
         _study({(50, "relu", "a"): [([0.8], 0.5), ([0.8], 0.5)], (50, "relu", "b"): [([0.7], 0.1), ([0.7], 0.1)],
                 (50, "relu", "c"): [([0.5], 0.5), ([0.5], 0.5)]}, lr=1e-4)])
-    chosen = depth.select_rates(depth.trainability(high)).set_index("init")
+    chosen = deep.select_rates(deep.trainability(high)).set_index("init")
     assert chosen.loc["a", "learning_rate"] == 1e-4  # validation 0.80 beats 0.55, whatever the test says
     assert chosen.loc["b", "learning_rate"] == 1e-3  # a tie goes to the larger rate
     assert chosen.loc["c", "learning_rate"] == 1e-4  # (0.9 + 0) / 2 = 0.45 < 0.5: a diverged run counts 0
     assert set(chosen["rates"]) == {2} and chosen.loc["a", "mean"] == pytest.approx(0.5)
-    picked = depth.at_rates(high, chosen.reset_index())
+    picked = deep.at_rates(high, chosen.reset_index())
     assert len(picked) == 6 and set(zip(picked["init"], picked["learning_rate"])) == {("a", 1e-4), ("b", 1e-3),
                                                                                       ("c", 1e-4)}
 
 
 def test_effective_rate() -> None:
-    assert depth.effective_rate(None) == 1e-3 and depth.effective_rate(None, "sgd") == 1e-2
-    assert depth.effective_rate(3e-4) == 3e-4
-    with pytest.raises(InvalidArgumentError, match="optimizer"):
-        depth.effective_rate(None, "rmsprop")
+    from initlab.training.optimizers import resolved_learning_rate  # the one place the defaults are written
+
+    assert resolved_learning_rate("adam", None) == 1e-3 and resolved_learning_rate("sgd", None) == 1e-2
+    assert resolved_learning_rate("adam", 3e-4) == 3e-4
+    with pytest.raises(UnknownNameError, match="optimizer"):
+        resolved_learning_rate("rmsprop", None)
 
 
 def test_claim_pairs_use_only_what_the_study_has() -> None:
@@ -273,7 +275,7 @@ def _p2(t: float) -> float:
 
 
 def test_claim_tests_give_the_four_answers_with_holm() -> None:
-    tests = deep.claim_tests(depth.run_table(_claim_frame()))
+    tests = deep.claim_tests(deep.run_table(_claim_frame()))
     t = tests.set_index("claim")
     p = _p2(10 * math.sqrt(3))  # 0.003317
     orth = tests[tests["family"] == "orthogonal"].set_index("a")
@@ -306,7 +308,7 @@ def test_claim_tests_pair_by_depth_and_input_scaling() -> None:
     scaled = _runs({(5, "selu", "zeros"): [0.1135] * 3, (5, "selu", "lecun_normal"): [0.90, 0.92, 0.94]})
     std = _runs({(5, "selu", "zeros"): [0.1135] * 3, (5, "selu", "lecun_normal"): [0.1135, 0.1135, 0.1135]},
                 preprocess="standardize")
-    tests = deep.claim_tests(depth.run_table(pd.concat([scaled, std], ignore_index=True)))
+    tests = deep.claim_tests(deep.run_table(pd.concat([scaled, std], ignore_index=True)))
     assert list(tests["claim"]) == ["depth 5: selu + zeros > selu + lecun_normal",
                                     "depth 5, standardized inputs: selu + zeros > selu + lecun_normal"]
     assert list(tests["verdict"]) == ["reversed", "equivalent"] and bool(tests["exact"].iloc[1])
@@ -327,8 +329,8 @@ def test_snn_answer_every_branch() -> None:
 def test_snn_answers_read_both_grades() -> None:
     df = _runs({(5, "selu", "random_normal_001"): [0.77, 0.86, 0.91], (5, "selu", "lecun_normal"): [0.91, 0.92, 0.93],
                 (50, "selu", "zeros"): [0.1135] * 3, (50, "selu", "lecun_normal"): [0.11, 0.12, 0.13]})
-    table = depth.trainability(df)
-    answers = deep.snn_answers(deep.claim_tests(depth.run_table(df)), table).set_index(["depth", "start"])
+    table = deep.trainability(df)
+    answers = deep.snn_answers(deep.claim_tests(deep.run_table(df)), table).set_index(["depth", "start"])
     # -7.3 pp, CI reaching above 0: inconclusive, so the claim is not counted as holding
     r = answers.loc[(5, "random_normal_001")]
     assert (r["verdict"], r["start_status"], r["reference_status"], r["answer"]) == \
@@ -371,8 +373,8 @@ def _grid_tables() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
                          (5, "tanh", "orthogonal"): [([0.9, 0.93], 0.93)] * 3})
     small = _study({(50, "tanh", "orthogonal"): [([0.80, 0.88], 0.88), ([0.80, 0.86], 0.87), ([0.8, 0.87], 0.89)]},
                    lr=1e-4)
-    all_rates = depth.trainability(pd.concat([at_default, small], ignore_index=True))
-    return all_rates, all_rates[all_rates["learning_rate"] == 1e-3], depth.select_rates(all_rates)
+    all_rates = deep.trainability(pd.concat([at_default, small], ignore_index=True))
+    return all_rates, all_rates[all_rates["learning_rate"] == 1e-3], deep.select_rates(all_rates)
 
 
 def test_trainability_text_names_collapses_and_what_the_grid_changed() -> None:
@@ -391,13 +393,13 @@ def test_trainability_text_names_collapses_and_what_the_grid_changed() -> None:
 
 def test_diagnosis_text_says_only_what_the_diagnostics_show() -> None:
     _, _, chosen = _grid_tables()
-    chosen = pd.concat([chosen, depth.select_rates(depth.trainability(_runs({(50, "relu", "he_normal"): [0.9] * 3})))],
+    chosen = pd.concat([chosen, deep.select_rates(deep.trainability(_runs({(50, "relu", "he_normal"): [0.9] * 3})))],
                        ignore_index=True)
     diag = pd.DataFrame([{"depth": 50, "activation": "tanh", "init": "zeros", **HEALTHY, "last_std": 0.0,
                           "grad_first": 0.0, "grad_last": 0.0, "grad_ratio": float("nan")},
                          {"depth": 50, "activation": "relu", "init": "he_normal", **HEALTHY, "similarity": 0.983},
                          {"depth": 50, "activation": "tanh", "init": "orthogonal", **HEALTHY}])
-    bad = pd.concat([chosen, depth.select_rates(depth.trainability(_runs({(50, "tanh", "lsuv"): [0.3] * 3})))],
+    bad = pd.concat([chosen, deep.select_rates(deep.trainability(_runs({(50, "tanh", "lsuv"): [0.3] * 3})))],
                     ignore_index=True)
     diag = pd.concat([diag, pd.DataFrame([{"depth": 50, "activation": "tanh", "init": "lsuv", **HEALTHY}])])
     text = deep.diagnosis_text(bad, diag, 50)
@@ -410,13 +412,13 @@ def test_diagnosis_text_says_only_what_the_diagnostics_show() -> None:
 
 def test_family_and_closing_texts_state_the_method() -> None:
     df = _claim_frame()
-    tests = deep.claim_tests(depth.run_table(df))
+    tests = deep.claim_tests(deep.run_table(df))
     text = deep.family_text(tests, "orthogonal", seeds=3)
     assert text.startswith("**orthogonal**") and "3 test(s), each a paired t-test over 3 seeds" in text
     assert "Holm-corrected together" in text and "Of 3 tests: 1 supported, 1 reversed, 1 equivalent." in text
     assert "**equivalent within ±2 pp**" in text
-    table = depth.trainability(df)
-    chosen = depth.select_rates(table)
+    table = deep.trainability(df)
+    chosen = deep.select_rates(table)
     verdicts = depth.growth_verdicts(_synthetic(0.5, 1.0))
     diag = pd.DataFrame([{"depth": 5, "activation": a, "init": i, **HEALTHY}
                          for a, i in chosen[["activation", "init"]].itertuples(index=False)])
@@ -435,25 +437,25 @@ def test_family_and_closing_texts_state_the_method() -> None:
 
 def test_depth_study_labels_rates_and_renamed_inits(cache_root) -> None:
     kw = dict(epochs=1, train_limit=128, test_limit=64, cache_root=str(cache_root))
-    df = depth.depth_study("mnist", [1, 2], ["relu"], ["he_normal", "zeros"], seeds=[0], width=8, **kw)
-    assert set(df["depth"]) == {1, 2} and set(df["model"]) == {depth.architecture(d, 8, "relu") for d in (1, 2)}
+    df = deep.depth_study("mnist", [1, 2], ["relu"], ["he_normal", "zeros"], seeds=[0], width=8, **kw)
+    assert set(df["depth"]) == {1, 2} and set(df["model"]) == {deep.architecture(d, 8, "relu") for d in (1, 2)}
     assert set(df["learning_rate"]) == {1e-3} and set(df["preprocess"]) == {"scale"}
     stored = len(list(cache_root.rglob("*.json")))
-    again = depth.depth_study("mnist", [1, 2], ["relu"], ["he_normal", "zeros"], seeds=[0], width=8,
+    again = deep.depth_study("mnist", [1, 2], ["relu"], ["he_normal", "zeros"], seeds=[0], width=8,
                               learning_rates=[1e-3], **kw)  # Adam's default, named: the same runs, from the cache
     assert len(list(cache_root.rglob("*.json"))) == stored
     assert again["test_accuracy"].tolist() == df["test_accuracy"].tolist()
-    t = depth.trainability(df)
+    t = deep.trainability(df)
     assert len(t) == 4 and set(t["n"]) == {1}
-    grid = depth.rate_grid_study("mnist", [1, 2], ["relu"], ["he_normal", "zeros", "orthogonal"], [0], 8,
-                                 [1e-3, 1e-4], rate_depths=[2, 7], rate_inits=["orthogonal"],
-                                 init_params=depth.ORTHOGONAL_RELU_PARAMS, names={"orthogonal": depth.ORTHOGONAL_RELU},
-                                 **kw)
+    grid = deep.rate_grid_study("mnist", [1, 2], ["relu"], ["he_normal", "zeros", "orthogonal"], seeds=[0], width=8,
+                                learning_rates=[1e-3, 1e-4], rate_depths=[2, 7], rate_inits=["orthogonal"],
+                                init_params=depth.ORTHOGONAL_RELU_PARAMS, names={"orthogonal": depth.ORTHOGONAL_RELU},
+                                **kw)
     combos = set(grid[["depth", "init", "learning_rate"]].itertuples(index=False, name=None))
     assert combos == {(d, i, 1e-3) for d in (1, 2) for i in ("he_normal", "zeros", depth.ORTHOGONAL_RELU)} | \
         {(2, depth.ORTHOGONAL_RELU, 1e-4)}
     with pytest.raises(InvalidArgumentError, match="learning_rates"):
-        depth.depth_study("mnist", [1], ["relu"], ["zeros"], [0], 8, learning_rate=1e-3, **kw)
+        deep.depth_study("mnist", [1], ["relu"], ["zeros"], seeds=[0], width=8, learning_rate=1e-3, **kw)
     diag = depth.init_diagnostics("mnist", [2], ["relu"], ["zeros", "lsuv"], width=8, n_samples=32, train_limit=128)
     assert list(diag["init"]) == ["zeros", "lsuv"] and diag.loc[0, "last_std"] == 0
     assert 0.3 < diag.loc[1, "last_std"] < 3  # LSUV: unit variance on the first 128 examples, probed on 32
@@ -473,7 +475,7 @@ def test_deep_network_figures_are_titled_and_labelled() -> None:
     assert fig._suptitle.get_text() == "std" and all(ax.get_xlabel() for ax in fig.axes if ax.has_data())
     df = _runs({(d, act, init): [0.5, 0.6, np.nan if init == "zeros" else 0.7] for d in (5, 20)
                 for act in ("relu", "selu") for init in ("he_normal", "zeros")})
-    table = depth.trainability(df)
+    table = deep.trainability(df)
     fig = plots.accuracy_heatmap(table, title="heat")
     assert fig.axes[0].get_title() == "heat" and any(t.get_text().startswith("div") for t in fig.axes[0].texts)
     fig = plots.ci_points(table, x="depth", hue="init", col="activation", title="points", x_order=[5, 20])

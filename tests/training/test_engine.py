@@ -8,7 +8,7 @@ import pytest
 from initlab import training
 from initlab.errors import InvalidArgumentError
 from initlab.training.spec import RunSpec
-from initlab.training.study import run_study
+from initlab.training.study import Study
 
 N_TRAIN, N_TEST = 4010, 500  # 3208 training examples: 100 full batches of 32 and one of 8
 DATA = dict(dataset="mnist", train_limit=N_TRAIN, test_limit=N_TEST)
@@ -29,7 +29,8 @@ def float32_drift(steps: int, terms: int) -> float:
 def assert_close_in_norm(ours, theirs, tolerance: float) -> None:
     for a, b in zip(ours, theirs):
         assert a.shape == b.shape
-        assert np.linalg.norm(a - b) <= tolerance * np.linalg.norm(b), (np.linalg.norm(a - b) / np.linalg.norm(b), tolerance)
+        assert np.linalg.norm(a - b) <= tolerance * np.linalg.norm(b), (np.linalg.norm(a - b) / np.linalg.norm(b),
+                                                                         tolerance)
 
 
 def _data():
@@ -85,15 +86,16 @@ def test_a_member_does_not_depend_on_its_stack_mates() -> None:
         np.testing.assert_allclose(stacked["history"][key], solo["history"][key], rtol=tolerance, err_msg=key)
     assert_close_in_norm(mates[0].get_weights(1), alone[0].get_weights(0), tolerance)
     # a mate that leaked into the member (shared Adam state, say) would move it by far more
-    assert np.linalg.norm(mates[0].get_weights(0)[0] - alone[0].get_weights(0)[0]) > 100 * tolerance * np.linalg.norm(alone[0].get_weights(0)[0])
+    leak = np.linalg.norm(mates[0].get_weights(0)[0] - alone[0].get_weights(0)[0])
+    assert leak > 100 * tolerance * np.linalg.norm(alone[0].get_weights(0)[0])
 
 
 @pytest.mark.kernels
 def test_a_diverging_member_is_recorded_and_spoils_nothing() -> None:
-    study = dict(model="mlp_128", seeds=[0], epochs=2, cache=False, **DATA)
-    mixed = run_study(inits=["random_normal", "he_normal"], init_params={"random_normal": {"stddev": 1e20}},
-                      **study)
-    alone = run_study(inits=["he_normal"], **study)
+    study = dict(model="mlp_128", seeds=[0], epochs=2, **DATA)
+    mixed = Study(inits=["random_normal", "he_normal"], init_params={"random_normal": {"stddev": 1e20}},
+                  **study).run(cache=False)
+    alone = Study(inits=["he_normal"], **study).run(cache=False)
     bad = mixed[mixed.init == "random_normal"]
     assert (bad.status == "diverged").all() and bad.diverged_epoch.iloc[0] == 1 and len(bad) == 1
     assert np.isnan(bad.test_accuracy).all()
@@ -104,8 +106,8 @@ def test_a_diverging_member_is_recorded_and_spoils_nothing() -> None:
 
 
 def test_same_seed_repeats_bit_for_bit_and_order_follows_the_seed() -> None:
-    study = dict(model="mlp_128", inits=["glorot_uniform"], epochs=2, cache=False, **DATA)
-    a, b = run_study(seeds=[5], **study), run_study(seeds=[5], **study)
+    study = dict(model="mlp_128", inits=["glorot_uniform"], epochs=2, **DATA)
+    a, b = Study(seeds=[5], **study).run(cache=False), Study(seeds=[5], **study).run(cache=False)
     cols = ["loss", "accuracy", "val_loss", "val_accuracy", "test_loss", "test_accuracy"]
     np.testing.assert_array_equal(a[cols].to_numpy(), b[cols].to_numpy())
     assert set(a.engine) == {"stacked"}
@@ -115,8 +117,9 @@ def test_same_seed_repeats_bit_for_bit_and_order_follows_the_seed() -> None:
 
 
 def test_bfloat16_is_an_option_with_a_small_accuracy_cost() -> None:
-    study = dict(model="mlp_128", inits=["he_normal"], seeds=[0], epochs=2, cache=False, **DATA)
-    f32, bf16 = run_study(engine="stacked", **study), run_study(engine="stacked_bf16", **study)
+    study = dict(model="mlp_128", inits=["he_normal"], seeds=[0], epochs=2, **DATA)
+    f32 = Study(engine="stacked", **study).run(cache=False)
+    bf16 = Study(engine="stacked_bf16", **study).run(cache=False)
     assert set(bf16.engine) == {"stacked_bf16"}
     assert abs(f32.test_accuracy.iloc[-1] - bf16.test_accuracy.iloc[-1]) < 0.03
     assert not np.array_equal(f32.loss.to_numpy(), bf16.loss.to_numpy())

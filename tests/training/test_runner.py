@@ -16,14 +16,14 @@ from initlab.errors import InvalidArgumentError, MissingRunsError, UnknownNameEr
 from initlab.training.cache import CorruptCacheWarning, RunCache
 from initlab.training.record import RESULT_COLUMNS
 from initlab.training.spec import RunSpec
-from initlab.training.study import run_study
+from initlab.training.study import Study
 
 SMALL = dict(dataset="mnist", model="mlp_128", epochs=2, train_limit=640, test_limit=500, batch_size=32)
 METRICS = ["loss", "accuracy", "val_loss", "val_accuracy", "test_loss", "test_accuracy"]
 
 
 def test_tidy_frame_one_row_per_init_seed_epoch(cache_root) -> None:
-    df = run_study(inits=["he_normal", "zeros"], seeds=[0, 1], cache_root=cache_root, **SMALL)
+    df = Study(inits=["he_normal", "zeros"], seeds=[0, 1], **SMALL).run(cache_root=cache_root)
     assert list(df.columns) == RESULT_COLUMNS
     assert len(df) == 2 * 2 * 2
     assert set(df["engine"]) == {"stacked"}  # auto: the dense MLP goes to the stacked engine
@@ -35,30 +35,31 @@ def test_tidy_frame_one_row_per_init_seed_epoch(cache_root) -> None:
 
 @pytest.mark.parametrize("engine_name", ["auto", "keras"])
 def test_same_seed_is_bit_identical_and_new_seed_differs(engine_name) -> None:
-    study = dict(inits=["glorot_uniform"], cache=False, engine=engine_name, **SMALL)
-    a, b, c = run_study(seeds=[0], **study), run_study(seeds=[0], **study), run_study(seeds=[1], **study)
+    study = dict(inits=["glorot_uniform"], engine=engine_name, **SMALL)
+    a, b, c = (Study(seeds=[0], **study).run(cache=False), Study(seeds=[0], **study).run(cache=False),
+               Study(seeds=[1], **study).run(cache=False))
     assert set(a.engine) == {"stacked" if engine_name == "auto" else "keras"}
     np.testing.assert_array_equal(a[METRICS].to_numpy(), b[METRICS].to_numpy())
     assert not np.array_equal(a[METRICS].to_numpy(), c[METRICS].to_numpy())
 
 
-# Each engine's training function, which run_study calls for runs it has not cached.
+# Each engine's training function, which Study.run calls for runs it has not cached.
 TRAINERS = {"keras": "train", "stacked": "train_stack"}
 
 
 @pytest.mark.parametrize("engine", TRAINERS)
 def test_cache_reuses_finished_runs(cache_root, monkeypatch, engine) -> None:
-    first = run_study(inits=["he_normal"], seeds=[0], cache_root=cache_root, engine=engine, **SMALL)
+    first = Study(inits=["he_normal"], seeds=[0], engine=engine, **SMALL).run(cache_root=cache_root)
 
     def fail(*args, **kwargs):
         raise AssertionError("a cached run was trained again")
 
     monkeypatch.setattr(training.engines, TRAINERS[engine], fail)
-    again = run_study(inits=["he_normal"], seeds=[0], cache_root=cache_root, engine=engine, **SMALL)
+    again = Study(inits=["he_normal"], seeds=[0], engine=engine, **SMALL).run(cache_root=cache_root)
     pd.testing.assert_frame_equal(first, again)
     # a different specification is a different key
     with pytest.raises(AssertionError, match="trained again"):
-        run_study(inits=["he_normal"], seeds=[0], cache_root=cache_root, engine=engine, **{**SMALL, "epochs": 1})
+        Study(inits=["he_normal"], seeds=[0], engine=engine, **{**SMALL, "epochs": 1}).run(cache_root=cache_root)
 
 
 def test_every_training_setting_is_part_of_the_cache_key() -> None:
@@ -101,38 +102,39 @@ def test_interrupted_study_resumes_without_losing_finished_runs(cache_root, monk
             raise KeyboardInterrupt
         return real(arg, *args, **kwargs)
 
-    study = dict(inits=["he_normal"], seeds=[0, 1], cache_root=cache_root, engine=engine, max_stack=1, **SMALL)
+    study = Study(inits=["he_normal"], seeds=[0, 1], engine=engine, **SMALL)
     monkeypatch.setattr(training.engines, name, interrupted)
     with pytest.raises(KeyboardInterrupt):
-        run_study(**study)
+        study.run(cache_root=cache_root, max_stack=1)
     assert calls == [0, 1]
     assert len(list(cache_root.glob("*.json"))) == 1
     assert not list(cache_root.glob("*.tmp"))
 
     calls.clear()
-    monkeypatch.setattr(training.engines, name, lambda arg, *a, **k: (calls.extend(seeds_of(arg)), real(arg, *a, **k))[1])
-    df = run_study(**study)
+    monkeypatch.setattr(training.engines, name,
+                        lambda arg, *a, **k: (calls.extend(seeds_of(arg)), real(arg, *a, **k))[1])
+    df = study.run(cache_root=cache_root, max_stack=1)
     assert calls == [1]  # seed 0 came from the cache
     assert sorted(df.seed.unique()) == [0, 1]
 
 
 def test_corrupted_cache_entry_is_reported_and_recomputed(cache_root) -> None:
-    first = run_study(inits=["he_normal"], seeds=[0], cache_root=cache_root, **SMALL)
+    first = Study(inits=["he_normal"], seeds=[0], **SMALL).run(cache_root=cache_root)
     (entry,) = cache_root.glob("*.json")
     record = json.loads(entry.read_text())
     record["payload"]["test_accuracy"] = 1.0  # tampered: checksum no longer matches
     entry.write_text(json.dumps(record))
     with pytest.warns(CorruptCacheWarning, match=entry.name):
-        again = run_study(inits=["he_normal"], seeds=[0], cache_root=cache_root, **SMALL)
+        again = Study(inits=["he_normal"], seeds=[0], **SMALL).run(cache_root=cache_root)
     pd.testing.assert_frame_equal(first.drop(columns="wall_time"), again.drop(columns="wall_time"))
     entry.write_text("{not json")
     with pytest.warns(CorruptCacheWarning):
-        run_study(inits=["he_normal"], seeds=[0], cache_root=cache_root, **SMALL)
+        Study(inits=["he_normal"], seeds=[0], **SMALL).run(cache_root=cache_root)
 
 
 def test_diverging_run_is_recorded_and_the_study_goes_on(cache_root) -> None:
-    df = run_study(inits=["random_normal", "he_normal"], seeds=[0], cache_root=cache_root,
-                   init_params={"random_normal": {"stddev": 1e20}}, **SMALL)
+    df = Study(inits=["random_normal", "he_normal"], seeds=[0], init_params={"random_normal": {"stddev": 1e20}},
+               **SMALL).run(cache_root=cache_root)
     bad = df[df.init == "random_normal"]
     assert (bad["status"] == "diverged").all()
     assert bad["diverged_epoch"].iloc[0] == 1
@@ -143,13 +145,13 @@ def test_diverging_run_is_recorded_and_the_study_goes_on(cache_root) -> None:
 
 def test_bad_input_names_the_problem() -> None:
     with pytest.raises(UnknownNameError, match="fashion_mnist"):
-        run_study(**{**SMALL, "dataset": "svhn"}, inits=["he_normal"], cache=False)
+        Study(**{**SMALL, "dataset": "svhn"}, inits=["he_normal"]).run(cache=False)
     with pytest.raises(InvalidArgumentError, match="epochs=0"):
-        run_study(**{**SMALL, "epochs": 0}, inits=["he_normal"], cache=False)
+        Study(**{**SMALL, "epochs": 0}, inits=["he_normal"]).run(cache=False)
     with pytest.raises(InvalidArgumentError, match="train_limit=10000000"):
-        run_study(**{**SMALL, "train_limit": 10_000_000}, inits=["he_normal"], cache=False)
+        Study(**{**SMALL, "train_limit": 10_000_000}, inits=["he_normal"]).run(cache=False)
     with pytest.raises(UnknownNameError, match="he_normal"):
-        run_study(**SMALL, inits=["kaiming"], cache=False)
+        Study(**SMALL, inits=["kaiming"]).run(cache=False)
 
 
 # -- divergence: one rule for both engines ------------------------------------------------
@@ -170,7 +172,7 @@ def test_divergence_bound_and_first_diverged_epoch() -> None:
 @pytest.mark.parametrize("engine_name", ["keras", "stacked"])
 def test_a_learning_rate_that_blows_up_is_diverged(engine_name) -> None:
     """Adam with learning rate 10: the first epoch's loss is finite but thousands of times ln(10)."""
-    df = run_study(inits=["he_normal"], seeds=[0], cache=False, engine=engine_name, learning_rate=10.0, **SMALL)
+    df = Study(inits=["he_normal"], seeds=[0], engine=engine_name, learning_rate=10.0, **SMALL).run(cache=False)
     assert len(df) == 1  # the history stops at the diverged epoch
     row = df.iloc[0]
     assert math.isfinite(row.loss) and row.loss > 10 * LN10
@@ -227,17 +229,18 @@ def test_a_high_start_that_falls_is_not_diverged(engine_name) -> None:
 
 
 def test_a_cached_run_judged_by_the_old_rule_is_trained_again(cache_root, monkeypatch) -> None:
-    study = dict(inits=["he_normal"], seeds=[0], cache_root=cache_root, **SMALL)
-    fresh = run_study(**study)
+    study = Study(inits=["he_normal"], seeds=[0], **SMALL)
+    fresh = study.run(cache_root=cache_root)
     (entry,) = cache_root.glob("*.json")
     key, store = entry.stem, RunCache(cache_root)
     old = {k: v for k, v in store.load(key).items() if k != "initial_loss"}  # a record from before the rule
     store.save(key, old)
-    monkeypatch.setattr(training.engines, "train_stack", lambda *a, **k: pytest.fail("a current record was trained again"))
-    pd.testing.assert_frame_equal(run_study(**study), fresh)  # losses within 10 ln(10): still valid
+    monkeypatch.setattr(training.engines, "train_stack",
+                        lambda *a, **k: pytest.fail("a current record was trained again"))
+    pd.testing.assert_frame_equal(study.run(cache_root=cache_root), fresh)  # losses within 10 ln(10): still valid
     monkeypatch.undo()
     store.save(key, {**old, "history": {**old["history"], "loss": [50.0, 40.0]}})  # "ok" at a loss of 50
-    again = run_study(**study)
+    again = study.run(cache_root=cache_root)
     pd.testing.assert_frame_equal(again.drop(columns="wall_time"), fresh.drop(columns="wall_time"))
     assert "initial_loss" in store.load(key)
 
@@ -268,37 +271,39 @@ def test_bad_values_are_refused_in_one_line_before_any_work(monkeypatch, change,
     def work(*args, **kwargs):
         raise AssertionError("data were loaded or a run trained before the input was checked")
 
-    for name in ("prepare_data", "train", "train_stack", "stack_size"):
+    monkeypatch.setattr(training.prepare, "prepare_data", work)
+    for name in ("train", "train_stack", "stack_size"):
         monkeypatch.setattr(training.engines, name, work)
     study = {**SMALL, "inits": ["he_normal"], "seeds": [0], "cache": False, **change}
+    options = {k: study.pop(k) for k in ("cache", "cached_only") if k in study}  # Study.run's, the rest Study's
     with pytest.raises(InvalidArgumentError, match=message) as err:
-        run_study(**study)
+        Study(**study).run(**options)
     assert "\n" not in str(err.value)
 
 
 def test_an_unknown_optimizer_is_refused_with_the_valid_ones_before_any_work(monkeypatch) -> None:
     monkeypatch.setattr(training.prepare, "prepare_data", lambda *a, **k: pytest.fail("data were loaded"))
     with pytest.raises(UnknownNameError, match=r"Unknown optimizer 'rmsprop'.*adam, sgd") as err:
-        run_study(inits=["he_normal"], optimizer="rmsprop", cache=False, **SMALL)
+        Study(inits=["he_normal"], optimizer="rmsprop", **SMALL).run(cache=False)
     assert "\n" not in str(err.value)
 
 
 def test_the_smallest_accepted_train_limit_trains() -> None:
     limit = training.min_train_limit(0.2, 32)
     assert limit == 40 and training.fit_examples(limit, 0.2) == 32
-    df = run_study(**{**SMALL, "train_limit": limit, "epochs": 1}, inits=["he_normal"], cache=False)
+    df = Study(**{**SMALL, "train_limit": limit, "epochs": 1}, inits=["he_normal"]).run(cache=False)
     assert (df.status == "ok").all() and np.isfinite(df[METRICS].to_numpy()).all()
 
 
 # -- cached_only: read every run from the cache, train none -------------------------------
 def test_cached_only_reads_the_cache_and_names_what_is_missing(cache_root, monkeypatch) -> None:
-    first = run_study(inits=["he_normal"], seeds=[0], cache_root=cache_root, **SMALL)
+    first = Study(inits=["he_normal"], seeds=[0], **SMALL).run(cache_root=cache_root)
     for name in ("train", "train_stack"):
         monkeypatch.setattr(training.engines, name, lambda *a, **k: pytest.fail("cached_only trained a run"))
     pd.testing.assert_frame_equal(
-        run_study(inits=["he_normal"], seeds=[0], cache_root=cache_root, cached_only=True, **SMALL), first)
+        Study(inits=["he_normal"], seeds=[0], **SMALL).run(cache_root=cache_root, cached_only=True), first)
     with pytest.raises(MissingRunsError) as err:
-        run_study(inits=["he_normal", "zeros"], seeds=[0, 1], cache_root=cache_root, cached_only=True, **SMALL)
+        Study(inits=["he_normal", "zeros"], seeds=[0, 1], **SMALL).run(cache_root=cache_root, cached_only=True)
     exc = err.value
     assert exc.missing == [("he_normal", 1), ("zeros", 0), ("zeros", 1)] and exc.total == 4
     assert (exc.dataset, exc.model, exc.cache_root) == ("mnist", "mlp_128", str(cache_root))
@@ -313,7 +318,7 @@ def test_stacked_sgd_with_its_learning_rate_and_batch_size_matches_keras_fit() -
     over 16 steps that stays below 1e-4 relative.
     """
     study = dict(SMALL, batch_size=64, optimizer="sgd", learning_rate=0.05)
-    df = run_study(inits=["he_normal"], seeds=[3], cache=False, engine="stacked", **study)
+    df = Study(inits=["he_normal"], seeds=[3], engine="stacked", **study).run(cache=False)
     spec = RunSpec(init="he_normal", seed=3, **study)
     data = training.data_for(spec)
     model = training.build_for(spec, data)  # the same initial weights, SGD(0.05) from the spec
@@ -330,7 +335,7 @@ def test_stacked_sgd_with_its_learning_rate_and_batch_size_matches_keras_fit() -
         np.testing.assert_allclose(df[k].to_numpy(), values, rtol=1e-4, err_msg=k)
     _, accuracy = model.evaluate(data.x_test, data.y_test, verbose=0)
     assert abs(df.test_accuracy.iloc[-1] - accuracy) <= 1 / len(data.y_test) + 1e-7
-    adam = run_study(inits=["he_normal"], seeds=[3], cache=False, engine="stacked", **SMALL)
+    adam = Study(inits=["he_normal"], seeds=[3], engine="stacked", **SMALL).run(cache=False)
     assert not np.allclose(adam.loss.to_numpy(), df.loss.to_numpy(), rtol=1e-2)
 
 
@@ -374,22 +379,22 @@ def test_standardize_uses_the_training_sets_channel_statistics(dataset) -> None:
 
 
 def test_a_standardized_run_trains_and_differs_from_a_scaled_one() -> None:
-    std = run_study(inits=["he_normal"], seeds=[0], cache=False, preprocess="standardize", **SMALL)
-    scaled = run_study(inits=["he_normal"], seeds=[0], cache=False, **SMALL)
+    std = Study(inits=["he_normal"], seeds=[0], preprocess="standardize", **SMALL).run(cache=False)
+    scaled = Study(inits=["he_normal"], seeds=[0], **SMALL).run(cache=False)
     assert (std.status == "ok").all() and std.test_accuracy.iloc[-1] > 0.6
     assert not np.allclose(std.loss.to_numpy(), scaled.loss.to_numpy(), rtol=1e-3)
 
 
-def test_a_study_is_one_picklable_object_and_run_study_its_shorthand(cache_root) -> None:
+def test_a_study_is_one_picklable_object(cache_root) -> None:
     import pickle
 
-    study = training.Study("mnist", "mlp_128", ("he_normal", "zeros"), (0, 1), epochs=1, train_limit=600,
-                         test_limit=200, init_params={"zeros": {}})
+    study = training.Study("mnist", "mlp_128", ("he_normal", "zeros"), seeds=(0, 1), epochs=1, train_limit=600,
+                           test_limit=200, init_params={"zeros": {}})
     again = pickle.loads(pickle.dumps(study))
     assert again == study and [s.engine for s in again.specs()] == ["stacked"] * 4
     df = again.run(cache_root=str(cache_root))
-    same = training.run_study("mnist", "mlp_128", ["he_normal", "zeros"], seeds=[0, 1], epochs=1, train_limit=600,
-                            test_limit=200, cache_root=str(cache_root), cached_only=True)
+    same = training.Study("mnist", "mlp_128", ["he_normal", "zeros"], seeds=[0, 1], epochs=1, train_limit=600,
+                          test_limit=200).run(cache_root=str(cache_root), cached_only=True)
     assert df.drop(columns="wall_time").equals(same.drop(columns="wall_time"))
 
 
@@ -412,7 +417,8 @@ def test_a_grid_stacks_runs_across_learning_rates_and_momenta() -> None:
     specs = [spec for study in _grid() for spec in study.specs()]
     units = training.study._batches(specs, 8)
     assert [len(u) for u in units] == [8]
-    assert {(s.learning_rate, s.momentum) for s in units[0]} == {(0.05, 0.0), (0.01, 0.9)}
+    rates = {(training.resolved_learning_rate(s.optimizer, s.learning_rate), s.momentum) for s in units[0]}
+    assert rates == {(0.05, 0.0), (0.01, 0.9)}  # 0.01, SGD's default, is held as None (canonical_learning_rate)
     adam = training.Study(inits=("he_normal",), seeds=(0,), **SMALL).specs()
     assert len(training.study._batches(specs + adam, 16)) == 2  # Adam and SGD never share a stack
 
@@ -447,3 +453,107 @@ def test_a_grid_refuses_what_is_not_a_list_of_studies() -> None:
         training.run_grid(training.Study(inits=("he_normal",), **SMALL))
     with pytest.raises(InvalidArgumentError, match=r"`studies` must be a non-empty list"):
         training.run_grid([])
+
+
+# -- the set-up written once; cache keys as before -------------------------------------------
+def test_run_spec_and_study_extend_one_setup() -> None:
+    from dataclasses import fields
+
+    setup = [f.name for f in fields(training.Setup)]
+    assert set(setup) < {f.name for f in fields(RunSpec)} and set(setup) < {f.name for f in fields(Study)}
+    assert {f.name for f in fields(RunSpec)} - set(setup) == {"init", "seed", "init_params"}
+    assert {f.name for f in fields(Study)} - set(setup) == {"inits", "seeds", "init_params"}
+    assert RunSpec("mnist", "mlp_128", "he_normal", 3).engine == "keras"
+    assert Study("mnist", "mlp_128", ("he_normal",)).engine == "auto"
+    with pytest.raises(TypeError):
+        RunSpec("mnist", "mlp_128", "he_normal", 3, 5)  # epochs and the rest are keyword-only
+    with pytest.raises(TypeError):
+        Study("mnist", "mlp_128", ("he_normal",), (0, 1))  # seeds too
+    spec = Study("mnist", "mlp_128", ("he_normal",), seeds=(2,), epochs=3, optimizer="sgd", learning_rate=0.05,
+                 momentum=0.5, nesterov=True, validation_split=0.1, train_limit=640, test_limit=500,
+                 preprocess="standardize", model_params={"depth": 1}, engine="keras").specs()[0]
+    assert spec == RunSpec("mnist", "mlp_128", "he_normal", 2, epochs=3, optimizer="sgd", learning_rate=0.05,
+                           momentum=0.5, nesterov=True, validation_split=0.1, train_limit=640, test_limit=500,
+                           preprocess="standardize", model_params={"depth": 1}, engine="keras")
+
+
+# Keys computed by the code before the set-up was written once (package version 0.2.0).
+KEYS_BEFORE = {
+    "plain": "933ce21d9797d2ef234a211571410cf774f452932d957e68cfb3cd56420eeaec",
+    "patel": "311a6f779915c8f9e589fed562112e7d61523af03a2853250b8c8584ad8fc934",
+    "nesterov": "b07d8a13769232395dcf49ec269c20b9ad963841e3b5a497306bbc72ae40674a",
+    "desai": "c47bc41b8513b283756832886ee9e8ff7cfc68be7001823b2d29c95fea423ede",
+    "deep": "7e68d945860d13e07014a916c09d1ee53a638f972d5bfe3fed1b0a8bc8a38b74",
+    "sgd 0.1": "af92d017eebdbf27e03fae7ce58bf71d9680632109e67948a9a0cdb4f95f1896",
+    "adam 0.001 named": "adad74530cecf6a701b233be2f16e8f0946f8514816f7908b8459db9d9f84be9",
+    "sgd 0.01 named, momentum 0.9": "fe5ba52cff676de7cff7771f2c1cb931f6079a1f2b7251267a70831fe4c5a353",
+}
+
+
+def test_cache_keys_are_those_of_before(monkeypatch) -> None:
+    monkeypatch.setattr(training.spec, "__version__", "0.2.0")  # the version the keys above were computed with
+    specs = {
+        "plain": RunSpec("mnist", "mlp_128", "he_normal", 3, learning_rate=0.01),
+        "patel": RunSpec("fashion_mnist", "cnn_small", "randn_lecun", 1, validation_split=0.1, engine="keras"),
+        "nesterov": RunSpec("mnist", "deep_mlp", "variance_scaling", 2, epochs=1, optimizer="sgd",
+                            learning_rate=0.005, momentum=0.9, nesterov=True, train_limit=5000, test_limit=2000,
+                            init_params={"scale": 1.76, "mode": "fan_in", "distribution": "untruncated_normal"},
+                            model_params={"depth": 8, "width": 256, "activation": "tanh", "bias_std": 0.05 ** 0.5},
+                            engine="stacked"),
+        "desai": Study("mnist", "mlp_128", ("random_normal", "he_normal"), seeds=(0, 9)).specs()[0],
+        "deep": Study("mnist", "deep_mlp", ("orthogonal",), seeds=(1,), train_limit=10000,
+                      init_params={"orthogonal": {"gain": 2 ** 0.5}},
+                      model_params={"depth": 5, "width": 64, "activation": "relu"}).specs()[0],
+        "sgd 0.1": Study("mnist", "mlp_128", ("he_normal",), train_limit=12000, optimizer="sgd",
+                         learning_rate=0.1).specs()[0],
+    }
+    assert {k: s.key() for k, s in specs.items()} == {k: KEYS_BEFORE[k] for k in specs}
+    # a named default rate now has the canonical form None; the key it had before is its earlier key
+    adam = Study("mnist", "mlp_128", ("he_normal",), train_limit=12000, learning_rate=0.001).specs()[0]
+    sgd = Study("mnist", "mlp_128", ("he_normal",), train_limit=12000, optimizer="sgd", learning_rate=0.01,
+                momentum=0.9).specs()[0]
+    assert adam.learning_rate is None and sgd.learning_rate is None
+    assert adam == Study("mnist", "mlp_128", ("he_normal",), train_limit=12000).specs()[0]
+    assert adam.earlier_keys() == [KEYS_BEFORE["adam 0.001 named"]]
+    assert sgd.earlier_keys() == [KEYS_BEFORE["sgd 0.01 named, momentum 0.9"]]
+    assert specs["sgd 0.1"].earlier_keys() == []
+
+
+def test_the_default_learning_rate_has_one_canonical_form() -> None:
+    assert training.canonical_learning_rate("adam", None) is None
+    canonical = training.canonical_learning_rate
+    assert canonical("adam", 0.001) is None and canonical("adam", 0.01) == 0.01
+    assert canonical("sgd", 0.01) is None and canonical("sgd", 0.001) == 0.001
+    assert training.resolved_learning_rate("adam", None) == training.OPTIMIZERS["adam"].default_learning_rate
+
+
+def test_a_run_cached_under_its_earlier_key_is_found_not_trained(cache_root, monkeypatch) -> None:
+    """A run stored by a study that named Adam's default rate (key with 0.001) serves the canonical spec."""
+    study = Study(inits=["he_normal"], seeds=[0], **SMALL)
+    first = study.run(cache_root=cache_root)
+    (entry,) = cache_root.glob("*.json")
+    store, spec = RunCache(cache_root), study.specs()[0]
+    (earlier,) = spec.earlier_keys()
+    assert earlier == replace(spec, learning_rate=0.001).key() != spec.key() == entry.stem
+    store.save(earlier, store.load(entry.stem))  # as the code before stored it
+    entry.unlink()
+    for name in ("train", "train_stack"):
+        monkeypatch.setattr(training.engines, name, lambda *a, **k: pytest.fail("a run cached before was trained"))
+    named = Study(inits=["he_normal"], seeds=[0], learning_rate=0.001, **SMALL)
+    pd.testing.assert_frame_equal(named.run(cache_root=cache_root, cached_only=True), first)
+    assert store.load(spec.key()) == store.load(earlier)  # now under its key too; the earlier entry stays
+    grid = training.run_grid([named], cache_root=cache_root, cached_only=True)
+    assert set(grid.learning_rate) == {0.001} and grid[RESULT_COLUMNS].equals(first)
+
+
+def test_rows_of_a_grid_are_told_apart_by_study() -> None:
+    studies = [Study(inits=("he_normal", "zeros"), seeds=(0,), **SMALL),
+               Study(inits=("he_normal",), seeds=(0, 1), **SMALL)]
+    grid = pd.DataFrame({"epoch": [1, 2, 1, 1, 2, 1, 2]})  # the second run diverged in its first epoch
+    assert training.study_of_rows(grid, studies).tolist() == [0, 0, 0, 1, 1, 1, 1]
+    with pytest.raises(InvalidArgumentError, match="`grid`"):
+        training.study_of_rows(grid.iloc[:5], studies)
+    with pytest.raises(InvalidArgumentError, match="`parts`"):
+        training.run_each(studies, parts=[[0]])
+    assert training.run_options({"epochs": 2, "cache": False, "client": None}) == (
+        {"epochs": 2}, {"cache": False, "client": None})
