@@ -186,7 +186,7 @@ def replay(y_fit: Sequence[int] | np.ndarray, seeds: Sequence[int], *, epochs: i
     return pd.concat(rows, ignore_index=True).sort_values(["seed", "epoch"], ignore_index=True)
 
 
-def replay_study(dataset: str, seeds: Sequence[int], epochs: int = 5, batch_size: int = 32,
+def replay_study(dataset: str, seeds: Sequence[int], *, epochs: int = 5, batch_size: int = 32,
                  validation_split: float = 0.2, train_limit: int | None = None, test_limit: int | None = None,
                  data_dir: str | None = None) -> pd.DataFrame:
     """A zero-initialized study's results from the labels alone, in ``Study.run``'s columns.

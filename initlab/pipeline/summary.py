@@ -23,6 +23,7 @@ from initlab.errors import MissingRunsError
 from initlab.files import replace_files
 from initlab.findings import patel, zero_init
 from initlab.pipeline.parameters import read_parameters
+from initlab.report import fmt_pi
 from initlab.sources import desai_table
 from initlab.stats import final_epochs
 from initlab.training.study import Study
@@ -81,7 +82,8 @@ def patel_rows(p: dict[str, Any], cache_root: Path | None = None) -> list[dict[s
     df = pd.concat([Study.from_parameters({**p, "dataset": d}).run(cache_root=cache_root, cached_only=True)
                     for d in p["datasets"]], ignore_index=True)
     replays = int(p.get("replays", REPLAYS))
-    zeros = (pd.concat([zero_init.replay_study(d, range(replays), p["epochs"], p["batch_size"], 0.0)
+    zeros = (pd.concat([zero_init.replay_study(d, range(replays), epochs=p["epochs"], batch_size=p["batch_size"],
+                                                 validation_split=0.0)
                         for d in p["datasets"]], ignore_index=True) if "zeros" in p["inits"] else None)
     kept = f"first {1 - p['validation_split']:.0%}"
     rows = []
@@ -156,14 +158,8 @@ def _digits(quantity: str) -> int:
 
 def ours_text(row: Any) -> str:
     """Our side of a row as printed: ``"97.36 [97.01, 97.71]"``, ``"every seed: 11.35"``, ``"98.70 (one seed)"``."""
-    d = _digits(row["quantity"])
-    if row["verdict"] in ("equal", "differs"):
-        return f"every seed: {row['ours_mean']:.{d}f}"
-    if row["verdict"] == "one seed":
-        return f"{row['ours_mean']:.{d}f} (one seed)"
-    if row["verdict"] == "no runs":
-        return "no run"
-    return f"{row['ours_mean']:.{d}f} [{row['ours_pi_low']:.{d}f}, {row['ours_pi_high']:.{d}f}]"
+    return fmt_pi(row["ours_mean"], row["ours_pi_low"], row["ours_pi_high"], verdict=row["verdict"],
+                  digits=_digits(row["quantity"]), each="seed")
 
 
 def markdown(table: pd.DataFrame) -> str:
