@@ -1,0 +1,149 @@
+"""Notebook 06's claims put to the test: orthogonal against Gaussian, matched against mismatched
+scaling, and `004`'s self-normalizing claim, as paired families over seeds."""
+
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import pandas as pd
+
+from initlab.findings.deep.grid import (
+    DELTA,
+    MATCHED_INIT,
+    PREPROCESS_WORDS,
+    SNN_INITS,
+    SNN_REFERENCE,
+    TEST_COLUMNS,
+    VALUES,
+)
+from initlab.probe.depth import ORTHOGONAL_RELU
+from initlab.stats import paired_test, test_family
+
+
+def setup_name(activation: str, init: str) -> str:
+    """``"relu + he_normal"``."""
+    return f"{activation} + {init}"
+
+
+def rate_text(rate: float) -> str:
+    """A learning rate as printed: ``1e-03``."""
+    return f"{rate:.0e}"
+
+
+def claim_pairs(setups: Sequence[tuple[str, str]]) -> list[dict[str, str]]:
+    """The comparisons that test ``004``'s claims, among the (activation, init) set-ups a study has.
+
+    Each is ``{"family", "a_activation", "a_init", "b_activation", "b_init", "value"}``:
+    the claim predicts ``a`` higher than ``b`` in ``value`` (for ``snn``: at least as high).
+    """
+    have = set(map(tuple, setups))
+    pairs = []
+
+    def add(family: str, a: tuple[str, str], b: tuple[str, str]) -> None:
+        if a in have and b in have:
+            pairs.append({"family": family, "a_activation": a[0], "a_init": a[1], "b_activation": b[0],
+                          "b_init": b[1], "value": VALUES.get(family, "test_accuracy")})
+
+    activations = list(dict.fromkeys(a for a, _ in setups))
+    for family in ("orthogonal", "orthogonal speed"):
+        for act in activations:
+            add(family, (act, "orthogonal"), (act, "glorot_normal"))
+        add(family, ("relu", ORTHOGONAL_RELU), ("relu", "he_normal"))
+    for act in activations:
+        if act in MATCHED_INIT:
+            add("variance scaling", (act, MATCHED_INIT[act][0]), (act, MATCHED_INIT[act][1]))
+    for init in SNN_INITS:
+        add("snn", ("selu", init), ("selu", SNN_REFERENCE))
+    for init in SNN_INITS:
+        for other in ("relu", "tanh"):
+            add("snn vs other activations", ("selu", init), (other, init))
+    return pairs
+
+
+def claim_tests(runs: pd.DataFrame, delta: float = DELTA,
+                pairs: Sequence[Mapping[str, str]] | None = None) -> pd.DataFrame:
+    """Paired tests of each claim at every depth and input scaling where both sides ran, Holm per family.
+
+    Args:
+        runs: one row per run (:func:`run_table`), each set-up at one learning rate.
+        delta: the equivalence margin (accuracy as a fraction).
+        pairs: default :func:`claim_pairs` of the set-ups in ``runs``.
+
+    Runs with the same seed see the same batches, so differences are taken seed by
+    seed; a diverged run has no accuracy and its seed drops out of the pair
+    (``dropped``).
+
+    Returns:
+        One row per test: :data:`TEST_COLUMNS`, :func:`initlab.stats.paired_test`'s and
+        :func:`initlab.stats.test_family`'s columns. ``claim`` names the test
+        (``"depth 50: relu + orthogonal > relu + glorot_normal"``).
+    """
+    if pairs is None:
+        pairs = claim_pairs(list(dict.fromkeys(runs[["activation", "init"]].itertuples(index=False, name=None))))
+    prep = runs["preprocess"] if "preprocess" in runs.columns else pd.Series("scale", index=runs.index)
+    runs = runs.assign(preprocess=prep)
+    cells = list(dict.fromkeys(runs[["depth", "preprocess"]].itertuples(index=False, name=None)))
+    cells.sort(key=lambda c: (c[1] != "scale", c[0]))
+    rows = []
+    for pair in pairs:
+        for depth, preprocess in cells:
+            at = runs[(runs["depth"] == depth) & (runs["preprocess"] == preprocess)]
+            side = {s: at[(at["activation"] == pair[f"{s}_activation"]) & (at["init"] == pair[f"{s}_init"])]
+                    .set_index("seed")[pair["value"]] for s in "ab"}
+            if not (len(side["a"]) and len(side["b"])):
+                continue
+            both = side["a"].index.intersection(side["b"].index)
+            diff = (side["a"].loc[both] - side["b"].loc[both]).to_numpy(dtype=float)
+            a, b = (setup_name(pair[f"{s}_activation"], pair[f"{s}_init"]) for s in "ab")
+            rows.append({"family": pair["family"], "claim": f"depth {depth}{PREPROCESS_WORDS[preprocess]}: {a} > {b}",
+                         "depth": int(depth), "preprocess": preprocess, "a": a, "b": b, "value": pair["value"],
+                         "a_mean": float(side["a"].mean()), "b_mean": float(side["b"].mean()),
+                         **paired_test(diff, delta)})
+    if not rows:
+        return pd.DataFrame(columns=[*TEST_COLUMNS, "n", "mean", "p", "p_equiv", "exact", "verdict", "borderline"])
+    table = pd.DataFrame(rows)
+    return pd.concat([test_family(g) for _, g in table.groupby("family", sort=False)], ignore_index=True)
+
+
+def snn_answer(verdict: str, start: str, reference: str) -> str:
+    """The answer (:data:`SNN_ANSWERS`) to "SELU from this start trains as well as SELU + lecun_normal".
+
+    ``verdict`` is the paired test's; ``start`` and ``reference`` are the two set-ups'
+    grades. *holds*: the start trains and the test finds it better or equivalent;
+    *fails*: the test finds it worse, or the start learns nothing (fails, collapses or
+    diverges) where the reference learns; *neither trains*: both learn nothing, so
+    the budget says nothing about the claim; otherwise *inconclusive*.
+    """
+    learns = ("trains", "partial")
+    if verdict == "reversed":
+        return "fails"
+    if start == "trains" and verdict in ("supported", "equivalent"):
+        return "holds"
+    if start not in learns:
+        return "fails" if reference in learns else "neither trains"
+    return "inconclusive"
+
+
+def snn_answers(tests: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
+    """:func:`snn_answer` for every ``snn`` test, with both set-ups' grades from ``table``.
+
+    ``table`` is :func:`trainability`'s at the chosen learning rates.
+
+    Returns:
+        One row per test: ``depth, preprocess, start, claim, verdict, start_status,
+        start_mean, reference_status, reference_mean, answer``.
+    """
+    t = table.assign(preprocess=table["preprocess"] if "preprocess" in table.columns else "scale")
+    t = t.set_index(["depth", "preprocess", "activation", "init"])
+    rows = []
+    for _, r in tests[tests["family"] == "snn"].iterrows():
+        start_init = r["a"].split(" + ", 1)[1]
+        s = t.loc[(r["depth"], r["preprocess"], "selu", start_init)]
+        ref = t.loc[(r["depth"], r["preprocess"], "selu", SNN_REFERENCE)]
+        rows.append({"depth": r["depth"], "preprocess": r["preprocess"], "start": start_init, "claim": r["claim"],
+                     "verdict": r["verdict"], "start_status": s["status"], "start_mean": s["mean"],
+                     "reference_status": ref["status"], "reference_mean": ref["mean"],
+                     "answer": snn_answer(r["verdict"], s["status"], ref["status"])})
+    return pd.DataFrame(rows, columns=["depth", "preprocess", "start", "claim", "verdict", "start_status",
+                                       "start_mean", "reference_status", "reference_mean", "answer"])

@@ -1,0 +1,337 @@
+"""Notebook 06's tables and prose: growth, trainability, rates, diagnoses, the claim families and
+the findings, generated from the numbers."""
+
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from initlab.findings.deep.claims import rate_text, setup_name
+from initlab.findings.deep.grid import (
+    COLLAPSE,
+    DELTA,
+    FAILS,
+    FAMILIES,
+    PREPROCESS_WORDS,
+    SNN_ANSWERS,
+    SNN_REFERENCE,
+    TRAINS,
+    VALUES,
+    setup_keys,
+)
+from initlab.probe.depth import DEFECT_THRESHOLDS, defects
+from initlab.report import Prose, family_lines, fmt_ci, protocol_text, verdict_counts
+from initlab.stats import wilson_interval
+
+
+def growth_table(verdicts: pd.DataFrame) -> pd.DataFrame:
+    """:func:`initlab.probe.depth.growth_verdicts` laid out to quote: ratios to three significant digits as text
+    (a ratio of 4e-08 never prints as 0), shares as percent."""
+    v = verdicts.set_index(["activation", "init"])
+    out = pd.DataFrame(index=v.index)
+    for way in ("forward", "backward"):
+        out[f"{way} ratio"] = v[f"{way}_ratio"].map(lambda x: f"{x:.3g}")
+        out[f"{way} per layer"] = v[f"{way}_per_layer"].map(lambda x: f"{x:.3g}")
+        out[way] = v[way]
+    for col, name in (("last_saturated", "last layer saturated"), ("last_zero", "last layer zero")):
+        out[name] = v[col].map(lambda x: "-" if not np.isfinite(x) else f"{x:.0%}")
+    return out
+
+
+def accuracy_cell(row: Mapping, short: bool = False) -> str:
+    """A set-up's test accuracy (percent) as quoted: mean ± 95% CI half-width when no run failed, or when
+    every run failed without diverging (a level, not a rate); otherwise the failure count and rate with
+    its Wilson interval, and the mean of the runs that learned. ``short`` keeps a table cell narrow."""
+    runs, failed, diverged = int(row["runs"]), int(row["failed"]), int(row["diverged"])
+    if diverged == runs:
+        return f"all {runs} diverged"
+    if failed == 0 or (failed == runs and diverged == 0):
+        return fmt_ci(row["mean"], row["half_width"])
+    low, high = wilson_interval(failed, runs)
+    if short:
+        rest = f", rest {100 * row['trained_mean']:.1f}" if failed < runs else ""
+        return f"{failed}/{runs} failed" + (f" ({100 * low:.0f}–{100 * high:.0f}%){rest}" if rest else "")
+    div = f", {diverged} diverged" if diverged else ""
+    if failed == runs:
+        return f"{failed} of {runs} failed{div}"
+    return (f"{failed} of {runs} failed{div} (95% CI {low:.0%}–{high:.0%}); "
+            f"others {100 * row['trained_mean']:.2f}")
+
+
+def _scaled(table: pd.DataFrame, preprocess: str = "scale") -> pd.DataFrame:
+    return table[table["preprocess"] == preprocess] if "preprocess" in table.columns else table
+
+
+def grade_cell(row: Mapping) -> str:
+    """A set-up in a table cell (under 50 characters): ``"93.44 ± 1.55 · trains"``; where some runs
+    failed, ``"1/3 failed (6–79%), rest 91.2 · partial"`` (the Wilson interval of the rate); a
+    collapse adds the validation peak it fell from."""
+    cell = f"{accuracy_cell(row, short=True)} · {row['status']}"
+    if row["status"] == "collapses":
+        cell += f" from {100 * row['peak']:.1f}"
+    return cell
+
+
+def trainability_table(table: pd.DataFrame, depth: int, preprocess: str = "scale") -> pd.DataFrame:
+    """One depth of a :func:`trainability` table laid out to quote: inits by activation."""
+    t = _scaled(table, preprocess)
+    t = t[t["depth"] == depth]
+    t = t.assign(cell=[grade_cell(r) for _, r in t.iterrows()])
+    wide = t.pivot(index="init", columns="activation", values="cell")
+    wide = wide.reindex(index=list(dict.fromkeys(t["init"])), columns=list(dict.fromkeys(t["activation"])))
+    wide.columns.name = f"depth {depth}{PREPROCESS_WORDS[preprocess]}"
+    return wide.fillna("-")
+
+
+def _label(row: Mapping) -> str:
+    """The init, with ``(standardized)`` for standardized inputs."""
+    return row["init"] + (" (standardized)" if row.get("preprocess", "scale") == "standardize" else "")
+
+
+def rate_table(all_rates: pd.DataFrame, chosen: pd.DataFrame, depth: int, default: float) -> pd.DataFrame:
+    """At one depth: each set-up at ``default``, its validation score (:func:`select_rates`)
+    at every rate tried, the rate chosen and its result there. ``all_rates`` is a
+    :func:`trainability` table over the grid, ``chosen`` its :func:`select_rates`."""
+    t = all_rates[all_rates["depth"] == depth]
+    c = chosen[chosen["depth"] == depth]
+    keys = [k for k in setup_keys(t, rate=False) if k != "depth"]
+    picked = {tuple(r[k] for k in keys): r for _, r in c.iterrows()}
+    rows = []
+    for key, g in t.groupby(keys, sort=False):
+        r = picked[key]
+        base = g[g["learning_rate"] == default]
+        scores = " / ".join(f"{rate_text(x['learning_rate'])}: {100 * x['val_score']:.1f}"
+                            for _, x in g.sort_values("learning_rate", ascending=False).iterrows())
+        rows.append({"activation": r["activation"], "init": _label(r),
+                     f"at {rate_text(default)}": grade_cell(base.iloc[0]) if len(base) else "-",
+                     "validation score by rate": scores, "chosen rate": rate_text(r["learning_rate"]),
+                     "at the chosen rate": grade_cell(r)})
+    return pd.DataFrame(rows).set_index(["activation", "init"])
+
+
+def _mark(r: Mapping) -> str:
+    if r["exact"]:
+        return f"{r['verdict']} (exact)"
+    return f"{r['verdict']}, borderline" if r["borderline"] else str(r["verdict"])
+
+
+def claims_table(tests: pd.DataFrame, family: str) -> pd.DataFrame:
+    """One family's tests laid out to quote: both means (%), the paired difference (pp) with its 95% CI,
+    the Holm-adjusted p-value (``exact``: zero spread, decided by its sign), the verdict and, for an
+    inconclusive one, the seeds that would resolve the gap at 80% power."""
+    rows = []
+    for _, r in tests[tests["family"] == family].iterrows():
+        ci = f"[{100 * r['ci_low']:+.1f}, {100 * r['ci_high']:+.1f}]" if np.isfinite(r["ci_low"]) else "n/a"
+        need = r["seeds_needed"]
+        rows.append({"depth": f"{r['depth']}{PREPROCESS_WORDS[r['preprocess']]}", "a > b": f"{r['a']} > {r['b']}",
+                     "a (%)": f"{100 * r['a_mean']:.1f}", "b (%)": f"{100 * r['b_mean']:.1f}",
+                     "a - b (pp)": f"{100 * r['mean']:+.1f}" if np.isfinite(r["mean"]) else "n/a",
+                     "95% CI": ci, "seeds": int(r["n"]),
+                     "Holm p": "exact" if r["exact"] else (f"{r['p_adj']:.3g}" if np.isfinite(r["p_adj"]) else "n/a"),
+                     "verdict": _mark(r),
+                     "seeds to resolve": (f"{need:.0f}" if np.isfinite(need) else "> 10,000" if np.isinf(need) else "-")
+                     if r["verdict"] == "inconclusive" else "-"})
+    return pd.DataFrame(rows).set_index(["depth", "a > b"])
+
+
+def _factor(word: str, ratio: float, per_layer: float) -> str:
+    """``"vanishes ×0.707 per layer"``, ``"underflows to 0"``, ``"overflows"``, ``"kept"``."""
+    if word == "keeps":
+        return "kept"
+    if ratio == 0:
+        return "underflows to 0"
+    if not np.isfinite(ratio):
+        return "overflows"
+    return f"{word} ×{per_layer:.3g} per layer (×{ratio:.3g} in all)"
+
+
+def propagation_text(verdicts: pd.DataFrame) -> str:
+    """Per activation: which inits keep the signal both ways at initialization, and what the others do."""
+    lines = []
+    for activation, v in verdicts.groupby("activation", sort=False):
+        kept = v[(v["forward"] == "keeps") & (v["backward"] == "keeps")]
+        others = []
+        for _, r in v.drop(kept.index).iterrows():
+            note = (f"; {r['last_saturated']:.0%} of the last layer saturated"
+                    if np.isfinite(r["last_saturated"]) and r["last_saturated"] > 0.5 else "")
+            others.append(f"{r['init']} (forwards {_factor(r['forward'], r['forward_ratio'], r['forward_per_layer'])}, "
+                          f"backwards {_factor(r['backward'], r['backward_ratio'], r['backward_per_layer'])}{note})")
+        lines.append(f"- **{activation}** ({int(v['depth'].max())} layers): kept both ways by "
+                     f"{', '.join(kept['init']) or 'none'}; not by {'; '.join(others) or 'none'}.")
+    return "\n".join(lines)
+
+
+def _grade_counts(t: pd.DataFrame) -> str:
+    c = t["status"].value_counts()
+    return (f"{c.get('trains', 0)} of {len(t)} set-ups train (mean test accuracy ≥ {TRAINS:.0%}), "
+            f"{c.get('partial', 0)} partly, {c.get('fails', 0)} fail (< {FAILS:.0%}), "
+            f"{c.get('collapses', 0)} collapse, {c.get('diverged', 0)} diverge")
+
+
+def _collapse_line(r: Mapping) -> str:
+    return (f"{setup_name(r['activation'], r['init'])} at depth {r['depth']}: validation accuracy peaks at "
+            f"{100 * r['peak']:.1f}% (median epoch {r['best_epoch']:g}) and ends at {100 * r['val_final']:.1f}%")
+
+
+def trainability_text(base: pd.DataFrame, chosen: pd.DataFrame, default: float, rates: Sequence[float]) -> str:
+    """Grades per depth at the default rate and at each set-up's chosen rate, the collapses, and what the
+    grid changed. ``base`` and ``chosen`` are :func:`trainability` tables (one rate per set-up)."""
+    scaled = _scaled(base)
+    lines = [f"At the default learning rate {rate_text(default)}:", ""]
+    lines += [f"- depth {d}: {_grade_counts(t)}." for d, t in scaled.groupby("depth")]
+    coll = scaled[scaled["status"] == "collapses"]
+    if len(coll):
+        lines += ["", "Collapses (each run's best validation accuracy minus its last, averaged over seeds, at "
+                  f"least {100 * COLLAPSE:.0f} pp): the network learned, then lost it:", ""]
+        lines += [f"- {_collapse_line(r)}." for _, r in coll.iterrows()]
+    grid_depths = sorted(set(chosen.loc[chosen["rates"] > 1, "depth"])) if "rates" in chosen.columns else []
+    rates_words = ", ".join(rate_text(r) for r in rates)
+    c_scaled = _scaled(chosen)
+    for d in grid_depths:
+        t = c_scaled[c_scaled["depth"] == d]
+        b = scaled[scaled["depth"] == d].set_index(["activation", "init"])
+        changed = []
+        for _, r in t.iterrows():
+            was = b.loc[(r["activation"], r["init"])]
+            if r["status"] != was["status"]:
+                changed.append(f"{setup_name(r['activation'], r['init'])}: {was['status']} at {rate_text(default)} → "
+                               f"{r['status']} at {rate_text(r['learning_rate'])} ({accuracy_cell(r)}%)")
+        fixed = [setup_name(r["activation"], r["init"]) for _, r in t[t["rates"] == 1].iterrows()]
+        only = f" Trained at {rate_text(default)} only: {', '.join(fixed)}." if fixed else ""
+        lines += ["", f"At depth {d}, each set-up at the learning rate of {rates_words} with the best mean final "
+                  f"validation accuracy (never the test set): {_grade_counts(t)}.{only}", ""]
+        lines += [f"- {c}." for c in changed] or ["- No grade changes."]
+    return "\n".join(lines)
+
+
+def diagnosis_text(chosen: pd.DataFrame, diag: pd.DataFrame, depth: int) -> str:
+    """At ``depth``: the defects each untrained network shows, beside its grade at its chosen rate.
+
+    Where no defect passes its threshold, the text says only that: these diagnostics
+    do not account for the shortfall (they do not show that training causes it).
+    """
+    t = _scaled(chosen)
+    t = t[t["depth"] == depth]
+    d = diag.set_index(["depth", "activation", "init"])
+    bad, good = [], []
+    for _, r in t.iterrows():
+        key = (depth, r["activation"], r["init"])
+        if key not in d.index:
+            continue
+        found = defects(d.loc[key])
+        name = f"{setup_name(r['activation'], r['init'])} ({r['status']} at {rate_text(r['learning_rate'])})"
+        if r["status"] == "trains":
+            if found:
+                good.append(f"- {name}, despite: {'; '.join(found)}.")
+            continue
+        if found:
+            bad.append(f"- {name}: {'; '.join(found)}.")
+        else:
+            m = d.loc[key]
+            bad.append(f"- {name}: no measured defect passes its threshold (last-layer std {m['last_std']:.3g}, "
+                       f"cosine {m['similarity']:.3g}, gradient ratio {m['grad_ratio']:.3g}); these diagnostics "
+                       "do not account for the shortfall.")
+    th = DEFECT_THRESHOLDS
+    lines = [f"A start counts as defective when the last hidden layer's activation std is below {th['faded']:g} or "
+             f"above {th['grown']:g}, no gradient reaches the hidden kernels, the first and last hidden kernels' "
+             f"gradient norms differ by more than {th['gradient_ratio']:g}× either way, more than "
+             f"{th['saturated']:.0%} of tanh outputs are saturated, at least {th['dead_units']:.0%} of ReLU units "
+             f"are zero on every probe input, or two inputs' last-layer representations have a mean cosine "
+             f"similarity of at least {th['collinear']:g} (nearly collinear: the head sees almost one direction).",
+             "", f"At depth {depth}, the set-ups that do not train at their chosen rate:", "", *(bad or ["- none."])]
+    if good:
+        lines += ["", "Set-ups that train although their start shows a defect (a defect is not a verdict on "
+                  "trainability):", "", *good]
+    return "\n".join(lines)
+
+
+def family_text(tests: pd.DataFrame, family: str, seeds: int, delta: float = DELTA) -> Prose:
+    """One family's tests in words: the claim, the method, one line per test and the counts."""
+    t = tests[tests["family"] == family]
+    unit = "pp of validation accuracy averaged over the epochs" if VALUES.get(family) == "auc" else "pp"
+    lines = [f"**{family}**", "", protocol_text(FAMILIES[family], len(t), seeds, delta), "",
+             *family_lines(t, delta), "", f"Of {len(t)} tests: {verdict_counts(t)}."]
+    if unit != "pp":
+        lines.insert(-1, f"(Differences in {unit}.)")
+    return Prose("\n".join(lines))
+
+
+def families_text(tests: pd.DataFrame, seeds: int, delta: float = DELTA) -> Prose:
+    """Every family of :func:`claim_tests` in words (:func:`family_text`), in the order they were tested."""
+    return Prose("\n\n".join(family_text(tests, f, seeds, delta) for f in dict.fromkeys(tests["family"])))
+
+
+def snn_text(answers: pd.DataFrame) -> Prose:
+    """``004``'s self-normalizing claim, set-up by set-up, from :func:`snn_answers`."""
+    lines = []
+    for _, r in answers.iterrows():
+        start = f"selu + {r['start']} ({r['start_status']}, {100 * r['start_mean']:.1f}%)" \
+            if np.isfinite(r["start_mean"]) else f"selu + {r['start']} ({r['start_status']})"
+        ref = f"selu + {SNN_REFERENCE} ({r['reference_status']}, {100 * r['reference_mean']:.1f}%)" \
+            if np.isfinite(r["reference_mean"]) else f"selu + {SNN_REFERENCE} ({r['reference_status']})"
+        lines.append(f"- depth {r['depth']}{PREPROCESS_WORDS[r['preprocess']]}: {start} against {ref}, test "
+                     f"**{r['verdict']}** → the claim **{r['answer']}**.")
+    counts = answers["answer"].value_counts()
+    summary = ", ".join(f"{int(counts[a])} {a}" for a in SNN_ANSWERS if a in counts) or "no cells"
+    return Prose("\n".join([*lines, "", f"Of {len(answers)} (start, depth, input scaling) cells: {summary}."]))
+
+
+def _claim_mark(r: Mapping) -> str:
+    return r["claim"] + (" (borderline)" if r["borderline"] else " (exact)" if r["exact"] else "")
+
+
+def orthogonal_at_init(verdicts: pd.DataFrame) -> str:
+    """Which activations keep their signal both ways at initialization with orthogonal kernels of gain 1."""
+    o = verdicts[verdicts["init"] == "orthogonal"]
+    kept = o[(o["forward"] == "keeps") & (o["backward"] == "keeps")]["activation"].tolist()
+    lost = [f"{r['activation']} (forwards {_factor(r['forward'], r['forward_ratio'], r['forward_per_layer'])}, "
+            f"backwards {_factor(r['backward'], r['backward_ratio'], r['backward_per_layer'])})"
+            for _, r in o.iterrows() if r["activation"] not in kept]
+    if not len(o):
+        return "Orthogonal kernels were not probed at initialization."
+    return (f"At initialization, orthogonal kernels of gain 1 keep the signal both ways with "
+            f"{', '.join(kept) or 'no activation'}" + (f"; not with {'; '.join(lost)}" if lost else "") + ".")
+
+
+def findings_text(*, verdicts: pd.DataFrame, base: pd.DataFrame, chosen: pd.DataFrame, diag: pd.DataFrame,
+                  tests: pd.DataFrame, answers: pd.DataFrame, seeds: int, default: float,
+                  rates: Sequence[float], delta: float = DELTA) -> Prose:
+    """The notebook's closing text: propagation, trainability (default and chosen rates), the starts at the
+    deepest depth, each claim's verdicts, and the method behind every verdict."""
+    deepest = int(chosen["depth"].max())
+    lines = ["**Signal propagation at initialization** (activation std forwards, gradient norm backwards; a "
+             "change of more than 10× over the depth counts):", "", propagation_text(verdicts), "",
+             "**Trainability in the fixed budget.**", "", trainability_text(base, chosen, default, rates), "",
+             "**What the starts show.**", "", diagnosis_text(chosen, diag, deepest), "", "**The post's claims.**", ""]
+    for family in dict.fromkeys(tests["family"]):
+        t = tests[tests["family"] == family]
+        sup = [_claim_mark(r) for _, r in t.iterrows() if r["verdict"] == "supported"]
+        rev = [_claim_mark(r) for _, r in t.iterrows() if r["verdict"] == "reversed"]
+        lines.append(f"- *{family}* ({len(t)} tests): {verdict_counts(t)}."
+                     + (f" Supported: {'; '.join(sup)}." if sup else "")
+                     + (f" Reversed: {'; '.join(rev)}." if rev else ""))
+        if family == "orthogonal":
+            lines.append(f"  {orthogonal_at_init(verdicts)}")
+    if len(answers):
+        counts = answers["answer"].value_counts()
+        lines.append(f"- *Self-normalizing networks train as well from a random or zero start as with "
+                     f"{SNN_REFERENCE}*: of {len(answers)} (start, depth, input scaling) cells the claim "
+                     + ", ".join(f"{a} in {int(counts[a])}" for a in SNN_ANSWERS if a in counts)
+                     + ". It holds only where SELU from that start trains and its test finds it better or "
+                       "equivalent; an inconclusive test is never counted as holding.")
+    seeds_word = f"{seeds} seeds"
+    sizes = tests.groupby("family", sort=False).size()
+    lines += ["", f"*Method.* Every verdict above is a paired t-test over {seeds_word} (runs with the same seed see "
+              "the same batches), two-sided for a difference and two one-sided tests for equivalence within "
+              f"±{100 * delta:g} pp, Holm-corrected within its family ({len(sizes)} families: "
+              f"{'; '.join(f'{f} {n} tests' for f, n in sizes.items())}) "
+              "at α = 0.05; *borderline* marks a corrected p-value within a factor of 2 of α. Each set-up is "
+              "compared at its learning rate chosen on validation accuracy; the test accuracy reported is at "
+              "that rate. Grades are descriptive thresholds on the mean test accuracy over seeds "
+              f"(trains ≥ {TRAINS:.0%}, fails < {FAILS:.0%}; collapses: a mean drop of at least "
+              f"{100 * COLLAPSE:.0f} pp from the best validation epoch; diverged: any run's loss overflowed), "
+              "not tests."]
+    return Prose("\n".join(lines))
