@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as _st
 
+from initlab import probe, training
 from initlab.findings.speed import seeds_phrase
 from initlab.nets.initializers import get_initializer
 from initlab.report import Prose, family_lines, protocol_text, summary_table, verdict_counts
@@ -298,7 +299,6 @@ def gradients_at_init(dataset: str, model: str, inits: Sequence[str], seeds: Seq
                       train_limit: int | None = None, n_samples: int = 512) -> pd.DataFrame:
     """:func:`initlab.probe.runs.gradients_at_init` for every (init, seed): per-layer gradient norms of the
     untrained model on the first ``n_samples`` training images (a second or so per model)."""
-    from initlab import probe, training
 
     frames = [probe.gradients_at_init(training.RunSpec(dataset=dataset, model=model, init=init, seed=int(seed),
                                                            train_limit=train_limit), n_samples)

@@ -26,7 +26,8 @@ from initlab.errors import InvalidArgumentError
 from initlab.report import Prose, family_lines, fmt_ci, fmt_p, protocol_text, verdict_counts
 from initlab.stats import ALPHA, final_epochs, mean_ci, paired_test, paired_values, test_family, wilson_interval
 from initlab.theory import meanfield as mf
-from initlab.theory.isometry import NEAR, setup_label
+from initlab.theory.isometry import NEAR, critical_point, setup_label
+from initlab.training.study import Study, run_each, run_options
 
 DELTA = 0.02  # equivalence margin: 2 pp of validation accuracy averaged over the epochs
 DEPTH_FACTOR = 6.0  # Schoenholz et al.: nets deeper than about 6 ξ_c do not train
@@ -58,7 +59,6 @@ def net_params(depth: int, width: int, activation: str, sigma_b2: float) -> dict
 def _labelled(studies: Sequence, labels: Sequence[Mapping], parts: Sequence[Sequence[int]] | None,
               run: Mapping) -> pd.DataFrame:
     """Each study's rows, trained by :func:`initlab.training.study.run_each` (``parts``: see there), with its labels."""
-    from initlab.training.study import run_each  # TensorFlow loads only when something trains
 
     frames = run_each(studies, parts=parts, **run)
     return pd.concat([df.assign(**label) for df, label in zip(frames, labels)], ignore_index=True)
@@ -76,7 +76,6 @@ def trainability_runs(dataset: str, sigma_w2s: Sequence[float], depths: Sequence
     or, for a study field (``engine``...), to every study. Returns the studies' rows with
     ``sigma_w2, sigma_b2, depth, width, activation, learning_rate, kernel`` added.
     """
-    from initlab.training.study import Study, run_options
 
     setup, grid = run_options(run)
     studies, labels = [], []
@@ -103,8 +102,6 @@ def isometry_runs(dataset: str, setups: Sequence[tuple[str, float]], *, depth: i
     :func:`~initlab.training.study.run_grid` (set-ups differ in their network, so never share
     a stack). Rows as :func:`trainability_runs`'.
     """
-    from initlab.theory.isometry import critical_point
-    from initlab.training.study import Study, run_options
 
     setup, grid = run_options(run)
     studies, labels = [], []

@@ -28,6 +28,7 @@ from initlab.stats import (
     mean_ci,
     paired_values,
     seeds_needed,
+    verdict_label,
 )
 
 # Table 1's columns: (our column, which epoch), and how a reader names them.
@@ -210,7 +211,6 @@ def ranking_whole(ranking: pd.DataFrame, delta: float) -> str:
 
 
 def _words(table: pd.DataFrame, delta: float, scale: float = 100.0, unit: str = "pp") -> str:
-    from initlab.stats import verdict_label
 
     return "; ".join(f"{r['claim']} **{verdict_label(r, delta, scale, unit)}**" for _, r in table.iterrows())
 

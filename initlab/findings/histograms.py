@@ -24,8 +24,11 @@ import pandas as pd
 
 from initlab.errors import InvalidArgumentError
 from initlab.findings.symmetry import fmt_sig
+from initlab.probe.measure import stats_of
+from initlab.probe.runs import activations_before_after
 from initlab.report import Prose, fmt_ci, fmt_diff_ci, protocol_text
 from initlab.stats import compare_pairs, final_epochs, mean_ci, paired_test, test_family, verdict_label
+from initlab.training.optimizers import ADAM
 
 SOURCE_BINS = 50
 SOURCE_XLIM = (-1.0, 1.0)
@@ -49,7 +52,6 @@ class Probes:
 
 def layer_rows(acts: Mapping[str, np.ndarray]) -> pd.DataFrame:
     """:func:`initlab.probe.measure.stats_of` plus ``dead_units`` (a count: units zero on every example)."""
-    from initlab.probe.measure import stats_of
 
     s = stats_of(acts)
     return s.assign(dead_units=(s["frac_dead_units"] * s["units"]).round().astype(int))
@@ -67,7 +69,6 @@ def probe_runs(specs: Sequence[Any], engine: str = "auto") -> Probes:
         ``grads`` the hidden layers' gradient norms (``init, seed, stage, layer, kernel_grad_norm,
         bias_grad_norm, kernel_norm``).
     """
-    from initlab.probe.runs import activations_before_after
 
     out = Probes()
     stats, grads = [], []
@@ -370,7 +371,6 @@ def adam_threshold(step: int = 1) -> float:
     Keras adds ``eps`` to ``sqrt(v)`` before the bias correction ``sqrt(1 - beta_2**t)``,
     so a weight whose gradients stay near this size or below moves less than ``lr`` per step.
     """
-    from initlab.training.optimizers import ADAM
 
     return float(ADAM["epsilon"] / np.sqrt(1.0 - ADAM["beta_2"] ** step))
 

@@ -25,9 +25,13 @@ import numpy as np
 import pandas as pd
 
 from initlab.findings import speed
+from initlab.probe.runs import first_adam_step
 from initlab.report import Prose, family_lines, fmt_ci, protocol_text, verdict_counts
 from initlab.sources import DESAI_RANKING
 from initlab.stats import final_epochs, mean_ci, paired_test, test_family, verdict_label
+from initlab.training.optimizers import ADAM, resolved_learning_rate
+from initlab.training.spec import RunSpec
+from initlab.training.study import Study
 
 SETUP = ["model", "optimizer_setting", "init"]
 WINDOW = 0.01        # the learning-rate window: rates whose validation score is within 1 pp of the best
@@ -59,7 +63,6 @@ def grid_studies(dataset: str, model: str, inits: Sequence[str], *, seeds: Seque
         grids: ``(optimizer, momentum, rates)`` triples, e.g. ``("sgd", 0.9, [0.001, 0.01])``.
         common: further :class:`~initlab.training.study.Study` fields (``train_limit``, ``test_limit``...).
     """
-    from initlab.training.study import Study
 
     return [Study(dataset, model, tuple(inits), seeds=tuple(seeds), epochs=epochs,
                   optimizer=optimizer, learning_rate=float(rate), momentum=float(momentum), **common)
@@ -149,7 +152,6 @@ def default_rates(table: pd.DataFrame) -> pd.DataFrame:
     Returns:
         One row per set-up whose grid holds the default: :data:`SETUP` and ``default_rate``.
     """
-    from initlab.training.optimizers import resolved_learning_rate
 
     rows = []
     for key, g in table.groupby(SETUP, sort=False):
@@ -383,8 +385,6 @@ def first_steps(dataset: str, model: str, inits: Sequence[str], seeds: Sequence[
         One row per (init, seed, optimizer, layer): ``grad_rms, step_rms, kernel_std`` and
         ``relative_step`` (``step_rms / kernel_std``).
     """
-    from initlab.probe.runs import first_adam_step
-    from initlab.training.spec import RunSpec
 
     frames = [first_adam_step(RunSpec(dataset=dataset, model=model, init=init, seed=int(seed), optimizer=opt,
                                       **spec)).assign(optimizer=opt)
@@ -451,7 +451,6 @@ def scale_text(*, best: pd.DataFrame, tests: pd.DataFrame, gaps: pd.DataFrame, s
                small: str, scaled: str, delta: float, model: str = "mlp_512_256_128_64") -> Prose:
     """The RandomNormal(0.01) question in words: how ``small`` does beside ``scaled`` under each setting,
     how the lead changes from Adam, what the first step does with each start, and the answer."""
-    from initlab.training.optimizers import ADAM
 
     b = best[best["model"] == model].set_index(["optimizer_setting", "init"])
     lines = []

@@ -27,7 +27,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from initlab.data.datasets import load_dataset
 from initlab.errors import InvalidArgumentError
+from initlab.training.record import batch_order
+from initlab.training.spec import fit_examples
 
 ADAM = {"learning_rate": 1e-3, "beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7}  # Keras' defaults, as the engine's
 METRICS = ["loss", "accuracy", "val_loss", "val_accuracy", "test_loss", "test_accuracy"]
@@ -83,7 +86,6 @@ def label_sets(y_train: np.ndarray, y_test: np.ndarray, validation_split: float
     ``validation_split`` holds out the end), fitted on itself; the validation split is fitted
     on the training split; the full training set on itself; the test set on the full training set.
     """
-    from initlab.training.spec import fit_examples
 
     split = fit_examples(len(y_train), validation_split)
     return {"full training set": (y_train, y_train),
@@ -94,7 +96,6 @@ def label_sets(y_train: np.ndarray, y_test: np.ndarray, validation_split: float
 
 def label_table(datasets: Sequence[str], validation_split: float, data_dir: str | None = None) -> pd.DataFrame:
     """:func:`label_stats` for each dataset's four sets (:func:`label_sets`), accuracies as fractions."""
-    from initlab.data.datasets import load_dataset
 
     rows = []
     for name in datasets:
@@ -161,7 +162,6 @@ def replay(y_fit: Sequence[int] | np.ndarray, seeds: Sequence[int], *, epochs: i
         One row per (seed, epoch): ``seed, epoch, loss, accuracy`` and ``<name>_loss,
         <name>_accuracy`` for each evaluated set.
     """
-    from initlab.training.record import batch_order
 
     y = _labels(y_fit, n_classes, "y_fit")
     if int(epochs) < 1 or int(batch_size) < 1:
@@ -196,8 +196,6 @@ def replay_study(dataset: str, seeds: Sequence[int], *, epochs: int = 5, batch_s
     out, no validation columns when it is 0); test numbers repeat on every epoch row, as the
     runner's do.
     """
-    from initlab.data.datasets import load_dataset
-    from initlab.training.spec import fit_examples
 
     data = load_dataset(dataset, data_dir)
     y_train, y_test = np.asarray(data.y_train)[:train_limit], np.asarray(data.y_test)[:test_limit]

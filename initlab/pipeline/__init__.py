@@ -1,67 +1,71 @@
-"""Notebooks as a pipeline: execution, cleaning, recorded numbers, the reproduction, sweeps and the summary."""
+"""Notebooks as a pipeline: execution, cleaning, recorded numbers, the reproduction, sweeps and the summary.
 
-from initlab.pipeline.execution import execute_notebook
-from initlab.pipeline.nbclean import ADDRESS, clean
-from initlab.pipeline.parameters import TAGS, read_parameters
-from initlab.pipeline.recorded import (
-    FLOAT32_REL,
-    MIME,
-    RECORDED,
-    RULES,
-    SEED_SIGMAS,
-    VERDICT_BAND,
-    compare,
-    read_records,
-    record,
-    record_column,
-    record_family,
-    record_seeds,
-    record_summary,
-    seed_tolerance,
-)
-from initlab.pipeline.reproduce import (
-    NUMBERS,
-    QUICK,
-    baselines_dir,
-    notebook_paths,
-    partial_dir,
-    quick_cache,
-    quick_parameters,
-    write_numbers,
-)
-from initlab.pipeline.summary import (
-    BUILDERS,
-    COLUMNS,
-    REPLAYS,
-    build,
-    desai_rows,
-    markdown,
-    merge,
-    ours_text,
-    patel_rows,
-    write,
-)
-from initlab.pipeline.sweep import (
-    META_KEY,
-    SLUG_MAX,
-    SWEEP_FILE,
-    TABLE_STEM,
-    Point,
-    check_grid,
-    collect,
-    execute_point,
-    expand,
-    load,
-    parse_value,
-    run,
-    slug,
-)
+The names below are imported on first use, so that starting a sweep's worker or reading a
+notebook's parameters does not load TensorFlow (the summary needs it).
+"""
 
-__all__ = [
-    "ADDRESS", "clean", "TAGS", "read_parameters", "execute_notebook", "MIME", "FLOAT32_REL", "SEED_SIGMAS",
-    "VERDICT_BAND", "RULES", "RECORDED", "record", "seed_tolerance", "record_seeds", "record_summary",
-    "record_family", "read_records", "compare", "record_column", "QUICK", "NUMBERS", "baselines_dir", "partial_dir",
-    "notebook_paths", "quick_parameters", "quick_cache", "write_numbers", "SWEEP_FILE", "TABLE_STEM", "META_KEY",
-    "SLUG_MAX", "Point", "parse_value", "check_grid", "slug", "expand", "execute_point", "run", "collect", "load",
-    "COLUMNS", "REPLAYS", "desai_rows", "patel_rows", "BUILDERS", "build", "merge", "ours_text", "markdown", "write"
-]
+from __future__ import annotations
+
+import importlib
+
+_WHERE = {
+    "execute_notebook": "initlab.pipeline.execution",
+    "ADDRESS": "initlab.pipeline.nbclean",
+    "clean": "initlab.pipeline.nbclean",
+    "TAGS": "initlab.pipeline.parameters",
+    "read_parameters": "initlab.pipeline.parameters",
+    "FLOAT32_REL": "initlab.pipeline.recorded",
+    "MIME": "initlab.pipeline.recorded",
+    "RECORDED": "initlab.pipeline.recorded",
+    "RULES": "initlab.pipeline.recorded",
+    "SEED_SIGMAS": "initlab.pipeline.recorded",
+    "VERDICT_BAND": "initlab.pipeline.recorded",
+    "compare": "initlab.pipeline.recorded",
+    "read_records": "initlab.pipeline.recorded",
+    "record": "initlab.pipeline.recorded",
+    "record_column": "initlab.pipeline.recorded",
+    "record_family": "initlab.pipeline.recorded",
+    "record_seeds": "initlab.pipeline.recorded",
+    "record_summary": "initlab.pipeline.recorded",
+    "seed_tolerance": "initlab.pipeline.recorded",
+    "NUMBERS": "initlab.pipeline.reproduce",
+    "QUICK": "initlab.pipeline.reproduce",
+    "baselines_dir": "initlab.pipeline.reproduce",
+    "notebook_paths": "initlab.pipeline.reproduce",
+    "partial_dir": "initlab.pipeline.reproduce",
+    "quick_cache": "initlab.pipeline.reproduce",
+    "quick_parameters": "initlab.pipeline.reproduce",
+    "write_numbers": "initlab.pipeline.reproduce",
+    "BUILDERS": "initlab.pipeline.summary",
+    "COLUMNS": "initlab.pipeline.summary",
+    "REPLAYS": "initlab.pipeline.summary",
+    "build": "initlab.pipeline.summary",
+    "desai_rows": "initlab.pipeline.summary",
+    "markdown": "initlab.pipeline.summary",
+    "merge": "initlab.pipeline.summary",
+    "ours_text": "initlab.pipeline.summary",
+    "patel_rows": "initlab.pipeline.summary",
+    "write": "initlab.pipeline.summary",
+    "META_KEY": "initlab.pipeline.sweep",
+    "SLUG_MAX": "initlab.pipeline.sweep",
+    "SWEEP_FILE": "initlab.pipeline.sweep",
+    "TABLE_STEM": "initlab.pipeline.sweep",
+    "Point": "initlab.pipeline.sweep",
+    "check_grid": "initlab.pipeline.sweep",
+    "collect": "initlab.pipeline.sweep",
+    "execute_point": "initlab.pipeline.sweep",
+    "expand": "initlab.pipeline.sweep",
+    "load": "initlab.pipeline.sweep",
+    "parse_value": "initlab.pipeline.sweep",
+    "run": "initlab.pipeline.sweep",
+    "slug": "initlab.pipeline.sweep",
+}
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> object:
+    """A public name of the pipeline, imported from its module on first use."""
+    if name not in _WHERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(_WHERE[name]), name)

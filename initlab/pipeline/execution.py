@@ -19,6 +19,7 @@ from typing import Any
 
 from initlab.errors import NotebookFailedError
 from initlab.files import copy_file
+from initlab.pipeline.nbclean import clean
 
 
 def _manager_class(env: Mapping[str, str]) -> type:
@@ -74,7 +75,6 @@ def execute_notebook(source: Path, target: Path, parameters: Mapping[str, Any] |
     """
     import papermill as pm
 
-    from initlab.pipeline.nbclean import clean
 
     source, target = Path(source), Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from initlab.errors import InvalidArgumentError
+from initlab.stats import ALPHA, RUN_KEYS
 
 MIME = "application/vnd.initlab.record+json"
 # float32 arithmetic: a sum of n terms in another order differs by about sqrt(n)·eps relative
@@ -122,7 +123,6 @@ def record_summary(df, value: str, by: Sequence[str] = ("init",), resolution: fl
 
     Names are ``value/<group values joined by '/'>``, e.g. ``test_accuracy/mnist/he_normal``.
     """
-    from initlab.stats import RUN_KEYS
 
     runs = list(dict.fromkeys([k for k in RUN_KEYS if k in df.columns] + list(by)))
     rows = (df.sort_values("epoch").groupby(runs, sort=False).tail(1) if epoch is None
@@ -153,7 +153,6 @@ def record_family(table, prefix: str, label: str = "claim") -> list[dict[str, An
 
 def _near_level(entry: dict[str, Any]) -> bool:
     """Whether the p-values that decided (or could overturn) this verdict lie near the level."""
-    from initlab.stats import ALPHA
 
     p = entry.get("p") or [None, None]
     near = [isinstance(v, float) and ALPHA / VERDICT_BAND <= v <= ALPHA * VERDICT_BAND for v in p]

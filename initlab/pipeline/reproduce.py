@@ -15,8 +15,12 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+import initlab.pipeline.summary as summary
 from initlab.errors import InitlabError, InvalidArgumentError, NotebookFailedError, UnknownNameError
+from initlab.files import copy_file, replace_files
 from initlab.paths import data_dir, project_root
+from initlab.pipeline.execution import execute_notebook
+from initlab.pipeline.recorded import read_records
 
 # Small, fast parameters for `initlab reproduce --quick` and the test suite: real data, small subsets.
 QUICK: dict[str, dict] = {
@@ -78,7 +82,6 @@ def quick_cache(path: Path) -> Path:
 
 def write_numbers(records: dict[str, dict], folder: Path) -> Path:
     """Merge the notebooks' records into ``folder/numbers.json`` (other notebooks' entries kept)."""
-    from initlab.files import replace_files
 
     target = folder / NUMBERS
     numbers = json.loads(target.read_text()) if target.exists() else {}
@@ -121,8 +124,6 @@ def reproduce(*, quick: bool = False, notebooks: Sequence[str] | None = None,
 def _execute_all(paths: Sequence[Path], out_dir: Path | None, *, quick: bool, update_baselines: bool) -> list[str]:
     """Execute each notebook into ``out_dir`` (or in place); with ``update_baselines`` copy the
     executed ones and their recorded numbers to the baselines. Returns the names of those that failed."""
-    from initlab.files import copy_file
-    from initlab.pipeline.recorded import read_records
 
     failed: list[str] = []
     records: dict[str, dict] = {}
@@ -145,7 +146,6 @@ def _execute_one(path: Path, target: Path, label: str, *, quick: bool) -> bool:
     Raises:
         KeyboardInterrupt: the notebook was interrupted (its target is left as it was).
     """
-    from initlab.pipeline.execution import execute_notebook
 
     env = {}
     if quick:
@@ -172,7 +172,6 @@ def _write_summary(done: Sequence[Path], out_dir: Path | None, *, quick: bool, k
 
     ``keep_others``: a selection, or notebooks that failed: the other notebooks' rows are kept.
     """
-    import initlab.pipeline.summary as summary
 
     folder = out_dir or (project_root() / "notebooks")
     try:

@@ -40,9 +40,12 @@ from typing import Any
 import pandas as pd
 
 from initlab import __version__
-from initlab.errors import InvalidArgumentError, SweepFailedError, UnknownParameterError
+from initlab.errors import InvalidArgumentError, NotebookFailedError, SweepFailedError, UnknownParameterError
 from initlab.files import replace_files
+from initlab.paths import data_dir
+from initlab.pipeline.execution import execute_notebook
 from initlab.pipeline.parameters import read_parameters
+from initlab.pipeline.recorded import read_records
 
 SWEEP_FILE = "sweep.json"
 TABLE_STEM = "sweep"
@@ -174,8 +177,6 @@ def expand(grid: Mapping[str, Sequence[Any]], zip_values: bool = False) -> list[
 
 def execute_point(source: str, name: str, params: Mapping[str, Any], *, env: Mapping[str, str]) -> dict[str, Any]:
     """Run one point (inside a Dask worker): the notebook's text in, the executed notebook's text out."""
-    from initlab.errors import NotebookFailedError
-    from initlab.pipeline.execution import execute_notebook
 
     start = time.time()
     with tempfile.TemporaryDirectory(prefix="initlab-point-") as tmp:
@@ -278,7 +279,6 @@ def run(notebook: str | Path, grid: Mapping[str, Sequence[Any]], *, out: str | P
 def _start(notebook: Path, grid: Mapping[str, Sequence[Any]], out: str | Path | None,
            zip_values: bool) -> tuple[list[Point], Path, dict[str, Any]]:
     """Check the grid, expand its points and open the sweep folder: ``(points, folder, state)``."""
-    from initlab.paths import data_dir
 
     if not notebook.is_file():
         raise InvalidArgumentError("notebook", str(notebook), "must be an existing notebook file")
@@ -329,7 +329,6 @@ def _execute(dask_client: Any, notebook: Path, todo: Sequence[Point], out: Path,
 
 
 def _rows(out: Path, state: Mapping[str, Any]) -> list[dict[str, Any]]:
-    from initlab.pipeline.recorded import read_records
 
     rows = []
     names = list(state.get("grid", {}))

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 import initlab._tf_quiet  # noqa: F401  (before keras: silence TF start-up logs)
+from initlab import training
 from initlab.errors import InvalidArgumentError
 from initlab.nets.layers import activation_name
 from initlab.probe.measure import LayerProbe, saturated
@@ -191,7 +192,6 @@ def init_diagnostics(dataset: str, depths: Sequence[int], activations: Sequence[
     Returns:
         One row per (depth, activation, init) with the :func:`probe_summary` columns.
     """
-    from initlab import training
 
     if int(n_samples) < 2:
         raise InvalidArgumentError("n_samples", n_samples, "must be an integer >= 2")

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 import initlab._tf_quiet  # noqa: F401  (before keras: silence TF start-up logs)
+from initlab.errors import UnsupportedLayerError
 from initlab.nets.layers import activation_name, kernel_layers
 from initlab.probe.measure import GRADIENT_NORM_COLUMNS
 
@@ -28,7 +29,6 @@ def dense_weights64(model: keras.Model) -> list[tuple[str, np.ndarray, np.ndarra
         UnsupportedLayerError: a layer other than Flatten or Dense, a hidden activation other
             than relu, linear, tanh or sigmoid, or a head that is not a softmax Dense.
     """
-    from initlab.errors import UnsupportedLayerError
 
     for layer in model.layers:  # of the kernel layers, float64 arithmetic is written for Dense only
         if not isinstance(layer, (keras.layers.Flatten, keras.layers.Dense)):

@@ -14,6 +14,8 @@ from initlab.convergence import convergence_table, run_keys
 from initlab.errors import InvalidArgumentError
 from initlab.probe.depth import ORTHOGONAL_RELU
 from initlab.stats import final_epochs, mean_ci
+from initlab.training.optimizers import resolved_learning_rate
+from initlab.training.study import Study, run_each, run_options
 
 DELTA = 0.02  # equivalence margin: 2 pp of test accuracy, below the seed-to-seed spread of one set-up
 
@@ -79,7 +81,6 @@ def depth_studies(dataset: str, depths: Sequence[int], activations: Sequence[str
     """One :class:`~initlab.training.study.Study` of ``deep_mlp`` per depth, activation and learning
     rate, in that order (the rate innermost); ``setup``: further Study fields (``epochs``,
     ``train_limit``, ``preprocess``, ``init_params``...), not ``learning_rate``."""
-    from initlab.training.study import Study
 
     if "learning_rate" in setup:
         raise InvalidArgumentError("learning_rate", setup["learning_rate"], "is not taken here: pass learning_rates")
@@ -98,8 +99,6 @@ def _labelled(studies: Sequence[Any], run: Mapping[str, Any]) -> pd.DataFrame:
     one rate differ in their architecture, so every run keeps the stack mates it has in a study
     of its own (a stack's float32 rounding depends on its members).
     """
-    from initlab.training.optimizers import resolved_learning_rate
-    from initlab.training.study import run_each
 
     rates = list(dict.fromkeys(s.learning_rate for s in studies))
     parts = [[i for i, s in enumerate(studies) if s.learning_rate == rate] for rate in rates]
@@ -139,7 +138,6 @@ def depth_study(dataset: str, depths: Sequence[int], activations: Sequence[str],
         (:func:`architecture`), so runs of different depths or activations never merge
         in :func:`initlab.stats.final_epochs`.
     """
-    from initlab.training.study import run_options
 
     setup, run = run_options(options)
     studies = depth_studies(dataset, depths, activations, inits, seeds=seeds, width=width,
@@ -164,7 +162,6 @@ def rate_grid_study(dataset: str, depths: Sequence[int], activations: Sequence[s
     """
     if not len(learning_rates):
         raise InvalidArgumentError("learning_rates", list(learning_rates), "must hold at least one rate")
-    from initlab.training.study import run_options
 
     setup, run = run_options(options)
     studies = depth_studies(dataset, depths, activations, inits, seeds=seeds, width=width,
