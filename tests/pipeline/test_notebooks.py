@@ -65,8 +65,8 @@ def comparable(outputs: list) -> dict[str, list]:
     for out in transform_streams_for_comparison(coalesce_streams(nodes)):
         for key, value in out.items():
             if key == "data":
-                for mime, data in value.items():
-                    if mime not in SKIP:
+                for mime, data in value.items():  # text rendered as Markdown: its plain form is a stand-in
+                    if mime not in SKIP and not (mime == "text/plain" and "text/markdown" in value):
                         flat[mime].append(sanitize(data))
             elif key not in SKIP:
                 flat[key].append(sanitize(value))
