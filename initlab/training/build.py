@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 
 import keras
+import tensorflow as tf
 
 import initlab._tf_quiet  # noqa: F401  (before keras: silence TF start-up logs)
 from initlab.nets.lsuv import apply_data_init
@@ -25,7 +26,12 @@ def make_optimizer(spec: RunSpec) -> keras.optimizers.Optimizer:
 
 
 def build_for(spec: RunSpec, data: PreparedData) -> keras.Model:
-    """Seed everything for ``spec.seed`` and build the compiled, untrained model."""
+    """Seed everything for ``spec.seed`` and build the compiled, untrained model.
+
+    A run starts here, so TensorFlow's op determinism is switched on here (not on import):
+    the same seed then repeats bit for bit on the same machine.
+    """
+    tf.config.experimental.enable_op_determinism()
     keras.utils.set_random_seed(int(spec.seed))
     model = build_model(spec.model, data.x_train.shape[1:], init=spec.init, seed=int(spec.seed),
                         n_classes=len(data.class_names), init_params=spec.init_params,
