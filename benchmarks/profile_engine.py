@@ -51,7 +51,8 @@ def op_times(logdir: str) -> list[tuple[str, int, float]]:
 
 
 def main(model: str = "mlp_512_256_128_64", k: int = 1, rows: int = 25) -> None:
-    data = training.prepare_data("mnist", "scale", get_model_entry(model).convolutional, N_IMAGES, None)
+    data = training.prepare_data("mnist", preprocess="scale", channels=get_model_entry(model).convolutional,
+                                 train_limit=N_IMAGES, test_limit=None)
     specs = [RunSpec(dataset="mnist", model=model, init="he_normal", seed=i, train_limit=N_IMAGES) for i in range(k)]
     models = [training.build_for(s, data) for s in specs]
     seeds = list(range(k))

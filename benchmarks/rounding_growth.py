@@ -22,7 +22,7 @@ from initlab.training.spec import RunSpec
 
 
 def main(horizons: list[int]) -> None:
-    data = training.prepare_data("mnist", "scale", True, 8000, 500)
+    data = training.prepare_data("mnist", preprocess="scale", channels=True, train_limit=8000, test_limit=500)
     spec = RunSpec(dataset="mnist", model="cnn_small", init="he_normal", seed=0, train_limit=8000, test_limit=500)
     rng = np.random.default_rng(1)
     start = training.build_for(spec, data).get_weights()

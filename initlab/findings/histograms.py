@@ -76,7 +76,7 @@ def probe_runs(specs: Sequence[Any], engine: str = "auto") -> Probes:
         before, after, record = activations_before_after(spec, engine=engine)
         for stage, acts in (("at init", before), ("trained", after)):
             stats.append(layer_rows(acts).assign(init=spec.init, seed=spec.seed, stage=stage))
-        g = record["gradient_norms"]
+        g = record.gradient_norms
         grads.append(g[g["layer"].str.startswith("hidden_")].assign(init=spec.init, seed=spec.seed))
         if spec.init not in out.at_init:
             out.at_init[spec.init], out.trained[spec.init] = before, after

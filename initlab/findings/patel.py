@@ -70,7 +70,7 @@ def candidate_table(full: pd.DataFrame, split: pd.DataFrame) -> pd.DataFrame:
 
     Args:
         full: replays trained on the full training set (``validation_split=0``), one run per
-            seed, in ``run_study``'s columns (:func:`initlab.findings.zero_init.replay_study`).
+            seed, in ``Study.run``'s columns (:func:`initlab.findings.zero_init.replay_study`).
         split: replays under our protocol (the training split, validation on the rest).
 
     Returns:

@@ -152,20 +152,20 @@ def noise_specs(spec: Any, centres: Sequence[float], stddevs: Sequence[float], s
     return specs, labels
 
 
-def runs_frame(specs: Sequence[Any], labels: Sequence[str], records: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
-    """A study-like tidy frame (one row per run and epoch) of runs trained outside ``run_study``.
+def runs_frame(specs: Sequence[Any], labels: Sequence[str], records: Sequence[Any]) -> pd.DataFrame:
+    """A study-like tidy frame (one row per run and epoch) of runs trained outside ``Study.run``.
 
     ``init`` holds each run's label; the columns are those the protocol reads.
     """
     rows = []
     for spec, label, rec in zip(specs, labels, records, strict=True):
-        history = rec["history"]
+        history = rec.history
         for i, loss in enumerate(history.get("loss", [])):
             rows.append({"dataset": spec.dataset, "model": spec.model, "init": label, "seed": spec.seed,
                          "epoch": i + 1, "loss": loss,
                          **{k: history.get(k, [np.nan] * (i + 1))[i] for k in ("accuracy", "val_loss", "val_accuracy")},
-                         "test_loss": rec["test_loss"], "test_accuracy": rec["test_accuracy"],
-                         "status": rec["status"]})
+                         "test_loss": rec.test_loss, "test_accuracy": rec.test_accuracy,
+                         "status": rec.status})
     return pd.DataFrame(rows)
 
 

@@ -18,6 +18,7 @@ from typing import Any
 
 import keras
 import numpy as np
+import tensorflow as tf
 
 import initlab._tf_quiet  # noqa: F401  (before keras: silence TF start-up logs)
 from initlab.errors import InvalidArgumentError, UnknownNameError
@@ -205,6 +206,7 @@ def build_model(
         InvalidArgumentError: an architecture option is out of range or unknown.
     """
     entry = get_model_entry(name)
+    tf.config.experimental.enable_op_determinism()  # whatever runs on a built network repeats bit for bit
     unknown = set(model_params) - set(entry.defaults)
     if unknown:
         bad = sorted(unknown)[0]

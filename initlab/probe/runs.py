@@ -14,7 +14,7 @@ import pandas as pd
 
 import initlab._tf_quiet  # noqa: F401  (before keras: silence TF start-up logs)
 from initlab.errors import InvalidArgumentError
-from initlab.nets.layers import hidden_layers, kernel_layers
+from initlab.nets.layers import kernel_layers
 from initlab.probe.float64 import gradient_norms_float64
 from initlab.probe.measure import GRAD_SAMPLES, gradient_norms, kernel_gradients, layer_activations, snapshot_kernels
 from initlab.probe.symmetry import SymmetryTracker, symmetry_rows
@@ -27,38 +27,27 @@ def _on_engine(spec: Any, engine: str | None) -> Any:
     return spec if engine is None else replace(spec, engine=training.resolve_engine(spec, engine))
 
 
-def track_symmetry(spec: Any, engine: str | None = None) -> tuple[pd.DataFrame, dict[str, Any]]:
+def track_symmetry(spec: Any, engine: str | None = None) -> tuple[pd.DataFrame, Any]:
     """Train one run (a :class:`initlab.training.spec.RunSpec`) recording unit spread per epoch.
 
     Args:
         spec: the run.
         engine: train with this engine (one of :data:`initlab.training.engines.ENGINES`, ``"auto"``
-            included) instead of ``spec.engine``: on ``keras`` a :class:`SymmetryTracker`
-            callback reads the kernels, on the stacked engine its epoch monitor does.
+            included) instead of ``spec.engine``; on either a :class:`SymmetryTracker` reads the
+            kernels through the engines' ``on_epoch`` hook.
 
     Returns:
         The frame (``init, seed, epoch, layer, unit_spread, distinct_units``; epoch 0 is the
-        initial state) and the run's record, whose ``engine`` says which engine ran.
+        initial state) and the run's :class:`~initlab.training.record.RunRecord`, whose
+        ``engine`` says which engine ran.
     """
     from initlab import training
 
     spec = _on_engine(spec, engine)
-    data = training.data_for(spec)
-    if isinstance(training.get_engine(spec.engine), training.KerasEngine):  # fit, with a callback
-        tracker = SymmetryTracker()
-        _, record = training.train(spec, data, callbacks=[tracker])
-        frame = tracker.frame()
-    else:
-        kernels: list[tuple[int, list[np.ndarray]]] = []  # (epoch, kernels in layer order)
-
-        def monitor(stack: Any, epoch: int) -> None:
-            kernels.append((epoch, stack.get_weights(0)[0::2]))
-
-        (model, record), = training.train_stack([spec], data, monitor=monitor)
-        names = [layer.name for layer in hidden_layers(model) if hasattr(layer, "kernel")]
-        frame = pd.DataFrame([row for epoch, ks in kernels for row in symmetry_rows(epoch, dict(zip(names, ks)))])
+    tracker = SymmetryTracker()
+    _, record = training.train(spec, training.data_for(spec), on_epoch=tracker)
     keras.backend.clear_session()
-    return frame.assign(init=spec.init, seed=spec.seed), {**record, "engine": spec.engine}
+    return tracker.frame().assign(init=spec.init, seed=spec.seed), replace(record, engine=spec.engine)
 
 
 def gradients_at_init(spec: Any, n_samples: int = 512) -> pd.DataFrame:
@@ -72,9 +61,9 @@ def gradients_at_init(spec: Any, n_samples: int = 512) -> pd.DataFrame:
     return out.assign(init=spec.init, seed=spec.seed)
 
 
-def activations_before_after(spec: Any, n_samples: int | None = None, grad_samples: int = GRAD_SAMPLES,
+def activations_before_after(spec: Any, n_samples: int | None = None, *, grad_samples: int = GRAD_SAMPLES,
                              engine: str | None = None
-                             ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], dict[str, Any]]:
+                             ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], Any]:
     """Hidden-layer activations on the test set at initialization and after training one run.
 
     Args:
@@ -87,9 +76,9 @@ def activations_before_after(spec: Any, n_samples: int | None = None, grad_sampl
 
     Returns:
         ``(at_init, after_training, record)``; the activations are keyed by layer name.
-        The record is :func:`initlab.training.engines.train`'s plus ``gradient_norms``: the
-        :func:`gradient_norms` frame of the untrained and of the trained model, with a
-        ``stage`` column (``"at init"``, ``"trained"``).
+        The record is :func:`initlab.training.engines.train`'s :class:`~initlab.training.record.RunRecord`
+        with its ``engine`` and ``gradient_norms``: the :func:`gradient_norms` frame of the
+        untrained and of the trained model, with a ``stage`` column (``"at init"``, ``"trained"``).
     """
     from initlab import training
 
@@ -105,17 +94,17 @@ def activations_before_after(spec: Any, n_samples: int | None = None, grad_sampl
     after = layer_activations(model, x)
     grads.append(gradient_norms(model, xg, yg).assign(stage="trained"))
     keras.backend.clear_session()
-    return before, after, {**record, "engine": spec.engine, "gradient_norms": pd.concat(grads, ignore_index=True)}
+    return before, after, replace(record, engine=spec.engine, gradient_norms=pd.concat(grads, ignore_index=True))
 
 
-def gradients_before_after(runs: dict[str, tuple[Any, Any, dict[str, Any]]]) -> pd.DataFrame:
+def gradients_before_after(runs: dict[str, tuple[Any, Any, Any]]) -> pd.DataFrame:
     """The hidden layers' gradient norms of :func:`activations_before_after` results, keyed by init, in one frame.
 
     Returns:
         Columns ``init, stage, layer, kernel_grad_norm, bias_grad_norm, kernel_norm``
         (hidden layers only, in order; inits in the order of ``runs``).
     """
-    frames = [r[2]["gradient_norms"].assign(init=init) for init, r in runs.items()]
+    frames = [r[2].gradient_norms.assign(init=init) for init, r in runs.items()]
     out = pd.concat(frames, ignore_index=True)
     out = out[out["layer"].str.startswith("hidden_")]
     return out[["init", "stage", "layer", "kernel_grad_norm", "bias_grad_norm", "kernel_norm"]].reset_index(drop=True)
@@ -141,12 +130,12 @@ def gradients_at_init_in(spec: Any, precision: str = "float32", n_samples: int =
 
 
 def track_symmetry_runs(specs: Sequence[Any], labels: Sequence[str] | None = None
-                        ) -> tuple[pd.DataFrame, list[tuple[keras.Model, dict[str, Any]]]]:
+                        ) -> tuple[pd.DataFrame, list[tuple[keras.Model, Any]]]:
     """Train runs together on the stacked engine, recording every hidden layer's unit symmetry.
 
     The runs must differ only in ``init``, ``seed`` and ``init_params``
     (:func:`initlab.training.engines.train_stack`); they train in stacks of
-    :func:`initlab.training.engines.stack_size`.
+    :func:`initlab.training.engines.stack_size`, read through the engines' ``on_epoch`` hook.
 
     Args:
         specs: the runs (their ``engine`` is set to ``"stacked"``).
@@ -155,7 +144,7 @@ def track_symmetry_runs(specs: Sequence[Any], labels: Sequence[str] | None = Non
 
     Returns:
         The frame (``init, seed, epoch, layer, unit_spread, distinct_units``; epoch 0 is the
-        initial state) and per run its trained model and record.
+        initial state) and per run its trained model and :class:`~initlab.training.record.RunRecord`.
     """
     from initlab import training
 
@@ -165,23 +154,20 @@ def track_symmetry_runs(specs: Sequence[Any], labels: Sequence[str] | None = Non
         raise InvalidArgumentError("labels", labels, f"must hold one name per run ({len(specs)})")
     if not specs:
         raise InvalidArgumentError("specs", list(specs), "must hold at least one run")
-    from initlab.nets.models import build_model
-
     data = training.data_for(specs[0])
     size = training.stack_size(specs[0])
-    names = [layer.name for layer in kernel_layers(build_model(specs[0].model, data.x_train.shape[1:],
-                                                               **specs[0].model_params))]
     frames, results = [], []
     for start in range(0, len(specs), size):
         chunk = specs[start:start + size]
         rows: list[dict[str, Any]] = []
 
-        def monitor(stack: Any, epoch: int, first: int = start, n: int = len(chunk)) -> None:
-            for k in range(n):
+        def on_epoch(epoch: int, models: Sequence[keras.Model], first: int = start) -> None:
+            for k, model in enumerate(models):
+                kernels = {layer.name: layer.kernel.numpy() for layer in kernel_layers(model)}
                 rows.extend({**r, "init": labels[first + k], "seed": specs[first + k].seed}
-                            for r in symmetry_rows(epoch, dict(zip(names, stack.get_weights(k)[0::2]))))
+                            for r in symmetry_rows(epoch, kernels))
 
-        results += training.train_stack(chunk, data, monitor=monitor)
+        results += training.train_stack(chunk, data, on_epoch=on_epoch)
         frames.append(pd.DataFrame(rows))
         keras.backend.clear_session()
     frame = pd.concat(frames, ignore_index=True)

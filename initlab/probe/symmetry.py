@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import keras
@@ -31,22 +32,20 @@ def unit_spread(kernel: Any) -> float:
     return float(np.sqrt(d2)[np.triu_indices(n, k=1)].mean()) if n > 1 else 0.0
 
 
-class SymmetryTracker(keras.callbacks.Callback):
-    """Records each hidden layer's :func:`unit_spread` at the start and after every epoch."""
+class SymmetryTracker:
+    """Records each hidden layer's :func:`unit_spread` at the start and after every epoch.
+
+    An ``on_epoch`` hook of the engines (:data:`initlab.training.stack.OnEpoch`): pass it as
+    ``on_epoch=`` to :func:`initlab.training.engines.train` (or an engine's ``train``). It reads
+    the first model it is given (a unit of one run), on either engine.
+    """
 
     def __init__(self) -> None:
-        super().__init__()
         self.rows: list[dict[str, Any]] = []
 
-    def _record(self, epoch: int) -> None:
-        layers = hidden_layers(self.model)
+    def __call__(self, epoch: int, models: Sequence[keras.Model]) -> None:
+        layers = hidden_layers(models[0])
         self.rows += symmetry_rows(epoch, {layer.name: layer.kernel for layer in layers})
-
-    def on_train_begin(self, logs: dict | None = None) -> None:
-        self._record(0)
-
-    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        self._record(epoch + 1)
 
     def frame(self) -> pd.DataFrame:
         """The records as a tidy frame (epoch 0 is the initial state)."""

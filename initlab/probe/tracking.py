@@ -58,9 +58,13 @@ class LayerStatsTracker(keras.callbacks.Callback):
     the step belongs to (0 for the initial state). The probe runs with
     ``training=False`` (no dropout), so its numbers do not depend on the step's
     random masks. ``update_ratio`` rows appear from the first recorded step on.
+
+    It records between optimizer steps, finer than the engines' one hook (``on_epoch``, called
+    between epochs: :data:`initlab.training.stack.OnEpoch`), so it is a callback of
+    ``model.fit`` itself, not of an engine.
     """
 
-    def __init__(self, x: np.ndarray, y: np.ndarray, every_n_steps: int | None = None, loss: Any = None,
+    def __init__(self, x: np.ndarray, y: np.ndarray, *, every_n_steps: int | None = None, loss: Any = None,
                  keep_gradients: bool = False) -> None:
         super().__init__()
         if every_n_steps is not None and not (isinstance(every_n_steps, int) and every_n_steps >= 1):
@@ -129,7 +133,7 @@ class LayerStatsTracker(keras.callbacks.Callback):
         return pd.DataFrame(self.rows, columns=TRACK_COLUMNS)
 
 
-def _timed_fit(model_name: str, x: np.ndarray, y: np.ndarray, seed: int, epochs: int, batch_size: int,
+def _timed_fit(model_name: str, x: np.ndarray, y: np.ndarray, *, seed: int, epochs: int, batch_size: int,
                callbacks: list[keras.callbacks.Callback]) -> tuple[float, float]:
     """Wall-clock and CPU seconds (all threads) of one traced model's ``fit``."""
     from initlab.nets.models import build_model
@@ -145,7 +149,7 @@ def _timed_fit(model_name: str, x: np.ndarray, y: np.ndarray, seed: int, epochs:
     return wall, cpu
 
 
-def tracking_overhead(model_name: str = "mlp_128", n_samples: int = 60_000, epochs: int = 1,
+def tracking_overhead(model_name: str = "mlp_128", *, n_samples: int = 60_000, epochs: int = 1,
                       batch_size: int = 32, every_n_steps: int | None = 100, probe_size: int = 256,
                       repeats: int = 3, seed: int = 0) -> dict[str, Any]:
     """Time ``fit`` with and without a :class:`LayerStatsTracker`, in this process.
@@ -174,9 +178,10 @@ def tracking_overhead(model_name: str = "mlp_128", n_samples: int = 60_000, epoc
     px, py = x[:probe_size], y[:probe_size]
     without, with_, inside, records = [], [], [], 0
     for _ in range(repeats):
-        without.append(_timed_fit(model_name, x, y, seed, epochs, batch_size, []))
+        fit = dict(seed=seed, epochs=epochs, batch_size=batch_size)
+        without.append(_timed_fit(model_name, x, y, **fit, callbacks=[]))
         tracker = LayerStatsTracker(px, py, every_n_steps=every_n_steps)
-        with_.append(_timed_fit(model_name, x, y, seed, epochs, batch_size, [tracker]))
+        with_.append(_timed_fit(model_name, x, y, **fit, callbacks=[tracker]))
         inside.append(tracker.seconds)
         records = int(tracker.frame()["step"].nunique())
     steps = math.ceil(math.floor(n_samples * 0.8) / batch_size)

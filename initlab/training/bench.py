@@ -31,7 +31,7 @@ import initlab._tf_quiet  # noqa: F401  (before keras: silence TF start-up logs)
 from initlab.errors import InvalidArgumentError
 from initlab.nets.models import get_model_entry
 from initlab.training.build import build_for
-from initlab.training.engines import resolve_engine, train
+from initlab.training.engines import get_engine, resolve_engine, train_keras
 from initlab.training.prepare import PreparedData, handed_over, prepare_data
 from initlab.training.spec import RunSpec
 from initlab.training.stack import fit_stack, hand_over
@@ -88,7 +88,7 @@ def validate_config(cfg: BenchConfig) -> None:
         if value is not None and not _positive_int(value):
             raise InvalidArgumentError(name, value, "must be None or an integer >= 1")
     for model in cfg.models:
-        if resolve_engine(_specs(model, 1, None)[0], "auto") != "stacked":
+        if not get_engine(resolve_engine(_specs(model, 1, None)[0], "auto")).stacks:
             raise InvalidArgumentError("models", model, "must name models the stacked engine trains "
                                        "(this one needs keras fit, so there is nothing to compare)")
 
@@ -107,7 +107,7 @@ def matmul_rate(n: int = 2048, repeats: int = 10) -> float:
     return 2.0 * n ** 3 / best
 
 
-def training_flops(model: keras.Model, n_train: int, n_val: int, epochs: int) -> float:
+def training_flops(model: keras.Model, *, n_train: int, n_val: int, epochs: int) -> float:
     """Matmul/convolution FLOPs of training: forward, weight and input gradients, validation.
 
     A Dense layer costs ``2 * fan_in * fan_out`` per example and pass, a Conv2D
@@ -134,10 +134,10 @@ def _keras_way(model: str, cfg: BenchConfig, data: PreparedData) -> tuple[float,
     times, accs = [], []
     for spec in _specs(model, cfg.keras_models, cfg.train_limit):
         spec = RunSpec(**{**spec.__dict__, "epochs": cfg.epochs, "engine": "keras"})
-        _, record = train(spec, data)
+        _, record = train_keras(spec, data)
         keras.backend.clear_session()
-        times.append(record["wall_time"])
-        accs.append(record["test_accuracy"])
+        times.append(record.wall_time)
+        accs.append(record.test_accuracy)
     return float(np.mean(times)), float(np.mean(accs))
 
 
@@ -152,7 +152,7 @@ def _engine_way(model: str, k: int, cfg: BenchConfig, data: PreparedData,
     start = time.perf_counter()
     _, records = fit_stack(models, seeds, handed, epochs=cfg.epochs, precision=precision)
     seconds = (time.perf_counter() - start) / k
-    return seconds, float(np.mean([r["test_accuracy"] for r in records]))
+    return seconds, float(np.mean([r.test_accuracy for r in records]))
 
 
 HANDOVER_COLUMNS = ["model", "converted_cold_ms", "converted_warm_ms", "handed_over_ms", "share_of_stack"]
@@ -166,7 +166,7 @@ def handover_cost(model: str, data: PreparedData, repeats: int = 3) -> dict:
     times = []
     for _ in range(1 + repeats):
         start = time.perf_counter()
-        hand_over(data.x_train, data.y_train, data.x_test, data.y_test, 0.2, flatten=flatten)
+        hand_over(data.x_train, data.y_train, data.x_test, data.y_test, validation_split=0.2, flatten=flatten)
         times.append(time.perf_counter() - start)
     handed_over(data, 0.2, not flatten)
     start = time.perf_counter()
@@ -194,12 +194,12 @@ def run_bench(cfg: BenchConfig = BenchConfig(), log=print) -> tuple[pd.DataFrame
     rows, handover = [], []
     for model in cfg.models:
         conv = get_model_entry(model).convolutional
-        data = prepare_data("mnist", "scale", conv, cfg.train_limit, None)
+        data = prepare_data("mnist", preprocess="scale", channels=conv, train_limit=cfg.train_limit, test_limit=None)
         cost = handover_cost(model, data)
         n = len(data.x_train)
         n_train = int(np.floor(n * 0.8))
-        ideal = training_flops(build_for(_specs(model, 1, None)[0], data), n_train, n - n_train,
-                               cfg.epochs) / rate
+        ideal = training_flops(build_for(_specs(model, 1, None)[0], data), n_train=n_train, n_val=n - n_train,
+                               epochs=cfg.epochs) / rate
         base, base_acc = _keras_way(model, cfg, data)
         rows.append({"model": model, "way": "keras fit", "K": 1, "seconds_per_model": base, "speedup": 1.0,
                      "compute_fraction": ideal / base, "test_accuracy": base_acc})
@@ -249,7 +249,7 @@ def _has_tabulate() -> bool:
     return True
 
 
-def main(quick: bool = False, models: Sequence[str] | None = None, stacks: Sequence[int] | None = None,
+def main(*, quick: bool = False, models: Sequence[str] | None = None, stacks: Sequence[int] | None = None,
          epochs: int | None = None) -> int:
     """Run the benchmark and print its table (``--quick``: a small subset, under a minute)."""
     cfg = QUICK if quick else BenchConfig()

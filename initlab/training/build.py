@@ -25,7 +25,11 @@ def make_optimizer(spec: RunSpec) -> keras.optimizers.Optimizer:
 
 
 def build_for(spec: RunSpec, data: PreparedData) -> keras.Model:
-    """Seed everything for ``spec.seed`` and build the compiled, untrained model."""
+    """Seed everything for ``spec.seed`` and build the compiled, untrained model.
+
+    Building the network (:func:`~initlab.nets.models.build_model`) switches TensorFlow's op
+    determinism on (not on import): the same seed then repeats bit for bit on the same machine.
+    """
     keras.utils.set_random_seed(int(spec.seed))
     model = build_model(spec.model, data.x_train.shape[1:], init=spec.init, seed=int(spec.seed),
                         n_classes=len(data.class_names), init_params=spec.init_params,

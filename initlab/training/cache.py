@@ -11,6 +11,11 @@ or a new one, never half of one. A corrupted entry is moved aside under a name
 no other process uses; a process that finds it gone (another one moved it) or
 replaced by a good entry (another one recomputed it) goes on without it, and a
 good entry that lands in the moment between the check and the move is put back.
+
+A run's :class:`~initlab.training.record.RunRecord` is stored in the layout of
+:meth:`~initlab.training.record.RunRecord.to_dict` (:meth:`RunCache.save_record`,
+:meth:`RunCache.load_record`); entries written before records were objects (plain dicts,
+with or without ``initial_loss``) load unchanged.
 """
 
 from __future__ import annotations
@@ -23,6 +28,8 @@ import tempfile
 import warnings
 from pathlib import Path
 from typing import Any
+
+from initlab.training.record import RunRecord
 
 
 def spec_key(spec: dict[str, Any]) -> str:
@@ -105,6 +112,15 @@ class RunCache:
             os.replace(aside, path)
             return payload, None
         return None, aside
+
+    def load_record(self, key: str) -> RunRecord | None:
+        """The run stored under ``key`` as a :class:`RunRecord`, or None (see :meth:`load`)."""
+        payload = self.load(key)
+        return None if payload is None else RunRecord.from_dict(payload)
+
+    def save_record(self, key: str, record: RunRecord) -> Path:
+        """Store a run's record (:meth:`RunRecord.to_dict`'s layout) under ``key``."""
+        return self.save(key, record.to_dict())
 
     def save(self, key: str, payload: dict[str, Any]) -> Path:
         """Store ``payload`` atomically (temporary file, fsync, rename, fsync of the folder)."""

@@ -11,18 +11,24 @@ Two engines train, and the ``engine`` column says which ran:
 
 ``engine="auto"`` (the default of a study) picks ``stacked`` wherever the engine can
 train the model and ``keras`` for everything else (dropout, for one). Both obey one
-divergence rule (:mod:`initlab.training.record`).
+divergence rule (:mod:`initlab.training.record`) and return one
+:class:`~initlab.training.record.RunRecord` per run.
+
+Both honour one hook, ``on_epoch(epoch, models)`` (:data:`OnEpoch`): called once before
+training (epoch 0) and after each epoch (1, 2, ...) with Keras models holding the current
+weights, one per run of the unit in the order of its specs; weights the hook changes are
+the ones training goes on from.
 """
 
 from __future__ import annotations
 
+import abc
 import json
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from functools import lru_cache
-from typing import Any
 
 import keras
 import numpy as np
@@ -33,9 +39,9 @@ from initlab.nets.models import build_model, get_model_entry
 from initlab.training.build import build_for, initial_loss
 from initlab.training.prepare import PreparedData, data_for, handed_over
 from initlab.training.program import SUPPORTED, stackable
-from initlab.training.record import diverged_epoch, divergence_bound, diverges
+from initlab.training.record import RunRecord, diverged_epoch, divergence_bound, diverges
 from initlab.training.spec import RunSpec, validate_spec
-from initlab.training.stack import StackedModels, fit_stack
+from initlab.training.stack import OnEpoch, fit_stack
 
 MAX_STACK = 8  # models per stack at most: the `000` MLP's fastest per model on 2 cores (`initlab bench`)
 
@@ -58,31 +64,46 @@ class _StopOnDivergence(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
-def train(spec: RunSpec, data: PreparedData | None = None,
-          callbacks: Sequence[keras.callbacks.Callback] = ()) -> tuple[keras.Model, dict[str, Any]]:
-    """Train one run with its engine and return the trained model and its record.
+class _EpochHook(keras.callbacks.Callback):
+    """An :data:`OnEpoch` hook as ``fit`` calls it: at the start (epoch 0) and after each epoch."""
 
-    ``callbacks`` (Keras callbacks) need ``spec.engine == "keras"``.
+    def __init__(self, on_epoch: OnEpoch):
+        super().__init__()
+        self.on_epoch = on_epoch
 
-    The record holds per-epoch ``history`` (loss, accuracy, val_loss,
-    val_accuracy), ``test_loss``, ``test_accuracy``, ``wall_time`` (seconds,
-    fit and test), ``status`` (``"ok"`` or ``"diverged"``, by the module's rule),
-    ``diverged_epoch`` (1-based, or None) and ``initial_loss`` (the untrained
-    model's loss that rule compares with).
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        self.on_epoch(0, [self.model])
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        self.on_epoch(epoch + 1, [self.model])
+
+
+def train(spec: RunSpec, data: PreparedData | None = None, *, on_epoch: OnEpoch | None = None
+          ) -> tuple[keras.Model, RunRecord]:
+    """Train one run with the engine its spec names and return the trained model and its record.
+
+    ``on_epoch``: the engines' hook (see the module doc), called with ``[model]``.
+    """
+    return get_engine(spec.engine).train([spec], data, on_epoch=on_epoch)[0]
+
+
+def train_keras(spec: RunSpec, data: PreparedData | None = None, *, on_epoch: OnEpoch | None = None
+                ) -> tuple[keras.Model, RunRecord]:
+    """Train one run with ``keras.Model.fit`` (the ``keras`` engine); its model and :class:`RunRecord`.
+
+    The record's ``wall_time`` covers fit and test; ``initial_loss`` is the untrained model's
+    loss the divergence rule compares with.
     """
     validate_spec(spec)
     data = data if data is not None else data_for(spec)
-    if isinstance(get_engine(spec.engine), StackedEngine):
-        if callbacks:
-            raise InvalidArgumentError("callbacks", list(callbacks), f"need engine='keras' (got {spec.engine!r})")
-        return train_stack([spec], data)[0]
     model = build_for(spec, data)
     start = time.perf_counter()
     initial = initial_loss(model, spec, data)
     bound = divergence_bound(len(data.class_names), initial)
+    hooks = [_EpochHook(on_epoch)] if on_epoch is not None else []
     hist = model.fit(data.x_train, data.y_train, batch_size=spec.batch_size, epochs=spec.epochs,
                      validation_split=spec.validation_split, shuffle=True, verbose=0,
-                     callbacks=[keras.callbacks.TerminateOnNaN(), _StopOnDivergence(bound), *callbacks])
+                     callbacks=[keras.callbacks.TerminateOnNaN(), _StopOnDivergence(bound), *hooks])
     history = {k: [float(v) for v in vals] for k, vals in hist.history.items()}
     losses = history.get("loss", [])
     first_bad = diverged_epoch(losses, bound)
@@ -92,32 +113,35 @@ def train(spec: RunSpec, data: PreparedData | None = None,
     else:
         test_loss, test_acc = (float(v) for v in model.evaluate(data.x_test, data.y_test,
                                                                 batch_size=256, verbose=0))
-    record = {
-        "history": history,
-        "test_loss": test_loss,
-        "test_accuracy": test_acc,
-        "wall_time": time.perf_counter() - start,
-        "status": "diverged" if diverged else "ok",
-        "diverged_epoch": (first_bad or len(losses)) if diverged else None,
-        "initial_loss": initial,
-    }
-    return model, record
+    return model, RunRecord(history=history, test_loss=test_loss, test_accuracy=test_acc,
+                            wall_time=time.perf_counter() - start, status="diverged" if diverged else "ok",
+                            diverged_epoch=(first_bad or len(losses)) if diverged else None,
+                            initial_loss=initial)
 
 
-def train_stack(specs: Sequence[RunSpec], data: PreparedData | None = None,
-                monitor: Callable[[StackedModels, int], None] | None = None
-                ) -> list[tuple[keras.Model, dict[str, Any]]]:
-    """Train runs of one architecture, data and batch size together on the stacked engine.
+def train_stack(specs: Sequence[RunSpec], data: PreparedData | None = None, *, on_epoch: OnEpoch | None = None
+                ) -> list[tuple[keras.Model, RunRecord]]:
+    """Train runs of one architecture, data and batch size together on the stacked engine their specs name.
 
     The runs may differ in ``init``, ``seed``, ``init_params``, ``learning_rate``, ``momentum``
     and ``nesterov`` (each member keeps its own); the rest must be shared (:func:`_group`).
-    The data are handed to the engine once per dataset (:func:`handed_over`).
-
-    ``monitor`` is :func:`initlab.training.stack.fit_stack`'s (called with the stack before training
-    and after each epoch).
 
     Returns:
-        Per run, a Keras model holding its trained weights and its record (as :func:`train`'s).
+        Per run, a Keras model holding its trained weights and its record.
+    """
+    if not specs:
+        raise InvalidArgumentError("specs", list(specs), "must hold at least one run")
+    engine = get_engine(specs[0].engine)
+    if not engine.stacks:
+        raise InvalidArgumentError("engine", specs[0].engine, "must be a stacked engine")
+    return engine.train(specs, data, on_epoch=on_epoch)
+
+
+def train_stacked(specs: Sequence[RunSpec], data: PreparedData | None = None, *, precision: str = "float32",
+                  on_epoch: OnEpoch | None = None) -> list[tuple[keras.Model, RunRecord]]:
+    """Train a unit of the stacked engine (:func:`train_stack`'s runs) with matmuls in ``precision``.
+
+    The data are handed to the engine once per dataset (:func:`handed_over`).
     """
     if not specs:
         raise InvalidArgumentError("specs", list(specs), "must hold at least one run")
@@ -133,9 +157,7 @@ def train_stack(specs: Sequence[RunSpec], data: PreparedData | None = None,
                                handed_over(data, first.validation_split, get_model_entry(first.model).convolutional),
                                epochs=first.epochs, batch_size=first.batch_size, optimizer=first.optimizer,
                                learning_rate=[s.learning_rate for s in specs], momentum=[s.momentum for s in specs],
-                               nesterov=[s.nesterov for s in specs],
-                               precision=getattr(get_engine(first.engine), "precision", "float32"),
-                               monitor=monitor)
+                               nesterov=[s.nesterov for s in specs], precision=precision, on_epoch=on_epoch)
     return [(stack.set_into(i, m), r) for i, (m, r) in enumerate(zip(models, records))]
 
 
@@ -180,54 +202,63 @@ def stack_size(spec: RunSpec, max_stack: int = MAX_STACK) -> int:
     return int(min(max_stack, max(1, min(STACK_BYTES // size, STATE_BYTES // state))))
 
 
-class Engine:
-    """A way to train runs: which runs it can train, its units of work, and how it trains one."""
+class Engine(abc.ABC):
+    """A way to train runs: which runs it can train, its units of work, and how it trains one.
 
-    name = ""
+    Attributes:
+        name: its name in :data:`ENGINE_REGISTRY` (and in a run's spec, its cache key and rows).
+        precision: the matmuls' precision (``"float32"`` or ``"bfloat16"``).
+        stacks: whether it trains several runs in one step (a unit may hold more than one run).
+    """
 
+    name: str
+    precision: str
+    stacks: bool
+
+    @abc.abstractmethod
     def accepts(self, spec: RunSpec) -> bool:
         """Whether this engine can train ``spec``."""
-        raise NotImplementedError
 
-    def units(self, specs: Sequence[RunSpec], max_stack: int) -> list[list[RunSpec]]:
+    @abc.abstractmethod
+    def units(self, specs: Sequence[RunSpec], *, max_stack: int) -> list[list[RunSpec]]:
         """``specs`` split into units of work (what one call of :meth:`train`, or one Dask task, trains)."""
-        raise NotImplementedError
 
-    def train(self, specs: Sequence[RunSpec], data: PreparedData | None = None,
-              monitor: Callable[[StackedModels, int], None] | None = None
-              ) -> list[tuple[keras.Model, dict[str, Any]]]:
-        """Train one unit of work; per run, the trained model and its record (:func:`train`'s)."""
-        raise NotImplementedError
+    @abc.abstractmethod
+    def train(self, specs: Sequence[RunSpec], data: PreparedData | None = None, *,
+              on_epoch: OnEpoch | None = None) -> list[tuple[keras.Model, RunRecord]]:
+        """Train one unit of work; per run, the trained model and its record.
+
+        ``on_epoch``: the hook of the module doc, called with one model per run of the unit.
+        """
 
 
 class KerasEngine(Engine):
     """``keras.Model.fit``, one run at a time: trains every model."""
 
-    name = "keras"
+    def __init__(self) -> None:
+        self.name, self.precision, self.stacks = "keras", "float32", False
 
     def accepts(self, spec: RunSpec) -> bool:
         return True
 
-    def units(self, specs: Sequence[RunSpec], max_stack: int) -> list[list[RunSpec]]:
+    def units(self, specs: Sequence[RunSpec], *, max_stack: int) -> list[list[RunSpec]]:
         return [[spec] for spec in specs]
 
-    def train(self, specs, data=None, monitor=None):
-        if monitor is not None:
-            raise InvalidArgumentError("monitor", monitor, "needs a stacked engine (keras fit takes callbacks)")
-        return [train(spec, data) for spec in specs]
+    def train(self, specs, data=None, *, on_epoch=None):
+        return [train_keras(spec, data, on_epoch=on_epoch) for spec in specs]
 
 
 class StackedEngine(Engine):
     """:mod:`initlab.training.stack`: runs of one set-up in one compiled step (dense MLPs and the CNN)."""
 
     def __init__(self, name: str, precision: str):
-        self.name, self.precision = name, precision
+        self.name, self.precision, self.stacks = name, precision, True
 
     def accepts(self, spec: RunSpec) -> bool:
         return (spec.loss == "sparse_categorical_crossentropy"
                 and _stackable(spec.model, json.dumps(spec.model_params, sort_keys=True)))
 
-    def units(self, specs: Sequence[RunSpec], max_stack: int) -> list[list[RunSpec]]:
+    def units(self, specs: Sequence[RunSpec], *, max_stack: int) -> list[list[RunSpec]]:
         groups: dict[str, list[RunSpec]] = {}
         for spec in specs:
             groups.setdefault(_group(spec).key(), []).append(spec)
@@ -237,8 +268,8 @@ class StackedEngine(Engine):
             out += [members[i:i + size] for i in range(0, len(members), size)]
         return out
 
-    def train(self, specs, data=None, monitor=None):
-        return train_stack(specs, data, monitor)
+    def train(self, specs, data=None, *, on_epoch=None):
+        return train_stacked(specs, data, precision=self.precision, on_epoch=on_epoch)
 
 
 ENGINE_REGISTRY: dict[str, Engine] = {e.name: e for e in (KerasEngine(), StackedEngine("stacked", "float32"),

@@ -28,7 +28,7 @@ class PreparedData:
 
 
 @lru_cache(maxsize=4)
-def prepare_data(dataset: str, preprocess: str = "scale", channels: bool = False,
+def prepare_data(dataset: str, *, preprocess: str = "scale", channels: bool = False,
                  train_limit: int | None = None, test_limit: int | None = None) -> PreparedData:
     """Load a dataset and preprocess it explicitly (memoized per process).
 
@@ -59,8 +59,8 @@ def prepare_data(dataset: str, preprocess: str = "scale", channels: bool = False
 
 def data_for(spec: RunSpec) -> PreparedData:
     """The prepared data a run specification asks for."""
-    return prepare_data(spec.dataset, spec.preprocess, get_model_entry(spec.model).convolutional,
-                        spec.train_limit, spec.test_limit)
+    return prepare_data(spec.dataset, preprocess=spec.preprocess, channels=get_model_entry(spec.model).convolutional,
+                        train_limit=spec.train_limit, test_limit=spec.test_limit)
 
 
 _HANDED_OVER: dict[tuple[int, float, bool], tuple[PreparedData, EngineData]] = {}
@@ -75,7 +75,7 @@ def handed_over(data: PreparedData, validation_split: float, convolutional: bool
     if key in _HANDED_OVER and _HANDED_OVER[key][0] is data:
         _HANDED_OVER[key] = _HANDED_OVER.pop(key)  # most recent last
         return _HANDED_OVER[key][1]
-    tensors = hand_over(data.x_train, data.y_train, data.x_test, data.y_test, validation_split,
+    tensors = hand_over(data.x_train, data.y_train, data.x_test, data.y_test, validation_split=validation_split,
                         flatten=not convolutional)
     _HANDED_OVER[key] = (data, tensors)
     while len(_HANDED_OVER) > HANDED_OVER_KEPT:

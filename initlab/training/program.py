@@ -293,7 +293,14 @@ def _per_member(values: tf.Tensor, like: tf.Tensor) -> tf.Tensor:
     return tf.reshape(values, [-1] + [1] * (like.shape.rank - 1))
 
 
-_PROGRAMS: dict[tuple, _Program] = {}
+_PROGRAMS: dict[tuple, _Program] = {}  # by configuration: each traces once, shared by every stack like it
+
+
+def _compiled(key: tuple, make: Callable[[], _Program]) -> _Program:
+    """The program of configuration ``key`` in :data:`_PROGRAMS`, made by ``make`` the first time."""
+    if key not in _PROGRAMS:
+        _PROGRAMS[key] = make()
+    return _PROGRAMS[key]
 
 
 def _per_member_values(name: str, value: Any, k: int) -> list:

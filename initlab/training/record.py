@@ -9,18 +9,35 @@ from N(0, 1), is judged against its own start: it is diverged only once its
 loss climbs to ten times that start). Training stops there: the record keeps
 the history up to and including that epoch, ``status`` ``"diverged"``,
 ``diverged_epoch`` (1-based) and NaN test metrics.
+
+A run's record is one :class:`RunRecord`; the cache stores it in the layout of
+:meth:`RunRecord.to_dict` (the dicts of earlier versions load unchanged).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
 import initlab._tf_quiet  # noqa: F401  (before keras: silence TF start-up logs)
-from initlab.training.spec import RunSpec
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+class _Labels(Protocol):
+    """What :meth:`RunRecord.rows` reads of a run's :class:`~initlab.training.spec.RunSpec`
+    (not imported here: the cache, which the spec's key needs, stores records)."""
+
+    dataset: str
+    model: str
+    init: str
+    seed: int
+    engine: str
 
 INITIAL_LOSS_EXAMPLES = 2048  # the untrained model's loss is taken on at most this many first training examples
 
@@ -61,31 +78,79 @@ RESULT_COLUMNS = ["dataset", "model", "init", "seed", "epoch", "loss", "accuracy
                   "val_accuracy", "test_loss", "test_accuracy", "wall_time", "status",
                   "diverged_epoch", "engine"]
 
+METRICS = ("loss", "accuracy", "val_loss", "val_accuracy")  # a history's per-epoch lists
 
-def _rows(spec: RunSpec, record: Mapping[str, Any]) -> list[dict[str, Any]]:
-    history = record["history"]
-    n = len(history.get("loss", []))
-    rows = []
-    for i in range(n):
-        rows.append({
-            "dataset": spec.dataset, "model": spec.model, "init": spec.init, "seed": spec.seed,
-            "epoch": i + 1,
-            **{k: history.get(k, [math.nan] * n)[i] for k in ("loss", "accuracy", "val_loss", "val_accuracy")},
-            "test_loss": record["test_loss"], "test_accuracy": record["test_accuracy"],
-            "wall_time": record["wall_time"], "status": record["status"],
-            "diverged_epoch": record["diverged_epoch"], "engine": spec.engine,
-        })
-    return rows
+CACHED = ("history", "test_loss", "test_accuracy", "wall_time", "status", "diverged_epoch", "initial_loss")
 
 
-def follows_divergence_rule(record: Mapping[str, Any], n_classes: int) -> bool:
+@dataclass(frozen=True)
+class RunRecord:
+    """What one run produced, as both engines record it and the cache stores it.
+
+    Attributes:
+        history: per-epoch lists (tuples) of ``loss``, ``accuracy`` and, when examples were held
+            out, ``val_loss`` and ``val_accuracy``; up to and including a diverged epoch.
+        test_loss, test_accuracy: after training; NaN for a diverged run.
+        wall_time: seconds (fit and test; a stack's time divided by its members).
+        status: ``"ok"`` or ``"diverged"`` (the module's rule).
+        diverged_epoch: the 1-based epoch it diverged at, or None.
+        initial_loss: the untrained model's loss the rule compares with; None for a record
+            cached before the rule (see :func:`follows_divergence_rule`).
+        engine: the engine that trained it, where a probe helper says so (not cached: the
+            study's rows take it from the spec).
+        gradient_norms: a frame some probe helpers attach
+            (:func:`initlab.probe.runs.activations_before_after`); not cached.
+    """
+
+    history: Mapping[str, Sequence[float]]
+    test_loss: float
+    test_accuracy: float
+    wall_time: float
+    status: str
+    diverged_epoch: int | None
+    initial_loss: float | None = None
+    engine: str | None = None
+    gradient_norms: pd.DataFrame | None = field(default=None, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "history", {k: tuple(v) for k, v in self.history.items()})
+
+    def to_dict(self) -> dict[str, Any]:
+        """The cache's layout: ``history`` (lists), the test metrics, ``wall_time``, ``status``,
+        ``diverged_epoch`` and ``initial_loss`` (left out when None, as in records made before it)."""
+        out = {"history": {k: list(v) for k, v in self.history.items()}, "test_loss": self.test_loss,
+               "test_accuracy": self.test_accuracy, "wall_time": self.wall_time, "status": self.status,
+               "diverged_epoch": self.diverged_epoch, "initial_loss": self.initial_loss}
+        if self.initial_loss is None:
+            del out["initial_loss"]
+        return out
+
+    @classmethod
+    def from_dict(cls, payload: Mapping[str, Any]) -> RunRecord:
+        """A record from the cache's layout (:meth:`to_dict`'s), with or without ``initial_loss``."""
+        return cls(**{k: payload[k] for k in CACHED if k != "initial_loss"},
+                   initial_loss=payload.get("initial_loss"))
+
+    def rows(self, spec: _Labels) -> list[dict[str, Any]]:
+        """The tidy rows of this run, one per recorded epoch, keyed by :data:`RESULT_COLUMNS`."""
+        n = len(self.history.get("loss", ()))
+        missing = (math.nan,) * n
+        return [{"dataset": spec.dataset, "model": spec.model, "init": spec.init, "seed": spec.seed,
+                 "epoch": i + 1, **{k: self.history.get(k, missing)[i] for k in METRICS},
+                 "test_loss": self.test_loss, "test_accuracy": self.test_accuracy,
+                 "wall_time": self.wall_time, "status": self.status,
+                 "diverged_epoch": self.diverged_epoch, "engine": spec.engine}
+                for i in range(n)]
+
+
+def follows_divergence_rule(record: RunRecord, n_classes: int) -> bool:
     """Whether a cached record agrees with today's divergence rule.
 
     A record made under it carries ``initial_loss``. One made before (when only a NaN or
     infinite loss meant divergence) agrees when its finite losses stay within 10 ln(C),
     the lowest the bound can be; any other is trained again.
     """
-    if "initial_loss" in record:
+    if record.initial_loss is not None:
         return True
     lowest = divergence_bound(n_classes, 0.0)
-    return not any(math.isfinite(v) and v > lowest for v in record["history"].get("loss", []))
+    return not any(math.isfinite(v) and v > lowest for v in record.history.get("loss", ()))

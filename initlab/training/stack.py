@@ -15,7 +15,6 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import keras
 import numpy as np
@@ -25,15 +24,27 @@ import initlab._tf_quiet  # noqa: F401  (before keras: silence TF start-up logs)
 from initlab.errors import InvalidArgumentError
 from initlab.training.optimizers import check_optimizer, get_optimizer_entry, resolved_learning_rate
 from initlab.training.program import (
-    _PROGRAMS,
     PRECISIONS,
     SUPPORTED,
+    _compiled,
     _per_member_values,
     _Program,
     program,
     weighted_layers,
 )
-from initlab.training.record import INITIAL_LOSS_EXAMPLES, batch_order, divergence_bound, diverges
+from initlab.training.record import (
+    INITIAL_LOSS_EXAMPLES,
+    METRICS,
+    RunRecord,
+    batch_order,
+    divergence_bound,
+    diverges,
+)
+
+OnEpoch = Callable[[int, Sequence[keras.Model]], None]
+"""The engines' one hook: ``on_epoch(epoch, models)``, called before training (epoch 0) and after
+each epoch (1, 2, ...) with Keras models holding the current weights, one per run; the weights
+it leaves in them are the ones training goes on from."""
 
 EVAL_BLOCK = {False: 2048, True: 16}  # examples per evaluation step: dense, convolutional models
 
@@ -73,7 +84,7 @@ class EngineData:
 
 
 def hand_over(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray | None = None,
-              y_test: np.ndarray | None = None, validation_split: float = 0.2, flatten: bool = True
+              y_test: np.ndarray | None = None, *, validation_split: float = 0.2, flatten: bool = True
               ) -> EngineData:
     """Convert a dataset once into the tensors :func:`fit_stack` trains and evaluates on.
 
@@ -111,7 +122,7 @@ class StackedModels:
         jit: compile with XLA.
     """
 
-    def __init__(self, models: Sequence[keras.Model], optimizer: str = "adam",
+    def __init__(self, models: Sequence[keras.Model], *, optimizer: str = "adam",
                  learning_rate: float | None | Sequence[float | None] = None,
                  momentum: float | Sequence[float] = 0.0, nesterov: bool | Sequence[bool] = False,
                  precision: str = "float32", jit: bool = True):
@@ -157,10 +168,8 @@ class StackedModels:
         self.slots = [tf.zeros_like(p) for p in self.params] * n_slots
         self.step = tf.constant(0.0)
         key = (self.k, tuple(map(tuple, shapes[0])), tuple(self.ops), optimizer, velocity, precision, bool(jit))
-        if key not in _PROGRAMS:  # one trace per configuration, shared by every stack like it
-            _PROGRAMS[key] = _Program(self.k, self.ops, optimizer, velocity,
-                                      tf.bfloat16 if precision == "bfloat16" else tf.float32, jit)
-        self._program = _PROGRAMS[key]
+        dtype = tf.bfloat16 if precision == "bfloat16" else tf.float32
+        self._program = _compiled(key, lambda: _Program(self.k, self.ops, optimizer, velocity, dtype, jit))
 
     @property
     def example_shape(self) -> tuple[int, ...]:
@@ -172,7 +181,7 @@ class StackedModels:
         x = np.asarray(x, np.float32)
         return x.reshape((len(x),) + self.example_shape)
 
-    def train_epoch(self, x: tf.Tensor, y: tf.Tensor, order: np.ndarray, batch_size: int
+    def train_epoch(self, x: tf.Tensor, y: tf.Tensor, order: np.ndarray, *, batch_size: int
                     ) -> tuple[np.ndarray, np.ndarray]:
         """One epoch; ``order`` is (K, n) example indices per model. Returns mean loss and accuracy per model."""
         n = order.shape[1]
@@ -215,16 +224,22 @@ class StackedModels:
             layer.set_weights(weights[2 * i:2 * i + 2])
         return model
 
+    def take_from(self, models: Sequence[keras.Model]) -> None:
+        """Take every member's weights from its Keras model (one per member, in order): the inverse
+        of :meth:`set_into`, bit for bit; the optimizer state is kept."""
+        weights = [[w for layer in weighted_layers(m) for w in layer.get_weights()] for m in models]
+        self.params = [tf.constant(np.stack([np.asarray(ws[j], np.float32) for ws in weights]).reshape(p.shape))
+                       for j, p in enumerate(self.params)]
+
 
 def fit_stack(models: Sequence[keras.Model], seeds: Sequence[int], x_train: np.ndarray | EngineData,
               y_train: np.ndarray | None = None, x_test: np.ndarray | None = None,
-              y_test: np.ndarray | None = None, epochs: int = 5, batch_size: int = 32,
+              y_test: np.ndarray | None = None, *, epochs: int = 5, batch_size: int = 32,
               validation_split: float = 0.2, optimizer: str = "adam",
               learning_rate: float | None | Sequence[float | None] = None,
               momentum: float | Sequence[float] = 0.0, nesterov: bool | Sequence[bool] = False,
               shuffle: bool = True, precision: str = "float32", jit: bool = True,
-              monitor: Callable[[StackedModels, int], None] | None = None
-              ) -> tuple[StackedModels, list[dict[str, Any]]]:
+              on_epoch: OnEpoch | None = None) -> tuple[StackedModels, list[RunRecord]]:
     """Train K models together the way ``keras.Model.fit`` would, one record per model.
 
     Args:
@@ -239,65 +254,104 @@ def fit_stack(models: Sequence[keras.Model], seeds: Sequence[int], x_train: np.n
         learning_rate, momentum, nesterov: as in Keras; each a value or one per model.
         shuffle: False visits the examples in order every epoch (for equivalence checks).
         precision, jit: see :class:`StackedModels`.
-        monitor: called as ``monitor(stack, epoch)`` before training (epoch 0) and after
-            each epoch (1, 2, ...), e.g. to read the weights as a Keras callback would.
+        on_epoch: the engines' hook (:data:`OnEpoch`): before training (epoch 0) and after each
+            epoch, each member's weights are copied into its model of ``models`` (with
+            :meth:`StackedModels.set_into`), the hook is called with ``models``, and the weights
+            it leaves there are taken back (:meth:`StackedModels.take_from`). Nothing is copied
+            without a hook.
 
     Returns:
-        The trained stack and, per model, a record like :func:`initlab.training.engines.train`'s:
-        ``history`` (loss, accuracy, val_loss, val_accuracy per epoch), ``test_loss``,
-        ``test_accuracy``, ``wall_time`` (the stack's time divided by K), ``status``,
-        ``diverged_epoch`` (see :func:`divergence_bound`) and ``initial_loss`` (the untrained
-        model's mean loss on the first ``INITIAL_LOSS_EXAMPLES`` training examples).
+        The trained stack and, per model, its :class:`RunRecord`: ``wall_time`` is the stack's
+        time divided by K; ``initial_loss`` the untrained model's mean loss on the first
+        ``INITIAL_LOSS_EXAMPLES`` training examples (see :func:`divergence_bound`).
     """
     if len(seeds) != len(models):
         raise InvalidArgumentError("seeds", list(seeds), f"must hold one seed per model ({len(models)})")
     start = time.perf_counter()
     stack = StackedModels(models, optimizer=optimizer, learning_rate=learning_rate, momentum=momentum,
                           nesterov=nesterov, precision=precision, jit=jit)
-    if isinstance(x_train, EngineData):
-        if any(v is not None for v in (y_train, x_test, y_test)):
-            raise InvalidArgumentError("y_train", "...", "must not be given with handed-over data (it holds them)")
-        data = x_train
-        if data.example_shape != stack.example_shape:
-            raise InvalidArgumentError("x_train", f"examples of shape {data.example_shape}",
-                                       f"must hold examples of shape {stack.example_shape} for these models")
-    else:
-        data = hand_over(x_train, y_train, x_test, y_test, validation_split, flatten=not stack.convolutional)
-    split = int(data.x.shape[0])
-    history = {k: [[] for _ in models] for k in ("loss", "accuracy", "val_loss", "val_accuracy")}
-    diverged_at: list[int | None] = [None] * len(models)
-    initial = stack.evaluate(data.first)[0] if data.first.n else np.full(len(models), np.nan)
+    data = _engine_data(stack, x_train, y_train, x_test, y_test, validation_split=validation_split)
+    progress = _train_epochs(stack, models, seeds, data, epochs=int(epochs), batch_size=int(batch_size),
+                             shuffle=shuffle, on_epoch=on_epoch)
+    test = stack.evaluate(data.test) if data.test is not None else _nans(len(models))
+    wall = (time.perf_counter() - start) / len(models)
+    return stack, _records(progress, test, wall, validated=data.val is not None)
+
+
+def _nans(k: int) -> tuple[np.ndarray, np.ndarray]:
+    """NaN losses and accuracies for ``k`` models (a set that is not there)."""
+    return (np.full(k, np.nan),) * 2
+
+
+def _engine_data(stack: StackedModels, x_train: np.ndarray | EngineData, y_train: np.ndarray | None,
+                 x_test: np.ndarray | None, y_test: np.ndarray | None, *, validation_split: float) -> EngineData:
+    """:func:`fit_stack`'s data as the engine's tensors: handed over already, or converted here."""
+    if not isinstance(x_train, EngineData):
+        return hand_over(x_train, y_train, x_test, y_test, validation_split=validation_split,
+                         flatten=not stack.convolutional)
+    if any(v is not None for v in (y_train, x_test, y_test)):
+        raise InvalidArgumentError("y_train", "...", "must not be given with handed-over data (it holds them)")
+    if x_train.example_shape != stack.example_shape:
+        raise InvalidArgumentError("x_train", f"examples of shape {x_train.example_shape}",
+                                   f"must hold examples of shape {stack.example_shape} for these models")
+    return x_train
+
+
+@dataclass
+class _Progress:
+    """What a stack's training recorded so far, per member."""
+
+    history: dict[str, list[list[float]]]  # metric -> member -> per-epoch values
+    diverged_at: list[int | None]
+    initial: np.ndarray  # the untrained models' losses
+
+
+def _train_epochs(stack: StackedModels, models: Sequence[keras.Model], seeds: Sequence[int], data: EngineData, *,
+                  epochs: int, batch_size: int, shuffle: bool, on_epoch: OnEpoch | None) -> _Progress:
+    """Train until ``epochs`` or until every member diverged, calling the hook (:func:`fit_stack`)."""
+    k, split = len(models), int(data.x.shape[0])
+    progress = _Progress(history={key: [[] for _ in models] for key in METRICS}, diverged_at=[None] * k,
+                         initial=stack.evaluate(data.first)[0] if data.first.n else np.full(k, np.nan))
     n_classes = int(weighted_layers(models[0])[-1].units)
-    bounds = [divergence_bound(n_classes, float(loss)) for loss in initial]
-    if monitor is not None:
-        monitor(stack, 0)
-    for epoch in range(int(epochs)):
+    bounds = [divergence_bound(n_classes, float(loss)) for loss in progress.initial]
+    _call_hook(on_epoch, 0, stack, models)
+    for epoch in range(epochs):
         order = np.stack([batch_order(s, epoch, split) if shuffle else np.arange(split, dtype=np.int32)
                           for s in seeds])
-        loss, acc = stack.train_epoch(data.x, data.y, order, int(batch_size))
-        val = stack.evaluate(data.val) if data.val is not None else (np.full(len(models), np.nan),) * 2
-        for i in range(len(models)):
-            if diverged_at[i] is not None:
+        loss, acc = stack.train_epoch(data.x, data.y, order, batch_size=batch_size)
+        val = stack.evaluate(data.val) if data.val is not None else _nans(k)
+        for i in range(k):
+            if progress.diverged_at[i] is not None:
                 continue
-            for key, value in zip(("loss", "accuracy", "val_loss", "val_accuracy"), (loss, acc, *val)):
-                history[key][i].append(float(value[i]))
+            for key, value in zip(METRICS, (loss, acc, *val)):
+                progress.history[key][i].append(float(value[i]))
             if diverges(float(loss[i]), bounds[i]):
-                diverged_at[i] = epoch + 1
-        if monitor is not None:
-            monitor(stack, epoch + 1)
-        if all(d is not None for d in diverged_at):
+                progress.diverged_at[i] = epoch + 1
+        _call_hook(on_epoch, epoch + 1, stack, models)
+        if all(d is not None for d in progress.diverged_at):
             break
-    test = stack.evaluate(data.test) if data.test is not None else (np.full(len(models), np.nan),) * 2
-    wall = (time.perf_counter() - start) / len(models)
+    return progress
+
+
+def _call_hook(on_epoch: OnEpoch | None, epoch: int, stack: StackedModels, models: Sequence[keras.Model]) -> None:
+    """Call the hook with the members' current weights in ``models``, and take back what it leaves there."""
+    if on_epoch is None:
+        return
+    for i, model in enumerate(models):
+        stack.set_into(i, model)
+    on_epoch(epoch, models)
+    stack.take_from(models)
+
+
+def _records(progress: _Progress, test: tuple[np.ndarray, np.ndarray], wall: float, *, validated: bool
+             ) -> list[RunRecord]:
+    """Each member's :class:`RunRecord` (without validation data, no ``val_`` history)."""
     records = []
-    for i in range(len(models)):
-        hist = {k: history[k][i] for k in history if not (k.startswith("val_") and data.val is None)}
-        ok = diverged_at[i] is None
-        records.append({
-            "history": hist,
-            "test_loss": float(test[0][i]) if ok else math.nan,
-            "test_accuracy": float(test[1][i]) if ok else math.nan,
-            "wall_time": wall, "status": "ok" if ok else "diverged", "diverged_epoch": diverged_at[i],
-            "initial_loss": float(initial[i]),
-        })
-    return stack, records
+    for i, diverged_at in enumerate(progress.diverged_at):
+        ok = diverged_at is None
+        records.append(RunRecord(
+            history={k: v[i] for k, v in progress.history.items() if validated or not k.startswith("val_")},
+            test_loss=float(test[0][i]) if ok else math.nan, test_accuracy=float(test[1][i]) if ok else math.nan,
+            wall_time=wall, status="ok" if ok else "diverged", diverged_epoch=diverged_at,
+            initial_loss=float(progress.initial[i])))
+    return records

@@ -32,11 +32,11 @@ from initlab.data import datasets as ds
 from initlab.errors import InvalidArgumentError, MissingRunsError
 from initlab.paths import cache_dir
 from initlab.training.cache import RunCache
-from initlab.training.engines import MAX_STACK, get_engine, resolve_engine
+from initlab.training.engines import MAX_STACK, Engine, get_engine, resolve_engine
 from initlab.training.optimizers import canonical_learning_rate, optimizer_label, resolved_learning_rate
 from initlab.training.record import (
     RESULT_COLUMNS,
-    _rows,
+    RunRecord,
     follows_divergence_rule,
 )
 from initlab.training.spec import SETUP_FIELDS, RunSpec, Setup, _check_integer, _plain, _study_lists, validate_spec
@@ -137,7 +137,7 @@ class Study(Setup):
             adopt_earlier_runs(specs, cache_root)
         records = _records(specs, cache, cache_root, progress, max_stack, cached_only, client,
                            f"{self.dataset}/{self.model}")
-        return pd.DataFrame([row for spec in specs for row in _rows(spec, records[spec.key()])],
+        return pd.DataFrame([row for spec in specs for row in records[spec.key()].rows(spec)],
                             columns=RESULT_COLUMNS)
 
 
@@ -178,16 +178,16 @@ def study_of_rows(grid: pd.DataFrame, studies: Sequence[Study]) -> np.ndarray:
 
 
 def _records(specs: Sequence[RunSpec], cache: bool, cache_root: str | None, progress: bool, max_stack: int,
-             cached_only: bool, client: Any, label: str) -> dict[str, dict[str, Any]]:
+             cached_only: bool, client: Any, label: str) -> dict[str, RunRecord]:
     """Every run's record by cache key: read from the cache, or trained in units of work (see :meth:`Study.run`)."""
     _check_integer("max_stack", max_stack, 1)
     if cached_only and not cache:
         raise InvalidArgumentError("cached_only", cached_only, "needs cache=True (it reads every run from the "
                                    "cache and trains none)")
     store = RunCache(cache_root or cache_dir()) if cache else None
-    records: dict[str, dict[str, Any]] = {}  # by cache key
+    records: dict[str, RunRecord] = {}  # by cache key
     for spec in specs:
-        record = store.load(spec.key()) if store else None
+        record = store.load_record(spec.key()) if store else None
         if record is not None and follows_divergence_rule(record, len(ds.get_spec(spec.dataset).class_names)):
             records[spec.key()] = record
     pending = list({s.key(): s for s in specs if s.key() not in records}.values())
@@ -203,7 +203,7 @@ def _records(specs: Sequence[RunSpec], cache: bool, cache_root: str | None, prog
         for spec, record in zip(batch, batch_records):
             records[spec.key()] = record
             if store:
-                store.save(spec.key(), record)
+                store.save_record(spec.key(), record)
         if bar is not None:
             bar.update(len(batch))
     if bar is not None:
@@ -245,7 +245,7 @@ def run_grid(studies: Sequence[Study], *, cache: bool = True, cache_root: str | 
                  "optimizer_setting": optimizer_label(spec.optimizer, spec.momentum, spec.nesterov),
                  "init_params": json.dumps(spec.init_params, sort_keys=True),
                  "model_params": json.dumps(spec.model_params, sort_keys=True)}
-        rows += [{**row, **setup} for row in _rows(spec, records[spec.key()])]
+        rows += [{**row, **setup} for row in records[spec.key()].rows(spec)]
     return pd.DataFrame(rows, columns=RESULT_COLUMNS + SETUP_COLUMNS)
 
 
@@ -279,30 +279,34 @@ def run_each(studies: Sequence[Study], *, parts: Sequence[Sequence[int]] | None 
     return frames
 
 
-def train_batch(batch: Sequence[RunSpec]) -> list[dict[str, Any]]:
-    """The records of one unit of work: a stack on the stacked engine, or one run on ``keras``."""
-    results = get_engine(batch[0].engine).train(batch)
+def train_batch(engine: Engine, batch: Sequence[RunSpec]) -> list[RunRecord]:
+    """The records of one unit of work of ``engine``: a stack on a stacked engine, or one run on ``keras``."""
+    results = engine.train(batch)
     keras.backend.clear_session(free_memory=False)  # Keras' global state; the garbage collector runs as it will
     return [record for _, record in results]
 
 
-def _trained(batches: Sequence[Sequence[RunSpec]], client: Any = None
-             ) -> Iterable[tuple[Sequence[RunSpec], list[dict[str, Any]]]]:
-    """Each batch with its records, trained here in order or, with a Dask ``client``, on its workers."""
+def _trained(batches: Sequence[tuple[Engine, Sequence[RunSpec]]], client: Any = None
+             ) -> Iterable[tuple[Sequence[RunSpec], list[RunRecord]]]:
+    """Each unit's runs with their records, trained here in order or, with a Dask ``client``, on its workers."""
     if client is None:
-        for batch in batches:
-            yield batch, train_batch(batch)
+        for engine, batch in batches:
+            yield batch, train_batch(engine, batch)
         return
     from distributed import as_completed
 
-    futures = {client.submit(train_batch, list(batch), pure=False): batch for batch in batches}
+    futures = {client.submit(train_batch, engine, list(batch), pure=False): batch for engine, batch in batches}
     for future in as_completed(futures):
         yield futures[future], future.result()
 
 
-def _batches(specs: Sequence[RunSpec], max_stack: int) -> list[list[RunSpec]]:
-    """The units of work of ``specs``, engine by engine (:meth:`Engine.units`)."""
-    out: list[list[RunSpec]] = []
+def _batches(specs: Sequence[RunSpec], max_stack: int) -> list[tuple[Engine, list[RunSpec]]]:
+    """The units of work of ``specs``, engine by engine (:meth:`Engine.units`), each with its engine.
+
+    Each spec names its engine (resolved by :meth:`Study.specs`); it is looked up here, once per engine.
+    """
+    out: list[tuple[Engine, list[RunSpec]]] = []
     for name in dict.fromkeys(s.engine for s in specs):
-        out += get_engine(name).units([s for s in specs if s.engine == name], max_stack)
+        engine = get_engine(name)
+        out += [(engine, unit) for unit in engine.units([s for s in specs if s.engine == name], max_stack=max_stack)]
     return out

@@ -144,7 +144,7 @@ def test_activations_before_after_also_measures_gradients() -> None:
     runs = {s.init: probe.activations_before_after(s, grad_samples=32) for s in specs}
     before, after, record = runs["he_normal"]
     assert set(before) == set(after) == {"hidden_1", "hidden_2"} and len(before["hidden_1"]) == 48
-    norms = record["gradient_norms"]
+    norms = record.gradient_norms
     assert list(norms["stage"].unique()) == ["at init", "trained"]
     data = training.data_for(specs[0])
     again = probe.gradient_norms(training.build_for(specs[0], data), data.x_test[:32], data.y_test[:32])
@@ -171,7 +171,7 @@ def test_activations_before_after_trains_on_the_engine_asked_for() -> None:
                           train_limit=96, test_limit=40, model_params={"depth": 2, "width": 8})
     keras_run = probe.activations_before_after(spec, grad_samples=32)
     auto_run = probe.activations_before_after(spec, grad_samples=32, engine="auto")
-    assert keras_run[2]["engine"] == "keras" and auto_run[2]["engine"] == "stacked"
+    assert keras_run[2].engine == "keras" and auto_run[2].engine == "stacked"
     np.testing.assert_array_equal(keras_run[0]["hidden_1"], auto_run[0]["hidden_1"])  # same start
     assert not np.array_equal(auto_run[1]["hidden_1"], auto_run[0]["hidden_1"])  # and it trained
     with pytest.raises(InvalidArgumentError, match="auto, keras, stacked, stacked_bf16"):
@@ -188,7 +188,7 @@ def test_track_symmetry_reads_the_kernels_every_epoch_on_both_engines() -> None:
     frames = {}
     for engine in ("keras", "auto"):
         frame, record = probe.track_symmetry(spec, engine=engine)
-        frames[record["engine"]] = frame
+        frames[record.engine] = frame
         assert list(frame["epoch"]) == [0, 0, 1, 1, 2, 2] and set(frame["layer"]) == {"hidden_1", "hidden_2"}
         assert (frame["distinct_units"] == 1).all()  # a constant start never breaks symmetry
     assert set(frames) == {"keras", "stacked"}
@@ -309,7 +309,7 @@ def test_track_symmetry_runs_trains_a_stack_and_labels_it() -> None:
     a = frame[frame.init == "a"]
     assert (a["distinct_units"] == 1).all() and (a["unit_spread"] == 0).all()
     assert (frame[frame.init == "b"]["distinct_units"] == 8).all()
-    assert len(results) == 4 and all(r["status"] == "ok" for _, r in results)
+    assert len(results) == 4 and all(r.status == "ok" for _, r in results)
     last = frame[(frame.init == "b") & (frame.seed == 1) & (frame.epoch == 1) & (frame.layer == "hidden_2")]
     assert last["unit_spread"].item() == probe.unit_spread(results[3][0].get_layer("hidden_2").kernel)
     with pytest.raises(InvalidArgumentError, match="one name per run"):

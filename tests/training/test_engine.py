@@ -30,11 +30,11 @@ def assert_close_in_norm(ours, theirs, tolerance: float) -> None:
     for a, b in zip(ours, theirs):
         assert a.shape == b.shape
         assert np.linalg.norm(a - b) <= tolerance * np.linalg.norm(b), (np.linalg.norm(a - b) / np.linalg.norm(b),
-                                                                         tolerance)
+                                                                        tolerance)
 
 
 def _data():
-    return training.prepare_data("mnist", "scale", False, N_TRAIN, N_TEST)
+    return training.prepare_data("mnist", preprocess="scale", channels=False, train_limit=N_TRAIN, test_limit=N_TEST)
 
 
 def _built(model: str, init: str, seed: int, **model_params):
@@ -61,13 +61,13 @@ def test_engine_matches_keras_fit(model, params, optimizer) -> None:
     hist = theirs.fit(data.x_train, data.y_train, batch_size=32, epochs=3, validation_split=0.2,
                       shuffle=False, verbose=0).history
     for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
-        np.testing.assert_allclose(record["history"][key], hist[key], rtol=2e-4, atol=1e-6, err_msg=key)
+        np.testing.assert_allclose(record.history[key], hist[key], rtol=2e-4, atol=1e-6, err_msg=key)
     for a, b in zip(stack.get_weights(0), theirs.get_weights()):
         scale = np.abs(b).max()
         assert np.abs(a - b).max() <= 1e-4 * scale + 1e-7
     test_loss, test_acc = theirs.evaluate(data.x_test, data.y_test, verbose=0)
-    assert record["test_loss"] == pytest.approx(test_loss, rel=2e-4)
-    assert record["test_accuracy"] == pytest.approx(test_acc, abs=1e-6)
+    assert record.test_loss == pytest.approx(test_loss, rel=2e-4)
+    assert record.test_accuracy == pytest.approx(test_acc, abs=1e-6)
 
 
 @pytest.mark.kernels
@@ -83,11 +83,11 @@ def test_a_member_does_not_depend_on_its_stack_mates() -> None:
     solo, stacked = alone[1][0], mates[1][1]
     tolerance = float32_drift(steps=202, terms=784)  # two epochs of 101 steps; the widest sum is the 784 inputs
     for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
-        np.testing.assert_allclose(stacked["history"][key], solo["history"][key], rtol=tolerance, err_msg=key)
+        np.testing.assert_allclose(stacked.history[key], solo.history[key], rtol=tolerance, err_msg=key)
     assert_close_in_norm(mates[0].get_weights(1), alone[0].get_weights(0), tolerance)
     # a mate that leaked into the member (shared Adam state, say) would move it by far more
-    leak = np.linalg.norm(mates[0].get_weights(0)[0] - alone[0].get_weights(0)[0])
-    assert leak > 100 * tolerance * np.linalg.norm(alone[0].get_weights(0)[0])
+    mate, own = mates[0].get_weights(0)[0], alone[0].get_weights(0)[0]
+    assert np.linalg.norm(mate - own) > 100 * tolerance * np.linalg.norm(own)
 
 
 @pytest.mark.kernels
@@ -154,7 +154,7 @@ def test_cnn_matches_keras_fit(steps: int) -> None:
     comparison would measure chaos, not the arithmetic.
     """
     n_val = 8
-    data = training.prepare_data("mnist", "scale", True, N_TRAIN, N_TEST)
+    data = training.prepare_data("mnist", preprocess="scale", channels=True, train_limit=N_TRAIN, test_limit=N_TEST)
     x, y = data.x_train[:32 * steps + n_val], data.y_train[:32 * steps + n_val]
     split = n_val / len(x)
     spec = RunSpec(model="cnn_small", init="he_normal", seed=0, **DATA)
@@ -165,11 +165,11 @@ def test_cnn_matches_keras_fit(steps: int) -> None:
     hist = theirs.fit(x, y, batch_size=32, epochs=1, validation_split=split, shuffle=False, verbose=0).history
     tolerance = float32_drift(steps, terms=5 * 5 * 64)  # the dense layer's fan-in is the widest sum
     for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
-        np.testing.assert_allclose(record["history"][key], hist[key], rtol=tolerance, atol=1e-6, err_msg=key)
+        np.testing.assert_allclose(record.history[key], hist[key], rtol=tolerance, atol=1e-6, err_msg=key)
     assert_close_in_norm(stack.get_weights(0), theirs.get_weights(), tolerance)
     test_loss, test_acc = theirs.evaluate(data.x_test, data.y_test, verbose=0)
-    assert record["test_loss"] == pytest.approx(test_loss, rel=tolerance)
-    assert abs(record["test_accuracy"] - test_acc) <= 1 / N_TEST  # at most one example decided otherwise
+    assert record.test_loss == pytest.approx(test_loss, rel=tolerance)
+    assert abs(record.test_accuracy - test_acc) <= 1 / N_TEST  # at most one example decided otherwise
 
 
 def test_stacked_pooling_and_convolution_match_tensorflow_gradients() -> None:
@@ -213,12 +213,13 @@ def test_bench_counts_flops_by_hand_and_prints_its_table(capsys) -> None:
     mlp = build_model("mlp_128", (28, 28))
     forward = 2 * (784 * 128 + 128 * 10)
     # training: forward + weight grads (2x forward) - the images' gradient; validation: forward
-    assert bench.training_flops(mlp, 100, 20, 3) == 3 * (100 * (3 * forward - 2 * 784 * 128) + 20 * forward)
+    assert (bench.training_flops(mlp, n_train=100, n_val=20, epochs=3)
+            == 3 * (100 * (3 * forward - 2 * 784 * 128) + 20 * forward))
     cnn = build_model("cnn_small", (28, 28, 1))
     conv1 = 2 * 26 * 26 * 3 * 3 * 1 * 32
     conv2 = 2 * 11 * 11 * 3 * 3 * 32 * 64
     dense = 2 * (5 * 5 * 64 * 128 + 128 * 10)
-    assert bench.training_flops(cnn, 1, 0, 1) == 3 * (conv1 + conv2 + dense) - conv1
+    assert bench.training_flops(cnn, n_train=1, n_val=0, epochs=1) == 3 * (conv1 + conv2 + dense) - conv1
     keras.backend.clear_session()
     cfg = bench.BenchConfig(models=("mlp_128",), stacks=(2,), train_limit=500, keras_models=1, bf16_stack=None)
     table, rate, handover = bench.run_bench(cfg, log=lambda s: None)
@@ -247,7 +248,8 @@ def test_bench_times_the_engine_without_compiling(monkeypatch) -> None:
 
     monkeypatch.setattr(bench, "fit_stack", counted_fit_stack)
     monkeypatch.setattr(training.program, "_PROGRAMS", {})  # nothing compiled by earlier tests: the warm-up must trace
-    data = training.prepare_data("mnist", "scale", False, 700, None)  # validation and test end in partial blocks
+    # validation and test end in partial blocks
+    data = training.prepare_data("mnist", preprocess="scale", channels=False, train_limit=700, test_limit=None)
     cfg = bench.BenchConfig(models=("mlp_128",), stacks=(3,), train_limit=700)
     bench._engine_way("mlp_128", 3, cfg, data)
     assert len(traces) == 2 and traces[0] > 0 and traces[1] == 0
@@ -287,7 +289,7 @@ def test_stack_size_follows_the_working_set() -> None:
     assert size("deep_mlp", depth=50, width=64) == 3
     specs = [RunSpec(model="deep_mlp", init=i, seed=s, engine="stacked", model_params={"depth": 50, "width": 64},
                      **DATA) for i in ("he_normal", "zeros") for s in range(4)]
-    assert [len(b) for b in training.study._batches(specs, training.MAX_STACK)] == [3, 3, 2]
+    assert [len(b) for _, b in training.study._batches(specs, training.MAX_STACK)] == [3, 3, 2]
 
 
 def test_profile_script_times_the_compiled_ops() -> None:
@@ -345,7 +347,7 @@ def test_every_member_matches_keras_fit_with_its_own_optimizer_settings(optimize
     for i, (model, setting) in enumerate(zip(theirs, settings)):
         hist = _keras_run(model, optimizer, data, **setting)
         for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
-            np.testing.assert_allclose(records[i]["history"][key], hist[key], rtol=2e-4, atol=1e-6,
+            np.testing.assert_allclose(records[i].history[key], hist[key], rtol=2e-4, atol=1e-6,
                                        err_msg=f"{setting} {key}")
         for a, b in zip(stack.get_weights(i), model.get_weights()):
             assert np.abs(a - b).max() <= 1e-4 * np.abs(b).max() + 1e-7, setting
@@ -361,8 +363,8 @@ def test_momentum_zero_in_a_momentum_stack_is_plain_sgd() -> None:
     _, plain = training.fit_stack(alone, [0], data.x_train, data.y_train, epochs=1, optimizer="sgd",
                                 learning_rate=0.05)
     tolerance = float32_drift(steps=101, terms=784)
-    np.testing.assert_allclose(mixed[0]["history"]["loss"], plain[0]["history"]["loss"], rtol=tolerance)
-    assert abs(mixed[1]["history"]["loss"][0] - plain[0]["history"]["loss"][0]) > 100 * tolerance
+    np.testing.assert_allclose(mixed[0].history["loss"], plain[0].history["loss"], rtol=tolerance)
+    assert abs(mixed[1].history["loss"][0] - plain[0].history["loss"][0]) > 100 * tolerance
 
 
 @pytest.mark.parametrize("settings, error, message", [
@@ -388,14 +390,15 @@ def test_bad_optimizer_settings_are_refused_in_one_line(settings, error, message
 @pytest.mark.kernels
 def test_handed_over_data_train_as_the_arrays_do() -> None:
     data = _data()
-    handed = training.hand_over(data.x_train, data.y_train, data.x_test, data.y_test, 0.2, flatten=True)
+    handed = training.hand_over(data.x_train, data.y_train, data.x_test, data.y_test, validation_split=0.2,
+                                flatten=True)
     _, from_arrays = training.fit_stack([_built("mlp_128", "he_normal", 0)], [0], data.x_train, data.y_train,
                                       data.x_test, data.y_test, epochs=2)
     _, from_tensors = training.fit_stack([_built("mlp_128", "he_normal", 0)], [0], handed, epochs=2)
     for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
-        np.testing.assert_allclose(from_tensors[0]["history"][key], from_arrays[0]["history"][key], rtol=1e-6)
+        np.testing.assert_allclose(from_tensors[0].history[key], from_arrays[0].history[key], rtol=1e-6)
     for key in ("test_loss", "test_accuracy", "initial_loss"):
-        assert from_tensors[0][key] == pytest.approx(from_arrays[0][key], rel=1e-6)
+        assert getattr(from_tensors[0], key) == pytest.approx(getattr(from_arrays[0], key), rel=1e-6)
 
 
 def test_data_handed_over_for_other_models_are_refused() -> None:

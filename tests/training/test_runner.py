@@ -44,7 +44,7 @@ def test_same_seed_is_bit_identical_and_new_seed_differs(engine_name) -> None:
 
 
 # Each engine's training function, which Study.run calls for runs it has not cached.
-TRAINERS = {"keras": "train", "stacked": "train_stack"}
+TRAINERS = {"keras": "train_keras", "stacked": "train_stacked"}
 
 
 @pytest.mark.parametrize("engine", TRAINERS)
@@ -180,40 +180,33 @@ def test_a_learning_rate_that_blows_up_is_diverged(engine_name) -> None:
     assert math.isnan(row.test_loss) and math.isnan(row.test_accuracy)
 
 
-class _Blowup(keras.callbacks.Callback):
+def _blow_up(epoch, models) -> None:
     """After the first epoch, scale the output kernel so that the next epoch's loss is huge but finite."""
-
-    def on_epoch_end(self, epoch, logs=None) -> None:
-        if epoch == 0:
-            kernel = self.model.layers[-1].kernel
-            kernel.assign(kernel * 1e4)
+    if epoch == 1:
+        kernel = models[0].layers[-1].kernel
+        kernel.assign(kernel * 1e4)
 
 
 def test_divergence_after_the_first_epoch_keeps_the_history_up_to_it_keras() -> None:
     spec = RunSpec(dataset="mnist", model="mlp_128", init="he_normal", seed=0, epochs=3, train_limit=640,
                    test_limit=500, engine="keras")
-    _, record = training.train(spec, callbacks=[_Blowup()])
-    losses = record["history"]["loss"]
+    _, record = training.train(spec, on_epoch=_blow_up)
+    losses = record.history["loss"]
     assert len(losses) == 2 and losses[0] < 10 * LN10 and 10 * LN10 < losses[1] < math.inf
-    assert all(len(v) == 2 for v in record["history"].values())
-    assert record["status"] == "diverged" and record["diverged_epoch"] == 2
-    assert math.isnan(record["test_accuracy"]) and math.isnan(record["test_loss"])
+    assert all(len(v) == 2 for v in record.history.values())
+    assert record.status == "diverged" and record.diverged_epoch == 2
+    assert math.isnan(record.test_accuracy) and math.isnan(record.test_loss)
 
 
 def test_divergence_after_the_first_epoch_stops_only_that_member_stacked() -> None:
     specs = [RunSpec(dataset="mnist", model="mlp_128", init="he_normal", seed=s, epochs=3, train_limit=640,
                      test_limit=500, engine="stacked") for s in (0, 1)]
 
-    def blow_up_member_0(stack, epoch):
-        if epoch == 1:
-            scale = np.array([1e4, 1.0], np.float32).reshape(2, 1, 1)
-            stack.params[-2] = stack.params[-2] * scale  # the output kernel (K, fan_in, classes)
-
-    (_, bad), (_, good) = training.train_stack(specs, monitor=blow_up_member_0)
-    losses = bad["history"]["loss"]
+    (_, bad), (_, good) = training.train_stack(specs, on_epoch=_blow_up)  # member 0's output kernel
+    losses = bad.history["loss"]
     assert len(losses) == 2 and losses[0] < 10 * LN10 and 10 * LN10 < losses[1] < math.inf
-    assert bad["status"] == "diverged" and bad["diverged_epoch"] == 2 and math.isnan(bad["test_accuracy"])
-    assert good["status"] == "ok" and len(good["history"]["loss"]) == 3 and good["test_accuracy"] > 0.5
+    assert bad.status == "diverged" and bad.diverged_epoch == 2 and math.isnan(bad.test_accuracy)
+    assert good.status == "ok" and len(good.history["loss"]) == 3 and good.test_accuracy > 0.5
 
 
 @pytest.mark.parametrize("engine_name", ["keras", "stacked"])
@@ -222,10 +215,10 @@ def test_a_high_start_that_falls_is_not_diverged(engine_name) -> None:
     spec = RunSpec(dataset="mnist", model="mlp_128", init="random_normal_1", seed=0, epochs=2, train_limit=640,
                    test_limit=500, engine=engine_name)
     _, record = training.train(spec)
-    losses = record["history"]["loss"]
-    assert record["initial_loss"] > 10 * LN10  # a fixed bound of 10 ln(10) would call it diverged
-    assert record["status"] == "ok" and len(losses) == 2 and losses[1] < losses[0] < record["initial_loss"]
-    assert math.isfinite(record["test_accuracy"])
+    losses = record.history["loss"]
+    assert record.initial_loss > 10 * LN10  # a fixed bound of 10 ln(10) would call it diverged
+    assert record.status == "ok" and len(losses) == 2 and losses[1] < losses[0] < record.initial_loss
+    assert math.isfinite(record.test_accuracy)
 
 
 def test_a_cached_run_judged_by_the_old_rule_is_trained_again(cache_root, monkeypatch) -> None:
@@ -235,7 +228,7 @@ def test_a_cached_run_judged_by_the_old_rule_is_trained_again(cache_root, monkey
     key, store = entry.stem, RunCache(cache_root)
     old = {k: v for k, v in store.load(key).items() if k != "initial_loss"}  # a record from before the rule
     store.save(key, old)
-    monkeypatch.setattr(training.engines, "train_stack",
+    monkeypatch.setattr(training.engines, "train_stacked",
                         lambda *a, **k: pytest.fail("a current record was trained again"))
     pd.testing.assert_frame_equal(study.run(cache_root=cache_root), fresh)  # losses within 10 ln(10): still valid
     monkeypatch.undo()
@@ -272,7 +265,7 @@ def test_bad_values_are_refused_in_one_line_before_any_work(monkeypatch, change,
         raise AssertionError("data were loaded or a run trained before the input was checked")
 
     monkeypatch.setattr(training.prepare, "prepare_data", work)
-    for name in ("train", "train_stack", "stack_size"):
+    for name in ("train_keras", "train_stacked", "stack_size"):
         monkeypatch.setattr(training.engines, name, work)
     study = {**SMALL, "inits": ["he_normal"], "seeds": [0], "cache": False, **change}
     options = {k: study.pop(k) for k in ("cache", "cached_only") if k in study}  # Study.run's, the rest Study's
@@ -298,7 +291,7 @@ def test_the_smallest_accepted_train_limit_trains() -> None:
 # -- cached_only: read every run from the cache, train none -------------------------------
 def test_cached_only_reads_the_cache_and_names_what_is_missing(cache_root, monkeypatch) -> None:
     first = Study(inits=["he_normal"], seeds=[0], **SMALL).run(cache_root=cache_root)
-    for name in ("train", "train_stack"):
+    for name in ("train_keras", "train_stacked"):
         monkeypatch.setattr(training.engines, name, lambda *a, **k: pytest.fail("cached_only trained a run"))
     pd.testing.assert_frame_equal(
         Study(inits=["he_normal"], seeds=[0], **SMALL).run(cache_root=cache_root, cached_only=True), first)
@@ -348,16 +341,16 @@ def test_stacked_test_metrics_over_several_blocks_match_keras_evaluate() -> None
     data = training.data_for(spec)
     assert len(data.y_test) == n_test > training.EVAL_BLOCK[False]
     loss, accuracy = model.evaluate(data.x_test, data.y_test, batch_size=256, verbose=0)
-    assert abs(record["test_accuracy"] - accuracy) <= 1 / n_test + 1e-7  # within one example
+    assert abs(record.test_accuracy - accuracy) <= 1 / n_test + 1e-7  # within one example
     # summing n float32 losses in another order differs by at most ~n * eps relative
-    assert record["test_loss"] == pytest.approx(loss, rel=n_test * float(np.finfo(np.float32).eps))
+    assert record.test_loss == pytest.approx(loss, rel=n_test * float(np.finfo(np.float32).eps))
 
 
 # -- preprocess="standardize" ---------------------------------------------------------------
 @pytest.mark.parametrize("dataset", ["mnist", "cifar10"])
 def test_standardize_uses_the_training_sets_channel_statistics(dataset) -> None:
-    scaled = training.prepare_data(dataset, "scale", False, 640, 500)
-    std = training.prepare_data(dataset, "standardize", False, 640, 500)
+    scaled = training.prepare_data(dataset, preprocess="scale", channels=False, train_limit=640, test_limit=500)
+    std = training.prepare_data(dataset, preprocess="standardize", channels=False, train_limit=640, test_limit=500)
     channels = 1 if scaled.x_train.ndim == 3 else scaled.x_train.shape[-1]
     raw_train = scaled.x_train.reshape(-1, channels).astype(np.float64)
     mean, sd = raw_train.mean(axis=0), raw_train.std(axis=0)
@@ -404,7 +397,7 @@ def test_the_engine_registry_names_its_engines() -> None:
         training.get_engine("turbo")
     spec = RunSpec(dataset="mnist", model="mlp_128", init="he_normal", seed=0)
     assert training.ENGINE_REGISTRY["stacked"].accepts(spec) and training.ENGINE_REGISTRY["keras"].accepts(spec)
-    assert [len(u) for u in training.get_engine("keras").units([spec, spec], 8)] == [1, 1]
+    assert [len(u) for u in training.get_engine("keras").units([spec, spec], max_stack=8)] == [1, 1]
 
 
 # -- a grid of studies: learning rates and momenta stacked together --------------------------
@@ -415,7 +408,7 @@ def _grid(**common):
 
 def test_a_grid_stacks_runs_across_learning_rates_and_momenta() -> None:
     specs = [spec for study in _grid() for spec in study.specs()]
-    units = training.study._batches(specs, 8)
+    units = [unit for _, unit in training.study._batches(specs, 8)]
     assert [len(u) for u in units] == [8]
     rates = {(training.resolved_learning_rate(s.optimizer, s.learning_rate), s.momentum) for s in units[0]}
     assert rates == {(0.05, 0.0), (0.01, 0.9)}  # 0.01, SGD's default, is held as None (canonical_learning_rate)
