@@ -10,6 +10,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from initlab.data.datasets import check_datasets, dataset_names, format_check, load_dataset
+from initlab.errors import InitlabError, InvalidArgumentError, SweepFailedError
+from initlab.files import replace_files
+from initlab.pipeline import sweep
+from initlab.pipeline.sweep import parse_value
+from initlab.stats import final_epochs, summarize
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -51,7 +58,6 @@ def _output_path(text: str) -> Path:
     Raises:
         InvalidArgumentError: naming the path and why it cannot be written.
     """
-    from initlab.errors import InvalidArgumentError
 
     def refuse(why: str) -> InvalidArgumentError:
         return InvalidArgumentError("--out", text, why)
@@ -84,8 +90,6 @@ def _write_results(df: pd.DataFrame, target: Path, suffix: str) -> None:
     with :func:`os.replace` (:func:`initlab.files.replace_files`), so ``target`` is
     never left half written.
     """
-    from initlab.errors import InvalidArgumentError
-    from initlab.files import replace_files
 
     text = df.to_json(orient="records", indent=1) if suffix == ".json" else df.to_csv(index=False)
     try:
@@ -97,14 +101,12 @@ def _write_results(df: pd.DataFrame, target: Path, suffix: str) -> None:
 
 
 def cmd_data_check(args: argparse.Namespace) -> int:
-    from initlab.data.datasets import check_datasets, format_check
     results = check_datasets(data_dir=args.data_dir)
     print(format_check(results))
     return 0 if all(r.status == "ok" for r in results) else 1
 
 
 def cmd_data_fetch(args: argparse.Namespace) -> int:
-    from initlab.data.datasets import dataset_names, load_dataset
     for name in args.datasets or dataset_names():
         data = load_dataset(name, data_dir=args.data_dir)
         print(f"{name}: ok ({data.format}, {data.source})")
@@ -127,7 +129,6 @@ def cmd_models(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from initlab.stats import final_epochs, summarize
     from initlab.training.study import Study
 
     out = _output_path(args.out) if args.out else None  # before any training
@@ -170,8 +171,6 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
 
 
 def _sweep_grid(pairs: Sequence[Sequence[str]] | None) -> dict:
-    from initlab.errors import InvalidArgumentError
-    from initlab.pipeline.sweep import parse_value
 
     grid: dict = {}
     for pair in pairs or []:
@@ -185,12 +184,9 @@ def _sweep_grid(pairs: Sequence[Sequence[str]] | None) -> dict:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    from initlab.errors import SweepFailedError
-    from initlab.pipeline import sweep
 
     if args.notebook == "collect":
         if not args.dir:
-            from initlab.errors import InvalidArgumentError
             raise InvalidArgumentError("DIR", None, "is needed: initlab sweep collect DIR")
         table = sweep.collect(args.dir)
         print(f"{table['point'].nunique() if len(table) else 0} points, {len(table)} rows: "
@@ -322,7 +318,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``initlab`` command."""
-    from initlab.errors import InitlabError
 
     parser = build_parser()
     args = parser.parse_args(argv)

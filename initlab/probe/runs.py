@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 import initlab._tf_quiet  # noqa: F401  (before keras: silence TF start-up logs)
+from initlab import training
 from initlab.errors import InvalidArgumentError
 from initlab.nets.layers import kernel_layers
 from initlab.probe.float64 import gradient_norms_float64
@@ -22,7 +23,6 @@ from initlab.probe.symmetry import SymmetryTracker, symmetry_rows
 
 def _on_engine(spec: Any, engine: str | None) -> Any:
     """``spec`` set to train on ``engine`` (``"auto"`` resolved); None leaves it as it is."""
-    from initlab import training
 
     return spec if engine is None else replace(spec, engine=training.resolve_engine(spec, engine))
 
@@ -41,7 +41,6 @@ def track_symmetry(spec: Any, engine: str | None = None) -> tuple[pd.DataFrame, 
         initial state) and the run's :class:`~initlab.training.record.RunRecord`, whose
         ``engine`` says which engine ran.
     """
-    from initlab import training
 
     spec = _on_engine(spec, engine)
     tracker = SymmetryTracker()
@@ -52,7 +51,6 @@ def track_symmetry(spec: Any, engine: str | None = None) -> tuple[pd.DataFrame, 
 
 def gradients_at_init(spec: Any, n_samples: int = 512) -> pd.DataFrame:
     """Per-layer gradient norms of an untrained model on the first training examples."""
-    from initlab import training
 
     data = training.data_for(spec)
     model = training.build_for(spec, data)
@@ -80,7 +78,6 @@ def activations_before_after(spec: Any, n_samples: int | None = None, *, grad_sa
         with its ``engine`` and ``gradient_norms``: the :func:`gradient_norms` frame of the
         untrained and of the trained model, with a ``stage`` column (``"at init"``, ``"trained"``).
     """
-    from initlab import training
 
     spec = _on_engine(spec, engine)
     data = training.data_for(spec)
@@ -116,7 +113,6 @@ PRECISIONS = ("float32", "float64")
 def gradients_at_init_in(spec: Any, precision: str = "float32", n_samples: int = 512) -> pd.DataFrame:
     """:func:`gradients_at_init` in ``precision``: ``"float32"`` (Keras) or ``"float64"``
     (:func:`gradient_norms_float64`, MLPs only), with a ``precision`` column."""
-    from initlab import training
 
     if precision not in PRECISIONS:
         raise InvalidArgumentError("precision", precision, f"must be one of {', '.join(PRECISIONS)}")
@@ -146,7 +142,6 @@ def track_symmetry_runs(specs: Sequence[Any], labels: Sequence[str] | None = Non
         The frame (``init, seed, epoch, layer, unit_spread, distinct_units``; epoch 0 is the
         initial state) and per run its trained model and :class:`~initlab.training.record.RunRecord`.
     """
-    from initlab import training
 
     specs = [replace(s, engine="stacked") for s in specs]
     labels = list(labels) if labels is not None else [s.init for s in specs]
@@ -186,7 +181,6 @@ def first_adam_step(spec: Any) -> pd.DataFrame:
         One row per kernel layer: ``layer``, ``grad_rms`` (root mean square of the kernel's
         gradient on the batch), ``step_rms`` (of the change of its weights), ``kernel_std``.
     """
-    from initlab import training
 
     data = training.data_for(spec)
     model = training.build_for(spec, data)

@@ -36,6 +36,7 @@ import pandas as pd
 
 import initlab._tf_quiet  # noqa: F401  (before keras: silence TF start-up logs)
 from initlab.errors import InvalidArgumentError
+from initlab.nets.models import build_model
 from initlab.probe.measure import LayerProbe, probe_rows, snapshot_kernels, update_ratio
 
 TRACK_COLUMNS = ["step", "epoch", "layer", "statistic", "value"]
@@ -136,7 +137,6 @@ class LayerStatsTracker(keras.callbacks.Callback):
 def _timed_fit(model_name: str, x: np.ndarray, y: np.ndarray, *, seed: int, epochs: int, batch_size: int,
                callbacks: list[keras.callbacks.Callback]) -> tuple[float, float]:
     """Wall-clock and CPU seconds (all threads) of one traced model's ``fit``."""
-    from initlab.nets.models import build_model
 
     keras.utils.set_random_seed(seed)
     model = build_model(model_name, x.shape[1:], init="he_normal", seed=seed)

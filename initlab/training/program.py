@@ -57,6 +57,7 @@ import tensorflow as tf
 
 import initlab._tf_quiet  # noqa: F401  (before keras: silence TF start-up logs)
 from initlab.errors import InvalidArgumentError
+from initlab.nets.layers import kernel_layers
 from initlab.training.optimizers import ADAM
 
 PRECISIONS = ("float32", "bfloat16")
@@ -108,7 +109,6 @@ def program(model: keras.Model) -> list[Op] | None:
 
 def weighted_layers(model: keras.Model) -> list[keras.layers.Layer]:
     """The layers of a model that hold a kernel, in order (:func:`initlab.nets.layers.kernel_layers`)."""
-    from initlab.nets.layers import kernel_layers
 
     return kernel_layers(model)
 

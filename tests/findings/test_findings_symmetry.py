@@ -8,6 +8,7 @@ import pytest
 
 from initlab.errors import InvalidArgumentError
 from initlab.findings import symmetry
+from initlab.training.record import RunRecord
 from initlab.training.spec import RunSpec
 
 SEEDS = [0, 1, 2, 3, 4]
@@ -75,10 +76,11 @@ def test_noise_specs_and_labels() -> None:
         symmetry.noise_specs(base, [1.0], [0.0], [0])
 
 
-def _record(acc: float, epochs: int = 2) -> dict:
-    return {"history": {"loss": [1.0] * epochs, "accuracy": [0.5] * epochs, "val_loss": [1.0] * epochs,
-                        "val_accuracy": [0.5] * epochs},
-            "test_loss": 0.3, "test_accuracy": acc, "status": "ok"}
+def _record(acc: float, epochs: int = 2) -> RunRecord:
+    return RunRecord.from_dict({"history": {"loss": [1.0] * epochs, "accuracy": [0.5] * epochs,
+                                            "val_loss": [1.0] * epochs, "val_accuracy": [0.5] * epochs},
+                                "test_loss": 0.3, "test_accuracy": acc, "wall_time": 1.0, "status": "ok",
+                                "diverged_epoch": None})
 
 
 def test_runs_frame_and_noise_table() -> None:

@@ -129,7 +129,7 @@ def test_a_failing_notebook_leaves_the_committed_one_and_keeps_its_partial_outpu
     from initlab.pipeline.reproduce import reproduce
 
     root = _project(tmp_path, monkeypatch,
-                    {"91_ok.ipynb": ["x = 1", "from initlab import record\nrecord.record('x', x)"],
+                    {"91_ok.ipynb": ["x = 1", "from initlab.pipeline import recorded\nrecorded.record('x', x)"],
                      "92_broken.ipynb": ["x = 1", "raise ValueError('boom')"]})
     committed = (root / "notebooks" / "92_broken.ipynb").read_bytes()
     assert reproduce() == 1
@@ -166,7 +166,7 @@ def test_quick_baselines_take_the_notebook_and_its_recorded_numbers(tmp_path, mo
     from initlab.pipeline.reproduce import reproduce
 
     root = _project(tmp_path, monkeypatch,
-                    {"91_ok.ipynb": ["x = 1", "from initlab import record\nrecord.record('x', x)"]})
+                    {"91_ok.ipynb": ["x = 1", "from initlab.pipeline import recorded\nrecorded.record('x', x)"]})
     (root / "tests" / "baselines" / "numbers.json").write_text(json.dumps({"05_other.ipynb": {"kept": 1}}))
     assert reproduce(quick=True, update_baselines=True) == 0
     baseline = nbformat.read(root / "tests" / "baselines" / "91_ok.ipynb", as_version=4)
