@@ -51,16 +51,21 @@ def op_times(logdir: str) -> list[tuple[str, int, float]]:
 
 
 def main(model: str = "mlp_512_256_128_64", k: int = 1, rows: int = 25) -> None:
-    data = training.prepare_data("mnist", preprocess="scale", channels=get_model_entry(model).convolutional,
-                                 train_limit=N_IMAGES, test_limit=None)
+    data = training.prepare_data(
+        "mnist",
+        preprocess="scale",
+        channels=get_model_entry(model).convolutional,
+        train_limit=N_IMAGES,
+        test_limit=None,
+    )
     specs = [RunSpec(dataset="mnist", model=model, init="he_normal", seed=i, train_limit=N_IMAGES) for i in range(k)]
     models = [training.build_for(s, data) for s in specs]
     seeds = list(range(k))
-    fit_stack(models, seeds, data.x_train, data.y_train, epochs=1)  # compiles
+    fit_stack(models, seeds, data.x_train, y_train=data.y_train, epochs=1)  # compiles
     steps = int(N_IMAGES * 0.8) // 32
     with tempfile.TemporaryDirectory() as logdir:
         tf.profiler.experimental.start(logdir)
-        fit_stack(models, seeds, data.x_train, data.y_train, epochs=1)
+        fit_stack(models, seeds, data.x_train, y_train=data.y_train, epochs=1)
         tf.profiler.experimental.stop()
         times = op_times(logdir)
     print(f"{model}, K = {k}: one epoch of {steps} steps; compiled ops called once per step, longest first")
@@ -71,5 +76,8 @@ def main(model: str = "mlp_512_256_128_64", k: int = 1, rows: int = 25) -> None:
 
 if __name__ == "__main__":
     args = sys.argv[1:]
-    main(args[0] if args else "mlp_512_256_128_64", int(args[1]) if len(args) > 1 else 1,
-         int(args[2]) if len(args) > 2 else 25)
+    main(
+        args[0] if args else "mlp_512_256_128_64",
+        int(args[1]) if len(args) > 1 else 1,
+        int(args[2]) if len(args) > 2 else 25,
+    )

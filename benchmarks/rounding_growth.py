@@ -26,13 +26,15 @@ def main(horizons: list[int]) -> None:
     spec = RunSpec(dataset="mnist", model="cnn_small", init="he_normal", seed=0, train_limit=8000, test_limit=500)
     rng = np.random.default_rng(1)
     start = training.build_for(spec, data).get_weights()
-    nudged = [np.nextafter(w, np.where(rng.random(w.shape) < 0.5, np.float32(np.inf), np.float32(-np.inf)))
-              .astype(np.float32) for w in start]
+    nudged = [
+        np.nextafter(w, np.where(rng.random(w.shape) < 0.5, np.float32(np.inf), np.float32(-np.inf))).astype(np.float32)
+        for w in start
+    ]
 
     def stacked(weights, x, y):
         model = training.build_for(spec, data)
         model.set_weights(weights)
-        stack, _ = training.fit_stack([model], [0], x, y, epochs=1, shuffle=False, validation_split=0.0)
+        stack, _ = training.fit_stack([model], [0], x, y_train=y, epochs=1, shuffle=False, validation_split=0.0)
         return stack.get_weights(0)
 
     def fit(weights, x, y):
@@ -46,7 +48,7 @@ def main(horizons: list[int]) -> None:
 
     print(f"{'steps':>5}  {'engine vs fit':>13}  {'engine vs engine (1 ulp)':>24}  {'fit vs fit (1 ulp)':>18}")
     for steps in horizons:
-        x, y = data.x_train[:32 * steps], data.y_train[:32 * steps]
+        x, y = data.x_train[: 32 * steps], data.y_train[: 32 * steps]
         e0, e1, k0, k1 = stacked(start, x, y), stacked(nudged, x, y), fit(start, x, y), fit(nudged, x, y)
         print(f"{steps:>5}  {apart(e0, k0):>13.1e}  {apart(e0, e1):>24.1e}  {apart(k0, k1):>18.1e}", flush=True)
         keras.backend.clear_session()

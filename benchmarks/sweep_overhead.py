@@ -41,8 +41,10 @@ def main(n: int) -> None:
         env = {"INITLAB_CACHE": str(Path(tmp) / "cache-serial")}  # every point trains: nothing cached
         empty = min(_point(TOY, {"a": i}, env) for i in range(3))
         loaded = min(_point(TOY, {"a": i, "dataset": "mnist"}, env) for i in range(3))
-        print(f"fixed cost per point: {empty:.1f} s (kernel start, import, record); "
-              f"{loaded:.1f} s with MNIST loaded and prepared ({loaded - empty:.1f} s for the data)")
+        print(
+            f"fixed cost per point: {empty:.1f} s (kernel start, import, record); "
+            f"{loaded:.1f} s with MNIST loaded and prepared ({loaded - empty:.1f} s for the data)"
+        )
         grid = {"seeds": [[s] for s in range(n)], **{k: [v] for k, v in SMALL.items()}}
         points = sweep.expand(grid)
         start = time.perf_counter()
@@ -51,11 +53,19 @@ def main(n: int) -> None:
         serial = time.perf_counter() - start
         print(f"{n} points of {SOURCE.name}, one after another: {serial:.1f} s ({serial / n:.1f} s per point)")
         start = time.perf_counter()
-        sweep.run(SOURCE, grid, out=Path(tmp) / "sweep", workers=2, progress=False,
-                  env={"INITLAB_CACHE": str(Path(tmp) / "cache-cluster")})
+        sweep.run(
+            SOURCE,
+            grid,
+            out=Path(tmp) / "sweep",
+            workers=2,
+            progress=False,
+            env={"INITLAB_CACHE": str(Path(tmp) / "cache-cluster")},
+        )
         parallel = time.perf_counter() - start
-        print(f"the same {n} points on a 2-worker LocalCluster: {parallel:.1f} s (cluster start included); "
-              f"serial / cluster = {serial / parallel:.2f}")
+        print(
+            f"the same {n} points on a 2-worker LocalCluster: {parallel:.1f} s (cluster start included); "
+            f"serial / cluster = {serial / parallel:.2f}"
+        )
 
 
 if __name__ == "__main__":

@@ -31,6 +31,7 @@ def _time(forward, w1, w2) -> float:
                 loss = forward(w1, w2)
             g1, g2 = tape.gradient(loss, [w1, w2])
             return i + 1, w1 - 1e-9 * g1, w2 - 1e-9 * g2
+
         return tf.while_loop(lambda i, *_: i < STEPS, body, (0, w1, w2))
 
     loop(w1, w2)  # compile
@@ -57,8 +58,10 @@ def main() -> None:
     flops = STEPS * BATCH * (3 * (conv1 + conv2) - conv1)  # no gradient w.r.t. the images
     for name, forward in (("XLA conv pair", xla_forward), ("engine's patch conv pair", patch_forward)):
         seconds = _time(forward, w1, w2)
-        print(f"{name}, batch {BATCH}: {seconds / STEPS * 1e3:.1f} ms per step, "
-              f"{flops / seconds / 1e9:.1f} GFLOP/s", flush=True)
+        print(
+            f"{name}, batch {BATCH}: {seconds / STEPS * 1e3:.1f} ms per step, {flops / seconds / 1e9:.1f} GFLOP/s",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -25,8 +25,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 def _table(rows: list[dict], columns: Sequence[str]) -> str:
     widths = {c: max(len(c), *(len(str(r.get(c, ""))) for r in rows)) for c in columns}
-    lines = ["  ".join(c.ljust(widths[c]) for c in columns),
-             "  ".join("-" * widths[c] for c in columns)]
+    lines = ["  ".join(c.ljust(widths[c]) for c in columns), "  ".join("-" * widths[c] for c in columns)]
     lines += ["  ".join(str(r.get(c, "")).ljust(widths[c]) for c in columns) for r in rows]
     return "\n".join(lines)
 
@@ -96,8 +95,9 @@ def _write_results(df: pd.DataFrame, target: Path, suffix: str) -> None:
         target.parent.mkdir(parents=True, exist_ok=True)
         replace_files({target: text})
     except OSError as exc:
-        raise InvalidArgumentError("--out", str(target), f"could not be written after training "
-                                   f"({exc.strerror or exc})") from None
+        raise InvalidArgumentError(
+            "--out", str(target), f"could not be written after training ({exc.strerror or exc})"
+        ) from None
 
 
 def cmd_data_check(args: argparse.Namespace) -> int:
@@ -115,6 +115,7 @@ def cmd_data_fetch(args: argparse.Namespace) -> int:
 
 def cmd_inits(args: argparse.Namespace) -> int:
     from initlab.nets.initializers import describe_initializers
+
     rows = describe_initializers()
     print(_table(rows, ["name", "distribution", "variance", "defaults"]))
     return 0
@@ -122,6 +123,7 @@ def cmd_inits(args: argparse.Namespace) -> int:
 
 def cmd_models(args: argparse.Namespace) -> int:
     from initlab.nets.models import describe_models
+
     print(_table(describe_models(), ["name", "source", "options", "architecture"]))
     return 0
 
@@ -132,11 +134,22 @@ def cmd_run(args: argparse.Namespace) -> int:
     from initlab.training.study import Study
 
     out = _output_path(args.out) if args.out else None  # before any training
-    study = Study(args.dataset, args.model, tuple(args.init), seeds=tuple(args.seeds), epochs=args.epochs,
-                  batch_size=args.batch_size, validation_split=args.validation_split,
-                  train_limit=args.train_limit, test_limit=args.test_limit,
-                  optimizer=args.optimizer, learning_rate=args.learning_rate, engine=args.engine,
-                  momentum=args.momentum, nesterov=args.nesterov)
+    study = Study(
+        args.dataset,
+        args.model,
+        tuple(args.init),
+        seeds=tuple(args.seeds),
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        validation_split=args.validation_split,
+        train_limit=args.train_limit,
+        test_limit=args.test_limit,
+        optimizer=args.optimizer,
+        learning_rate=args.learning_rate,
+        engine=args.engine,
+        momentum=args.momentum,
+        nesterov=args.nesterov,
+    )
     study.specs()  # every argument checked before a scheduler is contacted
     client = None
     if args.scheduler:
@@ -149,8 +162,20 @@ def cmd_run(args: argparse.Namespace) -> int:
         if client is not None:
             client.close()
     with pd.option_context("display.width", 160, "display.max_columns", 20):
-        cols = ["init", "seed", "epoch", "loss", "accuracy", "val_loss", "val_accuracy",
-                "test_loss", "test_accuracy", "wall_time", "status", "engine"]
+        cols = [
+            "init",
+            "seed",
+            "epoch",
+            "loss",
+            "accuracy",
+            "val_loss",
+            "val_accuracy",
+            "test_loss",
+            "test_accuracy",
+            "wall_time",
+            "status",
+            "engine",
+        ]
         print(df[cols].to_string(index=False, float_format=lambda v: f"{v:.4f}"))
         if len(args.seeds) > 1:
             print()
@@ -166,8 +191,13 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_reproduce(args: argparse.Namespace) -> int:
     from initlab.pipeline.reproduce import reproduce
-    return reproduce(quick=args.quick, notebooks=args.notebooks, update_baselines=args.update_baselines,
-                     summary_only=args.summary_only)
+
+    return reproduce(
+        quick=args.quick,
+        notebooks=args.notebooks,
+        update_baselines=args.update_baselines,
+        summary_only=args.summary_only,
+    )
 
 
 def _sweep_grid(pairs: Sequence[Sequence[str]] | None) -> dict:
@@ -189,8 +219,10 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         if not args.dir:
             raise InvalidArgumentError("DIR", None, "is needed: initlab sweep collect DIR")
         table = sweep.collect(args.dir)
-        print(f"{table['point'].nunique() if len(table) else 0} points, {len(table)} rows: "
-              f"{Path(args.dir) / 'sweep.csv'} and sweep.parquet")
+        print(
+            f"{table['point'].nunique() if len(table) else 0} points, {len(table)} rows: "
+            f"{Path(args.dir) / 'sweep.csv'} and sweep.parquet"
+        )
         return 0
     grid = _sweep_grid(args.param)
     sweep.check_grid(args.notebook, grid)
@@ -201,117 +233,174 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         print(f"{len(points)} points")
         return 0
     try:
-        table = sweep.run(args.notebook, grid, out=args.out or args.dir, zip_values=args.zip, workers=args.workers,
-                          scheduler=args.scheduler, retries=args.retries)
+        table = sweep.run(
+            args.notebook,
+            grid,
+            out=args.out or args.dir,
+            zip_values=args.zip,
+            workers=args.workers,
+            scheduler=args.scheduler,
+            retries=args.retries,
+        )
     except SweepFailedError as exc:
         print(f"initlab: {exc}", file=sys.stderr)
         return 1
-    print(f"{table['point'].nunique()} points completed; table in "
-          f"{args.out or args.dir or 'data/sweeps/' + Path(args.notebook).stem}/sweep.csv")
+    print(
+        f"{table['point'].nunique()} points completed; table in "
+        f"{args.out or args.dir or 'data/sweeps/' + Path(args.notebook).stem}/sweep.csv"
+    )
     return 0
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
     from initlab.training.bench import main as bench
+
     return bench(quick=args.quick, models=args.models, stacks=args.stacks, epochs=args.epochs)
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``initlab`` command."""
-    parser = argparse.ArgumentParser(prog="initlab",
-                                     description="How initial weights decide whether and how fast a network learns.")
+    parser = argparse.ArgumentParser(
+        prog="initlab", description="How initial weights decide whether and how fast a network learns."
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    data = sub.add_parser("data", help="check or fetch the datasets",
-                          description="Check or fetch MNIST, Fashion-MNIST and CIFAR-10.")
+    data = sub.add_parser(
+        "data", help="check or fetch the datasets", description="Check or fetch MNIST, Fashion-MNIST and CIFAR-10."
+    )
     data_sub = data.add_subparsers(dest="data_command", required=True, metavar="ACTION")
-    check = data_sub.add_parser("check", help="where each dataset was found, shapes, class counts, checksums",
-                                description="For each dataset: where it was found, its shapes, class counts and "
-                                            "checksum status. Exit status 1 if any is missing or corrupted. Never "
-                                            "downloads.")
+    check = data_sub.add_parser(
+        "check",
+        help="where each dataset was found, shapes, class counts, checksums",
+        description="For each dataset: where it was found, its shapes, class counts and "
+        "checksum status. Exit status 1 if any is missing or corrupted. Never "
+        "downloads.",
+    )
     check.add_argument("--data-dir", help="look here first")
     check.set_defaults(func=cmd_data_check)
-    fetch = data_sub.add_parser("fetch",
-                                help="find each dataset, downloading what is missing (unless INITLAB_OFFLINE=1)",
-                                description="Find each dataset, downloading what is missing into data/ unless "
-                                            "INITLAB_OFFLINE=1.")
+    fetch = data_sub.add_parser(
+        "fetch",
+        help="find each dataset, downloading what is missing (unless INITLAB_OFFLINE=1)",
+        description="Find each dataset, downloading what is missing into data/ unless INITLAB_OFFLINE=1.",
+    )
     fetch.add_argument("datasets", nargs="*", help="dataset names (default: all)")
     fetch.add_argument("--data-dir", help="look here first")
     fetch.set_defaults(func=cmd_data_fetch)
 
-    sub.add_parser("inits", help="list initializers with their distribution and variance",
-                   description="List every registered initializer with its distribution, variance formula and "
-                               "defaults.").set_defaults(func=cmd_inits)
-    sub.add_parser("models", help="list model names",
-                   description="List the architectures `initlab run --model` accepts.").set_defaults(func=cmd_models)
+    sub.add_parser(
+        "inits",
+        help="list initializers with their distribution and variance",
+        description="List every registered initializer with its distribution, variance formula and defaults.",
+    ).set_defaults(func=cmd_inits)
+    sub.add_parser(
+        "models", help="list model names", description="List the architectures `initlab run --model` accepts."
+    ).set_defaults(func=cmd_models)
 
-    run = sub.add_parser("run", help="train initializers x seeds and print the results",
-                         description="Train one model per initializer and seed and print one row per epoch.")
+    run = sub.add_parser(
+        "run",
+        help="train initializers x seeds and print the results",
+        description="Train one model per initializer and seed and print one row per epoch.",
+    )
     run.add_argument("--dataset", required=True, help="mnist, fashion_mnist or cifar10")
     run.add_argument("--model", required=True, help="see `initlab models`")
     run.add_argument("--init", required=True, nargs="+", help="one or more initializer names (see `initlab inits`)")
     run.add_argument("--seeds", type=int, nargs="+", default=[0], help="seeds (default: 0)")
     run.add_argument("--epochs", type=_positive_int, default=5, help="epochs (default: 5)")
     run.add_argument("--batch-size", type=_positive_int, default=32, help="batch size (default: 32)")
-    run.add_argument("--validation-split", type=float, default=0.2,
-                     help="held-out fraction at the end of the training set (default: 0.2)")
+    run.add_argument(
+        "--validation-split",
+        type=float,
+        default=0.2,
+        help="held-out fraction at the end of the training set (default: 0.2)",
+    )
     run.add_argument("--train-limit", type=_positive_int, help="use only the first N training examples")
     run.add_argument("--test-limit", type=_positive_int, help="use only the first N test examples")
-    run.add_argument("--optimizer", default="adam",
-                     help="adam (default) or sgd (an unknown name is refused with the list)")
-    run.add_argument("--learning-rate", type=float, help="optimizer learning rate (default: the optimizer's "
-                     "Keras default)")
+    run.add_argument(
+        "--optimizer", default="adam", help="adam (default) or sgd (an unknown name is refused with the list)"
+    )
+    run.add_argument(
+        "--learning-rate", type=float, help="optimizer learning rate (default: the optimizer's Keras default)"
+    )
     run.add_argument("--momentum", type=float, default=0.0, help="SGD's momentum in [0, 1) (default: 0)")
     run.add_argument("--nesterov", action="store_true", help="Nesterov momentum (with --momentum > 0)")
     run.add_argument("--out", help="write the table to this .csv or .json file")
-    run.add_argument("--engine", default="auto",
-                     help="auto (default): the stacked engine where it applies, keras fit otherwise; or an "
-                          "engine's name (an unknown one is refused with the list)")
+    run.add_argument(
+        "--engine",
+        default="auto",
+        help="auto (default): the stacked engine where it applies, keras fit otherwise; or an "
+        "engine's name (an unknown one is refused with the list)",
+    )
     run.add_argument("--no-cache", action="store_true", help="train afresh even if a cached run exists")
-    run.add_argument("--scheduler", metavar="ADDRESS",
-                     help="train the study's stacks on the Dask cluster of this scheduler (results and cache stay "
-                          "here)")
+    run.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="train the study's stacks on the Dask cluster of this scheduler (results and cache stay here)",
+    )
     run.set_defaults(func=cmd_run)
 
-    bench = sub.add_parser("bench", help="time the stacked engine against keras fit",
-                           description="Time, in one process on the same MNIST data: keras fit per model, the "
-                           "stacked engine at several stack sizes K, and the float32 matmul rate (the compute "
-                           "limit). Prints seconds per model, speed-ups and the fraction of the limit reached.")
+    bench = sub.add_parser(
+        "bench",
+        help="time the stacked engine against keras fit",
+        description="Time, in one process on the same MNIST data: keras fit per model, the "
+        "stacked engine at several stack sizes K, and the float32 matmul rate (the compute "
+        "limit). Prints seconds per model, speed-ups and the fraction of the limit reached.",
+    )
     bench.add_argument("--quick", action="store_true", help="a small subset and K up to 8 (under a minute)")
     bench.add_argument("--models", nargs="+", help="models to time (default: mlp_128 mlp_512_256_128_64 cnn_small)")
-    bench.add_argument("--stacks", type=_positive_int, nargs="+",
-                       help="stack sizes K (default: 1 2 4 8 16 32; the CNN: 1 2 4 8)")
+    bench.add_argument(
+        "--stacks", type=_positive_int, nargs="+", help="stack sizes K (default: 1 2 4 8 16 32; the CNN: 1 2 4 8)"
+    )
     bench.add_argument("--epochs", type=_positive_int, help="epochs per measurement (default: 1)")
     bench.set_defaults(func=cmd_bench)
 
-    sw = sub.add_parser("sweep", help="execute a notebook at every point of a parameter grid (papermill on Dask)",
-                        description="Execute NOTEBOOK with papermill at every combination of the values given "
-                                    "with -p (or, with --zip, the i-th values together), each point in a kernel of "
-                                    "its own on a Dask LocalCluster (or the cluster at --scheduler), and collect "
-                                    "what the notebooks record into DIR/sweep.csv and sweep.parquet. "
-                                    "`initlab sweep collect DIR` rebuilds the table.")
+    sw = sub.add_parser(
+        "sweep",
+        help="execute a notebook at every point of a parameter grid (papermill on Dask)",
+        description="Execute NOTEBOOK with papermill at every combination of the values given "
+        "with -p (or, with --zip, the i-th values together), each point in a kernel of "
+        "its own on a Dask LocalCluster (or the cluster at --scheduler), and collect "
+        "what the notebooks record into DIR/sweep.csv and sweep.parquet. "
+        "`initlab sweep collect DIR` rebuilds the table.",
+    )
     sw.add_argument("notebook", metavar="NOTEBOOK", help="the notebook to sweep (or `collect`)")
     sw.add_argument("dir", nargs="?", metavar="DIR", help="with `collect`: the sweep folder")
-    sw.add_argument("-p", "--param", nargs="+", action="append", metavar=("NAME", "VALUE"),
-                    help="a parameter and its values, read as papermill's -p does (YAML/JSON for lists: '[0, 1]')")
+    sw.add_argument(
+        "-p",
+        "--param",
+        nargs="+",
+        action="append",
+        metavar=("NAME", "VALUE"),
+        help="a parameter and its values, read as papermill's -p does (YAML/JSON for lists: '[0, 1]')",
+    )
     sw.add_argument("--zip", action="store_true", help="take the i-th values of every parameter together")
     sw.add_argument("--out", help="the sweep folder (default data/sweeps/<notebook name>)")
     sw.add_argument("--workers", type=_positive_int, default=2, help="LocalCluster worker processes (default 2)")
     sw.add_argument("--scheduler", metavar="ADDRESS", help="a running Dask scheduler, e.g. tcp://10.0.0.5:8786")
-    sw.add_argument("--retries", type=_positive_int, default=2,
-                    help="how often a point lost with its worker is rerun on another (default 2)")
+    sw.add_argument(
+        "--retries",
+        type=_positive_int,
+        default=2,
+        help="how often a point lost with its worker is rerun on another (default 2)",
+    )
     sw.add_argument("--dry-run", action="store_true", help="print the points and exit")
     sw.set_defaults(func=cmd_sweep)
 
-    rep = sub.add_parser("reproduce", help="execute every notebook and write the summary",
-                         description="Execute every notebook in notebooks/ with papermill at its defaults (or small "
-                                     "subsets with --quick).")
+    rep = sub.add_parser(
+        "reproduce",
+        help="execute every notebook and write the summary",
+        description="Execute every notebook in notebooks/ with papermill at its defaults (or small "
+        "subsets with --quick).",
+    )
     rep.add_argument("--quick", action="store_true", help="small subsets, 1-2 epochs and seeds")
     rep.add_argument("--notebooks", nargs="*", help="only these notebooks (file names or numbers)")
-    rep.add_argument("--update-baselines", action="store_true",
-                     help="with --quick: copy the executed notebooks to tests/baselines/ (the nbval references)")
-    rep.add_argument("--summary-only", action="store_true",
-                     help="do not execute; rebuild the summary table from the cached runs")
+    rep.add_argument(
+        "--update-baselines",
+        action="store_true",
+        help="with --quick: copy the executed notebooks to tests/baselines/ (the nbval references)",
+    )
+    rep.add_argument(
+        "--summary-only", action="store_true", help="do not execute; rebuild the summary table from the cached runs"
+    )
     rep.set_defaults(func=cmd_reproduce)
     return parser
 

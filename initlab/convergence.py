@@ -41,10 +41,14 @@ def curve_metrics(values: Sequence[float], target: float) -> dict[str, float]:
     best = int(np.argmax(clean))
     peak = float(clean[best]) if np.isfinite(clean[best]) else np.nan
     final = float(v[-1]) if np.isfinite(v[-1]) else np.nan
-    return {"epochs_to_target": float(reached[0] + 1) if reached.size else np.inf,
-            "auc": float(np.mean(v)) if np.all(np.isfinite(v)) else np.nan,
-            "best_epoch": float(best + 1) if np.isfinite(peak) else np.nan, "peak": peak, "final": final,
-            "collapse": peak - final if np.isfinite(peak) and np.isfinite(final) else np.nan}
+    return {
+        "epochs_to_target": float(reached[0] + 1) if reached.size else np.inf,
+        "auc": float(np.mean(v)) if np.all(np.isfinite(v)) else np.nan,
+        "best_epoch": float(best + 1) if np.isfinite(peak) else np.nan,
+        "peak": peak,
+        "final": final,
+        "collapse": peak - final if np.isfinite(peak) and np.isfinite(final) else np.nan,
+    }
 
 
 def convergence_table(df: pd.DataFrame, target: float, value: str = "val_accuracy") -> pd.DataFrame:
@@ -68,5 +72,6 @@ def reached_share(table: pd.DataFrame, by: Sequence[str] = ("init",)) -> pd.Data
     """Per group: runs, runs that reached the target, and the median epochs among all runs
     (``inf`` when half of the runs or more never did)."""
     g = table.groupby(list(by), sort=False)["epochs_to_target"]
-    return pd.DataFrame({"runs": g.size(), "reached": g.apply(lambda x: int(np.isfinite(x).sum())),
-                         "median_epochs": g.median()}).reset_index()
+    return pd.DataFrame(
+        {"runs": g.size(), "reached": g.apply(lambda x: int(np.isfinite(x).sum())), "median_epochs": g.median()}
+    ).reset_index()

@@ -18,9 +18,7 @@ class UnknownNameError(InitlabError, ValueError):
         self.kind = kind
         self.name = name
         self.valid = sorted(valid)
-        super().__init__(
-            f"Unknown {kind} {name!r}. Valid {kind} names: {', '.join(self.valid)}."
-        )
+        super().__init__(f"Unknown {kind} {name!r}. Valid {kind} names: {', '.join(self.valid)}.")
 
 
 class InvalidArgumentError(InitlabError, ValueError):
@@ -29,9 +27,7 @@ class InvalidArgumentError(InitlabError, ValueError):
     def __init__(self, argument: str, value: object, requirement: str):
         self.argument = argument
         self.value = value
-        super().__init__(
-            f"Argument `{argument}` {requirement}. Received: {argument}={value!r}"
-        )
+        super().__init__(f"Argument `{argument}` {requirement}. Received: {argument}={value!r}")
 
 
 class DatasetNotFoundError(InitlabError, FileNotFoundError):
@@ -41,16 +37,13 @@ class DatasetNotFoundError(InitlabError, FileNotFoundError):
         self.dataset = dataset
         self.searched = list(searched)
         places = "\n".join(f"  - {p}" for p in self.searched)
-        super().__init__(
-            f"Dataset {dataset!r} was not found. Looked in:\n{places}\n{hint}"
-        )
+        super().__init__(f"Dataset {dataset!r} was not found. Looked in:\n{places}\n{hint}")
 
 
 class ChecksumError(InitlabError):
     """A data file's content does not match its known checksum."""
 
-    def __init__(self, path: str, expected: str, actual: str, detail: str = "",
-                 algorithm: str = "sha256"):
+    def __init__(self, path: str, expected: str, actual: str, detail: str = "", algorithm: str = "sha256"):
         self.path = path
         self.expected = expected
         self.actual = actual
@@ -74,8 +67,16 @@ class MissingRunsError(InitlabError, LookupError):
     (``dataset``, ``model``) and where the cache is (``cache_root``).
     """
 
-    def __init__(self, message: str, *, dataset: str = "", model: str = "",
-                 missing: Iterable[tuple[str, int]] = (), total: int = 0, cache_root: str = ""):
+    def __init__(
+        self,
+        message: str,
+        *,
+        dataset: str = "",
+        model: str = "",
+        missing: Iterable[tuple[str, int]] = (),
+        total: int = 0,
+        cache_root: str = "",
+    ):
         self.dataset = dataset
         self.model = model
         self.missing = [(str(init), int(seed)) for init, seed in missing]
@@ -84,15 +85,29 @@ class MissingRunsError(InitlabError, LookupError):
         super().__init__(message)
 
     @classmethod
-    def for_study(cls, dataset: str, model: str, missing: Iterable[tuple[str, int]], total: int,
-                  cache_root: str, shown: int = 5) -> "MissingRunsError":
+    def for_study(
+        cls,
+        dataset: str,
+        model: str,
+        missing: Iterable[tuple[str, int]],
+        *,
+        total: int,
+        cache_root: str,
+        shown: int = 5,
+    ) -> "MissingRunsError":
         """The error for a study whose ``missing`` runs (of ``total``) are not in ``cache_root``."""
         missing = [(str(init), int(seed)) for init, seed in missing]
         listed = ", ".join(f"{init} seed {seed}" for init, seed in missing[:shown])
         more = f" and {len(missing) - shown} more" if len(missing) > shown else ""
-        return cls(f"{len(missing)} of {total} runs of the {dataset}/{model} study are not in the cache "
-                   f"{cache_root} ({listed}{more}); nothing was trained",
-                   dataset=dataset, model=model, missing=missing, total=total, cache_root=cache_root)
+        return cls(
+            f"{len(missing)} of {total} runs of the {dataset}/{model} study are not in the cache "
+            f"{cache_root} ({listed}{more}); nothing was trained",
+            dataset=dataset,
+            model=model,
+            missing=missing,
+            total=total,
+            cache_root=cache_root,
+        )
 
 
 class UnsupportedLayerError(InitlabError, ValueError):

@@ -41,7 +41,7 @@ class Prose(str):
         p.text(str(self))
 
 
-def fmt_ci(mean: float, half: float, scale: float = 100.0, digits: int = 2) -> str:
+def fmt_ci(mean: float, half: float, scale: float = 100.0, *, digits: int = 2) -> str:
     """``"97.41 ± 0.12"`` (accuracies as percent by default); no interval with one seed."""
     if not np.isfinite(mean):
         return "n/a"
@@ -50,8 +50,9 @@ def fmt_ci(mean: float, half: float, scale: float = 100.0, digits: int = 2) -> s
     return f"{mean * scale:.{digits}f} ± {half * scale:.{digits}f}"
 
 
-def fmt_interval(low: float, high: float, *, scale: float = 1.0, digits: int = 2, signed: bool = False,
-                 bracketed: bool = True) -> str:
+def fmt_interval(
+    low: float, high: float, *, scale: float = 1.0, digits: int = 2, signed: bool = False, bracketed: bool = True
+) -> str:
     """An interval as printed: ``"[97.01, 97.71]"``; ``signed`` gives ``"[+0.50, -1.20]"`` (differences),
     ``bracketed=False`` ``"97.01 – 97.71"``. Both ends are multiplied by ``scale`` first."""
     sign = "+" if signed else ""
@@ -59,8 +60,16 @@ def fmt_interval(low: float, high: float, *, scale: float = 1.0, digits: int = 2
     return f"[{lo}, {hi}]" if bracketed else f"{lo} – {hi}"
 
 
-def fmt_diff_ci(diff: float, low: float, high: float, *, scale: float = 100.0, unit: str | None = "pp",
-                digits: int = 2, label: str | None = "95% CI") -> str:
+def fmt_diff_ci(
+    diff: float,
+    low: float,
+    high: float,
+    *,
+    scale: float = 100.0,
+    unit: str | None = "pp",
+    digits: int = 2,
+    label: str | None = "95% CI",
+) -> str:
     """A difference with its confidence interval: ``"+1.23 pp, 95% CI [+0.50, +1.96]"``.
 
     Signed, each value times ``scale`` (accuracies as fractions to percentage points by
@@ -72,8 +81,7 @@ def fmt_diff_ci(diff: float, low: float, high: float, *, scale: float = 100.0, u
     return f"{text} {fmt_interval(low, high, scale=scale, digits=digits, signed=True)}"
 
 
-def fmt_pi(mean: float, low: float, high: float, *, verdict: str = "inside", digits: int = 2,
-           each: str = "run") -> str:
+def fmt_pi(mean: float, low: float, high: float, *, verdict: str = "inside", digits: int = 2, each: str = "run") -> str:
     """Where one run of ours lands, as printed: ``"98.70 [98.10, 99.30]"`` (mean and 95% prediction interval).
 
     ``verdict`` is :func:`initlab.stats.judge_published`'s: with ``equal`` or ``differs`` (every
@@ -111,8 +119,13 @@ def fmt_p(p: float) -> str:
     return "< 0.001" if p < 0.001 else f"= {p:.3f}"
 
 
-def summary_table(df: pd.DataFrame, values: Sequence[str] = ("test_accuracy", "test_loss"),
-                  by: Sequence[str] = ("init",), fail_below: float | None = None) -> pd.DataFrame:
+def summary_table(
+    df: pd.DataFrame,
+    values: Sequence[str] = ("test_accuracy", "test_loss"),
+    by: Sequence[str] = ("init",),
+    *,
+    fail_below: float | None = None,
+) -> pd.DataFrame:
     """Mean ± CI of each value per group, plus the number of seeds and diverged runs.
 
     With ``fail_below`` (an accuracy), runs below it count as failures: a ``failed``
@@ -127,16 +140,20 @@ def summary_table(df: pd.DataFrame, values: Sequence[str] = ("test_accuracy", "t
         kept = runs
     out = None
     for value in values:
-        s = summarize(kept, value, by=by).reindex(columns=[*by, "mean", "half_width"]) if len(kept) else \
-            pd.DataFrame(columns=[*by, "mean", "half_width"])
+        s = (
+            summarize(kept, value, by=by).reindex(columns=[*by, "mean", "half_width"])
+            if len(kept)
+            else pd.DataFrame(columns=[*by, "mean", "half_width"])
+        )
         scale = 100.0 if "accuracy" in value else 1.0
         digits = 2 if "accuracy" in value else 4
-        s[value] = [fmt_ci(m, h, scale, digits) for m, h in zip(s["mean"], s["half_width"])]
+        s[value] = [fmt_ci(m, h, scale, digits=digits) for m, h in zip(s["mean"], s["half_width"])]
         s = s[[*by, value]]
         out = s if out is None else out.merge(s, on=list(by), how="outer")
     groups = runs.groupby(list(by), sort=False)
-    seeds = groups.agg(seeds=("seed", "nunique"),
-                       diverged=("status", lambda x: int((x == "diverged").sum()))).reset_index()
+    seeds = groups.agg(
+        seeds=("seed", "nunique"), diverged=("status", lambda x: int((x == "diverged").sum()))
+    ).reset_index()
     table = seeds.merge(out, on=list(by), how="left")
     for value in values:
         table[value] = table[value].fillna("no run trained")
@@ -150,32 +167,39 @@ def summary_table(df: pd.DataFrame, values: Sequence[str] = ("test_accuracy", "t
     return table.set_index(list(by))[[*values, "seeds", "diverged", *(["failed"] if fail_below is not None else [])]]
 
 
-def protocol_text(family: str, n_tests: int, seeds: int | str, delta: float, scale: float = 100.0,
-                  unit: str = "pp") -> str:
+def protocol_text(
+    family: str, n_tests: int, seeds: int | str, *, delta: float, scale: float = 100.0, unit: str = "pp"
+) -> str:
     """The sentence that names a family of tests, its correction and its seeds."""
-    return (f"*Method.* The family is {family}: {n_tests} test(s), each a paired t-test over {seeds} seeds "
-            f"(two-sided, for a difference) and two one-sided tests (for equivalence within "
-            f"±{delta * scale:g} {unit}), Holm-corrected together at α = {ALPHA:g}. A claim is *supported* or "
-            f"*reversed* when the corrected difference test rejects, *equivalent* when the corrected "
-            f"equivalence test does, and otherwise *inconclusive*, with the seeds that would give 80% power "
-            f"against the gap claimed (that test alone). *Borderline* marks a corrected p-value within a "
-            f"factor of {BORDERLINE:g} of α: another machine's rounding could move it across.")
+    return (
+        f"*Method.* The family is {family}: {n_tests} test(s), each a paired t-test over {seeds} seeds "
+        f"(two-sided, for a difference) and two one-sided tests (for equivalence within "
+        f"±{delta * scale:g} {unit}), Holm-corrected together at α = {ALPHA:g}. A claim is *supported* or "
+        f"*reversed* when the corrected difference test rejects, *equivalent* when the corrected "
+        f"equivalence test does, and otherwise *inconclusive*, with the seeds that would give 80% power "
+        f"against the gap claimed (that test alone). *Borderline* marks a corrected p-value within a "
+        f"factor of {BORDERLINE:g} of α: another machine's rounding could move it across."
+    )
 
 
-def family_lines(table: pd.DataFrame, delta: float, scale: float = 100.0, unit: str = "pp",
-                 label: str = "claim") -> list[str]:
+def family_lines(
+    table: pd.DataFrame, delta: float, scale: float = 100.0, *, unit: str = "pp", label: str = "claim"
+) -> list[str]:
     """One Markdown bullet per tested claim: difference, CI, corrected p-value and verdict."""
     lines = []
     for _, r in table.iterrows():
         if r["n"] < 2:
-            stats_part = (f"{scale * r['mean']:+.2f} {unit} from one seed" if np.isfinite(r["mean"])
-                          else "no paired seeds")
+            stats_part = (
+                f"{scale * r['mean']:+.2f} {unit} from one seed" if np.isfinite(r["mean"]) else "no paired seeds"
+            )
         elif r["exact"]:
             stats_part = f"{scale * r['mean']:+.2f} {unit} in every seed"
         else:
-            stats_part = (f"{fmt_diff_ci(r['mean'], r['ci_low'], r['ci_high'], scale=scale, unit=unit)}, "
-                          f"Holm p {fmt_p(r['p_adj'])}")
-        lines.append(f"- {r[label]}: {stats_part} → **{verdict_label(r, delta, scale, unit)}**")
+            stats_part = (
+                f"{fmt_diff_ci(r['mean'], r['ci_low'], r['ci_high'], scale=scale, unit=unit)}, "
+                f"Holm p {fmt_p(r['p_adj'])}"
+            )
+        lines.append(f"- {r[label]}: {stats_part} → **{verdict_label(r, delta, scale, unit=unit)}**")
     return lines
 
 
@@ -190,8 +214,15 @@ def verdict_counts(table: pd.DataFrame) -> str:
     return ", ".join(f"{int(counts[v])} {v}" for v in VERDICTS if v in counts) or "no tests"
 
 
-def ranking_text(*, df: pd.DataFrame, claimed: Sequence[str], delta: float, value: str = "test_accuracy",
-                 source: str = "the source", gaps: Sequence[float | None] | None = None) -> Prose:
+def ranking_text(
+    *,
+    df: pd.DataFrame,
+    claimed: Sequence[str],
+    delta: float,
+    value: str = "test_accuracy",
+    source: str = "the source",
+    gaps: Sequence[float | None] | None = None,
+) -> Prose:
     """A Markdown verdict on a claimed ranking (best first): each adjacent step a paired test, one Holm family.
 
     Args:
@@ -202,13 +233,26 @@ def ranking_text(*, df: pd.DataFrame, claimed: Sequence[str], delta: float, valu
     """
     if len(claimed) < 2:
         raise InvalidArgumentError("claimed", list(claimed), "must rank at least two initializers")
-    v = ranking_verdict(df, claimed, delta, value, gaps=gaps)
+    v = ranking_verdict(df, claimed, delta, value=value, gaps=gaps)
     n = int(v["n"].min()) if len(v) else 0
-    lines = [f"Claimed ranking by {source}: **{' > '.join(claimed)}** ({value.replace('_', ' ')}), "
-             f"differences in percentage points:", "", *family_lines(v, delta), ""]
+    lines = [
+        f"Claimed ranking by {source}: **{' > '.join(claimed)}** ({value.replace('_', ' ')}), "
+        f"differences in percentage points:",
+        "",
+        *family_lines(v, delta),
+        "",
+    ]
     supported = int((v["verdict"] == "supported").sum())
-    whole = ("**holds**" if supported == len(v) else
-             "**is not established**" if not (v["verdict"] == "reversed").any() else "**is contradicted**")
-    lines += [f"Of {len(v)} adjacent steps: {verdict_counts(v)}; the ranking as a whole {whole}.", "",
-              protocol_text(f"the {len(v)} adjacent steps of this ranking", len(v), n, delta)]
+    whole = (
+        "**holds**"
+        if supported == len(v)
+        else "**is not established**"
+        if not (v["verdict"] == "reversed").any()
+        else "**is contradicted**"
+    )
+    lines += [
+        f"Of {len(v)} adjacent steps: {verdict_counts(v)}; the ranking as a whole {whole}.",
+        "",
+        protocol_text(f"the {len(v)} adjacent steps of this ranking", len(v), n, delta=delta),
+    ]
     return Prose("\n".join(lines))

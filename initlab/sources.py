@@ -11,12 +11,12 @@ import pandas as pd
 
 SOURCES = {
     "000": "Desai, Impact of Weight Initialization Techniques on Neural Network Efficiency and "
-           "Performance: A Case Study with MNIST Dataset, IJECS 13(4), 2024 (000_5f419284b061c44b.txt)",
+    "Performance: A Case Study with MNIST Dataset, IJECS 13(4), 2024 (000_5f419284b061c44b.txt)",
     "001": "Patel, Nandu & Raut, Initialization of Weights in Neural Networks, 2019 (001_4ffb92c45e2663f8.txt)",
     "002": "Kakujo, Weight Initialization in Deep Learning, 2022 (002_aee8d08a7a4b8178.txt)",
     "003": "Weight Initialisation, a Keras tutorial page (003_7feae8cb6a341968.txt)",
     "004": "Improving Neural Network Convergence with Advanced Weight Initialization Techniques, "
-           "a blog post (004_89339e7897266897.txt)",
+    "a blog post (004_89339e7897266897.txt)",
 }
 
 # 000, Table 1: MNIST, Flatten -> Dense(128, relu) -> Dense(10, softmax), Adam, 5 epochs, 20% validation.
@@ -39,15 +39,19 @@ _PATEL = {
 }
 PATEL_LABELS = {"zeros": "Zero", "randn_001": "Random", "randn_lecun": "Xavier", "randn_he": "He-et-al"}
 PATEL_AVERAGES = {  # as printed in the paper's "Average" columns
-    "zeros": (10.28, 2.3021), "randn_001": (88.34, 0.3289),
-    "randn_lecun": (90.03, 0.2838), "randn_he": (91.41, 0.2425),
+    "zeros": (10.28, 2.3021),
+    "randn_001": (88.34, 0.3289),
+    "randn_lecun": (90.03, 0.2838),
+    "randn_he": (91.41, 0.2425),
 }
 
 
 def desai_table() -> pd.DataFrame:
     """Table 1 of ``000``: one row per initializer, accuracies in percent."""
-    return pd.DataFrame(_DESAI_TABLE_1, columns=["init", "train_acc_first", "train_acc_last",
-                                                 "val_acc_first", "val_acc_last", "test_acc"])
+    return pd.DataFrame(
+        _DESAI_TABLE_1,
+        columns=["init", "train_acc_first", "train_acc_last", "val_acc_first", "val_acc_last", "test_acc"],
+    )
 
 
 def patel_tables() -> pd.DataFrame:

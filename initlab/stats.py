@@ -32,16 +32,24 @@ from initlab.errors import InvalidArgumentError
 
 RUN_KEYS = ["dataset", "model", "init", "seed"]
 # columns that, where a frame has them, also tell runs apart (a depth study, a grid of optimizers and rates)
-RUN_SETTING_KEYS = ("depth", "activation", "learning_rate", "optimizer", "momentum", "nesterov", "optimizer_setting",
-              "preprocess")
-ALPHA = 0.05          # the level of every test (family-wise, after Holm)
-POWER = 0.8           # the power asked of a "seeds needed" estimate
-BORDERLINE = 2.0      # an adjusted p in [ALPHA / 2, ALPHA * 2] is marked borderline
-RESOLUTION = 1e-6     # paired differences are rounded to this before testing (float32 results
-                      # carry about 7 significant digits: below it a difference is rounding noise)
-MIN_EXACT = 3         # identical values in at least this many seeds count as seed-independent (two may
-                      # coincide by chance on a small test set)
-MAX_SEEDS = 10_000    # beyond this many seeds a gap counts as unresolvable in practice
+RUN_SETTING_KEYS = (
+    "depth",
+    "activation",
+    "learning_rate",
+    "optimizer",
+    "momentum",
+    "nesterov",
+    "optimizer_setting",
+    "preprocess",
+)
+ALPHA = 0.05  # the level of every test (family-wise, after Holm)
+POWER = 0.8  # the power asked of a "seeds needed" estimate
+BORDERLINE = 2.0  # an adjusted p in [ALPHA / 2, ALPHA * 2] is marked borderline
+RESOLUTION = 1e-6  # paired differences are rounded to this before testing (float32 results
+# carry about 7 significant digits: below it a difference is rounding noise)
+MIN_EXACT = 3  # identical values in at least this many seeds count as seed-independent (two may
+# coincide by chance on a small test set)
+MAX_SEEDS = 10_000  # beyond this many seeds a gap counts as unresolvable in practice
 VERDICTS = ("supported", "reversed", "equivalent", "inconclusive")
 
 
@@ -87,8 +95,15 @@ def prediction_interval(values: Sequence[float], confidence: float = 0.95) -> di
     """
     x = _finite(values)
     n = int(x.size)
-    out: dict[str, float | bool] = {"n": n, "mean": np.nan, "std": np.nan, "low": np.nan, "high": np.nan,
-                                    "half_width": np.nan, "exact": False}
+    out: dict[str, float | bool] = {
+        "n": n,
+        "mean": np.nan,
+        "std": np.nan,
+        "low": np.nan,
+        "high": np.nan,
+        "half_width": np.nan,
+        "exact": False,
+    }
     if n == 0:
         return out
     if _constant(x) and n >= MIN_EXACT:
@@ -102,8 +117,9 @@ def prediction_interval(values: Sequence[float], confidence: float = 0.95) -> di
     return {**out, "std": std, "low": out["mean"] - half, "high": out["mean"] + half, "half_width": half}
 
 
-def judge_published(values: Sequence[float], published: float, scale: float = 100.0, digits: int = 2,
-                    confidence: float = 0.95) -> dict[str, object]:
+def judge_published(
+    values: Sequence[float], published: float, scale: float = 100.0, *, digits: int = 2, confidence: float = 0.95
+) -> dict[str, object]:
     """Is a published single run where one new run of ours would land?
 
     The bounds are rounded to ``digits`` after scaling (as printed), and the verdict
@@ -134,16 +150,25 @@ def judge_published(values: Sequence[float], published: float, scale: float = 10
     if pi["n"] == 1:
         return {**out, "verdict": "one seed", "reason": "one run gives no interval for the next"}
     if not pi["exact"] and not np.isfinite(pi["low"]):
-        return {**out, "verdict": "too few seeds",
-                "reason": f"{pi['n']} identical seeds: too few to call the value seed-independent, and no spread to "
-                          "draw an interval"}
+        return {
+            **out,
+            "verdict": "too few seeds",
+            "reason": f"{pi['n']} identical seeds: too few to call the value seed-independent, and no spread to "
+            "draw an interval",
+        }
     if pi["exact"]:
         word = "equal" if out["mean"] == pub else "differs"
-        return {**out, "verdict": word, "reason": f"every one of {pi['n']} seeds gives {out['mean']:.{digits}f}, "
-                                                  "so the value is compared exactly"}
+        return {
+            **out,
+            "verdict": word,
+            "reason": f"every one of {pi['n']} seeds gives {out['mean']:.{digits}f}, so the value is compared exactly",
+        }
     verdict = "below" if pub < out["low"] else "above" if pub > out["high"] else "inside"
-    return {**out, "verdict": verdict, "reason": f"{confidence:.0%} prediction interval for one run over "
-                                                 f"{pi['n']} seeds"}
+    return {
+        **out,
+        "verdict": verdict,
+        "reason": f"{confidence:.0%} prediction interval for one run over {pi['n']} seeds",
+    }
 
 
 def wilson_interval(k: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
@@ -172,8 +197,16 @@ def failure_summary(values: Sequence[float], threshold: float, confidence: float
     n, failed = int(x.size), int((~ok).sum())
     low, high = wilson_interval(failed, n, confidence)
     ci = mean_ci(x[ok], confidence)
-    return {"n": n, "failed": failed, "rate": failed / n if n else np.nan, "rate_low": low, "rate_high": high,
-            "trained_n": ci["n"], "trained_mean": ci["mean"], "trained_half_width": ci["half_width"]}
+    return {
+        "n": n,
+        "failed": failed,
+        "rate": failed / n if n else np.nan,
+        "rate_low": low,
+        "rate_high": high,
+        "trained_n": ci["n"],
+        "trained_mean": ci["mean"],
+        "trained_half_width": ci["half_width"],
+    }
 
 
 def holm(pvalues: Sequence[float]) -> np.ndarray:
@@ -192,8 +225,9 @@ def holm(pvalues: Sequence[float]) -> np.ndarray:
     return out
 
 
-def seeds_needed(gap: float, sd: float, alpha: float = ALPHA, power: float = POWER,
-                 max_seeds: int = MAX_SEEDS) -> float:
+def seeds_needed(
+    gap: float, sd: float, alpha: float = ALPHA, *, power: float = POWER, max_seeds: int = MAX_SEEDS
+) -> float:
     """Seeds a paired t-test (two-sided, level ``alpha``) needs to detect ``gap`` with ``power``.
 
     ``sd`` is the standard deviation of the paired differences. Returns NaN when the
@@ -218,8 +252,9 @@ def seeds_needed(gap: float, sd: float, alpha: float = ALPHA, power: float = POW
     return float(lo)
 
 
-def paired_test(diff: Sequence[float], delta: float, gap: float | None = None,
-                resolution: float = RESOLUTION) -> dict[str, float | bool]:
+def paired_test(
+    diff: Sequence[float], delta: float, gap: float | None = None, *, resolution: float = RESOLUTION
+) -> dict[str, float | bool]:
     """The raw (unadjusted) tests on paired differences ``a - b`` over seeds.
 
     Args:
@@ -242,9 +277,18 @@ def paired_test(diff: Sequence[float], delta: float, gap: float | None = None,
     if resolution > 0:
         x = np.round(x / resolution) * resolution
     ci = mean_ci(x)
-    out = {"n": ci["n"], "dropped": int(raw.size - x.size), "mean": ci["mean"], "std": ci["std"],
-           "ci_low": ci["ci_low"], "ci_high": ci["ci_high"], "p": np.nan, "p_equiv": np.nan, "exact": False,
-           "seeds_needed": np.nan}
+    out = {
+        "n": ci["n"],
+        "dropped": int(raw.size - x.size),
+        "mean": ci["mean"],
+        "std": ci["std"],
+        "ci_low": ci["ci_low"],
+        "ci_high": ci["ci_high"],
+        "p": np.nan,
+        "p_equiv": np.nan,
+        "exact": False,
+        "seeds_needed": np.nan,
+    }
     if ci["n"] < 2:
         return out
     if ci["std"] == 0.0:
@@ -259,7 +303,7 @@ def paired_test(diff: Sequence[float], delta: float, gap: float | None = None,
     return {**out, "p": p, "p_equiv": max(p_low, p_high), "seeds_needed": seeds_needed(size, ci["std"])}
 
 
-def decide(mean: float, p_adj: float, p_equiv_adj: float, alpha: float = ALPHA) -> str:
+def decide(mean: float, p_adj: float, p_equiv_adj: float, *, alpha: float = ALPHA) -> str:
     """One of :data:`VERDICTS` from a claim's mean difference and Holm-adjusted p-values."""
     if np.isfinite(p_adj) and p_adj < alpha:
         return "supported" if mean > 0 else "reversed"
@@ -268,7 +312,7 @@ def decide(mean: float, p_adj: float, p_equiv_adj: float, alpha: float = ALPHA) 
     return "inconclusive"
 
 
-def is_borderline(p_adj: float, p_equiv_adj: float, alpha: float = ALPHA, band: float = BORDERLINE) -> bool:
+def is_borderline(p_adj: float, p_equiv_adj: float, alpha: float = ALPHA, *, band: float = BORDERLINE) -> bool:
     """Whether a deciding p-value lies within ``band``× of ``alpha`` either way."""
     return any(np.isfinite(p) and alpha / band <= p <= alpha * band for p in (p_adj, p_equiv_adj))
 
@@ -288,16 +332,20 @@ def test_family(tests: pd.DataFrame, alpha: float = ALPHA) -> pd.DataFrame:
     q = np.where(exact, np.nan, t["p_equiv"].to_numpy(dtype=float)) if len(t) else np.zeros(0)
     t["p_adj"] = np.where(exact, t["p"].to_numpy(dtype=float) if len(t) else 0, holm(p))
     t["p_equiv_adj"] = np.where(exact, t["p_equiv"].to_numpy(dtype=float) if len(t) else 0, holm(q))
-    t["verdict"] = [decide(m, a, e, alpha) for m, a, e in zip(t["mean"], t["p_adj"], t["p_equiv_adj"])]
+    t["verdict"] = [decide(m, a, e, alpha=alpha) for m, a, e in zip(t["mean"], t["p_adj"], t["p_equiv_adj"])]
     # supported/reversed turn only on p_adj (the difference test comes first); equivalent and
     # inconclusive turn on either p-value (an equivalent row whose p_adj nears the level may become supported).
-    t["borderline"] = [bool(not x and (is_borderline(a, np.nan, alpha) if v in ("supported", "reversed")
-                                       else is_borderline(a, e, alpha)))
-                       for x, v, a, e in zip(exact, t["verdict"], t["p_adj"], t["p_equiv_adj"])]
+    t["borderline"] = [
+        bool(
+            not x
+            and (is_borderline(a, np.nan, alpha) if v in ("supported", "reversed") else is_borderline(a, e, alpha))
+        )
+        for x, v, a, e in zip(exact, t["verdict"], t["p_adj"], t["p_equiv_adj"])
+    ]
     return t
 
 
-def verdict_label(row: pd.Series | dict, delta: float, scale: float = 100.0, unit: str = "pp") -> str:
+def verdict_label(row: pd.Series | dict, delta: float, scale: float = 100.0, *, unit: str = "pp") -> str:
     """A verdict in words: ``"supported"``, ``"equivalent within ±0.5 pp"``,
     ``"inconclusive (about 14 seeds would resolve a 0.30 pp gap)"``, with
     ``", borderline (Holm-adjusted p = 0.041)"`` or ``" (exact: the same in every seed)"`` marks."""
@@ -316,11 +364,15 @@ def verdict_label(row: pd.Series | dict, delta: float, scale: float = 100.0, uni
             size = abs(gap if np.isfinite(gap) else row["mean"]) * scale
             if need <= n and np.isfinite(gap) and abs(row["mean"]) < abs(gap):
                 # enough seeds for the claimed gap: what was measured is smaller
-                text += (f" (about {int(need)} seeds would resolve a {size:.2f} {unit} gap and {n} ran: "
-                         f"the gap measured, {row['mean'] * scale:+.2f} {unit}, is smaller)")
+                text += (
+                    f" (about {int(need)} seeds would resolve a {size:.2f} {unit} gap and {n} ran: "
+                    f"the gap measured, {row['mean'] * scale:+.2f} {unit}, is smaller)"
+                )
             elif need <= n:  # enough seeds for this test alone: the family's correction leaves it open
-                text += (f" (about {int(need)} seeds would resolve a {size:.2f} {unit} gap in this test alone and "
-                         f"{n} ran: the correction over the family leaves it open)")
+                text += (
+                    f" (about {int(need)} seeds would resolve a {size:.2f} {unit} gap in this test alone and "
+                    f"{n} ran: the correction over the family leaves it open)"
+                )
             else:
                 text += f" (about {int(need)} seeds would resolve a {size:.2f} {unit} gap)"
     if row.get("exact", False):
@@ -340,8 +392,7 @@ def final_epochs(df: pd.DataFrame, keys: Sequence[str] | None = None) -> pd.Data
     ``keys``: the columns that, with ``seed``, tell runs apart (default: :data:`RUN_KEYS`
     and those of :data:`RUN_SETTING_KEYS` the frame has).
     """
-    keys = ([k for k in [*RUN_KEYS, *RUN_SETTING_KEYS] if k in df.columns] if keys is None
-            else [*keys, "seed"])
+    keys = [k for k in [*RUN_KEYS, *RUN_SETTING_KEYS] if k in df.columns] if keys is None else [*keys, "seed"]
     last = df.sort_values("epoch").groupby(keys, sort=False, dropna=False).tail(1)
     return last.sort_values(keys).reset_index(drop=True)
 
@@ -350,6 +401,7 @@ def summarize(
     df: pd.DataFrame,
     value: str = "test_accuracy",
     by: Sequence[str] = ("init",),
+    *,
     epoch: int | None = None,
     confidence: float = 0.95,
 ) -> pd.DataFrame:
@@ -375,8 +427,9 @@ def summarize(
     return pd.DataFrame(out)
 
 
-def paired_values(df: pd.DataFrame, a: str, b: str, value: str = "test_accuracy", epoch: int | None = None,
-                  key: str = "init") -> pd.DataFrame:
+def paired_values(
+    df: pd.DataFrame, a: str, b: str, *, value: str = "test_accuracy", epoch: int | None = None, key: str = "init"
+) -> pd.DataFrame:
     """``value`` of ``a`` and ``b`` (values of column ``key``) side by side, one row per seed both ran.
 
     A seed only one side ran is left out; a non-finite value (a diverged run) is kept, for
@@ -385,35 +438,63 @@ def paired_values(df: pd.DataFrame, a: str, b: str, value: str = "test_accuracy"
     """
     if value not in df.columns:
         raise InvalidArgumentError("value", value, f"must be a column of the results ({', '.join(df.columns)})")
-    rows = final_epochs(df) if epoch is None and "epoch" in df.columns else (
-        df if epoch is None else df[df["epoch"] == epoch])
+    rows = (
+        final_epochs(df)
+        if epoch is None and "epoch" in df.columns
+        else (df if epoch is None else df[df["epoch"] == epoch])
+    )
     for name in (a, b):
         if name not in set(rows[key]):
-            raise InvalidArgumentError(key, name, f"must be one of the results' {key} values "
-                                                  f"({', '.join(map(str, sorted(rows[key].unique())))})")
+            raise InvalidArgumentError(
+                key,
+                name,
+                f"must be one of the results' {key} values ({', '.join(map(str, sorted(rows[key].unique())))})",
+            )
     sel = rows[rows[key].isin([a, b])]
     if sel.duplicated(["seed", key]).any():
-        varying = [c for c in [*RUN_KEYS, *RUN_SETTING_KEYS, "epoch"]
-                   if c in sel.columns and c not in ("seed", key) and sel[c].nunique(dropna=False) > 1]
-        raise InvalidArgumentError("df", f"{len(sel)} rows", f"must hold one run per seed of {a!r} and {b!r} "
-                                   f"(filter it first; columns that vary: {', '.join(varying) or 'none'})")
+        varying = [
+            c
+            for c in [*RUN_KEYS, *RUN_SETTING_KEYS, "epoch"]
+            if c in sel.columns and c not in ("seed", key) and sel[c].nunique(dropna=False) > 1
+        ]
+        raise InvalidArgumentError(
+            "df",
+            f"{len(sel)} rows",
+            f"must hold one run per seed of {a!r} and {b!r} "
+            f"(filter it first; columns that vary: {', '.join(varying) or 'none'})",
+        )
     wide = sel.pivot(index="seed", columns=key, values=value)
     both = sel.groupby("seed")[key].nunique() == (1 if a == b else 2)
     # A seed one side did not run is left out; a run with a non-finite value stays (paired_test counts it).
     return wide.loc[both[both].index, [a, b]].set_axis(["a", "b"], axis=1)
 
 
-def paired_difference(df: pd.DataFrame, a: str, b: str, value: str = "test_accuracy", epoch: int | None = None,
-                      confidence: float = 0.95) -> dict[str, float]:
+def paired_difference(
+    df: pd.DataFrame,
+    a: str,
+    b: str,
+    *,
+    value: str = "test_accuracy",
+    epoch: int | None = None,
+    confidence: float = 0.95,
+) -> dict[str, float]:
     """CI of the mean difference ``a - b`` of ``value`` over seeds both ran (paired by seed)."""
-    w = paired_values(df, a, b, value, epoch)
+    w = paired_values(df, a, b, value=value, epoch=epoch)
     diff = (w["a"] - w["b"]).to_numpy()
     return {"a": a, "b": b, **mean_ci(diff, confidence)}
 
 
-def compare_pairs(df: pd.DataFrame, pairs: Sequence[tuple[str, str]], delta: float, value: str = "test_accuracy",
-                  epoch: int | None = None, gaps: Sequence[float | None] | None = None, key: str = "init",
-                  alpha: float = ALPHA) -> pd.DataFrame:
+def compare_pairs(
+    df: pd.DataFrame,
+    pairs: Sequence[tuple[str, str]],
+    delta: float,
+    *,
+    value: str = "test_accuracy",
+    epoch: int | None = None,
+    gaps: Sequence[float | None] | None = None,
+    key: str = "init",
+    alpha: float = ALPHA,
+) -> pd.DataFrame:
     """A family of claims ``a > b`` tested on paired differences, Holm-corrected.
 
     Args:
@@ -433,21 +514,48 @@ def compare_pairs(df: pd.DataFrame, pairs: Sequence[tuple[str, str]], delta: flo
         raise InvalidArgumentError("gaps", gaps, f"must give one gap (or None) per claim: {len(pairs)} claim(s)")
     rows = []
     for (a, b), gap in zip(pairs, gaps):
-        w = paired_values(df, a, b, value, epoch, key)
-        rows.append({"claim": f"{a} > {b}", "a": a, "b": b, "gap": np.nan if gap is None else float(gap),
-                     **paired_test((w["a"] - w["b"]).to_numpy(), delta, gap)})
-    cols = ["claim", "a", "b", "gap", "n", "dropped", "mean", "std", "ci_low", "ci_high", "p", "p_equiv", "exact",
-            "seeds_needed"]
+        w = paired_values(df, a, b, value=value, epoch=epoch, key=key)
+        rows.append(
+            {
+                "claim": f"{a} > {b}",
+                "a": a,
+                "b": b,
+                "gap": np.nan if gap is None else float(gap),
+                **paired_test((w["a"] - w["b"]).to_numpy(), delta, gap),
+            }
+        )
+    cols = [
+        "claim",
+        "a",
+        "b",
+        "gap",
+        "n",
+        "dropped",
+        "mean",
+        "std",
+        "ci_low",
+        "ci_high",
+        "p",
+        "p_equiv",
+        "exact",
+        "seeds_needed",
+    ]
     return test_family(pd.DataFrame(rows, columns=cols), alpha)
 
 
-def ranking_verdict(df: pd.DataFrame, claimed: Sequence[str], delta: float, value: str = "test_accuracy",
-                    gaps: Sequence[float | None] | None = None) -> pd.DataFrame:
+def ranking_verdict(
+    df: pd.DataFrame,
+    claimed: Sequence[str],
+    delta: float,
+    *,
+    value: str = "test_accuracy",
+    gaps: Sequence[float | None] | None = None,
+) -> pd.DataFrame:
     """A claimed ranking (best first) tested pair by adjacent pair: one Holm family.
 
     Returns:
         :func:`compare_pairs`' table, one row per step ``claimed[i] > claimed[i+1]``,
         with ``mean_diff`` as an alias of ``mean``.
     """
-    v = compare_pairs(df, list(zip(claimed[:-1], claimed[1:])), delta, value, gaps=gaps)
+    v = compare_pairs(df, list(zip(claimed[:-1], claimed[1:])), delta, value=value, gaps=gaps)
     return v.assign(mean_diff=v["mean"])

@@ -13,8 +13,17 @@ from initlab.cli import main
 from initlab.nets.initializers import init_names
 from initlab.nets.models import model_names
 
-SUBCOMMANDS = [[], ["data"], ["data", "check"], ["data", "fetch"], ["inits"], ["models"], ["run"], ["reproduce"],
-               ["sweep"]]
+SUBCOMMANDS = [
+    [],
+    ["data"],
+    ["data", "check"],
+    ["data", "fetch"],
+    ["inits"],
+    ["models"],
+    ["run"],
+    ["reproduce"],
+    ["sweep"],
+]
 
 
 @pytest.mark.parametrize("words", SUBCOMMANDS, ids=lambda w: " ".join(w) or "initlab")
@@ -49,22 +58,46 @@ def test_data_check_finds_all_three(capsys) -> None:
 def test_run_prints_table_and_writes_csv(tmp_path, monkeypatch, capsys) -> None:
     monkeypatch.setenv("INITLAB_CACHE", str(tmp_path / "cache"))
     out = tmp_path / "res.csv"
-    code = main(["run", "--dataset", "mnist", "--model", "mlp_128", "--init", "he_normal", "--epochs", "1",
-                 "--seeds", "0", "1", "--train-limit", "500", "--test-limit", "200", "--out", str(out)])
+    code = main(
+        [
+            "run",
+            "--dataset",
+            "mnist",
+            "--model",
+            "mlp_128",
+            "--init",
+            "he_normal",
+            "--epochs",
+            "1",
+            "--seeds",
+            "0",
+            "1",
+            "--train-limit",
+            "500",
+            "--test-limit",
+            "200",
+            "--out",
+            str(out),
+        ]
+    )
     assert code == 0
     text = capsys.readouterr().out
     assert "he_normal" in text and "test_accuracy" in text and "ci_low" in text
     import pandas as pd
+
     assert len(pd.read_csv(out)) == 2
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["--model", "resnet"], "Unknown model 'resnet'"),
-    (["--dataset", "svhn"], "Unknown dataset 'svhn'"),
-    (["--init", "kaiming"], "Unknown initializer 'kaiming'"),
-    (["--train-limit", "99999999"], "train_limit=99999999"),
-    (["--engine", "turbo"], "`engine` must be one of auto, keras, stacked, stacked_bf16"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--model", "resnet"], "Unknown model 'resnet'"),
+        (["--dataset", "svhn"], "Unknown dataset 'svhn'"),
+        (["--init", "kaiming"], "Unknown initializer 'kaiming'"),
+        (["--train-limit", "99999999"], "train_limit=99999999"),
+        (["--engine", "turbo"], "`engine` must be one of auto, keras, stacked, stacked_bf16"),
+    ],
+)
 def test_bad_flags_get_a_one_line_error(argv, message, tmp_path, monkeypatch, capsys) -> None:
     monkeypatch.setenv("INITLAB_CACHE", str(tmp_path))
     base = {"--dataset": "mnist", "--model": "mlp_128", "--init": "he_normal"}
@@ -112,26 +145,31 @@ def _one_error_line(err: str) -> str:
     return lines[0]
 
 
-@pytest.mark.parametrize("argv, word", [
-    (["--seeds", "-1"], "seed"),
-    (["--seeds", "4294967296"], "seed"),
-    (["--seeds", "0", "0"], "seed"),
-    (["--learning-rate", "nan"], "learning_rate"),
-    (["--learning-rate", "-1"], "learning_rate"),
-    (["--optimizer", "rmsprop"], "Unknown optimizer 'rmsprop'"),
-    (["--optimizer", "sgd", "--momentum", "1"], "momentum"),
-    (["--momentum", "0.9"], "only sgd takes momentum"),
-    (["--optimizer", "sgd", "--nesterov"], "nesterov"),
-    (["--train-limit", "1"], "train_limit"),
-    (["--out", "/proc/nope/x.csv"], "/proc/nope/x.csv"),
-    (["--out", "/sys/x.json"], "/sys/x.json"),
-    (["--out", "{tmp}/folder.csv"], "is a directory"),
-    (["--out", "{tmp}/plain/x.csv"], "is not a folder"),
-    (["--out", "{tmp}/results.txt"], ".csv or .json"),
-    pytest.param(["--out", "{tmp}/read-only/x.csv"], "Permission denied", marks=NOT_ROOT),
-], ids=lambda v: " ".join(v) if isinstance(v, list) else None)
-def test_bad_run_flags_are_refused_before_training(argv: list[str], word: str, tmp_path: Path,
-                                                   no_training: Path, capsys) -> None:
+@pytest.mark.parametrize(
+    "argv, word",
+    [
+        (["--seeds", "-1"], "seed"),
+        (["--seeds", "4294967296"], "seed"),
+        (["--seeds", "0", "0"], "seed"),
+        (["--learning-rate", "nan"], "learning_rate"),
+        (["--learning-rate", "-1"], "learning_rate"),
+        (["--optimizer", "rmsprop"], "Unknown optimizer 'rmsprop'"),
+        (["--optimizer", "sgd", "--momentum", "1"], "momentum"),
+        (["--momentum", "0.9"], "only sgd takes momentum"),
+        (["--optimizer", "sgd", "--nesterov"], "nesterov"),
+        (["--train-limit", "1"], "train_limit"),
+        (["--out", "/proc/nope/x.csv"], "/proc/nope/x.csv"),
+        (["--out", "/sys/x.json"], "/sys/x.json"),
+        (["--out", "{tmp}/folder.csv"], "is a directory"),
+        (["--out", "{tmp}/plain/x.csv"], "is not a folder"),
+        (["--out", "{tmp}/results.txt"], ".csv or .json"),
+        pytest.param(["--out", "{tmp}/read-only/x.csv"], "Permission denied", marks=NOT_ROOT),
+    ],
+    ids=lambda v: " ".join(v) if isinstance(v, list) else None,
+)
+def test_bad_run_flags_are_refused_before_training(
+    argv: list[str], word: str, tmp_path: Path, no_training: Path, capsys
+) -> None:
     (tmp_path / "folder.csv").mkdir()
     (tmp_path / "plain").write_text("a file, not a folder\n")
     (tmp_path / "read-only").mkdir(mode=0o555)
@@ -147,10 +185,27 @@ def _fake_study(*args, **kwargs):
     import pandas as pd
 
     from initlab.training.record import RESULT_COLUMNS
-    rows = [{"dataset": "mnist", "model": "mlp_128", "init": "he_normal", "seed": 0, "epoch": e,
-             "loss": 0.5 / e, "accuracy": 0.8 + e / 100, "val_loss": 0.6 / e, "val_accuracy": 0.8,
-             "test_loss": 0.4, "test_accuracy": 0.9, "wall_time": 1.0, "status": "ok",
-             "diverged_epoch": None, "engine": "stacked"} for e in (1, 2)]
+
+    rows = [
+        {
+            "dataset": "mnist",
+            "model": "mlp_128",
+            "init": "he_normal",
+            "seed": 0,
+            "epoch": e,
+            "loss": 0.5 / e,
+            "accuracy": 0.8 + e / 100,
+            "val_loss": 0.6 / e,
+            "val_accuracy": 0.8,
+            "test_loss": 0.4,
+            "test_accuracy": 0.9,
+            "wall_time": 1.0,
+            "status": "ok",
+            "diverged_epoch": None,
+            "engine": "stacked",
+        }
+        for e in (1, 2)
+    ]
     return pd.DataFrame(rows, columns=RESULT_COLUMNS)
 
 
@@ -168,8 +223,7 @@ def test_run_out_creates_folders_and_leaves_only_the_file(tmp_path: Path, monkey
     assert sorted(p.name for p in tmp_path.iterdir()) == ["new"]  # the writability probe is gone
 
 
-def test_interrupted_run_out_keeps_the_previous_file(tmp_path: Path, monkeypatch, capsys,
-                                                      interrupt_csv_writes) -> None:
+def test_interrupted_run_out_keeps_the_previous_file(tmp_path: Path, monkeypatch, capsys, interrupt_csv_writes) -> None:
     from initlab.training import Study
 
     monkeypatch.setattr(Study, "run", _fake_study)
@@ -182,6 +236,7 @@ def test_interrupted_run_out_keeps_the_previous_file(tmp_path: Path, monkeypatch
 
 
 # --- bench: bad models and stack sizes are refused before anything is measured -------------------
+
 
 @pytest.fixture
 def no_measuring(monkeypatch: pytest.MonkeyPatch):
@@ -205,12 +260,23 @@ def test_bench_unknown_model_is_refused_before_measuring(no_measuring, capsys) -
     assert captured.out == ""  # not even the header
 
 
-@pytest.mark.parametrize("change", [
-    {"stacks": (0,)}, {"stacks": ()}, {"conv_stacks": (2, -1)}, {"stacks": (2.5,)},
-    {"epochs": 0}, {"keras_models": 0}, {"models": ()}, {"train_limit": 0},
-], ids=str)
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"stacks": (0,)},
+        {"stacks": ()},
+        {"conv_stacks": (2, -1)},
+        {"stacks": (2.5,)},
+        {"epochs": 0},
+        {"keras_models": 0},
+        {"models": ()},
+        {"train_limit": 0},
+    ],
+    ids=str,
+)
 def test_run_bench_checks_its_config_before_measuring(change: dict, no_measuring) -> None:
     from initlab.errors import InvalidArgumentError
+
     cfg = no_measuring.BenchConfig(**{**no_measuring.QUICK.__dict__, **change})
     with pytest.raises(InvalidArgumentError):
         no_measuring.run_bench(cfg, log=lambda line: None)
@@ -219,5 +285,6 @@ def test_run_bench_checks_its_config_before_measuring(change: dict, no_measuring
 @pytest.mark.parametrize("given", [{"epochs": 0}, {"stacks": []}, {"models": []}], ids=str)
 def test_bench_main_refuses_empty_or_zero_instead_of_using_the_default(given: dict, no_measuring) -> None:
     from initlab.errors import InvalidArgumentError
+
     with pytest.raises(InvalidArgumentError):
         no_measuring.main(quick=True, **given)

@@ -12,10 +12,19 @@ PACKAGE = Path(__file__).resolve().parents[1] / "initlab"
 
 # Each package's level: a module imports only from its own package or from lower levels.
 LEVELS = {
-    "initlab": 0, "initlab._tf_quiet": 0, "initlab.errors": 0, "initlab.paths": 0, "initlab.files": 0,
-    "initlab.stats": 1, "initlab.report": 1, "initlab.sources": 1, "initlab.convergence": 1, "initlab.plots": 1,
+    "initlab": 0,
+    "initlab._tf_quiet": 0,
+    "initlab.errors": 0,
+    "initlab.paths": 0,
+    "initlab.files": 0,
+    "initlab.stats": 1,
+    "initlab.report": 1,
+    "initlab.sources": 1,
+    "initlab.convergence": 1,
+    "initlab.plots": 1,
     "initlab.data": 2,
-    "initlab.nets": 3, "initlab.theory": 3,
+    "initlab.nets": 3,
+    "initlab.theory": 3,
     "initlab.training": 4,
     "initlab.probe": 5,
     "initlab.findings": 6,
@@ -80,7 +89,7 @@ def _cycle(graph: dict[str, set[str]]) -> list[str] | None:
         state[node] = 1
         for nxt in sorted(graph.get(node, ())):
             if state.get(nxt) == 1:
-                return path[path.index(nxt):] + [nxt]
+                return path[path.index(nxt) :] + [nxt]
             if nxt in graph and not state.get(nxt):
                 found = visit(nxt, path + [nxt])
                 if found:
@@ -124,8 +133,12 @@ def test_no_import_cycles() -> None:
 
 def test_no_upward_imports() -> None:
     graph, _ = _graph()
-    upward = sorted(f"{a} -> {b}" for a, edges in graph.items() for b in edges
-                    if _level(b) > _level(a) and not b.startswith(a + "."))
+    upward = sorted(
+        f"{a} -> {b}"
+        for a, edges in graph.items()
+        for b in edges
+        if _level(b) > _level(a) and not b.startswith(a + ".")
+    )
     assert not upward, upward
 
 

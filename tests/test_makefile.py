@@ -10,8 +10,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-NOTE = ("note: apt-get could not install dataset-fashion-mnist; "
-        "Fashion-MNIST will come from INITLAB_DATA or a download")
+NOTE = "note: apt-get could not install dataset-fashion-mnist; Fashion-MNIST will come from INITLAB_DATA or a download"
 
 
 def _stub(folder: Path, name: str, body: str) -> None:
@@ -31,8 +30,13 @@ def test_failing_apt_get_prints_a_note_and_make_goes_on(uid: str, tmp_path: Path
     _stub(bin_dir, "id", f"echo {uid}")  # picks the recipe's branch: root, or not root with sudo
     target = tmp_path / "fashion-mnist"
     env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
-    done = subprocess.run(["make", "--no-print-directory", "-C", str(ROOT), str(target), f"FASHION={target}"],
-                          env=env, capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        ["make", "--no-print-directory", "-C", str(ROOT), str(target), f"FASHION={target}"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
     assert NOTE in done.stdout
     # the recipe really tried (as root: apt-get itself; otherwise through sudo) and created nothing

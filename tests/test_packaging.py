@@ -14,7 +14,7 @@ def _pip_section(text: str) -> list[str]:
     lines = text.splitlines()
     start = next(i for i, line in enumerate(lines) if line.strip() == "- pip:")
     out = []
-    for line in lines[start + 1:]:
+    for line in lines[start + 1 :]:
         m = re.match(r"\s+-\s+\"?([^\"]+)\"?\s*$", line)
         if not m:
             break

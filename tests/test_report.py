@@ -9,21 +9,34 @@ import initlab.stats as st
 from initlab import report
 
 
-def _runs(values: dict[str, list[float]], losses: dict[str, list[float]] | None = None,
-          diverged: set[tuple[str, int]] = frozenset(), epochs: int = 1) -> pd.DataFrame:
+def _runs(
+    values: dict[str, list[float]],
+    losses: dict[str, list[float]] | None = None,
+    diverged: set[tuple[str, int]] = frozenset(),
+    epochs: int = 1,
+) -> pd.DataFrame:
     rows = []
     for init, vs in values.items():
         for seed, v in enumerate(vs):
             for epoch in range(1, epochs + 1):
                 last = epoch == epochs
-                rows.append({"dataset": "mnist", "model": "mlp", "init": init, "seed": seed, "epoch": epoch,
-                             "test_accuracy": v if last else 0.5,
-                             "test_loss": (losses or {}).get(init, [1.0] * len(vs))[seed] if last else 9.0,
-                             "status": "diverged" if (init, seed) in diverged else "ok"})
+                rows.append(
+                    {
+                        "dataset": "mnist",
+                        "model": "mlp",
+                        "init": init,
+                        "seed": seed,
+                        "epoch": epoch,
+                        "test_accuracy": v if last else 0.5,
+                        "test_loss": (losses or {}).get(init, [1.0] * len(vs))[seed] if last else 9.0,
+                        "status": "diverged" if (init, seed) in diverged else "ok",
+                    }
+                )
     return pd.DataFrame(rows)
 
 
 # --- fmt_ci -----------------------------------------------------------------------------------------------
+
 
 def test_fmt_ci() -> None:
     assert report.fmt_ci(0.9741, 0.0012) == "97.41 ± 0.12"
@@ -33,6 +46,7 @@ def test_fmt_ci() -> None:
 
 
 # --- intervals, the runs line, Prose -----------------------------------------------------------------------
+
 
 def test_fmt_interval() -> None:
     assert report.fmt_interval(97.014, 97.706) == "[97.01, 97.71]"
@@ -63,8 +77,9 @@ def test_fmt_pi() -> None:
 def test_runs_line() -> None:
     runs = pd.DataFrame({"init": ["a", "b", "c"], "wall_time": [60.0, 90.0, 30.0]})
     assert report.runs_line(runs) == "3 runs; their recorded training time adds up to 3.0 min"
-    epochs = pd.DataFrame({"init": ["a", "a", "b"], "seed": [0, 0, 0], "epoch": [1, 2, 1],
-                           "wall_time": [60.0, 60.0, 33.0]})  # a run's time is on each of its epochs
+    epochs = pd.DataFrame(
+        {"init": ["a", "a", "b"], "seed": [0, 0, 0], "epoch": [1, 2, 1], "wall_time": [60.0, 60.0, 33.0]}
+    )  # a run's time is on each of its epochs
     assert report.runs_line(epochs, ["init", "seed"]) == "2 runs; their recorded training time adds up to 1.6 min"
 
 
@@ -95,7 +110,7 @@ def test_summary_table_means_over_all_runs() -> None:
     # he: mean 0.97, s = sqrt(0.0002 / 3), half = 3.1824 · s / 2 = 0.01299; loss: 0.1 ± 3.1824 · 0.01633 / 2
     assert t.loc["he", "test_accuracy"] == "97.00 ± 1.30"
     assert t.loc["he", "test_loss"] == "0.1000 ± 0.0260"
-    assert t.loc["zeros", "test_accuracy"] == "11.35 ± 0.00"     # every seed identical
+    assert t.loc["zeros", "test_accuracy"] == "11.35 ± 0.00"  # every seed identical
     assert t.loc["zeros", "diverged"] == 1 and t.loc["he", "diverged"] == 0
     assert (t["seeds"] == 4).all()
     # randn's plain mean, 53 %, describes no run: hence fail_below
@@ -142,27 +157,86 @@ def test_summary_table_other_grouping() -> None:
 
 # --- protocol_text, family_lines, verdict_counts ----------------------------------------------------------
 
+
 def test_protocol_text_names_family_correction_and_seeds() -> None:
-    text = report.protocol_text("the 6 pairs of initializers", 6, 10, 0.005)
-    for part in ("The family is the 6 pairs of initializers", "6 test(s)", "over 10 seeds", "±0.5 pp",
-                 "Holm-corrected", "α = 0.05", "80% power", "factor of 2"):
+    text = report.protocol_text("the 6 pairs of initializers", 6, 10, delta=0.005)
+    for part in (
+        "The family is the 6 pairs of initializers",
+        "6 test(s)",
+        "over 10 seeds",
+        "±0.5 pp",
+        "Holm-corrected",
+        "α = 0.05",
+        "80% power",
+        "factor of 2",
+    ):
         assert part in text, part
-    assert "±0.02 units" in report.protocol_text("x", 1, "3 to 5", 0.02, scale=1.0, unit="units")
-    assert "over 3 to 5 seeds" in report.protocol_text("x", 1, "3 to 5", 0.02)
+    assert "±0.02 units" in report.protocol_text("x", 1, "3 to 5", delta=0.02, scale=1.0, unit="units")
+    assert "over 3 to 5 seeds" in report.protocol_text("x", 1, "3 to 5", delta=0.02)
 
 
 def _family() -> pd.DataFrame:
     rows = [
-        {"claim": "a > b", "n": 1, "mean": 0.01, "ci_low": np.nan, "ci_high": np.nan, "p": np.nan,
-         "p_equiv": np.nan, "exact": False, "seeds_needed": np.nan, "gap": np.nan},
-        {"claim": "a > c", "n": 0, "mean": np.nan, "ci_low": np.nan, "ci_high": np.nan, "p": np.nan,
-         "p_equiv": np.nan, "exact": False, "seeds_needed": np.nan, "gap": np.nan},
-        {"claim": "c > d", "n": 5, "mean": 0.02, "ci_low": 0.02, "ci_high": 0.02, "p": 0.0,
-         "p_equiv": 1.0, "exact": True, "seeds_needed": np.nan, "gap": np.nan},
-        {"claim": "e > f", "n": 5, "mean": 0.0123, "ci_low": 0.0051, "ci_high": 0.0195, "p": 0.004,
-         "p_equiv": 0.9, "exact": False, "seeds_needed": 4.0, "gap": np.nan},
-        {"claim": "g > h", "n": 5, "mean": -0.003, "ci_low": -0.012, "ci_high": 0.006, "p": 0.3,
-         "p_equiv": 0.6, "exact": False, "seeds_needed": 57.0, "gap": 0.004},
+        {
+            "claim": "a > b",
+            "n": 1,
+            "mean": 0.01,
+            "ci_low": np.nan,
+            "ci_high": np.nan,
+            "p": np.nan,
+            "p_equiv": np.nan,
+            "exact": False,
+            "seeds_needed": np.nan,
+            "gap": np.nan,
+        },
+        {
+            "claim": "a > c",
+            "n": 0,
+            "mean": np.nan,
+            "ci_low": np.nan,
+            "ci_high": np.nan,
+            "p": np.nan,
+            "p_equiv": np.nan,
+            "exact": False,
+            "seeds_needed": np.nan,
+            "gap": np.nan,
+        },
+        {
+            "claim": "c > d",
+            "n": 5,
+            "mean": 0.02,
+            "ci_low": 0.02,
+            "ci_high": 0.02,
+            "p": 0.0,
+            "p_equiv": 1.0,
+            "exact": True,
+            "seeds_needed": np.nan,
+            "gap": np.nan,
+        },
+        {
+            "claim": "e > f",
+            "n": 5,
+            "mean": 0.0123,
+            "ci_low": 0.0051,
+            "ci_high": 0.0195,
+            "p": 0.004,
+            "p_equiv": 0.9,
+            "exact": False,
+            "seeds_needed": 4.0,
+            "gap": np.nan,
+        },
+        {
+            "claim": "g > h",
+            "n": 5,
+            "mean": -0.003,
+            "ci_low": -0.012,
+            "ci_high": 0.006,
+            "p": 0.3,
+            "p_equiv": 0.6,
+            "exact": False,
+            "seeds_needed": 57.0,
+            "gap": 0.004,
+        },
     ]
     return st.test_family(pd.DataFrame(rows))
 
@@ -187,16 +261,48 @@ def test_family_lines_label_column_and_units() -> None:
 
 
 def test_family_lines_borderline_and_equivalent() -> None:
-    t = st.test_family(pd.DataFrame([
-        {"claim": "x", "n": 8, "mean": 0.01, "ci_low": 0.001, "ci_high": 0.019, "p": 0.04, "p_equiv": 0.9,
-         "exact": False, "seeds_needed": 8.0, "gap": np.nan}]))
+    t = st.test_family(
+        pd.DataFrame(
+            [
+                {
+                    "claim": "x",
+                    "n": 8,
+                    "mean": 0.01,
+                    "ci_low": 0.001,
+                    "ci_high": 0.019,
+                    "p": 0.04,
+                    "p_equiv": 0.9,
+                    "exact": False,
+                    "seeds_needed": 8.0,
+                    "gap": np.nan,
+                }
+            ]
+        )
+    )
     assert report.family_lines(t, 0.005) == [
-        "- x: +1.00 pp, 95% CI [+0.10, +1.90], Holm p = 0.040 → **supported, borderline (Holm-adjusted p = 0.040)**"]
-    t = st.test_family(pd.DataFrame([
-        {"claim": "y", "n": 8, "mean": 0.0, "ci_low": 0.0, "ci_high": 0.0, "p": 1.0, "p_equiv": 0.0,
-         "exact": True, "seeds_needed": np.nan, "gap": np.nan}]))
+        "- x: +1.00 pp, 95% CI [+0.10, +1.90], Holm p = 0.040 → **supported, borderline (Holm-adjusted p = 0.040)**"
+    ]
+    t = st.test_family(
+        pd.DataFrame(
+            [
+                {
+                    "claim": "y",
+                    "n": 8,
+                    "mean": 0.0,
+                    "ci_low": 0.0,
+                    "ci_high": 0.0,
+                    "p": 1.0,
+                    "p_equiv": 0.0,
+                    "exact": True,
+                    "seeds_needed": np.nan,
+                    "gap": np.nan,
+                }
+            ]
+        )
+    )
     assert report.family_lines(t, 0.005) == [
-        "- y: +0.00 pp in every seed → **equivalent within ±0.5 pp (exact: the same in all 8 seeds)**"]
+        "- y: +0.00 pp in every seed → **equivalent within ±0.5 pp (exact: the same in all 8 seeds)**"
+    ]
 
 
 def test_verdict_counts() -> None:
@@ -212,8 +318,13 @@ _BASE = np.array([0.90, 0.91, 0.89, 0.905, 0.895])
 
 
 def _ranking(b_gain: list[float], c_gain: list[float]) -> pd.DataFrame:
-    return _runs({"a": list(_BASE + 0.04 + np.array([0.001, -0.001, 0.002, 0.0, -0.002])),
-                  "b": list(_BASE + np.array(b_gain)), "c": list(_BASE + np.array(c_gain))})
+    return _runs(
+        {
+            "a": list(_BASE + 0.04 + np.array([0.001, -0.001, 0.002, 0.0, -0.002])),
+            "b": list(_BASE + np.array(b_gain)),
+            "c": list(_BASE + np.array(c_gain)),
+        }
+    )
 
 
 def test_ranking_text_holds() -> None:

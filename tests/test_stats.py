@@ -17,8 +17,11 @@ Z975 = 1.959963984540054
 
 
 def _frame(values: dict[str, list[float]], **extra: object) -> pd.DataFrame:
-    rows = [{"dataset": "mnist", "model": "m", "init": init, "seed": s, "epoch": 1, "test_accuracy": v, **extra}
-            for init, vs in values.items() for s, v in enumerate(vs)]
+    rows = [
+        {"dataset": "mnist", "model": "m", "init": init, "seed": s, "epoch": 1, "test_accuracy": v, **extra}
+        for init, vs in values.items()
+        for s, v in enumerate(vs)
+    ]
     return pd.DataFrame(rows)
 
 
@@ -27,6 +30,7 @@ def _row(mean: float, p: float, p_equiv: float = 1.0, exact: bool = False, n: in
 
 
 # --- mean_ci, summarize ---------------------------------------------------------------------------------
+
 
 def test_mean_ci_matches_t_formula() -> None:
     x = [0.1, 0.4, 0.35, 0.8, 0.2]
@@ -62,6 +66,7 @@ def test_summarize_refuses_unknown_column() -> None:
 
 
 # --- prediction_interval ----------------------------------------------------------------------------------
+
 
 def test_prediction_interval_by_hand() -> None:
     # mean 0.93, s = sqrt(0.002 / 3) = 0.0258199, half = 3.18245 * s * sqrt(1.25) = 0.0918693
@@ -116,8 +121,8 @@ def test_judge_published_decides_on_printed_bounds() -> None:
 
 
 def test_judge_published_rounds_the_published_number_as_printed() -> None:
-    assert st.judge_published(_VALUES, 98.054)["verdict"] == "inside"    # printed 98.05
-    assert st.judge_published(_VALUES, 98.055)["verdict"] == "above"     # printed 98.06 (98.055 is 98.05500...01)
+    assert st.judge_published(_VALUES, 98.054)["verdict"] == "inside"  # printed 98.05
+    assert st.judge_published(_VALUES, 98.055)["verdict"] == "above"  # printed 98.06 (98.055 is 98.05500...01)
     assert st.judge_published(_VALUES, 95.0, digits=0)["high"] == 98.0
 
 
@@ -187,13 +192,18 @@ def test_paired_test_zero_variance_is_exact() -> None:
 
 
 def test_zero_variance_verdicts_follow_the_sign() -> None:
-    t = st.test_family(pd.DataFrame([
-        {"claim": c, **st.paired_test(d, 0.005)}
-        for c, d in [("up", [0.01] * 5), ("down", [-0.01] * 5), ("small", [0.002] * 5), ("zero", [0.0] * 5)]]))
+    t = st.test_family(
+        pd.DataFrame(
+            [
+                {"claim": c, **st.paired_test(d, 0.005)}
+                for c, d in [("up", [0.01] * 5), ("down", [-0.01] * 5), ("small", [0.002] * 5), ("zero", [0.0] * 5)]
+            ]
+        )
+    )
     v = t.set_index("claim")
     assert v.loc["up", "verdict"] == "supported"
     assert v.loc["down", "verdict"] == "reversed"
-    assert v.loc["small", "verdict"] == "supported"   # the sign decides, even inside ±δ
+    assert v.loc["small", "verdict"] == "supported"  # the sign decides, even inside ±δ
     assert v.loc["zero", "verdict"] == "equivalent"
     assert not v["borderline"].any()
 
@@ -219,6 +229,7 @@ def test_paired_test_refuses_a_bad_margin(delta: float) -> None:
 
 
 # --- holm -------------------------------------------------------------------------------------------------
+
 
 def test_holm_by_hand() -> None:
     # sorted 0.005, 0.01, 0.03, 0.04 → ×4, ×3, ×2, ×1 = 0.02, 0.03, 0.06, 0.04;
@@ -255,6 +266,7 @@ def test_holm_matches_statsmodels() -> None:
 
 # --- seeds_needed -----------------------------------------------------------------------------------------
 
+
 def _simulated_power(effect: float, n: int, trials: int = 40_000) -> float:
     x = np.random.default_rng(3).normal(effect, 1.0, (trials, n))
     t = x.mean(axis=1) / (x.std(axis=1, ddof=1) / math.sqrt(n))
@@ -265,13 +277,13 @@ def test_seeds_needed_known_values() -> None:
     # two-sided paired t-test, α = 0.05, power 0.8 (e.g. G*Power): d = 1 → 10, d = 0.5 → 34
     assert st.seeds_needed(1.0, 1.0) == 10
     assert st.seeds_needed(0.5, 1.0) == 34
-    assert st.seeds_needed(0.01, 0.01) == 10        # only the ratio matters
-    assert st.seeds_needed(-0.005, 0.01) == 34      # and not the sign
+    assert st.seeds_needed(0.01, 0.01) == 10  # only the ratio matters
+    assert st.seeds_needed(-0.005, 0.01) == 34  # and not the sign
 
 
 def test_seeds_needed_against_simulation() -> None:
-    assert _simulated_power(1.0, 10) >= 0.79   # ≈ 0.803
-    assert _simulated_power(1.0, 9) < 0.77     # ≈ 0.748: one seed fewer does not reach 80%
+    assert _simulated_power(1.0, 10) >= 0.79  # ≈ 0.803
+    assert _simulated_power(1.0, 9) < 0.77  # ≈ 0.748: one seed fewer does not reach 80%
 
 
 @pytest.mark.parametrize("effect", [0.3, 0.7, 1.5, 3.0])
@@ -290,12 +302,13 @@ def test_seeds_needed_undefined_and_infeasible() -> None:
     assert np.isnan(st.seeds_needed(0.0, 1.0))
     assert np.isnan(st.seeds_needed(0.01, 0.0))
     assert np.isnan(st.seeds_needed(np.nan, 1.0)) and np.isnan(st.seeds_needed(0.01, np.nan))
-    assert st.seeds_needed(1e-3, 1.0) == np.inf          # needs millions
+    assert st.seeds_needed(1e-3, 1.0) == np.inf  # needs millions
     assert st.seeds_needed(0.5, 1.0, max_seeds=20) == np.inf
     assert st.seeds_needed(0.5, 1.0, max_seeds=34) == 34
 
 
 # --- decide, test_family, verdict_label -------------------------------------------------------------------
+
 
 def test_decide_each_branch() -> None:
     assert st.decide(0.01, 0.01, 0.9) == "supported"
@@ -307,15 +320,18 @@ def test_decide_each_branch() -> None:
 
 
 def test_four_verdicts_on_synthetic_data() -> None:
-    df = _frame({
-        "base": [0.900, 0.910, 0.890, 0.905, 0.895, 0.900],
-        "better": [0.920, 0.932, 0.908, 0.927, 0.913, 0.921],   # +2 pp ± 0.2
-        "worse": [0.880, 0.889, 0.872, 0.884, 0.874, 0.881],    # −2 pp
-        "same": [0.9003, 0.9098, 0.8901, 0.9049, 0.8952, 0.9001],  # within ±0.05 pp
-        "noisy": [0.930, 0.880, 0.915, 0.870, 0.925, 0.885],
-    })
-    t = st.compare_pairs(df, [("better", "base"), ("worse", "base"), ("same", "base"), ("noisy", "base")],
-                         delta=0.005).set_index("claim")
+    df = _frame(
+        {
+            "base": [0.900, 0.910, 0.890, 0.905, 0.895, 0.900],
+            "better": [0.920, 0.932, 0.908, 0.927, 0.913, 0.921],  # +2 pp ± 0.2
+            "worse": [0.880, 0.889, 0.872, 0.884, 0.874, 0.881],  # −2 pp
+            "same": [0.9003, 0.9098, 0.8901, 0.9049, 0.8952, 0.9001],  # within ±0.05 pp
+            "noisy": [0.930, 0.880, 0.915, 0.870, 0.925, 0.885],
+        }
+    )
+    t = st.compare_pairs(
+        df, [("better", "base"), ("worse", "base"), ("same", "base"), ("noisy", "base")], delta=0.005
+    ).set_index("claim")
     assert t.loc["better > base", "verdict"] == "supported"
     assert t.loc["worse > base", "verdict"] == "reversed"
     assert t.loc["same > base", "verdict"] == "equivalent"
@@ -327,26 +343,25 @@ def test_four_verdicts_on_synthetic_data() -> None:
 def test_holm_applies_across_the_family() -> None:
     alone = st.test_family(pd.DataFrame([_row(0.01, 0.03)]))
     assert alone.loc[0, "verdict"] == "supported" and alone.loc[0, "p_adj"] == pytest.approx(0.03)
-    fam = st.test_family(pd.DataFrame([_row(0.01, 0.03, claim="a"), _row(0.01, 0.5, claim="b"),
-                                       _row(0.01, 0.6, claim="c")]))
+    fam = st.test_family(
+        pd.DataFrame([_row(0.01, 0.03, claim="a"), _row(0.01, 0.5, claim="b"), _row(0.01, 0.6, claim="c")])
+    )
     assert fam["p_adj"].tolist() == pytest.approx([0.09, 1.0, 1.0])
-    assert fam.loc[0, "verdict"] == "inconclusive"     # passes alone, not after correction
-    assert bool(fam.loc[0, "borderline"])              # 0.09 lies in [0.025, 0.1]
+    assert fam.loc[0, "verdict"] == "inconclusive"  # passes alone, not after correction
+    assert bool(fam.loc[0, "borderline"])  # 0.09 lies in [0.025, 0.1]
     eq = st.test_family(pd.DataFrame([_row(0.0, 0.9, p_equiv=0.02), _row(0.0, 0.9, p_equiv=0.03)]))
     assert eq["p_equiv_adj"].tolist() == pytest.approx([0.04, 0.04])
     assert eq["verdict"].tolist() == ["equivalent", "equivalent"]
 
 
 def test_exact_rows_take_no_part_in_the_correction() -> None:
-    fam = st.test_family(pd.DataFrame([_row(0.01, 0.02), _row(0.01, 0.04),
-                                       _row(0.02, 0.0, p_equiv=1.0, exact=True)]))
-    assert fam["p_adj"].tolist() == pytest.approx([0.04, 0.04, 0.0])   # m = 2 (with m = 3: 0.06)
+    fam = st.test_family(pd.DataFrame([_row(0.01, 0.02), _row(0.01, 0.04), _row(0.02, 0.0, p_equiv=1.0, exact=True)]))
+    assert fam["p_adj"].tolist() == pytest.approx([0.04, 0.04, 0.0])  # m = 2 (with m = 3: 0.06)
     assert fam["verdict"].tolist() == ["supported", "supported", "supported"]
     assert not fam.loc[2, "borderline"]
 
 
-@pytest.mark.parametrize("p, borderline", [(0.0249, False), (0.025, True), (0.049, True), (0.1, True),
-                                           (0.1001, False)])
+@pytest.mark.parametrize("p, borderline", [(0.0249, False), (0.025, True), (0.049, True), (0.1, True), (0.1001, False)])
 def test_borderline_band(p: float, borderline: bool) -> None:
     fam = st.test_family(pd.DataFrame([_row(0.01, p)]))
     assert bool(fam.loc[0, "borderline"]) is borderline
@@ -369,8 +384,17 @@ def test_empty_family() -> None:
 
 
 def _label(**row: object) -> str:
-    base = {"verdict": "supported", "n": 5, "mean": 0.01, "gap": np.nan, "seeds_needed": np.nan,
-            "exact": False, "borderline": False, "p_adj": 0.001, "p_equiv_adj": 0.9}
+    base = {
+        "verdict": "supported",
+        "n": 5,
+        "mean": 0.01,
+        "gap": np.nan,
+        "seeds_needed": np.nan,
+        "exact": False,
+        "borderline": False,
+        "p_adj": 0.001,
+        "p_equiv_adj": 0.9,
+    }
     return st.verdict_label({**base, **row}, delta=0.005)
 
 
@@ -378,29 +402,42 @@ def test_verdict_label_every_branch() -> None:
     assert _label() == "supported"
     assert _label(verdict="reversed", mean=-0.01) == "reversed"
     assert _label(verdict="equivalent") == "equivalent within ±0.5 pp"
-    assert _label(verdict="inconclusive", mean=0.003, seeds_needed=14.0) == \
-        "inconclusive (about 14 seeds would resolve a 0.30 pp gap)"
-    assert _label(verdict="inconclusive", mean=0.003, gap=-0.012, seeds_needed=7.0) == \
-        "inconclusive (about 7 seeds would resolve a 1.20 pp gap)"
+    assert (
+        _label(verdict="inconclusive", mean=0.003, seeds_needed=14.0)
+        == "inconclusive (about 14 seeds would resolve a 0.30 pp gap)"
+    )
+    assert (
+        _label(verdict="inconclusive", mean=0.003, gap=-0.012, seeds_needed=7.0)
+        == "inconclusive (about 7 seeds would resolve a 1.20 pp gap)"
+    )
     assert _label(verdict="inconclusive", n=1) == "inconclusive (needs at least 2 seeds)"
-    assert _label(verdict="inconclusive", seeds_needed=np.inf) == \
-        "inconclusive (no feasible number of seeds resolves it: more than 10,000)"
-    assert _label(verdict="inconclusive", mean=0.0) == "inconclusive"   # no gap to size
+    assert (
+        _label(verdict="inconclusive", seeds_needed=np.inf)
+        == "inconclusive (no feasible number of seeds resolves it: more than 10,000)"
+    )
+    assert _label(verdict="inconclusive", mean=0.0) == "inconclusive"  # no gap to size
     assert _label(exact=True, n=4) == "supported (exact: the same in all 4 seeds)"
     assert _label(borderline=True, p_adj=0.041) == "supported, borderline (Holm-adjusted p = 0.041)"
-    assert _label(verdict="equivalent", borderline=True, p_adj=0.6, p_equiv_adj=0.03) == \
-        "equivalent within ±0.5 pp, borderline (Holm-adjusted equivalence p = 0.030)"
-    assert _label(verdict="inconclusive", borderline=True, p_adj=0.5, p_equiv_adj=0.07, seeds_needed=30.0) == \
-        "inconclusive (about 30 seeds would resolve a 1.00 pp gap), borderline (Holm-adjusted equivalence p = 0.070)"
-    assert st.verdict_label({**{"verdict": "equivalent", "n": 5, "mean": 0.0}}, delta=0.02, scale=1.0,
-                            unit="units") == "equivalent within ±0.02 units"
+    assert (
+        _label(verdict="equivalent", borderline=True, p_adj=0.6, p_equiv_adj=0.03)
+        == "equivalent within ±0.5 pp, borderline (Holm-adjusted equivalence p = 0.030)"
+    )
+    assert (
+        _label(verdict="inconclusive", borderline=True, p_adj=0.5, p_equiv_adj=0.07, seeds_needed=30.0)
+        == "inconclusive (about 30 seeds would resolve a 1.00 pp gap), borderline (Holm-adjusted equivalence p = 0.070)"
+    )
+    assert (
+        st.verdict_label({**{"verdict": "equivalent", "n": 5, "mean": 0.0}}, delta=0.02, scale=1.0, unit="units")
+        == "equivalent within ±0.02 units"
+    )
 
 
 # --- wilson_interval, failure_summary ---------------------------------------------------------------------
 
+
 def test_wilson_interval_by_hand() -> None:
     assert st.wilson_interval(1, 3) == pytest.approx((0.0615, 0.7923), abs=1e-4)
-    z2 = Z975 ** 2
+    z2 = Z975**2
     # k = 0: (0, z²/(n + z²)); k = n: (n/(n + z²), 1)
     assert st.wilson_interval(0, 10) == pytest.approx((0.0, z2 / (10 + z2)))
     assert st.wilson_interval(10, 10) == pytest.approx((10 / (10 + z2), 1.0))
@@ -418,7 +455,7 @@ def test_wilson_interval_edges() -> None:
 
 
 def test_failure_summary_on_a_bimodal_sample() -> None:
-    values = [0.10, 0.45, 0.10, 0.46, np.nan, 0.47]   # two stuck at chance, one diverged, three trained
+    values = [0.10, 0.45, 0.10, 0.46, np.nan, 0.47]  # two stuck at chance, one diverged, three trained
     f = st.failure_summary(values, threshold=0.3)
     assert (f["n"], f["failed"], f["trained_n"]) == (6, 3, 3)
     assert f["rate"] == 0.5
@@ -433,9 +470,10 @@ def test_failure_summary_on_a_bimodal_sample() -> None:
 
 # --- paired_values, compare_pairs, ranking_verdict --------------------------------------------------------
 
+
 def test_paired_values_pairs_by_seed() -> None:
     df = _frame({"a": [0.9, 0.8, 0.7, 0.6], "b": [0.5, 0.4, 0.3]})
-    df = df[~((df["init"] == "a") & (df["seed"] == 1))]       # seed 1: only b ran; seed 3: only a ran
+    df = df[~((df["init"] == "a") & (df["seed"] == 1))]  # seed 1: only b ran; seed 3: only a ran
     w = st.paired_values(df.sample(frac=1, random_state=0), "a", "b")
     assert list(w.index) == [0, 2] and list(w.columns) == ["a", "b"]
     assert w.loc[2].tolist() == [0.7, 0.3]
@@ -458,8 +496,12 @@ def test_paired_values_refuses_unknown_init_with_the_valid_ones() -> None:
 
 
 def test_paired_values_refuses_several_runs_per_seed() -> None:
-    df = pd.concat([_frame({"a": [0.9, 0.8], "b": [0.5, 0.4]}),
-                    _frame({"a": [0.7, 0.6], "b": [0.3, 0.2]}).assign(dataset="cifar10")])
+    df = pd.concat(
+        [
+            _frame({"a": [0.9, 0.8], "b": [0.5, 0.4]}),
+            _frame({"a": [0.7, 0.6], "b": [0.3, 0.2]}).assign(dataset="cifar10"),
+        ]
+    )
     with pytest.raises(InvalidArgumentError, match="one run per seed.*dataset"):
         st.paired_values(df, "a", "b")
     assert len(st.paired_values(df[df["dataset"] == "mnist"], "a", "b")) == 2
@@ -468,8 +510,8 @@ def test_paired_values_refuses_several_runs_per_seed() -> None:
 def test_compare_pairs_counts_a_diverged_seed() -> None:
     df = _frame({"a": [0.92, 0.93, np.nan, 0.91], "b": [0.90, 0.90, 0.90, 0.90], "c": [0.90] * 3})
     t = st.compare_pairs(df, [("a", "b"), ("a", "c")], delta=0.005, gaps=[0.02, None]).set_index("claim")
-    assert t.loc["a > b", "n"] == 3 and t.loc["a > b", "dropped"] == 1     # the NaN seed, counted
-    assert t.loc["a > c", "n"] == 2 and t.loc["a > c", "dropped"] == 1     # seed 3: c never ran, not counted
+    assert t.loc["a > b", "n"] == 3 and t.loc["a > b", "dropped"] == 1  # the NaN seed, counted
+    assert t.loc["a > c", "n"] == 2 and t.loc["a > c", "dropped"] == 1  # seed 3: c never ran, not counted
     assert t.loc["a > b", "gap"] == 0.02 and np.isnan(t.loc["a > c", "gap"])
     assert t.loc["a > b", "mean"] == pytest.approx(0.02)
 
@@ -483,9 +525,13 @@ def test_compare_pairs_refuses_gaps_that_do_not_match_the_claims() -> None:
 
 
 def test_compare_pairs_on_another_key_and_value() -> None:
-    df = pd.DataFrame([{"seed": s, "activation": act, "auc": v}
-                       for act, vs in {"relu": [0.8, 0.82, 0.81], "tanh": [0.7, 0.7, 0.69]}.items()
-                       for s, v in enumerate(vs)])
+    df = pd.DataFrame(
+        [
+            {"seed": s, "activation": act, "auc": v}
+            for act, vs in {"relu": [0.8, 0.82, 0.81], "tanh": [0.7, 0.7, 0.69]}.items()
+            for s, v in enumerate(vs)
+        ]
+    )
     t = st.compare_pairs(df, [("relu", "tanh")], delta=0.01, value="auc", key="activation")
     assert t.loc[0, "claim"] == "relu > tanh" and t.loc[0, "n"] == 3
     assert t.loc[0, "mean"] == pytest.approx((0.1 + 0.12 + 0.12) / 3)
@@ -538,29 +584,60 @@ def test_two_identical_seeds_are_not_yet_exact() -> None:
 
 
 def test_an_inconclusive_claim_with_enough_seeds_for_the_claimed_gap_says_so() -> None:
-    row = {"verdict": "inconclusive", "n": 3, "seeds_needed": 3.0, "gap": 0.0032, "mean": 0.0003, "exact": False,
-           "borderline": False, "p_adj": 1.0, "p_equiv_adj": 0.5}
-    assert st.verdict_label(row, 0.0025) == ("inconclusive (about 3 seeds would resolve a 0.32 pp gap and 3 ran: "
-                                             "the gap measured, +0.03 pp, is smaller)")
-    assert st.verdict_label({**row, "seeds_needed": 8.0}, 0.0025) == \
-        "inconclusive (about 8 seeds would resolve a 0.32 pp gap)"
+    row = {
+        "verdict": "inconclusive",
+        "n": 3,
+        "seeds_needed": 3.0,
+        "gap": 0.0032,
+        "mean": 0.0003,
+        "exact": False,
+        "borderline": False,
+        "p_adj": 1.0,
+        "p_equiv_adj": 0.5,
+    }
+    assert st.verdict_label(row, 0.0025) == (
+        "inconclusive (about 3 seeds would resolve a 0.32 pp gap and 3 ran: the gap measured, +0.03 pp, is smaller)"
+    )
+    assert (
+        st.verdict_label({**row, "seeds_needed": 8.0}, 0.0025)
+        == "inconclusive (about 8 seeds would resolve a 0.32 pp gap)"
+    )
 
 
 def test_an_inconclusive_claim_left_open_by_the_correction_says_so() -> None:
-    row = {"verdict": "inconclusive", "n": 3, "seeds_needed": 3.0, "gap": float("nan"), "mean": 0.1099,
-           "exact": False, "borderline": False, "p_adj": 0.2, "p_equiv_adj": 0.9}
-    assert st.verdict_label(row, 0.02) == ("inconclusive (about 3 seeds would resolve a 10.99 pp gap in this test "
-                                           "alone and 3 ran: the correction over the family leaves it open)")
+    row = {
+        "verdict": "inconclusive",
+        "n": 3,
+        "seeds_needed": 3.0,
+        "gap": float("nan"),
+        "mean": 0.1099,
+        "exact": False,
+        "borderline": False,
+        "p_adj": 0.2,
+        "p_equiv_adj": 0.9,
+    }
+    assert st.verdict_label(row, 0.02) == (
+        "inconclusive (about 3 seeds would resolve a 10.99 pp gap in this test "
+        "alone and 3 ran: the correction over the family leaves it open)"
+    )
     claimed_smaller = {**row, "gap": 0.05}  # measured 10.99 pp, claimed 5 pp: not "smaller"
     assert "leaves it open" in st.verdict_label(claimed_smaller, 0.02)
 
 
 def test_final_epochs_keeps_each_runs_last_epoch_by_its_keys() -> None:
     """Two optimizer settings at one rate are two runs; given keys replace the default ones."""
-    df = pd.DataFrame({"dataset": "mnist", "model": "m", "init": "he", "seed": [0, 0, 0, 0, 1, 1],
-                       "epoch": [1, 2, 1, 2, 1, 2], "learning_rate": 0.01,
-                       "optimizer_setting": ["sgd", "sgd", "momentum 0.9", "momentum 0.9", "sgd", "sgd"],
-                       "test_accuracy": [0.1, 0.2, 0.3, 0.4, 0.5, 0.6]})
+    df = pd.DataFrame(
+        {
+            "dataset": "mnist",
+            "model": "m",
+            "init": "he",
+            "seed": [0, 0, 0, 0, 1, 1],
+            "epoch": [1, 2, 1, 2, 1, 2],
+            "learning_rate": 0.01,
+            "optimizer_setting": ["sgd", "sgd", "momentum 0.9", "momentum 0.9", "sgd", "sgd"],
+            "test_accuracy": [0.1, 0.2, 0.3, 0.4, 0.5, 0.6],
+        }
+    )
     last = st.final_epochs(df)
     assert sorted(last.test_accuracy) == [0.2, 0.4, 0.6] and (last.epoch == 2).all()
     by_init = st.final_epochs(df, ["init"])  # the setting is not a key here: one run per seed

@@ -80,36 +80,53 @@ def _cifar(key: str, sha256: str) -> DataFile:
 
 
 DATASETS: dict[str, DatasetSpec] = {
-    "mnist": DatasetSpec("mnist", "idx", (
-        _idx("train-images-idx3-ubyte", "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db"),
-        _idx("train-labels-idx1-ubyte", "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5"),
-        _idx("t10k-images-idx3-ubyte", "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7"),
-        _idx("t10k-labels-idx1-ubyte", "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2"),
-    ), tuple(str(d) for d in range(10)), (("mnist", "idx-gz"),), (("mnist.npz", "keras-npz"),),
-        base_url="https://storage.googleapis.com/cvdf-datasets/mnist/"),
-    "fashion_mnist": DatasetSpec("fashion_mnist", "idx", (
-        _idx("train-images-idx3-ubyte", "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888"),
-        _idx("train-labels-idx1-ubyte", "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9"),
-        _idx("t10k-images-idx3-ubyte", "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b"),
-        _idx("t10k-labels-idx1-ubyte", "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34"),
-    ), ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
-        "Ankle boot"), (("fashion-mnist", "idx-gz"), ("fashion_mnist", "idx-gz")),
-        (("fashion-mnist", "idx-gz"),), base_url="http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"),
-    "cifar10": DatasetSpec("cifar10", "cifar", (
-        _cifar("data_batch_1", "cee916563c9f80d84e3cc88e17fdc0941787f1244f00a67874d45b261883ada5"),
-        _cifar("data_batch_2", "a591ca11fa1708a91ee40f54b3da4784ccd871ecf2137de63f51ada8b3fa57ed"),
-        _cifar("data_batch_3", "bbe8596564c0f86427f876058170b84dac6670ddf06d79402899d93ceea26f67"),
-        _cifar("data_batch_4", "014e562d6e23c72197cc727519169a60359f5eccd8945ad5a09d710285ff4e48"),
-        _cifar("data_batch_5", "755304fc0b379caeae8c14f0dac912fbc7d6cd469eb67a1029a08a39453a9add"),
-        _cifar("test_batch", "8e2eb146ae340b09e24670f29cabc6326dba54da8789dab6768acf480273f65b"),
-        _cifar("batches.meta", "558e74b5e208382e186da55784b4bac2cd52e558448e1b5800990fdb28ed8033"),
-    ), ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"),
+    "mnist": DatasetSpec(
+        "mnist",
+        "idx",
+        (
+            _idx("train-images-idx3-ubyte", "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db"),
+            _idx("train-labels-idx1-ubyte", "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5"),
+            _idx("t10k-images-idx3-ubyte", "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7"),
+            _idx("t10k-labels-idx1-ubyte", "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2"),
+        ),
+        tuple(str(d) for d in range(10)),
+        (("mnist", "idx-gz"),),
+        (("mnist.npz", "keras-npz"),),
+        base_url="https://storage.googleapis.com/cvdf-datasets/mnist/",
+    ),
+    "fashion_mnist": DatasetSpec(
+        "fashion_mnist",
+        "idx",
+        (
+            _idx("train-images-idx3-ubyte", "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888"),
+            _idx("train-labels-idx1-ubyte", "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9"),
+            _idx("t10k-images-idx3-ubyte", "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b"),
+            _idx("t10k-labels-idx1-ubyte", "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34"),
+        ),
+        ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"),
+        (("fashion-mnist", "idx-gz"), ("fashion_mnist", "idx-gz")),
+        (("fashion-mnist", "idx-gz"),),
+        base_url="http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
+    ),
+    "cifar10": DatasetSpec(
+        "cifar10",
+        "cifar",
+        (
+            _cifar("data_batch_1", "cee916563c9f80d84e3cc88e17fdc0941787f1244f00a67874d45b261883ada5"),
+            _cifar("data_batch_2", "a591ca11fa1708a91ee40f54b3da4784ccd871ecf2137de63f51ada8b3fa57ed"),
+            _cifar("data_batch_3", "bbe8596564c0f86427f876058170b84dac6670ddf06d79402899d93ceea26f67"),
+            _cifar("data_batch_4", "014e562d6e23c72197cc727519169a60359f5eccd8945ad5a09d710285ff4e48"),
+            _cifar("data_batch_5", "755304fc0b379caeae8c14f0dac912fbc7d6cd469eb67a1029a08a39453a9add"),
+            _cifar("test_batch", "8e2eb146ae340b09e24670f29cabc6326dba54da8789dab6768acf480273f65b"),
+            _cifar("batches.meta", "558e74b5e208382e186da55784b4bac2cd52e558448e1b5800990fdb28ed8033"),
+        ),
+        ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"),
         (("cifar-10-batches-bin", "cifar-bin"), ("cifar-10-batches-py", "cifar-pickle")),
         # Keras 2 extracted the archive here; Keras 3 one level down.
-        (("cifar-10-batches-py", "cifar-pickle"),
-         ("cifar-10-batches-py-target/cifar-10-batches-py", "cifar-pickle")),
+        (("cifar-10-batches-py", "cifar-pickle"), ("cifar-10-batches-py-target/cifar-10-batches-py", "cifar-pickle")),
         base_url="https://www.cs.toronto.edu/~kriz/",
-        archive=RemoteArchive(CIFAR_ARCHIVE, "c32a1d4ab5d03f1284b67883e8d87530")),
+        archive=RemoteArchive(CIFAR_ARCHIVE, "c32a1d4ab5d03f1284b67883e8d87530"),
+    ),
 }
 
 
@@ -196,9 +213,11 @@ def locate(name: str, data_dir: str | os.PathLike[str] | None = None) -> tuple[C
 
 def not_found_hint(name: str) -> str:
     """How to get dataset ``name`` when it is found nowhere."""
-    ways = ["point INITLAB_DATA at a folder holding mnist/, fashion-mnist/ or cifar-10-batches-bin/",
-            "or allow the download into the project's data/ (unset INITLAB_OFFLINE, "
-            "or pass download=True, or run `initlab data fetch`)"]
+    ways = [
+        "point INITLAB_DATA at a folder holding mnist/, fashion-mnist/ or cifar-10-batches-bin/",
+        "or allow the download into the project's data/ (unset INITLAB_OFFLINE, "
+        "or pass download=True, or run `initlab data fetch`)",
+    ]
     if name == "fashion_mnist":
         ways.insert(0, "install Debian's package: apt-get install dataset-fashion-mnist")
     return "To get it: " + "; ".join(ways) + "."
@@ -243,8 +262,11 @@ _VERIFIED: dict[tuple[str, Candidate], tuple[tuple, Dataset]] = {}
 
 
 def _load_verified(spec: DatasetSpec, cand: Candidate) -> Dataset:
-    stamp = tuple((str(p.resolve()), s.st_size, s.st_mtime_ns, s.st_ino)
-                  for p in dict.fromkeys(cand.files().values()) for s in [p.stat()])
+    stamp = tuple(
+        (str(p.resolve()), s.st_size, s.st_mtime_ns, s.st_ino)
+        for p in dict.fromkeys(cand.files().values())
+        for s in [p.stat()]
+    )
     memo = _VERIFIED.get((spec.name, cand))
     if memo is None or memo[0] != stamp:
         _VERIFIED.pop((spec.name, cand), None)  # never hold a stale copy while reading the new one
@@ -252,8 +274,7 @@ def _load_verified(spec: DatasetSpec, cand: Candidate) -> Dataset:
     return memo[1]
 
 
-def load_dataset(name: str, data_dir: str | os.PathLike[str] | None = None,
-                 download: bool | None = None) -> Dataset:
+def load_dataset(name: str, data_dir: str | os.PathLike[str] | None = None, download: bool | None = None) -> Dataset:
     """Load a dataset as uint8 arrays, every file verified first.
 
     Args:
@@ -278,12 +299,12 @@ def load_dataset(name: str, data_dir: str | os.PathLike[str] | None = None,
         if not download:
             raise DatasetNotFoundError(name, looked, not_found_hint(name))
         folder, fmt_name = spec.folders[0]
-        cand = Candidate(fetch(spec, project_data_dir() / folder), fmt_name,
-                         tuple(f.key for f in spec.files))
+        cand = Candidate(fetch(spec, project_data_dir() / folder), fmt_name, tuple(f.key for f in spec.files))
     return _load_verified(spec, cand)
 
 
 # Preprocessing: separate, explicit steps.
+
 
 def scale(x: np.ndarray) -> np.ndarray:
     """uint8 pixels to float32 in [0, 1]."""
@@ -317,14 +338,14 @@ def channel_stats(x_train: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """
     x = np.asarray(x_train)
     if x.ndim not in (3, 4):
-        raise InvalidArgumentError("x_train", f"<array of shape {x.shape}>",
-                                   "must have shape (N, H, W) or (N, H, W, C)")
+        raise InvalidArgumentError(
+            "x_train", f"<array of shape {x.shape}>", "must have shape (N, H, W) or (N, H, W, C)"
+        )
     rows = x.reshape(-1, 1 if x.ndim == 3 else x.shape[-1])
     step = 1 << 18  # chunks keep temporaries small (CIFAR-10: 51M pixels)
-    chunks = [rows[i:i + step] for i in range(0, len(rows), step)]
+    chunks = [rows[i : i + step] for i in range(0, len(rows), step)]
     if x.dtype == np.uint8:  # exact and fast: a 256-bin histogram per channel
-        counts = sum(np.stack([np.bincount(c[:, k], minlength=256) for k in range(rows.shape[1])])
-                     for c in chunks)
+        counts = sum(np.stack([np.bincount(c[:, k], minlength=256) for k in range(rows.shape[1])]) for c in chunks)
         levels = np.arange(256) / 255
         mean = counts @ levels / len(rows)
         return mean, np.sqrt((counts * (levels - mean[:, None]) ** 2).sum(axis=1) / len(rows))
@@ -338,8 +359,7 @@ def normalize_channels(x: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.n
     mean, std = np.asarray(mean, dtype=np.float32), np.asarray(std, dtype=np.float32)
     channels = 1 if x.ndim == 3 else x.shape[-1]
     if mean.size != channels or std.size != channels:
-        raise InvalidArgumentError("mean", mean.tolist(),
-                                   f"and `std` must have one value per channel ({channels})")
+        raise InvalidArgumentError("mean", mean.tolist(), f"and `std` must have one value per channel ({channels})")
     if np.any(std <= 0):
         raise InvalidArgumentError("std", std.tolist(), "must be positive")
     if x.ndim == 3:
@@ -348,6 +368,7 @@ def normalize_channels(x: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.n
 
 
 # The report behind `initlab data check`.
+
 
 @dataclass(frozen=True)
 class CheckResult:

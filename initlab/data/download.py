@@ -47,8 +47,9 @@ def _stream(url: str, folder: Path, desc: str) -> tuple[Path, str]:
                     bar.update(len(chunk))
     except OSError as exc:
         tmp.unlink(missing_ok=True)
-        raise InitlabError(f"Download of {url} failed: {exc}. Check the network, or point "
-                           "INITLAB_DATA at a folder holding a copy.") from None
+        raise InitlabError(
+            f"Download of {url} failed: {exc}. Check the network, or point INITLAB_DATA at a folder holding a copy."
+        ) from None
     except BaseException:  # an interrupt: leave no partial file behind
         tmp.unlink(missing_ok=True)
         raise
@@ -74,8 +75,7 @@ def _fetch_idx(spec: Any, base_url: str, folder: Path) -> None:
             content = fmt.gunzip(tmp)
         except fmt.Unreadable as exc:
             tmp.unlink()
-            raise ChecksumError(str(final), f.sha256, fmt.sha256(exc.content),
-                                f"download: {exc.detail}") from None
+            raise ChecksumError(str(final), f.sha256, fmt.sha256(exc.content), f"download: {exc.detail}") from None
         _place(tmp, final, f.sha256, content, "download; sha256 of the decompressed IDX content")
 
 

@@ -20,11 +20,17 @@ from pathlib import Path
 import numpy as np
 
 CIFAR_RECORD = 1 + 32 * 32 * 3  # one label byte, then 1,024 R, 1,024 G and 1,024 B bytes
-NPZ_MEMBERS = {"train-images-idx3-ubyte": "x_train", "train-labels-idx1-ubyte": "y_train",
-               "t10k-images-idx3-ubyte": "x_test", "t10k-labels-idx1-ubyte": "y_test"}
-_HASHED_AS = {"idx-gz": "sha256 of the decompressed IDX content",
-              "keras-npz": "sha256 of the IDX bytes rebuilt from the array",
-              "cifar-pickle": "sha256 of the binary-version bytes rebuilt from the pickle"}
+NPZ_MEMBERS = {
+    "train-images-idx3-ubyte": "x_train",
+    "train-labels-idx1-ubyte": "y_train",
+    "t10k-images-idx3-ubyte": "x_test",
+    "t10k-labels-idx1-ubyte": "y_test",
+}
+_HASHED_AS = {
+    "idx-gz": "sha256 of the decompressed IDX content",
+    "keras-npz": "sha256 of the IDX bytes rebuilt from the array",
+    "cifar-pickle": "sha256 of the binary-version bytes rebuilt from the pickle",
+}
 
 
 class Unreadable(Exception):
@@ -46,7 +52,7 @@ def _gunzip_prefix(raw: bytes) -> bytes:
     out = []
     for start in range(0, len(raw), 1 << 16):
         try:
-            out.append(d.decompress(raw[start:start + (1 << 16)]))
+            out.append(d.decompress(raw[start : start + (1 << 16)]))
         except zlib.error:
             break
     return b"".join(out)
@@ -65,8 +71,9 @@ def gunzip(path: Path) -> bytes:
     except (EOFError, OSError, zlib.error) as exc:
         partial = _gunzip_prefix(raw)
         kind = "truncated" if isinstance(exc, EOFError) else "damaged"
-        raise Unreadable(f"{kind} gzip file, only {len(partial):,} bytes decompress; "
-                         "the actual hash is of that part", partial) from None
+        raise Unreadable(
+            f"{kind} gzip file, only {len(partial):,} bytes decompress; the actual hash is of that part", partial
+        ) from None
 
 
 def parse_idx(content: bytes) -> np.ndarray:
@@ -76,7 +83,7 @@ def parse_idx(content: bytes) -> np.ndarray:
     zero, dtype_code, ndim = struct.unpack(">HBB", content[:4])
     if zero != 0 or dtype_code != 0x08:
         raise ValueError("not a uint8 IDX stream")
-    dims = struct.unpack(">" + "I" * ndim, content[4:4 + 4 * ndim])
+    dims = struct.unpack(">" + "I" * ndim, content[4 : 4 + 4 * ndim])
     data = np.frombuffer(content, dtype=np.uint8, offset=4 + 4 * ndim)
     if data.size != int(np.prod(dims)):
         raise ValueError(f"IDX header declares shape {dims} but the stream holds {data.size} values")
@@ -109,8 +116,9 @@ def cifar_records(data: np.ndarray, labels: object) -> bytes:
     labels = np.asarray(labels)
     rows = np.asarray(data)
     if rows.dtype != np.uint8 or rows.shape != (len(labels), CIFAR_RECORD - 1):
-        raise ValueError(f"expected uint8 rows of shape ({len(labels)}, {CIFAR_RECORD - 1}), "
-                         f"got {rows.dtype} {rows.shape}")
+        raise ValueError(
+            f"expected uint8 rows of shape ({len(labels)}, {CIFAR_RECORD - 1}), got {rows.dtype} {rows.shape}"
+        )
     out = np.empty((len(labels), CIFAR_RECORD), dtype=np.uint8)
     out[:, 0] = labels
     out[:, 1:] = rows

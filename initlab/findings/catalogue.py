@@ -87,12 +87,19 @@ def sign_test(a: Sequence[float], b: Sequence[float]) -> dict[str, float]:
     wins, losses = int((x > y).sum()), int((x < y).sum())
     n = wins + losses
     p = float(_st.binomtest(wins, n, 0.5).pvalue) if n else np.nan
-    return {"n": n, "wins": wins, "losses": losses, "ties": int(x.size - n),
-            "mean": (wins - losses) / n if n else np.nan, "p": p}
+    return {
+        "n": n,
+        "wins": wins,
+        "losses": losses,
+        "ties": int(x.size - n),
+        "mean": (wins - losses) / n if n else np.nan,
+        "p": p,
+    }
 
 
-def compare_with_failures(df: pd.DataFrame, pairs: Sequence[tuple[str, str]], delta: float,
-                          value: str = "test_accuracy") -> pd.DataFrame:
+def compare_with_failures(
+    df: pd.DataFrame, pairs: Sequence[tuple[str, str]], delta: float, *, value: str = "test_accuracy"
+) -> pd.DataFrame:
     """Claims ``a > b`` on the final ``value``, paired by seed, one Holm family, diverged runs included.
 
     A pair whose runs all finished is a paired t-test with two one-sided equivalence tests
@@ -107,14 +114,26 @@ def compare_with_failures(df: pd.DataFrame, pairs: Sequence[tuple[str, str]], de
     """
     rows = []
     for a, b in pairs:
-        w = paired_values(df, a, b, value)
+        w = paired_values(df, a, b, value=value)
         base = {"claim": f"{a} > {b}", "a": a, "b": b, "gap": np.nan}
         if np.isfinite(w.to_numpy(dtype=float)).all():
             rows.append({**base, "test": "t", **paired_test((w["a"] - w["b"]).to_numpy(dtype=float), delta)})
         else:
             sign = sign_test(w["a"], w["b"])
-            rows.append({**base, "test": "sign", **sign, "dropped": 0, "std": np.nan, "ci_low": np.nan,
-                         "ci_high": np.nan, "p_equiv": np.nan, "exact": False, "seeds_needed": np.nan})
+            rows.append(
+                {
+                    **base,
+                    "test": "sign",
+                    **sign,
+                    "dropped": 0,
+                    "std": np.nan,
+                    "ci_low": np.nan,
+                    "ci_high": np.nan,
+                    "p_equiv": np.nan,
+                    "exact": False,
+                    "seeds_needed": np.nan,
+                }
+            )
     return test_family(pd.DataFrame(rows))
 
 
@@ -127,30 +146,44 @@ def comparison_lines(table: pd.DataFrame, delta: float) -> list[str]:
             continue
         ties = f", {int(r['ties'])} tied" if r["ties"] else ""
         p = f", Holm p = {r['p_adj']:.3f}" if np.isfinite(r["p_adj"]) else ""
-        lines.append(f"- {r['claim']}: {r['a']} ahead in {int(r['wins'])} seed(s), behind in {int(r['losses'])}"
-                     f"{ties} (sign test: a diverged run counts last){p} → **{verdict_label(r, delta)}**")
+        lines.append(
+            f"- {r['claim']}: {r['a']} ahead in {int(r['wins'])} seed(s), behind in {int(r['losses'])}"
+            f"{ties} (sign test: a diverged run counts last){p} → **{verdict_label(r, delta)}**"
+        )
     return lines
 
 
 def family_text(table: pd.DataFrame, family: str, delta: float) -> Prose:
     """A :func:`compare_with_failures` family in Markdown: its claims, then its method."""
     signs = int((table["test"] == "sign").sum())
-    note = (f" {signs} claim(s) involve a run that diverged: each is an exact two-sided sign test over the "
-            "seeds instead (a diverged run ranks below any run that trained; ties left out), with no equivalence "
-            "test, in the same Holm family." if signs else "")
-    return Prose("\n".join([*comparison_lines(table, delta), "",
-                            protocol_text(family, len(table), seeds_phrase(table), delta) + note]))
+    note = (
+        f" {signs} claim(s) involve a run that diverged: each is an exact two-sided sign test over the "
+        "seeds instead (a diverged run ranks below any run that trained; ties left out), with no equivalence "
+        "test, in the same Holm family."
+        if signs
+        else ""
+    )
+    return Prose(
+        "\n".join(
+            [
+                *comparison_lines(table, delta),
+                "",
+                protocol_text(family, len(table), seeds_phrase(table), delta=delta) + note,
+            ]
+        )
+    )
 
 
-def reference_family(df: pd.DataFrame, reference: str, delta: float, value: str = "test_accuracy") -> pd.DataFrame:
+def reference_family(df: pd.DataFrame, reference: str, delta: float, *, value: str = "test_accuracy") -> pd.DataFrame:
     """Claims ``reference > x`` for every other initializer ``x``, paired by seed, one Holm family
     (:func:`compare_with_failures`)."""
     others = [i for i in dict.fromkeys(df["init"]) if i != reference]
-    return compare_with_failures(df, [(reference, x) for x in others], delta, value)
+    return compare_with_failures(df, [(reference, x) for x in others], delta, value=value)
 
 
-def group_runs(df: pd.DataFrame, group: Sequence[str], label: str = GROUP,
-               value: str = "test_accuracy") -> pd.DataFrame:
+def group_runs(
+    df: pd.DataFrame, group: Sequence[str], label: str = GROUP, *, value: str = "test_accuracy"
+) -> pd.DataFrame:
     """The final-epoch runs of ``df`` plus one pseudo-run per seed: the mean of ``value`` over ``group``
     (NaN when a member's run is missing or not finite)."""
     runs = final_epochs(df)
@@ -162,13 +195,20 @@ def group_runs(df: pd.DataFrame, group: Sequence[str], label: str = GROUP,
     return pd.concat([runs, pseudo[runs.columns]], ignore_index=True)
 
 
-def group_family(df: pd.DataFrame, group: Sequence[str], others: Sequence[str], delta: float,
-                 value: str = "test_accuracy", label: str = GROUP,
-                 extra: Sequence[tuple[str, str]] = ()) -> pd.DataFrame:
+def group_family(
+    df: pd.DataFrame,
+    group: Sequence[str],
+    others: Sequence[str],
+    *,
+    delta: float,
+    value: str = "test_accuracy",
+    label: str = GROUP,
+    extra: Sequence[tuple[str, str]] = (),
+) -> pd.DataFrame:
     """Claims "the group (the mean of its members, per seed) > x" for each ``x`` in ``others``, then the
     ``extra`` claims ``a > b`` between single initializers: one Holm family."""
     pairs = [(label, x) for x in others] + list(extra)
-    return compare_with_failures(group_runs(df, group, label, value), pairs, delta, value)
+    return compare_with_failures(group_runs(df, group, label, value=value), pairs, delta, value=value)
 
 
 def draw_repeatability(inits: Sequence[str], shape: tuple[int, ...], seeds: tuple[int, int] = (0, 1)) -> pd.DataFrame:
@@ -181,8 +221,13 @@ def draw_repeatability(inits: Sequence[str], shape: tuple[int, ...], seeds: tupl
         a = np.asarray(get_initializer(name, seed=seeds[0])(shape))
         again = np.asarray(get_initializer(name, seed=seeds[0])(shape))
         other = np.asarray(get_initializer(name, seed=seeds[1])(shape))
-        rows.append({"init": name, "same seed repeats": bool(np.array_equal(a, again)),
-                     "random": not bool(np.array_equal(a, other))})
+        rows.append(
+            {
+                "init": name,
+                "same seed repeats": bool(np.array_equal(a, again)),
+                "random": not bool(np.array_equal(a, other)),
+            }
+        )
     return pd.DataFrame(rows).set_index("init")
 
 
@@ -202,9 +247,15 @@ def spread_table(df: pd.DataFrame, value: str = "test_accuracy", confidence: flo
             interval = f"{100 * lo:.3f} – {100 * hi:.3f}"
         else:
             interval = "n/a" if n < 2 else "0 (every seed identical)"
-        rows.append({"init": init, "seeds": n, "std over seeds (pp)": round(100 * sd, 3) if np.isfinite(sd) else np.nan,
-                     "95% CI of the std (pp)": interval,
-                     "lowest – highest (%)": f"{100 * x.min():.2f} – {100 * x.max():.2f}" if n else "n/a"})
+        rows.append(
+            {
+                "init": init,
+                "seeds": n,
+                "std over seeds (pp)": round(100 * sd, 3) if np.isfinite(sd) else np.nan,
+                "95% CI of the std (pp)": interval,
+                "lowest – highest (%)": f"{100 * x.min():.2f} – {100 * x.max():.2f}" if n else "n/a",
+            }
+        )
     return pd.DataFrame(rows).set_index("init")
 
 
@@ -238,8 +289,9 @@ def pitman_morgan(x: Sequence[float], y: Sequence[float]) -> dict[str, float]:
     return {**out, "r": float(r), "p": float(p)}
 
 
-def spread_family(df: pd.DataFrame, claimed: Sequence[str], rivals: Sequence[str],
-                  value: str = "test_accuracy") -> pd.DataFrame:
+def spread_family(
+    df: pd.DataFrame, claimed: Sequence[str], rivals: Sequence[str], *, value: str = "test_accuracy"
+) -> pd.DataFrame:
     """Claims "a's seed-to-seed spread is larger than b's" for a in ``claimed``, b in ``rivals``: one Holm family.
 
     Returns:
@@ -249,14 +301,19 @@ def spread_family(df: pd.DataFrame, claimed: Sequence[str], rivals: Sequence[str
     """
     runs = final_epochs(df)
     wide = runs.pivot_table(index="seed", columns="init", values=value, dropna=False)
-    rows = [{"claim": f"{a} varies more than {b}", "a": a, "b": b, **pitman_morgan(wide[a], wide[b])}
-            for a in claimed for b in rivals]
+    rows = [
+        {"claim": f"{a} varies more than {b}", "a": a, "b": b, **pitman_morgan(wide[a], wide[b])}
+        for a in claimed
+        for b in rivals
+    ]
     t = pd.DataFrame(rows, columns=["claim", "a", "b", "n", "sd_a", "sd_b", "ratio", "r", "p"])
     t["p_adj"] = holm(t["p"].to_numpy(dtype=float))
     t["p_equiv_adj"] = np.nan
     t["exact"] = False
-    t["verdict"] = ["inconclusive" if not (np.isfinite(p) and p < ALPHA) else "supported" if r > 0 else "reversed"
-                    for p, r in zip(t["p_adj"], t["r"])]
+    t["verdict"] = [
+        "inconclusive" if not (np.isfinite(p) and p < ALPHA) else "supported" if r > 0 else "reversed"
+        for p, r in zip(t["p_adj"], t["r"])
+    ]
     t["borderline"] = [is_borderline(p, np.nan) for p in t["p_adj"]]
     return t
 
@@ -280,34 +337,56 @@ def spread_text(table: pd.DataFrame, draws: pd.DataFrame) -> Prose:
     random = draws[draws["random"]]
     repeat = draws["same seed repeats"]
     n = seeds_phrase(table)
-    lines = [f"With a fixed seed, {int(repeat.sum())} of {len(draws)} initializers draw exactly the same kernel twice "
-             f"({len(random)} of them are random: a second seed draws differently), and each run's training is seeded "
-             "the same way (one seed, the same numbers on one machine)"
-             + (": with its seed fixed, no initializer is unrepeatable. " if repeat.all() else
-                f"; {', '.join(draws.index[~repeat])} did not repeat its draw. ")
-             + "What the seed changes is the result; the page's claim read that way, that random "
-             "normal and uniform vary more from seed to seed than He, Glorot and LeCun:", "", *spread_lines(table), "",
-             f"Of {len(table)} claims: {verdict_counts(table)}.", "",
-             f"*Method.* The family is every (warned, variance-scaling) pair: {len(table)} Pitman–Morgan tests "
-             f"of equal variance for paired samples (the correlation of sum and difference, two-sided) over {n} seeds, "
-             f"Holm-corrected together at α = {ALPHA:g}; *inconclusive* means the spreads are not resolved, not that "
-             f"they are equal. *Borderline* marks a corrected p-value within a factor of {BORDERLINE:g} of α."]
+    lines = [
+        f"With a fixed seed, {int(repeat.sum())} of {len(draws)} initializers draw exactly the same kernel twice "
+        f"({len(random)} of them are random: a second seed draws differently), and each run's training is seeded "
+        "the same way (one seed, the same numbers on one machine)"
+        + (
+            ": with its seed fixed, no initializer is unrepeatable. "
+            if repeat.all()
+            else f"; {', '.join(draws.index[~repeat])} did not repeat its draw. "
+        )
+        + "What the seed changes is the result; the page's claim read that way, that random "
+        "normal and uniform vary more from seed to seed than He, Glorot and LeCun:",
+        "",
+        *spread_lines(table),
+        "",
+        f"Of {len(table)} claims: {verdict_counts(table)}.",
+        "",
+        f"*Method.* The family is every (warned, variance-scaling) pair: {len(table)} Pitman–Morgan tests "
+        f"of equal variance for paired samples (the correlation of sum and difference, two-sided) over {n} seeds, "
+        f"Holm-corrected together at α = {ALPHA:g}; *inconclusive* means the spreads are not resolved, not that "
+        f"they are equal. *Borderline* marks a corrected p-value within a factor of {BORDERLINE:g} of α.",
+    ]
     return Prose("\n".join(lines))
 
 
-def gradients_at_init(dataset: str, model: str, inits: Sequence[str], seeds: Sequence[int],
-                      train_limit: int | None = None, n_samples: int = 512) -> pd.DataFrame:
+def gradients_at_init(
+    dataset: str,
+    model: str,
+    inits: Sequence[str],
+    *,
+    seeds: Sequence[int],
+    train_limit: int | None = None,
+    n_samples: int = 512,
+) -> pd.DataFrame:
     """:func:`initlab.probe.runs.gradients_at_init` for every (init, seed): per-layer gradient norms of the
     untrained model on the first ``n_samples`` training images (a second or so per model)."""
 
-    frames = [probe.gradients_at_init(training.RunSpec(dataset=dataset, model=model, init=init, seed=int(seed),
-                                                           train_limit=train_limit), n_samples)
-              for init in inits for seed in seeds]
+    frames = [
+        probe.gradients_at_init(
+            training.RunSpec(dataset=dataset, model=model, init=init, seed=int(seed), train_limit=train_limit),
+            n_samples,
+        )
+        for init in inits
+        for seed in seeds
+    ]
     return pd.concat(frames, ignore_index=True)
 
 
-def gradient_summary(grads: pd.DataFrame, reference: str = "he_normal", threshold: float = 10.0,
-                     value: str = "kernel_grad_norm") -> pd.DataFrame:
+def gradient_summary(
+    grads: pd.DataFrame, reference: str = "he_normal", threshold: float = 10.0, *, value: str = "kernel_grad_norm"
+) -> pd.DataFrame:
     """Gradient norms at initialization per initializer, read against ``reference``.
 
     ``grads`` is :func:`initlab.probe.runs.gradients_at_init`'s frames concatenated (columns
@@ -323,8 +402,12 @@ def gradient_summary(grads: pd.DataFrame, reference: str = "he_normal", threshol
     """
     layers = list(dict.fromkeys(grads["layer"]))
     med = grads.pivot_table(index="init", columns="layer", values=value, aggfunc="median")[layers]
-    spread = grads.groupby(["init", "layer"])[value].agg(lambda x: (x.max() - x.min()) / x.median()
-                                                          if x.median() > 0 else 0.0).groupby("init").max()
+    spread = (
+        grads.groupby(["init", "layer"])[value]
+        .agg(lambda x: (x.max() - x.min()) / x.median() if x.median() > 0 else 0.0)
+        .groupby("init")
+        .max()
+    )
     ref = med.loc[reference]
     ref_profile = ref[layers[0]] / ref[layers[-1]]
     rows = []
@@ -339,18 +422,35 @@ def gradient_summary(grads: pd.DataFrame, reference: str = "he_normal", threshol
             ratios = (g / ref).to_numpy(dtype=float)
             scale = float(np.exp(np.mean(np.log(ratios)))) if np.all(ratios > 0) else np.nan
             profile = float(g[layers[0]] / g[layers[-1]] / ref_profile) if g[layers[-1]] > 0 else np.nan
-        verdict = ("zero" if hidden_zero else "vanishes" if profile < 1 / threshold else
-                   "explodes" if profile > threshold else "neither")
+        verdict = (
+            "zero"
+            if hidden_zero
+            else "vanishes"
+            if profile < 1 / threshold
+            else "explodes"
+            if profile > threshold
+            else "neither"
+        )
         top = int(np.nanargmax(np.where(np.isfinite(ratios), ratios, -np.inf)))
-        rows.append({"init": init, **{f"{l}": float(f"{g[l]:.3g}") for l in layers},
-                     "scale": scale, "profile": profile, "largest": float(ratios[top]), "largest_layer": layers[top],
-                     "seed_spread": float(spread.loc[init]), "verdict": verdict})
+        rows.append(
+            {
+                "init": init,
+                **{f"{l}": float(f"{g[l]:.3g}") for l in layers},
+                "scale": scale,
+                "profile": profile,
+                "largest": float(ratios[top]),
+                "largest_layer": layers[top],
+                "seed_spread": float(spread.loc[init]),
+                "verdict": verdict,
+            }
+        )
     return pd.DataFrame(rows).set_index("init")
 
 
 def blowup_table(df: pd.DataFrame, factor: float = 1.1) -> pd.DataFrame:
     """Per initializer: runs that diverged, and runs whose training loss later rose above ``factor``× its
     first-epoch value (a blow-up), as a count and a rate with a Wilson interval."""
+
     def blew_up(loss: np.ndarray) -> bool:
         later = loss[1:]
         return bool(np.any(~np.isfinite(later)) or np.any(later > factor * loss[0]))
@@ -359,59 +459,100 @@ def blowup_table(df: pd.DataFrame, factor: float = 1.1) -> pd.DataFrame:
     ordered = df.sort_values("epoch")
     for init in dict.fromkeys(df["init"]):
         g = ordered[ordered["init"] == init]
-        runs = [(bool((r["status"] == "diverged").any()), blew_up(r["loss"].to_numpy(dtype=float)))
-                for _, r in g.groupby("seed")]
+        runs = [
+            (bool((r["status"] == "diverged").any()), blew_up(r["loss"].to_numpy(dtype=float)))
+            for _, r in g.groupby("seed")
+        ]
         bad = sum(d or u for d, u in runs)
         lo, hi = wilson_interval(bad, len(runs))
-        rows.append({"init": init, "runs": len(runs), "diverged": sum(d for d, _ in runs),
-                     "loss blow-ups": sum(u for _, u in runs),
-                     "either, rate (95% CI)": f"{bad / len(runs):.0%} ({lo:.0%}–{hi:.0%})"})
+        rows.append(
+            {
+                "init": init,
+                "runs": len(runs),
+                "diverged": sum(d for d, _ in runs),
+                "loss blow-ups": sum(u for _, u in runs),
+                "either, rate (95% CI)": f"{bad / len(runs):.0%} ({lo:.0%}–{hi:.0%})",
+            }
+        )
     return pd.DataFrame(rows).set_index("init")
 
 
-def gradient_text(*, summary: pd.DataFrame, blowups: pd.DataFrame, warned: Sequence[str] = WARNED,
-                  reference: str = "he_normal", threshold: float = 10.0, seeds: int = 1, n_samples: int = 512,
-                  factor: float = 1.1) -> Prose:
+def gradient_text(
+    *,
+    summary: pd.DataFrame,
+    blowups: pd.DataFrame,
+    warned: Sequence[str] = WARNED,
+    reference: str = "he_normal",
+    threshold: float = 10.0,
+    seeds: int = 1,
+    n_samples: int = 512,
+    factor: float = 1.1,
+) -> Prose:
     """The page's warning about vanishing and exploding gradients, answered from the measurements.
 
     Args:
         summary: :func:`gradient_summary`; blowups: :func:`blowup_table` (with the same ``factor``).
         seeds, n_samples: what the gradients at initialization were measured on.
     """
+
     def describe(init: str) -> str:
         r = summary.loc[init]
         if r["verdict"] == "zero":
-            return (f"{init}: every hidden kernel's gradient is zero (exactly, or float32 round-off below "
-                    f"{ROUNDOFF:g} of the largest layer's) → **zero**")
+            return (
+                f"{init}: every hidden kernel's gradient is zero (exactly, or float32 round-off below "
+                f"{ROUNDOFF:g} of the largest layer's) → **zero**"
+            )
         size = f"{r['scale']:.2g}× {reference}'s overall" if np.isfinite(r["scale"]) else "zero in some layer"
         word = "neither vanishes nor explodes" if r["verdict"] == "neither" else r["verdict"]
-        big = (f" (its {r['largest_layer']} gradient is {r['largest']:.2g}× {reference}'s)"
-               if r["largest"] > threshold else "")
-        return (f"{init}: {size}; first-to-last layer ratio {r['profile']:.2g}× {reference}'s → **{word}**"
-                + big)
+        big = (
+            f" (its {r['largest_layer']} gradient is {r['largest']:.2g}× {reference}'s)"
+            if r["largest"] > threshold
+            else ""
+        )
+        return f"{init}: {size}; first-to-last layer ratio {r['profile']:.2g}× {reference}'s → **{word}**" + big
 
     w = [i for i in warned if i in summary.index]
     flagged = [describe(i) for i in summary.index if summary.loc[i, "verdict"] != "neither" and i not in w]
-    trouble = [f"{i}: {int(r['diverged'])} diverged, {int(r['loss blow-ups'])} blow-up(s)"
-               for i, r in blowups.iterrows() if r["diverged"] > 0 or r["loss blow-ups"] > 0]
+    trouble = [
+        f"{i}: {int(r['diverged'])} diverged, {int(r['loss blow-ups'])} blow-up(s)"
+        for i, r in blowups.iterrows()
+        if r["diverged"] > 0 or r["loss blow-ups"] > 0
+    ]
     moving = sum(summary.loc[i, "verdict"] in ("vanishes", "explodes", "zero") for i in w)
-    lines = [f"At initialization ({seeds} seed(s), the first {n_samples} training images; between seeds a layer's "
-             f"norm moves by at most {100 * summary['seed_spread'].max():.0f}%):", "",
-             *[f"- {describe(i)}." for i in w], "",
-             f"A gradient vanishes or explodes on its way back to the input when its first-to-last layer ratio is "
-             f"more than {threshold:g}× smaller or larger than {reference}'s. Of the {len(w)} initializers the page "
-             f"warns about, {moving} do so here. Elsewhere in the catalogue: {'; '.join(flagged) or 'none'}.", "",
-             f"In training: {int(blowups['diverged'].sum())} of {int(blowups['runs'].sum())} runs diverged and "
-             f"{int(blowups['loss blow-ups'].sum())} had a training loss that later rose above {factor:g}× its "
-             f"first-epoch value" + (f" ({'; '.join(trouble)})" if trouble else "") + ". A gradient that is "
-             "uniformly smaller or larger does not by itself slow Adam, whose steps are divided by a running "
-             "estimate of the gradient's own size."]
+    lines = [
+        f"At initialization ({seeds} seed(s), the first {n_samples} training images; between seeds a layer's "
+        f"norm moves by at most {100 * summary['seed_spread'].max():.0f}%):",
+        "",
+        *[f"- {describe(i)}." for i in w],
+        "",
+        f"A gradient vanishes or explodes on its way back to the input when its first-to-last layer ratio is "
+        f"more than {threshold:g}× smaller or larger than {reference}'s. Of the {len(w)} initializers the page "
+        f"warns about, {moving} do so here. Elsewhere in the catalogue: {'; '.join(flagged) or 'none'}.",
+        "",
+        f"In training: {int(blowups['diverged'].sum())} of {int(blowups['runs'].sum())} runs diverged and "
+        f"{int(blowups['loss blow-ups'].sum())} had a training loss that later rose above {factor:g}× its "
+        f"first-epoch value" + (f" ({'; '.join(trouble)})" if trouble else "") + ". A gradient that is "
+        "uniformly smaller or larger does not by itself slow Adam, whose steps are divided by a running "
+        "estimate of the gradient's own size.",
+    ]
     return Prose("\n".join(lines))
 
 
-def catalogue_text(*, table: pd.DataFrame, reference: pd.DataFrame, group: pd.DataFrame, draws: pd.DataFrame,
-                   spread: pd.DataFrame, speed: pd.DataFrame, grads: pd.DataFrame, blowups: pd.DataFrame,
-                   delta: float, fail_below: float, target: float, ref_name: str) -> Prose:
+def catalogue_text(
+    *,
+    table: pd.DataFrame,
+    reference: pd.DataFrame,
+    group: pd.DataFrame,
+    draws: pd.DataFrame,
+    spread: pd.DataFrame,
+    speed: pd.DataFrame,
+    grads: pd.DataFrame,
+    blowups: pd.DataFrame,
+    delta: float,
+    fail_below: float,
+    target: float,
+    ref_name: str,
+) -> Prose:
     """The closing summary: one bullet per question, each naming its test, correction and seeds.
 
     Args:
@@ -420,26 +561,36 @@ def catalogue_text(*, table: pd.DataFrame, reference: pd.DataFrame, group: pd.Da
         claims' :func:`initlab.findings.speed.speed_family`; grads: :func:`gradient_summary`;
         blowups: :func:`blowup_table`.
     """
-    failed = [f"{i} failed in {r['failed']}" + (f", {int(r['diverged'])} of them diverged" if r["diverged"] else "")
-              + ", runs that trained: "
-              + (f"{r['test_accuracy']}%" if r["test_accuracy"] != "no run trained" else "none")
-              for i, r in table.iterrows() if not str(r["failed"]).startswith("0 of")]
+    failed = [
+        f"{i} failed in {r['failed']}"
+        + (f", {int(r['diverged'])} of them diverged" if r["diverged"] else "")
+        + ", runs that trained: "
+        + (f"{r['test_accuracy']}%" if r["test_accuracy"] != "no run trained" else "none")
+        for i, r in table.iterrows()
+        if not str(r["failed"]).startswith("0 of")
+    ]
     eq = reference.loc[reference["verdict"] == "equivalent", "b"].tolist()
     worse = reference.loc[reference["verdict"] == "supported", "b"].tolist()
     better = reference.loc[reference["verdict"] == "reversed", "b"].tolist()
     open_ = reference.loc[reference["verdict"] == "inconclusive", "b"].tolist()
-    grp = "; ".join(f"{'vs ' + r['b'] if r['a'] == GROUP else r['claim']} **{verdict_label(r, delta)}**"
-                    for _, r in group.iterrows())
+    grp = "; ".join(
+        f"{'vs ' + r['b'] if r['a'] == GROUP else r['claim']} **{verdict_label(r, delta)}**"
+        for _, r in group.iterrows()
+    )
     tested = speed[speed["verdict"] != "not tested"]
     measure = {"epoch1": "after epoch 1", "auc": "mean over epochs", "epochs": f"epochs to {100 * target:g}%"}
-    orth = "; ".join(f"{r['claim']} ({measure.get(r['metric'], r['metric'])}) **"
-                     + verdict_label(r, r["delta"], *((1.0, "epochs") if r["metric"] == "epochs" else (100.0, "pp")))
-                     + "**" for _, r in tested.iterrows())
+    orth = "; ".join(
+        f"{r['claim']} ({measure.get(r['metric'], r['metric'])}) **"
+        + verdict_label(r, r["delta"], *((1.0, "epochs") if r["metric"] == "epochs" else (100.0, "pp")))
+        + "**"
+        for _, r in tested.iterrows()
+    )
     untested = len(speed) - len(tested)
     words = {"neither": "neither vanishes nor explodes"}
-    warned = ", ".join(f"{i} **{words.get(grads.loc[i, 'verdict'], grads.loc[i, 'verdict'])}**"
-                       for i in WARNED if i in grads.index)
-    return Prose("\n".join([
+    warned = ", ".join(
+        f"{i} **{words.get(grads.loc[i, 'verdict'], grads.loc[i, 'verdict'])}**" for i in WARNED if i in grads.index
+    )
+    lines = [
         f"- **Failures** (a run below {100 * fail_below:g}% test accuracy; a rate with its Wilson interval, beside the "
         f"mean ± 95% CI of the runs that trained): {'; '.join(failed) or 'none'}.",
         f"- **Against {ref_name}** (chosen beforehand: He et al.'s initializer for ReLU networks; paired t-tests and "
@@ -460,6 +611,11 @@ def catalogue_text(*, table: pd.DataFrame, reference: pd.DataFrame, group: pd.Da
         f"{int(blowups['runs'].sum())} runs.",
         f"- **Orthogonal accelerates convergence** (paired t-tests over {seeds_phrase(tested)} seeds on three speed "
         f"measures, target {100 * target:g}%, Holm over the {len(tested)} tested claims): {orth or 'nothing tested'}"
-        + (f"; {untested} claim(s) on epochs to the target not tested (the target was too rarely reached)"
-           if untested else "") + ".",
-    ]))
+        + (
+            f"; {untested} claim(s) on epochs to the target not tested (the target was too rarely reached)"
+            if untested
+            else ""
+        )
+        + ".",
+    ]
+    return Prose("\n".join(lines))

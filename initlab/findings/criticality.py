@@ -36,8 +36,10 @@ INIT_KERNEL = {v: k for k, v in KERNEL_INIT.items()}
 # σ_w² of the named scales for a square layer (fan_in = fan_out), biases at zero.
 NAMED_SCALES = {"Glorot": 1.0, "LeCun": 1.0, "He": 2.0}
 ADVICE_002 = {"tanh": ("Glorot", "LeCun"), "relu": ("He",)}  # 002's advice per activation
-ISOMETRY_FAMILY = ("orthogonal against Gaussian kernels of the same variance, per activation at its critical "
-                   "point, in the area under the validation-accuracy curve (its mean over the epochs)")
+ISOMETRY_FAMILY = (
+    "orthogonal against Gaussian kernels of the same variance, per activation at its critical "
+    "point, in the area under the validation-accuracy curve (its mean over the epochs)"
+)
 SOURCE_002 = "`002_aee8d08a7a4b8178.txt`"
 SOURCE_004 = "`004_89339e7897266897.txt`"
 
@@ -47,7 +49,7 @@ def gaussian_params(sigma_w2: float) -> dict:
     return {"scale": float(sigma_w2), "mode": "fan_in", "distribution": "untruncated_normal"}
 
 
-def net_params(depth: int, width: int, activation: str, sigma_b2: float) -> dict:
+def net_params(depth: int, width: int, activation: str, *, sigma_b2: float) -> dict:
     """``deep_mlp`` options; hidden biases ``N(0, σ_b²)`` when ``σ_b² > 0`` (zeros otherwise)."""
     params = {"depth": int(depth), "width": int(width), "activation": activation}
     return {**params, "bias_std": math.sqrt(sigma_b2)} if sigma_b2 > 0 else params
@@ -56,18 +58,31 @@ def net_params(depth: int, width: int, activation: str, sigma_b2: float) -> dict
 # --------------------------------------------------------------------------- runs
 
 
-def _labelled(studies: Sequence, labels: Sequence[Mapping], parts: Sequence[Sequence[int]] | None,
-              run: Mapping) -> pd.DataFrame:
+def _labelled(
+    studies: Sequence, labels: Sequence[Mapping], parts: Sequence[Sequence[int]] | None, run: Mapping
+) -> pd.DataFrame:
     """Each study's rows, trained by :func:`initlab.training.study.run_each` (``parts``: see there), with its labels."""
 
     frames = run_each(studies, parts=parts, **run)
     return pd.concat([df.assign(**label) for df, label in zip(frames, labels)], ignore_index=True)
 
 
-def trainability_runs(dataset: str, sigma_w2s: Sequence[float], depths: Sequence[int], *, sigma_b2: float,
-                      width: int, seeds: Sequence[int], learning_rate: float, epochs: int = 1,
-                      train_limit: int | None = None, test_limit: int | None = None, batch_size: int = 32,
-                      activation: str = "tanh", **run: object) -> pd.DataFrame:
+def trainability_runs(
+    dataset: str,
+    sigma_w2s: Sequence[float],
+    depths: Sequence[int],
+    *,
+    sigma_b2: float,
+    width: int,
+    seeds: Sequence[int],
+    learning_rate: float,
+    epochs: int = 1,
+    train_limit: int | None = None,
+    test_limit: int | None = None,
+    batch_size: int = 32,
+    activation: str = "tanh",
+    **run: object,
+) -> pd.DataFrame:
     """Train a ``deep_mlp`` of every (``σ_w²``, depth) with each seed, plain SGD at one learning rate.
 
     One :class:`~initlab.training.study.Study` per (depth, ``σ_w²``), run by
@@ -81,20 +96,52 @@ def trainability_runs(dataset: str, sigma_w2s: Sequence[float], depths: Sequence
     studies, labels = [], []
     for depth in depths:
         for w in sigma_w2s:
-            studies.append(Study(dataset, "deep_mlp", ("variance_scaling",), seeds=tuple(seeds), epochs=epochs,
-                                 batch_size=batch_size, optimizer="sgd", learning_rate=float(learning_rate),
-                                 train_limit=train_limit, test_limit=test_limit,
-                                 init_params={"variance_scaling": gaussian_params(w)},
-                                 model_params=net_params(depth, width, activation, sigma_b2), **setup))
-            labels.append(dict(sigma_w2=float(w), sigma_b2=float(sigma_b2), depth=int(depth), width=int(width),
-                               activation=activation, learning_rate=float(learning_rate), kernel="gaussian"))
+            studies.append(
+                Study(
+                    dataset,
+                    "deep_mlp",
+                    ("variance_scaling",),
+                    seeds=tuple(seeds),
+                    epochs=epochs,
+                    batch_size=batch_size,
+                    optimizer="sgd",
+                    learning_rate=float(learning_rate),
+                    train_limit=train_limit,
+                    test_limit=test_limit,
+                    init_params={"variance_scaling": gaussian_params(w)},
+                    model_params=net_params(depth, width, activation, sigma_b2=sigma_b2),
+                    **setup,
+                )
+            )
+            labels.append(
+                dict(
+                    sigma_w2=float(w),
+                    sigma_b2=float(sigma_b2),
+                    depth=int(depth),
+                    width=int(width),
+                    activation=activation,
+                    learning_rate=float(learning_rate),
+                    kernel="gaussian",
+                )
+            )
     parts = [[i for i, lab in enumerate(labels) if lab["sigma_w2"] == float(w)] for w in dict.fromkeys(sigma_w2s)]
     return _labelled(studies, labels, parts, grid)
 
 
-def isometry_runs(dataset: str, setups: Sequence[tuple[str, float]], *, depth: int, width: int,
-                  seeds: Sequence[int], learning_rate: float, epochs: int, train_limit: int | None = None,
-                  test_limit: int | None = None, batch_size: int = 32, **run: object) -> pd.DataFrame:
+def isometry_runs(
+    dataset: str,
+    setups: Sequence[tuple[str, float]],
+    *,
+    depth: int,
+    width: int,
+    seeds: Sequence[int],
+    learning_rate: float,
+    epochs: int,
+    train_limit: int | None = None,
+    test_limit: int | None = None,
+    batch_size: int = 32,
+    **run: object,
+) -> pd.DataFrame:
     """Gaussian and orthogonal kernels of the critical variance, per ``(activation, σ_b²)`` set-up.
 
     Both kernels have entries of variance ``σ_w² / fan_in`` (orthogonal: gain ``√σ_w²``), so
@@ -107,14 +154,34 @@ def isometry_runs(dataset: str, setups: Sequence[tuple[str, float]], *, depth: i
     studies, labels = [], []
     for activation, sigma_b2 in setups:
         sw2, sb2 = critical_point(activation, sigma_b2)
-        studies.append(Study(dataset, "deep_mlp", tuple(KERNEL_INIT.values()), seeds=tuple(seeds), epochs=epochs,
-                             batch_size=batch_size, optimizer="sgd", learning_rate=float(learning_rate),
-                             train_limit=train_limit, test_limit=test_limit,
-                             init_params={"variance_scaling": gaussian_params(sw2),
-                                          "orthogonal": {"gain": math.sqrt(sw2)}},
-                             model_params=net_params(depth, width, activation, sb2), **setup))
-        labels.append(dict(sigma_w2=sw2, sigma_b2=sb2, depth=int(depth), width=int(width), activation=activation,
-                           setup=setup_label(activation, sb2), learning_rate=float(learning_rate)))
+        studies.append(
+            Study(
+                dataset,
+                "deep_mlp",
+                tuple(KERNEL_INIT.values()),
+                seeds=tuple(seeds),
+                epochs=epochs,
+                batch_size=batch_size,
+                optimizer="sgd",
+                learning_rate=float(learning_rate),
+                train_limit=train_limit,
+                test_limit=test_limit,
+                init_params={"variance_scaling": gaussian_params(sw2), "orthogonal": {"gain": math.sqrt(sw2)}},
+                model_params=net_params(depth, width, activation, sigma_b2=sb2),
+                **setup,
+            )
+        )
+        labels.append(
+            dict(
+                sigma_w2=sw2,
+                sigma_b2=sb2,
+                depth=int(depth),
+                width=int(width),
+                activation=activation,
+                setup=setup_label(activation, sb2),
+                learning_rate=float(learning_rate),
+            )
+        )
     df = _labelled(studies, labels, None, grid)
     return df.assign(kernel=df["init"].map(INIT_KERNEL))
 
@@ -143,16 +210,27 @@ def trainability_table(df: pd.DataFrame, threshold: float, limits: Mapping[float
         ci = mean_ci(acc[np.isfinite(acc)]) if np.isfinite(acc).any() else {"mean": np.nan, "ci_high": np.nan}
         k, n = int(ok.sum()), len(acc)
         limit = float(limits[float(w)])
-        rows.append({"sigma_w2": float(w), "depth": int(d), "runs": n, "trained": k, "mean": ci["mean"],
-                     "half_width": ci["ci_high"] - ci["mean"], "diverged": int((g["status"] == "diverged").sum()),
-                     "max_depth": limit, "inside": bool(d < limit),
-                     "grade": "trains" if k == n else "fails" if k == 0 else "mixed"})
+        rows.append(
+            {
+                "sigma_w2": float(w),
+                "depth": int(d),
+                "runs": n,
+                "trained": k,
+                "mean": ci["mean"],
+                "half_width": ci["ci_high"] - ci["mean"],
+                "diverged": int((g["status"] == "diverged").sum()),
+                "max_depth": limit,
+                "inside": bool(d < limit),
+                "grade": "trains" if k == n else "fails" if k == 0 else "mixed",
+            }
+        )
     return pd.DataFrame(rows)
 
 
 def cell_table(table: pd.DataFrame) -> pd.DataFrame:
     """:func:`trainability_table` laid out to read: depths down, ``σ_w²`` across, each cell the mean test
     accuracy ± 95% CI (percent) and the runs that trained (``k/n``)."""
+
     def cell(r: Mapping) -> str:
         runs = f"({r['trained']}/{r['runs']})"
         if not np.isfinite(r["mean"]):
@@ -177,9 +255,19 @@ def prediction_summary(table: pd.DataFrame) -> pd.DataFrame:
     for where, t in (("inside", table[table["inside"]]), ("outside", table[~table["inside"]])):
         k, n = int(t["trained"].sum()), int(t["runs"].sum())
         low, high = wilson_interval(k, n)
-        rows.append({"where": where, "cells": len(t), "runs": n, "trained": k, "share": k / n if n else np.nan,
-                     "low": low, "high": high, "cells_trained": int((t["grade"] == "trains").sum()),
-                     "cells_failed": int((t["grade"] == "fails").sum())})
+        rows.append(
+            {
+                "where": where,
+                "cells": len(t),
+                "runs": n,
+                "trained": k,
+                "share": k / n if n else np.nan,
+                "low": low,
+                "high": high,
+                "cells_trained": int((t["grade"] == "trains").sum()),
+                "cells_failed": int((t["grade"] == "fails").sum()),
+            }
+        )
     return pd.DataFrame(rows).set_index("where")
 
 
@@ -202,15 +290,16 @@ def bound_verdict(table: pd.DataFrame) -> str:
 
 
 def _cell(r: Mapping) -> str:
-    return (f"σ_w² = {r['sigma_w2']:g}, depth {int(r['depth'])} (6ξ_c = {r['max_depth']:.0f}; "
-            f"{int(r['trained'])} of {int(r['runs'])} trained)")
+    return (
+        f"σ_w² = {r['sigma_w2']:g}, depth {int(r['depth'])} (6ξ_c = {r['max_depth']:.0f}; "
+        f"{int(r['trained'])} of {int(r['runs'])} trained)"
+    )
 
 
 def _share(r: Mapping) -> str:
     if not r["runs"]:
         return "no runs"
-    return (f"{int(r['trained'])} of {int(r['runs'])} runs ({r['share']:.0%}, 95% CI "
-            f"{r['low']:.0%}–{r['high']:.0%})")
+    return f"{int(r['trained'])} of {int(r['runs'])} runs ({r['share']:.0%}, 95% CI {r['low']:.0%}–{r['high']:.0%})"
 
 
 def prediction_text(table: pd.DataFrame, threshold: float, budget: str) -> Prose:
@@ -221,18 +310,29 @@ def prediction_text(table: pd.DataFrame, threshold: float, budget: str) -> Prose
     inside_failed = table[table["inside"] & (table["grade"] != "trains")]
     verdict = bound_verdict(table)
     word = f"**{verdict}**" + (" (no run lies outside it)" if verdict == "is not established" else "")
-    lines = [f"A run *trains* when its test accuracy reaches {threshold:.0%} (ten classes put chance near 10%). "
-             f"Inside the bound (depth < 6ξ_c), {_share(s.loc['inside'])} trained; outside it, "
-             f"{_share(s.loc['outside'])}. One-sided Fisher exact test that runs inside train more often: "
-             f"p {fmt_p(p)}.", "",
-             f"As a limit (no net deeper than 6ξ_c trains), the prediction {word} in this grid."]
+    lines = [
+        f"A run *trains* when its test accuracy reaches {threshold:.0%} (ten classes put chance near 10%). "
+        f"Inside the bound (depth < 6ξ_c), {_share(s.loc['inside'])} trained; outside it, "
+        f"{_share(s.loc['outside'])}. One-sided Fisher exact test that runs inside train more often: "
+        f"p {fmt_p(p)}.",
+        "",
+        f"As a limit (no net deeper than 6ξ_c trains), the prediction {word} in this grid.",
+    ]
     if len(outside_trained):
-        lines += ["", "Outside the bound but trained (against the prediction):", "",
-                  *[f"- {_cell(r)}" for _, r in outside_trained.iterrows()]]
+        lines += [
+            "",
+            "Outside the bound but trained (against the prediction):",
+            "",
+            *[f"- {_cell(r)}" for _, r in outside_trained.iterrows()],
+        ]
     if len(inside_failed):
-        lines += ["", f"Inside the bound but not trained by every seed within {budget}: the bound is a necessary "
-                  "condition only, and says nothing of how many steps a trainable depth needs:", "",
-                  *[f"- {_cell(r)}" for _, r in inside_failed.iterrows()]]
+        lines += [
+            "",
+            f"Inside the bound but not trained by every seed within {budget}: the bound is a necessary "
+            "condition only, and says nothing of how many steps a trainable depth needs:",
+            "",
+            *[f"- {_cell(r)}" for _, r in inside_failed.iterrows()],
+        ]
     else:
         lines += ["", f"Every cell inside the bound trained with every seed within {budget}."]
     return Prose("\n".join(lines))
@@ -256,10 +356,14 @@ def speed_runs(runs: pd.DataFrame) -> pd.DataFrame:
     for setup, g in runs.groupby("setup", sort=False):
         conv = convergence_table(g, target=1.0)
         final = final_runs(g, ["init"])[["init", "seed", "test_accuracy"]]
-        frames.append(conv[["activation", "init", "seed", "auc"]].merge(final, on=["init", "seed"])
-                      .assign(setup=setup, kernel=lambda t: t["init"].map(INIT_KERNEL)))
-    return pd.concat(frames, ignore_index=True)[["setup", "activation", "kernel", "init", "seed", "auc",
-                                                 "test_accuracy"]]
+        frames.append(
+            conv[["activation", "init", "seed", "auc"]]
+            .merge(final, on=["init", "seed"])
+            .assign(setup=setup, kernel=lambda t: t["init"].map(INIT_KERNEL))
+        )
+    return pd.concat(frames, ignore_index=True)[
+        ["setup", "activation", "kernel", "init", "seed", "auc", "test_accuracy"]
+    ]
 
 
 def speed_table(speed: pd.DataFrame) -> pd.DataFrame:
@@ -293,17 +397,28 @@ def isometry_tests(runs: pd.DataFrame, summary: pd.DataFrame, delta: float = DEL
         conv = convergence_table(runs[runs["setup"] == setup], target=1.0)  # only its auc is used
         w = paired_values(conv, KERNEL_INIT["orthogonal"], KERNEL_INIT["gaussian"], value="auc", key="init")
         o, g = float(at["orthogonal"]), float(at["gaussian"])
-        rows.append({"setup": setup, "claim": f"{setup}: orthogonal > gaussian", "near_orthogonal": o,
-                     "near_gaussian": g, "predicted": "orthogonal" if o > g else "gaussian" if g > o else "neither",
-                     "auc_orthogonal": float(w["a"].mean()), "auc_gaussian": float(w["b"].mean()),
-                     **paired_test((w["a"] - w["b"]).to_numpy(), delta)})
+        rows.append(
+            {
+                "setup": setup,
+                "claim": f"{setup}: orthogonal > gaussian",
+                "near_orthogonal": o,
+                "near_gaussian": g,
+                "predicted": "orthogonal" if o > g else "gaussian" if g > o else "neither",
+                "auc_orthogonal": float(w["a"].mean()),
+                "auc_gaussian": float(w["b"].mean()),
+                **paired_test((w["a"] - w["b"]).to_numpy(), delta),
+            }
+        )
     table = test_family(pd.DataFrame(rows))
     table["agreement"] = [agreement(p, v) for p, v in zip(table["predicted"], table["verdict"])]
     return table
 
 
-AGREEMENT_WORDS = {"agrees": "the prediction agrees", "disagrees": "the prediction disagrees",
-                   "undecided": "too few seeds to say"}
+AGREEMENT_WORDS = {
+    "agrees": "the prediction agrees",
+    "disagrees": "the prediction disagrees",
+    "undecided": "too few seeds to say",
+}
 
 
 def agreement(predicted: str, verdict: str) -> str:
@@ -321,20 +436,29 @@ def _agreement_counts(agreement: pd.Series) -> str:
     parts = [f"agrees with {counts['agrees']} of {n} tests", f"disagrees with {counts['disagrees']}"]
     text = "The spectra's prediction " + "; it ".join(parts)
     undecided = counts["undecided"]
-    return text + (f"; {undecided} {'is' if undecided == 1 else 'are'} undecided (inconclusive tests)."
-                   if undecided else ".")
+    return text + (
+        f"; {undecided} {'is' if undecided == 1 else 'are'} undecided (inconclusive tests)." if undecided else "."
+    )
 
 
-def isometry_text(tests: pd.DataFrame, depth: int, seeds: int, delta: float = DELTA) -> Prose:
+def isometry_text(tests: pd.DataFrame, depth: int, seeds: int, *, delta: float = DELTA) -> Prose:
     """The isometry family in words: method, one line per test, the spectra's prediction beside it."""
-    lines = [protocol_text(ISOMETRY_FAMILY, len(tests), seeds, delta), "",
-             *family_lines(tests, delta), "", f"Of {len(tests)} tests: {verdict_counts(tests)}.", "",
-             f"The spectra at depth {depth} (share of singular values within a factor {NEAR:g} of 1) against the test:",
-             ""]
+    lines = [
+        protocol_text(ISOMETRY_FAMILY, len(tests), seeds, delta=delta),
+        "",
+        *family_lines(tests, delta),
+        "",
+        f"Of {len(tests)} tests: {verdict_counts(tests)}.",
+        "",
+        f"The spectra at depth {depth} (share of singular values within a factor {NEAR:g} of 1) against the test:",
+        "",
+    ]
     for _, r in tests.iterrows():
-        lines.append(f"- {r['setup']}: orthogonal {r['near_orthogonal']:.0%}, Gaussian {r['near_gaussian']:.0%}, "
-                     f"so the spectra favour {r['predicted']}; the test is **{r['verdict']}**: "
-                     f"{AGREEMENT_WORDS[r['agreement']]}.")
+        lines.append(
+            f"- {r['setup']}: orthogonal {r['near_orthogonal']:.0%}, Gaussian {r['near_gaussian']:.0%}, "
+            f"so the spectra favour {r['predicted']}; the test is **{r['verdict']}**: "
+            f"{AGREEMENT_WORDS[r['agreement']]}."
+        )
     return Prose("\n".join(lines))
 
 
@@ -348,15 +472,25 @@ def named_points(activations: Sequence[str] = ("tanh", "relu"), sigma_b2: float 
     for activation in activations:
         for name, w in NAMED_SCALES.items():
             chi = mf.chi1(w, sigma_b2, activation)
-            rows.append({"scale": name, "activation": activation, "sigma_w2": w, "sigma_b2": sigma_b2, "chi1": chi,
-                         "phase": mf.phase(chi), "max_depth": DEPTH_FACTOR * mf.depth_scale(w, sigma_b2, activation)})
+            rows.append(
+                {
+                    "scale": name,
+                    "activation": activation,
+                    "sigma_w2": w,
+                    "sigma_b2": sigma_b2,
+                    "chi1": chi,
+                    "phase": mf.phase(chi),
+                    "max_depth": DEPTH_FACTOR * mf.depth_scale(w, sigma_b2, activation),
+                }
+            )
     return pd.DataFrame(rows)
 
 
 def _point(r: Mapping) -> str:
     depth = "no depth limit" if not np.isfinite(r["max_depth"]) else f"6ξ_c = {r['max_depth']:.1f} layers"
-    return (f"{r['scale']} (σ_w² = {r['sigma_w2']:g}) is {r['phase']} for {r['activation']}: "
-            f"χ₁ = {r['chi1']:.3f}, {depth}")
+    return (
+        f"{r['scale']} (σ_w² = {r['sigma_w2']:g}) is {r['phase']} for {r['activation']}: χ₁ = {r['chi1']:.3f}, {depth}"
+    )
 
 
 def advice_verdict(points: pd.DataFrame) -> str:
@@ -373,21 +507,29 @@ def advice_verdict(points: pd.DataFrame) -> str:
 def sources_text(points: pd.DataFrame, critical: Mapping[str, float], tests: pd.DataFrame | None = None) -> Prose:
     """``002``'s and ``004``'s claims placed on the phase diagram (``points``: :func:`named_points` at
     ``σ_b² = 0``; ``critical``: ``{label: critical σ_w²}``; ``tests``: :func:`isometry_tests`)."""
-    lines = [f"- {SOURCE_002} advises Glorot or LeCun for tanh and He for ReLU. Without biases: "
-             + "; ".join(_point(r) for _, r in points.iterrows())
-             + f". Read as \"start at the critical point\", the advice **{advice_verdict(points)}**."]
+    lines = [
+        f"- {SOURCE_002} advises Glorot or LeCun for tanh and He for ReLU. Without biases: "
+        + "; ".join(_point(r) for _, r in points.iterrows())
+        + f'. Read as "start at the critical point", the advice **{advice_verdict(points)}**.'
+    ]
     crit = "; ".join(f"{k}: {v:.4f}" for k, v in critical.items())
     nearest = {k: min(NAMED_SCALES, key=lambda n: abs(NAMED_SCALES[n] - v)) for k, v in critical.items()}
-    lines.append(f"- {SOURCE_004}: variance scaling adapts to the activation. The critical σ_w² does depend on it "
-                 f"({crit}), so a fixed scale cannot be critical for every activation; but it also depends on the "
-                 f"bias variance, which none of the named scales looks at (nearest named scale: "
-                 + "; ".join(f"{k} → {n}" for k, n in nearest.items()) + ").")
+    lines.append(
+        f"- {SOURCE_004}: variance scaling adapts to the activation. The critical σ_w² does depend on it "
+        f"({crit}), so a fixed scale cannot be critical for every activation; but it also depends on the "
+        f"bias variance, which none of the named scales looks at (nearest named scale: "
+        + "; ".join(f"{k} → {n}" for k, n in nearest.items())
+        + ")."
+    )
     if tests is not None and len(tests):
         sup = [r["setup"] for _, r in tests.iterrows() if r["verdict"] == "supported"]
         rest = [f"{r['setup']} ({r['verdict']})" for _, r in tests.iterrows() if r["verdict"] != "supported"]
-        lines.append(f"- {SOURCE_004} and {SOURCE_002}: orthogonal kernels help deep nets. At the critical point, "
-                     f"orthogonal kernels learned faster for: {'; '.join(sup) or 'no set-up'}"
-                     + (f". Not shown for: {'; '.join(rest)}" if rest else "") + " (the isometry family above).")
+        lines.append(
+            f"- {SOURCE_004} and {SOURCE_002}: orthogonal kernels help deep nets. At the critical point, "
+            f"orthogonal kernels learned faster for: {'; '.join(sup) or 'no set-up'}"
+            + (f". Not shown for: {'; '.join(rest)}" if rest else "")
+            + " (the isometry family above)."
+        )
     return Prose("\n".join(lines))
 
 
@@ -407,30 +549,54 @@ def simulation_table(check: pd.DataFrame, confidence: float = 0.95) -> pd.DataFr
             errs.append(ci["mean"] - pred)
             covered.append(bool(ci["ci_low"] <= pred <= ci["ci_high"]) if np.isfinite(ci["ci_low"]) else np.nan)
         e = np.abs(np.asarray(errs))
-        rows.append({"sigma_w2": float(w), "points": len(errs), "seeds": int(g["seed"].nunique()),
-                     "mean_abs_error": float(e.mean()), "max_abs_error": float(e.max()),
-                     "covered": float(np.nanmean(covered)) if np.isfinite(covered).any() else np.nan})
+        rows.append(
+            {
+                "sigma_w2": float(w),
+                "points": len(errs),
+                "seeds": int(g["seed"].nunique()),
+                "mean_abs_error": float(e.mean()),
+                "max_abs_error": float(e.max()),
+                "covered": float(np.nanmean(covered)) if np.isfinite(covered).any() else np.nan,
+            }
+        )
     return pd.DataFrame(rows)
 
 
 def simulation_text(table: pd.DataFrame, width: int, confidence: float = 0.95) -> Prose:
     """The simulation check in words: per ``σ_w²``, the error of the seed-mean and the interval coverage."""
-    lines = [f"Nets of width {width}; per σ_w², every starting correlation and layer after the first is one point, "
-             f"its measurement the mean over {int(table['seeds'].iloc[0])} nets. If the theory is exact at this "
-             f"width, about {confidence:.0%} of the points' {confidence:.0%} intervals hold the prediction.", ""]
+    lines = [
+        f"Nets of width {width}; per σ_w², every starting correlation and layer after the first is one point, "
+        f"its measurement the mean over {int(table['seeds'].iloc[0])} nets. If the theory is exact at this "
+        f"width, about {confidence:.0%} of the points' {confidence:.0%} intervals hold the prediction.",
+        "",
+    ]
     for _, r in table.iterrows():
         cover = "no interval (one net)" if not np.isfinite(r["covered"]) else f"{r['covered']:.0%} of intervals hold it"
-        lines.append(f"- σ_w² = {r['sigma_w2']:g}: mean |measured − predicted| = {r['mean_abs_error']:.3f} "
-                     f"(largest {r['max_abs_error']:.3f}) over {int(r['points'])} points; {cover}.")
+        lines.append(
+            f"- σ_w² = {r['sigma_w2']:g}: mean |measured − predicted| = {r['mean_abs_error']:.3f} "
+            f"(largest {r['max_abs_error']:.3f}) over {int(r['points'])} points; {cover}."
+        )
     return Prose("\n".join(lines))
 
 
 # --------------------------------------------------------------------------- closing
 
 
-def findings_text(*, critical: float, sigma_b2: float, sim: pd.DataFrame, table: pd.DataFrame, threshold: float,
-                  tests: pd.DataFrame, points: pd.DataFrame, seeds: int, isometry_seeds: int, depth: int,
-                  deepest_spectrum: pd.DataFrame, delta: float = DELTA) -> Prose:
+def findings_text(
+    *,
+    critical: float,
+    sigma_b2: float,
+    sim: pd.DataFrame,
+    table: pd.DataFrame,
+    threshold: float,
+    tests: pd.DataFrame,
+    points: pd.DataFrame,
+    seeds: int,
+    isometry_seeds: int,
+    depth: int,
+    deepest_spectrum: pd.DataFrame,
+    delta: float = DELTA,
+) -> Prose:
     """The notebook's closing text, generated from its tables, with the method behind every verdict.
 
     ``deepest_spectrum``: :func:`initlab.theory.isometry.spectrum_summary` rows at the deepest depth.
@@ -443,7 +609,8 @@ def findings_text(*, critical: float, sigma_b2: float, sim: pd.DataFrame, table:
     lines = [
         f"**The map.** At σ_b² = {sigma_b2:g} the tanh order-to-chaos transition lies at σ_w² = {critical:.4f}. "
         f"In simulation the measured correlations follow the predicted map: mean |error| "
-        + ", ".join(f"{r['mean_abs_error']:.3f} at σ_w² = {r['sigma_w2']:g}" for _, r in sim.iterrows()) + ".",
+        + ", ".join(f"{r['mean_abs_error']:.3f} at σ_w² = {r['sigma_w2']:g}" for _, r in sim.iterrows())
+        + ".",
         "",
         f"**Trainability.** As a depth limit, 6ξ_c {bound} in the grid: outside it {_share(s.loc['outside'])} "
         f"trained, inside it {_share(s.loc['inside'])} (a run trains at {threshold:.0%} test accuracy).",
@@ -451,9 +618,10 @@ def findings_text(*, critical: float, sigma_b2: float, sim: pd.DataFrame, table:
         f"**Dynamical isometry.** At depth {deepest}, the spectra kept at least 90% of singular values within a "
         f"factor {NEAR:g} of 1 for: {kept_words}. In training at depth {depth}: "
         + "; ".join(f"{r['setup']}: **{r['verdict']}**" for _, r in tests.iterrows())
-        + " (orthogonal > Gaussian in learning speed). " + _agreement_counts(tests["agreement"]),
+        + " (orthogonal > Gaussian in learning speed). "
+        + _agreement_counts(tests["agreement"]),
         "",
-        f"**The sources.** {SOURCE_002}'s advice per activation, read as \"start at the critical point\", "
+        f'**The sources.** {SOURCE_002}\'s advice per activation, read as "start at the critical point", '
         f"**{advice_verdict(points)}** without biases; with biases the critical σ_w² moves, which no named scale "
         f"follows.",
         "",

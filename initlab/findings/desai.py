@@ -39,6 +39,8 @@ TABLE_1 = {
     "val_acc_last": ("val_accuracy", "last", "validation accuracy, last epoch"),
     "test_acc": ("test_accuracy", "last", "test accuracy"),
 }
+
+
 def published_comparison(df: pd.DataFrame, digits: int = 2) -> pd.DataFrame:
     """Table 1 of ``000`` in long form: each paper number beside where one run of ours lands.
 
@@ -53,14 +55,23 @@ def published_comparison(df: pd.DataFrame, digits: int = 2) -> pd.DataFrame:
     for col, (value, which, label) in TABLE_1.items():
         runs = per_run(df, value, which)
         for init in inits:
-            j = judge_published(runs.loc[runs["init"] == init, value].to_numpy(dtype=float),
-                                paper.loc[init, col], digits=digits)
+            j = judge_published(
+                runs.loc[runs["init"] == init, value].to_numpy(dtype=float), paper.loc[init, col], digits=digits
+            )
             # an accuracy cannot leave [0, 100]%: the printed bounds are clipped (the verdict is unchanged)
             low, high = max(j["low"], 0.0), min(j["high"], 100.0)
             interval = fmt_interval(low, high, digits=digits, bracketed=False) if np.isfinite(j["low"]) else "n/a"
-            rows.append({"quantity": label, "init": init, "paper (%)": f"{j['published']:.{digits}f}",
-                         "ours, mean (%)": f"{j['mean']:.{digits}f}" if np.isfinite(j["mean"]) else "n/a",
-                         "ours, 95% PI for one run (%)": interval, "paper vs. PI": j["verdict"], "seeds": j["n"]})
+            rows.append(
+                {
+                    "quantity": label,
+                    "init": init,
+                    "paper (%)": f"{j['published']:.{digits}f}",
+                    "ours, mean (%)": f"{j['mean']:.{digits}f}" if np.isfinite(j["mean"]) else "n/a",
+                    "ours, 95% PI for one run (%)": interval,
+                    "paper vs. PI": j["verdict"],
+                    "seeds": j["n"],
+                }
+            )
     return pd.DataFrame(rows).set_index(["quantity", "init"])
 
 
@@ -68,14 +79,25 @@ def published_text(table: pd.DataFrame) -> Prose:
     """How many of the paper's numbers land where one run of ours would, and which do not."""
     v = table["paper vs. PI"]
     out = table[~v.isin(["inside", "equal"])]
-    outside = [f"{q}: " + ", ".join(f"{i} {r['paper vs. PI']}" for (_, i), r in g.iterrows())
-               for q, g in out.groupby(level=0, sort=False)]
+    outside = [
+        f"{q}: " + ", ".join(f"{i} {r['paper vs. PI']}" for (_, i), r in g.iterrows())
+        for q, g in out.groupby(level=0, sort=False)
+    ]
     seeds = int(table["seeds"].min()) if len(table) else 0
-    head = (f"{int(v.isin(['inside', 'equal']).sum())} of {len(table)} numbers of Table 1 lie inside the 95% "
-            f"prediction interval for one run of ours (t-based, from {seeds} seeds; a published number is one run, "
-            f"so it is judged against where one new run would land, rounded to the paper's two decimals).")
-    return Prose(head + (f" Outside it ({len(out)}; the paper's run lies above or below ours, or differs from a "
-                         f"value every seed repeats): {'; '.join(outside)}." if outside else " None lies outside it."))
+    head = (
+        f"{int(v.isin(['inside', 'equal']).sum())} of {len(table)} numbers of Table 1 lie inside the 95% "
+        f"prediction interval for one run of ours (t-based, from {seeds} seeds; a published number is one run, "
+        f"so it is judged against where one new run would land, rounded to the paper's two decimals)."
+    )
+    return Prose(
+        head
+        + (
+            f" Outside it ({len(out)}; the paper's run lies above or below ours, or differs from a "
+            f"value every seed repeats): {'; '.join(outside)}."
+            if outside
+            else " None lies outside it."
+        )
+    )
 
 
 def paper_gaps(claimed: Sequence[str], column: str = "test_acc") -> list[float]:
@@ -88,8 +110,9 @@ def _seed_count(n: float) -> str:
     return "n/a" if not np.isfinite(n) and not np.isinf(n) else "more than 10,000" if np.isinf(n) else f"{int(n)}"
 
 
-def gap_seeds(df: pd.DataFrame, claimed: Sequence[str], gaps: Sequence[float],
-              value: str = "test_accuracy") -> pd.DataFrame:
+def gap_seeds(
+    df: pd.DataFrame, claimed: Sequence[str], gaps: Sequence[float], *, value: str = "test_accuracy"
+) -> pd.DataFrame:
     """Seeds a paired t-test needs to resolve each claimed gap, from the spread of our paired differences.
 
     Two columns of seeds: for that test alone (level α), and for the strictest step of
@@ -103,14 +126,19 @@ def gap_seeds(df: pd.DataFrame, claimed: Sequence[str], gaps: Sequence[float],
     m = len(gaps)
     rows = []
     for (a, b), gap in zip(zip(claimed[:-1], claimed[1:]), gaps):
-        w = paired_values(df, a, b, value)
+        w = paired_values(df, a, b, value=value)
         ci = mean_ci((w["a"] - w["b"]).to_numpy())
-        rows.append({"step": f"{a} > {b}", "paper gap (pp)": round(100 * gap, 2),
-                     "ours (pp)": round(100 * ci["mean"], 2) if np.isfinite(ci["mean"]) else np.nan,
-                     "sd of differences (pp)": round(100 * ci["std"], 3) if np.isfinite(ci["std"]) else np.nan,
-                     "seeds: alone": _seed_count(seeds_needed(gap, ci["std"])),
-                     f"seeds: within {m} steps (α/{m})": _seed_count(seeds_needed(gap, ci["std"], ALPHA / m)),
-                     "seeds now": ci["n"]})
+        rows.append(
+            {
+                "step": f"{a} > {b}",
+                "paper gap (pp)": round(100 * gap, 2),
+                "ours (pp)": round(100 * ci["mean"], 2) if np.isfinite(ci["mean"]) else np.nan,
+                "sd of differences (pp)": round(100 * ci["std"], 3) if np.isfinite(ci["std"]) else np.nan,
+                "seeds: alone": _seed_count(seeds_needed(gap, ci["std"])),
+                f"seeds: within {m} steps (α/{m})": _seed_count(seeds_needed(gap, ci["std"], ALPHA / m)),
+                "seeds now": ci["n"],
+            }
+        )
     return pd.DataFrame(rows).set_index("step")
 
 
@@ -128,20 +156,28 @@ def gap_text(gaps: pd.DataFrame, ranking: pd.DataFrame) -> Prose:
             parts.append(f"{step}: resolved, supported with {now} seeds")
         elif need.isdigit() and now >= int(need):
             gap = g["paper gap (pp)"]
-            parts.append(f"{step}: {now} seeds are at least the {need} that would find the paper's {gap:.2f} pp "
-                         f"gap with 80% power, and the step is {verdict} (ours {g['ours (pp)']:+.2f} pp): a gap as "
-                         "large as the paper's is unlikely")
+            parts.append(
+                f"{step}: {now} seeds are at least the {need} that would find the paper's {gap:.2f} pp "
+                f"gap with 80% power, and the step is {verdict} (ours {g['ours (pp)']:+.2f} pp): a gap as "
+                "large as the paper's is unlikely"
+            )
         elif need.isdigit():
-            parts.append(f"{step}: {need} seeds would find the paper's {g['paper gap (pp)']:.2f} pp gap with 80% "
-                         f"power, {now} were run")
+            parts.append(
+                f"{step}: {need} seeds would find the paper's {g['paper gap (pp)']:.2f} pp gap with 80% "
+                f"power, {now} were run"
+            )
         else:
-            parts.append(f"{step}: {need} seeds (from our spread, the paper's gap cannot be resolved in practice)"
-                         if need.startswith("more") else f"{step}: no estimate (our differences have no spread)")
+            parts.append(
+                f"{step}: {need} seeds (from our spread, the paper's gap cannot be resolved in practice)"
+                if need.startswith("more")
+                else f"{step}: no estimate (our differences have no spread)"
+            )
     return Prose("; ".join(parts) + ".")
 
 
-def equivalence_family(df: pd.DataFrame, inits: Sequence[str], delta: float,
-                       value: str = "test_accuracy") -> pd.DataFrame:
+def equivalence_family(
+    df: pd.DataFrame, inits: Sequence[str], delta: float, *, value: str = "test_accuracy"
+) -> pd.DataFrame:
     """Every pair of ``inits``: is the final ``value`` equivalent within ±``delta``? One Holm family.
 
     Two one-sided tests per pair on the paired differences over seeds, Holm-corrected over
@@ -149,7 +185,7 @@ def equivalence_family(df: pd.DataFrame, inits: Sequence[str], delta: float,
     ``equivalent`` when the corrected equivalence test rejects, else ``not shown equivalent``;
     ``borderline`` is judged on the corrected equivalence p-value.
     """
-    t = compare_pairs(df, ordered_pairs(inits), delta, value)
+    t = compare_pairs(df, ordered_pairs(inits), delta, value=value)
     t["claim"] = [f"{a} ≈ {b}" for a, b in zip(t["a"], t["b"])]
     t["verdict"] = np.where(t["p_equiv_adj"] < ALPHA, "equivalent", "not shown equivalent")
     t["borderline"] = [bool(not x and is_borderline(np.nan, q)) for x, q in zip(t["exact"], t["p_equiv_adj"])]
@@ -167,23 +203,26 @@ def equivalence_text(table: pd.DataFrame, delta: float, value: str = "test accur
         elif not np.isfinite(r["p_equiv_adj"]):
             part = f"{100 * r['mean']:+.2f} pp in each of {int(r['n'])} seeds, too few to test a zero spread"
         else:
-            part = (f"{fmt_diff_ci(r['mean'], r['ci_low'], r['ci_high'])}, "
-                    f"Holm p (equivalence) = {r['p_equiv_adj']:.3g}")
+            part = f"{fmt_diff_ci(r['mean'], r['ci_low'], r['ci_high'])}, Holm p (equivalence) = {r['p_equiv_adj']:.3g}"
         mark = (", borderline" if r["borderline"] else "") + (" (exact: the same in every seed)" if r["exact"] else "")
         lines.append(f"- {r['claim']}: {part} → **{r['verdict']}{mark}**")
     eq = table.loc[table["verdict"] == "equivalent", "claim"].tolist()
     diff = table.loc[table["p_adj"] < ALPHA, "claim"].tolist()
     both = [c for c in eq if c in diff]
     n = seeds_phrase(table)
-    lines += ["", f"Equivalent within ±{100 * delta:g} pp: {', '.join(eq) or 'no pair'}"
-              f" ({len(eq)} of {len(table)} pairs). Pairs whose {value} differs (Holm-corrected paired t-test): "
-              f"{', '.join(c.replace(' ≈ ', ' vs ') for c in diff) or 'none'}."
-              + (f" Both at once, a real difference smaller than the margin: {', '.join(both)}." if both else ""), "",
-              f"*Method.* The family is every pair of the {len(set(table['a']) | set(table['b']))} initializers: "
-              f"{len(table)} pairs, each two one-sided paired t-tests over {n} seeds against ±{100 * delta:g} pp, "
-              f"Holm-corrected together at α = {ALPHA:g}; *not shown equivalent* means the data do not exclude a "
-              f"difference of {100 * delta:g} pp, not that one exists. *Borderline* marks a corrected p-value "
-              f"within a factor of {BORDERLINE:g} of α."]
+    lines += [
+        "",
+        f"Equivalent within ±{100 * delta:g} pp: {', '.join(eq) or 'no pair'}"
+        f" ({len(eq)} of {len(table)} pairs). Pairs whose {value} differs (Holm-corrected paired t-test): "
+        f"{', '.join(c.replace(' ≈ ', ' vs ') for c in diff) or 'none'}."
+        + (f" Both at once, a real difference smaller than the margin: {', '.join(both)}." if both else ""),
+        "",
+        f"*Method.* The family is every pair of the {len(set(table['a']) | set(table['b']))} initializers: "
+        f"{len(table)} pairs, each two one-sided paired t-tests over {n} seeds against ±{100 * delta:g} pp, "
+        f"Holm-corrected together at α = {ALPHA:g}; *not shown equivalent* means the data do not exclude a "
+        f"difference of {100 * delta:g} pp, not that one exists. *Borderline* marks a corrected p-value "
+        f"within a factor of {BORDERLINE:g} of α.",
+    ]
     return Prose("\n".join(lines))
 
 
@@ -193,8 +232,9 @@ def faster_pairs(speed: pd.DataFrame) -> str:
     parts = []
     for metric, label in short.items():
         sub = speed[(speed["metric"] == metric) & speed["verdict"].isin(["supported", "reversed"])]
-        pairs = [f"{r['a']} > {r['b']}" if r["verdict"] == "supported" else f"{r['b']} > {r['a']}"
-                 for _, r in sub.iterrows()]
+        pairs = [
+            f"{r['a']} > {r['b']}" if r["verdict"] == "supported" else f"{r['b']} > {r['a']}" for _, r in sub.iterrows()
+        ]
         if pairs:
             parts.append(f"{label}: {', '.join(pairs)}")
     return "; ".join(parts) or "none"
@@ -212,11 +252,19 @@ def ranking_whole(ranking: pd.DataFrame, delta: float) -> str:
 
 def _words(table: pd.DataFrame, delta: float, scale: float = 100.0, unit: str = "pp") -> str:
 
-    return "; ".join(f"{r['claim']} **{verdict_label(r, delta, scale, unit)}**" for _, r in table.iterrows())
+    return "; ".join(f"{r['claim']} **{verdict_label(r, delta, scale, unit=unit)}**" for _, r in table.iterrows())
 
 
-def findings_text(*, published: pd.DataFrame, ranking: pd.DataFrame, speed: pd.DataFrame,
-                  equivalence: pd.DataFrame, gaps: pd.DataFrame, delta: float, target: float) -> Prose:
+def findings_text(
+    *,
+    published: pd.DataFrame,
+    ranking: pd.DataFrame,
+    speed: pd.DataFrame,
+    equivalence: pd.DataFrame,
+    gaps: pd.DataFrame,
+    delta: float,
+    target: float,
+) -> Prose:
     """The closing summary: one bullet per question, each naming its test, correction and seeds.
 
     Args:
@@ -238,12 +286,16 @@ def findings_text(*, published: pd.DataFrame, ranking: pd.DataFrame, speed: pd.D
         f"{_words(ranking, delta)}. The ranking as a whole {whole}.",
         f"- **Seeds to resolve the paper's gaps** (80% power, paired t-test at Holm's strictest level over the "
         f"{len(gaps)} steps, from the spread of our paired differences): {gap_text(gaps, ranking)}",
-        f"- **Convergence speed** ({len(tested)} claims \"a converges faster than b\" for the pairs in the paper's "
+        f'- **Convergence speed** ({len(tested)} claims "a converges faster than b" for the pairs in the paper\'s '
         f"order, paired t-tests over {seeds_phrase(tested)} seeds, Holm over the whole "
         f"family): {verdict_counts(tested)}. On the two accuracy measures: {verdict_counts(acc)}; "
         f"epochs to {100 * target:g}%: {verdict_counts(tested[tested['metric'] == 'epochs'])}"
-        + (f" ({len(speed) - len(tested)} not tested: the target was too rarely reached)"
-           if len(tested) < len(speed) else "") + f". Resolved, faster first: {faster_pairs(tested)}.",
+        + (
+            f" ({len(speed) - len(tested)} not tested: the target was too rarely reached)"
+            if len(tested) < len(speed)
+            else ""
+        )
+        + f". Resolved, faster first: {faster_pairs(tested)}.",
         f"- **Final test accuracies** (two one-sided paired tests against ±{100 * delta:g} pp over "
         f"{seeds_phrase(equivalence)} seeds, Holm over the {len(equivalence)} pairs): "
         f"equivalent for {', '.join(eq) or 'no pair'}; {len(equivalence) - len(eq)} pair(s) not shown equivalent.",

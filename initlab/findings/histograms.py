@@ -84,7 +84,8 @@ def probe_runs(specs: Sequence[Any], engine: str = "auto") -> Probes:
     out.stats = pd.concat(stats, ignore_index=True)
     out.stats = out.stats[cols + [c for c in out.stats.columns if c not in cols]]
     out.grads = pd.concat(grads, ignore_index=True)[
-        ["init", "seed", "stage", "layer", "kernel_grad_norm", "bias_grad_norm", "kernel_norm"]]
+        ["init", "seed", "stage", "layer", "kernel_grad_norm", "bias_grad_norm", "kernel_norm"]
+    ]
     return out
 
 
@@ -100,8 +101,13 @@ def layer_table(stats: pd.DataFrame, inits: Sequence[str] | None = None) -> pd.D
     return wide.map(fmt_sig)
 
 
-def source_window(acts: Mapping[str, Mapping[str, np.ndarray]], bins: int = SOURCE_BINS,
-                  xlim: tuple[float, float] = SOURCE_XLIM, ylim: tuple[float, float] = SOURCE_YLIM) -> pd.DataFrame:
+def source_window(
+    acts: Mapping[str, Mapping[str, np.ndarray]],
+    bins: int = SOURCE_BINS,
+    xlim: tuple[float, float] = SOURCE_XLIM,
+    *,
+    ylim: tuple[float, float] = SOURCE_YLIM,
+) -> pd.DataFrame:
     """What the source's histogram shows of each (init, layer): ``plt.hist(a, bins, density=True)``
     over the full range of ``a``, seen through ``xlim`` × ``ylim``.
 
@@ -119,11 +125,20 @@ def source_window(acts: Mapping[str, Mapping[str, np.ndarray]], bins: int = SOUR
             counts, _ = np.histogram(v, bins=edges)
             k = int(np.histogram([0.0], bins=edges)[0].argmax())  # the bar numpy puts 0 in
             shown = (edges[:-1] < xlim[1]) & (edges[1:] > xlim[0])
-            rows.append({"init": init, "layer": layer, "bin_width": float(edges[1] - edges[0]),
-                         "zero_bar_share": float(counts[k] / v.size), "zero_bar_density": float(density[k]),
-                         "clipped": bool(density[k] > ylim[1]), "bars_shown": int(shown.sum()),
-                         "outside": float(np.mean((v < xlim[0]) | (v > xlim[1]))),
-                         "exact_zero": float(np.mean(v == 0)), "largest": float(v.max())})
+            rows.append(
+                {
+                    "init": init,
+                    "layer": layer,
+                    "bin_width": float(edges[1] - edges[0]),
+                    "zero_bar_share": float(counts[k] / v.size),
+                    "zero_bar_density": float(density[k]),
+                    "clipped": bool(density[k] > ylim[1]),
+                    "bars_shown": int(shown.sum()),
+                    "outside": float(np.mean((v < xlim[0]) | (v > xlim[1]))),
+                    "exact_zero": float(np.mean(v == 0)),
+                    "largest": float(v.max()),
+                }
+            )
     out = pd.DataFrame(rows)
     out.attrs["bins"] = bins
     return out
@@ -134,39 +149,53 @@ def _span(values: pd.Series, fmt: str) -> str:
     return f"{lo:{fmt}}" if f"{lo:{fmt}}" == f"{hi:{fmt}}" else f"{lo:{fmt}}–{hi:{fmt}}"
 
 
-def window_text(window: pd.DataFrame, ylim: tuple[float, float] = SOURCE_YLIM,
-                xlim: tuple[float, float] = SOURCE_XLIM, exclude: Sequence[str] = (ZERO,)) -> Prose:
+def window_text(
+    window: pd.DataFrame,
+    ylim: tuple[float, float] = SOURCE_YLIM,
+    xlim: tuple[float, float] = SOURCE_XLIM,
+    *,
+    exclude: Sequence[str] = (ZERO,),
+) -> Prose:
     """What the source's window hides, layer by layer (ranges over the inits not in ``exclude``)."""
     w = window[~window["init"].isin(exclude)]
     if w.empty:
         return Prose("No initializer left to describe.")
-    lines = [f"Through the source's window (x in [{xlim[0]:g}, {xlim[1]:g}], density up to {ylim[1]:g}; "
-             f"ranges over {', '.join(dict.fromkeys(w['init']))}):", ""]
+    lines = [
+        f"Through the source's window (x in [{xlim[0]:g}, {xlim[1]:g}], density up to {ylim[1]:g}; "
+        f"ranges over {', '.join(dict.fromkeys(w['init']))}):",
+        "",
+    ]
     for layer, g in w.groupby("layer", sort=False):
         clipped = int(g["clipped"].sum())
-        lines.append(f"- **{layer}**: bars {_span(g['bin_width'], '.2f')} wide ({len(g)} panels, "
-                     f"{_span(g['bars_shown'], '.0f')} bar(s) inside the window); the bar at 0 holds "
-                     f"{_span(g['zero_bar_share'], '.1%')} of the values, of which {_span(g['exact_zero'], '.1%')} "
-                     f"are exactly 0, at density {_span(g['zero_bar_density'], '.2f')} ({clipped} of {len(g)} cut "
-                     f"off by the y-limit); {_span(g['outside'], '.1%')} of the values lie beyond the window, "
-                     f"up to {_span(g['largest'], '.3g')}.")
+        lines.append(
+            f"- **{layer}**: bars {_span(g['bin_width'], '.2f')} wide ({len(g)} panels, "
+            f"{_span(g['bars_shown'], '.0f')} bar(s) inside the window); the bar at 0 holds "
+            f"{_span(g['zero_bar_share'], '.1%')} of the values, of which {_span(g['exact_zero'], '.1%')} "
+            f"are exactly 0, at density {_span(g['zero_bar_density'], '.2f')} ({clipped} of {len(g)} cut "
+            f"off by the y-limit); {_span(g['outside'], '.1%')} of the values lie beyond the window, "
+            f"up to {_span(g['largest'], '.3g')}."
+        )
     by_layer = w.groupby("layer", sort=False)[["zero_bar_density", "bin_width", "exact_zero"]].mean()
     first, last = by_layer.index[0], by_layer.index[-1]
     taller = first if by_layer.loc[first, "zero_bar_density"] > by_layer.loc[last, "zero_bar_density"] else last
     bins = int(window.attrs.get("bins", SOURCE_BINS))
-    lines += ["", f"The window hides what decides the reading: the part of a bar above the y-limit, every "
-              f"value beyond x = {xlim[1]:g}, and, since a bar is 1/{bins} of the layer's whole range, whether "
-              f"the bar at 0 holds exact zeros or small positive values. Of {first} and {last}, the taller bar "
-              f"at 0 (mean density {by_layer.loc[taller, 'zero_bar_density']:.2f}) is {taller}'s; {last}'s bars "
-              f"are {by_layer.loc[last, 'bin_width'] / by_layer.loc[first, 'bin_width']:.3g} times as wide as "
-              f"{first}'s (mean over the initializers)."]
+    lines += [
+        "",
+        f"The window hides what decides the reading: the part of a bar above the y-limit, every "
+        f"value beyond x = {xlim[1]:g}, and, since a bar is 1/{bins} of the layer's whole range, whether "
+        f"the bar at 0 holds exact zeros or small positive values. Of {first} and {last}, the taller bar "
+        f"at 0 (mean density {by_layer.loc[taller, 'zero_bar_density']:.2f}) is {taller}'s; {last}'s bars "
+        f"are {by_layer.loc[last, 'bin_width'] / by_layer.loc[first, 'bin_width']:.3g} times as wide as "
+        f"{first}'s (mean over the initializers).",
+    ]
     return Prose("\n".join(lines))
 
 
 def _per_seed(stats: pd.DataFrame, stage: str) -> pd.DataFrame:
     """Per (init, seed): the unit-weighted share of exactly-zero activations and of dead units, all hidden layers."""
-    s = stats[stats["stage"] == stage].assign(zeros_w=lambda d: d["frac_zero"] * d["units"],
-                                              dead_w=lambda d: d["frac_dead_units"] * d["units"])
+    s = stats[stats["stage"] == stage].assign(
+        zeros_w=lambda d: d["frac_zero"] * d["units"], dead_w=lambda d: d["frac_dead_units"] * d["units"]
+    )
     g = s.groupby(["init", "seed"], sort=False)[["zeros_w", "dead_w", "units"]].sum()
     return pd.DataFrame({"zero_share": g["zeros_w"] / g["units"], "dead_share": g["dead_w"] / g["units"]})
 
@@ -182,13 +211,23 @@ def _claim_row(statement: str, claim: str, kind: str, a: pd.Series, b: pd.Series
     w = _paired(a, b)
     diff = (w["a"] - w["b"]) if kind == SHARE else (w["a"] / w["b"] - 1.0)
     unit = "pp" if kind == SHARE else "%"
-    return {"statement": statement, "claim": claim, "kind": kind, "delta": delta, "scale": 100.0, "unit": unit,
-            "a_mean": float(w["a"].mean()) if len(w) else np.nan, "b_mean": float(w["b"].mean()) if len(w) else np.nan,
-            "gap": np.nan, **paired_test(diff.to_numpy(), delta)}
+    return {
+        "statement": statement,
+        "claim": claim,
+        "kind": kind,
+        "delta": delta,
+        "scale": 100.0,
+        "unit": unit,
+        "a_mean": float(w["a"].mean()) if len(w) else np.nan,
+        "b_mean": float(w["b"].mean()) if len(w) else np.nan,
+        "gap": np.nan,
+        **paired_test(diff.to_numpy(), delta),
+    }
 
 
-def activation_claims(stats: pd.DataFrame, share_delta: float = 0.02, relative_delta: float = 0.10,
-                      stage: str = "trained") -> pd.DataFrame:
+def activation_claims(
+    stats: pd.DataFrame, share_delta: float = 0.02, relative_delta: float = 0.10, *, stage: str = "trained"
+) -> pd.DataFrame:
     """The source's statements about the histograms, as one Holm family of paired tests over seeds.
 
     Measured on ``stage`` (the source drew its histograms after training). Shares (of all hidden
@@ -214,32 +253,76 @@ def activation_claims(stats: pd.DataFrame, share_delta: float = 0.02, relative_d
 
     rows = []
     if {SMALL, HE} <= inits:
-        rows.append(_claim_row(SMALL, f"{SMALL} leaves more units dead than {HE}", SHARE,
-                               col("dead_share", SMALL), col("dead_share", HE), share_delta))
+        rows.append(
+            _claim_row(
+                SMALL,
+                f"{SMALL} leaves more units dead than {HE}",
+                SHARE,
+                col("dead_share", SMALL),
+                col("dead_share", HE),
+                share_delta,
+            )
+        )
     for other in (GLOROT, LECUN):
         if {HE, other} <= inits:
-            rows.append(_claim_row(HE, f"{other} leaves more units dead than {HE}", SHARE,
-                                   col("dead_share", other), col("dead_share", HE), share_delta))
+            rows.append(
+                _claim_row(
+                    HE,
+                    f"{other} leaves more units dead than {HE}",
+                    SHARE,
+                    col("dead_share", other),
+                    col("dead_share", HE),
+                    share_delta,
+                )
+            )
     for other in (SMALL, GLOROT, LECUN):
         if {HE, other} <= inits:
-            rows.append(_claim_row(HE, f"{other} has more activations exactly 0 than {HE}", SHARE,
-                                   col("zero_share", other), col("zero_share", HE), share_delta))
+            rows.append(
+                _claim_row(
+                    HE,
+                    f"{other} has more activations exactly 0 than {HE}",
+                    SHARE,
+                    col("zero_share", other),
+                    col("zero_share", HE),
+                    share_delta,
+                )
+            )
     for a, b, statement in ((GLOROT, SMALL, GLOROT), (GLOROT, LECUN, LECUN)):
         if {a, b} <= inits:
             for layer in layers:
-                rows.append(_claim_row(statement, f"{layer}: std of {a} > std of {b}", RELATIVE,
-                                       per_layer("std", a, layer), per_layer("std", b, layer), relative_delta))
+                rows.append(
+                    _claim_row(
+                        statement,
+                        f"{layer}: std of {a} > std of {b}",
+                        RELATIVE,
+                        per_layer("std", a, layer),
+                        per_layer("std", b, layer),
+                        relative_delta,
+                    )
+                )
     if len(layers) > 1:
         first, last = layers[0], layers[-1]
         for init in dict.fromkeys(stats["init"]):
-            rows.append(_claim_row("all", f"{init}: {last} has more activations exactly 0 than {first}", SHARE,
-                                   per_layer("frac_zero", init, last), per_layer("frac_zero", init, first),
-                                   share_delta))
+            rows.append(
+                _claim_row(
+                    "all",
+                    f"{init}: {last} has more activations exactly 0 than {first}",
+                    SHARE,
+                    per_layer("frac_zero", init, last),
+                    per_layer("frac_zero", init, first),
+                    share_delta,
+                )
+            )
     return test_family(pd.DataFrame(rows)) if rows else pd.DataFrame(rows)
 
 
-ACCURACY_CLAIMS = ((ZERO, (HE, ZERO)), (SMALL, (HE, SMALL)), (GLOROT, (GLOROT, SMALL)),
-                   (HE, (HE, GLOROT)), (HE, (HE, LECUN)))
+ACCURACY_CLAIMS = (
+    (ZERO, (HE, ZERO)),
+    (SMALL, (HE, SMALL)),
+    (GLOROT, (GLOROT, SMALL)),
+    (HE, (HE, GLOROT)),
+    (HE, (HE, LECUN)),
+)
 
 
 def accuracy_claims(df: pd.DataFrame, delta: float = 0.005) -> pd.DataFrame:
@@ -266,9 +349,11 @@ def claim_lines(table: pd.DataFrame) -> list[str]:
         elif r["exact"]:
             part = f"{scale * r['mean']:+.2f} {unit} in every seed"
         else:
-            part = (f"{fmt_diff_ci(r['mean'], r['ci_low'], r['ci_high'], scale=scale, unit=unit)}, "
-                    f"Holm p = {fmt_sig(r['p_adj'])}")
-        lines.append(f"- {r['claim']}: {part} → **{verdict_label(r, delta, scale, unit)}**")
+            part = (
+                f"{fmt_diff_ci(r['mean'], r['ci_low'], r['ci_high'], scale=scale, unit=unit)}, "
+                f"Holm p = {fmt_sig(r['p_adj'])}"
+            )
+        lines.append(f"- {r['claim']}: {part} → **{verdict_label(r, delta, scale, unit=unit)}**")
     return lines
 
 
@@ -280,11 +365,11 @@ def accuracy_text(table: pd.DataFrame) -> Prose:
 STATEMENTS = {
     ZERO: "**Zero**: every layer's activations sit at zero, and the model learns poorly.",
     SMALL: "**Random normal (std 0.01)**: normally distributed activations, most of them close to zero, which "
-           "may leave neurons dead and hurt learning.",
+    "may leave neurons dead and hurt learning.",
     GLOROT: "**Xavier (Glorot)**: normally distributed activations with a wider spread than random normal, and "
-            "better learning.",
+    "better learning.",
     HE: "**He**: activations spread more evenly than with the other methods, fewer dead neurons, the best "
-        "learning for ReLU.",
+    "learning for ReLU.",
     LECUN: "**LeCun**: like Xavier with a slightly smaller spread.",
     "all": "**Every method**: the last hidden layer's activations concentrate at zero.",
 }
@@ -295,8 +380,10 @@ def _zero_facts(stats: pd.DataFrame, stage: str) -> str:
     if z.empty:
         return ""
     if (z["frac_zero"] == 1).all():
-        return (f"  - Every activation of every layer is exactly 0 in all {z['seed'].nunique()} seeds: "
-                f"**holds**, trivially (no signal passes a zero kernel).")
+        return (
+            f"  - Every activation of every layer is exactly 0 in all {z['seed'].nunique()} seeds: "
+            f"**holds**, trivially (no signal passes a zero kernel)."
+        )
     return f"  - The share of exactly-zero activations ranges {_span(z['frac_zero'], '.1%')} over layers and seeds."
 
 
@@ -304,33 +391,53 @@ def _shape_fact(stats: pd.DataFrame, init: str, stage: str) -> str:
     z = stats[(stats["init"] == init) & (stats["stage"] == stage)]
     if z.empty:
         return ""
-    return (f"  - Not normal: a ReLU output is never negative, and {_span(z['frac_zero'], '.1%')} of each layer's "
-            f"activations are exactly 0 (every layer and seed), a spike no normal distribution has.")
+    return (
+        f"  - Not normal: a ReLU output is never negative, and {_span(z['frac_zero'], '.1%')} of each layer's "
+        f"activations are exactly 0 (every layer and seed), a spike no normal distribution has."
+    )
 
 
-def claims_text(activation: pd.DataFrame, accuracy: pd.DataFrame, stats: pd.DataFrame,
-                stage: str = "trained") -> Prose:
+def claims_text(
+    activation: pd.DataFrame, accuracy: pd.DataFrame, stats: pd.DataFrame, *, stage: str = "trained"
+) -> Prose:
     """The verdict on each of the source's statements, grouped by initializer, then the two families' method
     (each with the number of seeds its tests paired)."""
     lines = []
     for key, statement in STATEMENTS.items():
         a = activation[activation["statement"] == key] if len(activation) else activation
         b = accuracy[accuracy["statement"] == key] if len(accuracy) else accuracy
-        extra = (_zero_facts(stats, stage) if key == ZERO else
-                 _shape_fact(stats, key, stage) if key in (SMALL, GLOROT) else "")
+        extra = (
+            _zero_facts(stats, stage)
+            if key == ZERO
+            else _shape_fact(stats, key, stage)
+            if key in (SMALL, GLOROT)
+            else ""
+        )
         if not len(a) and not len(b) and not extra:
             continue
         lines += [f"- {statement}"]
         if extra:
             lines.append(extra)
         lines += ["  " + line for line in claim_lines(a)] + ["  " + line for line in claim_lines(b)]
-    lines += ["", protocol_text(f"the source's statements about the activations after training (shares in "
-                                f"percentage points, δ = {100 * _first(activation, 'delta', SHARE):g} pp; "
-                                f"standard deviations as a relative difference, δ = "
-                                f"{100 * _first(activation, 'delta', RELATIVE):g}%)", len(activation),
-                                _seeds(activation), _first(activation, "delta", SHARE)),
-              "", protocol_text("the source's statements about learning (test accuracy after the last epoch)",
-                                len(accuracy), _seeds(accuracy), _first(accuracy, "delta", SHARE))]
+    lines += [
+        "",
+        protocol_text(
+            f"the source's statements about the activations after training (shares in "
+            f"percentage points, δ = {100 * _first(activation, 'delta', SHARE):g} pp; "
+            f"standard deviations as a relative difference, δ = "
+            f"{100 * _first(activation, 'delta', RELATIVE):g}%)",
+            len(activation),
+            _seeds(activation),
+            delta=_first(activation, "delta", SHARE),
+        ),
+        "",
+        protocol_text(
+            "the source's statements about learning (test accuracy after the last epoch)",
+            len(accuracy),
+            _seeds(accuracy),
+            delta=_first(accuracy, "delta", SHARE),
+        ),
+    ]
     return Prose("\n".join(lines))
 
 
@@ -350,19 +457,29 @@ def init_text(stats: pd.DataFrame, inits: Sequence[str]) -> Prose:
     layers = list(dict.fromkeys(s["layer"]))
     first, last = layers[0], layers[-1]
     m = s.groupby(["init", "layer"], sort=False)[["std", "frac_zero"]].mean()
-    parts = [f"{i} {m.loc[(i, first), 'std']:.3g} → {m.loc[(i, last), 'std']:.3g}" for i in inits
-             if (i, first) in m.index and m.loc[(i, first), "std"] > 0]
+    parts = [
+        f"{i} {m.loc[(i, first), 'std']:.3g} → {m.loc[(i, last), 'std']:.3g}"
+        for i in inits
+        if (i, first) in m.index and m.loc[(i, first), "std"] > 0
+    ]
     pattern = s.pivot_table(index=["seed", "layer"], columns="init", values="frac_zero")
     same = [i for i in inits if i in pattern.columns and i != ZERO and i != SMALL]
-    alike = len(same) > 1 and all(np.allclose(pattern[same[0]].to_numpy(), pattern[i].to_numpy(), rtol=0, atol=1e-5)
-                                  for i in same)
-    tail = (f" {', '.join(same)} have the same shares of exactly-zero activations in every layer and seed (to "
-            f"within 1e-5: a pre-activation within rounding of 0 may fall either side): "
-            f"they draw the same normal numbers and scale them differently, and a ReLU network with zero biases "
-            f"scales its activations without moving their signs, so their histograms at initialization differ "
-            f"in width only." if alike else "")
-    return Prose(f"At initialization the activation std goes from {first} to {last} as follows (mean over seeds): "
-                 f"{'; '.join(parts)}.{tail}")
+    alike = len(same) > 1 and all(
+        np.allclose(pattern[same[0]].to_numpy(), pattern[i].to_numpy(), rtol=0, atol=1e-5) for i in same
+    )
+    tail = (
+        f" {', '.join(same)} have the same shares of exactly-zero activations in every layer and seed (to "
+        f"within 1e-5: a pre-activation within rounding of 0 may fall either side): "
+        f"they draw the same normal numbers and scale them differently, and a ReLU network with zero biases "
+        f"scales its activations without moving their signs, so their histograms at initialization differ "
+        f"in width only."
+        if alike
+        else ""
+    )
+    return Prose(
+        f"At initialization the activation std goes from {first} to {last} as follows (mean over seeds): "
+        f"{'; '.join(parts)}.{tail}"
+    )
 
 
 def adam_threshold(step: int = 1) -> float:
@@ -375,8 +492,15 @@ def adam_threshold(step: int = 1) -> float:
     return float(ADAM["epsilon"] / np.sqrt(1.0 - ADAM["beta_2"] ** step))
 
 
-def adam_text(*, grads: pd.DataFrame, steps: pd.DataFrame, df: pd.DataFrame, accuracy: pd.DataFrame,
-              small: str = SMALL, large: str = HE) -> Prose:
+def adam_text(
+    *,
+    grads: pd.DataFrame,
+    steps: pd.DataFrame,
+    df: pd.DataFrame,
+    accuracy: pd.DataFrame,
+    small: str = SMALL,
+    large: str = HE,
+) -> Prose:
     """Why ``small`` trains despite gradients orders of magnitude smaller than ``large``'s.
 
     Args:
@@ -386,8 +510,9 @@ def adam_text(*, grads: pd.DataFrame, steps: pd.DataFrame, df: pd.DataFrame, acc
     """
     g = grads.groupby(["init", "stage", "layer"], sort=False)["kernel_grad_norm"].mean()
     layers = list(dict.fromkeys(grads["layer"]))
-    ratio = {stage: [g.loc[(large, stage, l)] / g.loc[(small, stage, l)] for l in layers]
-             for stage in ("at init", "trained")}
+    ratio = {
+        stage: [g.loc[(large, stage, l)] / g.loc[(small, stage, l)] for l in layers] for stage in ("at init", "trained")
+    }
     st = steps.groupby(["init", "layer"], sort=False)[["grad_rms", "step_rms", "kernel_std"]].mean()
     hidden = [l for l in layers if (small, l) in st.index and (large, l) in st.index]
     pick = lambda init, col: [st.loc[(init, l), col] for l in hidden]  # noqa: E731
@@ -396,28 +521,40 @@ def adam_text(*, grads: pd.DataFrame, steps: pd.DataFrame, df: pd.DataFrame, acc
     runs = final_epochs(df)
     acc = {i: mean_ci(runs[runs["init"] == i]["test_accuracy"].to_numpy()) for i in (small, large)}
     row = accuracy[(accuracy["a"] == large) & (accuracy["b"] == small)] if len(accuracy) else accuracy
-    verdict = (f" The paired test of {large} > {small} is **{verdict_label(row.iloc[0], row.iloc[0]['delta'])}** "
-               f"({100 * row.iloc[0]['mean']:+.2f} pp)." if len(row) else "")
+    verdict = (
+        f" The paired test of {large} > {small} is **{verdict_label(row.iloc[0], row.iloc[0]['delta'])}** "
+        f"({100 * row.iloc[0]['mean']:+.2f} pp)."
+        if len(row)
+        else ""
+    )
     threshold = adam_threshold(1)
     below = max(pick(small, "grad_rms")) < threshold
-    damp = (f"{small}'s gradients (root mean square {_span(pd.Series(pick(small, 'grad_rms')), '.3g')}) lie below "
-            f"the first step's threshold ε/√(1 − β₂) = {threshold:.3g}, where Keras' ε damps the step"
-            if below else
-            f"{small}'s gradients (root mean square {_span(pd.Series(pick(small, 'grad_rms')), '.3g')}) are not all "
-            f"below the first step's threshold ε/√(1 − β₂) = {threshold:.3g}")
+    damp = (
+        f"{small}'s gradients (root mean square {_span(pd.Series(pick(small, 'grad_rms')), '.3g')}) lie below "
+        f"the first step's threshold ε/√(1 − β₂) = {threshold:.3g}, where Keras' ε damps the step"
+        if below
+        else f"{small}'s gradients (root mean square {_span(pd.Series(pick(small, 'grad_rms')), '.3g')}) are not all "
+        f"below the first step's threshold ε/√(1 − β₂) = {threshold:.3g}"
+    )
     span = lambda v: _span(pd.Series(v), ".3g")  # noqa: E731
-    shrink = ("shrinks far less" if max(step_ratio) * 10 < min(ratio["at init"]) else
-              "shrinks about as much" if max(step_ratio) * 10 >= min(ratio["at init"]) >= min(step_ratio) else
-              "shrinks more")
-    return Prose(f"At initialization {large}'s kernel gradients are {span(ratio['at init'])} times {small}'s "
-                 f"({layers[0]} to {layers[-1]}, mean over seeds); after training {span(ratio['trained'])} times. "
-                 f"Adam's first step {shrink}: its root mean square is {span(pick(large, 'step_rms'))} for "
-                 f"{large} and {span(pick(small, 'step_rms'))} for {small} (hidden layers), {span(step_ratio)} times "
-                 f"smaller, not {span(ratio['at init'])}. It is not equal either: {damp}. Measured against the "
-                 f"weights, the first step is {span(rel[small])} of the kernel's std for {small} and "
-                 f"{span(rel[large])} for {large}. Test accuracy: {large} "
-                 f"{fmt_ci(acc[large]['mean'], acc[large]['half_width'])}%, {small} "
-                 f"{fmt_ci(acc[small]['mean'], acc[small]['half_width'])}%.{verdict}")
+    shrink = (
+        "shrinks far less"
+        if max(step_ratio) * 10 < min(ratio["at init"])
+        else "shrinks about as much"
+        if max(step_ratio) * 10 >= min(ratio["at init"]) >= min(step_ratio)
+        else "shrinks more"
+    )
+    return Prose(
+        f"At initialization {large}'s kernel gradients are {span(ratio['at init'])} times {small}'s "
+        f"({layers[0]} to {layers[-1]}, mean over seeds); after training {span(ratio['trained'])} times. "
+        f"Adam's first step {shrink}: its root mean square is {span(pick(large, 'step_rms'))} for "
+        f"{large} and {span(pick(small, 'step_rms'))} for {small} (hidden layers), {span(step_ratio)} times "
+        f"smaller, not {span(ratio['at init'])}. It is not equal either: {damp}. Measured against the "
+        f"weights, the first step is {span(rel[small])} of the kernel's std for {small} and "
+        f"{span(rel[large])} for {large}. Test accuracy: {large} "
+        f"{fmt_ci(acc[large]['mean'], acc[large]['half_width'])}%, {small} "
+        f"{fmt_ci(acc[small]['mean'], acc[small]['half_width'])}%.{verdict}"
+    )
 
 
 def step_table(steps: pd.DataFrame) -> pd.DataFrame:
@@ -425,8 +562,9 @@ def step_table(steps: pd.DataFrame) -> pd.DataFrame:
     the gradient's and the step's root mean square, the kernel's std and the step relative to it."""
     m = steps.groupby(["init", "layer"], sort=False)[["grad_rms", "step_rms", "kernel_std"]].mean()
     m["step / kernel std"] = m["step_rms"] / m["kernel_std"]
-    return m.rename(columns={"grad_rms": "gradient rms", "step_rms": "step rms", "kernel_std": "kernel std"}
-                    ).map(fmt_sig)
+    return m.rename(columns={"grad_rms": "gradient rms", "step_rms": "step rms", "kernel_std": "kernel std"}).map(
+        fmt_sig
+    )
 
 
 def gradient_table(grads: pd.DataFrame, value: str = "kernel_grad_norm") -> pd.DataFrame:
@@ -460,9 +598,14 @@ def gradient_text(grads: pd.DataFrame, value: str = "kernel_grad_norm", threshol
             if not 1 / threshold <= ratio <= threshold:
                 outside.append(f"{init} ({stage})")
         parts.append(f"{init} {' → '.join(ratios)}")
-    verdict = (f"outside a factor of {threshold:g}: {', '.join(outside)}" if outside else
-               f"every one within a factor of {threshold:g} of 1, so no gradient vanishes or explodes across "
-               f"these {len(layers)} hidden layers")
+    verdict = (
+        f"outside a factor of {threshold:g}: {', '.join(outside)}"
+        if outside
+        else f"every one within a factor of {threshold:g} of 1, so no gradient vanishes or explodes across "
+        f"these {len(layers)} hidden layers"
+    )
     tail = f"; {', '.join(zero)} gives every hidden kernel an exactly zero gradient throughout" if zero else ""
-    return Prose(f"The first hidden layer's kernel gradient norm over the last's ({first} / {last}, "
-                 f"{' → '.join(stages)}, mean over seeds): {'; '.join(parts) or 'none'}; {verdict}{tail}.")
+    return Prose(
+        f"The first hidden layer's kernel gradient norm over the last's ({first} / {last}, "
+        f"{' → '.join(stages)}, mean over seeds): {'; '.join(parts) or 'none'}; {verdict}{tail}."
+    )

@@ -34,14 +34,20 @@ from initlab.training.spec import RunSpec
 from initlab.training.study import Study
 
 SETUP = ["model", "optimizer_setting", "init"]
-WINDOW = 0.01        # the learning-rate window: rates whose validation score is within 1 pp of the best
-FAIL_BELOW = 0.5     # a best validation score below this: the set-up trains at no rate of the grid
+WINDOW = 0.01  # the learning-rate window: rates whose validation score is within 1 pp of the best
+FAIL_BELOW = 0.5  # a best validation score below this: the set-up trains at no rate of the grid
 SOURCES = {"mlp_128": "000_5f419284b061c44b.txt", "mlp_512_256_128_64": "002_aee8d08a7a4b8178.txt"}
 # 002: He is the choice for ReLU; Xavier learns better than random normal (0.01), which hurts learning.
-KAKUJO_CLAIMS = (("he_normal", "glorot_normal"), ("he_normal", "lecun_normal"), ("he_normal", "random_normal_001"),
-                 ("glorot_normal", "random_normal_001"))
-CONDITIONS = {"best": "each initializer at its own best learning rate",
-              "default": "every initializer at the optimizer's default learning rate"}
+KAKUJO_CLAIMS = (
+    ("he_normal", "glorot_normal"),
+    ("he_normal", "lecun_normal"),
+    ("he_normal", "random_normal_001"),
+    ("glorot_normal", "random_normal_001"),
+)
+CONDITIONS = {
+    "best": "each initializer at its own best learning rate",
+    "default": "every initializer at the optimizer's default learning rate",
+}
 RANKING_WORDS = ("holds", "is contradicted", "is not established")
 WASHOUT_WORDS = ("washed out", "not washed out", "undecided")
 
@@ -54,8 +60,16 @@ def rate_text(rate: float) -> str:
 # --------------------------------------------------------------------------- the grid
 
 
-def grid_studies(dataset: str, model: str, inits: Sequence[str], *, seeds: Sequence[int], epochs: int,
-                 grids: Sequence[tuple[str, float, Sequence[float]]], **common: Any) -> list:
+def grid_studies(
+    dataset: str,
+    model: str,
+    inits: Sequence[str],
+    *,
+    seeds: Sequence[int],
+    epochs: int,
+    grids: Sequence[tuple[str, float, Sequence[float]]],
+    **common: Any,
+) -> list:
     """One :class:`initlab.training.study.Study` per (optimizer, momentum, learning rate) of ``grids``,
     to run by :func:`initlab.training.study.run_grid` (which stacks runs across rates and momenta).
 
@@ -64,9 +78,21 @@ def grid_studies(dataset: str, model: str, inits: Sequence[str], *, seeds: Seque
         common: further :class:`~initlab.training.study.Study` fields (``train_limit``, ``test_limit``...).
     """
 
-    return [Study(dataset, model, tuple(inits), seeds=tuple(seeds), epochs=epochs,
-                  optimizer=optimizer, learning_rate=float(rate), momentum=float(momentum), **common)
-            for optimizer, momentum, rates in grids for rate in rates]
+    return [
+        Study(
+            dataset,
+            model,
+            tuple(inits),
+            seeds=tuple(seeds),
+            epochs=epochs,
+            optimizer=optimizer,
+            learning_rate=float(rate),
+            momentum=float(momentum),
+            **common,
+        )
+        for optimizer, momentum, rates in grids
+        for rate in rates
+    ]
 
 
 def final_runs(df: pd.DataFrame) -> pd.DataFrame:
@@ -88,10 +114,19 @@ def rate_table(df: pd.DataFrame) -> pd.DataFrame:
     for key, g in runs.groupby([*SETUP, "learning_rate"], sort=False):
         ok = g[g["status"] != "diverged"]
         test, val = mean_ci(ok["test_accuracy"]), mean_ci(ok["val_accuracy"])
-        rows.append({**dict(zip([*SETUP, "learning_rate"], key)), "runs": len(g), "diverged": len(g) - len(ok),
-                     "n": test["n"], "mean": test["mean"], "half_width": test["half_width"],
-                     "val_mean": val["mean"], "val_half_width": val["half_width"],
-                     "val_score": float(ok["val_accuracy"].fillna(0.0).sum() / len(g))})
+        rows.append(
+            {
+                **dict(zip([*SETUP, "learning_rate"], key)),
+                "runs": len(g),
+                "diverged": len(g) - len(ok),
+                "n": test["n"],
+                "mean": test["mean"],
+                "half_width": test["half_width"],
+                "val_mean": val["mean"],
+                "val_half_width": val["half_width"],
+                "val_score": float(ok["val_accuracy"].fillna(0.0).sum() / len(g)),
+            }
+        )
     return pd.DataFrame(rows).sort_values([*SETUP, "learning_rate"], kind="stable", ignore_index=True)
 
 
@@ -127,13 +162,25 @@ def best_rates(table: pd.DataFrame, window: float = WINDOW, fail_below: float = 
         open_ = lo == 0 or hi == len(rates) - 1
         edge = "only rate" if len(rates) == 1 else "lowest" if i == 0 else "highest" if i == len(rates) - 1 else ""
         best = g.iloc[i]
-        rows.append({**dict(zip(SETUP, key)), "best_rate": rates[i], "rates": len(rates), "edge": edge,
-                     "val_score": scores[i], "mean": best["mean"], "half_width": best["half_width"],
-                     "n": int(best["n"]), "runs": int(best["runs"]), "diverged": int(best["diverged"]),
-                     "window_low": rates[lo], "window_high": rates[hi],
-                     "window_decades": float(np.log10(rates[hi] / rates[lo])),
-                     "window_max": np.inf if open_ else float(np.log10(rates[hi + 1] / rates[lo - 1])),
-                     "trains": bool(scores[i] >= fail_below)})
+        rows.append(
+            {
+                **dict(zip(SETUP, key)),
+                "best_rate": rates[i],
+                "rates": len(rates),
+                "edge": edge,
+                "val_score": scores[i],
+                "mean": best["mean"],
+                "half_width": best["half_width"],
+                "n": int(best["n"]),
+                "runs": int(best["runs"]),
+                "diverged": int(best["diverged"]),
+                "window_low": rates[lo],
+                "window_high": rates[hi],
+                "window_decades": float(np.log10(rates[hi] / rates[lo])),
+                "window_max": np.inf if open_ else float(np.log10(rates[hi + 1] / rates[lo - 1])),
+                "trains": bool(scores[i] >= fail_below),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -179,8 +226,9 @@ def accuracy_table(table: pd.DataFrame, model: str) -> pd.DataFrame:
     Settings with different grids share the columns; a rate a setting did not try reads ``-``.
     """
     t = table[table["model"] == model].assign(cell=lambda d: [_cell(r) for _, r in d.iterrows()])
-    wide = t.pivot_table(index=["optimizer_setting", "init"], columns="learning_rate", values="cell",
-                         aggfunc="first", sort=False)
+    wide = t.pivot_table(
+        index=["optimizer_setting", "init"], columns="learning_rate", values="cell", aggfunc="first", sort=False
+    )
     wide = wide.reindex(columns=sorted(wide.columns)).fillna("-")
     wide.columns = [rate_text(r) for r in wide.columns]
     wide.columns.name = "learning rate"
@@ -198,13 +246,15 @@ def window_words(row: Mapping) -> str:
 def best_table(best: pd.DataFrame) -> pd.DataFrame:
     """:func:`best_rates` laid out to quote: the best rate, validation score and test accuracy there (%),
     the window in decades (grid value, then its bounds) and the grid edge it sits on."""
-    out = pd.DataFrame({
-        "best rate": best["best_rate"].map(rate_text),
-        "validation (%)": best["val_score"].map(lambda v: f"{100 * v:.2f}"),
-        "test (%)": [_cell(r) for _, r in best.iterrows()],
-        "window ±1 pp (decades)": [window_words(r) for _, r in best.iterrows()],
-        "grid edge": [("trains at no rate" if not r["trains"] else r["edge"] or "-") for _, r in best.iterrows()],
-    })
+    out = pd.DataFrame(
+        {
+            "best rate": best["best_rate"].map(rate_text),
+            "validation (%)": best["val_score"].map(lambda v: f"{100 * v:.2f}"),
+            "test (%)": [_cell(r) for _, r in best.iterrows()],
+            "window ±1 pp (decades)": [window_words(r) for _, r in best.iterrows()],
+            "grid edge": [("trains at no rate" if not r["trains"] else r["edge"] or "-") for _, r in best.iterrows()],
+        }
+    )
     out.index = pd.MultiIndex.from_frame(best[SETUP])
     return out
 
@@ -236,8 +286,9 @@ def source_claims(model: str, inits: Iterable[str]) -> list[tuple[str, str]]:
     return []
 
 
-def claim_tests(runs: pd.DataFrame, condition: str, delta: float,
-                claims: Mapping[str, Sequence[tuple[str, str]]] | None = None) -> pd.DataFrame:
+def claim_tests(
+    runs: pd.DataFrame, condition: str, delta: float, *, claims: Mapping[str, Sequence[tuple[str, str]]] | None = None
+) -> pd.DataFrame:
     """Each source claim ``a > b`` under each optimizer setting, on final test accuracy, paired by seed.
 
     Args:
@@ -262,19 +313,45 @@ def claim_tests(runs: pd.DataFrame, condition: str, delta: float,
                     continue
                 both = side[a].index.intersection(side[b].index)
                 diff = (side[a].loc[both, "test_accuracy"] - side[b].loc[both, "test_accuracy"]).to_numpy(float)
-                rows.append({"model": model, "condition": condition, "optimizer_setting": setting,
-                             "claim": f"{setting}: {a} > {b}", "name": f"{model}/{condition}/{setting}/{a} > {b}",
-                             "a": a, "b": b, "a_rate": float(side[a]["learning_rate"].iloc[0]),
-                             "b_rate": float(side[b]["learning_rate"].iloc[0]),
-                             "a_mean": float(side[a]["test_accuracy"].mean()),
-                             "b_mean": float(side[b]["test_accuracy"].mean()), **paired_test(diff, delta)})
+                rows.append(
+                    {
+                        "model": model,
+                        "condition": condition,
+                        "optimizer_setting": setting,
+                        "claim": f"{setting}: {a} > {b}",
+                        "name": f"{model}/{condition}/{setting}/{a} > {b}",
+                        "a": a,
+                        "b": b,
+                        "a_rate": float(side[a]["learning_rate"].iloc[0]),
+                        "b_rate": float(side[b]["learning_rate"].iloc[0]),
+                        "a_mean": float(side[a]["test_accuracy"].mean()),
+                        "b_mean": float(side[b]["test_accuracy"].mean()),
+                        **paired_test(diff, delta),
+                    }
+                )
     if not rows:
-        return pd.DataFrame(columns=["model", "condition", "optimizer_setting", "claim", "name", "a", "b", "n",
-                                     "mean", "p", "p_equiv", "exact", "p_adj", "p_equiv_adj", "verdict",
-                                     "borderline"])
+        return pd.DataFrame(
+            columns=[
+                "model",
+                "condition",
+                "optimizer_setting",
+                "claim",
+                "name",
+                "a",
+                "b",
+                "n",
+                "mean",
+                "p",
+                "p_equiv",
+                "exact",
+                "p_adj",
+                "p_equiv_adj",
+                "verdict",
+                "borderline",
+            ]
+        )
     table = pd.DataFrame(rows)
-    return pd.concat([test_family(g) for _, g in table.groupby(["model", "condition"], sort=False)],
-                     ignore_index=True)
+    return pd.concat([test_family(g) for _, g in table.groupby(["model", "condition"], sort=False)], ignore_index=True)
 
 
 def ranking_word(verdicts: Sequence[str]) -> str:
@@ -309,13 +386,28 @@ def washout_table(tests: pd.DataFrame, runs: Mapping[str, pd.DataFrame]) -> pd.D
     for (model, condition, setting), t in tests.groupby(["model", "condition", "optimizer_setting"], sort=False):
         r = runs[condition]
         means = r[(r["model"] == model) & (r["optimizer_setting"] == setting)].groupby("init")["test_accuracy"].mean()
-        rows.append({"model": model, "condition": condition, "optimizer_setting": setting,
-                     "spread (pp)": f"{100 * (means.max() - means.min()):.2f}",
-                     "best / worst init": f"{means.idxmax()} / {means.idxmin()}",
-                     "pairs": verdict_counts(t), "ranking": ranking_word(t["verdict"]),
-                     "initializer": washout_word(t["verdict"])})
-    columns = ["model", "condition", "optimizer_setting", "spread (pp)", "best / worst init", "pairs", "ranking",
-               "initializer"]
+        rows.append(
+            {
+                "model": model,
+                "condition": condition,
+                "optimizer_setting": setting,
+                "spread (pp)": f"{100 * (means.max() - means.min()):.2f}",
+                "best / worst init": f"{means.idxmax()} / {means.idxmin()}",
+                "pairs": verdict_counts(t),
+                "ranking": ranking_word(t["verdict"]),
+                "initializer": washout_word(t["verdict"]),
+            }
+        )
+    columns = [
+        "model",
+        "condition",
+        "optimizer_setting",
+        "spread (pp)",
+        "best / worst init",
+        "pairs",
+        "ranking",
+        "initializer",
+    ]
     return pd.DataFrame(rows, columns=columns).set_index(columns[:3])
 
 
@@ -325,26 +417,34 @@ def family_text(*, tests: pd.DataFrame, model: str, condition: str, delta: float
     if not len(t):
         return Prose(f"No claim of `{SOURCES.get(model, model)}` was tested under {CONDITIONS[condition]}.")
     n = speed.seeds_phrase(t)
-    family = (f"the claims of `{SOURCES.get(model, model)}` on `{model}` under every optimizer setting, "
-              f"{CONDITIONS[condition]}, in final test accuracy")
-    lines = [protocol_text(family, len(t), n, delta), "", *family_lines(t, delta)]
+    family = (
+        f"the claims of `{SOURCES.get(model, model)}` on `{model}` under every optimizer setting, "
+        f"{CONDITIONS[condition]}, in final test accuracy"
+    )
+    lines = [protocol_text(family, len(t), n, delta=delta), "", *family_lines(t, delta)]
     for setting, s in t.groupby("optimizer_setting", sort=False):
-        lines.append(f"- *{setting}*: the ranking {ranking_word(s['verdict'])}; the initializer: "
-                     f"{washout_word(s['verdict'])} ({verdict_counts(s)}).")
+        lines.append(
+            f"- *{setting}*: the ranking {ranking_word(s['verdict'])}; the initializer: "
+            f"{washout_word(s['verdict'])} ({verdict_counts(s)})."
+        )
     return Prose("\n".join(lines))
 
 
 def families_text(*, tests: pd.DataFrame, models: Sequence[str], delta: float) -> Prose:
     """Every model's family under each condition (default rates, then best rates), headed and in words."""
-    return Prose("\n\n".join(f"**`{model}`, {CONDITIONS[c]}.**\n\n"
-                               + family_text(tests=tests, model=model, condition=c, delta=delta)
-                               for model in models for c in ("default", "best")))
+    return Prose(
+        "\n\n".join(
+            f"**`{model}`, {CONDITIONS[c]}.**\n\n" + family_text(tests=tests, model=model, condition=c, delta=delta)
+            for model in models
+            for c in ("default", "best")
+        )
+    )
 
 
 # --------------------------------------------------------------------------- RandomNormal(0.01) under Adam and SGD
 
 
-def gap_tests(runs: pd.DataFrame, small: str, scaled: str, delta: float, reference: str = "adam") -> pd.DataFrame:
+def gap_tests(runs: pd.DataFrame, small: str, scaled: str, *, delta: float, reference: str = "adam") -> pd.DataFrame:
     """Is ``scaled``'s lead over ``small`` larger under each other optimizer setting than under ``reference``?
 
     Per seed: (scaled − small) under the setting minus (scaled − small) under ``reference``, test
@@ -354,10 +454,13 @@ def gap_tests(runs: pd.DataFrame, small: str, scaled: str, delta: float, referen
         One row per setting: ``claim, name, optimizer_setting, gap, reference_gap``,
         :func:`initlab.stats.paired_test`'s and :func:`initlab.stats.test_family`'s columns.
     """
+
     def lead(setting: str) -> pd.Series:
         s = runs[runs["optimizer_setting"] == setting]
-        return (s[s["init"] == scaled].set_index("seed")["test_accuracy"]
-                - s[s["init"] == small].set_index("seed")["test_accuracy"])
+        return (
+            s[s["init"] == scaled].set_index("seed")["test_accuracy"]
+            - s[s["init"] == small].set_index("seed")["test_accuracy"]
+        )
 
     base = lead(reference)
     rows = []
@@ -366,15 +469,28 @@ def gap_tests(runs: pd.DataFrame, small: str, scaled: str, delta: float, referen
             continue
         mine = lead(setting)
         both = mine.index.intersection(base.index)
-        rows.append({"claim": f"{scaled} − {small}: larger under {setting} than under {reference}",
-                     "name": f"{setting} > {reference}", "optimizer_setting": setting,
-                     "gap": float(mine.mean()), "reference_gap": float(base.mean()),
-                     **paired_test((mine.loc[both] - base.loc[both]).to_numpy(float), delta)})
+        rows.append(
+            {
+                "claim": f"{scaled} − {small}: larger under {setting} than under {reference}",
+                "name": f"{setting} > {reference}",
+                "optimizer_setting": setting,
+                "gap": float(mine.mean()),
+                "reference_gap": float(base.mean()),
+                **paired_test((mine.loc[both] - base.loc[both]).to_numpy(float), delta),
+            }
+        )
     return test_family(pd.DataFrame(rows)) if rows else pd.DataFrame(rows)
 
 
-def first_steps(dataset: str, model: str, inits: Sequence[str], seeds: Sequence[int],
-                optimizers: Sequence[str] = ("adam", "sgd"), **spec: Any) -> pd.DataFrame:
+def first_steps(
+    dataset: str,
+    model: str,
+    inits: Sequence[str],
+    *,
+    seeds: Sequence[int],
+    optimizers: Sequence[str] = ("adam", "sgd"),
+    **spec: Any,
+) -> pd.DataFrame:
     """The first optimizer step of each untrained run, per kernel layer, at each optimizer's default rate.
 
     Keras takes one step on the first training batch (:func:`initlab.probe.runs.first_adam_step`,
@@ -386,9 +502,14 @@ def first_steps(dataset: str, model: str, inits: Sequence[str], seeds: Sequence[
         ``relative_step`` (``step_rms / kernel_std``).
     """
 
-    frames = [first_adam_step(RunSpec(dataset=dataset, model=model, init=init, seed=int(seed), optimizer=opt,
-                                      **spec)).assign(optimizer=opt)
-              for init in inits for seed in seeds for opt in optimizers]
+    frames = [
+        first_adam_step(RunSpec(dataset=dataset, model=model, init=init, seed=int(seed), optimizer=opt, **spec)).assign(
+            optimizer=opt
+        )
+        for init in inits
+        for seed in seeds
+        for opt in optimizers
+    ]
     out = pd.concat(frames, ignore_index=True)
     return out.assign(relative_step=out["step_rms"] / out["kernel_std"])
 
@@ -405,8 +526,9 @@ def step_table(steps: pd.DataFrame) -> pd.DataFrame:
         out[f"gradient rms, {init}"] = [m.loc[(layer, init, first), "grad_rms"] for layer in layers]
     for optimizer in dict.fromkeys(steps["optimizer"]):
         for init in inits:
-            out[f"{optimizer} step / std, {init}"] = [m.loc[(layer, init, optimizer), "relative_step"]
-                                                      for layer in layers]
+            out[f"{optimizer} step / std, {init}"] = [
+                m.loc[(layer, init, optimizer), "relative_step"] for layer in layers
+            ]
     return out.map(lambda v: f"{v:.3g}")
 
 
@@ -422,9 +544,14 @@ def step_ratios(steps: pd.DataFrame, small: str, scaled: str) -> pd.DataFrame:
     rows = []
     for (opt, layer), g in m.groupby(level=[0, 1], sort=False):
         g = g.droplevel([0, 1])
-        rows.append({"optimizer": opt, "layer": layer,
-                     "grad_ratio": g.loc[small, "grad_rms"] / g.loc[scaled, "grad_rms"],
-                     "step_ratio": g.loc[small, "relative_step"] / g.loc[scaled, "relative_step"]})
+        rows.append(
+            {
+                "optimizer": opt,
+                "layer": layer,
+                "grad_ratio": g.loc[small, "grad_rms"] / g.loc[scaled, "grad_rms"],
+                "step_ratio": g.loc[small, "relative_step"] / g.loc[scaled, "relative_step"],
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -447,8 +574,17 @@ def scale_answer(gaps: pd.DataFrame, ratios: pd.DataFrame, factor: float = 10.0)
     return "undecided"
 
 
-def scale_text(*, best: pd.DataFrame, tests: pd.DataFrame, gaps: pd.DataFrame, steps: pd.DataFrame,
-               small: str, scaled: str, delta: float, model: str = "mlp_512_256_128_64") -> Prose:
+def scale_text(
+    *,
+    best: pd.DataFrame,
+    tests: pd.DataFrame,
+    gaps: pd.DataFrame,
+    steps: pd.DataFrame,
+    small: str,
+    scaled: str,
+    delta: float,
+    model: str = "mlp_512_256_128_64",
+) -> Prose:
     """The RandomNormal(0.01) question in words: how ``small`` does beside ``scaled`` under each setting,
     how the lead changes from Adam, what the first step does with each start, and the answer."""
 
@@ -458,30 +594,46 @@ def scale_text(*, best: pd.DataFrame, tests: pd.DataFrame, gaps: pd.DataFrame, s
         if (setting, small) not in b.index or (setting, scaled) not in b.index:
             continue
         s, h = b.loc[(setting, small)], b.loc[(setting, scaled)]
-        t = tests[(tests["model"] == model) & (tests["condition"] == "best") & (tests["optimizer_setting"] == setting)
-                  & (tests["a"] == scaled) & (tests["b"] == small)]
-        trains = "" if s["trains"] else (f" (it reaches {100 * FAIL_BELOW:.0f}% validation accuracy at no rate of "
-                                          "the grid)")
+        t = tests[
+            (tests["model"] == model)
+            & (tests["condition"] == "best")
+            & (tests["optimizer_setting"] == setting)
+            & (tests["a"] == scaled)
+            & (tests["b"] == small)
+        ]
+        trains = (
+            "" if s["trains"] else (f" (it reaches {100 * FAIL_BELOW:.0f}% validation accuracy at no rate of the grid)")
+        )
         verdict = f"; {scaled} > {small}: **{verdict_label(t.iloc[0], delta)}**" if len(t) else ""
-        lines.append(f"- *{setting}*: {small} {_cell(s)}% at its best rate {rate_text(s['best_rate'])}{trains}; "
-                     f"{scaled} {_cell(h)}% at {rate_text(h['best_rate'])}{verdict}.")
+        lines.append(
+            f"- *{setting}*: {small} {_cell(s)}% at its best rate {rate_text(s['best_rate'])}{trains}; "
+            f"{scaled} {_cell(h)}% at {rate_text(h['best_rate'])}{verdict}."
+        )
     if len(gaps):
-        lines += ["", f"The lead of {scaled} over {small} against Adam's, per seed (one Holm family of "
-                  f"{len(gaps)}):", "", *family_lines(gaps, delta)]
+        lines += [
+            "",
+            f"The lead of {scaled} over {small} against Adam's, per seed (one Holm family of {len(gaps)}):",
+            "",
+            *family_lines(gaps, delta),
+        ]
     ratios = step_ratios(steps, small, scaled)
     by = {opt: ratios[ratios["optimizer"] == opt] for opt in ratios["optimizer"].unique()}
     threshold = ADAM["epsilon"] / np.sqrt(1 - ADAM["beta_2"])
     small_grads = steps[(steps["init"] == small) & (steps["optimizer"] == "adam")].groupby("layer")["grad_rms"].mean()
     damped = int((small_grads < threshold).sum())
-    lines += ["", f"At initialization {small}'s kernel gradients are {_span(by['sgd']['grad_ratio'])} times "
-              f"{scaled}'s (first batch, layer by layer, mean over seeds). Relative to the kernel's own scale, "
-              f"SGD's first step (momentum's is the same: its velocity starts at 0) moves {small}'s kernels "
-              f"{_span(by['sgd']['step_ratio'])} times as far as {scaled}'s, at any rate; Adam's moves them "
-              f"{_span(by['adam']['step_ratio'])} times as far. In {damped} of {len(small_grads)} layers {small}'s "
-              f"gradient rms is below ε/√(1 − β₂) = {threshold:.3g}, where Keras' ε damps Adam's step.",
-              "", f"Adam's invariance to the gradient's scale as the reason {small} trains under Adam: "
-              f"**{scale_answer(gaps, ratios)}** with these runs (the lead test and the first step above; a "
-              f"mechanism read off one step and a paired comparison, not a proof)."]
+    lines += [
+        "",
+        f"At initialization {small}'s kernel gradients are {_span(by['sgd']['grad_ratio'])} times "
+        f"{scaled}'s (first batch, layer by layer, mean over seeds). Relative to the kernel's own scale, "
+        f"SGD's first step (momentum's is the same: its velocity starts at 0) moves {small}'s kernels "
+        f"{_span(by['sgd']['step_ratio'])} times as far as {scaled}'s, at any rate; Adam's moves them "
+        f"{_span(by['adam']['step_ratio'])} times as far. In {damped} of {len(small_grads)} layers {small}'s "
+        f"gradient rms is below ε/√(1 − β₂) = {threshold:.3g}, where Keras' ε damps Adam's step.",
+        "",
+        f"Adam's invariance to the gradient's scale as the reason {small} trains under Adam: "
+        f"**{scale_answer(gaps, ratios)}** with these runs (the lead test and the first step above; a "
+        f"mechanism read off one step and a paired comparison, not a proof).",
+    ]
     return Prose("\n".join(lines))
 
 
@@ -493,52 +645,85 @@ def grid_text(best: pd.DataFrame) -> Prose:
     edge = best[best["edge"] != ""]
     failed = best[~best["trains"]]
     open_ = best[np.isinf(best["window_max"]) & best["trains"]]
-    head = (f"Of {len(best)} (model, optimizer setting, initializer) set-ups, {len(best) - len(edge)} have their "
-            "best rate inside the grid, with a lower rate and a higher one that score less: a rising and a "
-            "falling side.")
+    head = (
+        f"Of {len(best)} (model, optimizer setting, initializer) set-ups, {len(best) - len(edge)} have their "
+        "best rate inside the grid, with a lower rate and a higher one that score less: a rising and a "
+        "falling side."
+    )
     lines = [head]
     for _, r in edge.iterrows():
-        why = (f"trains at no rate (best mean validation accuracy {100 * r['val_score']:.1f}%), so its best rate "
-               "means nothing" if not r["trains"] else "the optimum may lie beyond the grid")
-        where = ("trained at one rate only" if r["edge"] == "only rate" else f"best at the grid's {r['edge']} rate")
-        lines.append(f"- `{r['model']}`, {r['optimizer_setting']}, {r['init']}: {where} {rate_text(r['best_rate'])}; "
-                     f"{why}.")
+        why = (
+            f"trains at no rate (best mean validation accuracy {100 * r['val_score']:.1f}%), so its best rate "
+            "means nothing"
+            if not r["trains"]
+            else "the optimum may lie beyond the grid"
+        )
+        where = "trained at one rate only" if r["edge"] == "only rate" else f"best at the grid's {r['edge']} rate"
+        lines.append(
+            f"- `{r['model']}`, {r['optimizer_setting']}, {r['init']}: {where} {rate_text(r['best_rate'])}; {why}."
+        )
     if len(failed[failed["edge"] == ""]):
-        lines.append("- Inside the grid but training at no rate: "
-                     + ", ".join(f"`{r['model']}` {r['optimizer_setting']} {r['init']}" for _, r in
-                                 failed[failed["edge"] == ""].iterrows()) + ".")
+        lines.append(
+            "- Inside the grid but training at no rate: "
+            + ", ".join(
+                f"`{r['model']}` {r['optimizer_setting']} {r['init']}"
+                for _, r in failed[failed["edge"] == ""].iterrows()
+            )
+            + "."
+        )
     if len(open_):
-        lines.append(f"{len(open_)} set-up(s) that train have a window that reaches an edge of the grid: "
-                     "their width is a lower bound.")
+        lines.append(
+            f"{len(open_)} set-up(s) that train have a window that reaches an edge of the grid: "
+            "their width is a lower bound."
+        )
     return Prose("\n".join(lines))
 
 
-def findings_text(*, best: pd.DataFrame, washout: pd.DataFrame, tests: pd.DataFrame, scale_answer_word: str,
-                  seeds: int, delta: float, window: float = WINDOW) -> Prose:
+def findings_text(
+    *,
+    best: pd.DataFrame,
+    washout: pd.DataFrame,
+    tests: pd.DataFrame,
+    scale_answer_word: str,
+    seeds: int,
+    delta: float,
+    window: float = WINDOW,
+) -> Prose:
     """The closing summary: the grid, the best rates and windows, the rankings under both conditions,
     the RandomNormal(0.01) answer, and the method behind every verdict."""
     trains = best[best["trains"]]
-    lines = [f"- **The grid.** {len(best) - int((best['edge'] != '').sum())} of {len(best)} set-ups have their best "
-             f"rate inside the grid; {int((~best['trains']).sum())} train at no rate of it."]
+    lines = [
+        f"- **The grid.** {len(best) - int((best['edge'] != '').sum())} of {len(best)} set-ups have their best "
+        f"rate inside the grid; {int((~best['trains']).sum())} train at no rate of it."
+    ]
     for (model, setting), g in trains.groupby(["model", "optimizer_setting"], sort=False):
         rates = sorted(g["best_rate"].unique())
-        lines.append(f"- `{model}`, {setting}: best rate(s) {', '.join(rate_text(r) for r in rates)} "
-                     f"(across {len(g)} initializer(s) that train); windows within {100 * window:g} pp of the best "
-                     f"span {_span(g['window_decades'], '.2f')} decade(s) on the grid.")
+        lines.append(
+            f"- `{model}`, {setting}: best rate(s) {', '.join(rate_text(r) for r in rates)} "
+            f"(across {len(g)} initializer(s) that train); windows within {100 * window:g} pp of the best "
+            f"span {_span(g['window_decades'], '.2f')} decade(s) on the grid."
+        )
     for (model, condition), w in washout.groupby(level=[0, 1], sort=False):
-        parts = [f"{s}: ranking {r['ranking']}, initializer {r['initializer']} (spread {r['spread (pp)']} pp)"
-                 for (_, _, s), r in w.iterrows()]
+        parts = [
+            f"{s}: ranking {r['ranking']}, initializer {r['initializer']} (spread {r['spread (pp)']} pp)"
+            for (_, _, s), r in w.iterrows()
+        ]
         t = tests[(tests["model"] == model) & (tests["condition"] == condition)]
-        lines.append(f"- **`{SOURCES.get(model, model)}` on `{model}`, {CONDITIONS[condition]}** ({len(t)} tests, "
-                     f"{verdict_counts(t)}): {'; '.join(parts)}.")
+        lines.append(
+            f"- **`{SOURCES.get(model, model)}` on `{model}`, {CONDITIONS[condition]}** ({len(t)} tests, "
+            f"{verdict_counts(t)}): {'; '.join(parts)}."
+        )
     lines.append(f"- **RandomNormal(0.01) and Adam's invariance to scale:** {scale_answer_word}.")
-    lines += ["", f"*Method.* Every verdict is a paired t-test over {seeds} seeds (runs with the same seed share "
-              "their batch order, and their initial weights when the initializer is the same), two-sided for a "
-              f"difference and two one-sided tests for equivalence within ±{100 * delta:g} pp, Holm-corrected "
-              "within its family at α = 0.05: one family per (model, condition) holding the source's pairs under "
-              "every optimizer setting, and one for the RandomNormal(0.01) lead against Adam's. Each best rate is "
-              "chosen on the mean final validation accuracy (a diverged run counting 0), never on the test set, "
-              "and the test accuracy is then compared at it. *Washed out* means every tested pair of a setting is "
-              "equivalent; *not washed out*, that some pair differs; a ranking *holds* when every pair of it is "
-              "supported."]
+    lines += [
+        "",
+        f"*Method.* Every verdict is a paired t-test over {seeds} seeds (runs with the same seed share "
+        "their batch order, and their initial weights when the initializer is the same), two-sided for a "
+        f"difference and two one-sided tests for equivalence within ±{100 * delta:g} pp, Holm-corrected "
+        "within its family at α = 0.05: one family per (model, condition) holding the source's pairs under "
+        "every optimizer setting, and one for the RandomNormal(0.01) lead against Adam's. Each best rate is "
+        "chosen on the mean final validation accuracy (a diverged run counting 0), never on the test set, "
+        "and the test accuracy is then compared at it. *Washed out* means every tested pair of a setting is "
+        "equivalent; *not washed out*, that some pair differs; a ranking *holds* when every pair of it is "
+        "supported.",
+    ]
     return Prose("\n".join(lines))

@@ -27,7 +27,7 @@ from initlab.sources import PATEL_AVERAGES, PATEL_LABELS, patel_tables
 from initlab.stats import failure_summary, final_epochs, judge_published, mean_ci
 
 CLAIMED = ["randn_he", "randn_lecun", "randn_001", "zeros"]  # the paper's ranking, best first
-FAIL_BELOW = 0.2   # a run whose test accuracy stays below 20% (chance: 10%) did not train
+FAIL_BELOW = 0.2  # a run whose test accuracy stays below 20% (chance: 10%) did not train
 SCALES = {"accuracy": (100.0, 2), "loss": (1.0, 4)}  # printed scale and decimals of the paper's numbers
 PAPER_COLUMN = {"accuracy": "test_acc", "loss": "test_loss"}  # sources' names for the printed columns
 FULL_SET = "training (full training set)"
@@ -56,7 +56,7 @@ def judge(values: Sequence[float] | np.ndarray, paper: float, kind: str) -> dict
     in percent, 2 decimals; ``"loss"``, 4 decimals), the interval clipped to what the quantity can
     take (0–100%, a loss ≥ 0); clipping never changes the verdict on a number in that range."""
     scale, digits = SCALES[kind]
-    j = judge_published(values, paper, scale, digits)
+    j = judge_published(values, paper, scale, digits=digits)
     top = 100.0 if kind == "accuracy" else np.inf
     if np.isfinite(j["low"]):
         j["low"], j["high"] = max(j["low"], 0.0), min(j["high"], top)
@@ -64,6 +64,7 @@ def judge(values: Sequence[float] | np.ndarray, paper: float, kind: str) -> dict
 
 
 # --- what the tables measure ----------------------------------------------------------------------
+
 
 def candidate_table(full: pd.DataFrame, split: pd.DataFrame) -> pd.DataFrame:
     """The paper's zero row beside each :data:`CANDIDATES` metric of a zero-initialized net.
@@ -88,8 +89,13 @@ def candidate_table(full: pd.DataFrame, split: pd.DataFrame) -> pd.DataFrame:
                 digits = SCALES[_kind(column)][1]
                 j = judge(runs[column].to_numpy(), _paper("zeros", dataset, _kind(column)), _kind(column))
                 ours = fmt_pi(j["mean"], j["low"], j["high"], verdict=j["verdict"], digits=digits)
-                row.update({f"{kind}_ours": ours, f"{kind}_paper": f"{j['published']:.{digits}f}",
-                            f"{kind}_verdict": j["verdict"]})
+                row.update(
+                    {
+                        f"{kind}_ours": ours,
+                        f"{kind}_paper": f"{j['published']:.{digits}f}",
+                        f"{kind}_verdict": j["verdict"],
+                    }
+                )
             rows.append(row)
     return pd.DataFrame(rows)
 
@@ -117,9 +123,11 @@ def _label_evidence(labels: pd.DataFrame) -> tuple[list[str], list[str], list[st
         by_acc = [s for s in shares if shares[s] == acc]
         by_loss = [s for s in shares if losses[s] == loss]
         listed = "; ".join(f"{s}: {shares[s]:.2f}%, {losses[s]:.4f}" for s in shares)
-        lines.append(f"- **{dataset}**: the paper prints {acc:.2f}% and {loss:.4f}. A constant predictor fitted on the "
-                     f"training labels scores ({listed}). The accuracy matches {_names(by_acc)}; the loss "
-                     f"{_names(by_loss)}.")
+        lines.append(
+            f"- **{dataset}**: the paper prints {acc:.2f}% and {loss:.4f}. A constant predictor fitted on the "
+            f"training labels scores ({listed}). The accuracy matches {_names(by_acc)}; the loss "
+            f"{_names(by_loss)}."
+        )
         if by_acc == ["full training set"] and "full training set" in by_loss:
             exact.append(dataset)
         if shares.get("test set") == 10.0 and shares.get("full training set") == 10.0 and acc < 10.0:
@@ -142,44 +150,63 @@ def identification_text(labels: pd.DataFrame, candidates: pd.DataFrame) -> Prose
     n_data = candidates["dataset"].nunique()
     agree, loss_agree = identified(candidates), identified(candidates, "loss")
     verdicts = "; ".join(f"{m}: {', '.join(g['acc_verdict'])}" for m, g in candidates.groupby("metric", sort=False))
-    lines += ["", f"Replayed from the labels ({int(candidates['runs'].min())} shuffles each), the paper's zero-"
-                  f"initialization accuracy against each metric of the zero-initialized network "
-                  f"({', '.join(dict.fromkeys(candidates['dataset']))} in turn): {verdicts}."]
+    lines += [
+        "",
+        f"Replayed from the labels ({int(candidates['runs'].min())} shuffles each), the paper's zero-"
+        f"initialization accuracy against each metric of the zero-initialized network "
+        f"({', '.join(dict.fromkeys(candidates['dataset']))} in turn): {verdicts}.",
+    ]
     if len(agree) != 1:
-        lines += ["", f"**Identification.** {len(agree)} metrics agree with the paper's zero-initialization accuracy "
-                      f"on all {n_data} datasets ({_names(agree) if agree else 'none'}): the zero row does not pin "
-                      f"down what the tables measure."
-                  + (" All of them are training numbers, so the tables report training accuracy either way; which "
-                     "part of the training set it was measured on is left open." if len(agree) > 1 and
-                     all(a.startswith("training") for a in agree) else "")]
+        lines += [
+            "",
+            f"**Identification.** {len(agree)} metrics agree with the paper's zero-initialization accuracy "
+            f"on all {n_data} datasets ({_names(agree) if agree else 'none'}): the zero row does not pin "
+            f"down what the tables measure."
+            + (
+                " All of them are training numbers, so the tables report training accuracy either way; which "
+                "part of the training set it was measured on is left open."
+                if len(agree) > 1 and all(a.startswith("training") for a in agree)
+                else ""
+            ),
+        ]
         return Prose("\n".join(lines))
     name = agree[0]
-    lines += ["", f"**Identification.** Only one metric agrees with the paper's zero-initialization accuracy on all "
-                  f"{n_data} datasets: **{name}**, the last epoch's mean over its batches, as Keras' `fit` reports "
-                  f"it. "
-                  f"The paper's tables most likely report training accuracy and training loss of the last epoch, "
-                  f"trained on the whole training set."]
+    lines += [
+        "",
+        f"**Identification.** Only one metric agrees with the paper's zero-initialization accuracy on all "
+        f"{n_data} datasets: **{name}**, the last epoch's mean over its batches, as Keras' `fit` reports "
+        f"it. "
+        f"The paper's tables most likely report training accuracy and training loss of the last epoch, "
+        f"trained on the whole training set.",
+    ]
     sure = []
     if exact:
-        sure.append(f"high on {_names(exact)}, where the accuracy and the loss equal the full training set's to "
-                    f"every printed digit and no other set gives the accuracy")
+        sure.append(
+            f"high on {_names(exact)}, where the accuracy and the loss equal the full training set's to "
+            f"every printed digit and no other set gives the accuracy"
+        )
     if balanced:
-        sure.append(f"consistent on {_names(balanced)}, where the paper's accuracy lies below the exact 10.00% any "
-                    f"constant predictor scores on the balanced full training and test sets (so it is no evaluated "
-                    f"test accuracy), and inside the interval of the replays' running mean on the full training set")
+        sure.append(
+            f"consistent on {_names(balanced)}, where the paper's accuracy lies below the exact 10.00% any "
+            f"constant predictor scores on the balanced full training and test sets (so it is no evaluated "
+            f"test accuracy), and inside the interval of the replays' running mean on the full training set"
+        )
     if sure:
         lines.append(f"How sure: {'; '.join(sure)}.")
     if name == FULL_SET and name not in loss_agree and entropy:
         replayed = candidates.loc[candidates["metric"] == name, "loss_ours"]
-        lines.append(f"The loss row ({', '.join(entropy)}) is what a converged constant predictor scores on the full "
-                     f"training set (the entropy of its labels); the replays' running loss ({'; '.join(replayed)}) "
-                     f"sits a little above it, because with Adam at batch 32 the bias keeps jittering around the "
-                     f"frequencies (the paper does not state its optimizer or batch size); on the test sets the "
-                     f"converged loss would be {', '.join(test_losses)}.")
+        lines.append(
+            f"The loss row ({', '.join(entropy)}) is what a converged constant predictor scores on the full "
+            f"training set (the entropy of its labels); the replays' running loss ({'; '.join(replayed)}) "
+            f"sits a little above it, because with Adam at batch 32 the bias keeps jittering around the "
+            f"frequencies (the paper does not state its optimizer or batch size); on the test sets the "
+            f"converged loss would be {', '.join(test_losses)}."
+        )
     return Prose("\n".join(lines))
 
 
 # --- the paper beside ours ------------------------------------------------------------------------
+
 
 def _judge(values: np.ndarray, test: np.ndarray, paper: float, kind: str) -> dict:
     """Judge ``paper`` against ``values`` (one per run), the runs whose test accuracy shows they trained."""
@@ -190,8 +217,7 @@ def _judge(values: np.ndarray, test: np.ndarray, paper: float, kind: str) -> dic
     return {**j, "failed": f["failed"], "runs": f["n"], "judged_on": "runs that trained" if partial else "all runs"}
 
 
-def comparison_rows(df: pd.DataFrame, value: str = "accuracy", zero_replay: pd.DataFrame | None = None
-                    ) -> pd.DataFrame:
+def comparison_rows(df: pd.DataFrame, value: str = "accuracy", zero_replay: pd.DataFrame | None = None) -> pd.DataFrame:
     """Table 1 (``value="accuracy"``) or 2 (``"loss"``) of ``001``: each paper number beside ours.
 
     Args:
@@ -218,12 +244,18 @@ def comparison_rows(df: pd.DataFrame, value: str = "accuracy", zero_replay: pd.D
             continue
         for dataset in datasets:
             own = init == "zeros" and zeros is not None
-            r = (zeros if own else runs)
+            r = zeros if own else runs
             r = r[(r["dataset"] == dataset) & (r["init"] == init)].sort_values("seed")
-            j = _judge(r[value].to_numpy(float), r["test_accuracy"].to_numpy(float),
-                       _paper(init, dataset, kind), kind)
-            rows.append({"dataset": dataset, "init": init, **j, "source": "replay" if own else "runs",
-                         **({"failed": np.nan} if own else {})})  # a replay of zero init fails by design
+            j = _judge(r[value].to_numpy(float), r["test_accuracy"].to_numpy(float), _paper(init, dataset, kind), kind)
+            rows.append(
+                {
+                    "dataset": dataset,
+                    "init": init,
+                    **j,
+                    "source": "replay" if own else "runs",
+                    **({"failed": np.nan} if own else {}),
+                }
+            )  # a replay of zero init fails by design
             seeds = r.set_index("seed")
             trained = seeds["test_accuracy"] >= FAIL_BELOW
             per_seed[(init, dataset)] = seeds[value].where(trained | (j["judged_on"] == "all runs"))
@@ -233,17 +265,45 @@ def comparison_rows(df: pd.DataFrame, value: str = "accuracy", zero_replay: pd.D
             wide = pd.concat([per_seed[(init, d)] for d in datasets], axis=1)
             avg = wide.mean(axis=1, skipna=False).to_numpy(float)
             j = judge(avg, PATEL_AVERAGES[init][0 if kind == "accuracy" else 1], kind)
-            rows.append({"dataset": "average", "init": init, **j, "failed": np.nan, "runs": len(avg),
-                         "judged_on": "each seed's mean over the datasets",
-                         "source": "replay" if init == "zeros" and zeros is not None else "runs"})
-    out = pd.DataFrame(rows).rename(columns={"mean": "ours_mean", "low": "ours_pi_low", "high": "ours_pi_high",
-                                             "n": "seeds", "published": "paper"})
+            rows.append(
+                {
+                    "dataset": "average",
+                    "init": init,
+                    **j,
+                    "failed": np.nan,
+                    "runs": len(avg),
+                    "judged_on": "each seed's mean over the datasets",
+                    "source": "replay" if init == "zeros" and zeros is not None else "runs",
+                }
+            )
+    out = pd.DataFrame(rows).rename(
+        columns={"mean": "ours_mean", "low": "ours_pi_low", "high": "ours_pi_high", "n": "seeds", "published": "paper"}
+    )
     out.insert(2, "scheme", out["init"].map(PATEL_LABELS))
     order = {d: i for i, d in enumerate([*datasets, "average"])}
-    out = out.sort_values(["dataset", "init"], key=lambda c: c.map(order) if c.name == "dataset" else
-                          c.map({init: -i for i, init in enumerate(CLAIMED)}), ignore_index=True)
-    return out[["dataset", "init", "scheme", "paper", "ours_mean", "ours_pi_low", "ours_pi_high", "seeds", "verdict",
-                "reason", "failed", "runs", "judged_on", "source"]]
+    out = out.sort_values(
+        ["dataset", "init"],
+        key=lambda c: c.map(order) if c.name == "dataset" else c.map({init: -i for i, init in enumerate(CLAIMED)}),
+        ignore_index=True,
+    )
+    return out[
+        [
+            "dataset",
+            "init",
+            "scheme",
+            "paper",
+            "ours_mean",
+            "ours_pi_low",
+            "ours_pi_high",
+            "seeds",
+            "verdict",
+            "reason",
+            "failed",
+            "runs",
+            "judged_on",
+            "source",
+        ]
+    ]
 
 
 def comparison_table(rows: pd.DataFrame, df: pd.DataFrame, test_value: str = "test_accuracy") -> pd.DataFrame:
@@ -258,15 +318,22 @@ def comparison_table(rows: pd.DataFrame, df: pd.DataFrame, test_value: str = "te
         else:
             sel = runs[(runs["dataset"] == r["dataset"]) & (runs["init"] == r["init"])]
             ci = mean_ci(sel[test_value].to_numpy(float))
-            test = fmt_ci(ci["mean"], ci["half_width"], scale, digits)
+            test = fmt_ci(ci["mean"], ci["half_width"], scale, digits=digits)
         failed = "—" if not np.isfinite(r["failed"]) else f"{int(r['failed'])} of {int(r['runs'])}"
         ours = fmt_pi(r["ours_mean"], r["ours_pi_low"], r["ours_pi_high"], verdict=r["verdict"], digits=digits)
-        out.append({"dataset": r["dataset"], "scheme": f"{r['scheme']} ({r['init']})",
-                    "paper": f"{r['paper']:.{digits}f}",
-                    "ours (95% PI, one run)": ours + (" †" if r["source"] == "replay" else "")
-                    + (" ‡" if r["judged_on"] == "runs that trained" else ""),
-                    "verdict": r["verdict"], f"our {test_value.replace('_', ' ')} (mean ± CI)": test,
-                    "failed runs": failed})
+        out.append(
+            {
+                "dataset": r["dataset"],
+                "scheme": f"{r['scheme']} ({r['init']})",
+                "paper": f"{r['paper']:.{digits}f}",
+                "ours (95% PI, one run)": ours
+                + (" †" if r["source"] == "replay" else "")
+                + (" ‡" if r["judged_on"] == "runs that trained" else ""),
+                "verdict": r["verdict"],
+                f"our {test_value.replace('_', ' ')} (mean ± CI)": test,
+                "failed runs": failed,
+            }
+        )
     return pd.DataFrame(out).set_index(["dataset", "scheme"])
 
 
@@ -292,39 +359,54 @@ def shortfall_text(train_rows: pd.DataFrame, df: pd.DataFrame) -> Prose:
             continue
         to_test, to_train, own = np.mean(gaps, axis=0)
         c = rows["verdict"].value_counts()
-        counted = ", ".join(f"{int(c[v])} {v}" for v in ("inside", "above", "below", "equal", "differs", "one seed")
-                            if v in c)
+        counted = ", ".join(
+            f"{int(c[v])} {v}" for v in ("inside", "above", "below", "equal", "differs", "one seed") if v in c
+        )
         side = lambda gap: f"{abs(gap):.2f} pp {'above' if gap > 0 else 'below'}"  # noqa: E731
-        lines.append(f"- **{dataset}** (means over {len(gaps)} scheme(s)): the paper lies {side(to_test)} our test "
-                     f"accuracy, {side(to_train)} our training accuracy; our training accuracy is {side(own)} our "
-                     f"test accuracy. The paper's numbers against our prediction intervals for training accuracy: "
-                     f"{counted}.")
+        lines.append(
+            f"- **{dataset}** (means over {len(gaps)} scheme(s)): the paper lies {side(to_test)} our test "
+            f"accuracy, {side(to_train)} our training accuracy; our training accuracy is {side(own)} our "
+            f"test accuracy. The paper's numbers against our prediction intervals for training accuracy: "
+            f"{counted}."
+        )
     return Prose("\n".join(lines))
 
 
 # --- views and texts for the notebook -------------------------------------------------------------
 
+
 def label_view(labels: pd.DataFrame) -> pd.DataFrame:
     """:func:`initlab.findings.zero_init.label_table` for a page: shares in percent, losses in nats."""
     share = lambda c, v: [f"{m} ({100 * x:.2f})" for m, x in zip(labels[c], labels[v])]  # noqa: E731
-    return pd.DataFrame({
-        "dataset": labels["dataset"], "set": labels["set"], "examples": labels["examples"],
-        "most frequent class (%)": share("majority", "majority_share"),
-        "fitted class (%)": share("predicted", "predicted_share"),
-        "entropy": labels["entropy"].map(lambda v: f"{v:.5f}"),
-        "loss of the fitted frequencies": labels["cross_entropy"].map(lambda v: f"{v:.5f}"),
-    }).set_index(["dataset", "set"])
+    return pd.DataFrame(
+        {
+            "dataset": labels["dataset"],
+            "set": labels["set"],
+            "examples": labels["examples"],
+            "most frequent class (%)": share("majority", "majority_share"),
+            "fitted class (%)": share("predicted", "predicted_share"),
+            "entropy": labels["entropy"].map(lambda v: f"{v:.5f}"),
+            "loss of the fitted frequencies": labels["cross_entropy"].map(lambda v: f"{v:.5f}"),
+        }
+    ).set_index(["dataset", "set"])
 
 
 def candidate_view(candidates: pd.DataFrame) -> pd.DataFrame:
     """:func:`candidate_table` for a page, the paper's zero row in the dataset's label."""
-    label = {d: f"{d} (paper: {g['acc_paper'].iloc[0]}%, {g['loss_paper'].iloc[0]})"
-             for d, g in candidates.groupby("dataset", sort=False)}
-    return pd.DataFrame({
-        "dataset": candidates["dataset"].map(label), "metric": candidates["metric"],
-        "accuracy %: replays (95% PI)": candidates["acc_ours"], "verdict": candidates["acc_verdict"],
-        "loss: replays (95% PI)": candidates["loss_ours"], "verdict ": candidates["loss_verdict"],
-    }).set_index(["dataset", "metric"])
+    label = {
+        d: f"{d} (paper: {g['acc_paper'].iloc[0]}%, {g['loss_paper'].iloc[0]})"
+        for d, g in candidates.groupby("dataset", sort=False)
+    }
+    return pd.DataFrame(
+        {
+            "dataset": candidates["dataset"].map(label),
+            "metric": candidates["metric"],
+            "accuracy %: replays (95% PI)": candidates["acc_ours"],
+            "verdict": candidates["acc_verdict"],
+            "loss: replays (95% PI)": candidates["loss_ours"],
+            "verdict ": candidates["loss_verdict"],
+        }
+    ).set_index(["dataset", "metric"])
 
 
 def replay_check_text(runs: pd.DataFrame, replayed: pd.DataFrame) -> Prose:
@@ -334,11 +416,17 @@ def replay_check_text(runs: pd.DataFrame, replayed: pd.DataFrame) -> Prose:
     mine = replayed.set_index(keys).reindex(ours.index)
     columns = [c for c in ("accuracy", "val_accuracy", "test_accuracy") if c in ours.columns]
     acc = max(float(np.nanmax(np.abs(ours[c] - mine[c]))) for c in columns)
-    loss = max(float(np.nanmax(np.abs(ours[c] - mine[c]))) for c in ("loss", "val_loss", "test_loss")
-               if c in ours.columns)
+    loss = max(
+        float(np.nanmax(np.abs(ours[c] - mine[c]))) for c in ("loss", "val_loss", "test_loss") if c in ours.columns
+    )
     n = len(ours.reset_index()[["dataset", "seed"]].drop_duplicates())
-    same = ("identical in every epoch" if acc == 0 else
-            f"within {100 * acc:.3f} pp (an argmax between near-equal biases can round either way)")
-    return Prose(f"Replayed from the labels, our {n} zero-initialized runs (every dataset and seed, "
-                 f"{ours.index.get_level_values('epoch').nunique()} epoch(s)): training, validation and test accuracy "
-                 f"{same}; losses within {loss:.1e} (float32 sums in another order).")
+    same = (
+        "identical in every epoch"
+        if acc == 0
+        else f"within {100 * acc:.3f} pp (an argmax between near-equal biases can round either way)"
+    )
+    return Prose(
+        f"Replayed from the labels, our {n} zero-initialized runs (every dataset and seed, "
+        f"{ours.index.get_level_values('epoch').nunique()} epoch(s)): training, validation and test accuracy "
+        f"{same}; losses within {loss:.1e} (float32 sums in another order)."
+    )

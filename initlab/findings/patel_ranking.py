@@ -22,8 +22,9 @@ DELTA = 0.0025  # equivalence margin: 0.25 pp, under the smallest gap the paper 
 METRIC_NAMES = {"accuracy": "training accuracy", "test_accuracy": "test accuracy"}
 
 
-def ranking_family(df: pd.DataFrame, values: Sequence[str] = ("accuracy", "test_accuracy"),
-                   delta: float = DELTA) -> pd.DataFrame:
+def ranking_family(
+    df: pd.DataFrame, values: Sequence[str] = ("accuracy", "test_accuracy"), delta: float = DELTA
+) -> pd.DataFrame:
     """The paper's ranking (:data:`CLAIMED`), each adjacent step on each dataset and metric: one Holm family.
 
     Each step is a paired test over seeds (:func:`initlab.stats.paired_test`) with the
@@ -41,18 +42,35 @@ def ranking_family(df: pd.DataFrame, values: Sequence[str] = ("accuracy", "test_
             present = [c for c in CLAIMED if c in set(sub["init"])]
             for a, b in zip(present[:-1], present[1:]):
                 gap = (paper[(a, dataset)] - paper[(b, dataset)]) / 100.0
-                w = paired_values(sub, a, b, value)
-                rows.append({"dataset": dataset, "metric": METRIC_NAMES.get(value, value), "claim": f"{a} > {b}",
-                             "a": a, "b": b, "gap": gap, "name": f"{value}/{dataset}/{a} > {b}",
-                             **paired_test((w["a"] - w["b"]).to_numpy(), delta, gap)})
+                w = paired_values(sub, a, b, value=value)
+                rows.append(
+                    {
+                        "dataset": dataset,
+                        "metric": METRIC_NAMES.get(value, value),
+                        "claim": f"{a} > {b}",
+                        "a": a,
+                        "b": b,
+                        "gap": gap,
+                        "name": f"{value}/{dataset}/{a} > {b}",
+                        **paired_test((w["a"] - w["b"]).to_numpy(), delta, gap),
+                    }
+                )
     return test_family(pd.DataFrame(rows))
 
 
 def ranking_markdown(family: pd.DataFrame, delta: float = DELTA) -> Prose:
     """The family as a Markdown table: paper gap, our difference with its CI, Holm p, verdict, seeds for the
     paper's gap."""
-    head = ["dataset", "metric", "step", "paper gap (pp)", "ours (pp) [95% CI]", "Holm p", "verdict",
-            "seeds for the paper's gap"]
+    head = [
+        "dataset",
+        "metric",
+        "step",
+        "paper gap (pp)",
+        "ours (pp) [95% CI]",
+        "Holm p",
+        "verdict",
+        "seeds for the paper's gap",
+    ]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for _, r in family.iterrows():
         if r["exact"]:
@@ -63,10 +81,17 @@ def ranking_markdown(family: pd.DataFrame, delta: float = DELTA) -> Prose:
             ours = fmt_diff_ci(r["mean"], r["ci_low"], r["ci_high"], unit=None, label=None)
             p = f"{r['p_adj']:.3g}"
         need = r["seeds_needed"]
-        need = ("—" if not np.isfinite(need) and not np.isinf(need) else
-                "more than 10,000" if np.isinf(need) else f"{int(need)}")
-        lines.append(f"| {r['dataset']} | {r['metric']} | {r['claim']} | {100 * r['gap']:+.2f} | {ours} | {p} | "
-                     f"**{verdict_label(r, delta)}** | {need} |")
+        need = (
+            "—"
+            if not np.isfinite(need) and not np.isinf(need)
+            else "more than 10,000"
+            if np.isinf(need)
+            else f"{int(need)}"
+        )
+        lines.append(
+            f"| {r['dataset']} | {r['metric']} | {r['claim']} | {100 * r['gap']:+.2f} | {ours} | {p} | "
+            f"**{verdict_label(r, delta)}** | {need} |"
+        )
     return Prose("\n".join(lines))
 
 
@@ -75,23 +100,36 @@ def ranking_text(family: pd.DataFrame, delta: float = DELTA) -> Prose:
     seeds = int(family["n"].min()) if len(family) else 0
     lines = []
     for (dataset, metric), g in family.groupby(["dataset", "metric"], sort=False):
-        whole = ("holds" if (g["verdict"] == "supported").all() else
-                 "is contradicted" if (g["verdict"] == "reversed").any() else "is not established")
+        whole = (
+            "holds"
+            if (g["verdict"] == "supported").all()
+            else "is contradicted"
+            if (g["verdict"] == "reversed").any()
+            else "is not established"
+        )
         marks = int(g["borderline"].sum())
         tail = f" ({marks} of them borderline)" if marks else ""
         lines.append(f"- {dataset}, {metric}: {verdict_counts(g)}{tail}; the ranking {whole}.")
-    powered = family[(family["verdict"] == "inconclusive") & (family["seeds_needed"] <= family["n"])
-                     & (family["mean"].abs() < family["gap"].abs())]
+    powered = family[
+        (family["verdict"] == "inconclusive")
+        & (family["seeds_needed"] <= family["n"])
+        & (family["mean"].abs() < family["gap"].abs())
+    ]
     if len(powered):
         named = "; ".join(powered["dataset"] + ", " + powered["metric"] + ": " + powered["claim"])
-        lines += ["", f"{len(powered)} inconclusive step(s) ({named}) had, by our spread, seeds enough to resolve a "
-                      f"gap of the paper's size (80% power before the correction) yet measured a smaller one: a hint, "
-                      f"not a verdict, that the paper's gap is not there (the spread itself comes from "
-                      f"{int(powered['n'].min())} seeds)."]
+        lines += [
+            "",
+            f"{len(powered)} inconclusive step(s) ({named}) had, by our spread, seeds enough to resolve a "
+            f"gap of the paper's size (80% power before the correction) yet measured a smaller one: a hint, "
+            f"not a verdict, that the paper's gap is not there (the spread itself comes from "
+            f"{int(powered['n'].min())} seeds).",
+        ]
     n_data, n_metrics = family["dataset"].nunique(), family["metric"].nunique()
-    family_name = (f"the paper's ranking He > Xavier > Random > Zero, every adjacent step on each of the "
-                   f"{n_data} datasets, on {n_metrics} metrics ({', '.join(dict.fromkeys(family['metric']))})")
-    return Prose("\n".join(lines + ["", protocol_text(family_name, len(family), seeds, delta)]))
+    family_name = (
+        f"the paper's ranking He > Xavier > Random > Zero, every adjacent step on each of the "
+        f"{n_data} datasets, on {n_metrics} metrics ({', '.join(dict.fromkeys(family['metric']))})"
+    )
+    return Prose("\n".join(lines + ["", protocol_text(family_name, len(family), seeds, delta=delta)]))
 
 
 def ranking_section(family: pd.DataFrame, delta: float = DELTA) -> Prose:
@@ -100,6 +138,7 @@ def ranking_section(family: pd.DataFrame, delta: float = DELTA) -> Prose:
 
 
 # --- speed ----------------------------------------------------------------------------------------
+
 
 def convergence_summary(conv: pd.DataFrame, df: pd.DataFrame) -> pd.DataFrame:
     """Per (dataset, init): first-epoch validation accuracy and the area under the validation curve (mean ± CI),
@@ -110,18 +149,29 @@ def convergence_summary(conv: pd.DataFrame, df: pd.DataFrame) -> pd.DataFrame:
         f = mean_ci(first.loc[(first["dataset"] == dataset) & (first["init"] == init), "val_accuracy"].to_numpy(float))
         a = mean_ci(g["auc"].to_numpy(float))
         reached = np.isfinite(g["epochs_to_target"].to_numpy(float))
-        out.append({"dataset": dataset, "init": init,
-                    "validation accuracy, epoch 1": fmt_ci(f["mean"], f["half_width"]),
-                    "mean over epochs (AUC)": fmt_ci(a["mean"], a["half_width"]),
-                    "reached the target": f"{int(reached.sum())} of {len(g)}",
-                    "median epochs to it": (f"{np.median(g['epochs_to_target']):g}" if reached.mean() > 0.5
-                                            else "never (most runs)")})
+        out.append(
+            {
+                "dataset": dataset,
+                "init": init,
+                "validation accuracy, epoch 1": fmt_ci(f["mean"], f["half_width"]),
+                "mean over epochs (AUC)": fmt_ci(a["mean"], a["half_width"]),
+                "reached the target": f"{int(reached.sum())} of {len(g)}",
+                "median epochs to it": (
+                    f"{np.median(g['epochs_to_target']):g}" if reached.mean() > 0.5 else "never (most runs)"
+                ),
+            }
+        )
     return pd.DataFrame(out).set_index(["dataset", "init"])
 
 
-
-def closing_text(*, acc_rows: pd.DataFrame, loss_rows: pd.DataFrame, family: pd.DataFrame,
-                 candidates: pd.DataFrame, delta: float = DELTA) -> Prose:
+def closing_text(
+    *,
+    acc_rows: pd.DataFrame,
+    loss_rows: pd.DataFrame,
+    family: pd.DataFrame,
+    candidates: pd.DataFrame,
+    delta: float = DELTA,
+) -> Prose:
     """The notebook's closing summary: each verdict with the test, correction and seeds behind it."""
     agree = identified(candidates)
     metric = agree[0] if len(agree) == 1 else None
@@ -131,32 +181,51 @@ def closing_text(*, acc_rows: pd.DataFrame, loss_rows: pd.DataFrame, family: pd.
 
     def counts(rows: pd.DataFrame) -> str:
         c = rows["verdict"].value_counts()
-        return ", ".join(f"{int(c[v])} {v}" for v in ("inside", "above", "below", "equal", "differs", "one seed",
-                                                       "no runs") if v in c)
+        return ", ".join(
+            f"{int(c[v])} {v}"
+            for v in ("inside", "above", "below", "equal", "differs", "one seed", "no runs")
+            if v in c
+        )
 
-    ident = (f"the paper's tables most likely report the last epoch's numbers of type **{metric}**, accuracy and "
-             f"loss (the only metric of a zero-initialized network that agrees with its zero row on every dataset; "
-             f"{replays} replays per metric, each compared with a 95% prediction interval, or exactly when every "
-             f"replay is the same)" if metric else
-             "which metric the paper's tables report is not pinned down by its zero row (see above)")
+    ident = (
+        f"the paper's tables most likely report the last epoch's numbers of type **{metric}**, accuracy and "
+        f"loss (the only metric of a zero-initialized network that agrees with its zero row on every dataset; "
+        f"{replays} replays per metric, each compared with a 95% prediction interval, or exactly when every "
+        f"replay is the same)"
+        if metric
+        else "which metric the paper's tables report is not pinned down by its zero row (see above)"
+    )
     failures = acc_rows[(acc_rows["failed"] > 0) & (acc_rows["init"] != "zeros")]
-    fail_text = ("; ".join(f"{r['dataset']} {r['init']}: {int(r['failed'])} of {int(r['runs'])}"
-                           + ("" if r["judged_on"] == "runs that trained" else " (no run trained)")
-                           for _, r in failures.iterrows()) or "none among the schemes meant to train")
+    fail_text = (
+        "; ".join(
+            f"{r['dataset']} {r['init']}: {int(r['failed'])} of {int(r['runs'])}"
+            + ("" if r["judged_on"] == "runs that trained" else " (no run trained)")
+            for _, r in failures.iterrows()
+        )
+        or "none among the schemes meant to train"
+    )
     lines = [
         f"- **What the tables measure**: {ident}.",
         f"- **Table 1** (the paper beside our training accuracy, last epoch): {counts(acc_rows)}; **Table 2** "
         f"(training loss): {counts(loss_rows)}. Each paper number is one run, judged against a 95% prediction "
         f"interval for one new run of ours over {seeds} seeds (t-based, sqrt(1 + 1/n) wide), rounded as the "
         f"paper prints; rows whose seeds all agree are compared exactly; "
-        + (f"the zero row against {int(zero_runs.max())} replays of the zero-initialized network on the full "
-           f"training set, as the paper trained." if len(zero_runs) else "the zero row against our zero runs."),
+        + (
+            f"the zero row against {int(zero_runs.max())} replays of the zero-initialized network on the full "
+            f"training set, as the paper trained."
+            if len(zero_runs)
+            else "the zero row against our zero runs."
+        ),
         f"- **Runs that did not train** (test accuracy below {FAIL_BELOW:.0%}; zero initialization aside): "
         f"{fail_text}. Where some seeds trained, the row is judged on those, and the failure rate is given with a "
         f"95% Wilson interval above.",
         f"- **Ranking** He > Xavier > Random > Zero: {verdict_counts(family)} over {len(family)} steps "
-        f"({int(family['borderline'].sum())} borderline). " + protocol_text(
-            "every adjacent step of the paper's ranking on every dataset and both metrics", len(family),
-            int(family["n"].min()) if len(family) else 0, delta).replace("*Method.* ", ""),
+        f"({int(family['borderline'].sum())} borderline). "
+        + protocol_text(
+            "every adjacent step of the paper's ranking on every dataset and both metrics",
+            len(family),
+            int(family["n"].min()) if len(family) else 0,
+            delta=delta,
+        ).replace("*Method.* ", ""),
     ]
     return Prose("\n".join(lines))

@@ -56,8 +56,15 @@ def speed_values(df: pd.DataFrame, target: float, value: str = "val_accuracy") -
     return out[[*keys, "epoch1", "auc", "epochs", "reached", "best_epoch", "collapse"]]
 
 
-def speed_family(df: pd.DataFrame, pairs: Sequence[tuple[str, str]], target: float, delta: float,
-                 delta_epochs: float = 0.5, value: str = "val_accuracy") -> pd.DataFrame:
+def speed_family(
+    df: pd.DataFrame,
+    pairs: Sequence[tuple[str, str]],
+    target: float,
+    *,
+    delta: float,
+    delta_epochs: float = 0.5,
+    value: str = "val_accuracy",
+) -> pd.DataFrame:
     """Claims "a converges faster than b", each measured by :data:`SPEED_METRICS`: one Holm family.
 
     A positive difference always favours ``a``: higher accuracy after epoch 1, higher
@@ -86,13 +93,25 @@ def speed_family(df: pd.DataFrame, pairs: Sequence[tuple[str, str]], target: flo
                 diff, margin, n_reached = (w[b] - w[a])[keep], delta_epochs, int(keep.sum())
             else:
                 diff, margin, n_reached = w[a] - w[b], delta, np.nan
-            rows.append({"metric": metric, "claim": f"{a} faster than {b}", "name": f"{metric}/{a} > {b}",
-                         "a": a, "b": b, "delta": margin, "seeds_reached": n_reached,
-                         **paired_test(diff.to_numpy(dtype=float), margin)})
+            rows.append(
+                {
+                    "metric": metric,
+                    "claim": f"{a} faster than {b}",
+                    "name": f"{metric}/{a} > {b}",
+                    "a": a,
+                    "b": b,
+                    "delta": margin,
+                    "seeds_reached": n_reached,
+                    **paired_test(diff.to_numpy(dtype=float), margin),
+                }
+            )
     t = pd.DataFrame(rows)
     untested = (t["metric"] == "epochs") & (t["seeds_reached"] < 2)
-    tested = test_family(t[~untested]) if (~untested).any() else t[~untested].assign(
-        p_adj=np.nan, p_equiv_adj=np.nan, verdict=[], borderline=[])
+    tested = (
+        test_family(t[~untested])
+        if (~untested).any()
+        else t[~untested].assign(p_adj=np.nan, p_equiv_adj=np.nan, verdict=[], borderline=[])
+    )
     skipped = t[untested].assign(p_adj=np.nan, p_equiv_adj=np.nan, verdict="not tested", borderline=False)
     return pd.concat([tested, skipped]).sort_index().reset_index(drop=True)
 
@@ -105,12 +124,17 @@ def speed_table(df: pd.DataFrame, target: float, value: str = "val_accuracy") ->
     for init, g in runs.groupby("init", sort=False):
         e1, auc, col = mean_ci(g["epoch1"]), mean_ci(g["auc"]), mean_ci(g["collapse"])
         med = float(np.median(np.where(g["reached"], g["epochs"], np.inf)))
-        rows.append({"init": init, "epoch 1 (%)": fmt_ci(e1["mean"], e1["half_width"]),
-                     "mean over epochs (%)": fmt_ci(auc["mean"], auc["half_width"]),
-                     f"reached {100 * target:g}%": f"{int(g['reached'].sum())} of {len(g)}",
-                     f"median epochs to {100 * target:g}%": f"{med:g}" if np.isfinite(med) else "never",
-                     "median best epoch": f"{float(np.median(g['best_epoch'])):g}",
-                     "collapse (pp)": f"{100 * col['mean']:.2f}" if np.isfinite(col["mean"]) else "n/a"})
+        rows.append(
+            {
+                "init": init,
+                "epoch 1 (%)": fmt_ci(e1["mean"], e1["half_width"]),
+                "mean over epochs (%)": fmt_ci(auc["mean"], auc["half_width"]),
+                f"reached {100 * target:g}%": f"{int(g['reached'].sum())} of {len(g)}",
+                f"median epochs to {100 * target:g}%": f"{med:g}" if np.isfinite(med) else "never",
+                "median best epoch": f"{float(np.median(g['best_epoch'])):g}",
+                "collapse (pp)": f"{100 * col['mean']:.2f}" if np.isfinite(col["mean"]) else "n/a",
+            }
+        )
     return pd.DataFrame(rows).set_index("init")
 
 
@@ -126,10 +150,12 @@ def speed_lines(table: pd.DataFrame, target: float) -> list[str]:
         tested = sub[sub["verdict"] != "not tested"]
         scale, unit = (1.0, "epochs") if metric == "epochs" else (100.0, "pp")
         if len(tested):
-            lines += family_lines(tested, float(tested["delta"].iloc[0]), scale, unit)
+            lines += family_lines(tested, float(tested["delta"].iloc[0]), scale, unit=unit)
         for _, r in sub[sub["verdict"] == "not tested"].iterrows():
-            lines.append(f"- {r['claim']}: the target was reached, by either run, in {int(r['seeds_reached'])} "
-                         f"seed(s) → not tested")
+            lines.append(
+                f"- {r['claim']}: the target was reached, by either run, in {int(r['seeds_reached'])} "
+                f"seed(s) → not tested"
+            )
         lines.append("")
     return lines
 
@@ -141,11 +167,24 @@ def speed_text(table: pd.DataFrame, target: float, family: str) -> Prose:
     acc_delta = table.loc[table["metric"] != "epochs", "delta"]
     ep_delta = table.loc[table["metric"] == "epochs", "delta"]
     lines = speed_lines(table, target)
-    lines.append(f"Of {len(tested)} tested claims: {verdict_counts(tested)}."
-                 + (f" {len(table) - len(tested)} claim(s) on epochs to the target were not tested: the target "
-                    "was reached in fewer than 2 seeds." if len(tested) < len(table) else ""))
-    lines += ["", protocol_text(family, len(tested), n, float(acc_delta.iloc[0]) if len(acc_delta) else 0.0)
-              + (f" For epochs to the target the margin is ±{float(ep_delta.iloc[0]):g} epochs, a run that never "
-                 "reaches it counts as one epoch past the last (a lower bound, which can only shrink a "
-                 "difference), and seeds where neither run reaches it are left out." if len(ep_delta) else "")]
+    lines.append(
+        f"Of {len(tested)} tested claims: {verdict_counts(tested)}."
+        + (
+            f" {len(table) - len(tested)} claim(s) on epochs to the target were not tested: the target "
+            "was reached in fewer than 2 seeds."
+            if len(tested) < len(table)
+            else ""
+        )
+    )
+    lines += [
+        "",
+        protocol_text(family, len(tested), n, delta=float(acc_delta.iloc[0]) if len(acc_delta) else 0.0)
+        + (
+            f" For epochs to the target the margin is ±{float(ep_delta.iloc[0]):g} epochs, a run that never "
+            "reaches it counts as one epoch past the last (a lower bound, which can only shrink a "
+            "difference), and seeds where neither run reaches it are left out."
+            if len(ep_delta)
+            else ""
+        ),
+    ]
     return Prose("\n".join(lines))

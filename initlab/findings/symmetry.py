@@ -83,33 +83,48 @@ def exactness_text(grads: pd.DataFrame, layer: str = "hidden_1") -> Prose:
     all_zero = table.groupby("init", sort=False)[["float32", "float64"]].max().max(axis=1) == 0
     for _, r in table.query("layer == @layer").iterrows():
         if all_zero[r["init"]]:
-            lines.append(f"- **{r['init']}**: every kernel gradient is exactly 0 in both precisions: no "
-                         f"signal reaches the output layer and no error reaches {layer}.")
+            lines.append(
+                f"- **{r['init']}**: every kernel gradient is exactly 0 in both precisions: no "
+                f"signal reaches the output layer and no error reaches {layer}."
+            )
         elif r["zero"] and r["float32"] == 0:
             lines.append(f"- **{r['init']}**: {layer}'s kernel gradient is exactly 0 in both precisions.")
         elif r["zero"] and r["float64"] == 0:
-            lines.append(f"- **{r['init']}**: {layer}'s kernel gradient is exactly 0 in float64; float32 gives "
-                         f"{r['float32']:.3g}, round-off.")
+            lines.append(
+                f"- **{r['init']}**: {layer}'s kernel gradient is exactly 0 in float64; float32 gives "
+                f"{r['float32']:.3g}, round-off."
+            )
         elif r["zero"]:
-            lines.append(f"- **{r['init']}**: {layer}'s kernel gradient is zero in exact arithmetic. float64 gives "
-                         f"{r['float64']:.3g} ({r['rel64']:.3g} of the network's largest gradient norm, "
-                         f"{r['scale']:.3g}); float32 gives {r['float32']:.3g} ({r['rel32']:.3g} of it, "
-                         f"float32's precision being {FLOAT32_EPS:.3g}): round-off, {r['float32'] / r['float64']:.3g} "
-                         f"times larger in float32, where the unit of rounding is {FLOAT32_EPS / FLOAT64_EPS:.3g} "
-                         f"times float64's.")
+            lines.append(
+                f"- **{r['init']}**: {layer}'s kernel gradient is zero in exact arithmetic. float64 gives "
+                f"{r['float64']:.3g} ({r['rel64']:.3g} of the network's largest gradient norm, "
+                f"{r['scale']:.3g}); float32 gives {r['float32']:.3g} ({r['rel32']:.3g} of it, "
+                f"float32's precision being {FLOAT32_EPS:.3g}): round-off, {r['float32'] / r['float64']:.3g} "
+                f"times larger in float32, where the unit of rounding is {FLOAT32_EPS / FLOAT64_EPS:.3g} "
+                f"times float64's."
+            )
         else:
             agree = abs(r["float32"] - r["float64"]) / r["float64"]
-            lines.append(f"- **{r['init']}**: {layer}'s kernel gradient is a real one: {r['float32']:.3g} in "
-                         f"float32, {r['float64']:.3g} in float64 (they agree to {agree:.2g} relative).")
+            lines.append(
+                f"- **{r['init']}**: {layer}'s kernel gradient is a real one: {r['float32']:.3g} in "
+                f"float32, {r['float64']:.3g} in float64 (they agree to {agree:.2g} relative)."
+            )
     return Prose("\n".join(lines))
 
 
 def collapse_table(collapse: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
     """:func:`initlab.probe.symmetry.collapse_identical_units` results by init, printable: the share of
     test images given the same class in percent, the largest probability difference as ``.3g`` text."""
-    rows = [{"init": init, "units": r["units"], "identical": r["identical"],
-             "same class (%)": f"{100 * r['same_class']:.2f}", "max_prob_diff": fmt_sig(r["max_prob_diff"])}
-            for init, r in collapse.items()]
+    rows = [
+        {
+            "init": init,
+            "units": r["units"],
+            "identical": r["identical"],
+            "same class (%)": f"{100 * r['same_class']:.2f}",
+            "max_prob_diff": fmt_sig(r["max_prob_diff"]),
+        }
+        for init, r in collapse.items()
+    ]
     return pd.DataFrame(rows).set_index("init")
 
 
@@ -128,8 +143,9 @@ def noise_label(centre: float, stddev: float) -> str:
     return f"{CONSTANT_NAMES.get(float(centre), f'{centre:g}')} + noise {stddev:g}"
 
 
-def noise_specs(spec: Any, centres: Sequence[float], stddevs: Sequence[float], seeds: Sequence[int]
-                ) -> tuple[list[Any], list[str]]:
+def noise_specs(
+    spec: Any, centres: Sequence[float], stddevs: Sequence[float], *, seeds: Sequence[int]
+) -> tuple[list[Any], list[str]]:
     """Runs started at a constant plus N(0, stddev²) noise: ``random_normal`` with ``mean`` the constant.
 
     Args:
@@ -146,8 +162,14 @@ def noise_specs(spec: Any, centres: Sequence[float], stddevs: Sequence[float], s
     for centre in centres:
         for stddev in stddevs:
             for seed in seeds:
-                specs.append(replace(spec, init="random_normal", seed=int(seed),
-                                     init_params={"mean": float(centre), "stddev": float(stddev)}))
+                specs.append(
+                    replace(
+                        spec,
+                        init="random_normal",
+                        seed=int(seed),
+                        init_params={"mean": float(centre), "stddev": float(stddev)},
+                    )
+                )
                 labels.append(noise_label(centre, stddev))
     return specs, labels
 
@@ -161,11 +183,20 @@ def runs_frame(specs: Sequence[Any], labels: Sequence[str], records: Sequence[An
     for spec, label, rec in zip(specs, labels, records, strict=True):
         history = rec.history
         for i, loss in enumerate(history.get("loss", [])):
-            rows.append({"dataset": spec.dataset, "model": spec.model, "init": label, "seed": spec.seed,
-                         "epoch": i + 1, "loss": loss,
-                         **{k: history.get(k, [np.nan] * (i + 1))[i] for k in ("accuracy", "val_loss", "val_accuracy")},
-                         "test_loss": rec.test_loss, "test_accuracy": rec.test_accuracy,
-                         "status": rec.status})
+            rows.append(
+                {
+                    "dataset": spec.dataset,
+                    "model": spec.model,
+                    "init": label,
+                    "seed": spec.seed,
+                    "epoch": i + 1,
+                    "loss": loss,
+                    **{k: history.get(k, [np.nan] * (i + 1))[i] for k in ("accuracy", "val_loss", "val_accuracy")},
+                    "test_loss": rec.test_loss,
+                    "test_accuracy": rec.test_accuracy,
+                    "status": rec.status,
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -179,16 +210,23 @@ def noise_table(sym: pd.DataFrame, runs: pd.DataFrame, layer: str = "hidden_1") 
         s = d[d["init"] == label]
         first, last = s[s["epoch"] == 0], s[s["epoch"] == end]
         acc = mean_ci(final_epochs(runs[runs["init"] == label])["test_accuracy"].to_numpy())
-        rows.append({"start": label, "distinct units at start": int(first["distinct_units"].min()),
-                     f"after {end} epochs": int(last["distinct_units"].min()),
-                     "distance at start": fmt_sig(first["unit_spread"].mean()),
-                     f"distance after {end}": fmt_sig(last["unit_spread"].mean()),
-                     "test accuracy (%)": fmt_ci(acc["mean"], acc["half_width"]), "seeds": acc["n"]})
+        rows.append(
+            {
+                "start": label,
+                "distinct units at start": int(first["distinct_units"].min()),
+                f"after {end} epochs": int(last["distinct_units"].min()),
+                "distance at start": fmt_sig(first["unit_spread"].mean()),
+                f"distance after {end}": fmt_sig(last["unit_spread"].mean()),
+                "test accuracy (%)": fmt_ci(acc["mean"], acc["half_width"]),
+                "seeds": acc["n"],
+            }
+        )
     return pd.DataFrame(rows).set_index("start")
 
 
-def constant_claims(df: pd.DataFrame, constants: Sequence[str], randoms: Sequence[str], delta: float
-                    ) -> pd.DataFrame:
+def constant_claims(
+    df: pd.DataFrame, constants: Sequence[str], randoms: Sequence[str], *, delta: float
+) -> pd.DataFrame:
     """The sources' claim that random starts learn what constant ones cannot: ``r > c`` for every pair."""
     pairs = [(r, c) for c in constants for r in randoms]
     return compare_pairs(df, pairs, delta)
@@ -200,7 +238,7 @@ def width_one_claims(df: pd.DataFrame, pairs: Sequence[tuple[str, str]], delta: 
     return table.assign(claim=[f"{a} ≈ {b}" for a, b in pairs])
 
 
-def noise_claims(df: pd.DataFrame, labels: Sequence[str], constant: str, best: str, delta: float) -> pd.DataFrame:
+def noise_claims(df: pd.DataFrame, labels: Sequence[str], constant: str, *, best: str, delta: float) -> pd.DataFrame:
     """Two claims per noisy start ``x``: ``x > constant`` (the noise helps) and ``best > x`` (it still
     falls short of a scaled random start)."""
     pairs = [(x, constant) for x in labels] + [(best, x) for x in labels]
@@ -208,13 +246,27 @@ def noise_claims(df: pd.DataFrame, labels: Sequence[str], constant: str, best: s
 
 
 def _family_block(title: str, table: pd.DataFrame, delta: float, family: str, seeds: int) -> list[str]:
-    return [f"**{title}**", "", *family_lines(table, delta), "",
-            protocol_text(family, len(table), seeds, delta), ""]
+    return [
+        f"**{title}**",
+        "",
+        *family_lines(table, delta),
+        "",
+        protocol_text(family, len(table), seeds, delta=delta),
+        "",
+    ]
 
 
-def findings_text(*, grads: pd.DataFrame, sym: pd.DataFrame, df: pd.DataFrame, collapse: Mapping[str, Any],
-                  majority: tuple[int, float], families: Mapping[str, tuple[pd.DataFrame, float, str]],
-                  constants: Sequence[str], layer: str = "hidden_1") -> Prose:
+def findings_text(
+    *,
+    grads: pd.DataFrame,
+    sym: pd.DataFrame,
+    df: pd.DataFrame,
+    collapse: Mapping[str, Any],
+    majority: tuple[int, float],
+    families: Mapping[str, tuple[pd.DataFrame, float, str]],
+    constants: Sequence[str],
+    layer: str = "hidden_1",
+) -> Prose:
     """The closing text: gradients, symmetry, what each reaches and every family's verdicts.
 
     Args:
@@ -232,24 +284,35 @@ def findings_text(*, grads: pd.DataFrame, sym: pd.DataFrame, df: pd.DataFrame, c
     d = sym[sym["layer"] == layer]
     end = int(d["epoch"].max())
     last = d[d["epoch"] == end].groupby("init")["distinct_units"].max()
-    lines = ["**Gradients at initialization** (first 512 training images; float32 as Keras computes, "
-             "float64 recomputed from the same weights):", "", exactness_text(grads, layer), ""]
+    lines = [
+        "**Gradients at initialization** (first 512 training images; float32 as Keras computes, "
+        "float64 recomputed from the same weights):",
+        "",
+        exactness_text(grads, layer),
+        "",
+    ]
     kept = [c for c in constants if c in last.index and last[c] == 1]
     if kept:
         one = bool(collapse["identical"]) and collapse["same_class"] == 1.0
-        lines += [f"**Symmetry.** {layer} of {', '.join(kept)} still has a single distinct unit after {end} "
-                  f"epochs (every tracked seed). The trained {collapse['init']} network, with {layer}'s "
-                  f"{collapse['units']} units replaced by one (outgoing weights summed), gives the same class "
-                  f"on {collapse['same_class']:.2%} of the test images (largest probability difference "
-                  f"{fmt_sig(collapse['max_prob_diff'])}): "
-                  f"{'it is a network with one hidden unit' if one else 'it is not a one-unit network'}.", ""]
+        lines += [
+            f"**Symmetry.** {layer} of {', '.join(kept)} still has a single distinct unit after {end} "
+            f"epochs (every tracked seed). The trained {collapse['init']} network, with {layer}'s "
+            f"{collapse['units']} units replaced by one (outgoing weights summed), gives the same class "
+            f"on {collapse['same_class']:.2%} of the test images (largest probability difference "
+            f"{fmt_sig(collapse['max_prob_diff'])}): "
+            f"{'it is a network with one hidden unit' if one else 'it is not a one-unit network'}.",
+            "",
+        ]
     top, share = majority
     zeros = runs[runs["init"] == "zeros"]["test_accuracy"]
     if len(zeros):
         same = bool(np.allclose(zeros, share, atol=5e-5))
-        lines += [f"**zeros** scores {fmt_ci(zeros.mean(), mean_ci(zeros)['half_width'])}% over {seeds} seeds; "
-                  f"the test set's share of the most frequent training class (class {top}) is {share:.2%}"
-                  f"{': the same, it predicts that class for every image' if same else ''}.", ""]
+        lines += [
+            f"**zeros** scores {fmt_ci(zeros.mean(), mean_ci(zeros)['half_width'])}% over {seeds} seeds; "
+            f"the test set's share of the most frequent training class (class {top}) is {share:.2%}"
+            f"{': the same, it predicts that class for every image' if same else ''}.",
+            "",
+        ]
     for title, (table, delta, family) in families.items():
         lines += _family_block(title, table, delta, family, int(table["n"].min()) if len(table) else 0)
     return Prose("\n".join(lines).rstrip())

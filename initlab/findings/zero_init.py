@@ -39,15 +39,19 @@ METRICS = ["loss", "accuracy", "val_loss", "val_accuracy", "test_loss", "test_ac
 def _labels(labels: Sequence[int] | np.ndarray, n_classes: int, name: str = "labels") -> np.ndarray:
     y = np.asarray(labels)
     if y.ndim != 1 or y.size == 0 or not np.issubdtype(y.dtype, np.integer):
-        raise InvalidArgumentError(name, f"array of shape {y.shape} and dtype {y.dtype}",
-                                   "must be a non-empty 1-D array of integer class labels")
+        raise InvalidArgumentError(
+            name,
+            f"array of shape {y.shape} and dtype {y.dtype}",
+            "must be a non-empty 1-D array of integer class labels",
+        )
     if y.min() < 0 or y.max() >= n_classes:
         raise InvalidArgumentError(name, f"labels from {y.min()} to {y.max()}", f"must lie in [0, {n_classes})")
     return y.astype(np.int64)
 
 
-def label_stats(labels: Sequence[int] | np.ndarray, fitted_on: Sequence[int] | np.ndarray | None = None,
-                n_classes: int = 10) -> dict[str, float]:
+def label_stats(
+    labels: Sequence[int] | np.ndarray, fitted_on: Sequence[int] | np.ndarray | None = None, n_classes: int = 10
+) -> dict[str, float]:
     """What a constant predictor scores on ``labels``.
 
     Args:
@@ -72,14 +76,21 @@ def label_stats(labels: Sequence[int] | np.ndarray, fitted_on: Sequence[int] | n
     with np.errstate(divide="ignore"):
         cross = float(-(freq[present] * np.log(prior[present])).sum())
     predicted = int(np.argmax(prior))
-    return {"examples": int(y.size), "majority": int(np.argmax(freq)), "majority_share": float(freq.max()),
-            "predicted": predicted, "predicted_share": float(freq[predicted]),
-            "entropy": float(-(freq[present] * np.log(freq[present])).sum()), "cross_entropy": cross,
-            "uniform_loss": float(np.log(n_classes))}
+    return {
+        "examples": int(y.size),
+        "majority": int(np.argmax(freq)),
+        "majority_share": float(freq.max()),
+        "predicted": predicted,
+        "predicted_share": float(freq[predicted]),
+        "entropy": float(-(freq[present] * np.log(freq[present])).sum()),
+        "cross_entropy": cross,
+        "uniform_loss": float(np.log(n_classes)),
+    }
 
 
-def label_sets(y_train: np.ndarray, y_test: np.ndarray, validation_split: float
-               ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+def label_sets(
+    y_train: np.ndarray, y_test: np.ndarray, validation_split: float
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """The four sets a table's number could come from, each with the labels its predictor is fitted on.
 
     The training split is the first ``1 - validation_split`` of the training set (Keras'
@@ -88,10 +99,12 @@ def label_sets(y_train: np.ndarray, y_test: np.ndarray, validation_split: float
     """
 
     split = fit_examples(len(y_train), validation_split)
-    return {"full training set": (y_train, y_train),
-            f"training split (first {1 - validation_split:.0%})": (y_train[:split], y_train[:split]),
-            f"validation split (last {validation_split:.0%})": (y_train[split:], y_train[:split]),
-            "test set": (y_test, y_train)}
+    return {
+        "full training set": (y_train, y_train),
+        f"training split (first {1 - validation_split:.0%})": (y_train[:split], y_train[:split]),
+        f"validation split (last {validation_split:.0%})": (y_train[split:], y_train[:split]),
+        "test set": (y_test, y_train),
+    }
 
 
 def label_table(datasets: Sequence[str], validation_split: float, data_dir: str | None = None) -> pd.DataFrame:
@@ -101,8 +114,9 @@ def label_table(datasets: Sequence[str], validation_split: float, data_dir: str 
     for name in datasets:
         data = load_dataset(name, data_dir)
         n_classes = len(data.class_names)
-        for subset, (labels, fitted) in label_sets(np.asarray(data.y_train), np.asarray(data.y_test),
-                                                   validation_split).items():
+        for subset, (labels, fitted) in label_sets(
+            np.asarray(data.y_train), np.asarray(data.y_test), validation_split
+        ).items():
             rows.append({"dataset": name, "set": subset, **label_stats(labels, fitted, n_classes)})
     return pd.DataFrame(rows)
 
@@ -112,8 +126,9 @@ def _log_probs(b: np.ndarray) -> np.ndarray:
     return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
 
 
-def _adam_epoch(state: dict[str, Any], seen: np.ndarray, batch_size: int, c: int,
-                lr: np.float32) -> tuple[np.ndarray, np.ndarray]:
+def _adam_epoch(
+    state: dict[str, Any], seen: np.ndarray, batch_size: int, c: int, lr: np.float32
+) -> tuple[np.ndarray, np.ndarray]:
     """One epoch of float32 Adam on the output biases ``state["bias"]`` (R, c), one row per run,
     over ``seen`` (R, n), each run's labels in the order it sees them. ``state`` (``bias``, ``m``,
     ``v``, ``step``) is updated; returns each run's loss sum and hits over the examples as seen."""
@@ -135,15 +150,22 @@ def _adam_epoch(state: dict[str, Any], seen: np.ndarray, batch_size: int, c: int
         step = step + one
         m = m + (grad - m) * (one - b1)
         v = v + (grad * grad - v) * (one - b2)
-        alpha = lr * np.sqrt(one - b2 ** step) / (one - b1 ** step)
+        alpha = lr * np.sqrt(one - b2**step) / (one - b1**step)
         bias = bias - (m * alpha) / (np.sqrt(v) + eps)
     state.update(bias=bias, m=m, v=v, step=step)
     return loss_sum, hits
 
 
-def replay(y_fit: Sequence[int] | np.ndarray, seeds: Sequence[int], *, epochs: int = 5, batch_size: int = 32,
-           evaluate: Mapping[str, Sequence[int] | np.ndarray] | None = None, n_classes: int = 10,
-           learning_rate: float = ADAM["learning_rate"]) -> pd.DataFrame:
+def replay(
+    y_fit: Sequence[int] | np.ndarray,
+    seeds: Sequence[int],
+    *,
+    epochs: int = 5,
+    batch_size: int = 32,
+    evaluate: Mapping[str, Sequence[int] | np.ndarray] | None = None,
+    n_classes: int = 10,
+    learning_rate: float = ADAM["learning_rate"],
+) -> pd.DataFrame:
     """Train a zero-initialized network's output bias on ``y_fit`` as the engine trains the network.
 
     One run per seed (all at once): Adam in float32, each epoch's batch order from
@@ -165,13 +187,20 @@ def replay(y_fit: Sequence[int] | np.ndarray, seeds: Sequence[int], *, epochs: i
 
     y = _labels(y_fit, n_classes, "y_fit")
     if int(epochs) < 1 or int(batch_size) < 1:
-        raise InvalidArgumentError("epochs" if int(epochs) < 1 else "batch_size", epochs if int(epochs) < 1
-                                   else batch_size, "must be at least 1")
+        raise InvalidArgumentError(
+            "epochs" if int(epochs) < 1 else "batch_size",
+            epochs if int(epochs) < 1 else batch_size,
+            "must be at least 1",
+        )
     seeds = [int(s) for s in seeds]
     sets = {k: _labels(v, n_classes, f"evaluate[{k!r}]") for k, v in (evaluate or {}).items()}
     r, n, c = len(seeds), y.size, n_classes
-    state = {"bias": np.zeros((r, c), np.float32), "m": np.zeros((r, c), np.float32),
-             "v": np.zeros((r, c), np.float32), "step": np.float32(0.0)}
+    state = {
+        "bias": np.zeros((r, c), np.float32),
+        "m": np.zeros((r, c), np.float32),
+        "v": np.zeros((r, c), np.float32),
+        "step": np.float32(0.0),
+    }
     rows = []
     for epoch in range(int(epochs)):
         seen = y[np.stack([batch_order(s, epoch, n) for s in seeds])]  # (R, n) labels in the order seen
@@ -186,9 +215,17 @@ def replay(y_fit: Sequence[int] | np.ndarray, seeds: Sequence[int], *, epochs: i
     return pd.concat(rows, ignore_index=True).sort_values(["seed", "epoch"], ignore_index=True)
 
 
-def replay_study(dataset: str, seeds: Sequence[int], *, epochs: int = 5, batch_size: int = 32,
-                 validation_split: float = 0.2, train_limit: int | None = None, test_limit: int | None = None,
-                 data_dir: str | None = None) -> pd.DataFrame:
+def replay_study(
+    dataset: str,
+    seeds: Sequence[int],
+    *,
+    epochs: int = 5,
+    batch_size: int = 32,
+    validation_split: float = 0.2,
+    train_limit: int | None = None,
+    test_limit: int | None = None,
+    data_dir: str | None = None,
+) -> pd.DataFrame:
     """A zero-initialized study's results from the labels alone, in ``Study.run``'s columns.
 
     The same set-up as :meth:`initlab.training.study.Study.run` (the first ``train_limit`` training
@@ -201,8 +238,9 @@ def replay_study(dataset: str, seeds: Sequence[int], *, epochs: int = 5, batch_s
     y_train, y_test = np.asarray(data.y_train)[:train_limit], np.asarray(data.y_test)[:test_limit]
     split = fit_examples(len(y_train), validation_split)
     sets = {"test": y_test, **({"val": y_train[split:]} if split < len(y_train) else {})}
-    out = replay(y_train[:split], seeds, epochs=epochs, batch_size=batch_size, evaluate=sets,
-                 n_classes=len(data.class_names))
+    out = replay(
+        y_train[:split], seeds, epochs=epochs, batch_size=batch_size, evaluate=sets, n_classes=len(data.class_names)
+    )
     last = out.sort_values("epoch").groupby("seed").tail(1).set_index("seed")
     for column in ("test_loss", "test_accuracy"):
         out[column] = out["seed"].map(last[column])

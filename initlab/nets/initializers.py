@@ -173,8 +173,9 @@ class VarianceScaling(_KI.VarianceScaling):
     The truncated normal is rescaled so its actual std is ``sqrt(scale / fan)``.
     """
 
-    def __init__(self, scale: float = 1.0, mode: str = "fan_in",
-                 distribution: str = "truncated_normal", seed: int | None = None):
+    def __init__(
+        self, scale: float = 1.0, mode: str = "fan_in", distribution: str = "truncated_normal", seed: int | None = None
+    ):
         _positive("scale", scale)
         if mode not in _MODES:
             raise InvalidArgumentError("mode", mode, f"must be one of {', '.join(_MODES)}")
@@ -183,8 +184,12 @@ class VarianceScaling(_KI.VarianceScaling):
         super().__init__(scale=scale, mode=mode, distribution=distribution, seed=seed)
 
     def get_config(self) -> dict[str, Any]:
-        return {"scale": self.scale, "mode": self.mode, "distribution": self.distribution,
-                "seed": keras.saving.serialize_keras_object(self._init_seed)}
+        return {
+            "scale": self.scale,
+            "mode": self.mode,
+            "distribution": self.distribution,
+            "seed": keras.saving.serialize_keras_object(self._init_seed),
+        }
 
 
 def _fixed_scaling(name: str, scale: float, mode: str, distribution: str, doc: str) -> type:
@@ -196,20 +201,32 @@ def _fixed_scaling(name: str, scale: float, mode: str, distribution: str, doc: s
     def get_config(self):
         return {"seed": keras.saving.serialize_keras_object(self._init_seed)}
 
-    cls = type(name, (VarianceScaling,), {"__init__": __init__, "get_config": get_config,
-                                          "__doc__": doc, "__module__": __name__, "__qualname__": name})
+    cls = type(
+        name,
+        (VarianceScaling,),
+        {"__init__": __init__, "get_config": get_config, "__doc__": doc, "__module__": __name__, "__qualname__": name},
+    )
     return register(cls)
 
 
-GlorotNormal = _fixed_scaling("GlorotNormal", 1.0, "fan_avg", "truncated_normal", "Truncated normal, std sqrt(2/(fan_in+fan_out)).")
+GlorotNormal = _fixed_scaling(
+    "GlorotNormal", 1.0, "fan_avg", "truncated_normal", "Truncated normal, std sqrt(2/(fan_in+fan_out))."
+)
 GlorotUniform = _fixed_scaling("GlorotUniform", 1.0, "fan_avg", "uniform", "Uniform in ±sqrt(6/(fan_in+fan_out)).")
 HeNormal = _fixed_scaling("HeNormal", 2.0, "fan_in", "truncated_normal", "Truncated normal, std sqrt(2/fan_in).")
 HeUniform = _fixed_scaling("HeUniform", 2.0, "fan_in", "uniform", "Uniform in ±sqrt(6/fan_in).")
 LecunNormal = _fixed_scaling("LecunNormal", 1.0, "fan_in", "truncated_normal", "Truncated normal, std sqrt(1/fan_in).")
 LecunUniform = _fixed_scaling("LecunUniform", 1.0, "fan_in", "uniform", "Uniform in ±sqrt(3/fan_in).")
-RandnLecun = _fixed_scaling("RandnLecun", 1.0, "fan_in", "untruncated_normal",
-                            "randn * sqrt(1/fan_in): plain normal (what source 001 calls Xavier).")
-RandnHe = _fixed_scaling("RandnHe", 2.0, "fan_in", "untruncated_normal", "randn * sqrt(2/fan_in): plain normal (001's He).")
+RandnLecun = _fixed_scaling(
+    "RandnLecun",
+    1.0,
+    "fan_in",
+    "untruncated_normal",
+    "randn * sqrt(1/fan_in): plain normal (what source 001 calls Xavier).",
+)
+RandnHe = _fixed_scaling(
+    "RandnHe", 2.0, "fan_in", "untruncated_normal", "randn * sqrt(2/fan_in): plain normal (001's He)."
+)
 
 
 @register
@@ -264,28 +281,58 @@ INITIALIZERS: dict[str, InitEntry] = {
     "ones": InitEntry(Ones, "constant 1", "0", source="003"),
     "constant": InitEntry(Constant, "constant value", "0", {"value": 0.5}),
     "identity": InitEntry(Identity, "gain * eye(fan_in, fan_out)", "exact", {"gain": 1.0}, "003"),
-    "orthogonal": InitEntry(Orthogonal, "random orthogonal * gain", "gain^2 / max(fan_in, fan_out)", {"gain": 1.0}, "002-004"),
-    "lsuv": InitEntry(Orthogonal, "random orthogonal (gain 1), then rescaled on data by initlab.nets.lsuv",
-                      "set on data: unit variance of each layer's response", {"gain": 1.0}, "Mishkin & Matas 2015"),
-    "random_normal": InitEntry(RandomNormal, "normal(mean, stddev)", "stddev^2", {"mean": 0.0, "stddev": 0.05}, "000, 003"),
+    "orthogonal": InitEntry(
+        Orthogonal, "random orthogonal * gain", "gain^2 / max(fan_in, fan_out)", {"gain": 1.0}, "002-004"
+    ),
+    "lsuv": InitEntry(
+        Orthogonal,
+        "random orthogonal (gain 1), then rescaled on data by initlab.nets.lsuv",
+        "set on data: unit variance of each layer's response",
+        {"gain": 1.0},
+        "Mishkin & Matas 2015",
+    ),
+    "random_normal": InitEntry(
+        RandomNormal, "normal(mean, stddev)", "stddev^2", {"mean": 0.0, "stddev": 0.05}, "000, 003"
+    ),
     "random_normal_001": InitEntry(RandomNormal, "normal(0, 0.01)", "1e-4", {"mean": 0.0, "stddev": 0.01}, "002"),
-    "random_normal_1": InitEntry(RandomNormal, "normal(0, 1)", "1", {"mean": 0.0, "stddev": 1.0},
-                                 "004 (large random init)"),
-    "random_uniform": InitEntry(RandomUniform, "uniform(minval, maxval)", "(maxval-minval)^2 / 12", {"minval": -0.05, "maxval": 0.05}, "000, 003"),
-    "truncated_normal": InitEntry(TruncatedNormal, "normal(mean, stddev) cut at 2 stddev", "(0.88 stddev)^2", {"mean": 0.0, "stddev": 0.05}),
+    "random_normal_1": InitEntry(
+        RandomNormal, "normal(0, 1)", "1", {"mean": 0.0, "stddev": 1.0}, "004 (large random init)"
+    ),
+    "random_uniform": InitEntry(
+        RandomUniform,
+        "uniform(minval, maxval)",
+        "(maxval-minval)^2 / 12",
+        {"minval": -0.05, "maxval": 0.05},
+        "000, 003",
+    ),
+    "truncated_normal": InitEntry(
+        TruncatedNormal, "normal(mean, stddev) cut at 2 stddev", "(0.88 stddev)^2", {"mean": 0.0, "stddev": 0.05}
+    ),
     "glorot_normal": InitEntry(GlorotNormal, "truncated normal", "2 / (fan_in + fan_out)", source="002, 003"),
-    "glorot_uniform": InitEntry(GlorotUniform, "uniform(±sqrt(6/(fan_in+fan_out)))", "2 / (fan_in + fan_out)", source="000, 003"),
+    "glorot_uniform": InitEntry(
+        GlorotUniform, "uniform(±sqrt(6/(fan_in+fan_out)))", "2 / (fan_in + fan_out)", source="000, 003"
+    ),
     "he_normal": InitEntry(HeNormal, "truncated normal", "2 / fan_in", source="000, 002, 003"),
     "he_uniform": InitEntry(HeUniform, "uniform(±sqrt(6/fan_in))", "2 / fan_in", source="003"),
     "lecun_normal": InitEntry(LecunNormal, "truncated normal", "1 / fan_in", source="002, 003, 004"),
     "lecun_uniform": InitEntry(LecunUniform, "uniform(±sqrt(3/fan_in))", "1 / fan_in", source="003"),
-    "variance_scaling": InitEntry(VarianceScaling, "by distribution (truncated/untruncated normal, uniform)", "scale / fan(mode)",
-                                  {"scale": 1.0, "mode": "fan_in", "distribution": "truncated_normal"}, "004"),
+    "variance_scaling": InitEntry(
+        VarianceScaling,
+        "by distribution (truncated/untruncated normal, uniform)",
+        "scale / fan(mode)",
+        {"scale": 1.0, "mode": "fan_in", "distribution": "truncated_normal"},
+        "004",
+    ),
     "randn_001": InitEntry(Randn001, "randn * 0.01 (plain normal)", "1e-4", source="001 random"),
     "randn_lecun": InitEntry(RandnLecun, "randn * sqrt(1/fan_in) (plain normal)", "1 / fan_in", source="001 Xavier"),
     "randn_he": InitEntry(RandnHe, "randn * sqrt(2/fan_in) (plain normal)", "2 / fan_in", source="001 He"),
-    "sparse": InitEntry(Sparse, "k non-zero N(0, stddev) inputs per unit", "stddev^2 * k / fan_in", {"k": 15, "stddev": 1.0},
-                        "000 (named; scheme of Martens 2010)"),
+    "sparse": InitEntry(
+        Sparse,
+        "k non-zero N(0, stddev) inputs per unit",
+        "stddev^2 * k / fan_in",
+        {"k": 15, "stddev": 1.0},
+        "000 (named; scheme of Martens 2010)",
+    ),
 }
 # Class names (plain and as registered for saving) accepted in {"class_name", "config"} specs.
 _CLASSES: dict[str, type] = {}
@@ -301,8 +348,11 @@ def _build(cls: type, label: str, kwargs: dict[str, Any]) -> _KI.Initializer:
     allowed = _params(cls)
     for key in kwargs:
         if key not in allowed:
-            raise InvalidArgumentError(key, kwargs[key], f"is not a parameter of {label!r} "
-                                       f"(parameters: {', '.join(sorted(allowed)) or 'none'})")
+            raise InvalidArgumentError(
+                key,
+                kwargs[key],
+                f"is not a parameter of {label!r} (parameters: {', '.join(sorted(allowed)) or 'none'})",
+            )
     return cls(**kwargs)
 
 
@@ -396,12 +446,20 @@ def expected_stats(identifier: Any, shape: tuple[int, ...]) -> dict[str, float]:
     if isinstance(init, _KI.RandomNormal):
         return {"mean": init.mean, "std": init.stddev, "low": -inf, "high": inf}
     if isinstance(init, _KI.TruncatedNormal):
-        return {"mean": init.mean, "std": init.stddev * TRUNCATED_STD,
-                "low": init.mean - 2 * init.stddev, "high": init.mean + 2 * init.stddev}
+        return {
+            "mean": init.mean,
+            "std": init.stddev * TRUNCATED_STD,
+            "low": init.mean - 2 * init.stddev,
+            "high": init.mean + 2 * init.stddev,
+        }
     if isinstance(init, _KI.RandomUniform):
         half = (init.maxval - init.minval) / 2
-        return {"mean": (init.maxval + init.minval) / 2, "std": half / math.sqrt(3),
-                "low": init.minval, "high": init.maxval}
+        return {
+            "mean": (init.maxval + init.minval) / 2,
+            "std": half / math.sqrt(3),
+            "low": init.minval,
+            "high": init.maxval,
+        }
     if isinstance(init, _KI.VarianceScaling) and getattr(init, "input_axes", None) is None:
         fan = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2}[init.mode]
         std = math.sqrt(init.scale / max(1.0, fan))
@@ -417,13 +475,21 @@ def expected_stats(identifier: Any, shape: tuple[int, ...]) -> dict[str, float]:
 
 def describe_initializers() -> list[dict[str, str]]:
     """Rows for ``initlab inits``: name, distribution, variance formula, defaults, source."""
-    return [{"name": name, "distribution": e.distribution, "variance": e.variance,
-             "defaults": ", ".join(f"{k}={v}" for k, v in e.defaults.items()) or "-", "source": e.source}
-            for name, e in sorted(INITIALIZERS.items())]
+    return [
+        {
+            "name": name,
+            "distribution": e.distribution,
+            "variance": e.variance,
+            "defaults": ", ".join(f"{k}={v}" for k, v in e.defaults.items()) or "-",
+            "source": e.source,
+        }
+        for name, e in sorted(INITIALIZERS.items())
+    ]
 
 
-def theoretical_density(identifier: Any, shape: tuple[int, ...], n_points: int = 400
-                        ) -> tuple[np.ndarray, np.ndarray] | None:
+def theoretical_density(
+    identifier: Any, shape: tuple[int, ...], n_points: int = 400
+) -> tuple[np.ndarray, np.ndarray] | None:
     """The density an initializer draws from for ``shape``, as ``(x, p)``; None for point masses.
 
     Sparse and identity kernels (mostly exact zeros) have no density: None. Orthogonal

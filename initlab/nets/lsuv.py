@@ -62,8 +62,17 @@ BOUNDED = ("tanh", "sigmoid", "softmax", "hard_sigmoid", "softsign", "hard_tanh"
 WHERE = ("auto", "output", "pre_activation")
 DATA_INITS = ("lsuv",)
 LSUV_N_SAMPLES = 256
-RECORD_COLUMNS = ["layer", "layer_type", "activation", "measured", "initial_variance", "scale",
-                  "iterations", "final_variance", "converged"]
+RECORD_COLUMNS = [
+    "layer",
+    "layer_type",
+    "activation",
+    "measured",
+    "initial_variance",
+    "scale",
+    "iterations",
+    "final_variance",
+    "converged",
+]
 _TINY = 1e-12  # a response this flat cannot be rescaled (e.g. a dead layer)
 
 
@@ -77,16 +86,19 @@ def lsuv_layers(model: keras.Model) -> list[keras.layers.Layer]:
             (e.g. BatchNormalization, LSTM, DepthwiseConv2D); names the layer.
     """
     if not isinstance(model, keras.Sequential):
-        raise InvalidArgumentError("model", type(model).__name__,
-                                   "must be a keras.Sequential (LSUV walks its layers in order)")
+        raise InvalidArgumentError(
+            "model", type(model).__name__, "must be a keras.Sequential (LSUV walks its layers in order)"
+        )
     if not model.built:
         raise InvalidArgumentError("model", model.name, "must be built (give it a keras.Input)")
     for layer in model.layers:
         if not holds_kernel(layer) and layer.weights:
             raise UnsupportedLayerError(
-                "LSUV", layer.name, type(layer).__name__,
-                "it has weights but is neither Dense nor Conv1D/2D/3D; remove it or initialize this "
-                "model another way")
+                "LSUV",
+                layer.name,
+                type(layer).__name__,
+                "it has weights but is neither Dense nor Conv1D/2D/3D; remove it or initialize this model another way",
+            )
     layers = kernel_layers(model)
     if not layers:
         raise InvalidArgumentError("model", model.name, "must contain at least one Dense or Conv layer")
@@ -99,8 +111,11 @@ def _measured(layer: keras.layers.Layer, where: str) -> str:
         return "pre_activation" if act in BOUNDED else "output"
     if where == "output" and act in BOUNDED:
         raise InvalidArgumentError(
-            "where", where, f"cannot be 'output' for layer {layer.name!r}: a {act} output cannot reach "
-            "variance 1; use 'auto' or 'pre_activation'")
+            "where",
+            where,
+            f"cannot be 'output' for layer {layer.name!r}: a {act} output cannot reach "
+            "variance 1; use 'auto' or 'pre_activation'",
+        )
     return where
 
 
@@ -132,13 +147,30 @@ def _rescale(layer: keras.layers.Layer, x: Any, measured: str, tol: float, max_i
         scale *= factor
         iterations += 1
         variance = _variance(layer, x, measured)
-    return {"layer": layer.name, "layer_type": type(layer).__name__, "activation": activation_name(layer),
-            "measured": measured, "initial_variance": first, "scale": scale, "iterations": iterations,
-            "final_variance": variance, "converged": bool(abs(variance - 1.0) < tol)}
+    return {
+        "layer": layer.name,
+        "layer_type": type(layer).__name__,
+        "activation": activation_name(layer),
+        "measured": measured,
+        "initial_variance": first,
+        "scale": scale,
+        "iterations": iterations,
+        "final_variance": variance,
+        "converged": bool(abs(variance - 1.0) < tol),
+    }
 
 
-def lsuv_init(model: keras.Model, x_batch: np.ndarray, tol: float = 0.1, max_iter: int = 10, seed: int = 0,
-              where: str = "auto", include_output: bool = False, orthonormal: bool = True) -> pd.DataFrame:
+def lsuv_init(
+    model: keras.Model,
+    x_batch: np.ndarray,
+    tol: float = 0.1,
+    *,
+    max_iter: int = 10,
+    seed: int = 0,
+    where: str = "auto",
+    include_output: bool = False,
+    orthonormal: bool = True,
+) -> pd.DataFrame:
     """Initialize ``model`` in place by LSUV on the batch ``x_batch``.
 
     Args:
@@ -176,8 +208,11 @@ def lsuv_init(model: keras.Model, x_batch: np.ndarray, tol: float = 0.1, max_ite
     layers = lsuv_layers(model)
     x = np.asarray(x_batch, dtype="float32")
     expected = tuple(model.inputs[0].shape[1:])
-    if x.ndim != len(expected) + 1 or len(x) < 2 or any(e is not None and e != s
-                                                         for e, s in zip(expected, x.shape[1:])):
+    if (
+        x.ndim != len(expected) + 1
+        or len(x) < 2
+        or any(e is not None and e != s for e, s in zip(expected, x.shape[1:]))
+    ):
         raise InvalidArgumentError("x_batch", x.shape, f"must have shape (n_samples >= 2, *{expected})")
     targets = layers if include_output else layers[:-1]
     measured = {layer.name: _measured(layer, where) for layer in targets}  # check all before changing any
@@ -194,8 +229,9 @@ def lsuv_init(model: keras.Model, x_batch: np.ndarray, tol: float = 0.1, max_ite
     return pd.DataFrame(rows, columns=RECORD_COLUMNS)
 
 
-def apply_data_init(model: keras.Model, init: Any, x_train: np.ndarray, seed: int,
-                    n_samples: int = LSUV_N_SAMPLES) -> pd.DataFrame | None:
+def apply_data_init(
+    model: keras.Model, init: Any, x_train: np.ndarray, *, seed: int, n_samples: int = LSUV_N_SAMPLES
+) -> pd.DataFrame | None:
     """The data-dependent step of a data-dependent ``init``, or nothing for any other init.
 
     For ``init="lsuv"``: :func:`lsuv_init` on the first ``n_samples`` examples

@@ -51,13 +51,17 @@ class _Kernels:
         return get_initializer(self.init, seed=layer_seed(self.seed, self.index), **self.params)
 
 
-def _dense_stack(widths: Sequence[int], activation: str, kernels: _Kernels, bias: Any,
-                 biases: Sequence[Any] | None = None) -> list:
+def _dense_stack(
+    widths: Sequence[int], activation: str, kernels: _Kernels, bias: Any, biases: Sequence[Any] | None = None
+) -> list:
     """Hidden Dense layers; ``biases`` (one initializer per layer) overrides the shared ``bias``."""
     return [
         keras.layers.Dense(
-            w, activation=activation, kernel_initializer=kernels(),
-            bias_initializer=bias if biases is None else biases[i - 1], name=f"hidden_{i}",
+            w,
+            activation=activation,
+            kernel_initializer=kernels(),
+            bias_initializer=bias if biases is None else biases[i - 1],
+            name=f"hidden_{i}",
         )
         for i, w in enumerate(widths, start=1)
     ]
@@ -78,13 +82,16 @@ def _random_biases(std: Any, seed: int, depth: int) -> list | None:
         raise InvalidArgumentError("bias_std", std, "must be a finite float >= 0 (0 keeps the biases at zero)")
     if float(std) == 0.0:
         return None
-    return [keras.initializers.RandomNormal(0.0, float(std), seed=layer_seed(layer_seed(seed, i), BIAS_SEED_OFFSET))
-            for i in range(1, depth + 1)]
+    return [
+        keras.initializers.RandomNormal(0.0, float(std), seed=layer_seed(layer_seed(seed, i), BIAS_SEED_OFFSET))
+        for i in range(1, depth + 1)
+    ]
 
 
 def _mlp(widths: Sequence[int], activation: str = "relu"):
     def build(kernels: _Kernels, bias: Any, **_: Any) -> list:
         return [keras.layers.Flatten(name="flatten"), *_dense_stack(widths, activation, kernels, bias)]
+
     return build
 
 
@@ -95,8 +102,16 @@ def _dropout_rate(dropout: Any) -> float:
     return float(dropout)
 
 
-def _deep_mlp(kernels: _Kernels, bias: Any, depth: int = 10, width: int = 256,
-              activation: str = "relu", dropout: float = 0.0, bias_std: float = 0.0, **_: Any) -> list:
+def _deep_mlp(
+    kernels: _Kernels,
+    bias: Any,
+    depth: int = 10,
+    width: int = 256,
+    activation: str = "relu",
+    dropout: float = 0.0,
+    bias_std: float = 0.0,
+    **_: Any,
+) -> list:
     """``depth`` hidden layers; with ``dropout > 0`` each is followed by ``dropout_i``.
 
     A SELU net gets ``AlphaDropout`` (it keeps the self-normalizing mean 0 and
@@ -124,38 +139,66 @@ def _deep_mlp(kernels: _Kernels, bias: Any, depth: int = 10, width: int = 256,
 
 def _cnn_small(kernels: _Kernels, bias: Any, **_: Any) -> list:
     def conv(filters: int, i: int) -> keras.layers.Layer:
-        return keras.layers.Conv2D(filters, 3, activation="relu", kernel_initializer=kernels(),
-                                   bias_initializer=bias, name=f"hidden_{i}")
+        return keras.layers.Conv2D(
+            filters, 3, activation="relu", kernel_initializer=kernels(), bias_initializer=bias, name=f"hidden_{i}"
+        )
+
     return [
-        conv(32, 1), keras.layers.MaxPooling2D(2, name="pool_1"),
-        conv(64, 2), keras.layers.MaxPooling2D(2, name="pool_2"),
+        conv(32, 1),
+        keras.layers.MaxPooling2D(2, name="pool_1"),
+        conv(64, 2),
+        keras.layers.MaxPooling2D(2, name="pool_2"),
         keras.layers.Flatten(name="flatten"),
-        keras.layers.Dense(128, activation="relu", kernel_initializer=kernels(),
-                           bias_initializer=bias, name="hidden_3"),
+        keras.layers.Dense(
+            128, activation="relu", kernel_initializer=kernels(), bias_initializer=bias, name="hidden_3"
+        ),
     ]
 
 
 MODELS: dict[str, ModelEntry] = {
     e.name: e
     for e in [
-        ModelEntry("mlp_128", "Flatten -> Dense(128, relu) -> Dense(10, softmax)",
-                   "000 (Desai 2024)", False, _mlp([128]), {}),
-        ModelEntry("mlp_512_256_128_64",
-                   "Flatten -> Dense 512-256-128-64 (relu) -> Dense(10, softmax); the softmax head "
-                   "is added (the source's code has none)", "002 (Kakujo 2022)", False,
-                   _mlp([512, 256, 128, 64]), {}),
-        ModelEntry("mlp_128_64", "Flatten -> Dense(128, relu) -> Dense(64, relu) -> Dense(10, softmax); "
-                   "hidden layers chosen here (the source does not state them)",
-                   "003 (Keras initializer tutorial)", False, _mlp([128, 64]), {}),
-        ModelEntry("cnn_small", "Conv(32,3x3,relu) -> MaxPool -> Conv(64,3x3,relu) -> MaxPool -> "
-                   "Dense(128, relu) -> Dense(10, softmax); no batch normalization, chosen here (the "
-                   "source states no architecture)", "001 (Patel et al. 2019)", True, _cnn_small, {}),
-        ModelEntry("deep_mlp", "Flatten -> depth x Dense(width, activation) -> Dense(10, softmax); "
-                   "dropout > 0 adds Dropout after each hidden layer (AlphaDropout for selu); bias_std > 0 "
-                   "draws the hidden biases from N(0, bias_std^2)",
-                   "configurable, for depth studies; selu + lecun_normal + dropout: 004's "
-                   "self-normalizing networks", False, _deep_mlp,
-                   {"depth": 10, "width": 256, "activation": "relu", "dropout": 0.0, "bias_std": 0.0}),
+        ModelEntry(
+            "mlp_128", "Flatten -> Dense(128, relu) -> Dense(10, softmax)", "000 (Desai 2024)", False, _mlp([128]), {}
+        ),
+        ModelEntry(
+            "mlp_512_256_128_64",
+            "Flatten -> Dense 512-256-128-64 (relu) -> Dense(10, softmax); the softmax head "
+            "is added (the source's code has none)",
+            "002 (Kakujo 2022)",
+            False,
+            _mlp([512, 256, 128, 64]),
+            {},
+        ),
+        ModelEntry(
+            "mlp_128_64",
+            "Flatten -> Dense(128, relu) -> Dense(64, relu) -> Dense(10, softmax); "
+            "hidden layers chosen here (the source does not state them)",
+            "003 (Keras initializer tutorial)",
+            False,
+            _mlp([128, 64]),
+            {},
+        ),
+        ModelEntry(
+            "cnn_small",
+            "Conv(32,3x3,relu) -> MaxPool -> Conv(64,3x3,relu) -> MaxPool -> "
+            "Dense(128, relu) -> Dense(10, softmax); no batch normalization, chosen here (the "
+            "source states no architecture)",
+            "001 (Patel et al. 2019)",
+            True,
+            _cnn_small,
+            {},
+        ),
+        ModelEntry(
+            "deep_mlp",
+            "Flatten -> depth x Dense(width, activation) -> Dense(10, softmax); "
+            "dropout > 0 adds Dropout after each hidden layer (AlphaDropout for selu); bias_std > 0 "
+            "draws the hidden biases from N(0, bias_std^2)",
+            "configurable, for depth studies; selu + lecun_normal + dropout: 004's self-normalizing networks",
+            False,
+            _deep_mlp,
+            {"depth": 10, "width": 256, "activation": "relu", "dropout": 0.0, "bias_std": 0.0},
+        ),
     ]
 }
 
@@ -177,6 +220,7 @@ def build_model(
     name: str,
     input_shape: Sequence[int],
     init: Any = "glorot_uniform",
+    *,
     seed: int = 0,
     n_classes: int = 10,
     init_params: Mapping[str, Any] | None = None,
@@ -215,14 +259,21 @@ def build_model(
     kernels = _Kernels(init, int(seed), init_params)
     params = {**entry.defaults, **model_params}
     layers = entry.build(kernels, bias_init, **params)
-    head = keras.layers.Dense(n_classes, activation="softmax", kernel_initializer=kernels(),
-                              bias_initializer=bias_init, name="output")
+    head = keras.layers.Dense(
+        n_classes, activation="softmax", kernel_initializer=kernels(), bias_initializer=bias_init, name="output"
+    )
     model = keras.Sequential([keras.Input(shape=tuple(input_shape)), *layers, head], name=name)
     return model
 
 
 def describe_models() -> list[dict[str, str]]:
     """Rows for ``initlab models``: name, architecture, source."""
-    return [{"name": e.name, "architecture": e.description, "source": e.source,
-             "options": ", ".join(f"{k}={v}" for k, v in e.defaults.items())}
-            for e in (MODELS[n] for n in model_names())]
+    return [
+        {
+            "name": e.name,
+            "architecture": e.description,
+            "source": e.source,
+            "options": ", ".join(f"{k}={v}" for k, v in e.defaults.items()),
+        }
+        for e in (MODELS[n] for n in model_names())
+    ]

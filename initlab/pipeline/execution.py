@@ -55,8 +55,14 @@ def _failed_cell(path: Path) -> int | None:
     return None
 
 
-def execute_notebook(source: Path, target: Path, parameters: Mapping[str, Any] | None = None, *,
-                     env: Mapping[str, str] | None = None, partial_dir: Path | None = None) -> list[str]:
+def execute_notebook(
+    source: Path,
+    target: Path,
+    parameters: Mapping[str, Any] | None = None,
+    *,
+    env: Mapping[str, str] | None = None,
+    partial_dir: Path | None = None,
+) -> list[str]:
     """Execute ``source`` with ``parameters`` and write the cleaned result to ``target``.
 
     Args:
@@ -75,29 +81,35 @@ def execute_notebook(source: Path, target: Path, parameters: Mapping[str, Any] |
     """
     import papermill as pm
 
-
     source, target = Path(source), Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     partial_dir = Path(partial_dir) if partial_dir else Path(tempfile.mkdtemp(prefix="initlab-partial-"))
     partial_dir.mkdir(parents=True, exist_ok=True)
     working = partial_dir / target.name
     try:
-        pm.execute_notebook(str(source), str(working), parameters=dict(parameters or {}), cwd=str(source.parent),
-                            progress_bar=False, kernel_name="python3", log_output=False,
-                            kernel_manager_class=_manager_class(env or {}))
+        pm.execute_notebook(
+            str(source),
+            str(working),
+            parameters=dict(parameters or {}),
+            cwd=str(source.parent),
+            progress_bar=False,
+            kernel_name="python3",
+            log_output=False,
+            kernel_manager_class=_manager_class(env or {}),
+        )
     except pm.PapermillExecutionError as exc:
-        raise NotebookFailedError(target.name, exc.cell_index, f"{exc.ename}: {exc.evalue}".strip(),
-                                  working) from None
+        raise NotebookFailedError(target.name, exc.cell_index, f"{exc.ename}: {exc.evalue}".strip(), working) from None
     except KeyboardInterrupt:
-        raise NotebookFailedError(target.name, _failed_cell(working), "interrupted",
-                                  working if working.exists() else None) from None
+        raise NotebookFailedError(
+            target.name, _failed_cell(working), "interrupted", working if working.exists() else None
+        ) from None
     except Exception as exc:  # noqa: BLE001 - kernel start-up and I/O failures, named in one line
-        raise NotebookFailedError(target.name, _failed_cell(working), f"{type(exc).__name__}: {exc}",
-                                  working if working.exists() else None) from None
+        raise NotebookFailedError(
+            target.name, _failed_cell(working), f"{type(exc).__name__}: {exc}", working if working.exists() else None
+        ) from None
     problems = clean(working)
     copy_file(working, target)
     working.unlink()
     with contextlib.suppress(OSError):
         partial_dir.rmdir()  # only when nothing else is kept there
     return problems
-

@@ -20,8 +20,7 @@ def clean(path: Path) -> list[str]:
     nb = nbformat.read(path, as_version=4)
     pm = nb.metadata.get("papermill")
     if pm is not None:
-        nb.metadata["papermill"] = {k: v for k, v in pm.items()
-                                    if k in ("parameters", "version", "default_parameters")}
+        nb.metadata["papermill"] = {k: v for k, v in pm.items() if k in ("parameters", "version", "default_parameters")}
     problems = []
     for i, cell in enumerate(nb.cells):
         cell.metadata.pop("execution", None)
@@ -30,7 +29,8 @@ def clean(path: Path) -> list[str]:
             cell.metadata.pop("papermill")
         for out in cell.get("outputs", []) if cell.cell_type == "code" else []:
             text = out.get("text", "") + "".join(
-                v for k, v in out.get("data", {}).items() if k.startswith("text/") and isinstance(v, str))
+                v for k, v in out.get("data", {}).items() if k.startswith("text/") and isinstance(v, str)
+            )
             if out.get("output_type") == "error":
                 problems.append(f"cell {i}: error output {out.get('ename')}")
             if ADDRESS.search(text):

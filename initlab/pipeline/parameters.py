@@ -41,7 +41,7 @@ def read_parameters(notebook: str | Path, *, injected: bool = True) -> dict[str,
     """
     cells = json.loads(Path(notebook).read_text(encoding="utf-8")).get("cells", [])
     params: dict[str, Any] = {}
-    for tag in TAGS[:2 if injected else 1]:
+    for tag in TAGS[: 2 if injected else 1]:
         for cell in cells:
             if cell.get("cell_type") == "code" and tag in cell.get("metadata", {}).get("tags", []):
                 source = cell.get("source", "")

@@ -76,7 +76,7 @@ def _plain(value: Any) -> Any:
     raise InvalidArgumentError("value", value, "must be a str, bool, int or float")
 
 
-def record(name: str, value: Any, rule: str | None = None, scale: float = 0.0) -> dict[str, Any]:
+def record(name: str, value: Any, rule: str | None = None, *, scale: float = 0.0) -> dict[str, Any]:
     """Record a named result: words and counts exactly, a float to float32 precision.
 
     Args:
@@ -100,8 +100,11 @@ def seed_tolerance(values: Sequence[float], resolution: float = 0.0) -> float:
     x = np.asarray([v for v in values if np.isfinite(v)], float)
     spread = float(x.std(ddof=1)) if x.size >= 2 else 0.0
     n = max(int(x.size), 1)
-    return max(SEED_SIGMAS * spread * math.sqrt(2.0 / n), float(resolution),
-               FLOAT32_REL * abs(float(x.mean())) if x.size else 0.0)
+    return max(
+        SEED_SIGMAS * spread * math.sqrt(2.0 / n),
+        float(resolution),
+        FLOAT32_REL * abs(float(x.mean())) if x.size else 0.0,
+    )
 
 
 def record_seeds(name: str, values: Iterable[float], resolution: float = 0.0) -> dict[str, Any]:
@@ -117,16 +120,16 @@ def record_seeds(name: str, values: Iterable[float], resolution: float = 0.0) ->
     return _emit(_entry(name, _plain(mean), "seeds", seed_tolerance(finite, resolution)))
 
 
-def record_summary(df, value: str, by: Sequence[str] = ("init",), resolution: float = 0.0,
-                   epoch: int | None = None) -> list[dict[str, Any]]:
+def record_summary(
+    df, value: str, by: Sequence[str] = ("init",), *, resolution: float = 0.0, epoch: int | None = None
+) -> list[dict[str, Any]]:
     """Record ``value``'s mean over seeds for each group of a study's results (last epoch by default).
 
     Names are ``value/<group values joined by '/'>``, e.g. ``test_accuracy/mnist/he_normal``.
     """
 
     runs = list(dict.fromkeys([k for k in RUN_KEYS if k in df.columns] + list(by)))
-    rows = (df.sort_values("epoch").groupby(runs, sort=False).tail(1) if epoch is None
-            else df[df["epoch"] == epoch])
+    rows = df.sort_values("epoch").groupby(runs, sort=False).tail(1) if epoch is None else df[df["epoch"] == epoch]
     out = []
     for key, group in rows.groupby(list(by), sort=True):
         key = key if isinstance(key, tuple) else (key,)
@@ -184,20 +187,27 @@ def compare(reference: dict[str, dict[str, Any]], current: dict[str, dict[str, A
         numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (a, b))
         if ref["rule"] == "verdict":
             if a != b and not (_near_level(ref) or _near_level(current[name])):
-                problems.append(f"{name}: verdict {b!r} differs from the reference {a!r}, and neither run's "
-                                f"adjusted p-value is within {VERDICT_BAND:g}x of the level")
+                problems.append(
+                    f"{name}: verdict {b!r} differs from the reference {a!r}, and neither run's "
+                    f"adjusted p-value is within {VERDICT_BAND:g}x of the level"
+                )
         elif ref["rule"] == "exact" or not numeric:
             if a != b:
                 problems.append(f"{name}: {b!r} differs from the reference {a!r} ({ref['rule']})")
         elif abs(float(a) - float(b)) > ref["tolerance"]:
-            problems.append(f"{name}: {b:.6g} is {abs(a - b):.3g} from the reference {a:.6g}, "
-                            f"beyond its tolerance {ref['tolerance']:.3g} ({ref['rule']})")
+            problems.append(
+                f"{name}: {b:.6g} is {abs(a - b):.3g} from the reference {a:.6g}, "
+                f"beyond its tolerance {ref['tolerance']:.3g} ({ref['rule']})"
+            )
     return problems
 
 
-def record_column(frame, keys: Sequence[str], column: str, prefix: str | None = None,
-                  scale: float = 0.0) -> list[dict[str, Any]]:
+def record_column(
+    frame, keys: Sequence[str], column: str, *, prefix: str | None = None, scale: float = 0.0
+) -> list[dict[str, Any]]:
     """Record one value per row of ``frame`` (words and counts exactly, floats to float32
     precision at ``scale``), named ``prefix/<keys' values joined by '/'>``."""
-    return [record(f"{prefix or column}/{'/'.join(str(row[k]) for k in keys)}", row[column], scale=scale)
-            for _, row in frame.iterrows()]
+    return [
+        record(f"{prefix or column}/{'/'.join(str(row[k]) for k in keys)}", row[column], scale=scale)
+        for _, row in frame.iterrows()
+    ]

@@ -29,14 +29,45 @@ QUICK: dict[str, dict] = {
     "03": {"seeds": [0, 1], "epochs": 2, "train_limit": 2000, "test_limit": 1000},
     "04": {"seeds": [0, 1], "epochs": 1, "train_limit": 1000, "test_limit": 500},
     "05": {"seeds": [0, 1], "epochs": 2, "train_limit": 1000, "test_limit": 500},
-    "06": {"seeds": [0, 1], "epochs": 1, "train_limit": 400, "test_limit": 1000, "depths": [2, 5],
-           "probe_depth": 10, "probe_width": 64, "rate_depths": [5], "learning_rates": [0.001, 0.0001]},
-    "07": {"seeds": [0, 1], "epochs": 1, "deep_epochs": 1, "train_limit": 500, "test_limit": 500,
-           "adam_rates": [0.001, 0.01], "sgd_rates": [0.01, 0.1], "momentum_rates": [0.01], "probe_seeds": 1},
-    "08": {"sigma_w2s": [1.0, 1.76, 4.0], "depths": [2, 32], "seeds": [0, 1], "train_limit": 600, "test_limit": 500,
-           "sim_width": 200, "sim_depth": 10, "sim_seeds": [0, 1], "spectrum_depths": [2, 8], "spectrum_width": 64,
-           "isometry_depth": 4, "isometry_seeds": [0, 1, 2], "isometry_train_limit": 600, "isometry_epochs": 2,
-           "phase_points": 15},
+    "06": {
+        "seeds": [0, 1],
+        "epochs": 1,
+        "train_limit": 400,
+        "test_limit": 1000,
+        "depths": [2, 5],
+        "probe_depth": 10,
+        "probe_width": 64,
+        "rate_depths": [5],
+        "learning_rates": [0.001, 0.0001],
+    },
+    "07": {
+        "seeds": [0, 1],
+        "epochs": 1,
+        "deep_epochs": 1,
+        "train_limit": 500,
+        "test_limit": 500,
+        "adam_rates": [0.001, 0.01],
+        "sgd_rates": [0.01, 0.1],
+        "momentum_rates": [0.01],
+        "probe_seeds": 1,
+    },
+    "08": {
+        "sigma_w2s": [1.0, 1.76, 4.0],
+        "depths": [2, 32],
+        "seeds": [0, 1],
+        "train_limit": 600,
+        "test_limit": 500,
+        "sim_width": 200,
+        "sim_depth": 10,
+        "sim_seeds": [0, 1],
+        "spectrum_depths": [2, 8],
+        "spectrum_width": 64,
+        "isometry_depth": 4,
+        "isometry_seeds": [0, 1, 2],
+        "isometry_train_limit": 600,
+        "isometry_epochs": 2,
+        "phase_points": 15,
+    },
 }
 NUMBERS = "numbers.json"  # the quick profile's recorded numbers, beside the nbval baselines
 
@@ -90,8 +121,13 @@ def write_numbers(records: dict[str, dict], folder: Path) -> Path:
     return target
 
 
-def reproduce(*, quick: bool = False, notebooks: Sequence[str] | None = None,
-              update_baselines: bool = False, summary_only: bool = False) -> int:
+def reproduce(
+    *,
+    quick: bool = False,
+    notebooks: Sequence[str] | None = None,
+    update_baselines: bool = False,
+    summary_only: bool = False,
+) -> int:
     """Execute the notebooks in order and write the summary table.
 
     Full runs replace the notebooks in place (only when they complete) and write the
@@ -154,8 +190,9 @@ def _execute_one(path: Path, target: Path, label: str, *, quick: bool) -> bool:
     print(f"{label} {path.name} ...", flush=True)
     start = time.perf_counter()
     try:
-        problems = execute_notebook(path, target, quick_parameters(path) if quick else {}, env=env,
-                                    partial_dir=partial_dir())
+        problems = execute_notebook(
+            path, target, quick_parameters(path) if quick else {}, env=env, partial_dir=partial_dir()
+        )
     except NotebookFailedError as exc:
         print(f"    failed: {exc}", file=sys.stderr, flush=True)
         if exc.error == "interrupted":
@@ -176,9 +213,11 @@ def _write_summary(done: Sequence[Path], out_dir: Path | None, *, quick: bool, k
     folder = out_dir or (project_root() / "notebooks")
     try:
         executed = [(out_dir / p.name) if out_dir else p for p in done]
-        table = summary.build([p for p in executed if p.exists()],
-                              cache_roots={p.name: quick_cache(p) for p in done} if quick else None,
-                              quick=quick)
+        table = summary.build(
+            [p for p in executed if p.exists()],
+            cache_roots={p.name: quick_cache(p) for p in done} if quick else None,
+            quick=quick,
+        )
     except InitlabError as exc:
         print(f"summary not rebuilt: {exc}", file=sys.stderr)
         return False

@@ -28,18 +28,42 @@ from initlab.sources import desai_table
 from initlab.stats import final_epochs
 from initlab.training.study import Study
 
-COLUMNS = ["source", "table", "dataset", "init", "quantity", "compared_with", "paper", "ours_mean", "ours_pi_low",
-           "ours_pi_high", "seeds", "verdict"]
+COLUMNS = [
+    "source",
+    "table",
+    "dataset",
+    "init",
+    "quantity",
+    "compared_with",
+    "paper",
+    "ours_mean",
+    "ours_pi_low",
+    "ours_pi_high",
+    "seeds",
+    "verdict",
+]
 REPLAYS = 100  # zero-initialized replays behind 001's zero row when a notebook does not say
 
 
-def _row(source: str, table: str, dataset: str, init: str, quantity: str, compared_with: str, paper: float,
-         values: Any) -> dict[str, Any]:
+def _row(
+    source: str, table: str, dataset: str, init: str, quantity: str, compared_with: str, paper: float, values: Any
+) -> dict[str, Any]:
     """One accuracy (percent, 2 decimals) judged against the prediction interval of ``values`` (fractions)."""
     j = patel.judge(list(values), paper, "accuracy")
-    return {"source": source, "table": table, "dataset": dataset, "init": init, "quantity": quantity,
-            "compared_with": compared_with, "paper": j["published"], "ours_mean": j["mean"], "ours_pi_low": j["low"],
-            "ours_pi_high": j["high"], "seeds": j["n"], "verdict": j["verdict"]}
+    return {
+        "source": source,
+        "table": table,
+        "dataset": dataset,
+        "init": init,
+        "quantity": quantity,
+        "compared_with": compared_with,
+        "paper": j["published"],
+        "ours_mean": j["mean"],
+        "ours_pi_low": j["low"],
+        "ours_pi_high": j["high"],
+        "seeds": j["n"],
+        "verdict": j["verdict"],
+    }
 
 
 def desai_rows(p: dict[str, Any], cache_root: Path | None = None) -> list[dict[str, Any]]:
@@ -56,15 +80,36 @@ def desai_rows(p: dict[str, Any], cache_root: Path | None = None) -> list[dict[s
     rows = []
     for r in desai_table().itertuples():
         for quantity, ours, frame, col, paper in (
-                ("train accuracy, first epoch (%)", f"training accuracy, epoch 1 ({train})", first, "accuracy",
-                 r.train_acc_first),
-                ("train accuracy, last epoch (%)", f"training accuracy, last epoch ({train})", last, "accuracy",
-                 r.train_acc_last),
-                ("validation accuracy, first epoch (%)", f"validation accuracy, epoch 1 ({held} of the training "
-                 "set)", first, "val_accuracy", r.val_acc_first),
-                ("validation accuracy, last epoch (%)", f"validation accuracy, last epoch ({held} of the training "
-                 "set)", last, "val_accuracy", r.val_acc_last),
-                ("test accuracy (%)", "test accuracy, after the last epoch", last, "test_accuracy", r.test_acc)):
+            (
+                "train accuracy, first epoch (%)",
+                f"training accuracy, epoch 1 ({train})",
+                first,
+                "accuracy",
+                r.train_acc_first,
+            ),
+            (
+                "train accuracy, last epoch (%)",
+                f"training accuracy, last epoch ({train})",
+                last,
+                "accuracy",
+                r.train_acc_last,
+            ),
+            (
+                "validation accuracy, first epoch (%)",
+                f"validation accuracy, epoch 1 ({held} of the training set)",
+                first,
+                "val_accuracy",
+                r.val_acc_first,
+            ),
+            (
+                "validation accuracy, last epoch (%)",
+                f"validation accuracy, last epoch ({held} of the training set)",
+                last,
+                "val_accuracy",
+                r.val_acc_last,
+            ),
+            ("test accuracy (%)", "test accuracy, after the last epoch", last, "test_accuracy", r.test_acc),
+        ):
             values = frame.loc[frame["init"] == r.init, col]
             rows.append(_row("000", "Table 1", "mnist", r.init, quantity, ours, paper, values))
     return rows
@@ -79,38 +124,66 @@ def patel_rows(p: dict[str, Any], cache_root: Path | None = None) -> list[dict[s
     (:func:`initlab.findings.zero_init.replay_study`), the other rows against the
     notebook's runs (read from the cache), over the runs that trained where some did not.
     """
-    df = pd.concat([Study.from_parameters({**p, "dataset": d}).run(cache_root=cache_root, cached_only=True)
-                    for d in p["datasets"]], ignore_index=True)
+    df = pd.concat(
+        [
+            Study.from_parameters({**p, "dataset": d}).run(cache_root=cache_root, cached_only=True)
+            for d in p["datasets"]
+        ],
+        ignore_index=True,
+    )
     replays = int(p.get("replays", REPLAYS))
-    zeros = (pd.concat([zero_init.replay_study(d, range(replays), epochs=p["epochs"], batch_size=p["batch_size"],
-                                                 validation_split=0.0)
-                        for d in p["datasets"]], ignore_index=True) if "zeros" in p["inits"] else None)
+    zeros = (
+        pd.concat(
+            [
+                zero_init.replay_study(
+                    d, range(replays), epochs=p["epochs"], batch_size=p["batch_size"], validation_split=0.0
+                )
+                for d in p["datasets"]
+            ],
+            ignore_index=True,
+        )
+        if "zeros" in p["inits"]
+        else None
+    )
     kept = f"first {1 - p['validation_split']:.0%}"
     rows = []
     for table, value, quantity in (("Table 1", "accuracy", "model accuracy (%)"), ("Table 2", "loss", "model loss")):
         metric = "training accuracy" if value == "accuracy" else "training loss"
         for _, r in patel.comparison_rows(df, value, zero_replay=zeros).iterrows():
             if r["source"] == "replay":
-                ours = (f"{metric}, last epoch, of the zero-initialized net replayed from the labels on the full "
-                        f"training set ({replays} shuffles)")
+                ours = (
+                    f"{metric}, last epoch, of the zero-initialized net replayed from the labels on the full "
+                    f"training set ({replays} shuffles)"
+                )
             else:
                 ours = f"{metric}, last epoch (the epoch's mean over its batches, on the {kept} of the training set)"
             if r["dataset"] == "average":
                 ours += "; each seed's mean over the three datasets"
             elif r["judged_on"] == "runs that trained":
                 ours += f"; the {int(r['runs'] - r['failed'])} of {int(r['runs'])} runs that trained"
-            rows.append({"source": "001", "table": table, "dataset": r["dataset"], "init": r["init"],
-                         "quantity": quantity, "compared_with": ours, "paper": r["paper"], "ours_mean": r["ours_mean"],
-                         "ours_pi_low": r["ours_pi_low"], "ours_pi_high": r["ours_pi_high"], "seeds": r["seeds"],
-                         "verdict": r["verdict"]})
+            rows.append(
+                {
+                    "source": "001",
+                    "table": table,
+                    "dataset": r["dataset"],
+                    "init": r["init"],
+                    "quantity": quantity,
+                    "compared_with": ours,
+                    "paper": r["paper"],
+                    "ours_mean": r["ours_mean"],
+                    "ours_pi_low": r["ours_pi_low"],
+                    "ours_pi_high": r["ours_pi_high"],
+                    "seeds": r["seeds"],
+                    "verdict": r["verdict"],
+                }
+            )
     return rows
 
 
 BUILDERS = {"03": desai_rows, "04": patel_rows}
 
 
-def build(notebooks: list[Path], cache_roots: Mapping[str, Path] | None = None,
-          quick: bool = False) -> pd.DataFrame:
+def build(notebooks: list[Path], cache_roots: Mapping[str, Path] | None = None, quick: bool = False) -> pd.DataFrame:
     """The summary table for the executed notebooks that reproduce a paper's table.
 
     Reads the notebooks' runs from the cache (``cache_roots[notebook name]``, else the
@@ -158,8 +231,14 @@ def _digits(quantity: str) -> int:
 
 def ours_text(row: Any) -> str:
     """Our side of a row as printed: ``"97.36 [97.01, 97.71]"``, ``"every seed: 11.35"``, ``"98.70 (one seed)"``."""
-    return fmt_pi(row["ours_mean"], row["ours_pi_low"], row["ours_pi_high"], verdict=row["verdict"],
-                  digits=_digits(row["quantity"]), each="seed")
+    return fmt_pi(
+        row["ours_mean"],
+        row["ours_pi_low"],
+        row["ours_pi_high"],
+        verdict=row["verdict"],
+        digits=_digits(row["quantity"]),
+        each="seed",
+    )
 
 
 def markdown(table: pd.DataFrame) -> str:
@@ -167,16 +246,31 @@ def markdown(table: pd.DataFrame) -> str:
     shown = table.copy()
     shown["paper"] = [f"{v:.{_digits(q)}f}" for v, q in zip(shown["paper"], shown["quantity"])]
     shown["ours (95% PI, one run)"] = [ours_text(r) for _, r in shown.iterrows()]
-    cols = ["source", "table", "dataset", "init", "quantity", "compared_with", "paper", "ours (95% PI, one run)",
-            "seeds", "verdict"]
-    lines = ["# Every number of the papers' tables beside ours", "",
-             "Generated by `initlab reproduce` from the notebooks' runs. A published number is one run, so it is "
-             "judged against a 95% prediction interval for one run of ours (mean ± t·s·sqrt(1 + 1/n) over the "
-             "seeds), rounded as the paper prints it; the verdict (*inside*, *above*, *below*) is decided on the "
-             "printed bounds. Where every seed gives the same value the paper is compared exactly (*equal* or "
-             "*differs*); one seed gives no interval (*one seed*). `compared_with` names the metric of ours each "
-             "paper number is set beside.", "",
-             "| " + " | ".join(c.replace("_", " ") for c in cols) + " |", "|" + "---|" * len(cols)]
+    cols = [
+        "source",
+        "table",
+        "dataset",
+        "init",
+        "quantity",
+        "compared_with",
+        "paper",
+        "ours (95% PI, one run)",
+        "seeds",
+        "verdict",
+    ]
+    lines = [
+        "# Every number of the papers' tables beside ours",
+        "",
+        "Generated by `initlab reproduce` from the notebooks' runs. A published number is one run, so it is "
+        "judged against a 95% prediction interval for one run of ours (mean ± t·s·sqrt(1 + 1/n) over the "
+        "seeds), rounded as the paper prints it; the verdict (*inside*, *above*, *below*) is decided on the "
+        "printed bounds. Where every seed gives the same value the paper is compared exactly (*equal* or "
+        "*differs*); one seed gives no interval (*one seed*). `compared_with` names the metric of ours each "
+        "paper number is set beside.",
+        "",
+        "| " + " | ".join(c.replace("_", " ") for c in cols) + " |",
+        "|" + "---|" * len(cols),
+    ]
     lines += ["| " + " | ".join(str(v) for v in row) + " |" for row in shown[cols].itertuples(index=False)]
     return "\n".join(lines) + "\n"
 

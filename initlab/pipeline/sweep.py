@@ -80,8 +80,9 @@ def parse_value(text: str) -> Any:
         try:
             return yaml.safe_load(text)
         except yaml.YAMLError as exc:
-            raise InvalidArgumentError("-p", text, f"must be valid YAML/JSON when it starts with a bracket "
-                                       f"({exc})") from None
+            raise InvalidArgumentError(
+                "-p", text, f"must be valid YAML/JSON when it starts with a bracket ({exc})"
+            ) from None
     return text
 
 
@@ -109,8 +110,10 @@ def _type_error(value: Any, default: Any) -> str | None:
     if isinstance(default, (list, tuple)) and default:
         for item in value:
             if _type_error(item, default[0]):
-                return (f"must be a list of items like {default[0]!r} (its default is {default!r}); "
-                        f"item {item!r} is a {type(item).__name__}")
+                return (
+                    f"must be a list of items like {default[0]!r} (its default is {default!r}); "
+                    f"item {item!r} is a {type(item).__name__}"
+                )
     return None
 
 
@@ -163,8 +166,9 @@ def expand(grid: Mapping[str, Sequence[Any]], zip_values: bool = False) -> list[
     if zip_values:
         lengths = {len(grid[n]) for n in names}
         if len(lengths) > 1:
-            raise InvalidArgumentError("--zip", {n: len(grid[n]) for n in names},
-                                       "needs the same number of values for every parameter")
+            raise InvalidArgumentError(
+                "--zip", {n: len(grid[n]) for n in names}, "needs the same number of values for every parameter"
+            )
         combos = list(zip(*(grid[n] for n in names)))
     else:
         combos = list(itertools.product(*(grid[n] for n in names)))
@@ -188,8 +192,12 @@ def execute_point(source: str, name: str, params: Mapping[str, Any], *, env: Map
             execute_notebook(src, target, params, env=env, partial_dir=Path(tmp) / "partial")
             result["notebook"] = target.read_text()
         except NotebookFailedError as exc:
-            result.update(status="failed", cell=exc.cell, error=exc.error,
-                          notebook=exc.partial.read_text() if exc.partial and exc.partial.exists() else None)
+            result.update(
+                status="failed",
+                cell=exc.cell,
+                error=exc.error,
+                notebook=exc.partial.read_text() if exc.partial and exc.partial.exists() else None,
+            )
     return {**result, "wall_time": time.time() - start, "host": socket.gethostname(), "pid": os.getpid()}
 
 
@@ -212,8 +220,13 @@ def _with_meta(text: str | None, meta: dict[str, Any]) -> str | None:
 
 def _done(state: Mapping[str, Any], point: Point, out: Path) -> bool:
     entry = state.get("points", {}).get(point.slug)
-    return bool(entry and entry.get("status") == "completed" and entry.get("params") == _jsonable(point.params)
-                and entry.get("version") == __version__ and (out / f"{point.slug}.ipynb").exists())
+    return bool(
+        entry
+        and entry.get("status") == "completed"
+        and entry.get("params") == _jsonable(point.params)
+        and entry.get("version") == __version__
+        and (out / f"{point.slug}.ipynb").exists()
+    )
 
 
 def _jsonable(value: Any) -> Any:
@@ -230,14 +243,25 @@ def _client(client: Any, scheduler: str | None, workers: int, retries: int) -> t
     dask.config.set({"distributed.scheduler.allowed-failures": int(retries)})
     if scheduler:
         return Client(scheduler), None
-    cluster = LocalCluster(n_workers=int(workers), threads_per_worker=1, processes=True,
-                           dashboard_address=None, silence_logs=40)
+    cluster = LocalCluster(
+        n_workers=int(workers), threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=40
+    )
     return Client(cluster), cluster
 
 
-def run(notebook: str | Path, grid: Mapping[str, Sequence[Any]], *, out: str | Path | None = None,
-        client: Any = None, zip_values: bool = False, workers: int = 2, scheduler: str | None = None,
-        retries: int = 2, env: Mapping[str, str] | None = None, progress: bool = True) -> pd.DataFrame:
+def run(
+    notebook: str | Path,
+    grid: Mapping[str, Sequence[Any]],
+    *,
+    out: str | Path | None = None,
+    client: Any = None,
+    zip_values: bool = False,
+    workers: int = 2,
+    scheduler: str | None = None,
+    retries: int = 2,
+    env: Mapping[str, str] | None = None,
+    progress: bool = True,
+) -> pd.DataFrame:
     """Execute ``notebook`` at every point of ``grid`` and return the collected table.
 
     Args:
@@ -260,8 +284,7 @@ def run(notebook: str | Path, grid: Mapping[str, Sequence[Any]], *, out: str | P
     if todo:
         dask_client, cluster = _client(client, scheduler, workers, retries)
         try:
-            _execute(dask_client, notebook, todo, out, state, env=dict(env or {}), total=len(points),
-                     progress=progress)
+            _execute(dask_client, notebook, todo, out, state, env=dict(env or {}), total=len(points), progress=progress)
         finally:
             if cluster is not None:
                 dask_client.close()
@@ -269,15 +292,19 @@ def run(notebook: str | Path, grid: Mapping[str, Sequence[Any]], *, out: str | P
     state["finished"] = _now()
     replace_files({out / SWEEP_FILE: json.dumps(state, indent=1) + "\n"})
     table = collect(out)
-    bad = [{"slug": p.slug, **state["points"][p.slug]} for p in points
-           if state["points"].get(p.slug, {}).get("status") != "completed"]
+    bad = [
+        {"slug": p.slug, **state["points"][p.slug]}
+        for p in points
+        if state["points"].get(p.slug, {}).get("status") != "completed"
+    ]
     if bad:
         raise SweepFailedError(bad, len(points), out)
     return table
 
 
-def _start(notebook: Path, grid: Mapping[str, Sequence[Any]], out: str | Path | None,
-           zip_values: bool) -> tuple[list[Point], Path, dict[str, Any]]:
+def _start(
+    notebook: Path, grid: Mapping[str, Sequence[Any]], out: str | Path | None, zip_values: bool
+) -> tuple[list[Point], Path, dict[str, Any]]:
     """Check the grid, expand its points and open the sweep folder: ``(points, folder, state)``."""
 
     if not notebook.is_file():
@@ -287,35 +314,77 @@ def _start(notebook: Path, grid: Mapping[str, Sequence[Any]], out: str | Path | 
     out = Path(out) if out else data_dir() / "sweeps" / notebook.stem
     out.mkdir(parents=True, exist_ok=True)
     state = _read_state(out)
-    state.update({"notebook": notebook.name, "grid": _jsonable(dict(grid)), "zip": bool(zip_values),
-                  "version": __version__, "started": _now(), "finished": None})
+    state.update(
+        {
+            "notebook": notebook.name,
+            "grid": _jsonable(dict(grid)),
+            "zip": bool(zip_values),
+            "version": __version__,
+            "started": _now(),
+            "finished": None,
+        }
+    )
     state.setdefault("points", {})
     replace_files({out / SWEEP_FILE: json.dumps(state, indent=1) + "\n"})
     return points, out, state
 
 
-def _execute(dask_client: Any, notebook: Path, todo: Sequence[Point], out: Path, state: dict[str, Any], *,
-             env: dict[str, str], total: int, progress: bool) -> None:
+def _execute(
+    dask_client: Any,
+    notebook: Path,
+    todo: Sequence[Point],
+    out: Path,
+    state: dict[str, Any],
+    *,
+    env: dict[str, str],
+    total: int,
+    progress: bool,
+) -> None:
     """Run the ``todo`` points as Dask tasks, writing each one's notebook and status as it finishes."""
     from distributed import as_completed
     from tqdm import tqdm  # a terminal bar on stderr (tqdm.auto would look for notebook widgets)
 
     source = notebook.read_text()
-    futures = {dask_client.submit(execute_point, source, f"{p.slug}.ipynb", p.params, env=env,
-                                  pure=False, key=f"point-{p.slug}-{os.urandom(4).hex()}"): p for p in todo}
-    bar = tqdm(total=total, initial=total - len(todo), unit="point", desc=notebook.stem, disable=not progress,
-               file=sys.stderr)
+    futures = {
+        dask_client.submit(
+            execute_point,
+            source,
+            f"{p.slug}.ipynb",
+            p.params,
+            env=env,
+            pure=False,
+            key=f"point-{p.slug}-{os.urandom(4).hex()}",
+        ): p
+        for p in todo
+    }
+    bar = tqdm(
+        total=total, initial=total - len(todo), unit="point", desc=notebook.stem, disable=not progress, file=sys.stderr
+    )
     failed = 0
     for future in as_completed(futures):
         p = futures[future]
         try:
             res = future.result()
         except Exception as exc:  # noqa: BLE001 - a worker lost more than `retries` times
-            res = {"status": "failed", "cell": None, "error": f"{type(exc).__name__}: {exc}",
-                   "notebook": None, "wall_time": None, "host": None, "pid": None}
-        meta = {"params": _jsonable(p.params), "version": __version__, "status": res["status"],
-                "cell": res["cell"], "error": res["error"], "wall_time": res["wall_time"],
-                "host": res["host"], "finished": _now()}
+            res = {
+                "status": "failed",
+                "cell": None,
+                "error": f"{type(exc).__name__}: {exc}",
+                "notebook": None,
+                "wall_time": None,
+                "host": None,
+                "pid": None,
+            }
+        meta = {
+            "params": _jsonable(p.params),
+            "version": __version__,
+            "status": res["status"],
+            "cell": res["cell"],
+            "error": res["error"],
+            "wall_time": res["wall_time"],
+            "host": res["host"],
+            "finished": _now(),
+        }
         state["points"][p.slug] = meta
         files = {out / SWEEP_FILE: json.dumps(state, indent=1) + "\n"}
         text = _with_meta(res["notebook"], meta)
@@ -335,9 +404,17 @@ def _rows(out: Path, state: Mapping[str, Any]) -> list[dict[str, Any]]:
     for slug_, meta in state.get("points", {}).items():
         path = out / f"{slug_}.ipynb"
         records = read_records(path) if path.exists() and meta.get("status") == "completed" else {}
-        base = {"point": slug_, **{n: _text(meta["params"].get(n)) if isinstance(meta["params"].get(n), (list, dict))
-                                    else meta["params"].get(n) for n in names},
-                "status": meta.get("status"), "wall_time": meta.get("wall_time")}
+        base = {
+            "point": slug_,
+            **{
+                n: _text(meta["params"].get(n))
+                if isinstance(meta["params"].get(n), (list, dict))
+                else meta["params"].get(n)
+                for n in names
+            },
+            "status": meta.get("status"),
+            "wall_time": meta.get("wall_time"),
+        }
         if not records:
             rows.append({**base, "name": None, "value": None})
         for name, entry in records.items():

@@ -155,7 +155,8 @@ def _layer_order(frame: pd.DataFrame) -> list[str]:
 def layer_stat_curves(
     frame: pd.DataFrame, statistic: str, *, title: str = "", x: str = "step", logy: bool = False
 ) -> plt.Figure:
-    """One tracked statistic (a :class:`initlab.probe.tracking.LayerStatsTracker` frame) against ``x``, one line per layer.
+    """One tracked statistic (a :class:`~initlab.probe.tracking.LayerStatsTracker` frame) against ``x``, one line
+    per layer.
 
     The update ratio gets a dashed reference line at -3.
     """

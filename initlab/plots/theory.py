@@ -58,8 +58,8 @@ def phase_diagram(
     grid: pd.DataFrame,
     critical: pd.DataFrame,
     points: pd.DataFrame | None = None,
-    trained: pd.DataFrame | None = None,
     *,
+    trained: pd.DataFrame | None = None,
     title: str = "",
 ) -> plt.Figure:
     """χ₁ over (σ_w², σ_b²), one panel per activation, with the critical line and named scales.

@@ -40,17 +40,25 @@ ORTHOGONAL_RELU = "orthogonal_gain_sqrt2"
 ORTHOGONAL_RELU_PARAMS = {"orthogonal": {"gain": math.sqrt(2.0)}}
 # Defects of an untrained network (:func:`defects`), each with the threshold it must pass.
 DEFECT_THRESHOLDS = {
-    "faded": 1e-3,              # activation std of the last hidden layer below this
+    "faded": 1e-3,  # activation std of the last hidden layer below this
     "grown": GROWTH_THRESHOLD,  # ... or above this
-    "gradient_ratio": GROWTH_THRESHOLD ** 2,  # first / last hidden kernel gradient norm beyond this either way
-    "saturated": 0.5,           # share of tanh outputs saturated (|y| > 0.97), averaged over the layers
-    "dead_units": 0.10,         # share of ReLU units that are 0 on every probe input, averaged over the layers
-    "collinear": 0.95,          # mean cosine similarity of two inputs' last-layer representations
+    "gradient_ratio": GROWTH_THRESHOLD**2,  # first / last hidden kernel gradient norm beyond this either way
+    "saturated": 0.5,  # share of tanh outputs saturated (|y| > 0.97), averaged over the layers
+    "dead_units": 0.10,  # share of ReLU units that are 0 on every probe input, averaged over the layers
+    "collinear": 0.95,  # mean cosine similarity of two inputs' last-layer representations
 }
 
 
-def propagation_grid(depth: int, width: int, activations: Sequence[str], inits: Sequence[str],
-                     x: np.ndarray, y: np.ndarray | None = None, seed: int = 0) -> pd.DataFrame:
+def propagation_grid(
+    depth: int,
+    width: int,
+    activations: Sequence[str],
+    *,
+    inits: Sequence[str],
+    x: np.ndarray,
+    y: np.ndarray | None = None,
+    seed: int = 0,
+) -> pd.DataFrame:
     """:func:`initlab.probe.propagation.signal_propagation` for every (activation, init) pair, in one frame.
 
     Signals that overflow become ``inf`` or NaN and ones that underflow become 0;
@@ -60,7 +68,7 @@ def propagation_grid(depth: int, width: int, activations: Sequence[str], inits: 
     with np.errstate(all="ignore"):
         for activation in activations:
             for init in inits:
-                frames.append(signal_propagation(depth, width, activation, init, seed, x, y))
+                frames.append(signal_propagation(depth, width, activation, init=init, seed=seed, x=x, y=y))
                 keras.backend.clear_session()
     return pd.concat(frames, ignore_index=True)
 
@@ -117,13 +125,21 @@ def growth_verdicts(frame: pd.DataFrame, threshold: float = GROWTH_THRESHOLD) ->
         g_first, g_last = ends("activation_grad_norm")
         fwd, bwd = growth(a_first, a_last), growth(g_last, g_first)
         last = d[d["layer_index"] == depth].set_index("statistic")["value"]
-        rows.append({"activation": activation, "init": init, "depth": depth,
-                     "forward_ratio": fwd, "forward_per_layer": fwd ** (1 / (depth - 1)),
-                     "forward": classify(fwd, threshold),
-                     "backward_ratio": bwd, "backward_per_layer": bwd ** (1 / (depth - 1)),
-                     "backward": classify(bwd, threshold),
-                     "last_saturated": float(last.get("frac_saturated", np.nan)),
-                     "last_zero": float(last.get("frac_zero", np.nan))})
+        rows.append(
+            {
+                "activation": activation,
+                "init": init,
+                "depth": depth,
+                "forward_ratio": fwd,
+                "forward_per_layer": fwd ** (1 / (depth - 1)),
+                "forward": classify(fwd, threshold),
+                "backward_ratio": bwd,
+                "backward_per_layer": bwd ** (1 / (depth - 1)),
+                "backward": classify(bwd, threshold),
+                "last_saturated": float(last.get("frac_saturated", np.nan)),
+                "last_zero": float(last.get("frac_zero", np.nan)),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -164,17 +180,31 @@ def probe_summary(model: keras.Model, x: np.ndarray, y: np.ndarray) -> dict[str,
         dead = [float(np.mean(np.all(a == 0, axis=0))) for a, k in zip(acts, kinds) if k == "relu"]
         g_first = float(np.linalg.norm(result.kernel_grads[hidden[0].name]))
         g_last = float(np.linalg.norm(result.kernel_grads[hidden[-1].name]))
-        return {"loss": result.loss, "last_std": float(acts[-1].std()), "similarity": mean_cosine(acts[-1]),
-                "frac_saturated": float(np.mean(sat)) if sat else float("nan"),
-                "frac_dead_units": float(np.mean(dead)) if dead else float("nan"),
-                "grad_first": g_first, "grad_last": g_last,
-                "grad_ratio": g_first / g_last if g_last > 0 and np.isfinite(g_last) else float("nan")}
+        return {
+            "loss": result.loss,
+            "last_std": float(acts[-1].std()),
+            "similarity": mean_cosine(acts[-1]),
+            "frac_saturated": float(np.mean(sat)) if sat else float("nan"),
+            "frac_dead_units": float(np.mean(dead)) if dead else float("nan"),
+            "grad_first": g_first,
+            "grad_last": g_last,
+            "grad_ratio": g_first / g_last if g_last > 0 and np.isfinite(g_last) else float("nan"),
+        }
 
 
-def init_diagnostics(dataset: str, depths: Sequence[int], activations: Sequence[str], inits: Sequence[str],
-                     width: int, seed: int = 0, n_samples: int = 256,
-                     init_params: Mapping[str, Mapping[str, Any]] | None = None,
-                     names: Mapping[str, str] | None = None, **spec: Any) -> pd.DataFrame:
+def init_diagnostics(
+    dataset: str,
+    depths: Sequence[int],
+    activations: Sequence[str],
+    *,
+    inits: Sequence[str],
+    width: int,
+    seed: int = 0,
+    n_samples: int = 256,
+    init_params: Mapping[str, Mapping[str, Any]] | None = None,
+    names: Mapping[str, str] | None = None,
+    **spec: Any,
+) -> pd.DataFrame:
     """:func:`probe_summary` of the untrained networks a :func:`~initlab.findings.deep.depth_study` starts from.
 
     Each network is built exactly as the study builds it (:func:`initlab.training.build.build_for`:
@@ -199,14 +229,26 @@ def init_diagnostics(dataset: str, depths: Sequence[int], activations: Sequence[
     for depth in depths:
         for activation in activations:
             for init in inits:
-                s = training.RunSpec(dataset=dataset, model="deep_mlp", init=init, seed=int(seed), **spec,
-                                   init_params=dict((init_params or {}).get(init, {})),
-                                   model_params={"depth": int(depth), "width": int(width), "activation": activation})
+                s = training.RunSpec(
+                    dataset=dataset,
+                    model="deep_mlp",
+                    init=init,
+                    seed=int(seed),
+                    **spec,
+                    init_params=dict((init_params or {}).get(init, {})),
+                    model_params={"depth": int(depth), "width": int(width), "activation": activation},
+                )
                 data = training.data_for(s)
                 model = training.build_for(s, data)
                 x, y = data.x_train[:n_samples], data.y_train[:n_samples]
-                rows.append({"depth": int(depth), "activation": activation,
-                             "init": (names or {}).get(init, init), **probe_summary(model, x, y)})
+                rows.append(
+                    {
+                        "depth": int(depth),
+                        "activation": activation,
+                        "init": (names or {}).get(init, init),
+                        **probe_summary(model, x, y),
+                    }
+                )
                 keras.backend.clear_session()
     return pd.DataFrame(rows)
 
@@ -231,19 +273,28 @@ def defect_list(diag: Mapping[str, float], thresholds: Mapping[str, float] | Non
         out.append(("no gradient", "no gradient reaches the hidden kernels (both norms exactly 0)"))
     ratio, limit = diag["grad_ratio"], t["gradient_ratio"]
     if np.isfinite(ratio) and ratio > 0 and not (1 / limit <= ratio <= limit):
-        out.append(("gradient ratio", f"the first hidden kernel's gradient is {ratio:.3g} times the last one's "
-                                      f"(outside [{1 / limit:g}, {limit:g}])"))
+        out.append(
+            (
+                "gradient ratio",
+                f"the first hidden kernel's gradient is {ratio:.3g} times the last one's "
+                f"(outside [{1 / limit:g}, {limit:g}])",
+            )
+        )
     sat = diag.get("frac_saturated", np.nan)
     if np.isfinite(sat) and sat > t["saturated"]:
         out.append(("saturated", f"{sat:.0%} of tanh outputs are saturated (> {t['saturated']:.0%})"))
     dead = diag.get("frac_dead_units", np.nan)
     if np.isfinite(dead) and dead >= t["dead_units"]:
-        out.append(("dead units", f"{dead:.0%} of ReLU units are dead on every probe input "
-                                  f"(≥ {t['dead_units']:.0%})"))
+        out.append(("dead units", f"{dead:.0%} of ReLU units are dead on every probe input (≥ {t['dead_units']:.0%})"))
     sim = diag.get("similarity", np.nan)
     if np.isfinite(sim) and sim >= t["collinear"]:
-        out.append(("collinear", f"the inputs' last-layer representations are nearly collinear "
-                                 f"(mean cosine {sim:.3g} ≥ {t['collinear']:g})"))
+        out.append(
+            (
+                "collinear",
+                f"the inputs' last-layer representations are nearly collinear "
+                f"(mean cosine {sim:.3g} ≥ {t['collinear']:g})",
+            )
+        )
     return out
 
 

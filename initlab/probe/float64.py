@@ -14,12 +14,20 @@ from initlab.errors import UnsupportedLayerError
 from initlab.nets.layers import activation_name, kernel_layers
 from initlab.probe.measure import GRADIENT_NORM_COLUMNS
 
-_DERIVATIVES = {"relu": lambda z, a: (z > 0).astype(np.float64), "linear": lambda z, a: np.ones_like(z),
-                "tanh": lambda z, a: 1.0 - a * a, "sigmoid": lambda z, a: a * (1.0 - a)}
+_DERIVATIVES = {
+    "relu": lambda z, a: (z > 0).astype(np.float64),
+    "linear": lambda z, a: np.ones_like(z),
+    "tanh": lambda z, a: 1.0 - a * a,
+    "sigmoid": lambda z, a: a * (1.0 - a),
+}
 
 
-_FORWARD = {"relu": lambda z: np.maximum(z, 0.0), "linear": lambda z: z, "tanh": np.tanh,
-            "sigmoid": lambda z: 1.0 / (1.0 + np.exp(-z))}
+_FORWARD = {
+    "relu": lambda z: np.maximum(z, 0.0),
+    "linear": lambda z: z,
+    "tanh": np.tanh,
+    "sigmoid": lambda z: 1.0 / (1.0 + np.exp(-z)),
+}
 
 
 def dense_weights64(model: keras.Model) -> list[tuple[str, np.ndarray, np.ndarray, str]]:
@@ -32,8 +40,9 @@ def dense_weights64(model: keras.Model) -> list[tuple[str, np.ndarray, np.ndarra
 
     for layer in model.layers:  # of the kernel layers, float64 arithmetic is written for Dense only
         if not isinstance(layer, (keras.layers.Flatten, keras.layers.Dense)):
-            raise UnsupportedLayerError("float64 arithmetic", layer.name, type(layer).__name__,
-                                        "only Flatten and Dense layers are computed")
+            raise UnsupportedLayerError(
+                "float64 arithmetic", layer.name, type(layer).__name__, "only Flatten and Dense layers are computed"
+            )
     out = []
     for layer in kernel_layers(model):
         act = activation_name(layer)
@@ -46,8 +55,9 @@ def dense_weights64(model: keras.Model) -> list[tuple[str, np.ndarray, np.ndarra
     return out
 
 
-def _forward64(layers: Sequence[tuple[str, np.ndarray, np.ndarray, str]], x: np.ndarray
-               ) -> tuple[list[np.ndarray], list[np.ndarray]]:
+def _forward64(
+    layers: Sequence[tuple[str, np.ndarray, np.ndarray, str]], x: np.ndarray
+) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """Inputs and pre-activations of each layer, and the softmax probabilities last, in float64."""
     a = np.asarray(x, np.float64).reshape(len(x), -1)
     inputs, pre = [], []
@@ -81,8 +91,14 @@ def gradient_norms_float64(model: keras.Model, x: np.ndarray, y: np.ndarray) -> 
     rows = []
     for i in range(len(layers) - 1, -1, -1):
         name, w, _, act = layers[i]
-        rows.append({"layer": name, "kernel_grad_norm": float(np.linalg.norm(acts[i].T @ dz)),
-                     "bias_grad_norm": float(np.linalg.norm(dz.sum(axis=0))), "kernel_norm": float(np.linalg.norm(w))})
+        rows.append(
+            {
+                "layer": name,
+                "kernel_grad_norm": float(np.linalg.norm(acts[i].T @ dz)),
+                "bias_grad_norm": float(np.linalg.norm(dz.sum(axis=0))),
+                "kernel_norm": float(np.linalg.norm(w)),
+            }
+        )
         if i:
             prev_act = layers[i - 1][3]
             dz = (dz @ w.T) * _DERIVATIVES[prev_act](pre[i - 1], acts[i])

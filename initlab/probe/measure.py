@@ -40,8 +40,9 @@ SATURATING = ("tanh", "sigmoid")
 ZERO_PRONE = ("relu",)
 
 
-def layer_activations(model: keras.Model, x: np.ndarray, layers: Sequence[str] | None = None,
-                      batch_size: int = 1024) -> dict[str, np.ndarray]:
+def layer_activations(
+    model: keras.Model, x: np.ndarray, layers: Sequence[str] | None = None, *, batch_size: int = 1024
+) -> dict[str, np.ndarray]:
     """The output of each named layer (default: every hidden layer) on ``x``."""
     names = list(layers) if layers is not None else [l.name for l in hidden_layers(model)]
     probe = keras.Model(model.inputs, [model.get_layer(n).output for n in names])
@@ -70,9 +71,15 @@ def gradient_norms(model: keras.Model, x: np.ndarray, y: np.ndarray) -> pd.DataF
     probe = LayerProbe(model, keras.losses.SparseCategoricalCrossentropy())
     result = probe(x, y, training=True)
     zero = np.zeros(0, dtype=np.float32)  # a layer without bias: norm 0
-    rows = [{"layer": layer.name, "kernel_grad_norm": float(tf.norm(result.kernel_grads[layer.name])),
-             "bias_grad_norm": float(tf.norm(result.bias_grads.get(layer.name, zero))),
-             "kernel_norm": float(tf.norm(layer.kernel))} for layer in probe.layers]
+    rows = [
+        {
+            "layer": layer.name,
+            "kernel_grad_norm": float(tf.norm(result.kernel_grads[layer.name])),
+            "bias_grad_norm": float(tf.norm(result.bias_grads.get(layer.name, zero))),
+            "kernel_norm": float(tf.norm(layer.kernel)),
+        }
+        for layer in probe.layers
+    ]
     return pd.DataFrame(rows, columns=GRADIENT_NORM_COLUMNS)
 
 
@@ -87,11 +94,18 @@ def stats_of(acts: dict[str, np.ndarray]) -> pd.DataFrame:
     rows = []
     for layer, act in acts.items():
         a = act.reshape(len(act), -1)
-        rows.append({"layer": layer, "units": a.shape[1], "mean": float(a.mean()), "std": float(a.std()),
-                     "frac_zero": float(np.mean(a == 0)),
-                     "frac_saturated": float(np.mean(saturated(a, "tanh"))),
-                     "frac_dead_units": float(np.mean(np.all(a == 0, axis=0))),
-                     "frac_above_1": float(np.mean(a > 1))})
+        rows.append(
+            {
+                "layer": layer,
+                "units": a.shape[1],
+                "mean": float(a.mean()),
+                "std": float(a.std()),
+                "frac_zero": float(np.mean(a == 0)),
+                "frac_saturated": float(np.mean(saturated(a, "tanh"))),
+                "frac_dead_units": float(np.mean(np.all(a == 0, axis=0))),
+                "frac_above_1": float(np.mean(a > 1)),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -122,8 +136,10 @@ def activation_rows(layer: str, a: np.ndarray, activation: str) -> list[dict[str
     ``frac_zero`` (values exactly 0) for ReLU layers.
     """
     a = np.asarray(a, dtype=np.float64)
-    rows = [{"layer": layer, "statistic": "activation_mean", "value": float(a.mean())},
-            {"layer": layer, "statistic": "activation_std", "value": float(a.std())}]
+    rows = [
+        {"layer": layer, "statistic": "activation_mean", "value": float(a.mean())},
+        {"layer": layer, "statistic": "activation_std", "value": float(a.std())},
+    ]
     if activation in SATURATING:
         rows.append({"layer": layer, "statistic": "frac_saturated", "value": float(saturated(a, activation).mean())})
     if activation in ZERO_PRONE:
@@ -182,8 +198,8 @@ class LayerProbe:
         with tf.GradientTape() as tape:
             outs = self._probe(x, training=training)
             outs = list(outs) if isinstance(outs, (list, tuple)) else [outs]
-            acts = outs[:len(names)]
-            loss = (keras.ops.mean(self._loss(y, outs[-1])) if y is not None else None)
+            acts = outs[: len(names)]
+            loss = keras.ops.mean(self._loss(y, outs[-1])) if y is not None else None
         activations = {n: np.asarray(a) for n, a in zip(names, acts)}
         if loss is None:
             return ProbeResult(math.nan, activations, {}, {}, {})
@@ -191,7 +207,7 @@ class LayerProbe:
         biases = [layer.bias for layer in self.layers if layer.bias is not None]
         grads = tape.gradient(loss, [*acts, *kernels, *biases])
         n = len(names)
-        g_act, g_kernel, g_bias = grads[:n], grads[n:2 * n], grads[2 * n:]
+        g_act, g_kernel, g_bias = grads[:n], grads[n : 2 * n], grads[2 * n :]
         with_bias = [layer.name for layer in self.layers if layer.bias is not None]
 
         def arr(g: Any, like: Any) -> np.ndarray:
@@ -200,7 +216,8 @@ class LayerProbe:
         # A softmax head's output gets no gradient of its own: Keras' cross-entropy reads
         # the logits under it. Such layers are left out of ``activation_grads``.
         return ProbeResult(
-            float(loss), activations,
+            float(loss),
+            activations,
             {nm: np.asarray(g) for nm, g in zip(names, g_act) if g is not None},
             {nm: arr(g, k) for nm, g, k in zip(names, g_kernel, kernels)},
             {nm: arr(g, b) for nm, g, b in zip(with_bias, g_bias, biases)},
@@ -222,15 +239,22 @@ def probe_rows(probe: LayerProbe, result: ProbeResult) -> list[dict[str, Any]]:
         rows += activation_rows(name, result.activations[name], activation_name(layer))
         rows.append({"layer": name, "statistic": "kernel_std", "value": float(np.std(np.asarray(layer.kernel)))})
         if result.kernel_grads:
-            norms = {"kernel_grad_norm": result.kernel_grads[name], "bias_grad_norm": result.bias_grads.get(name),
-                     "activation_grad_norm": result.activation_grads.get(name)}
-            rows += [{"layer": name, "statistic": k, "value": float(np.linalg.norm(g))}
-                     for k, g in norms.items() if g is not None]
+            norms = {
+                "kernel_grad_norm": result.kernel_grads[name],
+                "bias_grad_norm": result.bias_grads.get(name),
+                "activation_grad_norm": result.activation_grads.get(name),
+            }
+            rows += [
+                {"layer": name, "statistic": k, "value": float(np.linalg.norm(g))}
+                for k, g in norms.items()
+                if g is not None
+            ]
     return rows
 
 
-def layer_statistics(model: keras.Model, x: np.ndarray, y: np.ndarray | None = None,
-                     loss: Any = None) -> pd.DataFrame:
+def layer_statistics(
+    model: keras.Model, x: np.ndarray, y: np.ndarray | None = None, *, loss: Any = None
+) -> pd.DataFrame:
     """Per kernel layer of ``model`` on the batch ``x`` (and labels ``y``): a tidy frame.
 
     Returns:
@@ -242,7 +266,7 @@ def layer_statistics(model: keras.Model, x: np.ndarray, y: np.ndarray | None = N
     return pd.DataFrame(probe_rows(probe, probe(x, y)), columns=["layer", "statistic", "value"])
 
 
-def kernel_gradients(model: keras.Model, x: np.ndarray, y: np.ndarray, loss: Any = None) -> dict[str, np.ndarray]:
+def kernel_gradients(model: keras.Model, x: np.ndarray, y: np.ndarray, *, loss: Any = None) -> dict[str, np.ndarray]:
     """The raw loss gradient of every kernel on one batch (for histograms), keyed by layer name."""
     return LayerProbe(model, loss)(x, y).kernel_grads
 

@@ -30,9 +30,18 @@ from initlab.probe.measure import LayerProbe, activation_rows
 PROPAGATION_COLUMNS = ["depth", "width", "activation", "init", "seed", "layer", "layer_index", "statistic", "value"]
 
 
-def signal_propagation(depth: int, width: int, activation: str, init: Any, seed: int, x: np.ndarray,
-                       y: np.ndarray | None = None, init_params: Mapping[str, Any] | None = None,
-                       n_classes: int = 10) -> pd.DataFrame:
+def signal_propagation(
+    depth: int,
+    width: int,
+    activation: str,
+    *,
+    init: Any,
+    seed: int,
+    x: np.ndarray,
+    y: np.ndarray | None = None,
+    init_params: Mapping[str, Any] | None = None,
+    n_classes: int = 10,
+) -> pd.DataFrame:
     """Per-layer activation and gradient statistics of an untrained ``deep_mlp``.
 
     Args:
@@ -72,9 +81,18 @@ def signal_propagation(depth: int, width: int, activation: str, init: Any, seed:
     y = np.asarray(y)
     if len(y) != len(x):
         raise InvalidArgumentError("y", f"{len(y)} labels", f"must match the {len(x)} inputs")
-    model = build_model("deep_mlp", x.shape[1:], init=init, seed=seed, n_classes=n_classes,
-                        init_params=init_params, depth=depth, width=width, activation=activation)
-    apply_data_init(model, init, x, seed)
+    model = build_model(
+        "deep_mlp",
+        x.shape[1:],
+        init=init,
+        seed=seed,
+        n_classes=n_classes,
+        init_params=init_params,
+        depth=depth,
+        width=width,
+        activation=activation,
+    )
+    apply_data_init(model, init, x, seed=seed)
     probe = LayerProbe(model, loss="sparse_categorical_crossentropy")
     result = probe(x, y)
     rows: list[dict[str, Any]] = []
@@ -82,18 +100,28 @@ def signal_propagation(depth: int, width: int, activation: str, init: Any, seed:
     for index, layer in enumerate(hidden, start=1):
         name = layer.name
         stats = activation_rows(name, result.activations[name], activation_name(layer))
-        stats += [{"layer": name, "statistic": "kernel_grad_norm",
-                   "value": float(np.linalg.norm(result.kernel_grads[name]))},
-                  {"layer": name, "statistic": "activation_grad_norm",
-                   "value": float(np.linalg.norm(result.activation_grads[name]))}]
+        stats += [
+            {"layer": name, "statistic": "kernel_grad_norm", "value": float(np.linalg.norm(result.kernel_grads[name]))},
+            {
+                "layer": name,
+                "statistic": "activation_grad_norm",
+                "value": float(np.linalg.norm(result.activation_grads[name])),
+            },
+        ]
         rows += [{**row, "layer_index": index} for row in stats]
-    meta = {"depth": int(depth), "width": int(width), "activation": activation,
-            "init": init if isinstance(init, str) else type(init).__name__, "seed": int(seed)}
+    meta = {
+        "depth": int(depth),
+        "width": int(width),
+        "activation": activation,
+        "init": init if isinstance(init, str) else type(init).__name__,
+        "seed": int(seed),
+    }
     return pd.DataFrame([{**meta, **row} for row in rows], columns=PROPAGATION_COLUMNS)
 
 
-def log_slope(frame: pd.DataFrame, statistic: str = "activation_std", start: int = 1,
-              stop: int | None = None) -> float:
+def log_slope(
+    frame: pd.DataFrame, statistic: str = "activation_std", start: int = 1, *, stop: int | None = None
+) -> float:
     """Least-squares slope of ``ln(value)`` against ``layer_index`` over layers ``start..stop``.
 
     ``exp(slope)`` is the average factor by which one layer multiplies the

@@ -59,9 +59,9 @@ def gradients_at_init(spec: Any, n_samples: int = 512) -> pd.DataFrame:
     return out.assign(init=spec.init, seed=spec.seed)
 
 
-def activations_before_after(spec: Any, n_samples: int | None = None, *, grad_samples: int = GRAD_SAMPLES,
-                             engine: str | None = None
-                             ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], Any]:
+def activations_before_after(
+    spec: Any, n_samples: int | None = None, *, grad_samples: int = GRAD_SAMPLES, engine: str | None = None
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], Any]:
     """Hidden-layer activations on the test set at initialization and after training one run.
 
     Args:
@@ -125,8 +125,9 @@ def gradients_at_init_in(spec: Any, precision: str = "float32", n_samples: int =
     return out.assign(init=spec.init, seed=spec.seed, precision=precision)
 
 
-def track_symmetry_runs(specs: Sequence[Any], labels: Sequence[str] | None = None
-                        ) -> tuple[pd.DataFrame, list[tuple[keras.Model, Any]]]:
+def track_symmetry_runs(
+    specs: Sequence[Any], labels: Sequence[str] | None = None
+) -> tuple[pd.DataFrame, list[tuple[keras.Model, Any]]]:
     """Train runs together on the stacked engine, recording every hidden layer's unit symmetry.
 
     The runs must differ only in ``init``, ``seed`` and ``init_params``
@@ -153,14 +154,16 @@ def track_symmetry_runs(specs: Sequence[Any], labels: Sequence[str] | None = Non
     size = training.stack_size(specs[0])
     frames, results = [], []
     for start in range(0, len(specs), size):
-        chunk = specs[start:start + size]
+        chunk = specs[start : start + size]
         rows: list[dict[str, Any]] = []
 
         def on_epoch(epoch: int, models: Sequence[keras.Model], first: int = start) -> None:
             for k, model in enumerate(models):
                 kernels = {layer.name: layer.kernel.numpy() for layer in kernel_layers(model)}
-                rows.extend({**r, "init": labels[first + k], "seed": specs[first + k].seed}
-                            for r in symmetry_rows(epoch, kernels))
+                rows.extend(
+                    {**r, "init": labels[first + k], "seed": specs[first + k].seed}
+                    for r in symmetry_rows(epoch, kernels)
+                )
 
         results += training.train_stack(chunk, data, on_epoch=on_epoch)
         frames.append(pd.DataFrame(rows))
@@ -184,13 +187,21 @@ def first_adam_step(spec: Any) -> pd.DataFrame:
 
     data = training.data_for(spec)
     model = training.build_for(spec, data)
-    x, y = data.x_train[:spec.batch_size], data.y_train[:spec.batch_size]
+    x, y = data.x_train[: spec.batch_size], data.y_train[: spec.batch_size]
     grads = kernel_gradients(model, x, y)
     before = snapshot_kernels(model)
     model.train_on_batch(x, y)
     after = snapshot_kernels(model)
     keras.backend.clear_session()
     rms = lambda a: float(np.sqrt(np.mean(np.square(np.asarray(a, np.float64)))))  # noqa: E731
-    return pd.DataFrame([{"layer": n, "grad_rms": rms(grads[n]), "step_rms": rms(after[n] - before[n]),
-                          "kernel_std": float(np.std(before[n]))} for n in before]).assign(init=spec.init,
-                                                                                          seed=spec.seed)
+    return pd.DataFrame(
+        [
+            {
+                "layer": n,
+                "grad_rms": rms(grads[n]),
+                "step_rms": rms(after[n] - before[n]),
+                "kernel_std": float(np.std(before[n])),
+            }
+            for n in before
+        ]
+    ).assign(init=spec.init, seed=spec.seed)

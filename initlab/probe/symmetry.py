@@ -54,8 +54,10 @@ class SymmetryTracker:
 
 def symmetry_rows(epoch: int, kernels: dict[str, Any]) -> list[dict[str, Any]]:
     """One row per layer: ``epoch, layer, unit_spread, distinct_units`` of its kernel."""
-    return [{"epoch": epoch, "layer": name, "unit_spread": unit_spread(kernel),
-             "distinct_units": distinct_units(kernel)} for name, kernel in kernels.items()]
+    return [
+        {"epoch": epoch, "layer": name, "unit_spread": unit_spread(kernel), "distinct_units": distinct_units(kernel)}
+        for name, kernel in kernels.items()
+    ]
 
 
 def distinct_units(kernel: Any, decimals: int = 6) -> int:
@@ -84,8 +86,11 @@ def collapse_identical_units(model: keras.Model, x: np.ndarray, layer: str = "hi
     name, w, b, act = layers[i]
     nxt, w2, b2, act2 = layers[i + 1]
     identical = bool(np.all(w == w[:, :1]) and np.all(b == b[0]))
-    one = [*layers[:i], (name, w[:, :1], b[:1], act), (nxt, w2.sum(axis=0, keepdims=True), b2, act2), *layers[i + 2:]]
+    one = [*layers[:i], (name, w[:, :1], b[:1], act), (nxt, w2.sum(axis=0, keepdims=True), b2, act2), *layers[i + 2 :]]
     p_full, p_one = _forward64(layers, x)[0][-1], _forward64(one, x)[0][-1]
-    return {"units": int(w.shape[1]), "identical": identical,
-            "same_class": float(np.mean(p_full.argmax(1) == p_one.argmax(1))),
-            "max_prob_diff": float(np.abs(p_full - p_one).max())}
+    return {
+        "units": int(w.shape[1]),
+        "identical": identical,
+        "same_class": float(np.mean(p_full.argmax(1) == p_one.argmax(1))),
+        "max_prob_diff": float(np.abs(p_full - p_one).max()),
+    }

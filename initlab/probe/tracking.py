@@ -65,8 +65,15 @@ class LayerStatsTracker(keras.callbacks.Callback):
     ``model.fit`` itself, not of an engine.
     """
 
-    def __init__(self, x: np.ndarray, y: np.ndarray, *, every_n_steps: int | None = None, loss: Any = None,
-                 keep_gradients: bool = False) -> None:
+    def __init__(
+        self,
+        x: np.ndarray,
+        y: np.ndarray,
+        *,
+        every_n_steps: int | None = None,
+        loss: Any = None,
+        keep_gradients: bool = False,
+    ) -> None:
         super().__init__()
         if every_n_steps is not None and not (isinstance(every_n_steps, int) and every_n_steps >= 1):
             raise InvalidArgumentError("every_n_steps", every_n_steps, "must be an integer >= 1 or None")
@@ -88,8 +95,10 @@ class LayerStatsTracker(keras.callbacks.Callback):
         rows = probe_rows(self._probe, result)
         if ratios and self._before is not None:
             after = snapshot_kernels(self.model)
-            rows += [{"layer": n, "statistic": "update_ratio", "value": update_ratio(w, after[n])}
-                     for n, w in self._before.items()]
+            rows += [
+                {"layer": n, "statistic": "update_ratio", "value": update_ratio(w, after[n])}
+                for n, w in self._before.items()
+            ]
         self._before = None
         if self.keep_gradients:
             self.gradients[self.step] = result.kernel_grads
@@ -134,14 +143,22 @@ class LayerStatsTracker(keras.callbacks.Callback):
         return pd.DataFrame(self.rows, columns=TRACK_COLUMNS)
 
 
-def _timed_fit(model_name: str, x: np.ndarray, y: np.ndarray, *, seed: int, epochs: int, batch_size: int,
-               callbacks: list[keras.callbacks.Callback]) -> tuple[float, float]:
+def _timed_fit(
+    model_name: str,
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    seed: int,
+    epochs: int,
+    batch_size: int,
+    callbacks: list[keras.callbacks.Callback],
+) -> tuple[float, float]:
     """Wall-clock and CPU seconds (all threads) of one traced model's ``fit``."""
 
     keras.utils.set_random_seed(seed)
     model = build_model(model_name, x.shape[1:], init="he_normal", seed=seed)
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    model.fit(x[:batch_size * 2], y[:batch_size * 2], batch_size=batch_size, epochs=1, verbose=0)  # trace
+    model.fit(x[: batch_size * 2], y[: batch_size * 2], batch_size=batch_size, epochs=1, verbose=0)  # trace
     wall, cpu = time.perf_counter(), time.process_time()
     model.fit(x, y, batch_size=batch_size, epochs=epochs, validation_split=0.2, verbose=0, callbacks=callbacks)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
@@ -149,9 +166,17 @@ def _timed_fit(model_name: str, x: np.ndarray, y: np.ndarray, *, seed: int, epoc
     return wall, cpu
 
 
-def tracking_overhead(model_name: str = "mlp_128", *, n_samples: int = 60_000, epochs: int = 1,
-                      batch_size: int = 32, every_n_steps: int | None = 100, probe_size: int = 256,
-                      repeats: int = 3, seed: int = 0) -> dict[str, Any]:
+def tracking_overhead(
+    model_name: str = "mlp_128",
+    *,
+    n_samples: int = 60_000,
+    epochs: int = 1,
+    batch_size: int = 32,
+    every_n_steps: int | None = 100,
+    probe_size: int = 256,
+    repeats: int = 3,
+    seed: int = 0,
+) -> dict[str, Any]:
     """Time ``fit`` with and without a :class:`LayerStatsTracker`, in this process.
 
     Data are random MNIST-shaped images (uniform in [0, 1], random labels).
@@ -187,8 +212,22 @@ def tracking_overhead(model_name: str = "mlp_128", *, n_samples: int = 60_000, e
     steps = math.ceil(math.floor(n_samples * 0.8) / batch_size)
     a, b = (statistics.median(t[0] for t in runs) for runs in (without, with_))
     ca, cb = (statistics.median(t[1] for t in runs) for runs in (without, with_))
-    return {"model": model_name, "n_samples": n_samples, "epochs": epochs, "batch_size": batch_size,
-            "every_n_steps": every_n_steps, "probe_size": probe_size, "repeats": repeats, "steps": steps,
-            "records": records, "seconds_without": a, "seconds_with": b, "ratio": b / a,
-            "cpu_seconds_without": ca, "cpu_seconds_with": cb, "cpu_ratio": cb / ca,
-            "callback_seconds": statistics.median(inside), "callback_share": statistics.median(inside) / a}
+    return {
+        "model": model_name,
+        "n_samples": n_samples,
+        "epochs": epochs,
+        "batch_size": batch_size,
+        "every_n_steps": every_n_steps,
+        "probe_size": probe_size,
+        "repeats": repeats,
+        "steps": steps,
+        "records": records,
+        "seconds_without": a,
+        "seconds_with": b,
+        "ratio": b / a,
+        "cpu_seconds_without": ca,
+        "cpu_seconds_with": cb,
+        "cpu_ratio": cb / ca,
+        "callback_seconds": statistics.median(inside),
+        "callback_share": statistics.median(inside) / a,
+    }

@@ -37,7 +37,7 @@ def haar_orthogonal(n: int, rng: np.random.Generator) -> np.ndarray:
     return q * np.sign(np.diag(r))
 
 
-def random_kernel(n: int, sigma_w2: float, kind: str, rng: np.random.Generator) -> np.ndarray:
+def random_kernel(n: int, sigma_w2: float, kind: str, *, rng: np.random.Generator) -> np.ndarray:
     """A square ``n × n`` kernel whose entries have variance ``σ_w² / n``.
 
     ``gaussian``: i.i.d. ``N(0, σ_w² / n)``; ``orthogonal``: ``√σ_w²`` times a Haar
@@ -58,8 +58,11 @@ def critical_point(activation: str, sigma_b2: float = 0.0) -> tuple[float, float
     variance makes ``q`` grow without bound there), so ``sigma_b2`` must be 0 for them.
     """
     if activation in ("linear", "relu") and sigma_b2 != 0.0:
-        raise InvalidArgumentError("sigma_b2", sigma_b2, f"must be 0 for {activation}: with biases its "
-                                   "variance has no finite fixed point on the critical line")
+        raise InvalidArgumentError(
+            "sigma_b2",
+            sigma_b2,
+            f"must be 0 for {activation}: with biases its variance has no finite fixed point on the critical line",
+        )
     return mf.critical_sigma_w2(sigma_b2, activation), float(sigma_b2)
 
 
@@ -69,8 +72,9 @@ def _input(width: int, q_star: float, activation: str, rng: np.random.Generator)
     return phi(np.sqrt(q_star) * rng.standard_normal(width))
 
 
-def jacobian_singular_values(depths: Sequence[int], width: int, activation: str, kind: str, sigma_w2: float,
-                             sigma_b2: float, seed: int) -> dict[int, np.ndarray]:
+def jacobian_singular_values(
+    depths: Sequence[int], width: int, activation: str, *, kind: str, sigma_w2: float, sigma_b2: float, seed: int
+) -> dict[int, np.ndarray]:
     """Singular values of one random net's input–output Jacobian after each depth in ``depths``.
 
     One net of ``max(depths)`` square layers of ``width`` units (kernels drawn by
@@ -87,15 +91,16 @@ def jacobian_singular_values(depths: Sequence[int], width: int, activation: str,
     _, dphi = mf.activation_functions(activation)
     q = mf.fixed_point_q(sigma_w2, sigma_b2, activation)
     if not np.isfinite(q):
-        raise InvalidArgumentError("sigma_w2", sigma_w2, f"gives no finite fixed point q* for {activation} at "
-                                   f"sigma_b2={sigma_b2}")
+        raise InvalidArgumentError(
+            "sigma_w2", sigma_w2, f"gives no finite fixed point q* for {activation} at sigma_b2={sigma_b2}"
+        )
     phi, _ = mf.activation_functions(activation)
     rng = np.random.default_rng(seed)
     x = _input(width, q, activation, rng)
     jac = np.eye(width)
     out: dict[int, np.ndarray] = {}
     for layer in range(1, wanted[-1] + 1):
-        w = random_kernel(width, sigma_w2, kind, rng)
+        w = random_kernel(width, sigma_w2, kind, rng=rng)
         h = w @ x + rng.standard_normal(width) * np.sqrt(sigma_b2)
         jac = dphi(h)[:, None] * (w @ jac)
         x = phi(h)
@@ -109,8 +114,11 @@ def critical_setups(activations: Sequence[str], tanh_sigma_b2s: Sequence[float] 
     only ``σ_b²`` where they have a critical point), every other activation at each of ``tanh_sigma_b2s``."""
     out: list[tuple[str, float]] = []
     for activation in activations:
-        out += [(activation, 0.0)] if activation in ("linear", "relu") else [(activation, float(b))
-                                                                             for b in tanh_sigma_b2s]
+        out += (
+            [(activation, 0.0)]
+            if activation in ("linear", "relu")
+            else [(activation, float(b)) for b in tanh_sigma_b2s]
+        )
     return out
 
 
@@ -119,8 +127,14 @@ def setup_label(activation: str, sigma_b2: float) -> str:
     return activation if sigma_b2 == 0.0 else f"{activation}, σ_b² = {sigma_b2:g}"
 
 
-def spectra(setups: Sequence[tuple[str, float]], kinds: Sequence[str], depths: Sequence[int], width: int,
-            seeds: Sequence[int]) -> pd.DataFrame:
+def spectra(
+    setups: Sequence[tuple[str, float]],
+    kinds: Sequence[str],
+    depths: Sequence[int],
+    *,
+    width: int,
+    seeds: Sequence[int],
+) -> pd.DataFrame:
     """Jacobian singular values at criticality for every (set-up, kernel, depth, seed).
 
     Each ``(activation, σ_b²)`` of ``setups`` (see :func:`critical_setups`) sits at its
@@ -132,11 +146,23 @@ def spectra(setups: Sequence[tuple[str, float]], kinds: Sequence[str], depths: S
         sw2, sb2 = critical_point(activation, sigma_b2)
         for kind in kinds:
             for seed in seeds:
-                for depth, values in jacobian_singular_values(depths, width, activation, kind, sw2, sb2,
-                                                              int(seed)).items():
-                    frames.append(pd.DataFrame({"setup": setup_label(activation, sb2), "activation": activation,
-                                                "kernel": kind, "sigma_w2": sw2, "sigma_b2": sb2, "depth": depth,
-                                                "seed": int(seed), "singular_value": values}))
+                for depth, values in jacobian_singular_values(
+                    depths, width, activation, kind=kind, sigma_w2=sw2, sigma_b2=sb2, seed=int(seed)
+                ).items():
+                    frames.append(
+                        pd.DataFrame(
+                            {
+                                "setup": setup_label(activation, sb2),
+                                "activation": activation,
+                                "kernel": kind,
+                                "sigma_w2": sw2,
+                                "sigma_b2": sb2,
+                                "depth": depth,
+                                "seed": int(seed),
+                                "singular_value": values,
+                            }
+                        )
+                    )
     return pd.concat(frames, ignore_index=True)
 
 
@@ -153,11 +179,23 @@ def spectrum_summary(frame: pd.DataFrame, near: float = NEAR) -> pd.DataFrame:
         top = float(s.max())
         q10, q50, q90 = np.quantile(s, [0.1, 0.5, 0.9])
         floor = 1e-12 * top  # below this an SVD's value is rounding of an exact zero
-        rows.append({"setup": setup, "activation": g["activation"].iloc[0], "kernel": kind, "depth": int(depth),
-                     "sigma_w2": float(g["sigma_w2"].iloc[0]), "sigma_b2": float(g["sigma_b2"].iloc[0]),
-                     "mean_sq": float(np.mean(s ** 2)), "q10": float(q10), "median": float(q50), "q90": float(q90),
-                     "spread": float(q90 / q10) if q10 > floor else np.inf, "max": top,
-                     "near_share": float(np.mean((s >= 1.0 / near) & (s <= near)))})
+        rows.append(
+            {
+                "setup": setup,
+                "activation": g["activation"].iloc[0],
+                "kernel": kind,
+                "depth": int(depth),
+                "sigma_w2": float(g["sigma_w2"].iloc[0]),
+                "sigma_b2": float(g["sigma_b2"].iloc[0]),
+                "mean_sq": float(np.mean(s**2)),
+                "q10": float(q10),
+                "median": float(q50),
+                "q90": float(q90),
+                "spread": float(q90 / q10) if q10 > floor else np.inf,
+                "max": top,
+                "near_share": float(np.mean((s >= 1.0 / near) & (s <= near))),
+            }
+        )
     return pd.DataFrame(rows)
 
 

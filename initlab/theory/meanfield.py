@@ -33,8 +33,10 @@ ACTIVATIONS: dict[str, tuple[Callable[[np.ndarray], np.ndarray], Callable[[np.nd
     "tanh": (np.tanh, lambda x: 1.0 - np.tanh(x) ** 2),
     "relu": (lambda x: np.maximum(x, 0.0), lambda x: (x > 0).astype(float)),
     "linear": (lambda x: x, np.ones_like),
-    "selu": (lambda x: SELU_SCALE * np.where(x > 0, x, SELU_ALPHA * np.expm1(np.minimum(x, 0.0))),
-             lambda x: SELU_SCALE * np.where(x > 0, 1.0, SELU_ALPHA * np.exp(np.minimum(x, 0.0)))),
+    "selu": (
+        lambda x: SELU_SCALE * np.where(x > 0, x, SELU_ALPHA * np.expm1(np.minimum(x, 0.0))),
+        lambda x: SELU_SCALE * np.where(x > 0, 1.0, SELU_ALPHA * np.exp(np.minimum(x, 0.0))),
+    ),
 }
 LIMIT = 12.0  # the normal density beyond ±12 is below 1e-31
 _X, _W = np.polynomial.legendre.leggauss(64)
@@ -79,7 +81,7 @@ def gauss_pair(f: Callable[[np.ndarray, np.ndarray], np.ndarray], c: float) -> f
     return float(np.sum(w1 * np.sum(w2 * f(u1, c * u1 + r * z2), axis=-1)))
 
 
-def length_map(q: float, sigma_w2: float, sigma_b2: float, activation: str = "tanh") -> float:
+def length_map(q: float, sigma_w2: float, sigma_b2: float, *, activation: str = "tanh") -> float:
     """One layer's map of the pre-activation variance."""
     phi, _ = activation_functions(activation)
     return sigma_w2 * gauss(lambda z: phi(np.sqrt(q) * z) ** 2) + sigma_b2
@@ -89,8 +91,15 @@ LINEAR_GAIN = {"linear": 1.0, "relu": 0.5}  # E[φ(√q z)²] = gain · q: the l
 BOUNDED = ("tanh",)  # |φ| ≤ 1 and odd: E[φ(√q z)²] is increasing and concave in q, so q* is unique
 
 
-def fixed_point_q(sigma_w2: float, sigma_b2: float, activation: str = "tanh", q0: float = 1.0,
-                  iterations: int = 2000, tol: float = 1e-12) -> float:
+def fixed_point_q(
+    sigma_w2: float,
+    sigma_b2: float,
+    activation: str = "tanh",
+    *,
+    q0: float = 1.0,
+    iterations: int = 2000,
+    tol: float = 1e-12,
+) -> float:
     """``q*``, the stable fixed point of the length map (``inf`` when the variance grows without bound).
 
     Linear and ReLU maps are linear in ``q`` (``q' = σ_w² g q + σ_b²``, ``g`` 1 or 1/2): ``q*`` is
@@ -109,7 +118,7 @@ def fixed_point_q(sigma_w2: float, sigma_b2: float, activation: str = "tanh", q0
         return _bounded_fixed_point_q(sigma_w2, sigma_b2, activation)
     q, falling = q0, False
     for _ in range(iterations):
-        nxt = length_map(q, sigma_w2, sigma_b2, activation)
+        nxt = length_map(q, sigma_w2, sigma_b2, activation=activation)
         if not np.isfinite(nxt) or nxt > 1e12:
             return np.inf
         if abs(nxt - q) <= tol * max(1.0, q):
@@ -130,12 +139,20 @@ def _bounded_fixed_point_q(sigma_w2: float, sigma_b2: float, activation: str) ->
     """
     high = sigma_w2 + sigma_b2
     if sigma_b2 > 0.0:
-        return float(optimize.brentq(lambda q: length_map(q, sigma_w2, sigma_b2, activation) - q, 0.0, high,
-                                     xtol=1e-15, rtol=1e-13))
+        return float(
+            optimize.brentq(
+                lambda q: length_map(q, sigma_w2, sigma_b2, activation=activation) - q,
+                0.0,
+                high,
+                xtol=1e-15,
+                rtol=1e-13,
+            )
+        )
     if sigma_w2 <= 1.0:
         return 0.0
+
     def ratio(q: float) -> float:
-        return length_map(q, sigma_w2, 0.0, activation) / q - 1.0
+        return length_map(q, sigma_w2, 0.0, activation=activation) / q - 1.0
 
     low = 1e-8
     if ratio(low) <= 0.0:  # σ_w² within ~1e-8 of 1: q* is below the bracket, indistinguishable from 0
@@ -147,7 +164,7 @@ Q_FLOOR = 1e-12  # q* = 0 is evaluated here: the maps' limits as q → 0 (exact 
 CRITICAL_TOL = 1e-9  # |χ − 1| within this is critical (quadrature and Q_FLOOR err by ~1e-12)
 
 
-def correlation_map(c: float, q_star: float, sigma_w2: float, sigma_b2: float, activation: str = "tanh") -> float:
+def correlation_map(c: float, q_star: float, sigma_w2: float, *, sigma_b2: float, activation: str = "tanh") -> float:
     """One layer's map of the correlation between two inputs' pre-activations (both at ``q*``).
 
     The covariance ``σ_w² E[φ(u₁) φ(u₂)] + σ_b²`` over the next layer's variance, which is ``q*``
@@ -155,8 +172,9 @@ def correlation_map(c: float, q_star: float, sigma_w2: float, sigma_b2: float, a
     """
     phi, _ = activation_functions(activation)
     s = np.sqrt(max(q_star, Q_FLOOR))
-    return ((sigma_w2 * gauss_pair(lambda a, b: phi(s * a) * phi(s * b), c) + sigma_b2)
-            / length_map(s * s, sigma_w2, sigma_b2, activation))
+    return (sigma_w2 * gauss_pair(lambda a, b: phi(s * a) * phi(s * b), c) + sigma_b2) / length_map(
+        s * s, sigma_w2, sigma_b2, activation=activation
+    )
 
 
 def chi1(sigma_w2: float, sigma_b2: float, activation: str = "tanh") -> float:
@@ -171,12 +189,20 @@ def critical_sigma_w2(sigma_b2: float, activation: str = "tanh", bracket: tuple[
     return float(optimize.brentq(lambda w: chi1(w, sigma_b2, activation) - 1.0, *bracket, xtol=1e-12))
 
 
-def fixed_point_c(q_star: float, sigma_w2: float, sigma_b2: float, activation: str = "tanh",
-                  c0: float = 0.5, iterations: int = 5000, tol: float = 1e-12) -> float:
+def fixed_point_c(
+    q_star: float,
+    sigma_w2: float,
+    sigma_b2: float,
+    *,
+    activation: str = "tanh",
+    c0: float = 0.5,
+    iterations: int = 5000,
+    tol: float = 1e-12,
+) -> float:
     """The correlation map's stable fixed point ``c*``, iterating from ``c0``."""
     c = c0
     for _ in range(iterations):
-        nxt = min(1.0, correlation_map(c, q_star, sigma_w2, sigma_b2, activation))
+        nxt = min(1.0, correlation_map(c, q_star, sigma_w2, sigma_b2=sigma_b2, activation=activation))
         if abs(nxt - c) <= tol:
             return nxt
         c = nxt
@@ -190,17 +216,18 @@ def _chaotic_fixed_point_c(q_star: float, sigma_w2: float, sigma_b2: float, acti
     there, ``χ₁``, exceeds 1), so a root lies between; the upper end moves towards 1 until
     the sign changes. Iteration (slow where ``χ₁`` is close to 1) is the fallback.
     """
+
     def gap(c: float) -> float:
-        return correlation_map(c, q_star, sigma_w2, sigma_b2, activation) - c
+        return correlation_map(c, q_star, sigma_w2, sigma_b2=sigma_b2, activation=activation) - c
 
     low = gap(0.0)
     if low <= 0.0:
         return 0.0
     for k in range(2, 9):
-        high = 1.0 - 10.0 ** -k
+        high = 1.0 - 10.0**-k
         if gap(high) < 0.0:
             return float(optimize.brentq(gap, 0.0, high, xtol=1e-14))
-    return fixed_point_c(q_star, sigma_w2, sigma_b2, activation)
+    return fixed_point_c(q_star, sigma_w2, sigma_b2, activation=activation)
 
 
 def depth_scale(sigma_w2: float, sigma_b2: float, activation: str = "tanh") -> float:
@@ -222,19 +249,24 @@ def depth_scale(sigma_w2: float, sigma_b2: float, activation: str = "tanh") -> f
     return np.inf if abs(slope - 1.0) <= CRITICAL_TOL else float(-1.0 / np.log(slope))
 
 
-def correlation_trajectory(c0: float, depth: int, sigma_w2: float, sigma_b2: float,
-                           activation: str = "tanh") -> np.ndarray:
+def correlation_trajectory(
+    c0: float, depth: int, sigma_w2: float, *, sigma_b2: float, activation: str = "tanh"
+) -> np.ndarray:
     """The predicted correlation of two inputs' pre-activations after 0, 1, ..., ``depth`` layers,
     both inputs starting at the fixed-point variance ``q*`` (so the length map stays put)."""
     if not -1.0 <= c0 <= 1.0:
         raise InvalidArgumentError("c0", c0, "must be a correlation in [-1, 1]")
     q = fixed_point_q(sigma_w2, sigma_b2, activation)
     if not np.isfinite(q):
-        raise InvalidArgumentError("sigma_w2", sigma_w2, f"gives no finite fixed point q* for {activation} at "
-                                   f"sigma_b2={sigma_b2} (the variance grows without bound)")
+        raise InvalidArgumentError(
+            "sigma_w2",
+            sigma_w2,
+            f"gives no finite fixed point q* for {activation} at "
+            f"sigma_b2={sigma_b2} (the variance grows without bound)",
+        )
     out = [float(c0)]
     for _ in range(int(depth)):
-        out.append(min(1.0, correlation_map(out[-1], q, sigma_w2, sigma_b2, activation)))
+        out.append(min(1.0, correlation_map(out[-1], q, sigma_w2, sigma_b2=sigma_b2, activation=activation)))
     return np.asarray(out)
 
 
@@ -253,8 +285,9 @@ def phase(chi: float, tol: float = CRITICAL_TOL) -> str:
     return "critical" if abs(chi - 1.0) <= tol else ("ordered" if chi < 1.0 else "chaotic")
 
 
-def phase_grid(sigma_w2s: Sequence[float], sigma_b2s: Sequence[float], activation: str = "tanh",
-               depth_scales: bool = False) -> pd.DataFrame:
+def phase_grid(
+    sigma_w2s: Sequence[float], sigma_b2s: Sequence[float], activation: str = "tanh", *, depth_scales: bool = False
+) -> pd.DataFrame:
     """``q*``, ``χ₁`` and the phase at every (``σ_w²``, ``σ_b²``) of a grid, one row per point.
 
     With ``depth_scales``, also ``ξ_c`` and ``6 ξ_c`` (Schoenholz et al.'s depth limit of
@@ -266,8 +299,14 @@ def phase_grid(sigma_w2s: Sequence[float], sigma_b2s: Sequence[float], activatio
         for w in sigma_w2s:
             q = fixed_point_q(float(w), float(b), activation)
             chi = chi1(float(w), float(b), activation)
-            row = {"activation": activation, "sigma_w2": float(w), "sigma_b2": float(b), "q_star": q,
-                   "chi1": chi, "phase": phase(chi)}
+            row = {
+                "activation": activation,
+                "sigma_w2": float(w),
+                "sigma_b2": float(b),
+                "q_star": q,
+                "chi1": chi,
+                "phase": phase(chi),
+            }
             if depth_scales:
                 xi = depth_scale(float(w), float(b), activation)
                 row.update(xi_c=xi, max_depth=6.0 * xi)

@@ -52,8 +52,9 @@ class BenchConfig:
     bf16_stack: int | None = 8
 
 
-QUICK = BenchConfig(models=("mlp_128", "mlp_512_256_128_64"), stacks=(1, 4, 8), train_limit=6000,
-                    keras_models=1, bf16_stack=None)
+QUICK = BenchConfig(
+    models=("mlp_128", "mlp_512_256_128_64"), stacks=(1, 4, 8), train_limit=6000, keras_models=1, bf16_stack=None
+)
 
 
 def _positive_int(value: object) -> bool:
@@ -89,8 +90,11 @@ def validate_config(cfg: BenchConfig) -> None:
             raise InvalidArgumentError(name, value, "must be None or an integer >= 1")
     for model in cfg.models:
         if not get_engine(resolve_engine(_specs(model, 1, None)[0], "auto")).stacks:
-            raise InvalidArgumentError("models", model, "must name models the stacked engine trains "
-                                       "(this one needs keras fit, so there is nothing to compare)")
+            raise InvalidArgumentError(
+                "models",
+                model,
+                "must name models the stacked engine trains (this one needs keras fit, so there is nothing to compare)",
+            )
 
 
 def matmul_rate(n: int = 2048, repeats: int = 10) -> float:
@@ -104,7 +108,7 @@ def matmul_rate(n: int = 2048, repeats: int = 10) -> float:
         start = time.perf_counter()
         tf.matmul(a, b).numpy()
         best = min(best, time.perf_counter() - start)
-    return 2.0 * n ** 3 / best
+    return 2.0 * n**3 / best
 
 
 def training_flops(model: keras.Model, *, n_train: int, n_val: int, epochs: int) -> float:
@@ -126,8 +130,7 @@ def training_flops(model: keras.Model, *, n_train: int, n_val: int, epochs: int)
 
 def _specs(model: str, k: int, limit: int | None) -> list[RunSpec]:
     inits = ["he_normal", "glorot_uniform", "lecun_normal", "random_normal"]
-    return [RunSpec(dataset="mnist", model=model, init=inits[i % 4], seed=i // 4, train_limit=limit)
-            for i in range(k)]
+    return [RunSpec(dataset="mnist", model=model, init=inits[i % 4], seed=i // 4, train_limit=limit) for i in range(k)]
 
 
 def _keras_way(model: str, cfg: BenchConfig, data: PreparedData) -> tuple[float, float]:
@@ -141,8 +144,9 @@ def _keras_way(model: str, cfg: BenchConfig, data: PreparedData) -> tuple[float,
     return float(np.mean(times)), float(np.mean(accs))
 
 
-def _engine_way(model: str, k: int, cfg: BenchConfig, data: PreparedData,
-                precision: str = "float32") -> tuple[float, float]:
+def _engine_way(
+    model: str, k: int, cfg: BenchConfig, data: PreparedData, precision: str = "float32"
+) -> tuple[float, float]:
     specs = _specs(model, k, cfg.train_limit)
     models = [build_for(s, data) for s in specs]
     seeds = [s.seed for s in specs]
@@ -166,7 +170,7 @@ def handover_cost(model: str, data: PreparedData, repeats: int = 3) -> dict:
     times = []
     for _ in range(1 + repeats):
         start = time.perf_counter()
-        hand_over(data.x_train, data.y_train, data.x_test, data.y_test, validation_split=0.2, flatten=flatten)
+        hand_over(data.x_train, data.y_train, data.x_test, y_test=data.y_test, validation_split=0.2, flatten=flatten)
         times.append(time.perf_counter() - start)
     handed_over(data, 0.2, not flatten)
     start = time.perf_counter()
@@ -174,8 +178,12 @@ def handover_cost(model: str, data: PreparedData, repeats: int = 3) -> dict:
         handed_over(data, 0.2, not flatten)
     lookup = (time.perf_counter() - start) / 100
     warm = float(np.median(times[1:]))
-    return {"model": model, "converted_cold_ms": 1e3 * times[0], "converted_warm_ms": 1e3 * warm,
-            "handed_over_ms": 1e3 * lookup}
+    return {
+        "model": model,
+        "converted_cold_ms": 1e3 * times[0],
+        "converted_warm_ms": 1e3 * warm,
+        "handed_over_ms": 1e3 * lookup,
+    }
 
 
 def run_bench(cfg: BenchConfig = BenchConfig(), log=print) -> tuple[pd.DataFrame, float]:
@@ -198,11 +206,24 @@ def run_bench(cfg: BenchConfig = BenchConfig(), log=print) -> tuple[pd.DataFrame
         cost = handover_cost(model, data)
         n = len(data.x_train)
         n_train = int(np.floor(n * 0.8))
-        ideal = training_flops(build_for(_specs(model, 1, None)[0], data), n_train=n_train, n_val=n - n_train,
-                               epochs=cfg.epochs) / rate
+        ideal = (
+            training_flops(
+                build_for(_specs(model, 1, None)[0], data), n_train=n_train, n_val=n - n_train, epochs=cfg.epochs
+            )
+            / rate
+        )
         base, base_acc = _keras_way(model, cfg, data)
-        rows.append({"model": model, "way": "keras fit", "K": 1, "seconds_per_model": base, "speedup": 1.0,
-                     "compute_fraction": ideal / base, "test_accuracy": base_acc})
+        rows.append(
+            {
+                "model": model,
+                "way": "keras fit",
+                "K": 1,
+                "seconds_per_model": base,
+                "speedup": 1.0,
+                "compute_fraction": ideal / base,
+                "test_accuracy": base_acc,
+            }
+        )
         log(f"{model}: keras fit {base:.2f} s per model ({ideal / base:.0%} of the compute limit)")
         stacks = cfg.conv_stacks if conv else cfg.stacks
         bf16 = [(stacks[0] if conv else cfg.bf16_stack, "bfloat16")] if cfg.bf16_stack else []
@@ -210,16 +231,30 @@ def run_bench(cfg: BenchConfig = BenchConfig(), log=print) -> tuple[pd.DataFrame
             seconds, acc = _engine_way(model, k, cfg, data, precision)
             keras.backend.clear_session()
             way = "stacked" if precision == "float32" else "stacked bf16"
-            rows.append({"model": model, "way": way, "K": k, "seconds_per_model": seconds,
-                         "speedup": base / seconds, "compute_fraction": ideal / seconds, "test_accuracy": acc})
-            log(f"{model}: {way} K={k} {seconds:.2f} s per model ({base / seconds:.1f}x, "
-                f"{ideal / seconds:.0%} of the compute limit)")
+            rows.append(
+                {
+                    "model": model,
+                    "way": way,
+                    "K": k,
+                    "seconds_per_model": seconds,
+                    "speedup": base / seconds,
+                    "compute_fraction": ideal / seconds,
+                    "test_accuracy": acc,
+                }
+            )
+            log(
+                f"{model}: {way} K={k} {seconds:.2f} s per model ({base / seconds:.1f}x, "
+                f"{ideal / seconds:.0%} of the compute limit)"
+            )
         k_max = max(stacks)
-        stack_seconds = k_max * next(r["seconds_per_model"] for r in rows
-                                     if r["model"] == model and r["way"] == "stacked" and r["K"] == k_max)
+        stack_seconds = k_max * next(
+            r["seconds_per_model"] for r in rows if r["model"] == model and r["way"] == "stacked" and r["K"] == k_max
+        )
         handover.append({**cost, "share_of_stack": cost["converted_warm_ms"] / 1e3 / stack_seconds})
-        log(f"{model}: converting the data {cost['converted_cold_ms']:.0f} ms cold, "
-            f"{cost['converted_warm_ms']:.0f} ms warm; handed over {cost['handed_over_ms']:.4f} ms")
+        log(
+            f"{model}: converting the data {cost['converted_cold_ms']:.0f} ms cold, "
+            f"{cost['converted_warm_ms']:.0f} ms warm; handed over {cost['handed_over_ms']:.4f} ms"
+        )
     return pd.DataFrame(rows, columns=COLUMNS), rate, pd.DataFrame(handover, columns=HANDOVER_COLUMNS)
 
 
@@ -229,15 +264,18 @@ def format_table(table: pd.DataFrame) -> str:
         seconds_per_model=table.seconds_per_model.map("{:.2f}".format),
         speedup=table.speedup.map("{:.1f}x".format),
         compute_fraction=table.compute_fraction.map(lambda v: "" if np.isnan(v) else f"{v:.0%}"),
-        test_accuracy=table.test_accuracy.map("{:.4f}".format))
+        test_accuracy=table.test_accuracy.map("{:.4f}".format),
+    )
     return shown.to_markdown(index=False) if _has_tabulate() else shown.to_string(index=False)
 
 
 def format_handover(table: pd.DataFrame) -> str:
     """The data-handover table as Markdown."""
-    shown = table.assign(**{c: table[c].map("{:.1f}".format) for c in ("converted_cold_ms", "converted_warm_ms")},
-                         handed_over_ms=table.handed_over_ms.map("{:.4f}".format),
-                         share_of_stack=table.share_of_stack.map("{:.1%}".format))
+    shown = table.assign(
+        **{c: table[c].map("{:.1f}".format) for c in ("converted_cold_ms", "converted_warm_ms")},
+        handed_over_ms=table.handed_over_ms.map("{:.4f}".format),
+        share_of_stack=table.share_of_stack.map("{:.1%}".format),
+    )
     return shown.to_markdown(index=False) if _has_tabulate() else shown.to_string(index=False)
 
 
@@ -249,23 +287,35 @@ def _has_tabulate() -> bool:
     return True
 
 
-def main(*, quick: bool = False, models: Sequence[str] | None = None, stacks: Sequence[int] | None = None,
-         epochs: int | None = None) -> int:
+def main(
+    *,
+    quick: bool = False,
+    models: Sequence[str] | None = None,
+    stacks: Sequence[int] | None = None,
+    epochs: int | None = None,
+) -> int:
     """Run the benchmark and print its table (``--quick``: a small subset, under a minute)."""
     cfg = QUICK if quick else BenchConfig()
-    changes = {k: tuple(v) if isinstance(v, (list, tuple)) else v
-               for k, v in (("models", models), ("stacks", stacks), ("conv_stacks", stacks), ("epochs", epochs))
-               if v is not None}  # given but empty or zero is refused below, not replaced by the default
+    changes = {
+        k: tuple(v) if isinstance(v, (list, tuple)) else v
+        for k, v in (("models", models), ("stacks", stacks), ("conv_stacks", stacks), ("epochs", epochs))
+        if v is not None
+    }  # given but empty or zero is refused below, not replaced by the default
     cfg = BenchConfig(**{**cfg.__dict__, **changes})
     validate_config(cfg)  # before the header and before anything is measured
     n = cfg.train_limit or 60000
-    print(f"MNIST, {int(n * 0.8)} training + {n - int(n * 0.8)} validation images, batch 32, "
-          f"{cfg.epochs} epoch(s), Adam; seconds per model (engine after one warm-up epoch)", flush=True)
+    print(
+        f"MNIST, {int(n * 0.8)} training + {n - int(n * 0.8)} validation images, batch 32, "
+        f"{cfg.epochs} epoch(s), Adam; seconds per model (engine after one warm-up epoch)",
+        flush=True,
+    )
     table, _, handover = run_bench(cfg, log=lambda s: print("  " + s, flush=True))
     print()
     print(format_table(table))
     print()
-    print("Data per fit_stack call: converting the arrays (cold: first time in the process; warm: again) "
-          "against data handed over once; share: the warm conversion over the largest stack's training time")
+    print(
+        "Data per fit_stack call: converting the arrays (cold: first time in the process; warm: again) "
+        "against data handed over once; share: the warm conversion over the largest stack's training time"
+    )
     print(format_handover(table=handover))
     return 0

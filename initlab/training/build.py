@@ -21,7 +21,7 @@ from initlab.training.spec import RunSpec, fit_examples
 
 def make_optimizer(spec: RunSpec) -> keras.optimizers.Optimizer:
     """The Keras optimizer of a run (Keras' defaults unless a learning rate or momentum is given)."""
-    return make_keras_optimizer(spec.optimizer, spec.learning_rate, spec.momentum, spec.nesterov)
+    return make_keras_optimizer(spec.optimizer, spec.learning_rate, spec.momentum, nesterov=spec.nesterov)
 
 
 def build_for(spec: RunSpec, data: PreparedData) -> keras.Model:
@@ -31,10 +31,16 @@ def build_for(spec: RunSpec, data: PreparedData) -> keras.Model:
     determinism on (not on import): the same seed then repeats bit for bit on the same machine.
     """
     keras.utils.set_random_seed(int(spec.seed))
-    model = build_model(spec.model, data.x_train.shape[1:], init=spec.init, seed=int(spec.seed),
-                        n_classes=len(data.class_names), init_params=spec.init_params,
-                        **spec.model_params)
-    apply_data_init(model, spec.init, data.x_train, int(spec.seed))
+    model = build_model(
+        spec.model,
+        data.x_train.shape[1:],
+        init=spec.init,
+        seed=int(spec.seed),
+        n_classes=len(data.class_names),
+        init_params=spec.init_params,
+        **spec.model_params,
+    )
+    apply_data_init(model, spec.init, data.x_train, seed=int(spec.seed))
     model.compile(optimizer=make_optimizer(spec), loss=spec.loss, metrics=["accuracy"])
     return model
 
@@ -44,5 +50,6 @@ def initial_loss(model: keras.Model, spec: RunSpec, data: PreparedData) -> float
     first = min(fit_examples(len(data.y_train), spec.validation_split), INITIAL_LOSS_EXAMPLES)
     if first < 1:
         return math.nan
-    return float(model.evaluate(data.x_train[:first], data.y_train[:first], batch_size=256, verbose=0,
-                                return_dict=True)["loss"])
+    return float(
+        model.evaluate(data.x_train[:first], data.y_train[:first], batch_size=256, verbose=0, return_dict=True)["loss"]
+    )

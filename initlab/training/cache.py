@@ -88,8 +88,11 @@ class RunCache:
         payload, aside = self._set_aside(path, key)
         if payload is None:
             where = f"moved to {aside.name}" if aside else "another process moved it aside"
-            warnings.warn(f"cache entry {path.name} is corrupted ({problem}); {where} and the run is "
-                          "recomputed", CorruptCacheWarning, stacklevel=2)
+            warnings.warn(
+                f"cache entry {path.name} is corrupted ({problem}); {where} and the run is recomputed",
+                CorruptCacheWarning,
+                stacklevel=2,
+            )
         return payload
 
     def _set_aside(self, path: Path, key: str) -> tuple[dict[str, Any] | None, Path | None]:

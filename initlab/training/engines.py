@@ -78,8 +78,9 @@ class _EpochHook(keras.callbacks.Callback):
         self.on_epoch(epoch + 1, [self.model])
 
 
-def train(spec: RunSpec, data: PreparedData | None = None, *, on_epoch: OnEpoch | None = None
-          ) -> tuple[keras.Model, RunRecord]:
+def train(
+    spec: RunSpec, data: PreparedData | None = None, *, on_epoch: OnEpoch | None = None
+) -> tuple[keras.Model, RunRecord]:
     """Train one run with the engine its spec names and return the trained model and its record.
 
     ``on_epoch``: the engines' hook (see the module doc), called with ``[model]``.
@@ -87,8 +88,9 @@ def train(spec: RunSpec, data: PreparedData | None = None, *, on_epoch: OnEpoch 
     return get_engine(spec.engine).train([spec], data, on_epoch=on_epoch)[0]
 
 
-def train_keras(spec: RunSpec, data: PreparedData | None = None, *, on_epoch: OnEpoch | None = None
-                ) -> tuple[keras.Model, RunRecord]:
+def train_keras(
+    spec: RunSpec, data: PreparedData | None = None, *, on_epoch: OnEpoch | None = None
+) -> tuple[keras.Model, RunRecord]:
     """Train one run with ``keras.Model.fit`` (the ``keras`` engine); its model and :class:`RunRecord`.
 
     The record's ``wall_time`` covers fit and test; ``initial_loss`` is the untrained model's
@@ -101,9 +103,16 @@ def train_keras(spec: RunSpec, data: PreparedData | None = None, *, on_epoch: On
     initial = initial_loss(model, spec, data)
     bound = divergence_bound(len(data.class_names), initial)
     hooks = [_EpochHook(on_epoch)] if on_epoch is not None else []
-    hist = model.fit(data.x_train, data.y_train, batch_size=spec.batch_size, epochs=spec.epochs,
-                     validation_split=spec.validation_split, shuffle=True, verbose=0,
-                     callbacks=[keras.callbacks.TerminateOnNaN(), _StopOnDivergence(bound), *hooks])
+    hist = model.fit(
+        data.x_train,
+        data.y_train,
+        batch_size=spec.batch_size,
+        epochs=spec.epochs,
+        validation_split=spec.validation_split,
+        shuffle=True,
+        verbose=0,
+        callbacks=[keras.callbacks.TerminateOnNaN(), _StopOnDivergence(bound), *hooks],
+    )
     history = {k: [float(v) for v in vals] for k, vals in hist.history.items()}
     losses = history.get("loss", [])
     first_bad = diverged_epoch(losses, bound)
@@ -111,16 +120,21 @@ def train_keras(spec: RunSpec, data: PreparedData | None = None, *, on_epoch: On
     if diverged:
         test_loss, test_acc = math.nan, math.nan
     else:
-        test_loss, test_acc = (float(v) for v in model.evaluate(data.x_test, data.y_test,
-                                                                batch_size=256, verbose=0))
-    return model, RunRecord(history=history, test_loss=test_loss, test_accuracy=test_acc,
-                            wall_time=time.perf_counter() - start, status="diverged" if diverged else "ok",
-                            diverged_epoch=(first_bad or len(losses)) if diverged else None,
-                            initial_loss=initial)
+        test_loss, test_acc = (float(v) for v in model.evaluate(data.x_test, data.y_test, batch_size=256, verbose=0))
+    return model, RunRecord(
+        history=history,
+        test_loss=test_loss,
+        test_accuracy=test_acc,
+        wall_time=time.perf_counter() - start,
+        status="diverged" if diverged else "ok",
+        diverged_epoch=(first_bad or len(losses)) if diverged else None,
+        initial_loss=initial,
+    )
 
 
-def train_stack(specs: Sequence[RunSpec], data: PreparedData | None = None, *, on_epoch: OnEpoch | None = None
-                ) -> list[tuple[keras.Model, RunRecord]]:
+def train_stack(
+    specs: Sequence[RunSpec], data: PreparedData | None = None, *, on_epoch: OnEpoch | None = None
+) -> list[tuple[keras.Model, RunRecord]]:
     """Train runs of one architecture, data and batch size together on the stacked engine their specs name.
 
     The runs may differ in ``init``, ``seed``, ``init_params``, ``learning_rate``, ``momentum``
@@ -137,8 +151,13 @@ def train_stack(specs: Sequence[RunSpec], data: PreparedData | None = None, *, o
     return engine.train(specs, data, on_epoch=on_epoch)
 
 
-def train_stacked(specs: Sequence[RunSpec], data: PreparedData | None = None, *, precision: str = "float32",
-                  on_epoch: OnEpoch | None = None) -> list[tuple[keras.Model, RunRecord]]:
+def train_stacked(
+    specs: Sequence[RunSpec],
+    data: PreparedData | None = None,
+    *,
+    precision: str = "float32",
+    on_epoch: OnEpoch | None = None,
+) -> list[tuple[keras.Model, RunRecord]]:
     """Train a unit of the stacked engine (:func:`train_stack`'s runs) with matmuls in ``precision``.
 
     The data are handed to the engine once per dataset (:func:`handed_over`).
@@ -149,15 +168,26 @@ def train_stacked(specs: Sequence[RunSpec], data: PreparedData | None = None, *,
         validate_spec(spec)
     first = specs[0]
     if any(_group(s) != _group(first) for s in specs):
-        raise InvalidArgumentError("specs", [s.init for s in specs], "must differ only in init, seed, init_params, "
-                                   "learning_rate, momentum and nesterov")
+        raise InvalidArgumentError(
+            "specs",
+            [s.init for s in specs],
+            "must differ only in init, seed, init_params, learning_rate, momentum and nesterov",
+        )
     data = data if data is not None else data_for(first)
     models = [build_for(spec, data) for spec in specs]
-    stack, records = fit_stack(models, [s.seed for s in specs],
-                               handed_over(data, first.validation_split, get_model_entry(first.model).convolutional),
-                               epochs=first.epochs, batch_size=first.batch_size, optimizer=first.optimizer,
-                               learning_rate=[s.learning_rate for s in specs], momentum=[s.momentum for s in specs],
-                               nesterov=[s.nesterov for s in specs], precision=precision, on_epoch=on_epoch)
+    stack, records = fit_stack(
+        models,
+        [s.seed for s in specs],
+        handed_over(data, first.validation_split, get_model_entry(first.model).convolutional),
+        epochs=first.epochs,
+        batch_size=first.batch_size,
+        optimizer=first.optimizer,
+        learning_rate=[s.learning_rate for s in specs],
+        momentum=[s.momentum for s in specs],
+        nesterov=[s.nesterov for s in specs],
+        precision=precision,
+        on_epoch=on_epoch,
+    )
     return [(stack.set_into(i, m), r) for i, (m, r) in enumerate(zip(models, records))]
 
 
@@ -176,8 +206,7 @@ def _stackable(model: str, model_params: str) -> bool:
 
 
 @lru_cache(maxsize=64)
-def _working_set(model: str, model_params: str, input_shape: tuple[int, ...], batch_size: int
-                 ) -> tuple[int, int]:
+def _working_set(model: str, model_params: str, input_shape: tuple[int, ...], batch_size: int) -> tuple[int, int]:
     """Bytes one model of a stack keeps busy per step: its weights and Adam state (12 bytes per
     parameter), and those plus every layer's outputs for a batch, forward and backward (16 bytes
     per value)."""
@@ -197,8 +226,7 @@ def stack_size(spec: RunSpec, max_stack: int = MAX_STACK) -> int:
     with their weights and Adam state within :data:`STATE_BYTES`, at least one.
     """
     shape = tuple(data_for(spec).x_train.shape[1:])
-    state, size = _working_set(spec.model, json.dumps(spec.model_params, sort_keys=True), shape,
-                               spec.batch_size)
+    state, size = _working_set(spec.model, json.dumps(spec.model_params, sort_keys=True), shape, spec.batch_size)
     return int(min(max_stack, max(1, min(STACK_BYTES // size, STATE_BYTES // state))))
 
 
@@ -224,8 +252,9 @@ class Engine(abc.ABC):
         """``specs`` split into units of work (what one call of :meth:`train`, or one Dask task, trains)."""
 
     @abc.abstractmethod
-    def train(self, specs: Sequence[RunSpec], data: PreparedData | None = None, *,
-              on_epoch: OnEpoch | None = None) -> list[tuple[keras.Model, RunRecord]]:
+    def train(
+        self, specs: Sequence[RunSpec], data: PreparedData | None = None, *, on_epoch: OnEpoch | None = None
+    ) -> list[tuple[keras.Model, RunRecord]]:
         """Train one unit of work; per run, the trained model and its record.
 
         ``on_epoch``: the hook of the module doc, called with one model per run of the unit.
@@ -255,8 +284,9 @@ class StackedEngine(Engine):
         self.name, self.precision, self.stacks = name, precision, True
 
     def accepts(self, spec: RunSpec) -> bool:
-        return (spec.loss == "sparse_categorical_crossentropy"
-                and _stackable(spec.model, json.dumps(spec.model_params, sort_keys=True)))
+        return spec.loss == "sparse_categorical_crossentropy" and _stackable(
+            spec.model, json.dumps(spec.model_params, sort_keys=True)
+        )
 
     def units(self, specs: Sequence[RunSpec], *, max_stack: int) -> list[list[RunSpec]]:
         groups: dict[str, list[RunSpec]] = {}
@@ -265,15 +295,16 @@ class StackedEngine(Engine):
         out = []
         for members in groups.values():
             size = stack_size(members[0], max_stack)
-            out += [members[i:i + size] for i in range(0, len(members), size)]
+            out += [members[i : i + size] for i in range(0, len(members), size)]
         return out
 
     def train(self, specs, data=None, *, on_epoch=None):
         return train_stacked(specs, data, precision=self.precision, on_epoch=on_epoch)
 
 
-ENGINE_REGISTRY: dict[str, Engine] = {e.name: e for e in (KerasEngine(), StackedEngine("stacked", "float32"),
-                                                             StackedEngine("stacked_bf16", "bfloat16"))}
+ENGINE_REGISTRY: dict[str, Engine] = {
+    e.name: e for e in (KerasEngine(), StackedEngine("stacked", "float32"), StackedEngine("stacked_bf16", "bfloat16"))
+}
 
 
 ENGINES = ("auto", *ENGINE_REGISTRY)  # the names a user may give (the CLI's choices)
@@ -293,7 +324,11 @@ def resolve_engine(spec: RunSpec, engine: str = "auto") -> str:
     if engine == "auto":
         return "stacked" if ENGINE_REGISTRY["stacked"].accepts(spec) else "keras"
     if not get_engine(engine).accepts(spec):
-        raise InvalidArgumentError("engine", engine, f"cannot train model {spec.model!r} with "
-                                   f"{spec.model_params or 'its defaults'} (it trains {SUPPORTED}); "
-                                   "use 'keras' or 'auto'")
+        raise InvalidArgumentError(
+            "engine",
+            engine,
+            f"cannot train model {spec.model!r} with "
+            f"{spec.model_params or 'its defaults'} (it trains {SUPPORTED}); "
+            "use 'keras' or 'auto'",
+        )
     return engine

@@ -32,10 +32,13 @@ class OptimizerEntry:
     momentum: bool
 
 
-OPTIMIZERS: dict[str, OptimizerEntry] = {e.name: e for e in (
-    OptimizerEntry("adam", "Adam", ADAM["learning_rate"], False),
-    OptimizerEntry("sgd", "SGD", 0.01, True),
-)}
+OPTIMIZERS: dict[str, OptimizerEntry] = {
+    e.name: e
+    for e in (
+        OptimizerEntry("adam", "Adam", ADAM["learning_rate"], False),
+        OptimizerEntry("sgd", "SGD", 0.01, True),
+    )
+}
 
 
 def get_optimizer_entry(name: str) -> OptimizerEntry:
@@ -49,8 +52,9 @@ def _is_number(value: object) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
-def check_optimizer(optimizer: str, learning_rate: float | None = None, momentum: float = 0.0,
-                    nesterov: bool = False) -> None:
+def check_optimizer(
+    optimizer: str, learning_rate: float | None = None, momentum: float = 0.0, *, nesterov: bool = False
+) -> None:
     """Refuse, in one line, a set-up no optimizer can run.
 
     Raises:
@@ -62,13 +66,16 @@ def check_optimizer(optimizer: str, learning_rate: float | None = None, momentum
     entry = get_optimizer_entry(optimizer)
     lr = learning_rate
     if lr is not None and not (_is_number(lr) and math.isfinite(lr) and lr > 0):
-        raise InvalidArgumentError("learning_rate", lr, "must be None (the optimizer's default) or a finite "
-                                   "number > 0")
+        raise InvalidArgumentError("learning_rate", lr, "must be None (the optimizer's default) or a finite number > 0")
     if not (_is_number(momentum) and 0.0 <= momentum < 1.0):
         raise InvalidArgumentError("momentum", momentum, "must be a number in [0, 1)")
     if momentum and not entry.momentum:
-        raise InvalidArgumentError("momentum", momentum, f"must be 0 with optimizer {optimizer!r} (only "
-                                   f"{', '.join(n for n, e in OPTIMIZERS.items() if e.momentum)} takes momentum)")
+        raise InvalidArgumentError(
+            "momentum",
+            momentum,
+            f"must be 0 with optimizer {optimizer!r} (only "
+            f"{', '.join(n for n, e in OPTIMIZERS.items() if e.momentum)} takes momentum)",
+        )
     if not isinstance(nesterov, bool):
         raise InvalidArgumentError("nesterov", nesterov, "must be True or False")
     if nesterov and not momentum:
@@ -96,12 +103,13 @@ def optimizer_label(optimizer: str, momentum: float = 0.0, nesterov: bool = Fals
     return f"{'nesterov' if nesterov else 'momentum'} {float(momentum):g}"
 
 
-def make_keras_optimizer(optimizer: str, learning_rate: float | None = None, momentum: float = 0.0,
-                         nesterov: bool = False):
+def make_keras_optimizer(
+    optimizer: str, learning_rate: float | None = None, momentum: float = 0.0, *, nesterov: bool = False
+):
     """The Keras optimizer of a set-up (Keras' defaults unless given)."""
     import keras
 
-    check_optimizer(optimizer, learning_rate, momentum, nesterov)
+    check_optimizer(optimizer, learning_rate, momentum, nesterov=nesterov)
     cls = getattr(keras.optimizers, get_optimizer_entry(optimizer).keras_class)
     kwargs = {} if learning_rate is None else {"learning_rate": learning_rate}
     if momentum:

@@ -28,8 +28,14 @@ class PreparedData:
 
 
 @lru_cache(maxsize=4)
-def prepare_data(dataset: str, *, preprocess: str = "scale", channels: bool = False,
-                 train_limit: int | None = None, test_limit: int | None = None) -> PreparedData:
+def prepare_data(
+    dataset: str,
+    *,
+    preprocess: str = "scale",
+    channels: bool = False,
+    train_limit: int | None = None,
+    test_limit: int | None = None,
+) -> PreparedData:
     """Load a dataset and preprocess it explicitly (memoized per process).
 
     Args:
@@ -41,8 +47,10 @@ def prepare_data(dataset: str, *, preprocess: str = "scale", channels: bool = Fa
         test_limit: keep the first ``test_limit`` test examples.
     """
     data = ds.load_dataset(dataset)
-    for name, limit, n in (("train_limit", train_limit, len(data.y_train)),
-                           ("test_limit", test_limit, len(data.y_test))):
+    for name, limit, n in (
+        ("train_limit", train_limit, len(data.y_train)),
+        ("test_limit", test_limit, len(data.y_test)),
+    ):
         if limit is not None and limit > n:
             raise InvalidArgumentError(name, limit, f"must be at most {n} (the size of the {dataset} set)")
     x_train, y_train = data.x_train[:train_limit], data.y_train[:train_limit]
@@ -53,14 +61,18 @@ def prepare_data(dataset: str, *, preprocess: str = "scale", channels: bool = Fa
     if preprocess == "standardize":
         mean, std = ds.channel_stats(x_train)
         x_train, x_test = ds.normalize_channels(x_train, mean, std), ds.normalize_channels(x_test, mean, std)
-    return PreparedData(x_train, y_train.astype("int32"), x_test, y_test.astype("int32"),
-                        tuple(data.class_names))
+    return PreparedData(x_train, y_train.astype("int32"), x_test, y_test.astype("int32"), tuple(data.class_names))
 
 
 def data_for(spec: RunSpec) -> PreparedData:
     """The prepared data a run specification asks for."""
-    return prepare_data(spec.dataset, preprocess=spec.preprocess, channels=get_model_entry(spec.model).convolutional,
-                        train_limit=spec.train_limit, test_limit=spec.test_limit)
+    return prepare_data(
+        spec.dataset,
+        preprocess=spec.preprocess,
+        channels=get_model_entry(spec.model).convolutional,
+        train_limit=spec.train_limit,
+        test_limit=spec.test_limit,
+    )
 
 
 _HANDED_OVER: dict[tuple[int, float, bool], tuple[PreparedData, EngineData]] = {}
@@ -75,8 +87,14 @@ def handed_over(data: PreparedData, validation_split: float, convolutional: bool
     if key in _HANDED_OVER and _HANDED_OVER[key][0] is data:
         _HANDED_OVER[key] = _HANDED_OVER.pop(key)  # most recent last
         return _HANDED_OVER[key][1]
-    tensors = hand_over(data.x_train, data.y_train, data.x_test, data.y_test, validation_split=validation_split,
-                        flatten=not convolutional)
+    tensors = hand_over(
+        data.x_train,
+        data.y_train,
+        data.x_test,
+        y_test=data.y_test,
+        validation_split=validation_split,
+        flatten=not convolutional,
+    )
     _HANDED_OVER[key] = (data, tensors)
     while len(_HANDED_OVER) > HANDED_OVER_KEPT:
         del _HANDED_OVER[next(iter(_HANDED_OVER))]

@@ -83,13 +83,22 @@ def _op(layer: keras.layers.Layer) -> Op | None:
         return Op("flatten")
     if isinstance(layer, keras.layers.Dense) and layer.use_bias:
         return Op("dense", layer.activation)
-    if (type(layer) is keras.layers.Conv2D and layer.use_bias
-            and tuple(layer.strides) == (1, 1) and layer.padding == "valid"
-            and tuple(layer.dilation_rate) == (1, 1) and layer.groups == 1
-            and layer.data_format == "channels_last"):
+    if (
+        type(layer) is keras.layers.Conv2D
+        and layer.use_bias
+        and tuple(layer.strides) == (1, 1)
+        and layer.padding == "valid"
+        and tuple(layer.dilation_rate) == (1, 1)
+        and layer.groups == 1
+        and layer.data_format == "channels_last"
+    ):
         return Op("conv", layer.activation, tuple(layer.kernel_size))
-    if (isinstance(layer, keras.layers.MaxPooling2D) and tuple(layer.strides) == tuple(layer.pool_size)
-            and layer.padding == "valid" and layer.data_format == "channels_last"):
+    if (
+        isinstance(layer, keras.layers.MaxPooling2D)
+        and tuple(layer.strides) == tuple(layer.pool_size)
+        and layer.padding == "valid"
+        and layer.data_format == "channels_last"
+    ):
         return Op("pool", size=tuple(layer.pool_size))
     return None
 
@@ -122,8 +131,9 @@ def stackable(model: keras.Model) -> bool:
 def _patches(h: tf.Tensor, kh: int, kw: int) -> tf.Tensor:
     """(..., H, W, C) -> (..., H-kh+1, W-kw+1, kh*kw*C), in the order of a reshaped HWIO kernel."""
     height, width = h.shape[-3], h.shape[-2]
-    return tf.concat([h[..., i:height - kh + 1 + i, j:width - kw + 1 + j, :]
-                      for i in range(kh) for j in range(kw)], axis=-1)
+    return tf.concat(
+        [h[..., i : height - kh + 1 + i, j : width - kw + 1 + j, :] for i in range(kh) for j in range(kw)], axis=-1
+    )
 
 
 def _conv(h: tf.Tensor, w: tf.Tensor) -> tf.Tensor:
@@ -139,9 +149,16 @@ def _conv(h: tf.Tensor, w: tf.Tensor) -> tf.Tensor:
             gw = tf.reshape(tf.einsum("kbhwp,kbhwo->kpo", p, g), tf.shape(w))
             # the input's gradient: each patch column's share, added back where it came from (col2im)
             cols = tf.einsum("kbhwo,kpo->kbhwp", g, tf.reshape(w, [-1, kh * kw * c, o]))
-            gh = tf.add_n([tf.pad(cols[..., (i * kw + j) * c:(i * kw + j + 1) * c],
-                                  [[0, 0], [0, 0], [i, kh - 1 - i], [j, kw - 1 - j], [0, 0]])
-                           for i in range(kh) for j in range(kw)])
+            gh = tf.add_n(
+                [
+                    tf.pad(
+                        cols[..., (i * kw + j) * c : (i * kw + j + 1) * c],
+                        [[0, 0], [0, 0], [i, kh - 1 - i], [j, kw - 1 - j], [0, 0]],
+                    )
+                    for i in range(kh)
+                    for j in range(kw)
+                ]
+            )
             return gh, gw
 
         return out, grad
@@ -157,7 +174,7 @@ def _pool(h: tf.Tensor, size: tuple[int, int]) -> tf.Tensor:
         ph, pw = size
         height, width, c = h.shape[2], h.shape[3], h.shape[4]
         h2, w2 = height // ph, width // pw
-        r = tf.reshape(h[:, :, :h2 * ph, :w2 * pw], [-1, tf.shape(h)[1], h2, ph, w2, pw, c])
+        r = tf.reshape(h[:, :, : h2 * ph, : w2 * pw], [-1, tf.shape(h)[1], h2, ph, w2, pw, c])
         y = tf.reduce_max(r, axis=[3, 5])
 
         def grad(g):
@@ -183,8 +200,7 @@ def _pool(h: tf.Tensor, size: tuple[int, int]) -> tf.Tensor:
 class _Program:
     """The compiled pieces for one configuration (shared by every stack like it; holds no weights)."""
 
-    def __init__(self, k: int, ops: Sequence[Op], optimizer: str, velocity: bool,
-                 compute_dtype: tf.DType, jit: bool):
+    def __init__(self, k: int, ops: Sequence[Op], optimizer: str, velocity: bool, compute_dtype: tf.DType, jit: bool):
         self.k, self.ops, self.optimizer = k, list(ops), optimizer
         self.velocity, self.compute_dtype = velocity, compute_dtype
         self.epoch = tf.function(self._epoch_fn, jit_compile=jit)
@@ -207,8 +223,11 @@ class _Program:
                 i += 2
                 if op.kind == "conv" and h.shape.rank == 4:  # the same images for every model
                     _, kh, kw, c, o = w.shape
-                    h = tf.einsum("bhwp,kpo->kbhwo", _patches(self._cast(h), kh, kw),
-                                  tf.reshape(self._cast(w), [-1, kh * kw * c, o]))
+                    h = tf.einsum(
+                        "bhwp,kpo->kbhwo",
+                        _patches(self._cast(h), kh, kw),
+                        tf.reshape(self._cast(w), [-1, kh * kw * c, o]),
+                    )
                 elif op.kind == "conv":
                     h = _conv(self._cast(h), self._cast(w))
                 elif h.shape.rank == 2:  # the same examples for every model
@@ -266,12 +285,19 @@ class _Program:
             grads = tape.gradient(total, params)
             step = step + 1.0
             params, slots = self.update(params, slots, step, grads, hyper)
-            return (s + 1, params, slots, step, loss_sum + tf.reduce_sum(losses, axis=1),
-                    hits + tf.reduce_sum(correct, axis=1))
+            return (
+                s + 1,
+                params,
+                slots,
+                step,
+                loss_sum + tf.reduce_sum(losses, axis=1),
+                hits + tf.reduce_sum(correct, axis=1),
+            )
 
         zeros = tf.zeros([self.k], tf.float32)
         _, params, slots, step, loss_sum, hits = tf.while_loop(
-            lambda s, *_: s < steps, body, (tf.constant(0), params, slots, step, zeros, zeros))
+            lambda s, *_: s < steps, body, (tf.constant(0), params, slots, step, zeros, zeros)
+        )
         return params, slots, step, loss_sum, hits
 
     def _eval_fn(self, params, xs, ys):
@@ -283,8 +309,7 @@ class _Program:
             return s + 1, loss_sum + tf.reduce_sum(losses, axis=1), hits + tf.reduce_sum(correct, axis=1)
 
         zeros = tf.zeros([self.k], tf.float32)
-        _, loss_sum, hits = tf.while_loop(lambda s, *_: s < tf.shape(xs)[0], body,
-                                          (tf.constant(0), zeros, zeros))
+        _, loss_sum, hits = tf.while_loop(lambda s, *_: s < tf.shape(xs)[0], body, (tf.constant(0), zeros, zeros))
         return loss_sum, hits
 
 

@@ -39,6 +39,7 @@ class _Labels(Protocol):
     seed: int
     engine: str
 
+
 INITIAL_LOSS_EXAMPLES = 2048  # the untrained model's loss is taken on at most this many first training examples
 
 
@@ -74,9 +75,23 @@ def diverged_epoch(losses: Sequence[float], bound: float) -> int | None:
     return next((i + 1 for i, loss in enumerate(losses) if diverges(loss, bound)), None)
 
 
-RESULT_COLUMNS = ["dataset", "model", "init", "seed", "epoch", "loss", "accuracy", "val_loss",
-                  "val_accuracy", "test_loss", "test_accuracy", "wall_time", "status",
-                  "diverged_epoch", "engine"]
+RESULT_COLUMNS = [
+    "dataset",
+    "model",
+    "init",
+    "seed",
+    "epoch",
+    "loss",
+    "accuracy",
+    "val_loss",
+    "val_accuracy",
+    "test_loss",
+    "test_accuracy",
+    "wall_time",
+    "status",
+    "diverged_epoch",
+    "engine",
+]
 
 METRICS = ("loss", "accuracy", "val_loss", "val_accuracy")  # a history's per-epoch lists
 
@@ -118,9 +133,15 @@ class RunRecord:
     def to_dict(self) -> dict[str, Any]:
         """The cache's layout: ``history`` (lists), the test metrics, ``wall_time``, ``status``,
         ``diverged_epoch`` and ``initial_loss`` (left out when None, as in records made before it)."""
-        out = {"history": {k: list(v) for k, v in self.history.items()}, "test_loss": self.test_loss,
-               "test_accuracy": self.test_accuracy, "wall_time": self.wall_time, "status": self.status,
-               "diverged_epoch": self.diverged_epoch, "initial_loss": self.initial_loss}
+        out = {
+            "history": {k: list(v) for k, v in self.history.items()},
+            "test_loss": self.test_loss,
+            "test_accuracy": self.test_accuracy,
+            "wall_time": self.wall_time,
+            "status": self.status,
+            "diverged_epoch": self.diverged_epoch,
+            "initial_loss": self.initial_loss,
+        }
         if self.initial_loss is None:
             del out["initial_loss"]
         return out
@@ -128,19 +149,29 @@ class RunRecord:
     @classmethod
     def from_dict(cls, payload: Mapping[str, Any]) -> RunRecord:
         """A record from the cache's layout (:meth:`to_dict`'s), with or without ``initial_loss``."""
-        return cls(**{k: payload[k] for k in CACHED if k != "initial_loss"},
-                   initial_loss=payload.get("initial_loss"))
+        return cls(**{k: payload[k] for k in CACHED if k != "initial_loss"}, initial_loss=payload.get("initial_loss"))
 
     def rows(self, spec: _Labels) -> list[dict[str, Any]]:
         """The tidy rows of this run, one per recorded epoch, keyed by :data:`RESULT_COLUMNS`."""
         n = len(self.history.get("loss", ()))
         missing = (math.nan,) * n
-        return [{"dataset": spec.dataset, "model": spec.model, "init": spec.init, "seed": spec.seed,
-                 "epoch": i + 1, **{k: self.history.get(k, missing)[i] for k in METRICS},
-                 "test_loss": self.test_loss, "test_accuracy": self.test_accuracy,
-                 "wall_time": self.wall_time, "status": self.status,
-                 "diverged_epoch": self.diverged_epoch, "engine": spec.engine}
-                for i in range(n)]
+        return [
+            {
+                "dataset": spec.dataset,
+                "model": spec.model,
+                "init": spec.init,
+                "seed": spec.seed,
+                "epoch": i + 1,
+                **{k: self.history.get(k, missing)[i] for k in METRICS},
+                "test_loss": self.test_loss,
+                "test_accuracy": self.test_accuracy,
+                "wall_time": self.wall_time,
+                "status": self.status,
+                "diverged_epoch": self.diverged_epoch,
+                "engine": spec.engine,
+            }
+            for i in range(n)
+        ]
 
 
 def follows_divergence_rule(record: RunRecord, n_classes: int) -> bool:

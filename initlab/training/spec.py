@@ -133,12 +133,14 @@ def _check_train_limit(train_limit: int, validation_split: float, batch_size: in
     if _splits(train_limit, validation_split, batch_size):
         return
     fit = fit_examples(train_limit, validation_split)
-    held = (f" and {train_limit - fit} for validation (at least 1 needed)" if validation_split > 0 else "")
+    held = f" and {train_limit - fit} for validation (at least 1 needed)" if validation_split > 0 else ""
     raise InvalidArgumentError(
-        "train_limit", train_limit,
+        "train_limit",
+        train_limit,
         f"must be at least {min_train_limit(validation_split, batch_size)} with validation_split="
         f"{validation_split} and batch_size={batch_size}: it leaves {fit} training examples (a full batch "
-        f"needs {batch_size}){held}")
+        f"needs {batch_size}){held}",
+    )
 
 
 def validate_spec(spec: RunSpec) -> None:
@@ -161,9 +163,12 @@ def validate_spec(spec: RunSpec) -> None:
     if not (_is_number(spec.validation_split) and 0.0 <= spec.validation_split < 1.0):
         raise InvalidArgumentError("validation_split", spec.validation_split, "must be a number in [0, 1)")
     if spec.validation_split > 0 and 1.0 - spec.validation_split == 1.0:
-        raise InvalidArgumentError("validation_split", spec.validation_split, "must be 0 or large enough to "
-                                   "hold out an example (1 - validation_split rounds to 1)")
-    check_optimizer(spec.optimizer, spec.learning_rate, spec.momentum, spec.nesterov)
+        raise InvalidArgumentError(
+            "validation_split",
+            spec.validation_split,
+            "must be 0 or large enough to hold out an example (1 - validation_split rounds to 1)",
+        )
+    check_optimizer(spec.optimizer, spec.learning_rate, spec.momentum, nesterov=spec.nesterov)
     if spec.preprocess not in PREPROCESSING:
         raise InvalidArgumentError("preprocess", spec.preprocess, f"must be one of {', '.join(PREPROCESSING)}")
     for name in ("train_limit", "test_limit"):
@@ -193,17 +198,27 @@ def _study_lists(inits: Iterable[str], seeds: Iterable[int]) -> tuple[list[str],
             if value in values[:i] and value not in repeated:
                 repeated.append(value)
         if repeated:
-            raise InvalidArgumentError(name, values, f"must not repeat a value (repeated: "
-                                       f"{', '.join(map(str, repeated))}): each (init, seed) run is trained once")
+            raise InvalidArgumentError(
+                name,
+                values,
+                f"must not repeat a value (repeated: "
+                f"{', '.join(map(str, repeated))}): each (init, seed) run is trained once",
+            )
     return inits, seeds
 
 
 def _plain(spec: RunSpec) -> RunSpec:
     """``spec`` with plain Python numbers (its cache key is their JSON); a validated spec."""
     lr, train_limit, test_limit = spec.learning_rate, spec.train_limit, spec.test_limit
-    return replace(spec, seed=int(spec.seed), epochs=int(spec.epochs), batch_size=int(spec.batch_size),
-                   momentum=float(spec.momentum), nesterov=bool(spec.nesterov),
-                   validation_split=float(spec.validation_split),
-                   train_limit=None if train_limit is None else int(train_limit),
-                   test_limit=None if test_limit is None else int(test_limit),
-                   learning_rate=lr if lr is None or type(lr) in (int, float) else float(lr))
+    return replace(
+        spec,
+        seed=int(spec.seed),
+        epochs=int(spec.epochs),
+        batch_size=int(spec.batch_size),
+        momentum=float(spec.momentum),
+        nesterov=bool(spec.nesterov),
+        validation_split=float(spec.validation_split),
+        train_limit=None if train_limit is None else int(train_limit),
+        test_limit=None if test_limit is None else int(test_limit),
+        learning_rate=lr if lr is None or type(lr) in (int, float) else float(lr),
+    )

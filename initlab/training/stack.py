@@ -65,8 +65,12 @@ def eval_set(x: np.ndarray, y: np.ndarray, block: int) -> EvalSet:
     for xs, ys in ((x[:full], y[:full]), (x[full:], y[full:])):
         if len(ys):
             size = min(block, len(ys))
-            parts.append((tf.constant(np.asarray(xs, np.float32).reshape((-1, size) + x.shape[1:])),
-                          tf.constant(np.asarray(ys, np.int32).reshape(-1, size))))
+            parts.append(
+                (
+                    tf.constant(np.asarray(xs, np.float32).reshape((-1, size) + x.shape[1:])),
+                    tf.constant(np.asarray(ys, np.int32).reshape(-1, size)),
+                )
+            )
     return EvalSet(tuple(parts), n)
 
 
@@ -83,9 +87,15 @@ class EngineData:
     validation_split: float
 
 
-def hand_over(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray | None = None,
-              y_test: np.ndarray | None = None, *, validation_split: float = 0.2, flatten: bool = True
-              ) -> EngineData:
+def hand_over(
+    x_train: np.ndarray,
+    y_train: np.ndarray,
+    x_test: np.ndarray | None = None,
+    *,
+    y_test: np.ndarray | None = None,
+    validation_split: float = 0.2,
+    flatten: bool = True,
+) -> EngineData:
     """Convert a dataset once into the tensors :func:`fit_stack` trains and evaluates on.
 
     ``flatten``: examples flattened (dense models) or kept as images (convolutions). The
@@ -101,10 +111,15 @@ def hand_over(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray | Non
     if x_test is not None:
         xt = np.asarray(x_test, np.float32)
         test = eval_set(xt.reshape((len(xt), -1)) if flatten else xt, np.asarray(y_test, np.int32), block)
-    return EngineData(x=tf.constant(x_all[:split]), y=tf.constant(y_all[:split]),
-                      first=eval_set(x_all[:first], y_all[:first], block),
-                      val=eval_set(x_all[split:], y_all[split:], block) if len(x_all) > split else None,
-                      test=test, example_shape=tuple(x_all.shape[1:]), validation_split=float(validation_split))
+    return EngineData(
+        x=tf.constant(x_all[:split]),
+        y=tf.constant(y_all[:split]),
+        first=eval_set(x_all[:first], y_all[:first], block),
+        val=eval_set(x_all[split:], y_all[split:], block) if len(x_all) > split else None,
+        test=test,
+        example_shape=tuple(x_all.shape[1:]),
+        validation_split=float(validation_split),
+    )
 
 
 class StackedModels:
@@ -122,10 +137,17 @@ class StackedModels:
         jit: compile with XLA.
     """
 
-    def __init__(self, models: Sequence[keras.Model], *, optimizer: str = "adam",
-                 learning_rate: float | None | Sequence[float | None] = None,
-                 momentum: float | Sequence[float] = 0.0, nesterov: bool | Sequence[bool] = False,
-                 precision: str = "float32", jit: bool = True):
+    def __init__(
+        self,
+        models: Sequence[keras.Model],
+        *,
+        optimizer: str = "adam",
+        learning_rate: float | None | Sequence[float | None] = None,
+        momentum: float | Sequence[float] = 0.0,
+        nesterov: bool | Sequence[bool] = False,
+        precision: str = "float32",
+        jit: bool = True,
+    ):
         if not models:
             raise InvalidArgumentError("models", models, "must hold at least one model")
         programs = [program(m) for m in models]
@@ -133,23 +155,29 @@ class StackedModels:
             bad = next(m.name for m, p in zip(models, programs) if p is None)
             raise InvalidArgumentError("models", bad, f"must be built from {SUPPORTED}")
         layers = [weighted_layers(m) for m in models]
-        shapes = [[(type(l).__name__, tuple(l.kernel.shape)) for l in ls] + [tuple(m.input_shape[1:])]
-                  for m, ls in zip(models, layers)]
+        shapes = [
+            [(type(l).__name__, tuple(l.kernel.shape)) for l in ls] + [tuple(m.input_shape[1:])]
+            for m, ls in zip(models, layers)
+        ]
         if any(s != shapes[0] for s in shapes) or any(p != programs[0] for p in programs):
             raise InvalidArgumentError("models", [m.name for m in models], "must share one architecture")
         if precision not in PRECISIONS:
             raise InvalidArgumentError("precision", precision, f"must be one of {', '.join(PRECISIONS)}")
         self.k = len(models)
         get_optimizer_entry(optimizer)
-        rates, momenta, nesterovs = (_per_member_values(name, value, self.k) for name, value in
-                                     (("learning_rate", learning_rate), ("momentum", momentum),
-                                      ("nesterov", nesterov)))
+        rates, momenta, nesterovs = (
+            _per_member_values(name, value, self.k)
+            for name, value in (("learning_rate", learning_rate), ("momentum", momentum), ("nesterov", nesterov))
+        )
         for lr, m, nag in zip(rates, momenta, nesterovs):
-            check_optimizer(optimizer, lr, m, nag)
+            check_optimizer(optimizer, lr, m, nesterov=nag)
         self.learning_rates = [resolved_learning_rate(optimizer, lr) for lr in rates]
         self.momenta = [float(m) for m in momenta]
-        self.hyper = (tf.constant(self.learning_rates, tf.float32), tf.constant(self.momenta, tf.float32),
-                      tf.constant([bool(n) for n in nesterovs]))
+        self.hyper = (
+            tf.constant(self.learning_rates, tf.float32),
+            tf.constant(self.momenta, tf.float32),
+            tf.constant([bool(n) for n in nesterovs]),
+        )
         velocity = optimizer == "sgd" and any(self.momenta)
         self.ops = programs[0]
         self.input_shape = tuple(models[0].input_shape[1:])
@@ -181,8 +209,9 @@ class StackedModels:
         x = np.asarray(x, np.float32)
         return x.reshape((len(x),) + self.example_shape)
 
-    def train_epoch(self, x: tf.Tensor, y: tf.Tensor, order: np.ndarray, *, batch_size: int
-                    ) -> tuple[np.ndarray, np.ndarray]:
+    def train_epoch(
+        self, x: tf.Tensor, y: tf.Tensor, order: np.ndarray, *, batch_size: int
+    ) -> tuple[np.ndarray, np.ndarray]:
         """One epoch; ``order`` is (K, n) example indices per model. Returns mean loss and accuracy per model."""
         n = order.shape[1]
         full = n // batch_size
@@ -190,18 +219,20 @@ class StackedModels:
         hits = np.zeros(self.k)
         parts = []
         if full:
-            parts.append(order[:, :full * batch_size].reshape(self.k, full, batch_size))
+            parts.append(order[:, : full * batch_size].reshape(self.k, full, batch_size))
         if n % batch_size:
-            parts.append(order[:, full * batch_size:].reshape(self.k, 1, -1))
+            parts.append(order[:, full * batch_size :].reshape(self.k, 1, -1))
         for part in parts:
             self.params, self.slots, self.step, ls, hs = self._program.epoch(
-                self.params, self.slots, self.step, x, y, tf.constant(part), self.hyper)
+                self.params, self.slots, self.step, x, y, tf.constant(part), self.hyper
+            )
             loss_sum += ls.numpy()
             hits += hs.numpy()
         return loss_sum / n, hits / n
 
-    def evaluate(self, x: np.ndarray | tf.Tensor | EvalSet, y: np.ndarray | tf.Tensor | None = None
-                 ) -> tuple[np.ndarray, np.ndarray]:
+    def evaluate(
+        self, x: np.ndarray | tf.Tensor | EvalSet, y: np.ndarray | tf.Tensor | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Mean loss and accuracy of every model on ``(x, y)``, or on an :class:`EvalSet` ``x``."""
         if not isinstance(x, EvalSet):
             x = eval_set(self.inputs(np.asarray(x)), np.asarray(y, np.int32), EVAL_BLOCK[self.convolutional])
@@ -221,25 +252,39 @@ class StackedModels:
         """Copy model ``index``'s weights into a Keras model of the same architecture."""
         weights = self.get_weights(index)
         for i, layer in enumerate(weighted_layers(model)):
-            layer.set_weights(weights[2 * i:2 * i + 2])
+            layer.set_weights(weights[2 * i : 2 * i + 2])
         return model
 
     def take_from(self, models: Sequence[keras.Model]) -> None:
         """Take every member's weights from its Keras model (one per member, in order): the inverse
         of :meth:`set_into`, bit for bit; the optimizer state is kept."""
         weights = [[w for layer in weighted_layers(m) for w in layer.get_weights()] for m in models]
-        self.params = [tf.constant(np.stack([np.asarray(ws[j], np.float32) for ws in weights]).reshape(p.shape))
-                       for j, p in enumerate(self.params)]
+        self.params = [
+            tf.constant(np.stack([np.asarray(ws[j], np.float32) for ws in weights]).reshape(p.shape))
+            for j, p in enumerate(self.params)
+        ]
 
 
-def fit_stack(models: Sequence[keras.Model], seeds: Sequence[int], x_train: np.ndarray | EngineData,
-              y_train: np.ndarray | None = None, x_test: np.ndarray | None = None,
-              y_test: np.ndarray | None = None, *, epochs: int = 5, batch_size: int = 32,
-              validation_split: float = 0.2, optimizer: str = "adam",
-              learning_rate: float | None | Sequence[float | None] = None,
-              momentum: float | Sequence[float] = 0.0, nesterov: bool | Sequence[bool] = False,
-              shuffle: bool = True, precision: str = "float32", jit: bool = True,
-              on_epoch: OnEpoch | None = None) -> tuple[StackedModels, list[RunRecord]]:
+def fit_stack(
+    models: Sequence[keras.Model],
+    seeds: Sequence[int],
+    x_train: np.ndarray | EngineData,
+    *,
+    y_train: np.ndarray | None = None,
+    x_test: np.ndarray | None = None,
+    y_test: np.ndarray | None = None,
+    epochs: int = 5,
+    batch_size: int = 32,
+    validation_split: float = 0.2,
+    optimizer: str = "adam",
+    learning_rate: float | None | Sequence[float | None] = None,
+    momentum: float | Sequence[float] = 0.0,
+    nesterov: bool | Sequence[bool] = False,
+    shuffle: bool = True,
+    precision: str = "float32",
+    jit: bool = True,
+    on_epoch: OnEpoch | None = None,
+) -> tuple[StackedModels, list[RunRecord]]:
     """Train K models together the way ``keras.Model.fit`` would, one record per model.
 
     Args:
@@ -268,11 +313,19 @@ def fit_stack(models: Sequence[keras.Model], seeds: Sequence[int], x_train: np.n
     if len(seeds) != len(models):
         raise InvalidArgumentError("seeds", list(seeds), f"must hold one seed per model ({len(models)})")
     start = time.perf_counter()
-    stack = StackedModels(models, optimizer=optimizer, learning_rate=learning_rate, momentum=momentum,
-                          nesterov=nesterov, precision=precision, jit=jit)
+    stack = StackedModels(
+        models,
+        optimizer=optimizer,
+        learning_rate=learning_rate,
+        momentum=momentum,
+        nesterov=nesterov,
+        precision=precision,
+        jit=jit,
+    )
     data = _engine_data(stack, x_train, y_train, x_test, y_test, validation_split=validation_split)
-    progress = _train_epochs(stack, models, seeds, data, epochs=int(epochs), batch_size=int(batch_size),
-                             shuffle=shuffle, on_epoch=on_epoch)
+    progress = _train_epochs(
+        stack, models, seeds, data, epochs=int(epochs), batch_size=int(batch_size), shuffle=shuffle, on_epoch=on_epoch
+    )
     test = stack.evaluate(data.test) if data.test is not None else _nans(len(models))
     wall = (time.perf_counter() - start) / len(models)
     return stack, _records(progress, test, wall, validated=data.val is not None)
@@ -283,17 +336,28 @@ def _nans(k: int) -> tuple[np.ndarray, np.ndarray]:
     return (np.full(k, np.nan),) * 2
 
 
-def _engine_data(stack: StackedModels, x_train: np.ndarray | EngineData, y_train: np.ndarray | None,
-                 x_test: np.ndarray | None, y_test: np.ndarray | None, *, validation_split: float) -> EngineData:
+def _engine_data(
+    stack: StackedModels,
+    x_train: np.ndarray | EngineData,
+    y_train: np.ndarray | None,
+    x_test: np.ndarray | None,
+    y_test: np.ndarray | None,
+    *,
+    validation_split: float,
+) -> EngineData:
     """:func:`fit_stack`'s data as the engine's tensors: handed over already, or converted here."""
     if not isinstance(x_train, EngineData):
-        return hand_over(x_train, y_train, x_test, y_test, validation_split=validation_split,
-                         flatten=not stack.convolutional)
+        return hand_over(
+            x_train, y_train, x_test, y_test=y_test, validation_split=validation_split, flatten=not stack.convolutional
+        )
     if any(v is not None for v in (y_train, x_test, y_test)):
         raise InvalidArgumentError("y_train", "...", "must not be given with handed-over data (it holds them)")
     if x_train.example_shape != stack.example_shape:
-        raise InvalidArgumentError("x_train", f"examples of shape {x_train.example_shape}",
-                                   f"must hold examples of shape {stack.example_shape} for these models")
+        raise InvalidArgumentError(
+            "x_train",
+            f"examples of shape {x_train.example_shape}",
+            f"must hold examples of shape {stack.example_shape} for these models",
+        )
     return x_train
 
 
@@ -306,18 +370,29 @@ class _Progress:
     initial: np.ndarray  # the untrained models' losses
 
 
-def _train_epochs(stack: StackedModels, models: Sequence[keras.Model], seeds: Sequence[int], data: EngineData, *,
-                  epochs: int, batch_size: int, shuffle: bool, on_epoch: OnEpoch | None) -> _Progress:
+def _train_epochs(
+    stack: StackedModels,
+    models: Sequence[keras.Model],
+    seeds: Sequence[int],
+    data: EngineData,
+    *,
+    epochs: int,
+    batch_size: int,
+    shuffle: bool,
+    on_epoch: OnEpoch | None,
+) -> _Progress:
     """Train until ``epochs`` or until every member diverged, calling the hook (:func:`fit_stack`)."""
     k, split = len(models), int(data.x.shape[0])
-    progress = _Progress(history={key: [[] for _ in models] for key in METRICS}, diverged_at=[None] * k,
-                         initial=stack.evaluate(data.first)[0] if data.first.n else np.full(k, np.nan))
+    progress = _Progress(
+        history={key: [[] for _ in models] for key in METRICS},
+        diverged_at=[None] * k,
+        initial=stack.evaluate(data.first)[0] if data.first.n else np.full(k, np.nan),
+    )
     n_classes = int(weighted_layers(models[0])[-1].units)
     bounds = [divergence_bound(n_classes, float(loss)) for loss in progress.initial]
     _call_hook(on_epoch, 0, stack, models)
     for epoch in range(epochs):
-        order = np.stack([batch_order(s, epoch, split) if shuffle else np.arange(split, dtype=np.int32)
-                          for s in seeds])
+        order = np.stack([batch_order(s, epoch, split) if shuffle else np.arange(split, dtype=np.int32) for s in seeds])
         loss, acc = stack.train_epoch(data.x, data.y, order, batch_size=batch_size)
         val = stack.evaluate(data.val) if data.val is not None else _nans(k)
         for i in range(k):
@@ -343,15 +418,22 @@ def _call_hook(on_epoch: OnEpoch | None, epoch: int, stack: StackedModels, model
     stack.take_from(models)
 
 
-def _records(progress: _Progress, test: tuple[np.ndarray, np.ndarray], wall: float, *, validated: bool
-             ) -> list[RunRecord]:
+def _records(
+    progress: _Progress, test: tuple[np.ndarray, np.ndarray], wall: float, *, validated: bool
+) -> list[RunRecord]:
     """Each member's :class:`RunRecord` (without validation data, no ``val_`` history)."""
     records = []
     for i, diverged_at in enumerate(progress.diverged_at):
         ok = diverged_at is None
-        records.append(RunRecord(
-            history={k: v[i] for k, v in progress.history.items() if validated or not k.startswith("val_")},
-            test_loss=float(test[0][i]) if ok else math.nan, test_accuracy=float(test[1][i]) if ok else math.nan,
-            wall_time=wall, status="ok" if ok else "diverged", diverged_epoch=diverged_at,
-            initial_loss=float(progress.initial[i])))
+        records.append(
+            RunRecord(
+                history={k: v[i] for k, v in progress.history.items() if validated or not k.startswith("val_")},
+                test_loss=float(test[0][i]) if ok else math.nan,
+                test_accuracy=float(test[1][i]) if ok else math.nan,
+                wall_time=wall,
+                status="ok" if ok else "diverged",
+                diverged_epoch=diverged_at,
+                initial_loss=float(progress.initial[i]),
+            )
+        )
     return records

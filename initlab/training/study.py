@@ -41,8 +41,15 @@ from initlab.training.record import (
 )
 from initlab.training.spec import SETUP_FIELDS, RunSpec, Setup, _check_integer, _plain, _study_lists, validate_spec
 
-SETUP_COLUMNS = ["optimizer", "learning_rate", "momentum", "nesterov", "optimizer_setting", "init_params",
-                 "model_params"]  # run_grid's, after those; the parameters as JSON text
+SETUP_COLUMNS = [
+    "optimizer",
+    "learning_rate",
+    "momentum",
+    "nesterov",
+    "optimizer_setting",
+    "init_params",
+    "model_params",
+]  # run_grid's, after those; the parameters as JSON text
 
 
 @dataclass(frozen=True)
@@ -95,17 +102,33 @@ class Study(Setup):
         inits, seeds = _study_lists(self.inits, self.seeds)
         setup = {name: getattr(self, name) for name in SETUP_FIELDS if name != "engine"}  # resolved below
         setup["model_params"] = dict(self.model_params or {})
-        specs = [RunSpec(init=init, seed=seed, init_params=dict((self.init_params or {}).get(init, {})), **setup)
-                 for init in inits for seed in seeds]
+        specs = [
+            RunSpec(init=init, seed=seed, init_params=dict((self.init_params or {}).get(init, {})), **setup)
+            for init in inits
+            for seed in seeds
+        ]
         for spec in specs:
             validate_spec(spec)
         plain = [_plain(spec) for spec in specs]
-        return [replace(p, engine=resolve_engine(spec, self.engine),
-                        learning_rate=canonical_learning_rate(p.optimizer, p.learning_rate))
-                for spec, p in zip(specs, plain)]
+        return [
+            replace(
+                p,
+                engine=resolve_engine(spec, self.engine),
+                learning_rate=canonical_learning_rate(p.optimizer, p.learning_rate),
+            )
+            for spec, p in zip(specs, plain)
+        ]
 
-    def run(self, *, cache: bool = True, cache_root: str | None = None, progress: bool = False,
-            max_stack: int = MAX_STACK, cached_only: bool = False, client: Any = None) -> pd.DataFrame:
+    def run(
+        self,
+        *,
+        cache: bool = True,
+        cache_root: str | None = None,
+        progress: bool = False,
+        max_stack: int = MAX_STACK,
+        cached_only: bool = False,
+        client: Any = None,
+    ) -> pd.DataFrame:
         """Train (or read from the cache) every run; one row per (init, seed, epoch).
 
         Args:
@@ -135,10 +158,10 @@ class Study(Setup):
         specs = self.specs()
         if cache:
             adopt_earlier_runs(specs, cache_root)
-        records = _records(specs, cache, cache_root, progress, max_stack, cached_only, client,
-                           f"{self.dataset}/{self.model}")
-        return pd.DataFrame([row for spec in specs for row in records[spec.key()].rows(spec)],
-                            columns=RESULT_COLUMNS)
+        records = _records(
+            specs, cache, cache_root, progress, max_stack, cached_only, client, f"{self.dataset}/{self.model}"
+        )
+        return pd.DataFrame([row for spec in specs for row in records[spec.key()].rows(spec)], columns=RESULT_COLUMNS)
 
 
 def adopt_earlier_runs(specs: Sequence[RunSpec], cache_root: str | None = None) -> int:
@@ -172,18 +195,28 @@ def study_of_rows(grid: pd.DataFrame, studies: Sequence[Study]) -> np.ndarray:
     run = np.cumsum(grid["epoch"].to_numpy() == 1) - 1
     per_run = np.repeat(np.arange(len(studies)), [len(s.inits) * len(s.seeds) for s in studies])
     if len(grid) and run[-1] + 1 != len(per_run):
-        raise InvalidArgumentError("grid", f"{run[-1] + 1} runs", f"must be run_grid's frame of the {len(per_run)} "
-                                   "runs of these studies")
+        raise InvalidArgumentError(
+            "grid", f"{run[-1] + 1} runs", f"must be run_grid's frame of the {len(per_run)} runs of these studies"
+        )
     return per_run[run]
 
 
-def _records(specs: Sequence[RunSpec], cache: bool, cache_root: str | None, progress: bool, max_stack: int,
-             cached_only: bool, client: Any, label: str) -> dict[str, RunRecord]:
+def _records(
+    specs: Sequence[RunSpec],
+    cache: bool,
+    cache_root: str | None,
+    progress: bool,
+    max_stack: int,
+    cached_only: bool,
+    client: Any,
+    label: str,
+) -> dict[str, RunRecord]:
     """Every run's record by cache key: read from the cache, or trained in units of work (see :meth:`Study.run`)."""
     _check_integer("max_stack", max_stack, 1)
     if cached_only and not cache:
-        raise InvalidArgumentError("cached_only", cached_only, "needs cache=True (it reads every run from the "
-                                   "cache and trains none)")
+        raise InvalidArgumentError(
+            "cached_only", cached_only, "needs cache=True (it reads every run from the cache and trains none)"
+        )
     store = RunCache(cache_root or cache_dir()) if cache else None
     records: dict[str, RunRecord] = {}  # by cache key
     for spec in specs:
@@ -193,11 +226,17 @@ def _records(specs: Sequence[RunSpec], cache: bool, cache_root: str | None, prog
     pending = list({s.key(): s for s in specs if s.key() not in records}.values())
     if cached_only and pending:
         first = pending[0]
-        raise MissingRunsError.for_study(first.dataset, first.model, [(s.init, s.seed) for s in pending],
-                                         len(specs), str(store.root))
+        raise MissingRunsError.for_study(
+            first.dataset,
+            first.model,
+            [(s.init, s.seed) for s in pending],
+            total=len(specs),
+            cache_root=str(store.root),
+        )
     bar = None
     if progress:
         from tqdm.auto import tqdm
+
         bar = tqdm(total=len(specs), initial=len(specs) - len(pending), desc=label, unit="run")
     for batch, batch_records in _trained(_batches(pending, int(max_stack)), client):
         for spec, record in zip(batch, batch_records):
@@ -211,8 +250,16 @@ def _records(specs: Sequence[RunSpec], cache: bool, cache_root: str | None, prog
     return records
 
 
-def run_grid(studies: Sequence[Study], *, cache: bool = True, cache_root: str | None = None, progress: bool = False,
-             max_stack: int = MAX_STACK, cached_only: bool = False, client: Any = None) -> pd.DataFrame:
+def run_grid(
+    studies: Sequence[Study],
+    *,
+    cache: bool = True,
+    cache_root: str | None = None,
+    progress: bool = False,
+    max_stack: int = MAX_STACK,
+    cached_only: bool = False,
+    client: Any = None,
+) -> pd.DataFrame:
     """Run many studies as one: every run of every study, stacked across studies.
 
     Runs that share an architecture, data and batch size train in one stack whatever
@@ -239,12 +286,15 @@ def run_grid(studies: Sequence[Study], *, cache: bool = True, cache_root: str | 
     records = _records(specs, cache, cache_root, progress, max_stack, cached_only, client, "grid")
     rows = []
     for spec in specs:
-        setup = {"optimizer": spec.optimizer,
-                 "learning_rate": resolved_learning_rate(spec.optimizer, spec.learning_rate),
-                 "momentum": spec.momentum, "nesterov": spec.nesterov,
-                 "optimizer_setting": optimizer_label(spec.optimizer, spec.momentum, spec.nesterov),
-                 "init_params": json.dumps(spec.init_params, sort_keys=True),
-                 "model_params": json.dumps(spec.model_params, sort_keys=True)}
+        setup = {
+            "optimizer": spec.optimizer,
+            "learning_rate": resolved_learning_rate(spec.optimizer, spec.learning_rate),
+            "momentum": spec.momentum,
+            "nesterov": spec.nesterov,
+            "optimizer_setting": optimizer_label(spec.optimizer, spec.momentum, spec.nesterov),
+            "init_params": json.dumps(spec.init_params, sort_keys=True),
+            "model_params": json.dumps(spec.model_params, sort_keys=True),
+        }
         rows += [{**row, **setup} for row in records[spec.key()].rows(spec)]
     return pd.DataFrame(rows, columns=RESULT_COLUMNS + SETUP_COLUMNS)
 
@@ -256,8 +306,9 @@ def run_options(options: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, A
     return ({k: v for k, v in options.items() if k not in names}, {k: v for k, v in options.items() if k in names})
 
 
-def run_each(studies: Sequence[Study], *, parts: Sequence[Sequence[int]] | None = None,
-             **run: Any) -> list[pd.DataFrame]:
+def run_each(
+    studies: Sequence[Study], *, parts: Sequence[Sequence[int]] | None = None, **run: Any
+) -> list[pd.DataFrame]:
     """Each study's rows (``RESULT_COLUMNS``, as :meth:`Study.run` gives them), in the order of
     ``studies``, trained by :func:`run_grid`: all in one grid, or one grid per part of ``parts``
     (lists of indices into ``studies``, covering each once). Runs of one grid may share a stack
@@ -286,8 +337,9 @@ def train_batch(engine: Engine, batch: Sequence[RunSpec]) -> list[RunRecord]:
     return [record for _, record in results]
 
 
-def _trained(batches: Sequence[tuple[Engine, Sequence[RunSpec]]], client: Any = None
-             ) -> Iterable[tuple[Sequence[RunSpec], list[RunRecord]]]:
+def _trained(
+    batches: Sequence[tuple[Engine, Sequence[RunSpec]]], client: Any = None
+) -> Iterable[tuple[Sequence[RunSpec], list[RunRecord]]]:
     """Each unit's runs with their records, trained here in order or, with a Dask ``client``, on its workers."""
     if client is None:
         for engine, batch in batches:

@@ -63,6 +63,7 @@ def nowhere(tmp_path: Path, monkeypatch) -> Path:
 
 # Real data --------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("name", ds.dataset_names())
 def test_real_data_shapes_labels_and_counts(name: str) -> None:
     d = ds.load_dataset(name)
@@ -104,6 +105,7 @@ def test_check_reports_all_three_ok() -> None:
 
 # Names and search order ---------------------------------------------------------------------------
 
+
 def test_unknown_dataset_lists_valid_names() -> None:
     for call in (lambda: ds.load_dataset("svhn"), lambda: ds.search_paths("svhn")):
         with pytest.raises(UnknownNameError) as err:
@@ -117,13 +119,23 @@ def test_search_order(nowhere: Path, tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("INITLAB_DATA", f"{env1}:{env2}")
     keras = nowhere / "keras" / "datasets"
     assert ds.search_paths("fashion_mnist", data_dir=explicit) == [
-        explicit / "fashion-mnist", explicit / "fashion_mnist", explicit,
-        env1 / "fashion-mnist", env1 / "fashion_mnist", env2 / "fashion-mnist", env2 / "fashion_mnist",
-        nowhere / "project" / "fashion-mnist", nowhere / "project" / "fashion_mnist",
-        nowhere / "debian", keras / "fashion-mnist"]
+        explicit / "fashion-mnist",
+        explicit / "fashion_mnist",
+        explicit,
+        env1 / "fashion-mnist",
+        env1 / "fashion_mnist",
+        env2 / "fashion-mnist",
+        env2 / "fashion_mnist",
+        nowhere / "project" / "fashion-mnist",
+        nowhere / "project" / "fashion_mnist",
+        nowhere / "debian",
+        keras / "fashion-mnist",
+    ]
     assert ds.search_paths("mnist")[-1] == keras / "mnist.npz"
-    assert ds.search_paths("cifar10")[-2:] == [keras / "cifar-10-batches-py",
-                                                keras / "cifar-10-batches-py-target" / "cifar-10-batches-py"]
+    assert ds.search_paths("cifar10")[-2:] == [
+        keras / "cifar-10-batches-py",
+        keras / "cifar-10-batches-py-target" / "cifar-10-batches-py",
+    ]
 
     # a copy everywhere; each one removed in turn reveals the next
     source = real("mnist")
@@ -186,6 +198,7 @@ def test_incomplete_folder_names_the_missing_file(nowhere: Path, tmp_path: Path,
 
 # Corrupted files ----------------------------------------------------------------------------------
 
+
 def test_truncated_gzip_is_named_with_both_hashes_and_never_used(nowhere: Path, tmp_path: Path) -> None:
     bad = link_copy(real("mnist"), tmp_path / "bad" / "mnist")
     first = ds.load_dataset("mnist", data_dir=bad.parent)
@@ -199,7 +212,10 @@ def test_truncated_gzip_is_named_with_both_hashes_and_never_used(nowhere: Path, 
     decompressible = zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(cut)
     assert 0 < len(decompressible) < 60_008
     assert (err.value.path, err.value.expected, err.value.actual) == (
-        str(target), expected, hashlib.sha256(decompressible).hexdigest())
+        str(target),
+        expected,
+        hashlib.sha256(decompressible).hexdigest(),
+    )
     text = str(err.value)
     assert str(target) in text and expected in text and err.value.actual in text and "truncated" in text
     result = {r.name: r for r in ds.check_datasets(data_dir=bad.parent)}["mnist"]
@@ -248,6 +264,7 @@ def test_corrupted_cifar_batch(nowhere: Path, tmp_path: Path) -> None:
 
 # Other containers: Keras' mnist.npz and CIFAR-10's python pickles -------------------------------------
 
+
 def test_keras_mnist_npz(nowhere: Path) -> None:
     mnist = ds.load_dataset("mnist", data_dir=real("mnist"))
     keras = nowhere / "keras" / "datasets"
@@ -282,8 +299,14 @@ def test_keras_cifar_pickles(nowhere: Path) -> None:
         _pickle_batch(py / f"data_batch_{i + 1}", real_cifar.x_train[part], real_cifar.y_train[part])
     _pickle_batch(py / "test_batch", real_cifar.x_test, real_cifar.y_test)
     with (py / "batches.meta").open("wb") as fh:
-        pickle.dump({b"num_cases_per_batch": 10000, b"num_vis": 3072,
-                     b"label_names": [n.encode() for n in real_cifar.class_names]}, fh)
+        pickle.dump(
+            {
+                b"num_cases_per_batch": 10000,
+                b"num_vis": 3072,
+                b"label_names": [n.encode() for n in real_cifar.class_names],
+            },
+            fh,
+        )
     d = ds.load_dataset("cifar10", download=False)
     assert (d.format, d.source) == ("cifar-pickle", str(py))
     for k in ("x_train", "y_train", "x_test", "y_test"):
@@ -301,6 +324,7 @@ def test_keras_cifar_pickles(nowhere: Path) -> None:
 
 
 # Downloads (file:// URLs; never the network) ----------------------------------------------------------
+
 
 @pytest.fixture
 def server(nowhere: Path, tmp_path: Path, monkeypatch) -> Path:
@@ -327,7 +351,10 @@ def test_download_with_wrong_content_leaves_nothing(server: Path, nowhere: Path)
     assert err.value.actual == hashlib.sha256(b"not the labels").hexdigest()
     target = nowhere / "project" / "mnist"
     assert sorted(p.name for p in target.iterdir()) == [  # earlier files verified and kept, no .part
-        "t10k-images-idx3-ubyte.gz", "train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"]
+        "t10k-images-idx3-ubyte.gz",
+        "train-images-idx3-ubyte.gz",
+        "train-labels-idx1-ubyte.gz",
+    ]
     replace_with(server / "t10k-labels-idx1-ubyte.gz", (real("mnist") / "t10k-labels-idx1-ubyte.gz").read_bytes()[:-9])
     with pytest.raises(ChecksumError, match="truncated"):
         ds.load_dataset("mnist", download=True)
@@ -385,6 +412,7 @@ def test_cifar_download_checks_md5_then_each_member(nowhere: Path, tmp_path: Pat
 
 
 # Preprocessing ------------------------------------------------------------------------------------
+
 
 def test_scale_flatten_and_channel_axis() -> None:
     x = np.array([[[0, 255], [51, 102]]], dtype=np.uint8)

@@ -13,17 +13,33 @@ from initlab.findings import catalogue as cat
 from initlab.findings import speed
 
 
-def _runs(final: dict[str, list[float]], losses: dict[str, list[list[float]]] | None = None,
-          status: dict[str, list[str]] | None = None, epochs: int = 2) -> pd.DataFrame:
+def _runs(
+    final: dict[str, list[float]],
+    losses: dict[str, list[list[float]]] | None = None,
+    status: dict[str, list[str]] | None = None,
+    epochs: int = 2,
+) -> pd.DataFrame:
     """A tidy frame: ``final[init][seed]`` is the test (and every epoch's validation) accuracy."""
     rows = []
     for init, values in final.items():
         for seed, v in enumerate(values):
             for epoch in range(1, epochs + 1):
                 loss = losses[init][seed][epoch - 1] if losses and init in losses else 1.0 / epoch
-                rows.append({"dataset": "mnist", "model": "mlp_128_64", "init": init, "seed": seed, "epoch": epoch,
-                             "loss": loss, "accuracy": v, "val_accuracy": v, "test_accuracy": v, "test_loss": 1 - v,
-                             "status": (status or {}).get(init, ["ok"] * len(values))[seed]})
+                rows.append(
+                    {
+                        "dataset": "mnist",
+                        "model": "mlp_128_64",
+                        "init": init,
+                        "seed": seed,
+                        "epoch": epoch,
+                        "loss": loss,
+                        "accuracy": v,
+                        "val_accuracy": v,
+                        "test_accuracy": v,
+                        "test_loss": 1 - v,
+                        "status": (status or {}).get(init, ["ok"] * len(values))[seed],
+                    }
+                )
     return pd.DataFrame(rows)
 
 
@@ -106,7 +122,7 @@ def test_pitman_morgan_matches_the_correlation_of_sum_and_difference() -> None:
 def test_spread_family_verdicts() -> None:
     k = np.arange(12)
     wide_sd = 0.9 + 0.01 * np.where(k % 2 == 0, 1, -1) * (1 + k)  # large spread
-    narrow = 0.9 + 0.0001 * np.where(k % 3 == 0, 1, -1)            # small spread
+    narrow = 0.9 + 0.0001 * np.where(k % 3 == 0, 1, -1)  # small spread
     mid = 0.9 + 0.002 * np.where(k % 2 == 0, -1, 1) * (1 + (k % 3))
     df = _runs({"w": list(wide_sd), "n": list(narrow), "m": list(mid), "m2": list(mid[::-1])})
     t = cat.spread_family(df, ["w", "n", "m"], ["m2"]).set_index("claim")
@@ -120,13 +136,24 @@ def test_spread_family_verdicts() -> None:
 
 
 def test_spread_lines_few_seeds_and_borderline() -> None:
-    row = {"claim": "a varies more than b", "n": 2, "sd_a": 0.02, "sd_b": 0.01, "ratio": 2.0, "p_adj": np.nan,
-           "verdict": "inconclusive", "borderline": False}
-    assert cat.spread_lines(pd.DataFrame([row]))[0] == \
-        "- a varies more than b: std 2.000 against 1.000 pp (ratio 2.00) → **inconclusive (needs at least 3 seeds)**"
+    row = {
+        "claim": "a varies more than b",
+        "n": 2,
+        "sd_a": 0.02,
+        "sd_b": 0.01,
+        "ratio": 2.0,
+        "p_adj": np.nan,
+        "verdict": "inconclusive",
+        "borderline": False,
+    }
+    assert (
+        cat.spread_lines(pd.DataFrame([row]))[0]
+        == "- a varies more than b: std 2.000 against 1.000 pp (ratio 2.00) → **inconclusive (needs at least 3 seeds)**"
+    )
     row.update(n=10, p_adj=0.04, verdict="supported", borderline=True)
     assert cat.spread_lines(pd.DataFrame([row]))[0].endswith(
-        "Holm p = 0.04 → **supported, borderline (Holm-adjusted p = 0.040)**")
+        "Holm p = 0.04 → **supported, borderline (Holm-adjusted p = 0.040)**"
+    )
 
 
 def test_spread_text_states_both_readings_and_the_method() -> None:
@@ -137,20 +164,34 @@ def test_spread_text_states_both_readings_and_the_method() -> None:
     assert "1 Pitman–Morgan tests of equal variance for paired samples" in text and "over 3 seeds" in text
     assert "no initializer is unrepeatable" in text
     flaky = draws.assign(**{"same seed repeats": [True, False]})
-    assert "he_normal did not repeat its draw." in cat.spread_text(cat.spread_family(df, ["random_normal"],
-                                                                                    ["he_normal"]), flaky)
+    assert "he_normal did not repeat its draw." in cat.spread_text(
+        cat.spread_family(df, ["random_normal"], ["he_normal"]), flaky
+    )
 
 
 def _grads() -> pd.DataFrame:
     rows = []
-    profiles = {"he_normal": (1.0, 0.5, 0.25), "big": (100.0, 50.0, 25.0), "vanish": (0.001, 0.5, 0.25),
-                "explode": (100.0, 0.5, 0.25), "zeros": (0.0, 0.0, 0.0), "hidden_zero": (0.0, 0.0, 0.1),
-                "roundoff": (2e-4, 5e-4, 6000.0), "tiny_but_real": (2e-2, 5e-4, 6000.0)}
+    profiles = {
+        "he_normal": (1.0, 0.5, 0.25),
+        "big": (100.0, 50.0, 25.0),
+        "vanish": (0.001, 0.5, 0.25),
+        "explode": (100.0, 0.5, 0.25),
+        "zeros": (0.0, 0.0, 0.0),
+        "hidden_zero": (0.0, 0.0, 0.1),
+        "roundoff": (2e-4, 5e-4, 6000.0),
+        "tiny_but_real": (2e-2, 5e-4, 6000.0),
+    }
     for init, norms in profiles.items():
         for seed, f in ((0, 1.0), (1, 1.2 if init == "he_normal" else 1.0)):
             for layer, g in zip(("hidden_1", "hidden_2", "output"), norms):
-                rows.append({"init": init, "seed": seed, "layer": layer,
-                             "kernel_grad_norm": g * (f if layer == "hidden_1" else 1.0)})
+                rows.append(
+                    {
+                        "init": init,
+                        "seed": seed,
+                        "layer": layer,
+                        "kernel_grad_norm": g * (f if layer == "hidden_1" else 1.0),
+                    }
+                )
     return pd.DataFrame(rows)
 
 
@@ -161,9 +202,16 @@ def test_gradient_summary_reads_scale_and_profile_against_the_reference() -> Non
     assert s.loc["big", "scale"] == pytest.approx(np.exp(np.mean(np.log([100 / 1.1, 100, 100]))))
     assert s.loc["big", "profile"] == pytest.approx((100 / 25) / (1.1 / 0.25))
     # ones' hidden gradients: float32 round-off of an exact 0, below 1e-6 of its 6000 output norm
-    assert s["verdict"].to_dict() == {"he_normal": "neither", "big": "neither", "vanish": "vanishes",
-                                      "explode": "explodes", "zeros": "zero", "hidden_zero": "zero",
-                                      "roundoff": "zero", "tiny_but_real": "vanishes"}
+    assert s["verdict"].to_dict() == {
+        "he_normal": "neither",
+        "big": "neither",
+        "vanish": "vanishes",
+        "explode": "explodes",
+        "zeros": "zero",
+        "hidden_zero": "zero",
+        "roundoff": "zero",
+        "tiny_but_real": "vanishes",
+    }
     assert math.isnan(s.loc["zeros", "scale"]) and math.isnan(s.loc["zeros", "profile"])
 
 
@@ -182,12 +230,20 @@ def test_gradient_text_answers_the_warning() -> None:
     s = cat.gradient_summary(g)
     df = _runs({"random_normal": [0.9] * 3}, losses={"random_normal": [[1.0, 2.0]] * 3})
     text = cat.gradient_text(summary=s, blowups=cat.blowup_table(df), seeds=2)
-    assert "- random_normal: 97× he_normal's overall; first-to-last layer ratio 0.91× he_normal's → " \
-           "**neither vanishes nor explodes** (its hidden_2 gradient is 1e+02× he_normal's)." in text
+    assert (
+        "- random_normal: 97× he_normal's overall; first-to-last layer ratio 0.91× he_normal's → "
+        "**neither vanishes nor explodes** (its hidden_2 gradient is 1e+02× he_normal's)." in text
+    )
     assert "random_uniform:" in text and "→ **vanishes**" in text
     assert "Of the 2 initializers the page warns about, 1 do so here." in text
-    assert "explode:" in text and ("zeros: every hidden kernel's gradient is zero (exactly, or float32 round-off "
-                                   "below 1e-06 of the largest layer's) → **zero**") in text
+    assert (
+        "explode:" in text
+        and (
+            "zeros: every hidden kernel's gradient is zero (exactly, or float32 round-off "
+            "below 1e-06 of the largest layer's) → **zero**"
+        )
+        in text
+    )
     assert "0 of 3 runs diverged and 3 had a training loss" in text
     assert "(random_normal: 0 diverged, 3 blow-up(s))" in text
     assert "at most 18%" in text  # he_normal's two seeds: 0.2 / 1.1
@@ -196,24 +252,42 @@ def test_gradient_text_answers_the_warning() -> None:
 def test_catalogue_text_names_test_correction_and_seeds() -> None:
     inits = ["zeros", "ones", "orthogonal", "random_normal", "random_uniform", *cat.VARIANCE_SCALING]
     rng = np.random.default_rng(0)
-    final = {i: [0.1135] * 5 if i == "zeros" else [math.nan] * 5 if i == "ones" else
-             list(0.975 + rng.normal(0, 0.002, 5)) for i in inits}
+    final = {
+        i: [0.1135] * 5 if i == "zeros" else [math.nan] * 5 if i == "ones" else list(0.975 + rng.normal(0, 0.002, 5))
+        for i in inits
+    }
     df = _runs(final, status={"ones": ["diverged"] * 5}, epochs=3)
     table = cat.catalogue_table(df, 0.5)
     ref = cat.reference_family(df, "he_normal", 0.005)
     simpler = ["zeros", "orthogonal", "random_normal", "random_uniform"]
-    group = cat.group_family(df, cat.VARIANCE_SCALING, simpler, 0.005, extra=[("orthogonal", "zeros")])
+    group = cat.group_family(df, cat.VARIANCE_SCALING, simpler, delta=0.005, extra=[("orthogonal", "zeros")])
     draws = cat.draw_repeatability(inits, (4, 3))
     spread = cat.spread_family(df, cat.WARNED, cat.VARIANCE_SCALING)
-    speed_claims = speed.speed_family(df, [("orthogonal", "random_normal")], 0.99, 0.005)
+    speed_claims = speed.speed_family(df, [("orthogonal", "random_normal")], 0.99, delta=0.005)
     grads = cat.gradient_summary(_grads().replace({"init": {"big": "random_normal", "vanish": "random_uniform"}}))
-    text = cat.catalogue_text(table=table, reference=ref, group=group, draws=draws, spread=spread, speed=speed_claims,
-                              grads=grads, blowups=cat.blowup_table(df), delta=0.005, fail_below=0.5, target=0.99,
-                              ref_name="he_normal")
+    text = cat.catalogue_text(
+        table=table,
+        reference=ref,
+        group=group,
+        draws=draws,
+        spread=spread,
+        speed=speed_claims,
+        grads=grads,
+        blowups=cat.blowup_table(df),
+        delta=0.005,
+        fail_below=0.5,
+        target=0.99,
+        ref_name="he_normal",
+    )
     lines = text.splitlines()
-    assert [l.split("**")[1] for l in lines] == ["Failures", "Against he_normal", "The page's conclusion",
-                                                 "Repeatability", "Vanishing or exploding gradients",
-                                                 "Orthogonal accelerates convergence"]
+    assert [l.split("**")[1] for l in lines] == [
+        "Failures",
+        "Against he_normal",
+        "The page's conclusion",
+        "Repeatability",
+        "Vanishing or exploding gradients",
+        "Orthogonal accelerates convergence",
+    ]
     assert "zeros failed in 5 of 5 (100%, 95% CI 57%–100%), runs that trained: none" in lines[0]
     assert "ones failed in 5 of 5 (100%, 95% CI 57%–100%), 5 of them diverged, runs that trained: none" in lines[0]
     assert "over 5 seeds, sign tests where a run diverged, Holm over 10 comparisons" in lines[1]
@@ -226,7 +300,7 @@ def test_catalogue_text_names_test_correction_and_seeds() -> None:
 
 
 def test_gradients_at_init_on_real_data() -> None:
-    g = cat.gradients_at_init("mnist", "mlp_128_64", ["zeros", "he_normal"], [0], train_limit=256, n_samples=64)
+    g = cat.gradients_at_init("mnist", "mlp_128_64", ["zeros", "he_normal"], seeds=[0], train_limit=256, n_samples=64)
     assert list(g["layer"].unique()) == ["hidden_1", "hidden_2", "output"]
     z = g[g["init"] == "zeros"].set_index("layer")["kernel_grad_norm"]
     assert z["hidden_1"] == 0.0 and z["hidden_2"] == 0.0  # zero weights pass no gradient to hidden kernels
@@ -240,24 +314,30 @@ def test_sign_test_ranks_a_diverged_run_last() -> None:
     assert (s["wins"], s["losses"], s["ties"], s["n"]) == (2, 1, 2, 3)
     assert s["mean"] == pytest.approx(1 / 3) and s["p"] == pytest.approx(1.0)  # binomial(2 of 3) two-sided
     ten = cat.sign_test([0.9] * 10, [math.nan] * 10)
-    assert ten["p"] == pytest.approx(2 * 0.5 ** 10)
+    assert ten["p"] == pytest.approx(2 * 0.5**10)
     assert math.isnan(cat.sign_test([math.nan], [math.nan])["p"])
 
 
 def test_compare_with_failures_uses_a_sign_test_where_a_run_diverged() -> None:
-    df = _runs({"ref": [0.95 + 0.001 * k for k in range(10)], "gone": [math.nan] * 10,
-                "close": [0.95 + 0.001 * k + 0.0002 * (-1) ** k for k in range(10)]})
+    df = _runs(
+        {
+            "ref": [0.95 + 0.001 * k for k in range(10)],
+            "gone": [math.nan] * 10,
+            "close": [0.95 + 0.001 * k + 0.0002 * (-1) ** k for k in range(10)],
+        }
+    )
     t = cat.compare_with_failures(df, [("ref", "gone"), ("ref", "close"), ("gone", "ref")], 0.005).set_index("claim")
     assert t.loc["ref > gone", "test"] == "sign" and t.loc["ref > close", "test"] == "t"
-    assert t.loc["ref > gone", "p"] == pytest.approx(2 * 0.5 ** 10)
+    assert t.loc["ref > gone", "p"] == pytest.approx(2 * 0.5**10)
     p = t["p"].to_numpy()  # Holm over the three together
     assert t.loc["ref > gone", "p_adj"] == pytest.approx(min(1.0, 3 * p.min()) if p[0] == p.min() else p[0])
     assert t.loc["ref > gone", "verdict"] == "supported" and t.loc["gone > ref", "verdict"] == "reversed"
     assert t.loc["ref > close", "verdict"] == "equivalent"  # differences of ±0.02 pp
     assert math.isnan(t.loc["ref > gone", "p_equiv_adj"])
     lines = cat.comparison_lines(t.reset_index(), 0.005)
-    assert lines[0].startswith("- ref > gone: ref ahead in 10 seed(s), behind in 0 (sign test: a diverged run counts "
-                               "last), Holm p = ")
+    assert lines[0].startswith(
+        "- ref > gone: ref ahead in 10 seed(s), behind in 0 (sign test: a diverged run counts last), Holm p = "
+    )
     assert lines[0].endswith("→ **supported**")
     assert lines[1].startswith("- ref > close: -0.00 pp") or lines[1].startswith("- ref > close: +0.00 pp")
     text = cat.family_text(t.reset_index(), "a test family", 0.005)
@@ -277,6 +357,7 @@ def test_gradient_summary_names_the_largest_layer() -> None:
     s = cat.gradient_summary(_grads())
     assert s.loc["big", "largest"] == pytest.approx(100.0) and s.loc["big", "largest_layer"] == "hidden_2"
     assert s.loc["explode", "largest_layer"] == "hidden_1"
-    text = cat.gradient_text(summary=s.rename(index={"big": "random_normal"}),
-                             blowups=cat.blowup_table(_runs({"x": [0.9]})))
+    text = cat.gradient_text(
+        summary=s.rename(index={"big": "random_normal"}), blowups=cat.blowup_table(_runs({"x": [0.9]}))
+    )
     assert "(its hidden_2 gradient is 1e+02× he_normal's)" in text

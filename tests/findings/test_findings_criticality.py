@@ -17,9 +17,21 @@ def _grid(acc: dict[tuple[float, int], list[float]], status: dict | None = None)
     rows = []
     for (w, d), values in acc.items():
         for seed, v in enumerate(values):
-            rows.append({"dataset": "mnist", "model": "deep_mlp", "init": "variance_scaling", "seed": seed, "epoch": 1,
-                         "test_accuracy": v, "val_accuracy": v, "wall_time": 1.0,
-                         "status": (status or {}).get((w, d, seed), "ok"), "sigma_w2": w, "depth": d})
+            rows.append(
+                {
+                    "dataset": "mnist",
+                    "model": "deep_mlp",
+                    "init": "variance_scaling",
+                    "seed": seed,
+                    "epoch": 1,
+                    "test_accuracy": v,
+                    "val_accuracy": v,
+                    "wall_time": 1.0,
+                    "status": (status or {}).get((w, d, seed), "ok"),
+                    "sigma_w2": w,
+                    "depth": d,
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -27,8 +39,10 @@ LIMITS = {1.0: 20.0, 2.0: 100.0}  # 6 ξ_c per σ_w²
 
 
 def test_trainability_table_grades_each_cell_run_by_run() -> None:
-    df = _grid({(1.0, 8): [0.8, 0.9, 0.7], (1.0, 32): [0.1, 0.1, 0.1], (2.0, 32): [0.6, 0.15, math.nan]},
-               status={(2.0, 32, 2): "diverged"})
+    df = _grid(
+        {(1.0, 8): [0.8, 0.9, 0.7], (1.0, 32): [0.1, 0.1, 0.1], (2.0, 32): [0.6, 0.15, math.nan]},
+        status={(2.0, 32, 2): "diverged"},
+    )
     t = crit.trainability_table(df, 0.2, LIMITS).set_index(["sigma_w2", "depth"])
     assert t.loc[(1.0, 8), ["trained", "runs", "grade", "inside"]].tolist() == [3, 3, "trains", True]
     assert t.loc[(1.0, 32), ["trained", "grade", "inside"]].tolist() == [0, "fails", False]
@@ -73,21 +87,43 @@ def _iso_runs(auc: dict[str, dict[str, list[float]]], epochs: int = 2) -> pd.Dat
         for kernel, values in kernels.items():
             for seed, v in enumerate(values):
                 for epoch in range(1, epochs + 1):
-                    rows.append({"dataset": "mnist", "model": "deep_mlp", "init": crit.KERNEL_INIT[kernel],
-                                 "seed": seed, "epoch": epoch, "val_accuracy": v, "test_accuracy": v, "depth": 8,
-                                 "activation": setup.split(",")[0], "setup": setup, "kernel": kernel,
-                                 "learning_rate": 0.01, "status": "ok"})
+                    rows.append(
+                        {
+                            "dataset": "mnist",
+                            "model": "deep_mlp",
+                            "init": crit.KERNEL_INIT[kernel],
+                            "seed": seed,
+                            "epoch": epoch,
+                            "val_accuracy": v,
+                            "test_accuracy": v,
+                            "depth": 8,
+                            "activation": setup.split(",")[0],
+                            "setup": setup,
+                            "kernel": kernel,
+                            "learning_rate": 0.01,
+                            "status": "ok",
+                        }
+                    )
     return pd.DataFrame(rows)
 
 
 def _summary(near: dict[str, tuple[float, float]], depth: int = 8) -> pd.DataFrame:
-    return pd.DataFrame([{"setup": s, "kernel": k, "depth": depth, "near_share": v}
-                         for s, (o, g) in near.items() for k, v in (("orthogonal", o), ("gaussian", g))])
+    return pd.DataFrame(
+        [
+            {"setup": s, "kernel": k, "depth": depth, "near_share": v}
+            for s, (o, g) in near.items()
+            for k, v in (("orthogonal", o), ("gaussian", g))
+        ]
+    )
 
 
 def test_isometry_tests_pair_by_seed_and_compare_with_the_spectra() -> None:
-    runs = _iso_runs({"linear": {"orthogonal": [0.90, 0.92, 0.91, 0.93], "gaussian": [0.80, 0.81, 0.79, 0.80]},
-                      "relu": {"orthogonal": [0.50, 0.52, 0.51, 0.50], "gaussian": [0.501, 0.519, 0.511, 0.499]}})
+    runs = _iso_runs(
+        {
+            "linear": {"orthogonal": [0.90, 0.92, 0.91, 0.93], "gaussian": [0.80, 0.81, 0.79, 0.80]},
+            "relu": {"orthogonal": [0.50, 0.52, 0.51, 0.50], "gaussian": [0.501, 0.519, 0.511, 0.499]},
+        }
+    )
     t = crit.isometry_tests(runs, _summary({"linear": (1.0, 0.1), "relu": (0.05, 0.05)})).set_index("setup")
     assert t.loc["linear", "mean"] == pytest.approx(0.115)
     assert t.loc["linear", ["predicted", "verdict", "agreement"]].tolist() == ["orthogonal", "supported", "agrees"]
@@ -131,8 +167,16 @@ def test_simulation_table_counts_covered_points() -> None:
     for layer in (0, 1, 2):
         for seed, noise in enumerate((-0.01, 0.0, 0.01)):
             shift = 0.2 if layer == 2 else 0.0  # layer 2 misses the prediction by far more than its interval
-            rows.append({"sigma_w2": 1.0, "c0": 0.5, "layer": layer, "seed": seed, "predicted": 0.6,
-                         "correlation": 0.6 + noise + shift})
+            rows.append(
+                {
+                    "sigma_w2": 1.0,
+                    "c0": 0.5,
+                    "layer": layer,
+                    "seed": seed,
+                    "predicted": 0.6,
+                    "correlation": 0.6 + noise + shift,
+                }
+            )
     t = crit.simulation_table(pd.DataFrame(rows)).iloc[0]
     assert (t["points"], t["seeds"]) == (2, 3)  # layer 0 is the exact start, not a point
     assert t["covered"] == pytest.approx(0.5) and t["max_abs_error"] == pytest.approx(0.2)
@@ -142,8 +186,10 @@ def test_simulation_table_counts_covered_points() -> None:
 
 def test_run_parameters() -> None:
     assert crit.gaussian_params(1.5) == {"scale": 1.5, "mode": "fan_in", "distribution": "untruncated_normal"}
-    assert crit.net_params(4, 16, "tanh", 0.05)["bias_std"] == pytest.approx(math.sqrt(0.05))
-    assert "bias_std" not in crit.net_params(4, 16, "relu", 0.0)  # zeros: the model's default, its cache key unchanged
+    assert crit.net_params(4, 16, "tanh", sigma_b2=0.05)["bias_std"] == pytest.approx(math.sqrt(0.05))
+    assert "bias_std" not in crit.net_params(
+        4, 16, "relu", sigma_b2=0.0
+    )  # zeros: the model's default, its cache key unchanged
     assert crit.max_depths([1.0], 0.05)[1.0] == pytest.approx(6 * 3.627, abs=0.01)
 
 
@@ -161,8 +207,9 @@ def test_bound_verdict_words() -> None:
 
 def test_agreement_counts_in_words() -> None:
     words = crit._agreement_counts(pd.Series(["agrees", "agrees", "undecided"]))
-    assert words == ("The spectra's prediction agrees with 2 of 3 tests; it disagrees with 0; "
-                     "1 is undecided (inconclusive tests).")
+    assert words == (
+        "The spectra's prediction agrees with 2 of 3 tests; it disagrees with 0; 1 is undecided (inconclusive tests)."
+    )
     assert crit._agreement_counts(pd.Series(["disagrees"])).endswith("disagrees with 1.")
 
 
@@ -170,21 +217,51 @@ def test_the_grids_are_studies_run_by_run_grid_with_the_numbers_of_studies_of_th
     from initlab.training.record import RESULT_COLUMNS
     from initlab.training.study import Study
 
-    small = dict(width=8, seeds=[0, 1], learning_rate=0.05, epochs=1, train_limit=128, test_limit=64,
-                 cache_root=str(tmp_path))
+    small = dict(
+        width=8, seeds=[0, 1], learning_rate=0.05, epochs=1, train_limit=128, test_limit=64, cache_root=str(tmp_path)
+    )
     df = crit.trainability_runs("mnist", [1.0, 2.0], [1, 2], sigma_b2=0.05, **small)
-    assert list(df.columns) == RESULT_COLUMNS + ["sigma_w2", "sigma_b2", "depth", "width", "activation",
-                                                 "learning_rate", "kernel"]
+    assert list(df.columns) == RESULT_COLUMNS + [
+        "sigma_w2",
+        "sigma_b2",
+        "depth",
+        "width",
+        "activation",
+        "learning_rate",
+        "kernel",
+    ]
     assert list(df[["depth", "sigma_w2", "seed"]].itertuples(index=False, name=None)) == [
-        (d, w, s) for d in (1, 2) for w in (1.0, 2.0) for s in (0, 1)]
-    alone = Study("mnist", "deep_mlp", ("variance_scaling",), seeds=(0, 1), epochs=1, optimizer="sgd",
-                  learning_rate=0.05, train_limit=128, test_limit=64,
-                  init_params={"variance_scaling": crit.gaussian_params(2.0)},
-                  model_params=crit.net_params(2, 8, "tanh", 0.05)).run(cache=False)
+        (d, w, s) for d in (1, 2) for w in (1.0, 2.0) for s in (0, 1)
+    ]
+    alone = Study(
+        "mnist",
+        "deep_mlp",
+        ("variance_scaling",),
+        seeds=(0, 1),
+        epochs=1,
+        optimizer="sgd",
+        learning_rate=0.05,
+        train_limit=128,
+        test_limit=64,
+        init_params={"variance_scaling": crit.gaussian_params(2.0)},
+        model_params=crit.net_params(2, 8, "tanh", sigma_b2=0.05),
+    ).run(cache=False)
     mine = df[(df.depth == 2) & (df.sigma_w2 == 2.0)][RESULT_COLUMNS].reset_index(drop=True)
     pd.testing.assert_frame_equal(mine.drop(columns="wall_time"), alone.drop(columns="wall_time"))  # same stacks
     iso = crit.isometry_runs("mnist", [("tanh", 0.05), ("relu", 0.0)], depth=2, **small)
     assert list(iso[["activation", "kernel"]].drop_duplicates().itertuples(index=False, name=None)) == [
-        ("tanh", "gaussian"), ("tanh", "orthogonal"), ("relu", "gaussian"), ("relu", "orthogonal")]
-    assert list(iso.columns)[len(RESULT_COLUMNS):] == ["sigma_w2", "sigma_b2", "depth", "width", "activation",
-                                                       "setup", "learning_rate", "kernel"]
+        ("tanh", "gaussian"),
+        ("tanh", "orthogonal"),
+        ("relu", "gaussian"),
+        ("relu", "orthogonal"),
+    ]
+    assert list(iso.columns)[len(RESULT_COLUMNS) :] == [
+        "sigma_w2",
+        "sigma_b2",
+        "depth",
+        "width",
+        "activation",
+        "setup",
+        "learning_rate",
+        "kernel",
+    ]

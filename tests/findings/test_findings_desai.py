@@ -25,17 +25,28 @@ from initlab.stats import ALPHA, holm, ranking_verdict
 RN, RU, GU, HE = "random_normal", "random_uniform", "glorot_uniform", "he_normal"
 
 
-def _runs(curves: dict[str, list[list[float]]], test: dict[str, list[float]] | None = None,
-          train_offset: float = 0.0) -> pd.DataFrame:
+def _runs(
+    curves: dict[str, list[list[float]]], test: dict[str, list[float]] | None = None, train_offset: float = 0.0
+) -> pd.DataFrame:
     """A tidy study frame: ``curves[init][seed]`` is the validation curve (epoch 1 first); training
     accuracy is the same curve plus ``train_offset``; test accuracy the final value unless given."""
     rows = []
     for init, per_seed in curves.items():
         for seed, curve in enumerate(per_seed):
             for epoch, v in enumerate(curve, start=1):
-                rows.append({"dataset": "mnist", "model": "mlp_128", "init": init, "seed": seed, "epoch": epoch,
-                             "accuracy": v + train_offset, "val_accuracy": v,
-                             "test_accuracy": (test[init][seed] if test else curve[-1]), "status": "ok"})
+                rows.append(
+                    {
+                        "dataset": "mnist",
+                        "model": "mlp_128",
+                        "init": init,
+                        "seed": seed,
+                        "epoch": epoch,
+                        "accuracy": v + train_offset,
+                        "val_accuracy": v,
+                        "test_accuracy": (test[init][seed] if test else curve[-1]),
+                        "status": "ok",
+                    }
+                )
     return pd.DataFrame(rows)
 
 
@@ -84,9 +95,12 @@ def test_paper_gaps_are_the_adjacent_differences_of_table_1() -> None:
 def test_gap_seeds_from_the_spread_of_paired_differences() -> None:
     base = np.array([0.75, 0.8125, 0.875])  # dyadic values: the RU - RN differences below are exact
     swing = np.array([1.0, -1.0, 0.0])
-    test = {GU: list(base + 0.001 + 0.0024 * swing),  # GU - HE: 0.001 + 0.0024·(1, -1, 0), s = 0.0024
-            HE: list(base), RU: list(base - 0.5 * swing),  # HE - RU: s = 0.5, against a gap of 0.0009
-            RN: list(base - 0.5 * swing - 2.0 ** -7)}  # RU - RN: 2^-7 in every seed, zero spread
+    test = {
+        GU: list(base + 0.001 + 0.0024 * swing),  # GU - HE: 0.001 + 0.0024·(1, -1, 0), s = 0.0024
+        HE: list(base),
+        RU: list(base - 0.5 * swing),  # HE - RU: s = 0.5, against a gap of 0.0009
+        RN: list(base - 0.5 * swing - 2.0**-7),
+    }  # RU - RN: 2^-7 in every seed, zero spread
     df = _runs({i: [[v] for v in vs] for i, vs in test.items()})
     g = desai.gap_seeds(df, DESAI_RANKING, desai.paper_gaps(DESAI_RANKING))
     assert g["paper gap (pp)"].tolist() == pytest.approx([0.24, 0.09, 0.15])
@@ -148,8 +162,14 @@ def test_speed_table_reports_reach_and_never() -> None:
 
 
 def test_faster_pairs_puts_the_faster_first() -> None:
-    t = pd.DataFrame({"metric": ["epoch1", "auc", "epochs"], "a": ["x", "x", "x"], "b": ["y", "y", "y"],
-                      "verdict": ["supported", "reversed", "inconclusive"]})
+    t = pd.DataFrame(
+        {
+            "metric": ["epoch1", "auc", "epochs"],
+            "a": ["x", "x", "x"],
+            "b": ["y", "y", "y"],
+            "verdict": ["supported", "reversed", "inconclusive"],
+        }
+    )
     assert desai.faster_pairs(t) == "after epoch 1: x > y; mean over epochs: y > x"
     assert desai.faster_pairs(t.assign(verdict="equivalent")) == "none"
 
@@ -157,8 +177,13 @@ def test_faster_pairs_puts_the_faster_first() -> None:
 def _equivalence_frame() -> pd.DataFrame:
     base = np.array([0.970, 0.975, 0.972, 0.978, 0.974])
     wiggle = np.array([0.0002, -0.0001, 0.0001, -0.0002, 0.0])
-    return _runs({"x": [[v] for v in base], "y": [[v] for v in base + 0.0005 + wiggle],
-                  "z": [[v] for v in base - 0.03 + 3 * wiggle]})
+    return _runs(
+        {
+            "x": [[v] for v in base],
+            "y": [[v] for v in base + 0.0005 + wiggle],
+            "z": [[v] for v in base - 0.03 + 3 * wiggle],
+        }
+    )
 
 
 def test_equivalence_family_decides_on_the_corrected_equivalence_test() -> None:
@@ -167,8 +192,9 @@ def test_equivalence_family_decides_on_the_corrected_equivalence_test() -> None:
     # x - y = -0.0005 - wiggle: far inside ±0.005; x - z = 0.03 + ...: far outside
     assert t.loc["x ≈ y", "verdict"] == "equivalent" and t.loc["x ≈ z", "verdict"] == "not shown equivalent"
     d = -0.0005 - np.array([0.0002, -0.0001, 0.0001, -0.0002, 0.0])
-    p_tost = max(st.ttest_1samp(d, -0.005, alternative="greater").pvalue,
-                 st.ttest_1samp(d, 0.005, alternative="less").pvalue)
+    p_tost = max(
+        st.ttest_1samp(d, -0.005, alternative="greater").pvalue, st.ttest_1samp(d, 0.005, alternative="less").pvalue
+    )
     assert t["p_equiv"].loc["x ≈ y"] == pytest.approx(p_tost)
     assert t["p_equiv_adj"].tolist() == pytest.approx(list(holm(t["p_equiv"])))
     assert not t["borderline"].any()
@@ -208,32 +234,53 @@ def test_equivalence_text_exact_difference() -> None:
 def test_ranking_whole_in_three_cases() -> None:
     t = pd.DataFrame({"verdict": ["supported", "supported"]})
     assert desai.ranking_whole(t, 0.005) == "holds: every step is supported"
-    assert desai.ranking_whole(t.assign(verdict=["supported", "reversed"]), 0.005) == \
-        "is contradicted: 1 step(s) reversed"
-    assert desai.ranking_whole(t.assign(verdict=["equivalent", "inconclusive"]), 0.005) == \
-        "is not established (1 equivalent, 1 inconclusive; equivalent means within ±0.5 pp)"
+    assert (
+        desai.ranking_whole(t.assign(verdict=["supported", "reversed"]), 0.005) == "is contradicted: 1 step(s) reversed"
+    )
+    assert (
+        desai.ranking_whole(t.assign(verdict=["equivalent", "inconclusive"]), 0.005)
+        == "is not established (1 equivalent, 1 inconclusive; equivalent means within ±0.5 pp)"
+    )
 
 
 def test_findings_text_names_test_correction_and_seeds_for_each_item() -> None:
     rng = np.random.default_rng(0)
     level = {RN: 0.9730, RU: 0.9745, GU: 0.9778, HE: 0.9754}
-    curves = {i: [[m - 0.02 + rng.normal(0, 1e-3), m - 0.005 + rng.normal(0, 1e-3), m + rng.normal(0, 1e-3)]
-                  for _ in range(6)] for i, m in level.items()}
+    curves = {
+        i: [
+            [m - 0.02 + rng.normal(0, 1e-3), m - 0.005 + rng.normal(0, 1e-3), m + rng.normal(0, 1e-3)] for _ in range(6)
+        ]
+        for i, m in level.items()
+    }
     df = _runs(curves, train_offset=0.01)
     gaps = desai.paper_gaps(DESAI_RANKING)
     ranking = ranking_verdict(df, DESAI_RANKING, 0.005, gaps=gaps)
-    speed_claims = speed.speed_family(df, speed.ordered_pairs(DESAI_RANKING), 0.97, 0.005)
+    speed_claims = speed.speed_family(df, speed.ordered_pairs(DESAI_RANKING), 0.97, delta=0.005)
     eq = desai.equivalence_family(df, DESAI_RANKING, 0.005)
-    text = desai.findings_text(published=desai.published_comparison(df), ranking=ranking, speed=speed_claims,
-                               equivalence=eq, gaps=desai.gap_seeds(df, DESAI_RANKING, gaps), delta=0.005, target=0.97)
+    text = desai.findings_text(
+        published=desai.published_comparison(df),
+        ranking=ranking,
+        speed=speed_claims,
+        equivalence=eq,
+        gaps=desai.gap_seeds(df, DESAI_RANKING, gaps),
+        delta=0.005,
+        target=0.97,
+    )
     lines = text.splitlines()
-    assert [l.split("**")[1] for l in lines] == ["Table 1.", "The paper's ranking", "Seeds to resolve the paper's gaps",
-                                                 "Convergence speed", "Final test accuracies"]
+    assert [l.split("**")[1] for l in lines] == [
+        "Table 1.",
+        "The paper's ranking",
+        "Seeds to resolve the paper's gaps",
+        "Convergence speed",
+        "Final test accuracies",
+    ]
     assert "over 6 seeds, Holm over the 3 steps" in lines[1]
     assert "18 claims" in lines[3] and "over 6 seeds, Holm over the whole family" in lines[3]
     assert "over 6 seeds, Holm over the 6 pairs" in lines[4]
-    assert all(step in lines[2] for step in ("glorot_uniform > he_normal:", "he_normal > random_uniform:",
-                                             "random_uniform > random_normal:"))
+    assert all(
+        step in lines[2]
+        for step in ("glorot_uniform > he_normal:", "he_normal > random_uniform:", "random_uniform > random_normal:")
+    )
     assert speed.ordered_pairs(["a", "b", "c"]) == [("a", "b"), ("a", "c"), ("b", "c")]
 
 
@@ -245,15 +292,22 @@ def test_seeds_phrase() -> None:
 
 
 def test_gap_text_reads_the_seeds_against_the_verdict() -> None:
-    gaps = pd.DataFrame({"paper gap (pp)": [0.24, 0.09, 0.15, 0.2, 0.1], "ours (pp)": [0.08, 0.02, 0.3, 0.1, 0.0],
-                         "seeds: alone": ["8", "42", "5", "more than 10,000", "n/a"],
-                         "seeds: within 5 steps (α/5)": ["10", "55", "7", "more than 10,000", "n/a"],
-                         "seeds now": [10, 10, 10, 10, 10]},
-                        index=["a > b", "b > c", "c > d", "d > e", "e > f"])
+    gaps = pd.DataFrame(
+        {
+            "paper gap (pp)": [0.24, 0.09, 0.15, 0.2, 0.1],
+            "ours (pp)": [0.08, 0.02, 0.3, 0.1, 0.0],
+            "seeds: alone": ["8", "42", "5", "more than 10,000", "n/a"],
+            "seeds: within 5 steps (α/5)": ["10", "55", "7", "more than 10,000", "n/a"],
+            "seeds now": [10, 10, 10, 10, 10],
+        },
+        index=["a > b", "b > c", "c > d", "d > e", "e > f"],
+    )
     ranking = pd.DataFrame({"verdict": ["equivalent", "inconclusive", "supported", "inconclusive", "inconclusive"]})
     parts = desai.gap_text(gaps, ranking).rstrip(".").split("; ")
-    assert parts[0] == ("a > b: 10 seeds are at least the 10 that would find the paper's 0.24 pp gap with 80% power, "
-                        "and the step is equivalent (ours +0.08 pp): a gap as large as the paper's is unlikely")
+    assert parts[0] == (
+        "a > b: 10 seeds are at least the 10 that would find the paper's 0.24 pp gap with 80% power, "
+        "and the step is equivalent (ours +0.08 pp): a gap as large as the paper's is unlikely"
+    )
     assert parts[1] == "b > c: 55 seeds would find the paper's 0.09 pp gap with 80% power, 10 were run"
     assert parts[2] == "c > d: resolved, supported with 10 seeds"
     assert parts[3].startswith("d > e: more than 10,000 seeds (from our spread")

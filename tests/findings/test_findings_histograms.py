@@ -44,19 +44,31 @@ def _window(density_first: float, density_last: float) -> pd.DataFrame:
     rows = []
     for init in ("zeros", "a", "b"):
         for layer, dens, width in (("hidden_1", density_first, 0.2), ("hidden_4", density_last, 0.6)):
-            rows.append({"init": init, "layer": layer, "bin_width": width,
-                         "zero_bar_share": 0.9 if init == "a" else 0.8,
-                         "zero_bar_density": dens, "clipped": dens > 4, "bars_shown": 6 if layer == "hidden_1" else 2,
-                         "outside": 0.05, "exact_zero": 0.85, "largest": 9.5 if init == "a" else 12.0})
+            rows.append(
+                {
+                    "init": init,
+                    "layer": layer,
+                    "bin_width": width,
+                    "zero_bar_share": 0.9 if init == "a" else 0.8,
+                    "zero_bar_density": dens,
+                    "clipped": dens > 4,
+                    "bars_shown": 6 if layer == "hidden_1" else 2,
+                    "outside": 0.05,
+                    "exact_zero": 0.85,
+                    "largest": 9.5 if init == "a" else 12.0,
+                }
+            )
     return pd.DataFrame(rows)
 
 
 def test_window_text_by_hand() -> None:
     text = h.window_text(_window(4.5, 1.2))
     assert "ranges over a, b)" in text  # zeros left out
-    assert ("- **hidden_1**: bars 0.20 wide (2 panels, 6 bar(s) inside the window); the bar at 0 holds 80.0%–90.0% "
-            "of the values, of which 85.0% are exactly 0, at density 4.50 (2 of 2 cut off by the y-limit); 5.0% of "
-            "the values lie beyond the window, up to 9.5–12.") in text
+    assert (
+        "- **hidden_1**: bars 0.20 wide (2 panels, 6 bar(s) inside the window); the bar at 0 holds 80.0%–90.0% "
+        "of the values, of which 85.0% are exactly 0, at density 4.50 (2 of 2 cut off by the y-limit); 5.0% of "
+        "the values lie beyond the window, up to 9.5–12."
+    ) in text
     assert "(0 of 2 cut off by the y-limit)" in text
     assert "the taller bar at 0 (mean density 4.50) is hidden_1's; hidden_4's bars are 3 times as wide" in text
     assert "is hidden_4's" in h.window_text(_window(1.0, 2.0))
@@ -68,9 +80,21 @@ def _stats(values: dict[tuple[str, str], list[tuple[float, float, float]]]) -> p
     rows = []
     for (init, layer), per_seed in values.items():
         for seed, (fz, fd, sd) in zip(SEEDS, per_seed):
-            rows.append({"init": init, "seed": seed, "stage": "trained", "layer": layer, "units": LAYERS[layer],
-                         "mean": 0.0, "std": sd, "frac_zero": fz, "frac_dead_units": fd,
-                         "dead_units": round(fd * LAYERS[layer]), "frac_above_1": 0.0})
+            rows.append(
+                {
+                    "init": init,
+                    "seed": seed,
+                    "stage": "trained",
+                    "layer": layer,
+                    "units": LAYERS[layer],
+                    "mean": 0.0,
+                    "std": sd,
+                    "frac_zero": fz,
+                    "frac_dead_units": fd,
+                    "dead_units": round(fd * LAYERS[layer]),
+                    "frac_above_1": 0.0,
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -88,9 +112,13 @@ def _synthetic() -> pd.DataFrame:
             fz = {"hidden_1": 0.9, "hidden_2": 0.6}[layer] + (0.0 if init != h.HE else 0.001)
             dead = {h.SMALL: 0.25, h.HE: 0.0, h.GLOROT: 0.125, h.LECUN: 0.001}[init]
             sd = {h.SMALL: 2.0, h.GLOROT: 1.0, h.HE: 1.0, h.LECUN: 1.0}[init] * (1 if layer == "hidden_1" else 3)
-            v[(init, layer)] = list(zip(_jitter(fz, 0.003 if init == h.HE else 0.002),
-                                        _jitter(dead, 0.001 if dead else 0.0),
-                                        _jitter(sd, 0.01 * sd)))
+            v[(init, layer)] = list(
+                zip(
+                    _jitter(fz, 0.003 if init == h.HE else 0.002),
+                    _jitter(dead, 0.001 if dead else 0.0),
+                    _jitter(sd, 0.01 * sd),
+                )
+            )
     return _stats(v)
 
 
@@ -120,7 +148,7 @@ def test_activation_claims_reach_every_verdict() -> None:
 def test_activation_claims_leave_out_missing_inits_and_keep_inconclusive() -> None:
     s = _synthetic()
     noisy = s.copy()
-    he = (noisy["init"] == h.HE)
+    he = noisy["init"] == h.HE
     noisy.loc[he, "frac_dead_units"] = [0.0, 0.5, 0.0, 0.5, 0.0] * 2  # he's dead share swings 0 / 50%
     t = h.activation_claims(noisy[noisy["init"] != h.LECUN]).set_index("claim")
     assert not any("lecun" in c for c in t.index)
@@ -129,14 +157,25 @@ def test_activation_claims_leave_out_missing_inits_and_keep_inconclusive() -> No
 
 
 def _study(values: dict[str, list[float]]) -> pd.DataFrame:
-    return pd.DataFrame([{"dataset": "mnist", "model": "m", "init": init, "seed": s, "epoch": 1,
-                          "test_accuracy": v, "status": "ok"}
-                         for init, vals in values.items() for s, v in zip(SEEDS, vals)])
+    return pd.DataFrame(
+        [
+            {"dataset": "mnist", "model": "m", "init": init, "seed": s, "epoch": 1, "test_accuracy": v, "status": "ok"}
+            for init, vals in values.items()
+            for s, v in zip(SEEDS, vals)
+        ]
+    )
 
 
 def test_accuracy_claims_by_statement() -> None:
-    df = _study({h.ZERO: [0.1135] * 5, h.SMALL: _jitter(0.977, 0.001), h.GLOROT: _jitter(0.977, 0.0012),
-                 h.HE: _jitter(0.9775, 0.0011), h.LECUN: _jitter(0.960, 0.001)})
+    df = _study(
+        {
+            h.ZERO: [0.1135] * 5,
+            h.SMALL: _jitter(0.977, 0.001),
+            h.GLOROT: _jitter(0.977, 0.0012),
+            h.HE: _jitter(0.9775, 0.0011),
+            h.LECUN: _jitter(0.960, 0.001),
+        }
+    )
     t = h.accuracy_claims(df, 0.005).set_index("claim")
     assert list(t["statement"]) == [h.ZERO, h.SMALL, h.GLOROT, h.HE, h.HE]
     assert t.loc["he_normal > zeros", "verdict"] == "supported"
@@ -155,20 +194,27 @@ def test_claim_lines_and_claims_text() -> None:
     p = act.iloc[0]["p_adj"]
     assert p < 1e-3 and f"Holm p = {p:.3g} → **supported**" in lines[0]  # a small p printed, not 0.000
     assert any(line.endswith("**equivalent within ±2 pp (exact: the same in all 5 seeds)**") for line in lines)
-    assert any("std of glorot_normal > std of random_normal_001: -50.00 %" in line and "**reversed" in line
-               for line in lines)
+    assert any(
+        "std of glorot_normal > std of random_normal_001: -50.00 %" in line and "**reversed" in line for line in lines
+    )
     one = act.iloc[:1].assign(n=1, verdict="inconclusive")
-    assert h.claim_lines(one)[0] == ("- random_normal_001 leaves more units dead than he_normal: +25.00 pp from one "
-                                     "seed → **inconclusive (needs at least 2 seeds)**")
+    assert h.claim_lines(one)[0] == (
+        "- random_normal_001 leaves more units dead than he_normal: +25.00 pp from one "
+        "seed → **inconclusive (needs at least 2 seeds)**"
+    )
     text = h.claims_text(act, acc, _synthetic())
-    assert text.startswith("- **Zero**: every layer's activations sit at zero, and the model learns poorly.\n"
-                           "  - Every activation of every layer is exactly 0 in all 5 seeds: **holds**")
+    assert text.startswith(
+        "- **Zero**: every layer's activations sit at zero, and the model learns poorly.\n"
+        "  - Every activation of every layer is exactly 0 in all 5 seeds: **holds**"
+    )
     assert "  - he_normal > zeros: +86.40 pp" in text
     assert text.index("**Random normal") < text.index("**He**") < text.index("**Every method**")
     # random normal's layers: 0.9 +- jitter and 0.6 +- jitter exactly zero: "not normal"
     assert "  - Not normal: a ReLU output is never negative, and 59.6%–90.4% of each layer's activations" in text
-    assert "(shares in percentage points, δ = 2 pp; standard deviations as a relative difference, δ = 10%): " \
-           "15 test(s), each a paired t-test over 5 seeds" in text
+    assert (
+        "(shares in percentage points, δ = 2 pp; standard deviations as a relative difference, δ = 10%): "
+        "15 test(s), each a paired t-test over 5 seeds" in text
+    )
     assert "test accuracy after the last epoch): 1 test(s)" in text
     s = _synthetic()
     s.loc[s["init"] == h.ZERO, "frac_zero"] = 0.5
@@ -181,16 +227,27 @@ def _at_init(alike: bool) -> pd.DataFrame:
         for seed in (0, 1):
             for k, layer in enumerate(LAYERS):
                 fz = 0.5 + 0.01 * k + (0.02 if (not alike and init == h.HE) else 0.0)
-                rows.append({"init": init, "seed": seed, "stage": "at init", "layer": layer, "units": 4,
-                             "std": scale * (0.5 ** k), "frac_zero": fz})
+                rows.append(
+                    {
+                        "init": init,
+                        "seed": seed,
+                        "stage": "at init",
+                        "layer": layer,
+                        "units": 4,
+                        "std": scale * (0.5**k),
+                        "frac_zero": fz,
+                    }
+                )
     return pd.DataFrame(rows)
 
 
 def test_init_text_by_hand() -> None:
     text = h.init_text(_at_init(True), [h.ZERO, h.SMALL, h.GLOROT, h.HE])
-    assert text.startswith("At initialization the activation std goes from hidden_1 to hidden_2 as follows "
-                           "(mean over seeds): random_normal_001 0.01 → 0.005; glorot_normal 1 → 0.5; "
-                           "he_normal 1.4 → 0.7.")
+    assert text.startswith(
+        "At initialization the activation std goes from hidden_1 to hidden_2 as follows "
+        "(mean over seeds): random_normal_001 0.01 → 0.005; glorot_normal 1 → 0.5; "
+        "he_normal 1.4 → 0.7."
+    )
     assert "glorot_normal, he_normal have the same shares of exactly-zero activations" in text
     assert "same shares" not in h.init_text(_at_init(False), [h.SMALL, h.GLOROT, h.HE])
 
@@ -205,37 +262,59 @@ def _grads() -> pd.DataFrame:
     for init, at_init, trained in ((h.SMALL, 1e-4, 0.1), (h.HE, 1.0, 0.2), (h.ZERO, 0.0, 0.0)):
         for seed in (0, 1):
             for k, layer in enumerate(LAYERS):
-                rows += [{"init": init, "seed": seed, "stage": "at init", "layer": layer,
-                          "kernel_grad_norm": at_init * (1 + k)},
-                         {"init": init, "seed": seed, "stage": "trained", "layer": layer,
-                          "kernel_grad_norm": trained / (1 + 19 * k)}]
+                rows += [
+                    {
+                        "init": init,
+                        "seed": seed,
+                        "stage": "at init",
+                        "layer": layer,
+                        "kernel_grad_norm": at_init * (1 + k),
+                    },
+                    {
+                        "init": init,
+                        "seed": seed,
+                        "stage": "trained",
+                        "layer": layer,
+                        "kernel_grad_norm": trained / (1 + 19 * k),
+                    },
+                ]
     return pd.DataFrame(rows)
 
 
 def _steps(small_grad: float) -> pd.DataFrame:
-    return pd.DataFrame([{"init": init, "seed": 0, "layer": layer, "grad_rms": g, "step_rms": s, "kernel_std": w}
-                         for init, g, s, w in ((h.SMALL, small_grad, 1e-4, 0.01), (h.HE, 3e-3, 8e-4, 0.05))
-                         for layer in LAYERS])
+    return pd.DataFrame(
+        [
+            {"init": init, "seed": 0, "layer": layer, "grad_rms": g, "step_rms": s, "kernel_std": w}
+            for init, g, s, w in ((h.SMALL, small_grad, 1e-4, 0.01), (h.HE, 3e-3, 8e-4, 0.05))
+            for layer in LAYERS
+        ]
+    )
 
 
 def test_adam_text_by_hand() -> None:
     df = _study({h.SMALL: _jitter(0.977, 0.001), h.HE: _jitter(0.977, 0.0012)})
     acc = h.accuracy_claims(df, 0.005)
     text = h.adam_text(grads=_grads(), steps=_steps(2e-7), df=df, accuracy=acc)
-    assert text.startswith("At initialization he_normal's kernel gradients are 1e+04 times random_normal_001's "
-                           "(hidden_1 to hidden_2, mean over seeds); after training 2 times.")
-    assert "root mean square is 0.0008 for he_normal and 0.0001 for random_normal_001 (hidden layers), 8 times " \
-           "smaller, not 1e+04" in text
+    assert text.startswith(
+        "At initialization he_normal's kernel gradients are 1e+04 times random_normal_001's "
+        "(hidden_1 to hidden_2, mean over seeds); after training 2 times."
+    )
+    assert (
+        "root mean square is 0.0008 for he_normal and 0.0001 for random_normal_001 (hidden layers), 8 times "
+        "smaller, not 1e+04" in text
+    )
     assert "(root mean square 2e-07) lie below the first step's threshold ε/√(1 − β₂) = 3.16e-06" in text
     assert "the first step is 0.01 of the kernel's std for random_normal_001 and 0.016 for he_normal" in text
     assert "The paired test of he_normal > random_normal_001 is **equivalent within ±0.5 pp**" in text
     assert "Adam's first step shrinks far less: its" in text  # 8 times against 1e4
-    assert "are not all below the first step's threshold" in h.adam_text(grads=_grads(), steps=_steps(1e-5), df=df,
-                                                                         accuracy=acc)
+    assert "are not all below the first step's threshold" in h.adam_text(
+        grads=_grads(), steps=_steps(1e-5), df=df, accuracy=acc
+    )
     same = _steps(2e-7)
     same.loc[same["init"] == h.SMALL, "step_rms"] = 8e-8  # 1e4 times smaller, as the gradients
-    assert "Adam's first step shrinks about as much: its" in h.adam_text(grads=_grads(), steps=same, df=df,
-                                                                         accuracy=acc)
+    assert "Adam's first step shrinks about as much: its" in h.adam_text(
+        grads=_grads(), steps=same, df=df, accuracy=acc
+    )
 
 
 def test_step_table() -> None:
@@ -264,8 +343,14 @@ def test_layer_table_formats_means_over_seeds() -> None:
     s = pd.concat([_synthetic(), _synthetic().assign(stage="at init", std=8.6e-05)])
     t = h.layer_table(s, [h.HE, h.SMALL])
     assert list(t.index.get_level_values(0).unique()) == [h.HE, h.SMALL]
-    assert list(t.columns) == ["zero share (at init)", "zero share (trained)", "dead units (at init)",
-                               "dead units (trained)", "std (at init)", "std (trained)"]
+    assert list(t.columns) == [
+        "zero share (at init)",
+        "zero share (trained)",
+        "dead units (at init)",
+        "dead units (trained)",
+        "std (at init)",
+        "std (trained)",
+    ]
     assert t.loc[(h.SMALL, "hidden_1"), "std (at init)"] == "8.6e-05"  # never printed as 0
     assert t.loc[(h.SMALL, "hidden_1"), "dead units (trained)"] == "2.0"  # 0.25 of 8 units, a mean
 
@@ -273,9 +358,21 @@ def test_layer_table_formats_means_over_seeds() -> None:
 def test_probe_runs_keep_the_first_seed_and_measure_all() -> None:
     from initlab import training
 
-    specs = [training.RunSpec(dataset="mnist", model="deep_mlp", init=init, seed=seed, epochs=1, validation_split=0.0,
-                            train_limit=64, test_limit=48, model_params={"depth": 2, "width": 8})
-             for init in ("he_normal", "zeros") for seed in (0, 1)]
+    specs = [
+        training.RunSpec(
+            dataset="mnist",
+            model="deep_mlp",
+            init=init,
+            seed=seed,
+            epochs=1,
+            validation_split=0.0,
+            train_limit=64,
+            test_limit=48,
+            model_params={"depth": 2, "width": 8},
+        )
+        for init in ("he_normal", "zeros")
+        for seed in (0, 1)
+    ]
     p = h.probe_runs(specs)
     assert list(p.at_init) == list(p.trained) == ["he_normal", "zeros"]
     assert set(p.trained["he_normal"]) == {"hidden_1", "hidden_2"} and len(p.trained["he_normal"]["hidden_1"]) == 48

@@ -14,8 +14,7 @@ from initlab.stats import holm
 M0, M2 = "mlp_128", "mlp_512_256_128_64"
 
 
-def _frame(values: dict, epochs: int = 2, test_offset: float = 0.0,
-           diverged: dict | None = None) -> pd.DataFrame:
+def _frame(values: dict, epochs: int = 2, test_offset: float = 0.0, diverged: dict | None = None) -> pd.DataFrame:
     """A run_grid-like frame: ``values[(model, setting, init, rate)]`` lists each seed's final validation
     accuracy (NaN: a diverged run); the test accuracy is that plus ``test_offset``; the validation curve
     rises linearly from 0.5 to its final value."""
@@ -26,33 +25,71 @@ def _frame(values: dict, epochs: int = 2, test_offset: float = 0.0,
             bad = math.isnan(v)
             for epoch in range(1, epochs + 1):
                 val = math.nan if bad else 0.5 + (v - 0.5) * epoch / epochs
-                rows.append({"dataset": "mnist", "model": model, "init": init, "seed": seed, "epoch": epoch,
-                             "loss": 1.0 / epoch, "accuracy": val, "val_loss": 1.0, "val_accuracy": val,
-                             "test_loss": 1.0, "test_accuracy": math.nan if bad else v + test_offset,
-                             "wall_time": 1.0, "status": "diverged" if bad else "ok",
-                             "diverged_epoch": 1 if bad else math.nan, "engine": "stacked",
-                             "optimizer": optimizer, "learning_rate": rate,
-                             "momentum": 0.9 if setting.startswith("momentum") else 0.0, "nesterov": False,
-                             "optimizer_setting": setting})
+                rows.append(
+                    {
+                        "dataset": "mnist",
+                        "model": model,
+                        "init": init,
+                        "seed": seed,
+                        "epoch": epoch,
+                        "loss": 1.0 / epoch,
+                        "accuracy": val,
+                        "val_loss": 1.0,
+                        "val_accuracy": val,
+                        "test_loss": 1.0,
+                        "test_accuracy": math.nan if bad else v + test_offset,
+                        "wall_time": 1.0,
+                        "status": "diverged" if bad else "ok",
+                        "diverged_epoch": 1 if bad else math.nan,
+                        "engine": "stacked",
+                        "optimizer": optimizer,
+                        "learning_rate": rate,
+                        "momentum": 0.9 if setting.startswith("momentum") else 0.0,
+                        "nesterov": False,
+                        "optimizer_setting": setting,
+                    }
+                )
     return pd.DataFrame(rows)
 
 
-def _table(rates: list[float], scores: list[float], setting: str = "sgd", init: str = "he_normal",
-           model: str = M0) -> pd.DataFrame:
+def _table(
+    rates: list[float], scores: list[float], setting: str = "sgd", init: str = "he_normal", model: str = M0
+) -> pd.DataFrame:
     """A rate_table-like frame for one set-up: ``val_score`` per rate."""
-    return pd.DataFrame({"model": model, "optimizer_setting": setting, "init": init, "learning_rate": rates,
-                         "val_score": scores, "mean": scores, "half_width": 0.001, "n": 3, "runs": 3,
-                         "diverged": 0})
+    return pd.DataFrame(
+        {
+            "model": model,
+            "optimizer_setting": setting,
+            "init": init,
+            "learning_rate": rates,
+            "val_score": scores,
+            "mean": scores,
+            "half_width": 0.001,
+            "n": 3,
+            "runs": 3,
+            "diverged": 0,
+        }
+    )
 
 
 # --------------------------------------------------------------------------- grid and tables
 
 
 def test_grid_studies_make_one_study_per_optimizer_and_rate() -> None:
-    studies = opt.grid_studies("mnist", M0, ["he_normal"], seeds=[0, 1], epochs=2,
-                               grids=[("adam", 0.0, [1e-3, 1e-2]), ("sgd", 0.9, [0.01])], train_limit=1000)
+    studies = opt.grid_studies(
+        "mnist",
+        M0,
+        ["he_normal"],
+        seeds=[0, 1],
+        epochs=2,
+        grids=[("adam", 0.0, [1e-3, 1e-2]), ("sgd", 0.9, [0.01])],
+        train_limit=1000,
+    )
     assert [(s.optimizer, s.momentum, s.learning_rate) for s in studies] == [
-        ("adam", 0.0, 1e-3), ("adam", 0.0, 1e-2), ("sgd", 0.9, 0.01)]
+        ("adam", 0.0, 1e-3),
+        ("adam", 0.0, 1e-2),
+        ("sgd", 0.9, 0.01),
+    ]
     assert all(s.train_limit == 1000 and s.seeds == (0, 1) and s.epochs == 2 for s in studies)
 
 
@@ -82,8 +119,10 @@ def test_best_rate_inside_the_grid_and_its_window() -> None:
     # ... and narrower than the span of the next rates outside it, 0.001 to 1: 3 decades
     assert b["window_max"] == pytest.approx(3.0)
     assert opt.window_words(b) == "1 (1–3)"
-    assert opt.best_table(opt.best_rates(_table([0.001, 0.01, 0.1, 1.0], [0.90, 0.95, 0.945, 0.80]))).iloc[0][
-        "grid edge"] == "-"
+    assert (
+        opt.best_table(opt.best_rates(_table([0.001, 0.01, 0.1, 1.0], [0.90, 0.95, 0.945, 0.80]))).iloc[0]["grid edge"]
+        == "-"
+    )
 
 
 def test_best_rate_at_an_edge_ties_and_failures() -> None:
@@ -102,8 +141,14 @@ def test_best_rate_at_an_edge_ties_and_failures() -> None:
 
 
 def test_at_rates_and_default_rates() -> None:
-    df = _frame({(M0, "adam", "he_normal", 0.001): [0.9], (M0, "adam", "he_normal", 0.01): [0.95],
-                 (M0, "sgd", "he_normal", 0.1): [0.93], (M0, "sgd", "he_normal", 0.3): [0.94]})
+    df = _frame(
+        {
+            (M0, "adam", "he_normal", 0.001): [0.9],
+            (M0, "adam", "he_normal", 0.01): [0.95],
+            (M0, "sgd", "he_normal", 0.1): [0.93],
+            (M0, "sgd", "he_normal", 0.3): [0.94],
+        }
+    )
     best = opt.best_rates(opt.rate_table(df))
     picked = opt.at_rates(df, best)
     assert sorted(set(picked["learning_rate"])) == [0.01, 0.3]
@@ -115,10 +160,15 @@ def test_at_rates_and_default_rates() -> None:
 
 
 def test_accuracy_and_best_tables_show_divergence_edges_and_failures() -> None:
-    df = _frame({(M0, "sgd", "he_normal", 0.1): [0.9, 0.9, math.nan], (M0, "sgd", "he_normal", 1.0): [math.nan] * 3,
-                 (M0, "adam", "he_normal", 0.001): [0.95, 0.95, 0.95],
-                 (M2, "sgd", "random_normal_001", 0.1): [0.11] * 3,
-                 (M2, "sgd", "random_normal_001", 1.0): [0.1] * 3})
+    df = _frame(
+        {
+            (M0, "sgd", "he_normal", 0.1): [0.9, 0.9, math.nan],
+            (M0, "sgd", "he_normal", 1.0): [math.nan] * 3,
+            (M0, "adam", "he_normal", 0.001): [0.95, 0.95, 0.95],
+            (M2, "sgd", "random_normal_001", 0.1): [0.11] * 3,
+            (M2, "sgd", "random_normal_001", 1.0): [0.1] * 3,
+        }
+    )
     table = opt.rate_table(df)
     wide = opt.accuracy_table(table, M0)
     assert list(wide.columns) == ["0.001", "0.1", "1"] and wide.columns.name == "learning rate"
@@ -133,8 +183,13 @@ def test_accuracy_and_best_tables_show_divergence_edges_and_failures() -> None:
 
 
 def test_speed_at_best_indexes_by_model_setting_and_init() -> None:
-    df = _frame({(M0, "sgd", "he_normal", 0.1): [0.96, 0.96], (M0, "sgd", "random_normal", 0.1): [0.90, 0.91],
-                 (M0, "adam", "he_normal", 0.001): [0.97, 0.97]})
+    df = _frame(
+        {
+            (M0, "sgd", "he_normal", 0.1): [0.96, 0.96],
+            (M0, "sgd", "random_normal", 0.1): [0.90, 0.91],
+            (M0, "adam", "he_normal", 0.001): [0.97, 0.97],
+        }
+    )
     t = opt.speed_at_best(df, target=0.95)
     assert list(t.index.names) == opt.SETUP
     assert list(t.index.get_level_values(1)) == ["adam", "sgd", "sgd"]  # sorted as the other tables
@@ -148,7 +203,10 @@ def test_speed_at_best_indexes_by_model_setting_and_init() -> None:
 
 def test_source_claims() -> None:
     assert opt.source_claims(M0, ["he_normal", "random_normal", "glorot_uniform"]) == [
-        ("glorot_uniform", "he_normal"), ("glorot_uniform", "random_normal"), ("he_normal", "random_normal")]
+        ("glorot_uniform", "he_normal"),
+        ("glorot_uniform", "random_normal"),
+        ("he_normal", "random_normal"),
+    ]
     assert opt.source_claims(M2, ["random_normal_001", "he_normal"]) == [("he_normal", "random_normal_001")]
     assert len(opt.source_claims(M2, ["random_normal_001", "he_normal", "glorot_normal", "lecun_normal"])) == 4
     assert opt.source_claims("cnn_small", ["he_normal"]) == []
@@ -182,8 +240,14 @@ def test_claim_tests_pair_by_seed_and_holm_correct_per_model_and_condition() -> 
 
 
 def test_claim_tests_drop_a_diverged_seed() -> None:
-    runs = opt.final_runs(_frame({(M2, "sgd", "he_normal", 0.1): [0.95, math.nan, 0.96, 0.95],
-                                  (M2, "sgd", "random_normal_001", 0.1): [0.11, 0.11, 0.11, 0.11]}))
+    runs = opt.final_runs(
+        _frame(
+            {
+                (M2, "sgd", "he_normal", 0.1): [0.95, math.nan, 0.96, 0.95],
+                (M2, "sgd", "random_normal_001", 0.1): [0.11, 0.11, 0.11, 0.11],
+            }
+        )
+    )
     r = opt.claim_tests(runs, "default", 0.005).iloc[0]
     assert r["n"] == 3 and r["dropped"] == 1 and r["verdict"] == "supported"
 
@@ -201,13 +265,16 @@ def test_washout_table_of_no_tests_is_empty() -> None:
     assert w.empty and list(w.index.names) == ["model", "condition", "optimizer_setting"]
 
 
-@pytest.mark.parametrize("verdicts, ranking, washout", [
-    (["supported", "supported"], "holds", "not washed out"),
-    (["supported", "reversed"], "is contradicted", "not washed out"),
-    (["equivalent", "equivalent"], "is not established", "washed out"),
-    (["equivalent", "inconclusive"], "is not established", "undecided"),
-    ([], "is not established", "undecided"),
-])
+@pytest.mark.parametrize(
+    "verdicts, ranking, washout",
+    [
+        (["supported", "supported"], "holds", "not washed out"),
+        (["supported", "reversed"], "is contradicted", "not washed out"),
+        (["equivalent", "equivalent"], "is not established", "washed out"),
+        (["equivalent", "inconclusive"], "is not established", "undecided"),
+        ([], "is not established", "undecided"),
+    ],
+)
 def test_ranking_and_washout_words(verdicts, ranking, washout) -> None:
     assert opt.ranking_word(verdicts) == ranking
     assert opt.washout_word(verdicts) == washout
@@ -233,21 +300,28 @@ def test_washout_table_and_family_text() -> None:
 
 
 def _scale_runs() -> pd.DataFrame:
-    return opt.final_runs(_frame({
-        (M2, "adam", "he_normal", 0.001): [0.96, 0.96, 0.95],
-        (M2, "adam", "random_normal_001", 0.003): [0.95, 0.94, 0.94],
-        (M2, "sgd", "he_normal", 0.1): [0.95, 0.96, 0.96], (M2, "sgd", "random_normal_001", 1.0): [0.11, 0.12, 0.11]}))
+    return opt.final_runs(
+        _frame(
+            {
+                (M2, "adam", "he_normal", 0.001): [0.96, 0.96, 0.95],
+                (M2, "adam", "random_normal_001", 0.003): [0.95, 0.94, 0.94],
+                (M2, "sgd", "he_normal", 0.1): [0.95, 0.96, 0.96],
+                (M2, "sgd", "random_normal_001", 1.0): [0.11, 0.12, 0.11],
+            }
+        )
+    )
 
 
 def test_gap_tests_compare_each_setting_s_lead_with_adam_s_per_seed() -> None:
-    g = opt.gap_tests(_scale_runs(), "random_normal_001", "he_normal", 0.005)
+    g = opt.gap_tests(_scale_runs(), "random_normal_001", "he_normal", delta=0.005)
     r = g.iloc[0]
     assert len(g) == 1 and r["name"] == "sgd > adam" and r["verdict"] == "supported"
     # leads: adam 0.01, 0.02, 0.01; sgd 0.84, 0.84, 0.85
     assert r["reference_gap"] == pytest.approx(0.04 / 3) and r["gap"] == pytest.approx(2.53 / 3)
     assert r["mean"] == pytest.approx((0.83 + 0.82 + 0.84) / 3)
-    assert opt.gap_tests(_scale_runs().query("optimizer_setting == 'adam'"), "random_normal_001", "he_normal",
-                         0.005).empty
+    assert opt.gap_tests(
+        _scale_runs().query("optimizer_setting == 'adam'"), "random_normal_001", "he_normal", delta=0.005
+    ).empty
 
 
 def _steps(adam_ratio: float, sgd_ratio: float) -> pd.DataFrame:
@@ -255,10 +329,26 @@ def _steps(adam_ratio: float, sgd_ratio: float) -> pd.DataFrame:
     rows = []
     for optimizer, ratio in (("adam", adam_ratio), ("sgd", sgd_ratio)):
         for layer in ("hidden_1", "output"):
-            rows.append({"optimizer": optimizer, "layer": layer, "init": "he_normal", "seed": 0,
-                         "grad_rms": 1e-2, "relative_step": 1e-3})
-            rows.append({"optimizer": optimizer, "layer": layer, "init": "random_normal_001", "seed": 0,
-                         "grad_rms": 1e-7, "relative_step": 1e-3 * ratio})
+            rows.append(
+                {
+                    "optimizer": optimizer,
+                    "layer": layer,
+                    "init": "he_normal",
+                    "seed": 0,
+                    "grad_rms": 1e-2,
+                    "relative_step": 1e-3,
+                }
+            )
+            rows.append(
+                {
+                    "optimizer": optimizer,
+                    "layer": layer,
+                    "init": "random_normal_001",
+                    "seed": 0,
+                    "grad_rms": 1e-7,
+                    "relative_step": 1e-3 * ratio,
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -266,10 +356,11 @@ def test_step_ratios_and_the_answer() -> None:
     ratios = opt.step_ratios(_steps(5.0, 1e-4), "random_normal_001", "he_normal")
     assert ratios["grad_ratio"].tolist() == pytest.approx([1e-5] * 4)
     assert ratios.set_index(["optimizer", "layer"])["step_ratio"].tolist() == pytest.approx([5, 5, 1e-4, 1e-4])
-    gaps = opt.gap_tests(_scale_runs(), "random_normal_001", "he_normal", 0.005)
+    gaps = opt.gap_tests(_scale_runs(), "random_normal_001", "he_normal", delta=0.005)
     assert opt.scale_answer(gaps, ratios) == "consistent"
-    assert opt.scale_answer(gaps, opt.step_ratios(_steps(5.0, 0.5), "random_normal_001", "he_normal")) == \
-        "not consistent"  # SGD's step not much smaller: the steps do not tell the optimizers apart
+    assert (
+        opt.scale_answer(gaps, opt.step_ratios(_steps(5.0, 0.5), "random_normal_001", "he_normal")) == "not consistent"
+    )  # SGD's step not much smaller: the steps do not tell the optimizers apart
     undecided = gaps.assign(verdict="inconclusive")
     assert opt.scale_answer(undecided, ratios) == "undecided"
     assert opt.scale_answer(gaps.assign(verdict="reversed"), ratios) == "not consistent"
@@ -277,15 +368,26 @@ def test_step_ratios_and_the_answer() -> None:
 
 def test_scale_text_reports_each_setting_the_lead_and_the_steps() -> None:
     runs = _scale_runs()
-    df = _frame({(M2, "adam", "he_normal", 0.001): [0.96, 0.96, 0.95],
-                 (M2, "adam", "random_normal_001", 0.003): [0.95, 0.94, 0.94],
-                 (M2, "sgd", "he_normal", 0.1): [0.95, 0.96, 0.96],
-                 (M2, "sgd", "random_normal_001", 1.0): [0.11, 0.12, 0.11]})
+    df = _frame(
+        {
+            (M2, "adam", "he_normal", 0.001): [0.96, 0.96, 0.95],
+            (M2, "adam", "random_normal_001", 0.003): [0.95, 0.94, 0.94],
+            (M2, "sgd", "he_normal", 0.1): [0.95, 0.96, 0.96],
+            (M2, "sgd", "random_normal_001", 1.0): [0.11, 0.12, 0.11],
+        }
+    )
     best = opt.best_rates(opt.rate_table(df))
     tests = opt.claim_tests(runs, "best", 0.005)
-    gaps = opt.gap_tests(runs, "random_normal_001", "he_normal", 0.005)
-    text = opt.scale_text(best=best, tests=tests, gaps=gaps, steps=_steps(5.0, 1e-4), small="random_normal_001",
-                          scaled="he_normal", delta=0.005)
+    gaps = opt.gap_tests(runs, "random_normal_001", "he_normal", delta=0.005)
+    text = opt.scale_text(
+        best=best,
+        tests=tests,
+        gaps=gaps,
+        steps=_steps(5.0, 1e-4),
+        small="random_normal_001",
+        scaled="he_normal",
+        delta=0.005,
+    )
     assert "- *sgd*: random_normal_001 11.33 ± " in text and "(it reaches 50% validation accuracy at no rate" in text
     assert "he_normal > random_normal_001: **supported**" in text  # (verdict_label's words)
     assert "1e-05 times he_normal's" in text and "**consistent**" in text
@@ -294,15 +396,26 @@ def test_scale_text_reports_each_setting_the_lead_and_the_steps() -> None:
 
 
 def test_scale_text_skips_a_setting_without_both_starts_and_an_empty_gap_family() -> None:
-    df = _frame({(M2, "adam", "he_normal", 0.001): [0.96, 0.96, 0.95],
-                 (M2, "adam", "random_normal_001", 0.003): [0.95, 0.94, 0.94],
-                 (M2, "sgd", "he_normal", 0.1): [0.95, 0.96, 0.96]})
+    df = _frame(
+        {
+            (M2, "adam", "he_normal", 0.001): [0.96, 0.96, 0.95],
+            (M2, "adam", "random_normal_001", 0.003): [0.95, 0.94, 0.94],
+            (M2, "sgd", "he_normal", 0.1): [0.95, 0.96, 0.96],
+        }
+    )
     best = opt.best_rates(opt.rate_table(df))
     runs = opt.final_runs(opt.at_rates(df, best))
     tests = opt.claim_tests(runs, "best", 0.005)
-    gaps = opt.gap_tests(runs[runs["optimizer_setting"] == "adam"], "random_normal_001", "he_normal", 0.005)
-    text = opt.scale_text(best=best, tests=tests, gaps=gaps, steps=_steps(5.0, 1e-4), small="random_normal_001",
-                          scaled="he_normal", delta=0.005)
+    gaps = opt.gap_tests(runs[runs["optimizer_setting"] == "adam"], "random_normal_001", "he_normal", delta=0.005)
+    text = opt.scale_text(
+        best=best,
+        tests=tests,
+        gaps=gaps,
+        steps=_steps(5.0, 1e-4),
+        small="random_normal_001",
+        scaled="he_normal",
+        delta=0.005,
+    )
     assert text.startswith("- *adam*: random_normal_001 94.33") and "- *sgd*" not in text
     assert "against Adam's, per seed" not in text and "**undecided**" in text
 
@@ -310,16 +423,21 @@ def test_scale_text_skips_a_setting_without_both_starts_and_an_empty_gap_family(
 def test_step_table_layout() -> None:
     t = opt.step_table(_steps(5.0, 1e-4))
     assert list(t.index) == ["hidden_1", "output"]
-    assert list(t.columns) == ["gradient rms, he_normal", "gradient rms, random_normal_001",
-                               "adam step / std, he_normal", "adam step / std, random_normal_001",
-                               "sgd step / std, he_normal", "sgd step / std, random_normal_001"]
+    assert list(t.columns) == [
+        "gradient rms, he_normal",
+        "gradient rms, random_normal_001",
+        "adam step / std, he_normal",
+        "adam step / std, random_normal_001",
+        "sgd step / std, he_normal",
+        "sgd step / std, random_normal_001",
+    ]
     assert t.loc["hidden_1", "adam step / std, random_normal_001"] == "0.005"
     assert t.loc["output", "sgd step / std, random_normal_001"] == "1e-07"
     assert t.loc["output", "gradient rms, he_normal"] == "0.01"
 
 
 def test_first_steps_take_sgd_s_step_as_rate_times_gradient() -> None:
-    steps = opt.first_steps("mnist", M0, ["he_normal"], [0], train_limit=1000)
+    steps = opt.first_steps("mnist", M0, ["he_normal"], seeds=[0], train_limit=1000)
     sgd = steps[steps["optimizer"] == "sgd"].set_index("layer")
     adam = steps[steps["optimizer"] == "adam"].set_index("layer")
     # Keras' SGD, default rate 0.01: the step is 0.01 · g exactly (float32 rounding aside)
@@ -333,20 +451,28 @@ def test_first_steps_take_sgd_s_step_as_rate_times_gradient() -> None:
 
 
 def test_grid_text_names_edges_failures_and_open_windows() -> None:
-    best = pd.concat([opt.best_rates(_table([0.01, 0.1, 1.0], [0.9, 0.95, 0.9])),
-                      opt.best_rates(_table([0.01, 0.1, 1.0], [0.8, 0.9, 0.95], init="random_normal")),
-                      opt.best_rates(_table([0.01, 0.1, 1.0], [0.10, 0.11, 0.10], init="random_normal_001",
-                                            model=M2)),
-                      opt.best_rates(_table([0.01, 0.1, 1.0], [0.11, 0.11, 0.0], init="zeros"))], ignore_index=True)
+    best = pd.concat(
+        [
+            opt.best_rates(_table([0.01, 0.1, 1.0], [0.9, 0.95, 0.9])),
+            opt.best_rates(_table([0.01, 0.1, 1.0], [0.8, 0.9, 0.95], init="random_normal")),
+            opt.best_rates(_table([0.01, 0.1, 1.0], [0.10, 0.11, 0.10], init="random_normal_001", model=M2)),
+            opt.best_rates(_table([0.01, 0.1, 1.0], [0.11, 0.11, 0.0], init="zeros")),
+        ],
+        ignore_index=True,
+    )
     text = opt.grid_text(best)
     assert text.startswith("Of 4 (model, optimizer setting, initializer) set-ups, 3 have their best rate inside")
     assert "random_normal: best at the grid's highest rate 1; the optimum may lie beyond the grid." in text
-    assert "Inside the grid but training at no rate: `mlp_512_256_128_64` sgd random_normal_001, `mlp_128` sgd zeros." \
+    assert (
+        "Inside the grid but training at no rate: `mlp_512_256_128_64` sgd random_normal_001, `mlp_128` sgd zeros."
         in text
+    )
     assert "1 set-up(s) that train have a window that reaches an edge" in text
     clean = opt.grid_text(opt.best_rates(_table([0.01, 0.1, 1.0], [0.9, 0.95, 0.9])))
-    assert clean == ("Of 1 (model, optimizer setting, initializer) set-ups, 1 have their best rate inside the grid, "
-                     "with a lower rate and a higher one that score less: a rising and a falling side.")
+    assert clean == (
+        "Of 1 (model, optimizer setting, initializer) set-ups, 1 have their best rate inside the grid, "
+        "with a lower rate and a higher one that score less: a rising and a falling side."
+    )
     only = opt.grid_text(opt.best_rates(_table([0.01], [0.9])))
     assert "- `mlp_128`, sgd, he_normal: trained at one rate only 0.01; the optimum may lie beyond the grid." in only
     failed_edge = opt.grid_text(opt.best_rates(_table([0.01, 0.1], [0.1, 0.11], init="zeros")))
@@ -357,14 +483,21 @@ def test_findings_text_summarizes_every_part() -> None:
     runs = _claims_frame()
     tests = opt.claim_tests(runs, "best", delta=0.005)
     washout = opt.washout_table(tests, {"best": runs})
-    best = pd.concat([opt.best_rates(_table([0.01, 0.1, 1.0], [0.9, 0.95, 0.9])),
-                      opt.best_rates(_table([0.01, 0.1, 1.0], [0.9, 0.95, 0.949], init="glorot_uniform"))],
-                     ignore_index=True)
-    text = opt.findings_text(best=best, washout=washout, tests=tests, scale_answer_word="consistent", seeds=4,
-                             delta=0.005)
+    best = pd.concat(
+        [
+            opt.best_rates(_table([0.01, 0.1, 1.0], [0.9, 0.95, 0.9])),
+            opt.best_rates(_table([0.01, 0.1, 1.0], [0.9, 0.95, 0.949], init="glorot_uniform")),
+        ],
+        ignore_index=True,
+    )
+    text = opt.findings_text(
+        best=best, washout=washout, tests=tests, scale_answer_word="consistent", seeds=4, delta=0.005
+    )
     assert "- **The grid.** 2 of 2 set-ups have their best rate inside the grid; 0 train at no rate of it." in text
-    assert "- `mlp_128`, sgd: best rate(s) 0.1 (across 2 initializer(s) that train); windows within 1 pp of the " \
-           "best span 0.00–1.00 decade(s) on the grid." in text
+    assert (
+        "- `mlp_128`, sgd: best rate(s) 0.1 (across 2 initializer(s) that train); windows within 1 pp of the "
+        "best span 0.00–1.00 decade(s) on the grid." in text
+    )
     assert "adam: ranking is not established, initializer washed out (spread 0.00 pp)" in text
     assert "**RandomNormal(0.01) and Adam's invariance to scale:** consistent." in text
     assert "paired t-test over 4 seeds" in text and "±0.5 pp" in text

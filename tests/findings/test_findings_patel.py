@@ -19,6 +19,7 @@ SPLIT = "training (training split)"
 
 # --- label arithmetic -----------------------------------------------------------------------------
 
+
 def test_label_stats_hand_counts() -> None:
     s = zero_init.label_stats([0, 0, 0, 1, 1, 2], [0, 1, 1, 2], n_classes=3)
     assert s["examples"] == 6 and s["majority"] == 0 and s["majority_share"] == 0.5
@@ -44,8 +45,7 @@ def test_label_stats_on_its_own_labels_a_tie_and_a_missing_class() -> None:
 def test_label_sets_hold_out_the_end_and_fit_on_the_training_labels() -> None:
     y, y_test = np.arange(10) % 3, np.array([2, 2])
     sets = zero_init.label_sets(y, y_test, 0.2)
-    assert list(sets) == ["full training set", "training split (first 80%)", "validation split (last 20%)",
-                          "test set"]
+    assert list(sets) == ["full training set", "training split (first 80%)", "validation split (last 20%)", "test set"]
     train, fit = sets["training split (first 80%)"]
     assert train.tolist() == fit.tolist() == y[:8].tolist()
     val, fit = sets["validation split (last 20%)"]
@@ -55,12 +55,14 @@ def test_label_sets_hold_out_the_end_and_fit_on_the_training_labels() -> None:
 
 # --- the replay -----------------------------------------------------------------------------------
 
+
 def test_one_adam_step_by_hand() -> None:
     """One batch of all six labels: the bias starts at zero, so the first prediction is class 0
     (a tie) and every loss is ln 3; Adam's first step moves each bias by about lr against the
     sign of its gradient p - counts/B = (1/6, 0, -1/6)."""
-    out = zero_init.replay([0, 1, 1, 2, 2, 2], [0], epochs=1, batch_size=6, evaluate={"test": [2, 2, 1, 0]},
-                           n_classes=3)
+    out = zero_init.replay(
+        [0, 1, 1, 2, 2, 2], [0], epochs=1, batch_size=6, evaluate={"test": [2, 2, 1, 0]}, n_classes=3
+    )
     row = out.iloc[0]
     assert row["accuracy"] == pytest.approx(1 / 6) and row["loss"] == pytest.approx(LN3, rel=1e-6)
     g = 1 / 6
@@ -97,6 +99,7 @@ def test_replay_is_the_zero_initialized_network_trained_by_the_engine() -> None:
 
 # --- what the tables measure ----------------------------------------------------------------------
 
+
 def _replays(dataset: str, columns: dict[str, list[float]]) -> pd.DataFrame:
     n = len(next(iter(columns.values())))
     return pd.DataFrame({"dataset": dataset, "init": "zeros", "seed": range(n), "epoch": 1, **columns})
@@ -104,11 +107,26 @@ def _replays(dataset: str, columns: dict[str, list[float]]) -> pd.DataFrame:
 
 def _zero_protocols(split_accuracy: list[float]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """MNIST replays: the full training set gives the paper's 11.24% and 2.3012 in every run."""
-    full = _replays("mnist", {"accuracy": [0.11237] * 3, "loss": [2.30141, 2.30139, 2.30137],
-                              "test_accuracy": [0.1135] * 3, "test_loss": [2.30102] * 3})
-    split = _replays("mnist", {"accuracy": split_accuracy, "loss": [2.30108] * 3, "val_accuracy": [0.105] * 3,
-                               "val_loss": [2.30196] * 3, "test_accuracy": [0.1135] * 3,
-                               "test_loss": [2.30102] * 3})
+    full = _replays(
+        "mnist",
+        {
+            "accuracy": [0.11237] * 3,
+            "loss": [2.30141, 2.30139, 2.30137],
+            "test_accuracy": [0.1135] * 3,
+            "test_loss": [2.30102] * 3,
+        },
+    )
+    split = _replays(
+        "mnist",
+        {
+            "accuracy": split_accuracy,
+            "loss": [2.30108] * 3,
+            "val_accuracy": [0.105] * 3,
+            "val_loss": [2.30196] * 3,
+            "test_accuracy": [0.1135] * 3,
+            "test_loss": [2.30102] * 3,
+        },
+    )
     return full, split
 
 
@@ -131,23 +149,45 @@ def test_candidate_table_and_the_one_metric_that_agrees() -> None:
 
 def _labels(rows: dict[str, list[tuple[float, float]]]) -> pd.DataFrame:
     sets = ["full training set", "training split (first 90%)", "validation split (last 10%)", "test set"]
-    return pd.DataFrame([{"dataset": d, "set": s, "predicted_share": share, "cross_entropy": loss}
-                         for d, values in rows.items() for s, (share, loss) in zip(sets, values)])
+    return pd.DataFrame(
+        [
+            {"dataset": d, "set": s, "predicted_share": share, "cross_entropy": loss}
+            for d, values in rows.items()
+            for s, (share, loss) in zip(sets, values)
+        ]
+    )
 
 
-LABELS = _labels({
-    "mnist": [(0.11237, 2.30116), (0.11319, 2.30108), (0.105, 2.30196), (0.1135, 2.30102)],
-    "fashion_mnist": [(0.1, 2.302585), (0.10083, 2.30257), (0.0925, 2.30279), (0.1, 2.302585)],
-})
+LABELS = _labels(
+    {
+        "mnist": [(0.11237, 2.30116), (0.11319, 2.30108), (0.105, 2.30196), (0.1135, 2.30102)],
+        "fashion_mnist": [(0.1, 2.302585), (0.10083, 2.30257), (0.0925, 2.30279), (0.1, 2.302585)],
+    }
+)
 
 
 def _two_datasets(split_fashion: list[float]) -> pd.DataFrame:
     full, split = _zero_protocols([0.11319] * 3)
-    fashion_full = _replays("fashion_mnist", {"accuracy": [0.0975, 0.0985, 0.0995], "loss": [2.30278] * 3,
-                                              "test_accuracy": [0.1] * 3, "test_loss": [2.302585] * 3})
-    fashion_split = _replays("fashion_mnist", {"accuracy": split_fashion, "loss": [2.30278] * 3,
-                                               "val_accuracy": [0.0925] * 3, "val_loss": [2.30279] * 3,
-                                               "test_accuracy": [0.1] * 3, "test_loss": [2.302585] * 3})
+    fashion_full = _replays(
+        "fashion_mnist",
+        {
+            "accuracy": [0.0975, 0.0985, 0.0995],
+            "loss": [2.30278] * 3,
+            "test_accuracy": [0.1] * 3,
+            "test_loss": [2.302585] * 3,
+        },
+    )
+    fashion_split = _replays(
+        "fashion_mnist",
+        {
+            "accuracy": split_fashion,
+            "loss": [2.30278] * 3,
+            "val_accuracy": [0.0925] * 3,
+            "val_loss": [2.30279] * 3,
+            "test_accuracy": [0.1] * 3,
+            "test_loss": [2.302585] * 3,
+        },
+    )
     return patel.candidate_table(pd.concat([full, fashion_full]), pd.concat([split, fashion_split]))
 
 
@@ -188,10 +228,21 @@ def _study(special: dict[tuple[str, str, str], list[float]]) -> pd.DataFrame:
     for dataset in ("mnist", "cifar10", "fashion_mnist"):
         for init in patel.CLAIMED:
             for i, seed in enumerate(SEEDS):
-                base = ({"accuracy": 0.1132, "loss": 2.3011, "test_accuracy": 0.1135, "test_loss": 2.3010}
-                        if init == "zeros" else {"accuracy": 0.9, "loss": 0.3, "test_accuracy": 0.85, "test_loss": 0.4})
-                row = {"dataset": dataset, "model": "m", "init": init, "seed": seed, "epoch": 1, "val_accuracy": 0.5,
-                       "status": "ok", **base}
+                base = (
+                    {"accuracy": 0.1132, "loss": 2.3011, "test_accuracy": 0.1135, "test_loss": 2.3010}
+                    if init == "zeros"
+                    else {"accuracy": 0.9, "loss": 0.3, "test_accuracy": 0.85, "test_loss": 0.4}
+                )
+                row = {
+                    "dataset": dataset,
+                    "model": "m",
+                    "init": init,
+                    "seed": seed,
+                    "epoch": 1,
+                    "val_accuracy": 0.5,
+                    "status": "ok",
+                    **base,
+                }
                 for column in base:
                     if (dataset, init, column) in special:
                         row[column] = special[(dataset, init, column)][i]
@@ -199,12 +250,20 @@ def _study(special: dict[tuple[str, str, str], list[float]]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-STUDY = _study({("mnist", "randn_he", "accuracy"): [0.99] * 3,
-                ("cifar10", "randn_001", "accuracy"): [0.10, 0.74, 0.76],
-                ("cifar10", "randn_001", "test_accuracy"): [0.10, 0.70, 0.72],
-                ("fashion_mnist", "randn_lecun", "accuracy"): [0.90, 0.92, 0.94]})
-ZERO_REPLAY = pd.concat([_replays(d, {"accuracy": [a] * 4, "loss": [2.3013] * 4, "test_accuracy": [0.1] * 4})
-                         for d, a in (("mnist", 0.11237), ("cifar10", 0.0975), ("fashion_mnist", 0.0985))])
+STUDY = _study(
+    {
+        ("mnist", "randn_he", "accuracy"): [0.99] * 3,
+        ("cifar10", "randn_001", "accuracy"): [0.10, 0.74, 0.76],
+        ("cifar10", "randn_001", "test_accuracy"): [0.10, 0.70, 0.72],
+        ("fashion_mnist", "randn_lecun", "accuracy"): [0.90, 0.92, 0.94],
+    }
+)
+ZERO_REPLAY = pd.concat(
+    [
+        _replays(d, {"accuracy": [a] * 4, "loss": [2.3013] * 4, "test_accuracy": [0.1] * 4})
+        for d, a in (("mnist", 0.11237), ("cifar10", 0.0975), ("fashion_mnist", 0.0985))
+    ]
+)
 
 
 def _at(rows: pd.DataFrame, dataset: str, init: str) -> pd.Series:
@@ -272,14 +331,17 @@ def test_shortfall_text_hand_computed() -> None:
     rows = patel.comparison_rows(STUDY, "accuracy", zero_replay=ZERO_REPLAY)
     text = patel.shortfall_text(rows, STUDY)
     # mnist: paper 98.34, 98.60, 98.92; ours train 90, 90, 99 and test 85 each
-    assert ("**mnist** (means over 3 scheme(s)): the paper lies 13.62 pp above our test accuracy, 5.62 pp above "
-            "our training accuracy; our training accuracy is 8.00 pp above our test accuracy.") in text
+    assert (
+        "**mnist** (means over 3 scheme(s)): the paper lies 13.62 pp above our test accuracy, 5.62 pp above "
+        "our training accuracy; our training accuracy is 8.00 pp above our test accuracy."
+    ) in text
     assert "for training accuracy: 3 differs." in text  # every seed gives 90 or 99: compared exactly
     nothing = STUDY.assign(test_accuracy=np.where(STUDY["dataset"] == "cifar10", 0.1, STUDY["test_accuracy"]))
     assert "- **cifar10**: no run of a scheme that should train did." in patel.shortfall_text(rows, nothing)
 
 
 # --- the ranking ----------------------------------------------------------------------------------
+
 
 def _ranked(special: dict[tuple[str, str, str], list[float]] | None = None) -> pd.DataFrame:
     """He 99%, Xavier 98%, random 97%, zero 10% in every seed (training and test), except ``special``."""
@@ -303,15 +365,27 @@ def test_ranking_family_is_one_holm_family_over_datasets_and_metrics() -> None:
     assert row["p_adj"] == pytest.approx(p) and row["verdict"] == "inconclusive" and row["borderline"]
     assert (one.drop(index=one.index[one["name"] == row.name])["verdict"] == "supported").all()  # exact steps
     # a second such step on another dataset joins the same family: Holm doubles the smaller p
-    two = patel_ranking.ranking_family(_ranked({("mnist", "randn_he", "test_accuracy"): [0.99, 0.985, 0.995],
-                                        ("cifar10", "randn_he", "test_accuracy"): [0.99, 0.985, 0.995]}))
+    two = patel_ranking.ranking_family(
+        _ranked(
+            {
+                ("mnist", "randn_he", "test_accuracy"): [0.99, 0.985, 0.995],
+                ("cifar10", "randn_he", "test_accuracy"): [0.99, 0.985, 0.995],
+            }
+        )
+    )
     adjusted = two.set_index("name").loc["test_accuracy/cifar10/randn_he > randn_lecun"]
     assert adjusted["p_adj"] == pytest.approx(2 * p) and not adjusted["borderline"]
 
 
 def test_ranking_writers() -> None:
-    family = patel_ranking.ranking_family(_ranked({("cifar10", "randn_he", "accuracy"): [0.97] * 3,
-                                           ("mnist", "randn_he", "test_accuracy"): [0.99, 0.985, 0.995]}))
+    family = patel_ranking.ranking_family(
+        _ranked(
+            {
+                ("cifar10", "randn_he", "accuracy"): [0.97] * 3,
+                ("mnist", "randn_he", "test_accuracy"): [0.99, 0.985, 0.995],
+            }
+        )
+    )
     table = patel_ranking.ranking_markdown(family)
     lines = table.splitlines()
     assert len(lines) == 2 + 18 and lines[0].startswith("| dataset | metric | step | paper gap (pp)")
@@ -322,24 +396,36 @@ def test_ranking_writers() -> None:
     text = patel_ranking.ranking_text(family)
     assert "- mnist, training accuracy: 3 supported; the ranking holds." in text
     assert "- cifar10, training accuracy: 2 supported, 1 reversed; the ranking is contradicted." in text
-    assert ("- mnist, test accuracy: 2 supported, 1 inconclusive (1 of them borderline); the ranking is not "
-            "established.") in text
+    assert (
+        "- mnist, test accuracy: 2 supported, 1 inconclusive (1 of them borderline); the ranking is not established."
+    ) in text
     assert "18 test(s), each a paired t-test over 3 seeds" in text and "on 2 metrics" in text
     assert "seeds enough to resolve" not in text  # mnist's inconclusive step measured more than the paper's gap
     # cifar10's test step: +0.2 pp with a spread of 0.1 pp, where the paper claims 2.41 pp (2 seeds would resolve it)
     small = patel_ranking.ranking_family(_ranked({("cifar10", "randn_he", "test_accuracy"): [0.981, 0.982, 0.983]}))
     assert small.set_index("name").loc["test_accuracy/cifar10/randn_he > randn_lecun", "seeds_needed"] == 2
-    assert ("1 inconclusive step(s) (cifar10, test accuracy: randn_he > randn_lecun) had, by our spread, seeds "
-            "enough to resolve a gap of the paper's size") in patel_ranking.ranking_text(small)
+    assert (
+        "1 inconclusive step(s) (cifar10, test accuracy: randn_he > randn_lecun) had, by our spread, seeds "
+        "enough to resolve a gap of the paper's size"
+    ) in patel_ranking.ranking_text(small)
 
 
 # --- speed, the replay check, the closing text ----------------------------------------------------
 
+
 def test_convergence_summary_counts_runs_that_reached_the_target() -> None:
-    conv = pd.DataFrame({"dataset": "mnist", "init": "randn_he", "seed": [0, 1, 2],
-                         "epochs_to_target": [1.0, 2.0, np.inf], "auc": [0.8, 0.9, 1.0]})
-    df = pd.DataFrame({"dataset": "mnist", "init": "randn_he", "seed": [0, 1, 2], "epoch": 1,
-                       "val_accuracy": [0.5, 0.6, 0.7]})
+    conv = pd.DataFrame(
+        {
+            "dataset": "mnist",
+            "init": "randn_he",
+            "seed": [0, 1, 2],
+            "epochs_to_target": [1.0, 2.0, np.inf],
+            "auc": [0.8, 0.9, 1.0],
+        }
+    )
+    df = pd.DataFrame(
+        {"dataset": "mnist", "init": "randn_he", "seed": [0, 1, 2], "epoch": 1, "val_accuracy": [0.5, 0.6, 0.7]}
+    )
     row = patel_ranking.convergence_summary(conv, df).loc[("mnist", "randn_he")]
     half = 100 * T_975_2 * 0.1 / math.sqrt(3)
     assert row["validation accuracy, epoch 1"] == f"60.00 ± {half:.2f}"
@@ -365,18 +451,23 @@ def test_closing_text_names_the_test_correction_and_seeds() -> None:
     loss = patel.comparison_rows(STUDY, "loss", zero_replay=ZERO_REPLAY)
     family = patel_ranking.ranking_family(_ranked())
     full, split = _zero_protocols([0.11319] * 3)
-    text = patel_ranking.closing_text(acc_rows=acc, loss_rows=loss, family=family,
-                                      candidates=patel.candidate_table(full, split))
+    text = patel_ranking.closing_text(
+        acc_rows=acc, loss_rows=loss, family=family, candidates=patel.candidate_table(full, split)
+    )
     assert f"report the last epoch's numbers of type **{patel.FULL_SET}**, accuracy and loss" in text
     assert "3 replays per metric" in text
     assert "over 3 seeds (t-based" in text and "against 4 replays" in text
     assert "cifar10 randn_001: 1 of 3." in text
     stuck = STUDY.assign(test_accuracy=np.where(STUDY["dataset"] == "cifar10", 0.1, STUDY["test_accuracy"]))
     acc_stuck = patel.comparison_rows(stuck, "accuracy", zero_replay=ZERO_REPLAY)
-    assert "cifar10 randn_001: 3 of 3 (no run trained); cifar10 randn_lecun: 3 of 3 (no run trained)" in \
-        patel_ranking.closing_text(acc_rows=acc_stuck, loss_rows=loss, family=family,
-                                   candidates=patel.candidate_table(full, split))
+    assert (
+        "cifar10 randn_001: 3 of 3 (no run trained); cifar10 randn_lecun: 3 of 3 (no run trained)"
+        in patel_ranking.closing_text(
+            acc_rows=acc_stuck, loss_rows=loss, family=family, candidates=patel.candidate_table(full, split)
+        )
+    )
     assert "18 supported over 18 steps (0 borderline)" in text and "Holm-corrected together" in text
     none = patel.candidate_table(*_zero_protocols([0.11319] * 3)).assign(acc_verdict="differs")
-    assert "is not pinned down" in patel_ranking.closing_text(acc_rows=acc, loss_rows=loss, family=family,
-                                                              candidates=none)
+    assert "is not pinned down" in patel_ranking.closing_text(
+        acc_rows=acc, loss_rows=loss, family=family, candidates=none
+    )

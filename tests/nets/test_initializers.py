@@ -84,12 +84,16 @@ def test_truncated_normals_stay_within_two_sigma(name: str) -> None:
 # Fans by hand: a dense kernel's are its two sizes; a 3x3 convolution's are 9x its channels.
 HAND_FANS = {DENSE: (784, 256), CONV: (3 * 3 * 32, 3 * 3 * 64)}
 HAND_STD = {  # the std of the drawn weights, as a function of (fan_in, fan_out)
-    "glorot_uniform": lambda i, o: math.sqrt(2 / (i + o)), "glorot_normal": lambda i, o: math.sqrt(2 / (i + o)),
-    "he_uniform": lambda i, o: math.sqrt(2 / i), "he_normal": lambda i, o: math.sqrt(2 / i),
-    "lecun_uniform": lambda i, o: math.sqrt(1 / i), "lecun_normal": lambda i, o: math.sqrt(1 / i),
+    "glorot_uniform": lambda i, o: math.sqrt(2 / (i + o)),
+    "glorot_normal": lambda i, o: math.sqrt(2 / (i + o)),
+    "he_uniform": lambda i, o: math.sqrt(2 / i),
+    "he_normal": lambda i, o: math.sqrt(2 / i),
+    "lecun_uniform": lambda i, o: math.sqrt(1 / i),
+    "lecun_normal": lambda i, o: math.sqrt(1 / i),
 }
 HAND_UNIFORM_LIMIT = {  # uniform(-limit, limit)
-    "glorot_uniform": lambda i, o: math.sqrt(6 / (i + o)), "he_uniform": lambda i, o: math.sqrt(6 / i),
+    "glorot_uniform": lambda i, o: math.sqrt(6 / (i + o)),
+    "he_uniform": lambda i, o: math.sqrt(6 / i),
     "lecun_uniform": lambda i, o: math.sqrt(3 / i),
 }
 KERAS_TRUNCATED_STD = 0.87962566103423978  # std of N(0, 1) cut at +-2: Keras divides sigma by it before the cut
@@ -122,8 +126,9 @@ def test_presets_match_the_hand_formulas(name: str, shape) -> None:
         assert top > cut * (1 - d)
 
 
-@pytest.mark.parametrize("name", ["randn_001", "randn_lecun", "randn_he", "random_normal", "random_normal_001",
-                                  "random_normal_1"])
+@pytest.mark.parametrize(
+    "name", ["randn_001", "randn_lecun", "randn_he", "random_normal", "random_normal_001", "random_normal_1"]
+)
 def test_plain_normals_are_not_truncated(name: str) -> None:
     w = draw(name, DENSE)
     sigma = expected_stats(name, DENSE)["std"]
@@ -224,12 +229,19 @@ def test_config_round_trip(name: str) -> None:
     np.testing.assert_array_equal(np.asarray(init(shape)), np.asarray(spec(shape)))
 
 
-@pytest.mark.parametrize("name, params", [
-    ("identity", {"gain": 2.0}), ("orthogonal", {"gain": 0.5}), ("constant", {"value": -0.25}),
-    ("random_normal", {"mean": 0.1, "stddev": 0.2}), ("random_uniform", {"minval": -1.0, "maxval": 2.0}),
-    ("truncated_normal", {"mean": 0.1, "stddev": 0.2}), ("sparse", {"k": 3, "stddev": 0.5}),
-    ("variance_scaling", {"scale": 3.0, "mode": "fan_avg", "distribution": "uniform"}),
-])
+@pytest.mark.parametrize(
+    "name, params",
+    [
+        ("identity", {"gain": 2.0}),
+        ("orthogonal", {"gain": 0.5}),
+        ("constant", {"value": -0.25}),
+        ("random_normal", {"mean": 0.1, "stddev": 0.2}),
+        ("random_uniform", {"minval": -1.0, "maxval": 2.0}),
+        ("truncated_normal", {"mean": 0.1, "stddev": 0.2}),
+        ("sparse", {"k": 3, "stddev": 0.5}),
+        ("variance_scaling", {"scale": 3.0, "mode": "fan_avg", "distribution": "uniform"}),
+    ],
+)
 def test_non_default_arguments_survive_serialization(name: str, params) -> None:
     init = get_initializer(name, seed=3, **params)
     restored = keras.initializers.deserialize(keras.initializers.serialize(init))
@@ -238,11 +250,13 @@ def test_non_default_arguments_survive_serialization(name: str, params) -> None:
 
 
 def test_model_with_custom_initializers_saves_and_loads(tmp_path) -> None:
-    model = keras.Sequential([
-        keras.Input((20,)),
-        keras.layers.Dense(8, kernel_initializer=get_initializer("sparse", seed=1, k=3)),
-        keras.layers.Dense(4, kernel_initializer=get_initializer("randn_he", seed=2)),
-    ])
+    model = keras.Sequential(
+        [
+            keras.Input((20,)),
+            keras.layers.Dense(8, kernel_initializer=get_initializer("sparse", seed=1, k=3)),
+            keras.layers.Dense(4, kernel_initializer=get_initializer("randn_he", seed=2)),
+        ]
+    )
     model.save(tmp_path / "m.keras")
     loaded = keras.saving.load_model(tmp_path / "m.keras")
     for a, b in zip(model.layers, loaded.layers):
@@ -283,13 +297,16 @@ def test_instances_pass_through() -> None:
         get_initializer(init, stddev=0.1)
 
 
-@pytest.mark.parametrize("keras_init, ours", [
-    (keras.initializers.HeNormal(), "he_normal"),
-    (keras.initializers.GlorotUniform(), "glorot_uniform"),
-    (keras.initializers.RandomNormal(stddev=0.05), "random_normal"),
-    (keras.initializers.TruncatedNormal(stddev=0.05), "truncated_normal"),
-    (keras.initializers.Orthogonal(), "orthogonal"),
-])
+@pytest.mark.parametrize(
+    "keras_init, ours",
+    [
+        (keras.initializers.HeNormal(), "he_normal"),
+        (keras.initializers.GlorotUniform(), "glorot_uniform"),
+        (keras.initializers.RandomNormal(stddev=0.05), "random_normal"),
+        (keras.initializers.TruncatedNormal(stddev=0.05), "truncated_normal"),
+        (keras.initializers.Orthogonal(), "orthogonal"),
+    ],
+)
 def test_expected_stats_of_keras_own_initializers(keras_init, ours: str) -> None:
     assert expected_stats(keras_init, CONV) == pytest.approx(expected_stats(ours, CONV))
 
@@ -314,21 +331,24 @@ def test_unknown_name_lists_the_valid_ones() -> None:
             assert name in str(err.value)
 
 
-@pytest.mark.parametrize("name, params, argument", [
-    ("random_normal", {"stddev": -1.0}, "stddev=-1.0"),
-    ("truncated_normal", {"stddev": 0.0}, "stddev=0.0"),
-    ("orthogonal", {"gain": -2.0}, "gain=-2.0"),
-    ("identity", {"gain": 0.0}, "gain=0.0"),
-    ("variance_scaling", {"scale": -1.0}, "scale=-1.0"),
-    ("variance_scaling", {"mode": "fan_sum"}, "mode='fan_sum'"),
-    ("variance_scaling", {"distribution": "cauchy"}, "distribution='cauchy'"),
-    ("random_uniform", {"minval": 1.0, "maxval": -1.0}, "maxval=-1.0"),
-    ("random_uniform", {"minval": 0.1, "maxval": 0.1}, "maxval=0.1"),
-    ("sparse", {"k": 0}, "k=0"),
-    ("sparse", {"k": 2.5}, "k=2.5"),
-    ("he_normal", {"stddev": 0.1}, "stddev=0.1"),
-    ("zeros", {"value": 1.0}, "value=1.0"),
-])
+@pytest.mark.parametrize(
+    "name, params, argument",
+    [
+        ("random_normal", {"stddev": -1.0}, "stddev=-1.0"),
+        ("truncated_normal", {"stddev": 0.0}, "stddev=0.0"),
+        ("orthogonal", {"gain": -2.0}, "gain=-2.0"),
+        ("identity", {"gain": 0.0}, "gain=0.0"),
+        ("variance_scaling", {"scale": -1.0}, "scale=-1.0"),
+        ("variance_scaling", {"mode": "fan_sum"}, "mode='fan_sum'"),
+        ("variance_scaling", {"distribution": "cauchy"}, "distribution='cauchy'"),
+        ("random_uniform", {"minval": 1.0, "maxval": -1.0}, "maxval=-1.0"),
+        ("random_uniform", {"minval": 0.1, "maxval": 0.1}, "maxval=0.1"),
+        ("sparse", {"k": 0}, "k=0"),
+        ("sparse", {"k": 2.5}, "k=2.5"),
+        ("he_normal", {"stddev": 0.1}, "stddev=0.1"),
+        ("zeros", {"value": 1.0}, "value=1.0"),
+    ],
+)
 def test_invalid_parameters_name_argument_and_value(name, params, argument) -> None:
     with pytest.raises(InvalidArgumentError, match=re.escape(f"Received: {argument}")) as err:
         get_initializer(name, **params)

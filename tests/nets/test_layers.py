@@ -46,8 +46,9 @@ def test_one_kernel_rule_selects_what_every_old_rule_did(name: str, params: dict
     assert _names(weighted_layers(model)) == dense_conv2d
     assert _names(lsuv_layers(model)) == lsuv
     if all(isinstance(l, (keras.layers.Flatten, keras.layers.Dense)) for l in model.layers):  # float64's MLPs
-        assert [n for n, *_ in dense_weights64(model)] == [l.name for l in model.layers
-                                                           if isinstance(l, keras.layers.Dense)]
+        assert [n for n, *_ in dense_weights64(model)] == [
+            l.name for l in model.layers if isinstance(l, keras.layers.Dense)
+        ]
     assert kernels[-1] == "output" and all(n.startswith("hidden_") for n in hidden)
 
 

@@ -76,8 +76,13 @@ def test_hand_computed_scale_on_a_one_layer_linear_net() -> None:
     # x @ W with W = [[1, 0], [0, 1], [0, 0]] picks x's first two columns: the values 1..8,
     # whose variance (ddof=0) is (8**2 - 1) / 12 = 5.25; one rescaling by 1/sqrt(5.25) gives exactly 1.
     x = np.array([[1, 2, 9], [3, 4, 9], [5, 6, 9], [7, 8, 9]], dtype="float32")
-    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, name="hidden_1"),
-                              keras.layers.Dense(2, activation="softmax", name="output")])
+    model = keras.Sequential(
+        [
+            keras.Input((3,)),
+            keras.layers.Dense(2, name="hidden_1"),
+            keras.layers.Dense(2, activation="softmax", name="output"),
+        ]
+    )
     w = np.array([[1, 0], [0, 1], [0, 0]], dtype="float32")
     model.get_layer("hidden_1").set_weights([w, np.zeros(2, "float32")])
     record = lsuv_init(model, x, tol=0.01, orthonormal=False)
@@ -93,8 +98,13 @@ def test_hand_computed_relu_output_variance() -> None:
     # so variance 3.25 - 1.25**2 = 1.6875.
     # ReLU is positively homogeneous, so one division by sqrt(1.6875) lands on variance 1.
     x = np.array([[-1, 2], [3, -4]], dtype="float32")
-    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(2, activation="relu", name="hidden_1"),
-                              keras.layers.Dense(2, activation="softmax", name="output")])
+    model = keras.Sequential(
+        [
+            keras.Input((2,)),
+            keras.layers.Dense(2, activation="relu", name="hidden_1"),
+            keras.layers.Dense(2, activation="softmax", name="output"),
+        ]
+    )
     model.get_layer("hidden_1").set_weights([np.eye(2, dtype="float32"), np.zeros(2, "float32")])
     row = lsuv_init(model, x, tol=0.01, orthonormal=False).iloc[0]
     assert row["initial_variance"] == pytest.approx(1.6875)
@@ -144,8 +154,14 @@ def test_apply_data_init_only_acts_for_lsuv() -> None:
 
 
 def test_unsupported_layer_is_named() -> None:
-    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(8, name="hidden_1"),
-                              keras.layers.BatchNormalization(name="bn_1"), keras.layers.Dense(2, name="output")])
+    model = keras.Sequential(
+        [
+            keras.Input((4,)),
+            keras.layers.Dense(8, name="hidden_1"),
+            keras.layers.BatchNormalization(name="bn_1"),
+            keras.layers.Dense(2, name="output"),
+        ]
+    )
     with pytest.raises(UnsupportedLayerError, match="'bn_1' \\(BatchNormalization\\)") as err:
         lsuv_init(model, np.ones((8, 4)))
     assert err.value.layer == "bn_1" and err.value.layer_type == "BatchNormalization"
@@ -166,10 +182,15 @@ def test_models_it_cannot_handle_raise_clear_errors() -> None:
     assert all(np.array_equal(a, b) for a, b in zip(before, model.get_weights()))  # checked before any change
 
 
-@pytest.mark.parametrize("kwargs, argument", [
-    ({"tol": 0.0}, "tol=0.0"), ({"tol": 1.5}, "tol=1.5"), ({"max_iter": -1}, "max_iter=-1"),
-    ({"where": "logits"}, "where='logits'"),
-])
+@pytest.mark.parametrize(
+    "kwargs, argument",
+    [
+        ({"tol": 0.0}, "tol=0.0"),
+        ({"tol": 1.5}, "tol=1.5"),
+        ({"max_iter": -1}, "max_iter=-1"),
+        ({"where": "logits"}, "where='logits'"),
+    ],
+)
 def test_bad_arguments_name_the_argument(kwargs: dict, argument: str) -> None:
     model = build_model("mlp_128", (4,))
     with pytest.raises(InvalidArgumentError, match=f"Received: {argument}"):

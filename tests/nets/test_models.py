@@ -84,10 +84,19 @@ def test_dropout_zero_adds_no_layer_and_changes_nothing() -> None:
 
 @pytest.mark.parametrize("activation, layer_type", [("selu", "AlphaDropout"), ("relu", "Dropout")])
 def test_dropout_follows_every_hidden_layer(activation: str, layer_type: str) -> None:
-    model = build_model("deep_mlp", (8, 8), init="lecun_normal", seed=0, depth=3, width=16,
-                        activation=activation, dropout=0.1)
-    assert [l.name for l in model.layers] == ["flatten", "hidden_1", "dropout_1", "hidden_2", "dropout_2",
-                                              "hidden_3", "dropout_3", "output"]
+    model = build_model(
+        "deep_mlp", (8, 8), init="lecun_normal", seed=0, depth=3, width=16, activation=activation, dropout=0.1
+    )
+    assert [l.name for l in model.layers] == [
+        "flatten",
+        "hidden_1",
+        "dropout_1",
+        "hidden_2",
+        "dropout_2",
+        "hidden_3",
+        "dropout_3",
+        "output",
+    ]
     drops = [l for l in model.layers if l.name.startswith("dropout_")]
     assert {type(l).__name__ for l in drops} == {layer_type} and all(l.rate == 0.1 for l in drops)
     plain = build_model("deep_mlp", (8, 8), init="lecun_normal", seed=0, depth=3, width=16, activation=activation)

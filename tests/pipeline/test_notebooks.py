@@ -29,8 +29,17 @@ from initlab.pipeline.reproduce import NUMBERS, baselines_dir, notebook_paths, q
 
 NOTEBOOKS = notebook_paths()
 CHECK = "nbval-check-output"
-SKIP = {"metadata", "traceback", "execution_count", "output_type", "name", "image/png", "image/jpeg",
-        "application/vnd.jupyter.widget-view+json", recorded.MIME}
+SKIP = {
+    "metadata",
+    "traceback",
+    "execution_count",
+    "output_type",
+    "name",
+    "image/png",
+    "image/jpeg",
+    "application/vnd.jupyter.widget-view+json",
+    recorded.MIME,
+}
 PATTERNS = get_sanitize_patterns((baselines_dir() / "sanitize.cfg").read_text())
 
 
@@ -42,8 +51,13 @@ def executed(tmp_path_factory: pytest.TempPathFactory) -> Callable[[Path], Path]
     def run(path: Path) -> Path:
         if path.name not in done:
             folder = tmp_path_factory.mktemp(path.stem)
-            execute_notebook(path, folder / path.name, quick_parameters(path),
-                             env={"INITLAB_CACHE": str(folder / "cache")}, partial_dir=folder / "partial")
+            execute_notebook(
+                path,
+                folder / path.name,
+                quick_parameters(path),
+                env={"INITLAB_CACHE": str(folder / "cache")},
+                partial_dir=folder / "partial",
+            )
             done[path.name] = folder / path.name
         return done[path.name]
 
@@ -95,9 +109,9 @@ def test_baseline_holds_the_notebooks_cells_and_the_quick_parameters(path: Path)
     baseline = nbformat.read(baselines_dir() / path.name, as_version=4)
     injected = [c for c in baseline.cells if "injected-parameters" in c.metadata.get("tags", [])]
     kept = [c for c in baseline.cells if c not in injected]
-    assert [(c.cell_type, c.source, c.metadata.get("tags", [])) for c in kept] == \
-        [(c.cell_type, c.source, c.metadata.get("tags", [])) for c in notebook.cells], \
-        f"tests/baselines/{path.name} is stale: run `initlab reproduce --quick --update-baselines`"
+    assert [(c.cell_type, c.source, c.metadata.get("tags", [])) for c in kept] == [
+        (c.cell_type, c.source, c.metadata.get("tags", [])) for c in notebook.cells
+    ], f"tests/baselines/{path.name} is stale: run `initlab reproduce --quick --update-baselines`"
     assert len(injected) == 1
     values = {node.targets[0].id: ast.literal_eval(node.value) for node in ast.parse(injected[0].source).body}
     assert values == quick_parameters(path)
@@ -124,8 +138,9 @@ def test_checked_cells_match_the_baseline(path: Path, executed) -> None:
     checked = [i for i, c in enumerate(baseline.cells) if CHECK in c.metadata.get("tags", [])]
     assert checked, "no cell is checked against the baseline"
     for i in checked:
-        assert comparable(ran.cells[i].outputs) == comparable(baseline.cells[i].outputs), \
+        assert comparable(ran.cells[i].outputs) == comparable(baseline.cells[i].outputs), (
             f"cell {i} differs from tests/baselines/{path.name}"
+        )
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
@@ -145,8 +160,10 @@ def test_sanitizers_mask_rounding_and_keep_verdicts() -> None:
 
 def test_a_failing_notebook_names_its_cell_and_leaves_the_target(tmp_path: Path) -> None:
     nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell("from initlab.nets.initializers import get_initializer"),
-                nbformat.v4.new_code_cell("get_initializer('kaiming')")]
+    nb.cells = [
+        nbformat.v4.new_code_cell("from initlab.nets.initializers import get_initializer"),
+        nbformat.v4.new_code_cell("get_initializer('kaiming')"),
+    ]
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     src, target = tmp_path / "broken.ipynb", tmp_path / "out" / "broken.ipynb"
     nbformat.write(nb, src)
@@ -162,8 +179,11 @@ def test_a_failing_notebook_names_its_cell_and_leaves_the_target(tmp_path: Path)
 def test_kernels_talk_over_ipc_and_print_nothing(tmp_path: Path, capfd) -> None:
     """No TCP ports (parallel runs never clash) and no transport warning on the terminal."""
     nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell("from ipykernel.kernelapp import IPKernelApp\n"
-                                          "print(IPKernelApp.instance().transport)")]
+    nb.cells = [
+        nbformat.v4.new_code_cell(
+            "from ipykernel.kernelapp import IPKernelApp\nprint(IPKernelApp.instance().transport)"
+        )
+    ]
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.write(nb, tmp_path / "ipc.ipynb")
     execute_notebook(tmp_path / "ipc.ipynb", tmp_path / "out" / "ipc.ipynb", partial_dir=tmp_path / "partial")

@@ -31,13 +31,13 @@ def test_notebook_parameters_prefer_injected_values(tmp_path: Path) -> None:
 
 def test_the_reader_keeps_an_expression_as_its_source_text(tmp_path: Path) -> None:
     nb = nbformat.v4.new_notebook()
-    cell = nbformat.v4.new_code_cell("import numpy as np\nshape = (784, 128)  # a tuple\nn: int = 3\n"
-                                     "xs = np.arange(3)\nlimit = None")
+    cell = nbformat.v4.new_code_cell(
+        "import numpy as np\nshape = (784, 128)  # a tuple\nn: int = 3\nxs = np.arange(3)\nlimit = None"
+    )
     cell.metadata["tags"] = ["parameters"]
     nb.cells = [nbformat.v4.new_markdown_cell("x = 1"), cell]
     nbformat.write(nb, tmp_path / "n.ipynb")
-    assert read_parameters(tmp_path / "n.ipynb") == {"shape": (784, 128), "n": 3, "xs": "np.arange(3)",
-                                                     "limit": None}
+    assert read_parameters(tmp_path / "n.ipynb") == {"shape": (784, 128), "n": 3, "xs": "np.arange(3)", "limit": None}
 
 
 def test_a_study_from_a_notebooks_parameters_is_the_study_it_ran() -> None:
@@ -45,9 +45,19 @@ def test_a_study_from_a_notebooks_parameters_is_the_study_it_ran() -> None:
 
     path = next(p for p in notebook_paths() if p.name.startswith("03_"))
     study = Study.from_parameters(read_parameters(path))  # delta and target are not set-up fields
-    assert study == Study("mnist", "mlp_128", ("random_normal", "random_uniform", "glorot_uniform", "he_normal"),
-                          seeds=tuple(range(10)), epochs=5, batch_size=32, optimizer="adam", learning_rate=None,
-                          validation_split=0.2, train_limit=None, test_limit=None)
+    assert study == Study(
+        "mnist",
+        "mlp_128",
+        ("random_normal", "random_uniform", "glorot_uniform", "he_normal"),
+        seeds=tuple(range(10)),
+        epochs=5,
+        batch_size=32,
+        optimizer="adam",
+        learning_rate=None,
+        validation_split=0.2,
+        train_limit=None,
+        test_limit=None,
+    )
     keys = {(s.init, s.seed): s.key() for s in study.specs()}  # the keys the committed notebook's runs have
     assert keys[("random_normal", 0)] == "c47bc41b8513b283756832886ee9e8ff7cfc68be7001823b2d29c95fea423ede"
     assert keys[("he_normal", 9)] == "70a710791e2fd12077e49e02cd1199041ed7ab0f6d4424ad30b8dc793e70577d"
@@ -62,8 +72,13 @@ def test_a_study_from_a_notebooks_parameters_is_the_study_it_ran() -> None:
 
 def test_clean_strips_timings_and_reports_problems(tmp_path: Path) -> None:
     nb = nbformat.v4.new_notebook()
-    nb.metadata["papermill"] = {"input_path": "/work/x.ipynb", "output_path": "/work/y.ipynb",
-                                "start_time": "2026", "duration": 3.2, "parameters": {"epochs": 1}}
+    nb.metadata["papermill"] = {
+        "input_path": "/work/x.ipynb",
+        "output_path": "/work/y.ipynb",
+        "start_time": "2026",
+        "duration": 3.2,
+        "parameters": {"epochs": 1},
+    }
     ok = nbformat.v4.new_code_cell("1")
     ok.metadata["papermill"] = {"duration": 1.0}
     ok.metadata["execution"] = {"iopub.status.busy": "2026"}
@@ -87,10 +102,20 @@ def test_summary_merge_updates_the_executed_sources_and_keeps_the_others(tmp_pat
     from initlab.pipeline import summary
 
     def row(source: str, paper: float, verdict: str):
-        return {"source": source, "table": "Table 1", "dataset": "mnist", "init": "he_normal",
-                "quantity": "test accuracy (%)", "compared_with": "test accuracy, after the last epoch",
-                "paper": paper, "ours_mean": 97.0, "ours_pi_low": 96.0, "ours_pi_high": 98.0, "seeds": 3,
-                "verdict": verdict}
+        return {
+            "source": source,
+            "table": "Table 1",
+            "dataset": "mnist",
+            "init": "he_normal",
+            "quantity": "test accuracy (%)",
+            "compared_with": "test accuracy, after the last epoch",
+            "paper": paper,
+            "ours_mean": 97.0,
+            "ours_pi_low": 96.0,
+            "ours_pi_high": 98.0,
+            "seeds": 3,
+            "verdict": verdict,
+        }
 
     old = pd.DataFrame([row("000", 1.0, "inside"), row("001", 2.0, "one seed")], columns=summary.COLUMNS)
     csv, _ = summary.write(old, tmp_path)
@@ -124,13 +149,19 @@ def _project(tmp_path: Path, monkeypatch, cells: dict[str, list[str]]) -> Path:
     return root
 
 
-def test_a_failing_notebook_leaves_the_committed_one_and_keeps_its_partial_output(tmp_path, monkeypatch,
-                                                                                  capsys) -> None:
+def test_a_failing_notebook_leaves_the_committed_one_and_keeps_its_partial_output(
+    tmp_path, monkeypatch, capsys
+) -> None:
     from initlab.pipeline.reproduce import reproduce
 
-    root = _project(tmp_path, monkeypatch,
-                    {"91_ok.ipynb": ["x = 1", "from initlab.pipeline import recorded\nrecorded.record('x', x)"],
-                     "92_broken.ipynb": ["x = 1", "raise ValueError('boom')"]})
+    root = _project(
+        tmp_path,
+        monkeypatch,
+        {
+            "91_ok.ipynb": ["x = 1", "from initlab.pipeline import recorded\nrecorded.record('x', x)"],
+            "92_broken.ipynb": ["x = 1", "raise ValueError('boom')"],
+        },
+    )
     committed = (root / "notebooks" / "92_broken.ipynb").read_bytes()
     assert reproduce() == 1
     err = capsys.readouterr().err
@@ -165,8 +196,11 @@ def test_quick_baselines_take_the_notebook_and_its_recorded_numbers(tmp_path, mo
 
     from initlab.pipeline.reproduce import reproduce
 
-    root = _project(tmp_path, monkeypatch,
-                    {"91_ok.ipynb": ["x = 1", "from initlab.pipeline import recorded\nrecorded.record('x', x)"]})
+    root = _project(
+        tmp_path,
+        monkeypatch,
+        {"91_ok.ipynb": ["x = 1", "from initlab.pipeline import recorded\nrecorded.record('x', x)"]},
+    )
     (root / "tests" / "baselines" / "numbers.json").write_text(json.dumps({"05_other.ipynb": {"kept": 1}}))
     assert reproduce(quick=True, update_baselines=True) == 0
     baseline = nbformat.read(root / "tests" / "baselines" / "91_ok.ipynb", as_version=4)

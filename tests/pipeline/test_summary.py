@@ -13,13 +13,24 @@ from initlab.pipeline import summary
 
 T_975_2 = 4.302652729749464  # the 97.5% quantiles of Student's t with 2 and 1 degrees of freedom
 T_975_1 = 12.706204736174694
-TIDY = ["dataset", "model", "init", "seed", "epoch", "loss", "accuracy", "val_loss", "val_accuracy",
-        "test_loss", "test_accuracy", "status"]
+TIDY = [
+    "dataset",
+    "model",
+    "init",
+    "seed",
+    "epoch",
+    "loss",
+    "accuracy",
+    "val_loss",
+    "val_accuracy",
+    "test_loss",
+    "test_accuracy",
+    "status",
+]
 DESAI_INITS = ["random_normal", "random_uniform", "glorot_uniform", "he_normal"]
 PATEL_INITS = ["zeros", "randn_001", "randn_lecun", "randn_he"]
 DATASETS = ["mnist", "cifar10", "fashion_mnist"]
-PARAMS = {"model": "m", "epochs": 2, "batch_size": 32, "validation_split": 0.2, "train_limit": None,
-          "test_limit": None}
+PARAMS = {"model": "m", "epochs": 2, "batch_size": 32, "validation_split": 0.2, "train_limit": None, "test_limit": None}
 
 
 def _frame(dataset: str, inits: list[str], seeds: list[int], value) -> pd.DataFrame:
@@ -31,8 +42,7 @@ def _frame(dataset: str, inits: list[str], seeds: list[int], value) -> pd.DataFr
     for init in inits:
         for seed in seeds:
             for epoch in (1, 2):
-                row = {"dataset": dataset, "model": "m", "init": init, "seed": seed, "epoch": epoch,
-                       "status": "ok"}
+                row = {"dataset": dataset, "model": "m", "init": init, "seed": seed, "epoch": epoch, "status": "ok"}
                 for column in ("loss", "accuracy", "val_loss", "val_accuracy", "test_loss", "test_accuracy"):
                     v = value(dataset, init, seed, epoch, column)
                     row[column] = 0.5 if v is None else v
@@ -59,16 +69,27 @@ def _fake_replays(monkeypatch: pytest.MonkeyPatch, accuracy: dict[str, float]) -
     def replay_study(dataset, seeds, epochs=5, batch_size=32, validation_split=0.2, *args, **kwargs):
         seeds = list(seeds)
         calls.append((dataset, len(seeds), epochs, batch_size, validation_split))
-        return pd.DataFrame({"dataset": dataset, "init": "zeros", "seed": seeds, "epoch": epochs,
-                             "accuracy": accuracy[dataset], "loss": 2.3013, "test_accuracy": 0.1, "test_loss": 2.3026})
+        return pd.DataFrame(
+            {
+                "dataset": dataset,
+                "init": "zeros",
+                "seed": seeds,
+                "epoch": epochs,
+                "accuracy": accuracy[dataset],
+                "loss": 2.3013,
+                "test_accuracy": 0.1,
+                "test_loss": 2.3026,
+            }
+        )
 
     monkeypatch.setattr(summary.zero_init, "replay_study", replay_study)
     return calls
 
 
 def _pick(rows: list[dict], table: str, dataset: str, init: str, quantity: str) -> dict:
-    found = [r for r in rows
-             if (r["table"], r["dataset"], r["init"], r["quantity"]) == (table, dataset, init, quantity)]
+    found = [
+        r for r in rows if (r["table"], r["dataset"], r["init"], r["quantity"]) == (table, dataset, init, quantity)
+    ]
     assert len(found) == 1, (table, dataset, init, quantity)
     return found[0]
 
@@ -76,8 +97,11 @@ def _pick(rows: list[dict], table: str, dataset: str, init: str, quantity: str) 
 def _assert_pi(row: dict, mean: float, low: float, high: float, verdict: str, seeds: int = 3) -> None:
     """Our side as printed (rounded like the paper's number) and the verdict decided on it."""
     digits = 2 if "accuracy" in row["quantity"] else 4
-    assert (row["ours_mean"], row["ours_pi_low"], row["ours_pi_high"]) == \
-        (round(mean, digits), round(low, digits), round(high, digits))
+    assert (row["ours_mean"], row["ours_pi_low"], row["ours_pi_high"]) == (
+        round(mean, digits),
+        round(low, digits),
+        round(high, digits),
+    )
     assert row["verdict"] == verdict and row["seeds"] == seeds
 
 
@@ -121,8 +145,9 @@ def test_desai_rows_hand_computed(monkeypatch) -> None:
     assert high < 91.91 == round(high, 2)  # outside the exact bound, on the printed one: decided as printed
     _assert_pi(first, mean, low, high, "inside")
     assert first["paper"] == 91.91
-    assert first["compared_with"] == ("training accuracy, epoch 1 (the epoch's mean over its batches, on the "
-                                      "first 80% of the training set)")
+    assert first["compared_with"] == (
+        "training accuracy, epoch 1 (the epoch's mean over its batches, on the first 80% of the training set)"
+    )
     last = _pick(rows, "Table 1", "mnist", "he_normal", "train accuracy, last epoch (%)")
     _assert_pi(last, *_pi(DESAI_VALUES["accuracy", 2]), "above")  # 98.46 > 95.97
     val_first = _pick(rows, "Table 1", "mnist", "he_normal", "validation accuracy, first epoch (%)")
@@ -172,8 +197,7 @@ def _patel_value(dataset, init, seed, epoch, column):
 def _patel(monkeypatch, value=_patel_value) -> list[dict]:
     calls = _fake_study(monkeypatch, value)
     replays = _fake_replays(monkeypatch, ZERO_REPLAYS)
-    rows = summary.patel_rows({**PARAMS, "datasets": DATASETS, "inits": PATEL_INITS, "seeds": [0, 1, 2],
-                               "replays": 7})
+    rows = summary.patel_rows({**PARAMS, "datasets": DATASETS, "inits": PATEL_INITS, "seeds": [0, 1, 2], "replays": 7})
     assert [c[0] for c in calls] == DATASETS and all(c[3] == (0, 1, 2) for c in calls)
     # the zero row's replays: trained on the full training set, the notebook's epochs and batch size
     assert replays == [(d, 7, 2, 32, 0.0) for d in DATASETS]
@@ -187,8 +211,9 @@ def test_patel_rows_per_dataset_hand_computed(monkeypatch) -> None:
     cifar = _pick(rows, "Table 1", "cifar10", "randn_he", "model accuracy (%)")
     _assert_pi(cifar, *_pi(PATEL_VALUES["cifar10", "accuracy"]), "inside")  # 80.17 in [66.10, 95.90]
     assert cifar["paper"] == 80.17
-    assert cifar["compared_with"] == ("training accuracy, last epoch (the epoch's mean over its batches, on the "
-                                      "first 80% of the training set)")
+    assert cifar["compared_with"] == (
+        "training accuracy, last epoch (the epoch's mean over its batches, on the first 80% of the training set)"
+    )
     mnist = _pick(rows, "Table 1", "mnist", "randn_he", "model accuracy (%)")
     _assert_pi(mnist, 99.0, 99.0, 99.0, "differs")  # 99% in every seed, the paper 98.92
 
@@ -198,8 +223,10 @@ def test_patel_rows_per_dataset_hand_computed(monkeypatch) -> None:
 
     zero = _pick(rows, "Table 1", "mnist", "zeros", "model accuracy (%)")
     _assert_pi(zero, 11.24, 11.24, 11.24, "equal", seeds=7)
-    assert zero["compared_with"] == ("training accuracy, last epoch, of the zero-initialized net replayed from the "
-                                     "labels on the full training set (7 shuffles)")
+    assert zero["compared_with"] == (
+        "training accuracy, last epoch, of the zero-initialized net replayed from the "
+        "labels on the full training set (7 shuffles)"
+    )
     zero_loss = _pick(rows, "Table 2", "mnist", "zeros", "model loss")
     _assert_pi(zero_loss, 2.3013, 2.3013, 2.3013, "differs", seeds=7)  # the paper's 2.3012
 
@@ -241,18 +268,32 @@ def test_patel_rows_judge_the_runs_that_trained(monkeypatch) -> None:
 
 # --- write ----------------------------------------------------------------------------------------
 
+
 def _table(paper: float, verdict: str = "above", quantity: str = "test accuracy (%)") -> pd.DataFrame:
-    row = {"source": "000", "table": "Table 1", "dataset": "mnist", "init": "he_normal",
-           "quantity": quantity, "compared_with": "test accuracy, after the last epoch", "paper": paper,
-           "ours_mean": 92.0, "ours_pi_low": 87.0, "ours_pi_high": 97.0, "seeds": 3, "verdict": verdict}
+    row = {
+        "source": "000",
+        "table": "Table 1",
+        "dataset": "mnist",
+        "init": "he_normal",
+        "quantity": quantity,
+        "compared_with": "test accuracy, after the last epoch",
+        "paper": paper,
+        "ours_mean": 92.0,
+        "ours_pi_low": 87.0,
+        "ours_pi_high": 97.0,
+        "seeds": 3,
+        "verdict": verdict,
+    }
     return pd.DataFrame([row], columns=summary.COLUMNS)
 
 
 def test_markdown_prints_each_verdict_with_the_bounds_it_was_decided_on() -> None:
     md = summary.markdown(pd.concat([_table(97.54), _table(0.05, "differs", "model loss")], ignore_index=True))
     assert "| compared with | paper | ours (95% PI, one run) | seeds | verdict |" in md
-    assert ("| 000 | Table 1 | mnist | he_normal | test accuracy (%) | test accuracy, after the last epoch | 97.54 "
-            "| 92.00 [87.00, 97.00] | 3 | above |") in md
+    assert (
+        "| 000 | Table 1 | mnist | he_normal | test accuracy (%) | test accuracy, after the last epoch | 97.54 "
+        "| 92.00 [87.00, 97.00] | 3 | above |"
+    ) in md
     assert "| model loss | test accuracy, after the last epoch | 0.0500 | every seed: 92.0000 | 3 | differs |" in md
     assert "prediction interval" in md and "95% CI" not in md
 
@@ -277,8 +318,7 @@ def test_interrupted_write_keeps_the_previous_summary(tmp_path: Path, interrupt_
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
 
 
-def test_failure_before_the_move_keeps_both_files_and_removes_the_temporary_ones(tmp_path: Path,
-                                                                                 monkeypatch) -> None:
+def test_failure_before_the_move_keeps_both_files_and_removes_the_temporary_ones(tmp_path: Path, monkeypatch) -> None:
     summary.write(_table(97.54), tmp_path)
     before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
 

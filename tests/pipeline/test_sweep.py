@@ -30,8 +30,12 @@ def test_values_are_parsed_as_papermill_does() -> None:
 
 def test_grid_and_zip() -> None:
     grid = {"a": [1, 2], "b": ["x", "y"]}
-    assert [p.params for p in sweep.expand(grid)] == [{"a": 1, "b": "x"}, {"a": 1, "b": "y"},
-                                                      {"a": 2, "b": "x"}, {"a": 2, "b": "y"}]
+    assert [p.params for p in sweep.expand(grid)] == [
+        {"a": 1, "b": "x"},
+        {"a": 1, "b": "y"},
+        {"a": 2, "b": "x"},
+        {"a": 2, "b": "y"},
+    ]
     assert [p.params for p in sweep.expand(grid, zip_values=True)] == [{"a": 1, "b": "x"}, {"a": 2, "b": "y"}]
     with pytest.raises(InvalidArgumentError, match="same number of values"):
         sweep.expand({"a": [1, 2], "b": ["x"]}, zip_values=True)
@@ -52,14 +56,17 @@ def test_unknown_parameter_lists_the_notebooks_parameters() -> None:
     assert "'c'" in str(err.value) and "a=1" in str(err.value) and "b='x'" in str(err.value)
 
 
-@pytest.mark.parametrize("grid, why", [
-    ({"a": [1.5]}, "must be an integer like its default 1; 1.5 is a float"),
-    ({"b": [3]}, "must be a string"),
-    ({"seeds": [3]}, "must be a list"),
-    ({"seeds": [[0, "x"]]}, "item 'x' is a str"),
-    ({"fail": [1]}, "must be a boolean"),
-    ({"a": []}, "non-empty list"),
-])
+@pytest.mark.parametrize(
+    "grid, why",
+    [
+        ({"a": [1.5]}, "must be an integer like its default 1; 1.5 is a float"),
+        ({"b": [3]}, "must be a string"),
+        ({"seeds": [3]}, "must be a list"),
+        ({"seeds": [[0, "x"]]}, "item 'x' is a str"),
+        ({"fail": [1]}, "must be a boolean"),
+        ({"a": []}, "non-empty list"),
+    ],
+)
 def test_values_of_the_wrong_type_are_refused(grid: dict, why: str) -> None:
     with pytest.raises(InvalidArgumentError, match=why.replace("(", r"\(").replace(")", r"\)")):
         sweep.check_grid(TOY, grid)
@@ -76,8 +83,9 @@ def client():
     import dask
 
     dask.config.set({"distributed.scheduler.allowed-failures": 2})
-    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                       dashboard_address=None, silence_logs=40)
+    cluster = distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=40
+    )
     c = distributed.Client(cluster)
     yield c
     c.close()
@@ -128,8 +136,9 @@ def test_a_worker_killed_mid_point_loses_and_repeats_nothing(client, tmp_path: P
     pid_file = tmp_path / "pid"
     grid = {"a": [1, 2, 3], "wait": [3.0], "pid_file": [str(pid_file)]}
     result: dict = {}
-    worker = threading.Thread(target=lambda: result.update(
-        table=sweep.run(TOY, grid, out=out, client=client, progress=False)))
+    worker = threading.Thread(
+        target=lambda: result.update(table=sweep.run(TOY, grid, out=out, client=client, progress=False))
+    )
     worker.start()
     deadline = time.time() + 120
     while not pid_file.exists() and time.time() < deadline:
@@ -147,9 +156,14 @@ def test_a_worker_killed_mid_point_loses_and_repeats_nothing(client, tmp_path: P
 
 def test_two_sweeps_into_different_folders_at_once(client, tmp_path: Path) -> None:
     results: dict = {}
-    threads = [threading.Thread(target=lambda k=k: results.update(
-        {k: sweep.run(TOY, {"a": [k, k + 10]}, out=tmp_path / f"s{k}", client=client, progress=False)}))
-        for k in (1, 2)]
+    threads = [
+        threading.Thread(
+            target=lambda k=k: results.update(
+                {k: sweep.run(TOY, {"a": [k, k + 10]}, out=tmp_path / f"s{k}", client=client, progress=False)}
+            )
+        )
+        for k in (1, 2)
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -164,8 +178,15 @@ def test_a_study_on_the_cluster_gives_the_rows_of_a_local_one(client, tmp_path: 
 
     from initlab.training.study import Study
 
-    study = Study("mnist", "mlp_128", ("glorot_uniform", "he_normal", "zeros"), seeds=(0, 1), epochs=2,
-                  train_limit=600, test_limit=200)
+    study = Study(
+        "mnist",
+        "mlp_128",
+        ("glorot_uniform", "he_normal", "zeros"),
+        seeds=(0, 1),
+        epochs=2,
+        train_limit=600,
+        test_limit=200,
+    )
     local = study.run(cache_root=str(tmp_path / "local"), max_stack=2)
     remote = study.run(cache_root=str(tmp_path / "remote"), max_stack=2, client=client)
     assert len(list((tmp_path / "remote").rglob("*.json"))) == 6  # written here, by the client
@@ -183,10 +204,16 @@ def test_a_source_notebook_swept_at_quick_parameters(client, tmp_path: Path) -> 
     from initlab.pipeline.reproduce import notebook_paths
 
     source = next(p for p in notebook_paths() if p.name.startswith("03_"))
-    grid = {"learning_rate": [0.001, 0.01], "seeds": [[0, 1], [2, 3]], "epochs": [1], "train_limit": [1000],
-            "test_limit": [500]}
-    table = sweep.run(source, grid, out=tmp_path / "03", client=client, progress=False,
-                      env={"INITLAB_CACHE": str(tmp_path / "cache")})
+    grid = {
+        "learning_rate": [0.001, 0.01],
+        "seeds": [[0, 1], [2, 3]],
+        "epochs": [1],
+        "train_limit": [1000],
+        "test_limit": [500],
+    }
+    table = sweep.run(
+        source, grid, out=tmp_path / "03", client=client, progress=False, env={"INITLAB_CACHE": str(tmp_path / "cache")}
+    )
     assert table["point"].nunique() == 4 and set(table["status"]) == {"completed"}
     acc = table[table["name"] == "test_accuracy/he_normal"]
     assert len(acc) == 4 and acc["number"].between(0.5, 1.0).all()  # he_normal learns digits at either rate

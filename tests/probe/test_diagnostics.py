@@ -24,12 +24,19 @@ from initlab.probe.measure import (
 
 def _tiny(hidden_activation: str = "linear") -> keras.Sequential:
     """2 -> 2 (hidden_activation) -> 2 (softmax) with hand-chosen weights."""
-    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(2, activation=hidden_activation, name="hidden_1"),
-                              keras.layers.Dense(2, activation="softmax", name="output")])
-    model.get_layer("hidden_1").set_weights([np.array([[1.0, -0.5], [0.5, 2.0]], "float32"),
-                                             np.array([0.1, -0.2], "float32")])
-    model.get_layer("output").set_weights([np.array([[0.3, -1.0], [0.7, 0.2]], "float32"),
-                                           np.array([0.0, 0.05], "float32")])
+    model = keras.Sequential(
+        [
+            keras.Input((2,)),
+            keras.layers.Dense(2, activation=hidden_activation, name="hidden_1"),
+            keras.layers.Dense(2, activation="softmax", name="output"),
+        ]
+    )
+    model.get_layer("hidden_1").set_weights(
+        [np.array([[1.0, -0.5], [0.5, 2.0]], "float32"), np.array([0.1, -0.2], "float32")]
+    )
+    model.get_layer("output").set_weights(
+        [np.array([[0.3, -1.0], [0.7, 0.2]], "float32"), np.array([0.0, 0.05], "float32")]
+    )
     return model
 
 
@@ -47,8 +54,16 @@ def _by_hand(x: np.ndarray, y: np.ndarray, model: keras.Sequential) -> dict[str,
     p /= p.sum(1, keepdims=True)
     dz = (p - np.eye(2)[y]) / len(x)  # gradient of the batch-mean cross-entropy w.r.t. the logits
     dh = dz @ w2.T
-    return {"h": h, "p": p, "loss": -np.mean(np.log(p[np.arange(len(y)), y])),
-            "dw2": h.T @ dz, "db2": dz.sum(0), "dh": dh, "dw1": x.T @ dh, "db1": dh.sum(0)}
+    return {
+        "h": h,
+        "p": p,
+        "loss": -np.mean(np.log(p[np.arange(len(y)), y])),
+        "dw2": h.T @ dz,
+        "db2": dz.sum(0),
+        "dh": dh,
+        "dw1": x.T @ dh,
+        "db1": dh.sum(0),
+    }
 
 
 def test_probe_matches_a_hand_computed_backward_pass() -> None:
@@ -68,8 +83,11 @@ def test_probe_matches_a_hand_computed_backward_pass() -> None:
 def test_layer_statistics_are_the_hand_computed_norms() -> None:
     model = _tiny("relu")
     frame = layer_statistics(model, X, Y).set_index(["layer", "statistic"])["value"]
-    h = np.maximum(X.astype(np.float64) @ np.asarray(model.get_layer("hidden_1").kernel)
-                   + np.asarray(model.get_layer("hidden_1").bias), 0)
+    h = np.maximum(
+        X.astype(np.float64) @ np.asarray(model.get_layer("hidden_1").kernel)
+        + np.asarray(model.get_layer("hidden_1").bias),
+        0,
+    )
     assert frame["hidden_1", "activation_mean"] == pytest.approx(h.mean(), rel=1e-5)
     assert frame["hidden_1", "activation_std"] == pytest.approx(h.std(), rel=1e-5)
     assert frame["hidden_1", "frac_zero"] == pytest.approx(np.mean(h == 0))
@@ -95,8 +113,9 @@ def test_saturation_rule_for_tanh_and_sigmoid() -> None:
 
 def test_activation_rows_pick_the_statistics_that_apply() -> None:
     tanh = {r["statistic"]: r["value"] for r in activation_rows("h", np.array([[-1.0, 0.0], [0.98, 0.5]]), "tanh")}
-    assert tanh == pytest.approx({"activation_mean": 0.12, "activation_std": np.std([-1, 0, 0.98, 0.5]),
-                                  "frac_saturated": 0.5})
+    assert tanh == pytest.approx(
+        {"activation_mean": 0.12, "activation_std": np.std([-1, 0, 0.98, 0.5]), "frac_saturated": 0.5}
+    )
     relu = {r["statistic"]: r["value"] for r in activation_rows("h", np.array([[0.0, 0.0, 2.0, 1.0]]), "relu")}
     assert relu["frac_zero"] == 0.5 and "frac_saturated" not in relu
 
@@ -138,9 +157,20 @@ def test_activations_before_after_also_measures_gradients() -> None:
     from initlab import plots, probe, training
     from initlab.findings import histograms
 
-    specs = [training.RunSpec(dataset="mnist", model="deep_mlp", init=init, seed=0, epochs=1, validation_split=0.0,
-                            train_limit=64, test_limit=48, model_params={"depth": 2, "width": 8})
-             for init in ("he_normal", "zeros")]
+    specs = [
+        training.RunSpec(
+            dataset="mnist",
+            model="deep_mlp",
+            init=init,
+            seed=0,
+            epochs=1,
+            validation_split=0.0,
+            train_limit=64,
+            test_limit=48,
+            model_params={"depth": 2, "width": 8},
+        )
+        for init in ("he_normal", "zeros")
+    ]
     runs = {s.init: probe.activations_before_after(s, grad_samples=32) for s in specs}
     before, after, record = runs["he_normal"]
     assert set(before) == set(after) == {"hidden_1", "hidden_2"} and len(before["hidden_1"]) == 48
@@ -148,15 +178,18 @@ def test_activations_before_after_also_measures_gradients() -> None:
     assert list(norms["stage"].unique()) == ["at init", "trained"]
     data = training.data_for(specs[0])
     again = probe.gradient_norms(training.build_for(specs[0], data), data.x_test[:32], data.y_test[:32])
-    np.testing.assert_allclose(norms[norms["stage"] == "at init"]["kernel_grad_norm"], again["kernel_grad_norm"],
-                               rtol=1e-5)
+    np.testing.assert_allclose(
+        norms[norms["stage"] == "at init"]["kernel_grad_norm"], again["kernel_grad_norm"], rtol=1e-5
+    )
     grads = probe.gradients_before_after(runs)
     assert list(grads["layer"].unique()) == ["hidden_1", "hidden_2"] and len(grads) == 2 * 2 * 2
     assert (grads[grads["init"] == "zeros"]["kernel_grad_norm"] == 0).all()  # no signal, no gradient
     assert (grads[grads["init"] == "he_normal"]["kernel_grad_norm"] > 0).all()
     text = histograms.gradient_text(grads)
-    assert text.startswith("The first hidden layer's kernel gradient norm over the last's (hidden_1 / hidden_2, "
-                           "at init → trained, mean over seeds): he_normal ")
+    assert text.startswith(
+        "The first hidden layer's kernel gradient norm over the last's (hidden_1 / hidden_2, "
+        "at init → trained, mean over seeds): he_normal "
+    )
     assert "zeros gives every hidden kernel an exactly zero gradient" in text
     assert histograms.gradient_table(grads).shape == (4, 2)
     fig = plots.gradient_norm_profile(grads, title="grads")
@@ -167,8 +200,17 @@ def test_activations_before_after_also_measures_gradients() -> None:
 def test_activations_before_after_trains_on_the_engine_asked_for() -> None:
     from initlab import probe, training
 
-    spec = training.RunSpec(dataset="mnist", model="deep_mlp", init="he_normal", seed=0, epochs=1, validation_split=0.0,
-                          train_limit=96, test_limit=40, model_params={"depth": 2, "width": 8})
+    spec = training.RunSpec(
+        dataset="mnist",
+        model="deep_mlp",
+        init="he_normal",
+        seed=0,
+        epochs=1,
+        validation_split=0.0,
+        train_limit=96,
+        test_limit=40,
+        model_params={"depth": 2, "width": 8},
+    )
     keras_run = probe.activations_before_after(spec, grad_samples=32)
     auto_run = probe.activations_before_after(spec, grad_samples=32, engine="auto")
     assert keras_run[2].engine == "keras" and auto_run[2].engine == "stacked"
@@ -183,8 +225,16 @@ def test_track_symmetry_reads_the_kernels_every_epoch_on_both_engines() -> None:
 
     from initlab import probe, training
 
-    spec = training.RunSpec(dataset="mnist", model="deep_mlp", init="ones", seed=0, epochs=2, train_limit=200,
-                          test_limit=40, model_params={"depth": 2, "width": 8})
+    spec = training.RunSpec(
+        dataset="mnist",
+        model="deep_mlp",
+        init="ones",
+        seed=0,
+        epochs=2,
+        train_limit=200,
+        test_limit=40,
+        model_params={"depth": 2, "width": 8},
+    )
     frames = {}
     for engine in ("keras", "auto"):
         frame, record = probe.track_symmetry(spec, engine=engine)
@@ -203,6 +253,7 @@ def test_track_symmetry_reads_the_kernels_every_epoch_on_both_engines() -> None:
 
 
 # --- float64 arithmetic, identical units, stacked symmetry runs, Adam's first step ---
+
 
 def test_float64_gradients_are_the_hand_computed_ones() -> None:
     from initlab.probe.float64 import gradient_norms_float64
@@ -261,8 +312,15 @@ def test_float64_arithmetic_refuses_layers_it_does_not_compute() -> None:
 def test_gradients_at_init_in_both_precisions() -> None:
     from initlab import probe, training
 
-    spec = training.RunSpec(dataset="mnist", model="deep_mlp", init="he_normal", seed=0, train_limit=64, test_limit=32,
-                          model_params={"depth": 2, "width": 8})
+    spec = training.RunSpec(
+        dataset="mnist",
+        model="deep_mlp",
+        init="he_normal",
+        seed=0,
+        train_limit=64,
+        test_limit=32,
+        model_params={"depth": 2, "width": 8},
+    )
     g32 = probe.gradients_at_init_in(spec, "float32", n_samples=32)
     g64 = probe.gradients_at_init_in(spec, "float64", n_samples=32)
     assert set(g32["precision"]) == {"float32"} and set(g64["precision"]) == {"float64"}
@@ -300,8 +358,14 @@ def test_collapsing_identical_units_keeps_the_function() -> None:
 def test_track_symmetry_runs_trains_a_stack_and_labels_it() -> None:
     from initlab import probe, training
 
-    base = dict(dataset="mnist", model="deep_mlp", epochs=1, train_limit=200, test_limit=40,
-                model_params={"depth": 2, "width": 8})
+    base = dict(
+        dataset="mnist",
+        model="deep_mlp",
+        epochs=1,
+        train_limit=200,
+        test_limit=40,
+        model_params={"depth": 2, "width": 8},
+    )
     specs = [training.RunSpec(init=init, seed=seed, **base) for init in ("ones", "he_normal") for seed in (0, 1)]
     frame, results = probe.track_symmetry_runs(specs, labels=["a", "a", "b", "b"])
     assert list(frame.columns) == ["init", "seed", "epoch", "layer", "unit_spread", "distinct_units"]
@@ -322,8 +386,15 @@ def test_first_adam_step_is_keras_first_adam_step() -> None:
     # Keras' first Adam step: lr * sqrt(1 - b2) * g / (sqrt(1 - b2) |g| + eps), per weight.
     from initlab import probe, training
 
-    spec = training.RunSpec(dataset="mnist", model="deep_mlp", init="random_normal_001", seed=0, train_limit=64,
-                          test_limit=32, model_params={"depth": 2, "width": 8})
+    spec = training.RunSpec(
+        dataset="mnist",
+        model="deep_mlp",
+        init="random_normal_001",
+        seed=0,
+        train_limit=64,
+        test_limit=32,
+        model_params={"depth": 2, "width": 8},
+    )
     data = training.data_for(spec)
     grads = kernel_gradients(training.build_for(spec, data), data.x_train[:32], data.y_train[:32])
     steps = probe.first_adam_step(spec).set_index("layer")
@@ -331,6 +402,6 @@ def test_first_adam_step_is_keras_first_adam_step() -> None:
     for name, g in grads.items():
         g = g.astype(np.float64)
         expected = 1e-3 * c * g / (c * np.abs(g) + 1e-7)
-        assert steps.loc[name, "step_rms"] == pytest.approx(np.sqrt(np.mean(expected ** 2)), rel=2e-3)
-        assert steps.loc[name, "grad_rms"] == pytest.approx(np.sqrt(np.mean(g ** 2)), rel=1e-5)
+        assert steps.loc[name, "step_rms"] == pytest.approx(np.sqrt(np.mean(expected**2)), rel=2e-3)
+        assert steps.loc[name, "grad_rms"] == pytest.approx(np.sqrt(np.mean(g**2)), rel=1e-5)
     assert steps.loc["hidden_1", "kernel_std"] == pytest.approx(0.01, rel=0.05)

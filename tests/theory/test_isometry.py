@@ -17,17 +17,17 @@ def test_haar_orthogonal_is_orthogonal_and_kernels_have_the_stated_variance() ->
     q = iso.haar_orthogonal(64, rng)
     assert np.allclose(q.T @ q, np.eye(64), atol=1e-12)
     n, w2 = 200, 1.7
-    g = iso.random_kernel(n, w2, "gaussian", rng)
+    g = iso.random_kernel(n, w2, "gaussian", rng=rng)
     # the sample std of n² normal entries has a standard error of sigma / sqrt(2 n²); four of them
     sigma = math.sqrt(w2 / n)
     assert abs(g.std() - sigma) < 4 * sigma / math.sqrt(2 * n * n)
-    o = iso.random_kernel(n, w2, "orthogonal", rng)
+    o = iso.random_kernel(n, w2, "orthogonal", rng=rng)
     assert np.allclose(np.linalg.svd(o, compute_uv=False), math.sqrt(w2), atol=1e-12)  # every singular value
-    assert np.mean(o ** 2) == pytest.approx(sigma ** 2, rel=1e-12)  # the squares sum to n·σ_w² exactly
+    assert np.mean(o**2) == pytest.approx(sigma**2, rel=1e-12)  # the squares sum to n·σ_w² exactly
 
 
 def test_linear_orthogonal_jacobian_is_exactly_isometric() -> None:
-    out = iso.jacobian_singular_values([1, 8, 64], 64, "linear", "orthogonal", 1.0, 0.0, seed=3)
+    out = iso.jacobian_singular_values([1, 8, 64], 64, "linear", kind="orthogonal", sigma_w2=1.0, sigma_b2=0.0, seed=3)
     for depth, s in out.items():
         assert np.allclose(s, 1.0, atol=1e-10), depth
 
@@ -36,7 +36,7 @@ def test_gaussian_linear_product_spreads_with_depth() -> None:
     # Products of L Gaussian matrices: E[s²] = 1 and Var[s²] = L (Fuss–Catalan moments; Pennington et al.
     # 2017's sigma²_JJᵀ = L). At width 256 one draw's Var[s²] scatters by about 0.02, 0.16 (L = 2, 4) around
     # L + O(L²/N); the tolerances are ~3 of those.
-    out = iso.jacobian_singular_values([2, 4, 16], 256, "linear", "gaussian", 1.0, 0.0, seed=0)
+    out = iso.jacobian_singular_values([2, 4, 16], 256, "linear", kind="gaussian", sigma_w2=1.0, sigma_b2=0.0, seed=0)
     for depth, tol in ((2, 0.1), (4, 0.5)):
         s2 = out[depth] ** 2
         assert s2.mean() == pytest.approx(1.0, abs=0.05)
@@ -48,19 +48,25 @@ def test_gaussian_linear_product_spreads_with_depth() -> None:
 def test_relu_zeroes_half_the_spectrum() -> None:
     # One ReLU layer with an orthogonal kernel of gain √2: J Jᵀ = 2 D², so every singular value is 0 or √2,
     # and the zeros are the inactive units: Binomial(128, 1/2), a share within 4 · 0.5 / √128 = 0.18 of 1/2.
-    s = iso.jacobian_singular_values([1], 128, "relu", "orthogonal", 2.0, 0.0, seed=1)[1]
+    s = iso.jacobian_singular_values([1], 128, "relu", kind="orthogonal", sigma_w2=2.0, sigma_b2=0.0, seed=1)[1]
     zero = s < 1e-8
     assert np.allclose(s[~zero], math.sqrt(2.0), atol=1e-10)
     assert abs(zero.mean() - 0.5) < 4 * 0.5 / math.sqrt(128)
     # deeper, the nonzero part spreads: Var[s²] grows about L per layer with orthogonal kernels, 2L with
     # Gaussian ones (Pennington et al. 2017); at depth 4 the Gaussian spread is the larger
-    deep = {k: iso.jacobian_singular_values([4], 128, "relu", k, 2.0, 0.0, seed=1)[4] ** 2 for k in iso.KERNELS}
+    deep = {
+        k: iso.jacobian_singular_values([4], 128, "relu", kind=k, sigma_w2=2.0, sigma_b2=0.0, seed=1)[4] ** 2
+        for k in iso.KERNELS
+    }
     assert deep["gaussian"].var() > deep["orthogonal"].var() > 2.0
 
 
 def test_tanh_orthogonal_stays_nearer_one_than_gaussian() -> None:
     sw2, sb2 = iso.critical_point("tanh", 1e-4)
-    out = {k: iso.jacobian_singular_values([16], 128, "tanh", k, sw2, sb2, seed=0)[16] for k in iso.KERNELS}
+    out = {
+        k: iso.jacobian_singular_values([16], 128, "tanh", kind=k, sigma_w2=sw2, sigma_b2=sb2, seed=0)[16]
+        for k in iso.KERNELS
+    }
     near = {k: np.mean((s >= 0.5) & (s <= 2)) for k, s in out.items()}
     assert near["orthogonal"] > 0.8 > 0.3 > near["gaussian"]
 
@@ -72,17 +78,38 @@ def test_critical_points_and_setups() -> None:
     with pytest.raises(InvalidArgumentError, match="sigma_b2"):
         iso.critical_point("relu", 0.05)
     assert iso.critical_setups(["linear", "relu", "tanh"], [0.05, 1e-4]) == [
-        ("linear", 0.0), ("relu", 0.0), ("tanh", 0.05), ("tanh", 1e-4)]
+        ("linear", 0.0),
+        ("relu", 0.0),
+        ("tanh", 0.05),
+        ("tanh", 1e-4),
+    ]
     assert iso.setup_label("relu", 0.0) == "relu" and iso.setup_label("tanh", 0.05) == "tanh, σ_b² = 0.05"
 
 
 def test_spectra_frame_and_summary() -> None:
-    f = iso.spectra([("linear", 0.0)], iso.KERNELS, [1, 3], 16, [0, 1])
+    f = iso.spectra([("linear", 0.0)], iso.KERNELS, [1, 3], width=16, seeds=[0, 1])
     assert len(f) == 2 * 2 * 2 * 16  # kernels × depths × seeds × width
-    assert set(f.columns) >= {"setup", "activation", "kernel", "sigma_w2", "sigma_b2", "depth", "seed",
-                              "singular_value"}
-    hand = pd.DataFrame({"setup": "x", "activation": "tanh", "kernel": "gaussian", "depth": 2, "sigma_w2": 1.0,
-                         "sigma_b2": 0.0, "singular_value": [0.25, 0.5, 1.0, 2.0, 4.0]})
+    assert set(f.columns) >= {
+        "setup",
+        "activation",
+        "kernel",
+        "sigma_w2",
+        "sigma_b2",
+        "depth",
+        "seed",
+        "singular_value",
+    }
+    hand = pd.DataFrame(
+        {
+            "setup": "x",
+            "activation": "tanh",
+            "kernel": "gaussian",
+            "depth": 2,
+            "sigma_w2": 1.0,
+            "sigma_b2": 0.0,
+            "singular_value": [0.25, 0.5, 1.0, 2.0, 4.0],
+        }
+    )
     s = iso.spectrum_summary(hand).iloc[0]
     assert s["near_share"] == pytest.approx(3 / 5)  # 0.5, 1 and 2 lie within a factor 2 of 1
     assert s["mean_sq"] == pytest.approx((0.0625 + 0.25 + 1 + 4 + 16) / 5)
@@ -96,8 +123,8 @@ def test_spectra_frame_and_summary() -> None:
 
 def test_bad_arguments_name_the_valid_choices() -> None:
     with pytest.raises(UnknownNameError, match="gaussian, orthogonal"):
-        iso.random_kernel(4, 1.0, "uniform", np.random.default_rng(0))
+        iso.random_kernel(4, 1.0, "uniform", rng=np.random.default_rng(0))
     with pytest.raises(InvalidArgumentError, match="sigma_w2"):
-        iso.random_kernel(4, -1.0, "gaussian", np.random.default_rng(0))
+        iso.random_kernel(4, -1.0, "gaussian", rng=np.random.default_rng(0))
     with pytest.raises(InvalidArgumentError, match="depths"):
-        iso.jacobian_singular_values([0], 4, "tanh", "gaussian", 1.0, 0.0, seed=0)
+        iso.jacobian_singular_values([0], 4, "tanh", kind="gaussian", sigma_w2=1.0, sigma_b2=0.0, seed=0)

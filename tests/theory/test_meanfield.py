@@ -23,19 +23,19 @@ def test_selu_with_lecun_scaling_has_the_self_normalizing_fixed_point() -> None:
 
 def test_relu_maps_match_their_closed_forms() -> None:
     # q' = σ_w² q / 2 + σ_b²; χ₁ = σ_w² / 2; the correlation map is the arc-cosine kernel
-    assert mf.length_map(3.0, 1.5, 0.2, "relu") == pytest.approx(1.5 * 3.0 / 2 + 0.2, rel=1e-12)
+    assert mf.length_map(3.0, 1.5, 0.2, activation="relu") == pytest.approx(1.5 * 3.0 / 2 + 0.2, rel=1e-12)
     assert mf.fixed_point_q(1.5, 0.2, "relu") == pytest.approx(0.2 / (1 - 0.75), rel=1e-9)
     assert mf.chi1(1.5, 0.2, "relu") == pytest.approx(0.75, rel=1e-12)
     c = 0.3
     arccos = (np.sqrt(1 - c * c) + (np.pi - np.arccos(c)) * c) / np.pi
-    assert mf.correlation_map(c, 1.0, 2.0, 0.0, "relu") == pytest.approx(arccos, abs=1e-12)
+    assert mf.correlation_map(c, 1.0, 2.0, sigma_b2=0.0, activation="relu") == pytest.approx(arccos, abs=1e-12)
     assert mf.fixed_point_q(2.5, 0.1, "relu") == np.inf  # σ_w² > 2: the variance grows without bound
 
 
 def test_tanh_limits_and_the_published_critical_point() -> None:
     # without biases and σ_w² < 1, q* = 0 and χ₁ = σ_w² tanh'(0)² = σ_w²
     assert mf.chi1(0.5, 0.0) == pytest.approx(0.5, abs=1e-9)
-    assert mf.correlation_map(1.0, mf.fixed_point_q(1.5, 0.05), 1.5, 0.05) == pytest.approx(1.0, abs=1e-9)
+    assert mf.correlation_map(1.0, mf.fixed_point_q(1.5, 0.05), 1.5, sigma_b2=0.05) == pytest.approx(1.0, abs=1e-9)
     # Schoenholz et al. (2017): the tanh order-to-chaos transition at σ_b² = 0.05 lies at σ_w² ≈ 1.76
     crit = mf.critical_sigma_w2(0.05)
     assert crit == pytest.approx(1.76, abs=0.005)
@@ -74,15 +74,17 @@ def test_chaotic_depth_scale_is_the_slope_at_the_stable_fixed_point() -> None:
     q = mf.fixed_point_q(w, b)
     c_star = mf._chaotic_fixed_point_c(q, w, b, "tanh")
     assert 0 < c_star < 1
-    assert mf.correlation_map(c_star, q, w, b) == pytest.approx(c_star, abs=1e-10)  # a fixed point
+    assert mf.correlation_map(c_star, q, w, sigma_b2=b) == pytest.approx(c_star, abs=1e-10)  # a fixed point
     h = 1e-5  # the map's slope there by a central difference (error O(h²) on a smooth map)
-    slope = (mf.correlation_map(c_star + h, q, w, b) - mf.correlation_map(c_star - h, q, w, b)) / (2 * h)
+    slope = (mf.correlation_map(c_star + h, q, w, sigma_b2=b) - mf.correlation_map(c_star - h, q, w, sigma_b2=b)) / (
+        2 * h
+    )
     assert slope < 1  # stable
     assert mf.depth_scale(w, b) == pytest.approx(-1 / np.log(slope), rel=1e-5)
     # without biases tanh is odd, so c* = 0 and χ_c = σ_w² E[tanh'(√q* z)]²
     q0 = mf.fixed_point_q(2.0, 0.0)
     mean_slope = mf.gauss(lambda z: 1 - np.tanh(np.sqrt(q0) * z) ** 2)
-    assert mf.depth_scale(2.0, 0.0) == pytest.approx(-1 / np.log(2.0 * mean_slope ** 2), rel=1e-9)
+    assert mf.depth_scale(2.0, 0.0) == pytest.approx(-1 / np.log(2.0 * mean_slope**2), rel=1e-9)
 
 
 def test_correlation_trajectory_follows_closed_forms() -> None:
@@ -90,18 +92,22 @@ def test_correlation_trajectory_follows_closed_forms() -> None:
     def arccos(c: float) -> float:
         return (np.sqrt(1 - c * c) + (np.pi - np.arccos(c)) * c) / np.pi
 
-    t = mf.correlation_trajectory(0.1, 3, 2.0, 0.0, "relu")
+    t = mf.correlation_trajectory(0.1, 3, 2.0, sigma_b2=0.0, activation="relu")
     assert t[0] == 0.1
     assert t[1:] == pytest.approx([arccos(0.1), arccos(arccos(0.1)), arccos(arccos(arccos(0.1)))], abs=1e-12)
-    assert mf.correlation_trajectory(0.3, 5, 1.0, 0.0, "linear") == pytest.approx([0.3] * 6, abs=1e-12)  # identity
-    assert mf.correlation_trajectory(1.0, 4, 1.5, 0.05)[-1] == pytest.approx(1.0, abs=1e-12)  # c = 1 stays
+    assert mf.correlation_trajectory(0.3, 5, 1.0, sigma_b2=0.0, activation="linear") == pytest.approx(
+        [0.3] * 6, abs=1e-12
+    )  # identity
+    assert mf.correlation_trajectory(1.0, 4, 1.5, sigma_b2=0.05)[-1] == pytest.approx(1.0, abs=1e-12)  # c = 1 stays
     # ReLU below criticality without biases: q* = 0, and the map is the normalized arc-cosine kernel
-    assert mf.correlation_trajectory(0.1, 1, 1.0, 0.0, "relu")[1] == pytest.approx(arccos(0.1), abs=1e-12)
-    assert mf.correlation_trajectory(0.2, 200, 1.0, 0.05)[-1] == pytest.approx(1.0, abs=1e-6)  # ordered: to 1
+    assert mf.correlation_trajectory(0.1, 1, 1.0, sigma_b2=0.0, activation="relu")[1] == pytest.approx(
+        arccos(0.1), abs=1e-12
+    )
+    assert mf.correlation_trajectory(0.2, 200, 1.0, sigma_b2=0.05)[-1] == pytest.approx(1.0, abs=1e-6)  # ordered: to 1
     with pytest.raises(InvalidArgumentError, match="c0"):
-        mf.correlation_trajectory(1.5, 2, 1.0, 0.05)
+        mf.correlation_trajectory(1.5, 2, 1.0, sigma_b2=0.05)
     with pytest.raises(InvalidArgumentError, match="sigma_w2"):
-        mf.correlation_trajectory(0.5, 2, 3.0, 0.0, "relu")  # no finite q*
+        mf.correlation_trajectory(0.5, 2, 3.0, sigma_b2=0.0, activation="relu")  # no finite q*
 
 
 def test_phase_grid_and_critical_line() -> None:

@@ -48,8 +48,10 @@ def _payload(key: str) -> dict:
 def _populate(root: Path) -> dict[str, list[str]]:
     """A cache folder with good entries and three kinds of corrupted ones; returns the keys by kind."""
     cache = RunCache(root)
-    kinds: dict[str, list[str]] = {k: [spec_key({"kind": k, "i": i}) for i in range(N_EACH)]
-                                   for k in ("good", "truncated", "tampered", "wrong_key")}
+    kinds: dict[str, list[str]] = {
+        k: [spec_key({"kind": k, "i": i}) for i in range(N_EACH)]
+        for k in ("good", "truncated", "tampered", "wrong_key")
+    }
     for key in kinds["good"]:
         cache.save(key, _payload(key))
     for key in kinds["truncated"]:
@@ -82,9 +84,16 @@ def test_processes_sharing_a_cache_set_corrupted_entries_aside_and_lose_no_good_
     keys = [k for group in zip(*kinds.values()) for k in group]  # the kinds interleaved
     go = tmp_path / "go"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
-    procs = [subprocess.Popen([sys.executable, "-c", WORKER, str(root), str(go), json.dumps(keys)],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-             for _ in range(N_PROCESSES)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", WORKER, str(root), str(go), json.dumps(keys)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        for _ in range(N_PROCESSES)
+    ]
     go.touch()  # every worker starts at once
     results = [p.communicate(timeout=120) for p in procs]
     for proc, (out, err) in zip(procs, results):

@@ -29,8 +29,10 @@ def float32_drift(steps: int, terms: int) -> float:
 def assert_close_in_norm(ours, theirs, tolerance: float) -> None:
     for a, b in zip(ours, theirs):
         assert a.shape == b.shape
-        assert np.linalg.norm(a - b) <= tolerance * np.linalg.norm(b), (np.linalg.norm(a - b) / np.linalg.norm(b),
-                                                                        tolerance)
+        assert np.linalg.norm(a - b) <= tolerance * np.linalg.norm(b), (
+            np.linalg.norm(a - b) / np.linalg.norm(b),
+            tolerance,
+        )
 
 
 def _data():
@@ -43,11 +45,14 @@ def _built(model: str, init: str, seed: int, **model_params):
 
 
 @pytest.mark.kernels
-@pytest.mark.parametrize("model,params,optimizer", [
-    ("mlp_128", {}, "adam"),
-    ("deep_mlp", {"depth": 3, "width": 64, "activation": "tanh"}, "adam"),
-    ("mlp_128_64", {}, "sgd"),
-])
+@pytest.mark.parametrize(
+    "model,params,optimizer",
+    [
+        ("mlp_128", {}, "adam"),
+        ("deep_mlp", {"depth": 3, "width": 64, "activation": "tanh"}, "adam"),
+        ("mlp_128_64", {}, "sgd"),
+    ],
+)
 def test_engine_matches_keras_fit(model, params, optimizer) -> None:
     """Same initial weights, same batch order, 303 steps: losses and weights agree to float32 precision."""
     data = _data()
@@ -55,11 +60,22 @@ def test_engine_matches_keras_fit(model, params, optimizer) -> None:
     theirs.set_weights(ours.get_weights())
     if optimizer == "sgd":
         import keras
+
         theirs.compile(optimizer=keras.optimizers.SGD(), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    stack, (record,) = training.fit_stack([ours], [0], data.x_train, data.y_train, data.x_test, data.y_test,
-                                        epochs=3, optimizer=optimizer, shuffle=False)
-    hist = theirs.fit(data.x_train, data.y_train, batch_size=32, epochs=3, validation_split=0.2,
-                      shuffle=False, verbose=0).history
+    stack, (record,) = training.fit_stack(
+        [ours],
+        [0],
+        data.x_train,
+        y_train=data.y_train,
+        x_test=data.x_test,
+        y_test=data.y_test,
+        epochs=3,
+        optimizer=optimizer,
+        shuffle=False,
+    )
+    hist = theirs.fit(
+        data.x_train, data.y_train, batch_size=32, epochs=3, validation_split=0.2, shuffle=False, verbose=0
+    ).history
     for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
         np.testing.assert_allclose(record.history[key], hist[key], rtol=2e-4, atol=1e-6, err_msg=key)
     for a, b in zip(stack.get_weights(0), theirs.get_weights()):
@@ -73,13 +89,35 @@ def test_engine_matches_keras_fit(model, params, optimizer) -> None:
 @pytest.mark.kernels
 def test_a_member_does_not_depend_on_its_stack_mates() -> None:
     data = _data()
-    alone = training.fit_stack([_built("mlp_128", "he_normal", 3)], [3], data.x_train, data.y_train,
-                             data.x_test, data.y_test, epochs=2)
-    inits = ["glorot_uniform", "he_normal", "zeros", "random_normal", "lecun_normal", "orthogonal",
-             "he_uniform", "random_uniform"]
+    alone = training.fit_stack(
+        [_built("mlp_128", "he_normal", 3)],
+        [3],
+        data.x_train,
+        y_train=data.y_train,
+        x_test=data.x_test,
+        y_test=data.y_test,
+        epochs=2,
+    )
+    inits = [
+        "glorot_uniform",
+        "he_normal",
+        "zeros",
+        "random_normal",
+        "lecun_normal",
+        "orthogonal",
+        "he_uniform",
+        "random_uniform",
+    ]
     seeds = [0, 3, 1, 2, 0, 1, 2, 0]
-    mates = training.fit_stack([_built("mlp_128", i, s) for i, s in zip(inits, seeds)], seeds, data.x_train,
-                             data.y_train, data.x_test, data.y_test, epochs=2)
+    mates = training.fit_stack(
+        [_built("mlp_128", i, s) for i, s in zip(inits, seeds)],
+        seeds,
+        data.x_train,
+        y_train=data.y_train,
+        x_test=data.x_test,
+        y_test=data.y_test,
+        epochs=2,
+    )
     solo, stacked = alone[1][0], mates[1][1]
     tolerance = float32_drift(steps=202, terms=784)  # two epochs of 101 steps; the widest sum is the 784 inputs
     for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
@@ -93,8 +131,9 @@ def test_a_member_does_not_depend_on_its_stack_mates() -> None:
 @pytest.mark.kernels
 def test_a_diverging_member_is_recorded_and_spoils_nothing() -> None:
     study = dict(model="mlp_128", seeds=[0], epochs=2, **DATA)
-    mixed = Study(inits=["random_normal", "he_normal"], init_params={"random_normal": {"stddev": 1e20}},
-                  **study).run(cache=False)
+    mixed = Study(inits=["random_normal", "he_normal"], init_params={"random_normal": {"stddev": 1e20}}, **study).run(
+        cache=False
+    )
     alone = Study(inits=["he_normal"], **study).run(cache=False)
     bad = mixed[mixed.init == "random_normal"]
     assert (bad.status == "diverged").all() and bad.diverged_epoch.iloc[0] == 1 and len(bad) == 1
@@ -155,13 +194,22 @@ def test_cnn_matches_keras_fit(steps: int) -> None:
     """
     n_val = 8
     data = training.prepare_data("mnist", preprocess="scale", channels=True, train_limit=N_TRAIN, test_limit=N_TEST)
-    x, y = data.x_train[:32 * steps + n_val], data.y_train[:32 * steps + n_val]
+    x, y = data.x_train[: 32 * steps + n_val], data.y_train[: 32 * steps + n_val]
     split = n_val / len(x)
     spec = RunSpec(model="cnn_small", init="he_normal", seed=0, **DATA)
     ours, theirs = training.build_for(spec, data), training.build_for(spec, data)
     theirs.set_weights(ours.get_weights())
-    stack, (record,) = training.fit_stack([ours], [0], x, y, data.x_test, data.y_test, epochs=1, shuffle=False,
-                                        validation_split=split)
+    stack, (record,) = training.fit_stack(
+        [ours],
+        [0],
+        x,
+        y_train=y,
+        x_test=data.x_test,
+        y_test=data.y_test,
+        epochs=1,
+        shuffle=False,
+        validation_split=split,
+    )
     hist = theirs.fit(x, y, batch_size=32, epochs=1, validation_split=split, shuffle=False, verbose=0).history
     tolerance = float32_drift(steps, terms=5 * 5 * 64)  # the dense layer's fan-in is the widest sum
     for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
@@ -213,8 +261,9 @@ def test_bench_counts_flops_by_hand_and_prints_its_table(capsys) -> None:
     mlp = build_model("mlp_128", (28, 28))
     forward = 2 * (784 * 128 + 128 * 10)
     # training: forward + weight grads (2x forward) - the images' gradient; validation: forward
-    assert (bench.training_flops(mlp, n_train=100, n_val=20, epochs=3)
-            == 3 * (100 * (3 * forward - 2 * 784 * 128) + 20 * forward))
+    assert bench.training_flops(mlp, n_train=100, n_val=20, epochs=3) == 3 * (
+        100 * (3 * forward - 2 * 784 * 128) + 20 * forward
+    )
     cnn = build_model("cnn_small", (28, 28, 1))
     conv1 = 2 * 26 * 26 * 3 * 3 * 1 * 32
     conv2 = 2 * 11 * 11 * 3 * 3 * 32 * 64
@@ -239,8 +288,11 @@ def test_bench_times_the_engine_without_compiling(monkeypatch) -> None:
 
     def counted_fit_stack(*args, **kwargs):
         def count():
-            return sum(p.epoch.experimental_get_tracing_count() + p.eval.experimental_get_tracing_count()
-                       for p in training.program._PROGRAMS.values())
+            return sum(
+                p.epoch.experimental_get_tracing_count() + p.eval.experimental_get_tracing_count()
+                for p in training.program._PROGRAMS.values()
+            )
+
         before = count()
         result = training.fit_stack(*args, **kwargs)
         traces.append(count() - before)
@@ -278,6 +330,7 @@ def test_stack_size_follows_the_working_set() -> None:
     """Small MLPs share a step eight at a time; the `002` deep MLP (weights and Adam state of
     7 MB) and the CNN (activations) train alone; narrow deep MLPs, a few at a time;
     ``max_stack`` caps it."""
+
     def size(model: str, max_stack: int = training.MAX_STACK, **params) -> int:
         spec = RunSpec(model=model, init="he_normal", seed=0, model_params=params, **DATA)
         return training.stack_size(spec, max_stack)
@@ -287,8 +340,11 @@ def test_stack_size_follows_the_working_set() -> None:
     assert size("mlp_512_256_128_64") == 1
     assert size("cnn_small") == 1
     assert size("deep_mlp", depth=50, width=64) == 3
-    specs = [RunSpec(model="deep_mlp", init=i, seed=s, engine="stacked", model_params={"depth": 50, "width": 64},
-                     **DATA) for i in ("he_normal", "zeros") for s in range(4)]
+    specs = [
+        RunSpec(model="deep_mlp", init=i, seed=s, engine="stacked", model_params={"depth": 50, "width": 64}, **DATA)
+        for i in ("he_normal", "zeros")
+        for s in range(4)
+    ]
     assert [len(b) for _, b in training.study._batches(specs, training.MAX_STACK)] == [3, 3, 2]
 
 
@@ -299,8 +355,9 @@ def test_profile_script_times_the_compiled_ops() -> None:
     from pathlib import Path
 
     script = Path(__file__).resolve().parents[2] / "benchmarks" / "profile_engine.py"
-    out = subprocess.run([sys.executable, str(script), "mlp_128", "2", "8"], capture_output=True, text=True,
-                         timeout=600, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, str(script), "mlp_128", "2", "8"], capture_output=True, text=True, timeout=600, check=True
+    ).stdout
     lines = out.splitlines()
     assert lines[0].startswith("mlp_128, K = 2: one epoch of 240 steps")
     rows = [line.split() for line in lines[2:]]
@@ -313,18 +370,32 @@ def _keras_run(model, optimizer: str, data, **settings):
 
     from initlab.training.optimizers import make_keras_optimizer
 
-    model.compile(optimizer=make_keras_optimizer(optimizer, **settings), loss="sparse_categorical_crossentropy",
-                  metrics=["accuracy"])
-    return model.fit(data.x_train, data.y_train, batch_size=32, epochs=2, validation_split=0.2, shuffle=False,
-                     verbose=0).history
+    model.compile(
+        optimizer=make_keras_optimizer(optimizer, **settings),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    return model.fit(
+        data.x_train, data.y_train, batch_size=32, epochs=2, validation_split=0.2, shuffle=False, verbose=0
+    ).history
 
 
 @pytest.mark.kernels
-@pytest.mark.parametrize("optimizer,settings", [
-    ("sgd", [dict(learning_rate=0.05), dict(learning_rate=0.01, momentum=0.9),
-             dict(learning_rate=0.005, momentum=0.9, nesterov=True), dict(learning_rate=0.1, momentum=0.5)]),
-    ("adam", [dict(learning_rate=1e-3), dict(learning_rate=5e-4), dict(learning_rate=2e-4)]),
-])
+@pytest.mark.parametrize(
+    "optimizer,settings",
+    [
+        (
+            "sgd",
+            [
+                dict(learning_rate=0.05),
+                dict(learning_rate=0.01, momentum=0.9),
+                dict(learning_rate=0.005, momentum=0.9, nesterov=True),
+                dict(learning_rate=0.1, momentum=0.5),
+            ],
+        ),
+        ("adam", [dict(learning_rate=1e-3), dict(learning_rate=5e-4), dict(learning_rate=2e-4)]),
+    ],
+)
 def test_every_member_matches_keras_fit_with_its_own_optimizer_settings(optimizer, settings) -> None:
     """One stack, one set-up per member: each member's losses and weights are keras fit's for its set-up.
 
@@ -335,20 +406,33 @@ def test_every_member_matches_keras_fit_with_its_own_optimizer_settings(optimize
     while the member alone still equals keras fit to 1e-7.
     """
     data = _data()
-    inits = ["he_normal", "glorot_uniform", "lecun_normal", "random_normal"][:len(settings)]
+    inits = ["he_normal", "glorot_uniform", "lecun_normal", "random_normal"][: len(settings)]
     ours = [_built("mlp_128_64", init, i) for i, init in enumerate(inits)]
     theirs = [_built("mlp_128_64", init, i) for i, init in enumerate(inits)]
     for a, b in zip(ours, theirs):
         b.set_weights(a.get_weights())
-    per_member = {key: [s.get(key, default) for s in settings]
-                  for key, default in (("learning_rate", None), ("momentum", 0.0), ("nesterov", False))}
-    stack, records = training.fit_stack(ours, list(range(len(ours))), data.x_train, data.y_train, data.x_test,
-                                      data.y_test, epochs=2, optimizer=optimizer, shuffle=False, **per_member)
+    per_member = {
+        key: [s.get(key, default) for s in settings]
+        for key, default in (("learning_rate", None), ("momentum", 0.0), ("nesterov", False))
+    }
+    stack, records = training.fit_stack(
+        ours,
+        list(range(len(ours))),
+        data.x_train,
+        y_train=data.y_train,
+        x_test=data.x_test,
+        y_test=data.y_test,
+        epochs=2,
+        optimizer=optimizer,
+        shuffle=False,
+        **per_member,
+    )
     for i, (model, setting) in enumerate(zip(theirs, settings)):
         hist = _keras_run(model, optimizer, data, **setting)
         for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
-            np.testing.assert_allclose(records[i].history[key], hist[key], rtol=2e-4, atol=1e-6,
-                                       err_msg=f"{setting} {key}")
+            np.testing.assert_allclose(
+                records[i].history[key], hist[key], rtol=2e-4, atol=1e-6, err_msg=f"{setting} {key}"
+            )
         for a, b in zip(stack.get_weights(i), model.get_weights()):
             assert np.abs(a - b).max() <= 1e-4 * np.abs(b).max() + 1e-7, setting
 
@@ -358,25 +442,37 @@ def test_momentum_zero_in_a_momentum_stack_is_plain_sgd() -> None:
     data = _data()
     pair = [_built("mlp_128", "he_normal", 0), _built("mlp_128", "he_normal", 0)]
     alone = [_built("mlp_128", "he_normal", 0)]
-    _, mixed = training.fit_stack(pair, [0, 0], data.x_train, data.y_train, epochs=1, optimizer="sgd",
-                                learning_rate=0.05, momentum=[0.0, 0.9])
-    _, plain = training.fit_stack(alone, [0], data.x_train, data.y_train, epochs=1, optimizer="sgd",
-                                learning_rate=0.05)
+    _, mixed = training.fit_stack(
+        pair,
+        [0, 0],
+        data.x_train,
+        y_train=data.y_train,
+        epochs=1,
+        optimizer="sgd",
+        learning_rate=0.05,
+        momentum=[0.0, 0.9],
+    )
+    _, plain = training.fit_stack(
+        alone, [0], data.x_train, y_train=data.y_train, epochs=1, optimizer="sgd", learning_rate=0.05
+    )
     tolerance = float32_drift(steps=101, terms=784)
     np.testing.assert_allclose(mixed[0].history["loss"], plain[0].history["loss"], rtol=tolerance)
     assert abs(mixed[1].history["loss"][0] - plain[0].history["loss"][0]) > 100 * tolerance
 
 
-@pytest.mark.parametrize("settings, error, message", [
-    (dict(optimizer="rmsprop"), "UnknownNameError", r"Unknown optimizer 'rmsprop'.*adam, sgd"),
-    (dict(optimizer="sgd", learning_rate=float("inf")), "InvalidArgumentError", r"`learning_rate` must be None"),
-    (dict(optimizer="sgd", learning_rate=[0.1, -0.1]), "InvalidArgumentError", r"`learning_rate` .*=-0.1"),
-    (dict(optimizer="sgd", momentum=1.0), "InvalidArgumentError", r"`momentum` must be a number in \[0, 1\)"),
-    (dict(optimizer="sgd", momentum=-0.1), "InvalidArgumentError", r"`momentum` must be a number in \[0, 1\)"),
-    (dict(optimizer="adam", momentum=0.9), "InvalidArgumentError", r"`momentum` must be 0 with optimizer 'adam'"),
-    (dict(optimizer="sgd", nesterov=True), "InvalidArgumentError", r"`nesterov` needs momentum > 0"),
-    (dict(optimizer="sgd", momentum=[0.9, 0.9, 0.9]), "InvalidArgumentError", r"one value or one per model \(2\)"),
-])
+@pytest.mark.parametrize(
+    "settings, error, message",
+    [
+        (dict(optimizer="rmsprop"), "UnknownNameError", r"Unknown optimizer 'rmsprop'.*adam, sgd"),
+        (dict(optimizer="sgd", learning_rate=float("inf")), "InvalidArgumentError", r"`learning_rate` must be None"),
+        (dict(optimizer="sgd", learning_rate=[0.1, -0.1]), "InvalidArgumentError", r"`learning_rate` .*=-0.1"),
+        (dict(optimizer="sgd", momentum=1.0), "InvalidArgumentError", r"`momentum` must be a number in \[0, 1\)"),
+        (dict(optimizer="sgd", momentum=-0.1), "InvalidArgumentError", r"`momentum` must be a number in \[0, 1\)"),
+        (dict(optimizer="adam", momentum=0.9), "InvalidArgumentError", r"`momentum` must be 0 with optimizer 'adam'"),
+        (dict(optimizer="sgd", nesterov=True), "InvalidArgumentError", r"`nesterov` needs momentum > 0"),
+        (dict(optimizer="sgd", momentum=[0.9, 0.9, 0.9]), "InvalidArgumentError", r"one value or one per model \(2\)"),
+    ],
+)
 def test_bad_optimizer_settings_are_refused_in_one_line(settings, error, message) -> None:
     from initlab import errors
 
@@ -390,10 +486,18 @@ def test_bad_optimizer_settings_are_refused_in_one_line(settings, error, message
 @pytest.mark.kernels
 def test_handed_over_data_train_as_the_arrays_do() -> None:
     data = _data()
-    handed = training.hand_over(data.x_train, data.y_train, data.x_test, data.y_test, validation_split=0.2,
-                                flatten=True)
-    _, from_arrays = training.fit_stack([_built("mlp_128", "he_normal", 0)], [0], data.x_train, data.y_train,
-                                      data.x_test, data.y_test, epochs=2)
+    handed = training.hand_over(
+        data.x_train, data.y_train, data.x_test, y_test=data.y_test, validation_split=0.2, flatten=True
+    )
+    _, from_arrays = training.fit_stack(
+        [_built("mlp_128", "he_normal", 0)],
+        [0],
+        data.x_train,
+        y_train=data.y_train,
+        x_test=data.x_test,
+        y_test=data.y_test,
+        epochs=2,
+    )
     _, from_tensors = training.fit_stack([_built("mlp_128", "he_normal", 0)], [0], handed, epochs=2)
     for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
         np.testing.assert_allclose(from_tensors[0].history[key], from_arrays[0].history[key], rtol=1e-6)
@@ -408,7 +512,7 @@ def test_data_handed_over_for_other_models_are_refused() -> None:
         training.fit_stack([_built("mlp_128", "he_normal", 0)], [0], images, epochs=1)
     flat = training.hand_over(data.x_train, data.y_train, flatten=True)
     with pytest.raises(InvalidArgumentError, match=r"must not be given with handed-over data"):
-        training.fit_stack([_built("mlp_128", "he_normal", 0)], [0], flat, data.y_train, epochs=1)
+        training.fit_stack([_built("mlp_128", "he_normal", 0)], [0], flat, y_train=data.y_train, epochs=1)
 
 
 def test_the_runner_hands_a_dataset_over_once() -> None:

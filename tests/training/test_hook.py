@@ -12,8 +12,17 @@ from initlab.training.spec import RunSpec
 
 # 32 training examples (8 held out) in one batch of 32: one step per epoch, so the keras engine's shuffled
 # order and the stacked engine's only change the order of a sum (float32 rounding), not the step.
-SPEC = RunSpec(dataset="mnist", model="mlp_128", init="he_normal", seed=0, epochs=2, train_limit=40,
-               test_limit=100, batch_size=32, optimizer="sgd")
+SPEC = RunSpec(
+    dataset="mnist",
+    model="mlp_128",
+    init="he_normal",
+    seed=0,
+    epochs=2,
+    train_limit=40,
+    test_limit=100,
+    batch_size=32,
+    optimizer="sgd",
+)
 
 
 class _Seen:

@@ -23,10 +23,15 @@ ROOT = Path(__file__).resolve().parents[2]
 SMALL = dict(dataset="mnist", model="mlp_128", epochs=2, train_limit=640, test_limit=500)
 
 # A payload as the cache held it before records were objects (a plain dict), with initial_loss.
-OLD = {"history": {"loss": [0.9, 0.4], "accuracy": [0.7, 0.88], "val_loss": [0.5, 0.35],
-                   "val_accuracy": [0.85, 0.9]},
-       "test_loss": 0.37, "test_accuracy": 0.89, "wall_time": 1.25, "status": "ok", "diverged_epoch": None,
-       "initial_loss": 2.31}
+OLD = {
+    "history": {"loss": [0.9, 0.4], "accuracy": [0.7, 0.88], "val_loss": [0.5, 0.35], "val_accuracy": [0.85, 0.9]},
+    "test_loss": 0.37,
+    "test_accuracy": 0.89,
+    "wall_time": 1.25,
+    "status": "ok",
+    "diverged_epoch": None,
+    "initial_loss": 2.31,
+}
 
 
 def _old_entry(root: Path, key: str, payload: dict) -> Path:
@@ -43,11 +48,23 @@ def _old_rows(spec: RunSpec, record: dict) -> list[dict]:
     """The rows the study built from a record dict before records were objects."""
     history = record["history"]
     n = len(history.get("loss", []))
-    return [{"dataset": spec.dataset, "model": spec.model, "init": spec.init, "seed": spec.seed, "epoch": i + 1,
-             **{k: history.get(k, [math.nan] * n)[i] for k in ("loss", "accuracy", "val_loss", "val_accuracy")},
-             "test_loss": record["test_loss"], "test_accuracy": record["test_accuracy"],
-             "wall_time": record["wall_time"], "status": record["status"],
-             "diverged_epoch": record["diverged_epoch"], "engine": spec.engine} for i in range(n)]
+    return [
+        {
+            "dataset": spec.dataset,
+            "model": spec.model,
+            "init": spec.init,
+            "seed": spec.seed,
+            "epoch": i + 1,
+            **{k: history.get(k, [math.nan] * n)[i] for k in ("loss", "accuracy", "val_loss", "val_accuracy")},
+            "test_loss": record["test_loss"],
+            "test_accuracy": record["test_accuracy"],
+            "wall_time": record["wall_time"],
+            "status": record["status"],
+            "diverged_epoch": record["diverged_epoch"],
+            "engine": spec.engine,
+        }
+        for i in range(n)
+    ]
 
 
 @pytest.mark.parametrize("initial", [True, False], ids=["with_initial_loss", "before_initial_loss"])
@@ -71,16 +88,23 @@ def test_an_entry_cached_as_a_dict_loads_unchanged(tmp_path, initial) -> None:
 
 
 def test_a_record_before_the_rule_above_its_bound_is_not_followed() -> None:
-    old = RunRecord.from_dict({**{k: v for k, v in OLD.items() if k != "initial_loss"},
-                               "history": {"loss": [50.0, 40.0]}})
+    old = RunRecord.from_dict(
+        {**{k: v for k, v in OLD.items() if k != "initial_loss"}, "history": {"loss": [50.0, 40.0]}}
+    )
     assert not follows_divergence_rule(old, 10)
     assert follows_divergence_rule(RunRecord.from_dict({**OLD, "history": {"loss": [50.0, 40.0]}}), 10)
 
 
 def test_a_diverged_record_round_trips_through_the_cache(tmp_path) -> None:
-    record = RunRecord(history={"loss": [2.3, math.inf], "accuracy": [0.1, 0.1]}, test_loss=math.nan,
-                       test_accuracy=math.nan, wall_time=0.5, status="diverged", diverged_epoch=2,
-                       initial_loss=2.30)
+    record = RunRecord(
+        history={"loss": [2.3, math.inf], "accuracy": [0.1, 0.1]},
+        test_loss=math.nan,
+        test_accuracy=math.nan,
+        wall_time=0.5,
+        status="diverged",
+        diverged_epoch=2,
+        initial_loss=2.30,
+    )
     cache, key = RunCache(tmp_path), spec_key({"diverged": 1})
     text = cache.save_record(key, record).read_text()
     assert json.loads(text)["payload"].keys() == set(OLD)  # the layout of a dict record
@@ -99,8 +123,7 @@ def test_a_trained_record_round_trips_through_the_cache(tmp_path, engine) -> Non
     again = cache.load_record(spec.key())
     assert again == record  # every value finite: equal field by field
     assert again.rows(spec) == record.rows(spec)
-    assert set(record.to_dict()) == set(OLD) and set(record.history) == {"loss", "accuracy", "val_loss",
-                                                                         "val_accuracy"}
+    assert set(record.to_dict()) == set(OLD) and set(record.history) == {"loss", "accuracy", "val_loss", "val_accuracy"}
 
 
 def test_probe_attachments_are_not_cached() -> None:
@@ -121,7 +144,7 @@ def test_every_engine_declares_its_name_precision_and_whether_it_stacks() -> Non
     assert training.get_engine("stacked").precision == "float32" and training.get_engine("stacked").stacks
     assert training.get_engine("stacked_bf16").precision == "bfloat16"
     sources = "".join(p.read_text() for p in (ROOT / "initlab").rglob("*.py"))
-    assert 'getattr(get_engine' not in sources and '"precision", "float32")' not in sources
+    assert "getattr(get_engine" not in sources and '"precision", "float32")' not in sources
 
 
 def test_a_stacked_engine_trains_in_its_own_precision(monkeypatch) -> None:
@@ -149,6 +172,7 @@ def test_op_determinism_is_switched_on_where_a_run_starts_not_on_import() -> Non
         "print(enabled())\n"
     )
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300,
-                         check=True).stdout.split()
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300, check=True
+    ).stdout.split()
     assert out == ["False", "True"]

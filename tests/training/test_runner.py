@@ -36,8 +36,11 @@ def test_tidy_frame_one_row_per_init_seed_epoch(cache_root) -> None:
 @pytest.mark.parametrize("engine_name", ["auto", "keras"])
 def test_same_seed_is_bit_identical_and_new_seed_differs(engine_name) -> None:
     study = dict(inits=["glorot_uniform"], engine=engine_name, **SMALL)
-    a, b, c = (Study(seeds=[0], **study).run(cache=False), Study(seeds=[0], **study).run(cache=False),
-               Study(seeds=[1], **study).run(cache=False))
+    a, b, c = (
+        Study(seeds=[0], **study).run(cache=False),
+        Study(seeds=[0], **study).run(cache=False),
+        Study(seeds=[1], **study).run(cache=False),
+    )
     assert set(a.engine) == {"stacked" if engine_name == "auto" else "keras"}
     np.testing.assert_array_equal(a[METRICS].to_numpy(), b[METRICS].to_numpy())
     assert not np.array_equal(a[METRICS].to_numpy(), c[METRICS].to_numpy())
@@ -64,9 +67,21 @@ def test_cache_reuses_finished_runs(cache_root, monkeypatch, engine) -> None:
 
 def test_every_training_setting_is_part_of_the_cache_key() -> None:
     base = RunSpec(dataset="mnist", model="mlp_128", init="he_normal", seed=0, train_limit=640)
-    changes = dict(optimizer="sgd", learning_rate=0.05, batch_size=64, preprocess="standardize", seed=1,
-                   epochs=2, validation_split=0.1, test_limit=500, init="glorot_uniform", engine="stacked",
-                   init_params={"stddev": 0.1}, model_params={"depth": 3}, momentum=0.9)
+    changes = dict(
+        optimizer="sgd",
+        learning_rate=0.05,
+        batch_size=64,
+        preprocess="standardize",
+        seed=1,
+        epochs=2,
+        validation_split=0.1,
+        test_limit=500,
+        init="glorot_uniform",
+        engine="stacked",
+        init_params={"stddev": 0.1},
+        model_params={"depth": 3},
+        momentum=0.9,
+    )
     keys = {base.key()} | {replace(base, **{k: v}).key() for k, v in changes.items()}
     assert len(keys) == 1 + len(changes)
     nesterov = replace(base, optimizer="sgd", momentum=0.9, nesterov=True).key()
@@ -79,10 +94,24 @@ def test_runs_cached_before_momentum_existed_keep_their_keys() -> None:
     from initlab.training.cache import spec_key
 
     spec = RunSpec(dataset="mnist", model="mlp_128", init="he_normal", seed=3, learning_rate=0.01)
-    before = {"dataset": "mnist", "model": "mlp_128", "init": "he_normal", "seed": 3, "epochs": 5,
-              "batch_size": 32, "optimizer": "adam", "learning_rate": 0.01,
-              "loss": "sparse_categorical_crossentropy", "validation_split": 0.2, "train_limit": None,
-              "test_limit": None, "preprocess": "scale", "init_params": {}, "model_params": {}, "engine": "keras"}
+    before = {
+        "dataset": "mnist",
+        "model": "mlp_128",
+        "init": "he_normal",
+        "seed": 3,
+        "epochs": 5,
+        "batch_size": 32,
+        "optimizer": "adam",
+        "learning_rate": 0.01,
+        "loss": "sparse_categorical_crossentropy",
+        "validation_split": 0.2,
+        "train_limit": None,
+        "test_limit": None,
+        "preprocess": "scale",
+        "init_params": {},
+        "model_params": {},
+        "engine": "keras",
+    }
     assert spec.key() == spec_key({**before, "version": __version__})
     assert replace(spec, momentum=0.5).key() != spec.key()
 
@@ -111,8 +140,9 @@ def test_interrupted_study_resumes_without_losing_finished_runs(cache_root, monk
     assert not list(cache_root.glob("*.tmp"))
 
     calls.clear()
-    monkeypatch.setattr(training.engines, name,
-                        lambda arg, *a, **k: (calls.extend(seeds_of(arg)), real(arg, *a, **k))[1])
+    monkeypatch.setattr(
+        training.engines, name, lambda arg, *a, **k: (calls.extend(seeds_of(arg)), real(arg, *a, **k))[1]
+    )
     df = study.run(cache_root=cache_root, max_stack=1)
     assert calls == [1]  # seed 0 came from the cache
     assert sorted(df.seed.unique()) == [0, 1]
@@ -133,8 +163,9 @@ def test_corrupted_cache_entry_is_reported_and_recomputed(cache_root) -> None:
 
 
 def test_diverging_run_is_recorded_and_the_study_goes_on(cache_root) -> None:
-    df = Study(inits=["random_normal", "he_normal"], seeds=[0], init_params={"random_normal": {"stddev": 1e20}},
-               **SMALL).run(cache_root=cache_root)
+    df = Study(
+        inits=["random_normal", "he_normal"], seeds=[0], init_params={"random_normal": {"stddev": 1e20}}, **SMALL
+    ).run(cache_root=cache_root)
     bad = df[df.init == "random_normal"]
     assert (bad["status"] == "diverged").all()
     assert bad["diverged_epoch"].iloc[0] == 1
@@ -188,8 +219,16 @@ def _blow_up(epoch, models) -> None:
 
 
 def test_divergence_after_the_first_epoch_keeps_the_history_up_to_it_keras() -> None:
-    spec = RunSpec(dataset="mnist", model="mlp_128", init="he_normal", seed=0, epochs=3, train_limit=640,
-                   test_limit=500, engine="keras")
+    spec = RunSpec(
+        dataset="mnist",
+        model="mlp_128",
+        init="he_normal",
+        seed=0,
+        epochs=3,
+        train_limit=640,
+        test_limit=500,
+        engine="keras",
+    )
     _, record = training.train(spec, on_epoch=_blow_up)
     losses = record.history["loss"]
     assert len(losses) == 2 and losses[0] < 10 * LN10 and 10 * LN10 < losses[1] < math.inf
@@ -199,8 +238,19 @@ def test_divergence_after_the_first_epoch_keeps_the_history_up_to_it_keras() -> 
 
 
 def test_divergence_after_the_first_epoch_stops_only_that_member_stacked() -> None:
-    specs = [RunSpec(dataset="mnist", model="mlp_128", init="he_normal", seed=s, epochs=3, train_limit=640,
-                     test_limit=500, engine="stacked") for s in (0, 1)]
+    specs = [
+        RunSpec(
+            dataset="mnist",
+            model="mlp_128",
+            init="he_normal",
+            seed=s,
+            epochs=3,
+            train_limit=640,
+            test_limit=500,
+            engine="stacked",
+        )
+        for s in (0, 1)
+    ]
 
     (_, bad), (_, good) = training.train_stack(specs, on_epoch=_blow_up)  # member 0's output kernel
     losses = bad.history["loss"]
@@ -212,8 +262,16 @@ def test_divergence_after_the_first_epoch_stops_only_that_member_stacked() -> No
 @pytest.mark.parametrize("engine_name", ["keras", "stacked"])
 def test_a_high_start_that_falls_is_not_diverged(engine_name) -> None:
     """N(0, 1) weights start far above chance (loss ~100); judged against its own start, the run trains on."""
-    spec = RunSpec(dataset="mnist", model="mlp_128", init="random_normal_1", seed=0, epochs=2, train_limit=640,
-                   test_limit=500, engine=engine_name)
+    spec = RunSpec(
+        dataset="mnist",
+        model="mlp_128",
+        init="random_normal_1",
+        seed=0,
+        epochs=2,
+        train_limit=640,
+        test_limit=500,
+        engine=engine_name,
+    )
     _, record = training.train(spec)
     losses = record.history["loss"]
     assert record.initial_loss > 10 * LN10  # a fixed bound of 10 ln(10) would call it diverged
@@ -228,8 +286,9 @@ def test_a_cached_run_judged_by_the_old_rule_is_trained_again(cache_root, monkey
     key, store = entry.stem, RunCache(cache_root)
     old = {k: v for k, v in store.load(key).items() if k != "initial_loss"}  # a record from before the rule
     store.save(key, old)
-    monkeypatch.setattr(training.engines, "train_stacked",
-                        lambda *a, **k: pytest.fail("a current record was trained again"))
+    monkeypatch.setattr(
+        training.engines, "train_stacked", lambda *a, **k: pytest.fail("a current record was trained again")
+    )
     pd.testing.assert_frame_equal(study.run(cache_root=cache_root), fresh)  # losses within 10 ln(10): still valid
     monkeypatch.undo()
     store.save(key, {**old, "history": {**old["history"], "loss": [50.0, 40.0]}})  # "ok" at a loss of 50
@@ -239,27 +298,30 @@ def test_a_cached_run_judged_by_the_old_rule_is_trained_again(cache_root, monkey
 
 
 # -- bad input is refused before any data are loaded or any run trains -------------------
-@pytest.mark.parametrize("change, message", [
-    ({"seeds": [-1]}, r"`seed` must be an integer in \[0, 4294967295\].*Received: seed=-1"),
-    ({"seeds": [2**32]}, r"`seed` must be an integer in \[0, 4294967295\].*Received: seed=4294967296"),
-    ({"seeds": [0.5]}, r"`seed` must be an integer"),
-    ({"seeds": [0, 1, 0]}, r"`seeds` must not repeat a value \(repeated: 0\)"),
-    ({"inits": ["he_normal", "zeros", "he_normal"]}, r"`inits` must not repeat a value \(repeated: he_normal\)"),
-    ({"seeds": []}, r"`seeds` must be a non-empty list"),
-    ({"learning_rate": float("nan")}, r"`learning_rate` must be None .* or a finite number > 0.*=nan"),
-    ({"learning_rate": -1.0}, r"`learning_rate` must be None .* or a finite number > 0.*=-1.0"),
-    ({"learning_rate": 0.0}, r"`learning_rate` .*=0.0"),
-    ({"train_limit": 1}, r"`train_limit` must be at least 40 .*leaves 0 training examples.*=1$"),
-    ({"train_limit": 39}, r"`train_limit` must be at least 40 .*leaves 31 training examples"),
-    ({"train_limit": 127, "batch_size": 128, "validation_split": 0.0}, r"`train_limit` must be at least 128 "),
-    ({"validation_split": 1e-17}, r"`validation_split` must be 0 or large enough to hold out an example"),
-    ({"test_limit": 0}, r"`test_limit` must be an integer >= 1"),
-    ({"epochs": 1.5}, r"`epochs` must be an integer >= 1"),
-    ({"cached_only": True, "cache": False}, r"`cached_only` needs cache=True"),
-    ({"optimizer": "sgd", "momentum": 1.0}, r"`momentum` must be a number in \[0, 1\).*=1.0$"),
-    ({"momentum": 0.9}, r"`momentum` must be 0 with optimizer 'adam' \(only sgd takes momentum\)"),
-    ({"optimizer": "sgd", "nesterov": True}, r"`nesterov` needs momentum > 0"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"seeds": [-1]}, r"`seed` must be an integer in \[0, 4294967295\].*Received: seed=-1"),
+        ({"seeds": [2**32]}, r"`seed` must be an integer in \[0, 4294967295\].*Received: seed=4294967296"),
+        ({"seeds": [0.5]}, r"`seed` must be an integer"),
+        ({"seeds": [0, 1, 0]}, r"`seeds` must not repeat a value \(repeated: 0\)"),
+        ({"inits": ["he_normal", "zeros", "he_normal"]}, r"`inits` must not repeat a value \(repeated: he_normal\)"),
+        ({"seeds": []}, r"`seeds` must be a non-empty list"),
+        ({"learning_rate": float("nan")}, r"`learning_rate` must be None .* or a finite number > 0.*=nan"),
+        ({"learning_rate": -1.0}, r"`learning_rate` must be None .* or a finite number > 0.*=-1.0"),
+        ({"learning_rate": 0.0}, r"`learning_rate` .*=0.0"),
+        ({"train_limit": 1}, r"`train_limit` must be at least 40 .*leaves 0 training examples.*=1$"),
+        ({"train_limit": 39}, r"`train_limit` must be at least 40 .*leaves 31 training examples"),
+        ({"train_limit": 127, "batch_size": 128, "validation_split": 0.0}, r"`train_limit` must be at least 128 "),
+        ({"validation_split": 1e-17}, r"`validation_split` must be 0 or large enough to hold out an example"),
+        ({"test_limit": 0}, r"`test_limit` must be an integer >= 1"),
+        ({"epochs": 1.5}, r"`epochs` must be an integer >= 1"),
+        ({"cached_only": True, "cache": False}, r"`cached_only` needs cache=True"),
+        ({"optimizer": "sgd", "momentum": 1.0}, r"`momentum` must be a number in \[0, 1\).*=1.0$"),
+        ({"momentum": 0.9}, r"`momentum` must be 0 with optimizer 'adam' \(only sgd takes momentum\)"),
+        ({"optimizer": "sgd", "nesterov": True}, r"`nesterov` needs momentum > 0"),
+    ],
+)
 def test_bad_values_are_refused_in_one_line_before_any_work(monkeypatch, change, message) -> None:
     def work(*args, **kwargs):
         raise AssertionError("data were loaded or a run trained before the input was checked")
@@ -294,7 +356,8 @@ def test_cached_only_reads_the_cache_and_names_what_is_missing(cache_root, monke
     for name in ("train_keras", "train_stacked"):
         monkeypatch.setattr(training.engines, name, lambda *a, **k: pytest.fail("cached_only trained a run"))
     pd.testing.assert_frame_equal(
-        Study(inits=["he_normal"], seeds=[0], **SMALL).run(cache_root=cache_root, cached_only=True), first)
+        Study(inits=["he_normal"], seeds=[0], **SMALL).run(cache_root=cache_root, cached_only=True), first
+    )
     with pytest.raises(MissingRunsError) as err:
         Study(inits=["he_normal", "zeros"], seeds=[0, 1], **SMALL).run(cache_root=cache_root, cached_only=True)
     exc = err.value
@@ -320,8 +383,15 @@ def test_stacked_sgd_with_its_learning_rate_and_batch_size_matches_keras_fit() -
     history = {k: [] for k in ("loss", "accuracy", "val_loss", "val_accuracy")}
     for epoch in range(spec.epochs):  # the engine's batch order, fed to keras unshuffled
         order = np.concatenate([training.batch_order(3, epoch, split), np.arange(split, len(data.y_train))])
-        hist = model.fit(data.x_train[order], data.y_train[order], batch_size=64, epochs=1,
-                         validation_split=spec.validation_split, shuffle=False, verbose=0).history
+        hist = model.fit(
+            data.x_train[order],
+            data.y_train[order],
+            batch_size=64,
+            epochs=1,
+            validation_split=spec.validation_split,
+            shuffle=False,
+            verbose=0,
+        ).history
         for k in history:
             history[k] += hist[k]
     for k, values in history.items():
@@ -335,8 +405,16 @@ def test_stacked_sgd_with_its_learning_rate_and_batch_size_matches_keras_fit() -
 # -- evaluation over more than one block of 2,048 examples ------------------------------
 def test_stacked_test_metrics_over_several_blocks_match_keras_evaluate() -> None:
     n_test = 2100  # one block of training.EVAL_BLOCK[False] = 2048 examples and a rest of 52
-    spec = RunSpec(dataset="mnist", model="mlp_128", init="he_normal", seed=0, epochs=1, train_limit=640,
-                   test_limit=n_test, engine="stacked")
+    spec = RunSpec(
+        dataset="mnist",
+        model="mlp_128",
+        init="he_normal",
+        seed=0,
+        epochs=1,
+        train_limit=640,
+        test_limit=n_test,
+        engine="stacked",
+    )
     model, record = training.train(spec)
     data = training.data_for(spec)
     assert len(data.y_test) == n_test > training.EVAL_BLOCK[False]
@@ -381,13 +459,22 @@ def test_a_standardized_run_trains_and_differs_from_a_scaled_one() -> None:
 def test_a_study_is_one_picklable_object(cache_root) -> None:
     import pickle
 
-    study = training.Study("mnist", "mlp_128", ("he_normal", "zeros"), seeds=(0, 1), epochs=1, train_limit=600,
-                           test_limit=200, init_params={"zeros": {}})
+    study = training.Study(
+        "mnist",
+        "mlp_128",
+        ("he_normal", "zeros"),
+        seeds=(0, 1),
+        epochs=1,
+        train_limit=600,
+        test_limit=200,
+        init_params={"zeros": {}},
+    )
     again = pickle.loads(pickle.dumps(study))
     assert again == study and [s.engine for s in again.specs()] == ["stacked"] * 4
     df = again.run(cache_root=str(cache_root))
-    same = training.Study("mnist", "mlp_128", ["he_normal", "zeros"], seeds=[0, 1], epochs=1, train_limit=600,
-                          test_limit=200).run(cache_root=str(cache_root), cached_only=True)
+    same = training.Study(
+        "mnist", "mlp_128", ["he_normal", "zeros"], seeds=[0, 1], epochs=1, train_limit=600, test_limit=200
+    ).run(cache_root=str(cache_root), cached_only=True)
     assert df.drop(columns="wall_time").equals(same.drop(columns="wall_time"))
 
 
@@ -402,8 +489,18 @@ def test_the_engine_registry_names_its_engines() -> None:
 
 # -- a grid of studies: learning rates and momenta stacked together --------------------------
 def _grid(**common):
-    return [training.Study(inits=("he_normal", "glorot_uniform"), seeds=(0, 1), optimizer="sgd", learning_rate=lr,
-                         momentum=m, **SMALL, **common) for lr, m in ((0.05, 0.0), (0.01, 0.9))]
+    return [
+        training.Study(
+            inits=("he_normal", "glorot_uniform"),
+            seeds=(0, 1),
+            optimizer="sgd",
+            learning_rate=lr,
+            momentum=m,
+            **SMALL,
+            **common,
+        )
+        for lr, m in ((0.05, 0.0), (0.01, 0.9))
+    ]
 
 
 def test_a_grid_stacks_runs_across_learning_rates_and_momenta() -> None:
@@ -432,11 +529,14 @@ def test_a_grid_gives_each_study_its_own_numbers(cache_root) -> None:
         accuracies = ["accuracy", "val_accuracy", "test_accuracy"]
         np.testing.assert_allclose(mine[accuracies].to_numpy(), alone[accuracies].to_numpy(), atol=1 / 128 + 1e-9)
         assert (mine[["init", "seed", "epoch"]] == alone[["init", "seed", "epoch"]]).all().all()
-    default = training.run_grid([training.Study(inits=("he_normal",), seeds=(0,), optimizer="sgd", **SMALL)],
-                              cache_root=cache_root)
+    default = training.run_grid(
+        [training.Study(inits=("he_normal",), seeds=(0,), optimizer="sgd", **SMALL)], cache_root=cache_root
+    )
     assert set(default.learning_rate) == {0.01}  # Keras' default for SGD, resolved
-    scales = [training.Study(inits=("variance_scaling",), seeds=(0,), init_params={"variance_scaling": {"scale": s}},
-                           **SMALL) for s in (1.0, 2.0)]
+    scales = [
+        training.Study(inits=("variance_scaling",), seeds=(0,), init_params={"variance_scaling": {"scale": s}}, **SMALL)
+        for s in (1.0, 2.0)
+    ]
     rows = training.run_grid(scales, cache_root=cache_root)
     assert set(rows.init_params) == {'{"scale": 1.0}', '{"scale": 2.0}'}  # same init, told apart
 
@@ -462,12 +562,40 @@ def test_run_spec_and_study_extend_one_setup() -> None:
         RunSpec("mnist", "mlp_128", "he_normal", 3, 5)  # epochs and the rest are keyword-only
     with pytest.raises(TypeError):
         Study("mnist", "mlp_128", ("he_normal",), (0, 1))  # seeds too
-    spec = Study("mnist", "mlp_128", ("he_normal",), seeds=(2,), epochs=3, optimizer="sgd", learning_rate=0.05,
-                 momentum=0.5, nesterov=True, validation_split=0.1, train_limit=640, test_limit=500,
-                 preprocess="standardize", model_params={"depth": 1}, engine="keras").specs()[0]
-    assert spec == RunSpec("mnist", "mlp_128", "he_normal", 2, epochs=3, optimizer="sgd", learning_rate=0.05,
-                           momentum=0.5, nesterov=True, validation_split=0.1, train_limit=640, test_limit=500,
-                           preprocess="standardize", model_params={"depth": 1}, engine="keras")
+    spec = Study(
+        "mnist",
+        "mlp_128",
+        ("he_normal",),
+        seeds=(2,),
+        epochs=3,
+        optimizer="sgd",
+        learning_rate=0.05,
+        momentum=0.5,
+        nesterov=True,
+        validation_split=0.1,
+        train_limit=640,
+        test_limit=500,
+        preprocess="standardize",
+        model_params={"depth": 1},
+        engine="keras",
+    ).specs()[0]
+    assert spec == RunSpec(
+        "mnist",
+        "mlp_128",
+        "he_normal",
+        2,
+        epochs=3,
+        optimizer="sgd",
+        learning_rate=0.05,
+        momentum=0.5,
+        nesterov=True,
+        validation_split=0.1,
+        train_limit=640,
+        test_limit=500,
+        preprocess="standardize",
+        model_params={"depth": 1},
+        engine="keras",
+    )
 
 
 # Keys computed by the code before the set-up was written once (package version 0.2.0).
@@ -488,23 +616,42 @@ def test_cache_keys_are_those_of_before(monkeypatch) -> None:
     specs = {
         "plain": RunSpec("mnist", "mlp_128", "he_normal", 3, learning_rate=0.01),
         "patel": RunSpec("fashion_mnist", "cnn_small", "randn_lecun", 1, validation_split=0.1, engine="keras"),
-        "nesterov": RunSpec("mnist", "deep_mlp", "variance_scaling", 2, epochs=1, optimizer="sgd",
-                            learning_rate=0.005, momentum=0.9, nesterov=True, train_limit=5000, test_limit=2000,
-                            init_params={"scale": 1.76, "mode": "fan_in", "distribution": "untruncated_normal"},
-                            model_params={"depth": 8, "width": 256, "activation": "tanh", "bias_std": 0.05 ** 0.5},
-                            engine="stacked"),
+        "nesterov": RunSpec(
+            "mnist",
+            "deep_mlp",
+            "variance_scaling",
+            2,
+            epochs=1,
+            optimizer="sgd",
+            learning_rate=0.005,
+            momentum=0.9,
+            nesterov=True,
+            train_limit=5000,
+            test_limit=2000,
+            init_params={"scale": 1.76, "mode": "fan_in", "distribution": "untruncated_normal"},
+            model_params={"depth": 8, "width": 256, "activation": "tanh", "bias_std": 0.05**0.5},
+            engine="stacked",
+        ),
         "desai": Study("mnist", "mlp_128", ("random_normal", "he_normal"), seeds=(0, 9)).specs()[0],
-        "deep": Study("mnist", "deep_mlp", ("orthogonal",), seeds=(1,), train_limit=10000,
-                      init_params={"orthogonal": {"gain": 2 ** 0.5}},
-                      model_params={"depth": 5, "width": 64, "activation": "relu"}).specs()[0],
-        "sgd 0.1": Study("mnist", "mlp_128", ("he_normal",), train_limit=12000, optimizer="sgd",
-                         learning_rate=0.1).specs()[0],
+        "deep": Study(
+            "mnist",
+            "deep_mlp",
+            ("orthogonal",),
+            seeds=(1,),
+            train_limit=10000,
+            init_params={"orthogonal": {"gain": 2**0.5}},
+            model_params={"depth": 5, "width": 64, "activation": "relu"},
+        ).specs()[0],
+        "sgd 0.1": Study(
+            "mnist", "mlp_128", ("he_normal",), train_limit=12000, optimizer="sgd", learning_rate=0.1
+        ).specs()[0],
     }
     assert {k: s.key() for k, s in specs.items()} == {k: KEYS_BEFORE[k] for k in specs}
     # a named default rate now has the canonical form None; the key it had before is its earlier key
     adam = Study("mnist", "mlp_128", ("he_normal",), train_limit=12000, learning_rate=0.001).specs()[0]
-    sgd = Study("mnist", "mlp_128", ("he_normal",), train_limit=12000, optimizer="sgd", learning_rate=0.01,
-                momentum=0.9).specs()[0]
+    sgd = Study(
+        "mnist", "mlp_128", ("he_normal",), train_limit=12000, optimizer="sgd", learning_rate=0.01, momentum=0.9
+    ).specs()[0]
     assert adam.learning_rate is None and sgd.learning_rate is None
     assert adam == Study("mnist", "mlp_128", ("he_normal",), train_limit=12000).specs()[0]
     assert adam.earlier_keys() == [KEYS_BEFORE["adam 0.001 named"]]
@@ -540,8 +687,10 @@ def test_a_run_cached_under_its_earlier_key_is_found_not_trained(cache_root, mon
 
 
 def test_rows_of_a_grid_are_told_apart_by_study() -> None:
-    studies = [Study(inits=("he_normal", "zeros"), seeds=(0,), **SMALL),
-               Study(inits=("he_normal",), seeds=(0, 1), **SMALL)]
+    studies = [
+        Study(inits=("he_normal", "zeros"), seeds=(0,), **SMALL),
+        Study(inits=("he_normal",), seeds=(0, 1), **SMALL),
+    ]
     grid = pd.DataFrame({"epoch": [1, 2, 1, 1, 2, 1, 2]})  # the second run diverged in its first epoch
     assert training.study_of_rows(grid, studies).tolist() == [0, 0, 0, 1, 1, 1, 1]
     with pytest.raises(InvalidArgumentError, match="`grid`"):
@@ -549,4 +698,6 @@ def test_rows_of_a_grid_are_told_apart_by_study() -> None:
     with pytest.raises(InvalidArgumentError, match="`parts`"):
         training.run_each(studies, parts=[[0]])
     assert training.run_options({"epochs": 2, "cache": False, "client": None}) == (
-        {"epochs": 2}, {"cache": False, "client": None})
+        {"epochs": 2},
+        {"cache": False, "client": None},
+    )

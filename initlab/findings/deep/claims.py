@@ -1,7 +1,6 @@
 """Notebook 06's claims put to the test: orthogonal against Gaussian, matched against mismatched
 scaling, and `004`'s self-normalizing claim, as paired families over seeds."""
 
-
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -42,8 +41,16 @@ def claim_pairs(setups: Sequence[tuple[str, str]]) -> list[dict[str, str]]:
 
     def add(family: str, a: tuple[str, str], b: tuple[str, str]) -> None:
         if a in have and b in have:
-            pairs.append({"family": family, "a_activation": a[0], "a_init": a[1], "b_activation": b[0],
-                          "b_init": b[1], "value": VALUES.get(family, "test_accuracy")})
+            pairs.append(
+                {
+                    "family": family,
+                    "a_activation": a[0],
+                    "a_init": a[1],
+                    "b_activation": b[0],
+                    "b_init": b[1],
+                    "value": VALUES.get(family, "test_accuracy"),
+                }
+            )
 
     activations = list(dict.fromkeys(a for a, _ in setups))
     for family in ("orthogonal", "orthogonal speed"):
@@ -61,8 +68,9 @@ def claim_pairs(setups: Sequence[tuple[str, str]]) -> list[dict[str, str]]:
     return pairs
 
 
-def claim_tests(runs: pd.DataFrame, delta: float = DELTA,
-                pairs: Sequence[Mapping[str, str]] | None = None) -> pd.DataFrame:
+def claim_tests(
+    runs: pd.DataFrame, delta: float = DELTA, pairs: Sequence[Mapping[str, str]] | None = None
+) -> pd.DataFrame:
     """Paired tests of each claim at every depth and input scaling where both sides ran, Holm per family.
 
     Args:
@@ -89,17 +97,31 @@ def claim_tests(runs: pd.DataFrame, delta: float = DELTA,
     for pair in pairs:
         for depth, preprocess in cells:
             at = runs[(runs["depth"] == depth) & (runs["preprocess"] == preprocess)]
-            side = {s: at[(at["activation"] == pair[f"{s}_activation"]) & (at["init"] == pair[f"{s}_init"])]
-                    .set_index("seed")[pair["value"]] for s in "ab"}
+            side = {
+                s: at[(at["activation"] == pair[f"{s}_activation"]) & (at["init"] == pair[f"{s}_init"])].set_index(
+                    "seed"
+                )[pair["value"]]
+                for s in "ab"
+            }
             if not (len(side["a"]) and len(side["b"])):
                 continue
             both = side["a"].index.intersection(side["b"].index)
             diff = (side["a"].loc[both] - side["b"].loc[both]).to_numpy(dtype=float)
             a, b = (setup_name(pair[f"{s}_activation"], pair[f"{s}_init"]) for s in "ab")
-            rows.append({"family": pair["family"], "claim": f"depth {depth}{PREPROCESS_WORDS[preprocess]}: {a} > {b}",
-                         "depth": int(depth), "preprocess": preprocess, "a": a, "b": b, "value": pair["value"],
-                         "a_mean": float(side["a"].mean()), "b_mean": float(side["b"].mean()),
-                         **paired_test(diff, delta)})
+            rows.append(
+                {
+                    "family": pair["family"],
+                    "claim": f"depth {depth}{PREPROCESS_WORDS[preprocess]}: {a} > {b}",
+                    "depth": int(depth),
+                    "preprocess": preprocess,
+                    "a": a,
+                    "b": b,
+                    "value": pair["value"],
+                    "a_mean": float(side["a"].mean()),
+                    "b_mean": float(side["b"].mean()),
+                    **paired_test(diff, delta),
+                }
+            )
     if not rows:
         return pd.DataFrame(columns=[*TEST_COLUMNS, "n", "mean", "p", "p_equiv", "exact", "verdict", "borderline"])
     table = pd.DataFrame(rows)
@@ -141,9 +163,32 @@ def snn_answers(tests: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
         start_init = r["a"].split(" + ", 1)[1]
         s = t.loc[(r["depth"], r["preprocess"], "selu", start_init)]
         ref = t.loc[(r["depth"], r["preprocess"], "selu", SNN_REFERENCE)]
-        rows.append({"depth": r["depth"], "preprocess": r["preprocess"], "start": start_init, "claim": r["claim"],
-                     "verdict": r["verdict"], "start_status": s["status"], "start_mean": s["mean"],
-                     "reference_status": ref["status"], "reference_mean": ref["mean"],
-                     "answer": snn_answer(r["verdict"], s["status"], ref["status"])})
-    return pd.DataFrame(rows, columns=["depth", "preprocess", "start", "claim", "verdict", "start_status",
-                                       "start_mean", "reference_status", "reference_mean", "answer"])
+        rows.append(
+            {
+                "depth": r["depth"],
+                "preprocess": r["preprocess"],
+                "start": start_init,
+                "claim": r["claim"],
+                "verdict": r["verdict"],
+                "start_status": s["status"],
+                "start_mean": s["mean"],
+                "reference_status": ref["status"],
+                "reference_mean": ref["mean"],
+                "answer": snn_answer(r["verdict"], s["status"], ref["status"]),
+            }
+        )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "depth",
+            "preprocess",
+            "start",
+            "claim",
+            "verdict",
+            "start_status",
+            "start_mean",
+            "reference_status",
+            "reference_mean",
+            "answer",
+        ],
+    )

@@ -1,7 +1,6 @@
 """Notebook 06's training grid: deep plain nets by depth, activation, initializer and learning rate, run
 through :func:`~initlab.training.study.run_grid`, graded, and each set-up's rate chosen on validation accuracy."""
 
-
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -21,8 +20,12 @@ DELTA = 0.02  # equivalence margin: 2 pp of test accuracy, below the seed-to-see
 
 
 # The variance scaling each activation is usually paired with, and a mismatched one.
-MATCHED_INIT = {"relu": ("he_normal", "lecun_normal"), "tanh": ("glorot_normal", "he_normal"),
-                "selu": ("lecun_normal", "he_normal"), "linear": ("lecun_normal", "he_normal")}
+MATCHED_INIT = {
+    "relu": ("he_normal", "lecun_normal"),
+    "tanh": ("glorot_normal", "he_normal"),
+    "selu": ("lecun_normal", "he_normal"),
+    "linear": ("lecun_normal", "he_normal"),
+}
 
 
 SNN_INITS = ("zeros", "random_normal_001", "random_normal_1")  # 004: "random or zero initialization"
@@ -33,16 +36,16 @@ SNN_REFERENCE = "lecun_normal"  # the self-normalizing set-up's own initializer 
 
 FAMILIES = {
     "orthogonal": "orthogonal against glorot_normal for each activation and depth (for a square kernel the "
-                  f"same variance, without the orthogonality) and ReLU + {ORTHOGONAL_RELU} against ReLU + "
-                  "he_normal (the same variance), in final test accuracy",
+    f"same variance, without the orthogonality) and ReLU + {ORTHOGONAL_RELU} against ReLU + "
+    "he_normal (the same variance), in final test accuracy",
     "orthogonal speed": "the same pairs in the area under the validation-accuracy curve (its mean over the "
-                        "epochs: higher when a network gets there sooner)",
+    "epochs: higher when a network gets there sooner)",
     "variance scaling": "each activation's usual variance scaling against a mismatched one, per depth, in "
-                        "final test accuracy",
+    "final test accuracy",
     "snn": f"SELU started from {', '.join(SNN_INITS)} against SELU with {SNN_REFERENCE}, per depth and input "
-           "scaling, in final test accuracy",
+    "scaling, in final test accuracy",
     "snn vs other activations": f"SELU against ReLU and tanh from the same start ({', '.join(SNN_INITS)}), "
-                                "per depth, in final test accuracy",
+    "per depth, in final test accuracy",
 }
 
 
@@ -75,9 +78,17 @@ def architecture(depth: int, width: int, activation: str) -> str:
     return f"deep_mlp(depth={int(depth)}, width={int(width)}, activation={activation})"
 
 
-def depth_studies(dataset: str, depths: Sequence[int], activations: Sequence[str], inits: Sequence[str], *,
-                  seeds: Sequence[int], width: int, learning_rates: Sequence[float | None] = (None,),
-                  **setup: Any) -> list:
+def depth_studies(
+    dataset: str,
+    depths: Sequence[int],
+    activations: Sequence[str],
+    *,
+    inits: Sequence[str],
+    seeds: Sequence[int],
+    width: int,
+    learning_rates: Sequence[float | None] = (None,),
+    **setup: Any,
+) -> list:
     """One :class:`~initlab.training.study.Study` of ``deep_mlp`` per depth, activation and learning
     rate, in that order (the rate innermost); ``setup``: further Study fields (``epochs``,
     ``train_limit``, ``preprocess``, ``init_params``...), not ``learning_rate``."""
@@ -86,9 +97,20 @@ def depth_studies(dataset: str, depths: Sequence[int], activations: Sequence[str
         raise InvalidArgumentError("learning_rate", setup["learning_rate"], "is not taken here: pass learning_rates")
     if not len(learning_rates):
         raise InvalidArgumentError("learning_rates", list(learning_rates), "must hold at least one rate")
-    return [Study(dataset, "deep_mlp", tuple(inits), seeds=tuple(seeds), learning_rate=rate,
-                  model_params={"depth": int(depth), "width": int(width), "activation": activation}, **setup)
-            for depth in depths for activation in activations for rate in learning_rates]
+    return [
+        Study(
+            dataset,
+            "deep_mlp",
+            tuple(inits),
+            seeds=tuple(seeds),
+            learning_rate=rate,
+            model_params={"depth": int(depth), "width": int(width), "activation": activation},
+            **setup,
+        )
+        for depth in depths
+        for activation in activations
+        for rate in learning_rates
+    ]
 
 
 def _labelled(studies: Sequence[Any], run: Mapping[str, Any]) -> pd.DataFrame:
@@ -105,16 +127,31 @@ def _labelled(studies: Sequence[Any], run: Mapping[str, Any]) -> pd.DataFrame:
     out = []
     for s, df in zip(studies, run_each(studies, parts=parts, **run)):
         p = s.model_params
-        out.append(df.assign(model=architecture(p["depth"], p["width"], p["activation"]), depth=int(p["depth"]),
-                             width=int(p["width"]), activation=p["activation"],
-                             learning_rate=resolved_learning_rate(s.optimizer, s.learning_rate),
-                             preprocess=s.preprocess))
+        out.append(
+            df.assign(
+                model=architecture(p["depth"], p["width"], p["activation"]),
+                depth=int(p["depth"]),
+                width=int(p["width"]),
+                activation=p["activation"],
+                learning_rate=resolved_learning_rate(s.optimizer, s.learning_rate),
+                preprocess=s.preprocess,
+            )
+        )
     return pd.concat(out, ignore_index=True)
 
 
-def depth_study(dataset: str, depths: Sequence[int], activations: Sequence[str], inits: Sequence[str], *,
-                seeds: Sequence[int], width: int, learning_rates: Sequence[float | None] = (None,),
-                names: Mapping[str, str] | None = None, **options: Any) -> pd.DataFrame:
+def depth_study(
+    dataset: str,
+    depths: Sequence[int],
+    activations: Sequence[str],
+    *,
+    inits: Sequence[str],
+    seeds: Sequence[int],
+    width: int,
+    learning_rates: Sequence[float | None] = (None,),
+    names: Mapping[str, str] | None = None,
+    **options: Any,
+) -> pd.DataFrame:
     """Train ``deep_mlp`` for every depth, activation, learning rate, init and seed: the
     :func:`depth_studies` run by :func:`initlab.training.study.run_grid`.
 
@@ -140,18 +177,29 @@ def depth_study(dataset: str, depths: Sequence[int], activations: Sequence[str],
     """
 
     setup, run = run_options(options)
-    studies = depth_studies(dataset, depths, activations, inits, seeds=seeds, width=width,
-                            learning_rates=learning_rates, **setup)
+    studies = depth_studies(
+        dataset, depths, activations, inits=inits, seeds=seeds, width=width, learning_rates=learning_rates, **setup
+    )
     out = _labelled(studies, run)
     if names:
         out["init"] = out["init"].replace(dict(names))
     return out
 
 
-def rate_grid_study(dataset: str, depths: Sequence[int], activations: Sequence[str], inits: Sequence[str], *,
-                    seeds: Sequence[int], width: int, learning_rates: Sequence[float | None],
-                    rate_depths: Sequence[int], rate_inits: Sequence[str] | None = None,
-                    names: Mapping[str, str] | None = None, **options: Any) -> pd.DataFrame:
+def rate_grid_study(
+    dataset: str,
+    depths: Sequence[int],
+    activations: Sequence[str],
+    *,
+    inits: Sequence[str],
+    seeds: Sequence[int],
+    width: int,
+    learning_rates: Sequence[float | None],
+    rate_depths: Sequence[int],
+    rate_inits: Sequence[str] | None = None,
+    names: Mapping[str, str] | None = None,
+    **options: Any,
+) -> pd.DataFrame:
     """:func:`depth_study` at ``learning_rates[0]`` everywhere, and at the other rates only where they matter.
 
     Args:
@@ -164,13 +212,22 @@ def rate_grid_study(dataset: str, depths: Sequence[int], activations: Sequence[s
         raise InvalidArgumentError("learning_rates", list(learning_rates), "must hold at least one rate")
 
     setup, run = run_options(options)
-    studies = depth_studies(dataset, depths, activations, inits, seeds=seeds, width=width,
-                            learning_rates=learning_rates[:1], **setup)
+    studies = depth_studies(
+        dataset, depths, activations, inits=inits, seeds=seeds, width=width, learning_rates=learning_rates[:1], **setup
+    )
     grid_inits = [i for i in inits if rate_inits is None or i in rate_inits]
     grid_depths = [d for d in rate_depths if d in depths]
     if len(learning_rates) > 1 and grid_inits and grid_depths:
-        studies += depth_studies(dataset, grid_depths, activations, grid_inits, seeds=seeds, width=width,
-                                 learning_rates=learning_rates[1:], **setup)
+        studies += depth_studies(
+            dataset,
+            grid_depths,
+            activations,
+            inits=grid_inits,
+            seeds=seeds,
+            width=width,
+            learning_rates=learning_rates[1:],
+            **setup,
+        )
     out = _labelled(studies, run)
     if names:
         out["init"] = out["init"].replace(dict(names))
@@ -189,8 +246,15 @@ def run_table(df: pd.DataFrame, target: float = TRAINS) -> pd.DataFrame:
     return final_epochs(df).merge(conv, on=run_keys(df), how="left")
 
 
-def grade(mean: float, diverged: int, collapse: float = float("nan"), *, trains: float = TRAINS,
-          fails: float = FAILS, collapsed: float = COLLAPSE) -> str:
+def grade(
+    mean: float,
+    diverged: int,
+    collapse: float = float("nan"),
+    *,
+    trains: float = TRAINS,
+    fails: float = FAILS,
+    collapsed: float = COLLAPSE,
+) -> str:
     """One of :data:`GRADES` for a set-up.
 
     ``"diverged"`` (any run), then ``"collapses"`` (the mean drop from each run's best
@@ -206,8 +270,9 @@ def grade(mean: float, diverged: int, collapse: float = float("nan"), *, trains:
     return "trains" if mean >= trains else "partial"
 
 
-def trainability(df: pd.DataFrame, *, trains: float = TRAINS, fails: float = FAILS,
-                 collapsed: float = COLLAPSE) -> pd.DataFrame:
+def trainability(
+    df: pd.DataFrame, *, trains: float = TRAINS, fails: float = FAILS, collapsed: float = COLLAPSE
+) -> pd.DataFrame:
     """Per set-up of a :func:`depth_study` (:func:`setup_keys`): test accuracy, the curve's peak and collapse, a grade.
 
     Returns:
@@ -234,16 +299,26 @@ def trainability(df: pd.DataFrame, *, trains: float = TRAINS, fails: float = FAI
         diverged = int(len(g) - len(ok))
         learned = acc[acc >= fails]
         collapse = float(ok["collapse"].mean()) if len(ok) else nan
-        rows.append({**dict(zip(keys, key)), "runs": len(g), "n": ci["n"], "mean": ci["mean"],
-                     "half_width": ci["half_width"], "ci_low": ci["ci_low"], "ci_high": ci["ci_high"],
-                     "diverged": diverged, "failed": diverged + int(np.sum(~(acc >= fails))),
-                     "trained_mean": float(learned.mean()) if learned.size else nan,
-                     "val_final": float(ok["final"].mean()) if len(ok) else nan,
-                     "peak": float(ok["peak"].mean()) if len(ok) else nan, "collapse": collapse,
-                     "val_score": float(ok["final"].fillna(0.0).sum() / len(g)),
-                     "best_epoch": float(ok["best_epoch"].median()) if len(ok) else nan,
-                     "status": grade(ci["mean"], diverged, collapse, trains=trains, fails=fails,
-                                          collapsed=collapsed)})
+        rows.append(
+            {
+                **dict(zip(keys, key)),
+                "runs": len(g),
+                "n": ci["n"],
+                "mean": ci["mean"],
+                "half_width": ci["half_width"],
+                "ci_low": ci["ci_low"],
+                "ci_high": ci["ci_high"],
+                "diverged": diverged,
+                "failed": diverged + int(np.sum(~(acc >= fails))),
+                "trained_mean": float(learned.mean()) if learned.size else nan,
+                "val_final": float(ok["final"].mean()) if len(ok) else nan,
+                "peak": float(ok["peak"].mean()) if len(ok) else nan,
+                "collapse": collapse,
+                "val_score": float(ok["final"].fillna(0.0).sum() / len(g)),
+                "best_epoch": float(ok["best_epoch"].median()) if len(ok) else nan,
+                "status": grade(ci["mean"], diverged, collapse, trains=trains, fails=fails, collapsed=collapsed),
+            }
+        )
     return pd.DataFrame(rows)
 
 

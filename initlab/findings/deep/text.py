@@ -1,7 +1,6 @@
 """Notebook 06's tables and prose: growth, trainability, rates, diagnoses, the claim families and
 the findings, generated from the numbers."""
 
-
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -57,8 +56,7 @@ def accuracy_cell(row: Mapping, short: bool = False) -> str:
     div = f", {diverged} diverged" if diverged else ""
     if failed == runs:
         return f"{failed} of {runs} failed{div}"
-    return (f"{failed} of {runs} failed{div} (95% CI {low:.0%}–{high:.0%}); "
-            f"others {100 * row['trained_mean']:.2f}")
+    return f"{failed} of {runs} failed{div} (95% CI {low:.0%}–{high:.0%}); others {100 * row['trained_mean']:.2f}"
 
 
 def _scaled(table: pd.DataFrame, preprocess: str = "scale") -> pd.DataFrame:
@@ -91,7 +89,7 @@ def _label(row: Mapping) -> str:
     return row["init"] + (" (standardized)" if row.get("preprocess", "scale") == "standardize" else "")
 
 
-def rate_table(all_rates: pd.DataFrame, chosen: pd.DataFrame, depth: int, default: float) -> pd.DataFrame:
+def rate_table(all_rates: pd.DataFrame, chosen: pd.DataFrame, depth: int, *, default: float) -> pd.DataFrame:
     """At one depth: each set-up at ``default``, its validation score (:func:`select_rates`)
     at every rate tried, the rate chosen and its result there. ``all_rates`` is a
     :func:`trainability` table over the grid, ``chosen`` its :func:`select_rates`."""
@@ -103,12 +101,20 @@ def rate_table(all_rates: pd.DataFrame, chosen: pd.DataFrame, depth: int, defaul
     for key, g in t.groupby(keys, sort=False):
         r = picked[key]
         base = g[g["learning_rate"] == default]
-        scores = " / ".join(f"{rate_text(x['learning_rate'])}: {100 * x['val_score']:.1f}"
-                            for _, x in g.sort_values("learning_rate", ascending=False).iterrows())
-        rows.append({"activation": r["activation"], "init": _label(r),
-                     f"at {rate_text(default)}": grade_cell(base.iloc[0]) if len(base) else "-",
-                     "validation score by rate": scores, "chosen rate": rate_text(r["learning_rate"]),
-                     "at the chosen rate": grade_cell(r)})
+        scores = " / ".join(
+            f"{rate_text(x['learning_rate'])}: {100 * x['val_score']:.1f}"
+            for _, x in g.sort_values("learning_rate", ascending=False).iterrows()
+        )
+        rows.append(
+            {
+                "activation": r["activation"],
+                "init": _label(r),
+                f"at {rate_text(default)}": grade_cell(base.iloc[0]) if len(base) else "-",
+                "validation score by rate": scores,
+                "chosen rate": rate_text(r["learning_rate"]),
+                "at the chosen rate": grade_cell(r),
+            }
+        )
     return pd.DataFrame(rows).set_index(["activation", "init"])
 
 
@@ -126,14 +132,22 @@ def claims_table(tests: pd.DataFrame, family: str) -> pd.DataFrame:
     for _, r in tests[tests["family"] == family].iterrows():
         ci = f"[{100 * r['ci_low']:+.1f}, {100 * r['ci_high']:+.1f}]" if np.isfinite(r["ci_low"]) else "n/a"
         need = r["seeds_needed"]
-        rows.append({"depth": f"{r['depth']}{PREPROCESS_WORDS[r['preprocess']]}", "a > b": f"{r['a']} > {r['b']}",
-                     "a (%)": f"{100 * r['a_mean']:.1f}", "b (%)": f"{100 * r['b_mean']:.1f}",
-                     "a - b (pp)": f"{100 * r['mean']:+.1f}" if np.isfinite(r["mean"]) else "n/a",
-                     "95% CI": ci, "seeds": int(r["n"]),
-                     "Holm p": "exact" if r["exact"] else (f"{r['p_adj']:.3g}" if np.isfinite(r["p_adj"]) else "n/a"),
-                     "verdict": _mark(r),
-                     "seeds to resolve": (f"{need:.0f}" if np.isfinite(need) else "> 10,000" if np.isinf(need) else "-")
-                     if r["verdict"] == "inconclusive" else "-"})
+        rows.append(
+            {
+                "depth": f"{r['depth']}{PREPROCESS_WORDS[r['preprocess']]}",
+                "a > b": f"{r['a']} > {r['b']}",
+                "a (%)": f"{100 * r['a_mean']:.1f}",
+                "b (%)": f"{100 * r['b_mean']:.1f}",
+                "a - b (pp)": f"{100 * r['mean']:+.1f}" if np.isfinite(r["mean"]) else "n/a",
+                "95% CI": ci,
+                "seeds": int(r["n"]),
+                "Holm p": "exact" if r["exact"] else (f"{r['p_adj']:.3g}" if np.isfinite(r["p_adj"]) else "n/a"),
+                "verdict": _mark(r),
+                "seeds to resolve": (f"{need:.0f}" if np.isfinite(need) else "> 10,000" if np.isinf(need) else "-")
+                if r["verdict"] == "inconclusive"
+                else "-",
+            }
+        )
     return pd.DataFrame(rows).set_index(["depth", "a > b"])
 
 
@@ -155,28 +169,39 @@ def propagation_text(verdicts: pd.DataFrame) -> str:
         kept = v[(v["forward"] == "keeps") & (v["backward"] == "keeps")]
         others = []
         for _, r in v.drop(kept.index).iterrows():
-            note = (f"; {r['last_saturated']:.0%} of the last layer saturated"
-                    if np.isfinite(r["last_saturated"]) and r["last_saturated"] > 0.5 else "")
-            others.append(f"{r['init']} (forwards {_factor(r['forward'], r['forward_ratio'], r['forward_per_layer'])}, "
-                          f"backwards {_factor(r['backward'], r['backward_ratio'], r['backward_per_layer'])}{note})")
-        lines.append(f"- **{activation}** ({int(v['depth'].max())} layers): kept both ways by "
-                     f"{', '.join(kept['init']) or 'none'}; not by {'; '.join(others) or 'none'}.")
+            note = (
+                f"; {r['last_saturated']:.0%} of the last layer saturated"
+                if np.isfinite(r["last_saturated"]) and r["last_saturated"] > 0.5
+                else ""
+            )
+            others.append(
+                f"{r['init']} (forwards {_factor(r['forward'], r['forward_ratio'], r['forward_per_layer'])}, "
+                f"backwards {_factor(r['backward'], r['backward_ratio'], r['backward_per_layer'])}{note})"
+            )
+        lines.append(
+            f"- **{activation}** ({int(v['depth'].max())} layers): kept both ways by "
+            f"{', '.join(kept['init']) or 'none'}; not by {'; '.join(others) or 'none'}."
+        )
     return "\n".join(lines)
 
 
 def _grade_counts(t: pd.DataFrame) -> str:
     c = t["status"].value_counts()
-    return (f"{c.get('trains', 0)} of {len(t)} set-ups train (mean test accuracy ≥ {TRAINS:.0%}), "
-            f"{c.get('partial', 0)} partly, {c.get('fails', 0)} fail (< {FAILS:.0%}), "
-            f"{c.get('collapses', 0)} collapse, {c.get('diverged', 0)} diverge")
+    return (
+        f"{c.get('trains', 0)} of {len(t)} set-ups train (mean test accuracy ≥ {TRAINS:.0%}), "
+        f"{c.get('partial', 0)} partly, {c.get('fails', 0)} fail (< {FAILS:.0%}), "
+        f"{c.get('collapses', 0)} collapse, {c.get('diverged', 0)} diverge"
+    )
 
 
 def _collapse_line(r: Mapping) -> str:
-    return (f"{setup_name(r['activation'], r['init'])} at depth {r['depth']}: validation accuracy peaks at "
-            f"{100 * r['peak']:.1f}% (median epoch {r['best_epoch']:g}) and ends at {100 * r['val_final']:.1f}%")
+    return (
+        f"{setup_name(r['activation'], r['init'])} at depth {r['depth']}: validation accuracy peaks at "
+        f"{100 * r['peak']:.1f}% (median epoch {r['best_epoch']:g}) and ends at {100 * r['val_final']:.1f}%"
+    )
 
 
-def trainability_text(base: pd.DataFrame, chosen: pd.DataFrame, default: float, rates: Sequence[float]) -> str:
+def trainability_text(base: pd.DataFrame, chosen: pd.DataFrame, default: float, *, rates: Sequence[float]) -> str:
     """Grades per depth at the default rate and at each set-up's chosen rate, the collapses, and what the
     grid changed. ``base`` and ``chosen`` are :func:`trainability` tables (one rate per set-up)."""
     scaled = _scaled(base)
@@ -184,8 +209,12 @@ def trainability_text(base: pd.DataFrame, chosen: pd.DataFrame, default: float, 
     lines += [f"- depth {d}: {_grade_counts(t)}." for d, t in scaled.groupby("depth")]
     coll = scaled[scaled["status"] == "collapses"]
     if len(coll):
-        lines += ["", "Collapses (each run's best validation accuracy minus its last, averaged over seeds, at "
-                  f"least {100 * COLLAPSE:.0f} pp): the network learned, then lost it:", ""]
+        lines += [
+            "",
+            "Collapses (each run's best validation accuracy minus its last, averaged over seeds, at "
+            f"least {100 * COLLAPSE:.0f} pp): the network learned, then lost it:",
+            "",
+        ]
         lines += [f"- {_collapse_line(r)}." for _, r in coll.iterrows()]
     grid_depths = sorted(set(chosen.loc[chosen["rates"] > 1, "depth"])) if "rates" in chosen.columns else []
     rates_words = ", ".join(rate_text(r) for r in rates)
@@ -197,12 +226,18 @@ def trainability_text(base: pd.DataFrame, chosen: pd.DataFrame, default: float, 
         for _, r in t.iterrows():
             was = b.loc[(r["activation"], r["init"])]
             if r["status"] != was["status"]:
-                changed.append(f"{setup_name(r['activation'], r['init'])}: {was['status']} at {rate_text(default)} → "
-                               f"{r['status']} at {rate_text(r['learning_rate'])} ({accuracy_cell(r)}%)")
+                changed.append(
+                    f"{setup_name(r['activation'], r['init'])}: {was['status']} at {rate_text(default)} → "
+                    f"{r['status']} at {rate_text(r['learning_rate'])} ({accuracy_cell(r)}%)"
+                )
         fixed = [setup_name(r["activation"], r["init"]) for _, r in t[t["rates"] == 1].iterrows()]
         only = f" Trained at {rate_text(default)} only: {', '.join(fixed)}." if fixed else ""
-        lines += ["", f"At depth {d}, each set-up at the learning rate of {rates_words} with the best mean final "
-                  f"validation accuracy (never the test set): {_grade_counts(t)}.{only}", ""]
+        lines += [
+            "",
+            f"At depth {d}, each set-up at the learning rate of {rates_words} with the best mean final "
+            f"validation accuracy (never the test set): {_grade_counts(t)}.{only}",
+            "",
+        ]
         lines += [f"- {c}." for c in changed] or ["- No grade changes."]
     return "\n".join(lines)
 
@@ -231,29 +266,47 @@ def diagnosis_text(chosen: pd.DataFrame, diag: pd.DataFrame, depth: int) -> str:
             bad.append(f"- {name}: {'; '.join(found)}.")
         else:
             m = d.loc[key]
-            bad.append(f"- {name}: no measured defect passes its threshold (last-layer std {m['last_std']:.3g}, "
-                       f"cosine {m['similarity']:.3g}, gradient ratio {m['grad_ratio']:.3g}); these diagnostics "
-                       "do not account for the shortfall.")
+            bad.append(
+                f"- {name}: no measured defect passes its threshold (last-layer std {m['last_std']:.3g}, "
+                f"cosine {m['similarity']:.3g}, gradient ratio {m['grad_ratio']:.3g}); these diagnostics "
+                "do not account for the shortfall."
+            )
     th = DEFECT_THRESHOLDS
-    lines = [f"A start counts as defective when the last hidden layer's activation std is below {th['faded']:g} or "
-             f"above {th['grown']:g}, no gradient reaches the hidden kernels, the first and last hidden kernels' "
-             f"gradient norms differ by more than {th['gradient_ratio']:g}× either way, more than "
-             f"{th['saturated']:.0%} of tanh outputs are saturated, at least {th['dead_units']:.0%} of ReLU units "
-             f"are zero on every probe input, or two inputs' last-layer representations have a mean cosine "
-             f"similarity of at least {th['collinear']:g} (nearly collinear: the head sees almost one direction).",
-             "", f"At depth {depth}, the set-ups that do not train at their chosen rate:", "", *(bad or ["- none."])]
+    lines = [
+        f"A start counts as defective when the last hidden layer's activation std is below {th['faded']:g} or "
+        f"above {th['grown']:g}, no gradient reaches the hidden kernels, the first and last hidden kernels' "
+        f"gradient norms differ by more than {th['gradient_ratio']:g}× either way, more than "
+        f"{th['saturated']:.0%} of tanh outputs are saturated, at least {th['dead_units']:.0%} of ReLU units "
+        f"are zero on every probe input, or two inputs' last-layer representations have a mean cosine "
+        f"similarity of at least {th['collinear']:g} (nearly collinear: the head sees almost one direction).",
+        "",
+        f"At depth {depth}, the set-ups that do not train at their chosen rate:",
+        "",
+        *(bad or ["- none."]),
+    ]
     if good:
-        lines += ["", "Set-ups that train although their start shows a defect (a defect is not a verdict on "
-                  "trainability):", "", *good]
+        lines += [
+            "",
+            "Set-ups that train although their start shows a defect (a defect is not a verdict on trainability):",
+            "",
+            *good,
+        ]
     return "\n".join(lines)
 
 
-def family_text(tests: pd.DataFrame, family: str, seeds: int, delta: float = DELTA) -> Prose:
+def family_text(tests: pd.DataFrame, family: str, seeds: int, *, delta: float = DELTA) -> Prose:
     """One family's tests in words: the claim, the method, one line per test and the counts."""
     t = tests[tests["family"] == family]
     unit = "pp of validation accuracy averaged over the epochs" if VALUES.get(family) == "auc" else "pp"
-    lines = [f"**{family}**", "", protocol_text(FAMILIES[family], len(t), seeds, delta), "",
-             *family_lines(t, delta), "", f"Of {len(t)} tests: {verdict_counts(t)}."]
+    lines = [
+        f"**{family}**",
+        "",
+        protocol_text(FAMILIES[family], len(t), seeds, delta=delta),
+        "",
+        *family_lines(t, delta),
+        "",
+        f"Of {len(t)} tests: {verdict_counts(t)}.",
+    ]
     if unit != "pp":
         lines.insert(-1, f"(Differences in {unit}.)")
     return Prose("\n".join(lines))
@@ -261,19 +314,27 @@ def family_text(tests: pd.DataFrame, family: str, seeds: int, delta: float = DEL
 
 def families_text(tests: pd.DataFrame, seeds: int, delta: float = DELTA) -> Prose:
     """Every family of :func:`claim_tests` in words (:func:`family_text`), in the order they were tested."""
-    return Prose("\n\n".join(family_text(tests, f, seeds, delta) for f in dict.fromkeys(tests["family"])))
+    return Prose("\n\n".join(family_text(tests, f, seeds, delta=delta) for f in dict.fromkeys(tests["family"])))
 
 
 def snn_text(answers: pd.DataFrame) -> Prose:
     """``004``'s self-normalizing claim, set-up by set-up, from :func:`snn_answers`."""
     lines = []
     for _, r in answers.iterrows():
-        start = f"selu + {r['start']} ({r['start_status']}, {100 * r['start_mean']:.1f}%)" \
-            if np.isfinite(r["start_mean"]) else f"selu + {r['start']} ({r['start_status']})"
-        ref = f"selu + {SNN_REFERENCE} ({r['reference_status']}, {100 * r['reference_mean']:.1f}%)" \
-            if np.isfinite(r["reference_mean"]) else f"selu + {SNN_REFERENCE} ({r['reference_status']})"
-        lines.append(f"- depth {r['depth']}{PREPROCESS_WORDS[r['preprocess']]}: {start} against {ref}, test "
-                     f"**{r['verdict']}** → the claim **{r['answer']}**.")
+        start = (
+            f"selu + {r['start']} ({r['start_status']}, {100 * r['start_mean']:.1f}%)"
+            if np.isfinite(r["start_mean"])
+            else f"selu + {r['start']} ({r['start_status']})"
+        )
+        ref = (
+            f"selu + {SNN_REFERENCE} ({r['reference_status']}, {100 * r['reference_mean']:.1f}%)"
+            if np.isfinite(r["reference_mean"])
+            else f"selu + {SNN_REFERENCE} ({r['reference_status']})"
+        )
+        lines.append(
+            f"- depth {r['depth']}{PREPROCESS_WORDS[r['preprocess']]}: {start} against {ref}, test "
+            f"**{r['verdict']}** → the claim **{r['answer']}**."
+        )
     counts = answers["answer"].value_counts()
     summary = ", ".join(f"{int(counts[a])} {a}" for a in SNN_ANSWERS if a in counts) or "no cells"
     return Prose("\n".join([*lines, "", f"Of {len(answers)} (start, depth, input scaling) cells: {summary}."]))
@@ -287,51 +348,86 @@ def orthogonal_at_init(verdicts: pd.DataFrame) -> str:
     """Which activations keep their signal both ways at initialization with orthogonal kernels of gain 1."""
     o = verdicts[verdicts["init"] == "orthogonal"]
     kept = o[(o["forward"] == "keeps") & (o["backward"] == "keeps")]["activation"].tolist()
-    lost = [f"{r['activation']} (forwards {_factor(r['forward'], r['forward_ratio'], r['forward_per_layer'])}, "
-            f"backwards {_factor(r['backward'], r['backward_ratio'], r['backward_per_layer'])})"
-            for _, r in o.iterrows() if r["activation"] not in kept]
+    lost = [
+        f"{r['activation']} (forwards {_factor(r['forward'], r['forward_ratio'], r['forward_per_layer'])}, "
+        f"backwards {_factor(r['backward'], r['backward_ratio'], r['backward_per_layer'])})"
+        for _, r in o.iterrows()
+        if r["activation"] not in kept
+    ]
     if not len(o):
         return "Orthogonal kernels were not probed at initialization."
-    return (f"At initialization, orthogonal kernels of gain 1 keep the signal both ways with "
-            f"{', '.join(kept) or 'no activation'}" + (f"; not with {'; '.join(lost)}" if lost else "") + ".")
+    return (
+        f"At initialization, orthogonal kernels of gain 1 keep the signal both ways with "
+        f"{', '.join(kept) or 'no activation'}" + (f"; not with {'; '.join(lost)}" if lost else "") + "."
+    )
 
 
-def findings_text(*, verdicts: pd.DataFrame, base: pd.DataFrame, chosen: pd.DataFrame, diag: pd.DataFrame,
-                  tests: pd.DataFrame, answers: pd.DataFrame, seeds: int, default: float,
-                  rates: Sequence[float], delta: float = DELTA) -> Prose:
+def findings_text(
+    *,
+    verdicts: pd.DataFrame,
+    base: pd.DataFrame,
+    chosen: pd.DataFrame,
+    diag: pd.DataFrame,
+    tests: pd.DataFrame,
+    answers: pd.DataFrame,
+    seeds: int,
+    default: float,
+    rates: Sequence[float],
+    delta: float = DELTA,
+) -> Prose:
     """The notebook's closing text: propagation, trainability (default and chosen rates), the starts at the
     deepest depth, each claim's verdicts, and the method behind every verdict."""
     deepest = int(chosen["depth"].max())
-    lines = ["**Signal propagation at initialization** (activation std forwards, gradient norm backwards; a "
-             "change of more than 10× over the depth counts):", "", propagation_text(verdicts), "",
-             "**Trainability in the fixed budget.**", "", trainability_text(base, chosen, default, rates), "",
-             "**What the starts show.**", "", diagnosis_text(chosen, diag, deepest), "", "**The post's claims.**", ""]
+    lines = [
+        "**Signal propagation at initialization** (activation std forwards, gradient norm backwards; a "
+        "change of more than 10× over the depth counts):",
+        "",
+        propagation_text(verdicts),
+        "",
+        "**Trainability in the fixed budget.**",
+        "",
+        trainability_text(base, chosen, default, rates=rates),
+        "",
+        "**What the starts show.**",
+        "",
+        diagnosis_text(chosen, diag, deepest),
+        "",
+        "**The post's claims.**",
+        "",
+    ]
     for family in dict.fromkeys(tests["family"]):
         t = tests[tests["family"] == family]
         sup = [_claim_mark(r) for _, r in t.iterrows() if r["verdict"] == "supported"]
         rev = [_claim_mark(r) for _, r in t.iterrows() if r["verdict"] == "reversed"]
-        lines.append(f"- *{family}* ({len(t)} tests): {verdict_counts(t)}."
-                     + (f" Supported: {'; '.join(sup)}." if sup else "")
-                     + (f" Reversed: {'; '.join(rev)}." if rev else ""))
+        lines.append(
+            f"- *{family}* ({len(t)} tests): {verdict_counts(t)}."
+            + (f" Supported: {'; '.join(sup)}." if sup else "")
+            + (f" Reversed: {'; '.join(rev)}." if rev else "")
+        )
         if family == "orthogonal":
             lines.append(f"  {orthogonal_at_init(verdicts)}")
     if len(answers):
         counts = answers["answer"].value_counts()
-        lines.append(f"- *Self-normalizing networks train as well from a random or zero start as with "
-                     f"{SNN_REFERENCE}*: of {len(answers)} (start, depth, input scaling) cells the claim "
-                     + ", ".join(f"{a} in {int(counts[a])}" for a in SNN_ANSWERS if a in counts)
-                     + ". It holds only where SELU from that start trains and its test finds it better or "
-                       "equivalent; an inconclusive test is never counted as holding.")
+        lines.append(
+            f"- *Self-normalizing networks train as well from a random or zero start as with "
+            f"{SNN_REFERENCE}*: of {len(answers)} (start, depth, input scaling) cells the claim "
+            + ", ".join(f"{a} in {int(counts[a])}" for a in SNN_ANSWERS if a in counts)
+            + ". It holds only where SELU from that start trains and its test finds it better or "
+            "equivalent; an inconclusive test is never counted as holding."
+        )
     seeds_word = f"{seeds} seeds"
     sizes = tests.groupby("family", sort=False).size()
-    lines += ["", f"*Method.* Every verdict above is a paired t-test over {seeds_word} (runs with the same seed see "
-              "the same batches), two-sided for a difference and two one-sided tests for equivalence within "
-              f"±{100 * delta:g} pp, Holm-corrected within its family ({len(sizes)} families: "
-              f"{'; '.join(f'{f} {n} tests' for f, n in sizes.items())}) "
-              "at α = 0.05; *borderline* marks a corrected p-value within a factor of 2 of α. Each set-up is "
-              "compared at its learning rate chosen on validation accuracy; the test accuracy reported is at "
-              "that rate. Grades are descriptive thresholds on the mean test accuracy over seeds "
-              f"(trains ≥ {TRAINS:.0%}, fails < {FAILS:.0%}; collapses: a mean drop of at least "
-              f"{100 * COLLAPSE:.0f} pp from the best validation epoch; diverged: any run's loss overflowed), "
-              "not tests."]
+    lines += [
+        "",
+        f"*Method.* Every verdict above is a paired t-test over {seeds_word} (runs with the same seed see "
+        "the same batches), two-sided for a difference and two one-sided tests for equivalence within "
+        f"±{100 * delta:g} pp, Holm-corrected within its family ({len(sizes)} families: "
+        f"{'; '.join(f'{f} {n} tests' for f, n in sizes.items())}) "
+        "at α = 0.05; *borderline* marks a corrected p-value within a factor of 2 of α. Each set-up is "
+        "compared at its learning rate chosen on validation accuracy; the test accuracy reported is at "
+        "that rate. Grades are descriptive thresholds on the mean test accuracy over seeds "
+        f"(trains ≥ {TRAINS:.0%}, fails < {FAILS:.0%}; collapses: a mean drop of at least "
+        f"{100 * COLLAPSE:.0f} pp from the best validation epoch; diverged: any run's loss overflowed), "
+        "not tests.",
+    ]
     return Prose("\n".join(lines))
