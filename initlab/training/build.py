@@ -11,9 +11,7 @@ import keras
 import initlab._tf_quiet  # noqa: F401  (before keras: silence TF start-up logs)
 from initlab.nets.lsuv import apply_data_init
 from initlab.nets.models import build_model
-from initlab.training.optimizers import (
-    make_keras_optimizer,
-)
+from initlab.training.optimizers import make_keras_optimizer
 from initlab.training.prepare import PreparedData
 from initlab.training.record import INITIAL_LOSS_EXAMPLES
 from initlab.training.spec import RunSpec, fit_examples

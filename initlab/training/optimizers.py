@@ -34,10 +34,7 @@ class OptimizerEntry:
 
 OPTIMIZERS: dict[str, OptimizerEntry] = {
     e.name: e
-    for e in (
-        OptimizerEntry("adam", "Adam", ADAM["learning_rate"], False),
-        OptimizerEntry("sgd", "SGD", 0.01, True),
-    )
+    for e in (OptimizerEntry("adam", "Adam", ADAM["learning_rate"], False), OptimizerEntry("sgd", "SGD", 0.01, True))
 }
 
 

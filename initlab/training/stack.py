@@ -32,14 +32,7 @@ from initlab.training.program import (
     program,
     weighted_layers,
 )
-from initlab.training.record import (
-    INITIAL_LOSS_EXAMPLES,
-    METRICS,
-    RunRecord,
-    batch_order,
-    divergence_bound,
-    diverges,
-)
+from initlab.training.record import INITIAL_LOSS_EXAMPLES, METRICS, RunRecord, batch_order, divergence_bound, diverges
 
 OnEpoch = Callable[[int, Sequence[keras.Model]], None]
 """The engines' one hook: ``on_epoch(epoch, models)``, called before training (epoch 0) and after

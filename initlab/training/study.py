@@ -34,11 +34,7 @@ from initlab.paths import cache_dir
 from initlab.training.cache import RunCache
 from initlab.training.engines import MAX_STACK, Engine, get_engine, resolve_engine
 from initlab.training.optimizers import canonical_learning_rate, optimizer_label, resolved_learning_rate
-from initlab.training.record import (
-    RESULT_COLUMNS,
-    RunRecord,
-    follows_divergence_rule,
-)
+from initlab.training.record import RESULT_COLUMNS, RunRecord, follows_divergence_rule
 from initlab.training.spec import SETUP_FIELDS, RunSpec, Setup, _check_integer, _plain, _study_lists, validate_spec
 
 SETUP_COLUMNS = [
