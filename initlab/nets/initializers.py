@@ -427,6 +427,16 @@ def expected_stats(identifier: Any, shape: tuple[int, ...]) -> dict[str, float]:
     init = get_initializer(identifier, seed=0)
     shape = tuple(int(s) for s in shape)
     fan_in, fan_out = compute_fans(shape)
+    stats = _structured_stats(init, shape)
+    if stats is None:
+        stats = _random_stats(init, fan_in, fan_out)
+    if stats is not None:
+        return stats
+    raise InvalidArgumentError("identifier", identifier, "has no known theoretical statistics")
+
+
+def _structured_stats(init: _KI.Initializer, shape: tuple[int, ...]) -> dict[str, float] | None:
+    """:func:`expected_stats` of a constant, identity, orthogonal or sparse initializer; None for any other."""
     inf = math.inf
     if isinstance(init, (_KI.Zeros, _KI.Ones, _KI.Constant)):
         value = 0.0 if isinstance(init, _KI.Zeros) else 1.0 if isinstance(init, _KI.Ones) else float(init.value)
@@ -443,6 +453,12 @@ def expected_stats(identifier: Any, shape: tuple[int, ...]) -> dict[str, float]:
         fan_in = math.prod(_kernel_shape(shape, "sparse")[:-1])
         k = min(init.k, fan_in)
         return {"mean": 0.0, "std": init.stddev * math.sqrt(k / fan_in), "low": -inf, "high": inf}
+    return None
+
+
+def _random_stats(init: _KI.Initializer, fan_in: float, fan_out: float) -> dict[str, float] | None:
+    """:func:`expected_stats` of a normal, truncated normal, uniform or variance-scaling initializer, or None."""
+    inf = math.inf
     if isinstance(init, _KI.RandomNormal):
         return {"mean": init.mean, "std": init.stddev, "low": -inf, "high": inf}
     if isinstance(init, _KI.TruncatedNormal):
@@ -470,7 +486,7 @@ def expected_stats(identifier: Any, shape: tuple[int, ...]) -> dict[str, float]:
             cut = 2 * std / TRUNCATED_STD
             return {"mean": 0.0, "std": std, "low": -cut, "high": cut}
         return {"mean": 0.0, "std": std, "low": -inf, "high": inf}
-    raise InvalidArgumentError("identifier", identifier, "has no known theoretical statistics")
+    return None
 
 
 def describe_initializers() -> list[dict[str, str]]:

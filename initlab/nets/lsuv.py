@@ -160,6 +160,36 @@ def _rescale(layer: keras.layers.Layer, x: Any, measured: str, tol: float, max_i
     }
 
 
+def _check_options(tol: float, max_iter: int, where: str) -> None:
+    """Refuse a bad ``tol``, ``max_iter`` or ``where`` of :func:`lsuv_init`."""
+    if not (isinstance(tol, numbers.Real) and math.isfinite(tol) and 0 < tol < 1):
+        raise InvalidArgumentError("tol", tol, "must be a float in (0, 1)")
+    if not (isinstance(max_iter, numbers.Integral) and not isinstance(max_iter, bool) and max_iter >= 0):
+        raise InvalidArgumentError("max_iter", max_iter, "must be an integer >= 0")
+    if where not in WHERE:
+        raise InvalidArgumentError("where", where, f"must be one of {', '.join(WHERE)}")
+
+
+def _checked_batch(model: keras.Model, x_batch: np.ndarray) -> np.ndarray:
+    """``x_batch`` as float32, after checking it is a batch of at least 2 of the model's inputs."""
+    x = np.asarray(x_batch, dtype="float32")
+    expected = tuple(model.inputs[0].shape[1:])
+    if (
+        x.ndim != len(expected) + 1
+        or len(x) < 2
+        or any(e is not None and e != s for e, s in zip(expected, x.shape[1:]))
+    ):
+        raise InvalidArgumentError("x_batch", x.shape, f"must have shape (n_samples >= 2, *{expected})")
+    return x
+
+
+def _orthonormal_start(layers: list[keras.layers.Layer], seed: int) -> None:
+    """Redraw every kernel orthogonal with gain 1, layer ``i`` (from 1) seeded ``layer_seed(seed, i)``."""
+    for i, layer in enumerate(layers, start=1):
+        init = get_initializer("orthogonal", seed=layer_seed(seed, i))
+        layer.kernel.assign(init(tuple(layer.kernel.shape), dtype=layer.kernel.dtype))
+
+
 def lsuv_init(
     model: keras.Model,
     x_batch: np.ndarray,
@@ -199,27 +229,13 @@ def lsuv_init(
             shape, or ``where="output"`` on a tanh/sigmoid/softmax layer.
         UnsupportedLayerError: the model has a weighted layer that is not Dense or Conv.
     """
-    if not (isinstance(tol, numbers.Real) and math.isfinite(tol) and 0 < tol < 1):
-        raise InvalidArgumentError("tol", tol, "must be a float in (0, 1)")
-    if not (isinstance(max_iter, numbers.Integral) and not isinstance(max_iter, bool) and max_iter >= 0):
-        raise InvalidArgumentError("max_iter", max_iter, "must be an integer >= 0")
-    if where not in WHERE:
-        raise InvalidArgumentError("where", where, f"must be one of {', '.join(WHERE)}")
+    _check_options(tol, max_iter, where)
     layers = lsuv_layers(model)
-    x = np.asarray(x_batch, dtype="float32")
-    expected = tuple(model.inputs[0].shape[1:])
-    if (
-        x.ndim != len(expected) + 1
-        or len(x) < 2
-        or any(e is not None and e != s for e, s in zip(expected, x.shape[1:]))
-    ):
-        raise InvalidArgumentError("x_batch", x.shape, f"must have shape (n_samples >= 2, *{expected})")
+    x = _checked_batch(model, x_batch)
     targets = layers if include_output else layers[:-1]
     measured = {layer.name: _measured(layer, where) for layer in targets}  # check all before changing any
     if orthonormal:
-        for i, layer in enumerate(layers, start=1):
-            init = get_initializer("orthogonal", seed=layer_seed(seed, i))
-            layer.kernel.assign(init(tuple(layer.kernel.shape), dtype=layer.kernel.dtype))
+        _orthonormal_start(layers, seed)
     rows = []
     h = keras.ops.convert_to_tensor(x)
     for layer in model.layers:

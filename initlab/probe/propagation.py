@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import keras
 import numpy as np
 import pandas as pd
 
@@ -73,6 +74,21 @@ def signal_propagation(
         InvalidArgumentError: bad depth, width, activation or batch.
         UnknownNameError: unknown initializer name.
     """
+    x, y = _batch(x, y, seed=seed, n_classes=n_classes)
+    model = _deep_mlp(x, depth, width, activation, init=init, seed=seed, init_params=init_params, n_classes=n_classes)
+    rows = _layer_rows(LayerProbe(model, loss="sparse_categorical_crossentropy"), x, y)
+    meta = {
+        "depth": int(depth),
+        "width": int(width),
+        "activation": activation,
+        "init": init if isinstance(init, str) else type(init).__name__,
+        "seed": int(seed),
+    }
+    return pd.DataFrame([{**meta, **row} for row in rows], columns=PROPAGATION_COLUMNS)
+
+
+def _batch(x: np.ndarray, y: np.ndarray | None, *, seed: int, n_classes: int) -> tuple[np.ndarray, np.ndarray]:
+    """The checked inputs and labels of :func:`signal_propagation` (random labels when ``y`` is None)."""
     x = np.asarray(x, dtype="float32")
     if x.ndim < 2 or len(x) < 2:
         raise InvalidArgumentError("x", x.shape, "must be a batch of at least 2 examples")
@@ -81,6 +97,21 @@ def signal_propagation(
     y = np.asarray(y)
     if len(y) != len(x):
         raise InvalidArgumentError("y", f"{len(y)} labels", f"must match the {len(x)} inputs")
+    return x, y
+
+
+def _deep_mlp(
+    x: np.ndarray,
+    depth: int,
+    width: int,
+    activation: str,
+    *,
+    init: Any,
+    seed: int,
+    init_params: Mapping[str, Any] | None,
+    n_classes: int,
+) -> keras.Model:
+    """The untrained ``deep_mlp`` of :func:`signal_propagation`, a data-dependent init fitted on ``x``."""
     model = build_model(
         "deep_mlp",
         x.shape[1:],
@@ -93,7 +124,11 @@ def signal_propagation(
         activation=activation,
     )
     apply_data_init(model, init, x, seed=seed)
-    probe = LayerProbe(model, loss="sparse_categorical_crossentropy")
+    return model
+
+
+def _layer_rows(probe: LayerProbe, x: np.ndarray, y: np.ndarray) -> list[dict[str, Any]]:
+    """One probe pass on ``(x, y)`` as rows per hidden layer (activation statistics, gradient norms)."""
     result = probe(x, y)
     rows: list[dict[str, Any]] = []
     hidden = [layer for layer in probe.layers if layer.name.startswith("hidden_")]
@@ -109,14 +144,7 @@ def signal_propagation(
             },
         ]
         rows += [{**row, "layer_index": index} for row in stats]
-    meta = {
-        "depth": int(depth),
-        "width": int(width),
-        "activation": activation,
-        "init": init if isinstance(init, str) else type(init).__name__,
-        "seed": int(seed),
-    }
-    return pd.DataFrame([{**meta, **row} for row in rows], columns=PROPAGATION_COLUMNS)
+    return rows
 
 
 def log_slope(

@@ -166,6 +166,36 @@ def _timed_fit(
     return wall, cpu
 
 
+def _random_mnist(n_samples: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """MNIST-shaped random data: images uniform in [0, 1] (float32), labels uniform in 0..9 (int32)."""
+    rng = np.random.default_rng(seed)
+    x = rng.random((n_samples, 28, 28), dtype=np.float32)
+    y = rng.integers(0, 10, size=n_samples).astype("int32")
+    return x, y
+
+
+def _timed_pairs(
+    model_name: str,
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    probe_size: int,
+    every_n_steps: int | None,
+    repeats: int,
+    fit: dict[str, int],
+) -> tuple[list[tuple[float, float]], list[tuple[float, float]], list[float], int]:
+    """``repeats`` alternating timed fits without and with a tracker: their times, the tracker's, its records."""
+    px, py = x[:probe_size], y[:probe_size]
+    without, with_, inside, records = [], [], [], 0
+    for _ in range(repeats):
+        without.append(_timed_fit(model_name, x, y, **fit, callbacks=[]))
+        tracker = LayerStatsTracker(px, py, every_n_steps=every_n_steps)
+        with_.append(_timed_fit(model_name, x, y, **fit, callbacks=[tracker]))
+        inside.append(tracker.seconds)
+        records = int(tracker.frame()["step"].nunique())
+    return without, with_, inside, records
+
+
 def tracking_overhead(
     model_name: str = "mlp_128",
     *,
@@ -197,18 +227,11 @@ def tracking_overhead(
         raise InvalidArgumentError("repeats", repeats, "must be an integer >= 1")
     if not (isinstance(n_samples, int) and n_samples >= 4 * batch_size):
         raise InvalidArgumentError("n_samples", n_samples, f"must be an integer >= {4 * batch_size}")
-    rng = np.random.default_rng(seed)
-    x = rng.random((n_samples, 28, 28), dtype=np.float32)
-    y = rng.integers(0, 10, size=n_samples).astype("int32")
-    px, py = x[:probe_size], y[:probe_size]
-    without, with_, inside, records = [], [], [], 0
-    for _ in range(repeats):
-        fit = dict(seed=seed, epochs=epochs, batch_size=batch_size)
-        without.append(_timed_fit(model_name, x, y, **fit, callbacks=[]))
-        tracker = LayerStatsTracker(px, py, every_n_steps=every_n_steps)
-        with_.append(_timed_fit(model_name, x, y, **fit, callbacks=[tracker]))
-        inside.append(tracker.seconds)
-        records = int(tracker.frame()["step"].nunique())
+    x, y = _random_mnist(n_samples, seed)
+    fit = dict(seed=seed, epochs=epochs, batch_size=batch_size)
+    without, with_, inside, records = _timed_pairs(
+        model_name, x, y, probe_size=probe_size, every_n_steps=every_n_steps, repeats=repeats, fit=fit
+    )
     steps = math.ceil(math.floor(n_samples * 0.8) / batch_size)
     a, b = (statistics.median(t[0] for t in runs) for runs in (without, with_))
     ca, cb = (statistics.median(t[1] for t in runs) for runs in (without, with_))

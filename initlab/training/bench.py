@@ -201,61 +201,78 @@ def run_bench(cfg: BenchConfig = BenchConfig(), log=print) -> tuple[pd.DataFrame
     log(f"float32 matmul rate: {rate / 1e9:.0f} GFLOP/s")
     rows, handover = [], []
     for model in cfg.models:
-        conv = get_model_entry(model).convolutional
-        data = prepare_data("mnist", preprocess="scale", channels=conv, train_limit=cfg.train_limit, test_limit=None)
-        cost = handover_cost(model, data)
-        n = len(data.x_train)
-        n_train = int(np.floor(n * 0.8))
-        ideal = (
-            training_flops(
-                build_for(_specs(model, 1, None)[0], data), n_train=n_train, n_val=n - n_train, epochs=cfg.epochs
-            )
-            / rate
+        model_rows, handover_row = _bench_model(model, cfg, rate, log)
+        rows += model_rows
+        handover.append(handover_row)
+    return pd.DataFrame(rows, columns=COLUMNS), rate, pd.DataFrame(handover, columns=HANDOVER_COLUMNS)
+
+
+def _bench_model(model: str, cfg: BenchConfig, rate: float, log) -> tuple[list[dict], dict]:
+    """:func:`run_bench` for one model: its table rows and its data-handover row."""
+    conv = get_model_entry(model).convolutional
+    data = prepare_data("mnist", preprocess="scale", channels=conv, train_limit=cfg.train_limit, test_limit=None)
+    cost = handover_cost(model, data)
+    n = len(data.x_train)
+    n_train = int(np.floor(n * 0.8))
+    ideal = (
+        training_flops(
+            build_for(_specs(model, 1, None)[0], data), n_train=n_train, n_val=n - n_train, epochs=cfg.epochs
         )
-        base, base_acc = _keras_way(model, cfg, data)
+        / rate
+    )
+    base, base_acc = _keras_way(model, cfg, data)
+    rows = [
+        {
+            "model": model,
+            "way": "keras fit",
+            "K": 1,
+            "seconds_per_model": base,
+            "speedup": 1.0,
+            "compute_fraction": ideal / base,
+            "test_accuracy": base_acc,
+        }
+    ]
+    log(f"{model}: keras fit {base:.2f} s per model ({ideal / base:.0%} of the compute limit)")
+    rows += _stacked_rows(model, cfg, data, conv=conv, base=base, ideal=ideal, log=log)
+    k_max = max(cfg.conv_stacks if conv else cfg.stacks)
+    stack_seconds = k_max * next(
+        r["seconds_per_model"] for r in rows if r["model"] == model and r["way"] == "stacked" and r["K"] == k_max
+    )
+    handover = {**cost, "share_of_stack": cost["converted_warm_ms"] / 1e3 / stack_seconds}
+    log(
+        f"{model}: converting the data {cost['converted_cold_ms']:.0f} ms cold, "
+        f"{cost['converted_warm_ms']:.0f} ms warm; handed over {cost['handed_over_ms']:.4f} ms"
+    )
+    return rows, handover
+
+
+def _stacked_rows(
+    model: str, cfg: BenchConfig, data: PreparedData, *, conv: bool, base: float, ideal: float, log
+) -> list[dict]:
+    """The engine's rows for one model: every stack size in float32, then the bfloat16 one if asked for."""
+    stacks = cfg.conv_stacks if conv else cfg.stacks
+    bf16 = [(stacks[0] if conv else cfg.bf16_stack, "bfloat16")] if cfg.bf16_stack else []
+    rows = []
+    for k, precision in [(k, "float32") for k in stacks] + bf16:
+        seconds, acc = _engine_way(model, k, cfg, data, precision)
+        keras.backend.clear_session()
+        way = "stacked" if precision == "float32" else "stacked bf16"
         rows.append(
             {
                 "model": model,
-                "way": "keras fit",
-                "K": 1,
-                "seconds_per_model": base,
-                "speedup": 1.0,
-                "compute_fraction": ideal / base,
-                "test_accuracy": base_acc,
+                "way": way,
+                "K": k,
+                "seconds_per_model": seconds,
+                "speedup": base / seconds,
+                "compute_fraction": ideal / seconds,
+                "test_accuracy": acc,
             }
         )
-        log(f"{model}: keras fit {base:.2f} s per model ({ideal / base:.0%} of the compute limit)")
-        stacks = cfg.conv_stacks if conv else cfg.stacks
-        bf16 = [(stacks[0] if conv else cfg.bf16_stack, "bfloat16")] if cfg.bf16_stack else []
-        for k, precision in [(k, "float32") for k in stacks] + bf16:
-            seconds, acc = _engine_way(model, k, cfg, data, precision)
-            keras.backend.clear_session()
-            way = "stacked" if precision == "float32" else "stacked bf16"
-            rows.append(
-                {
-                    "model": model,
-                    "way": way,
-                    "K": k,
-                    "seconds_per_model": seconds,
-                    "speedup": base / seconds,
-                    "compute_fraction": ideal / seconds,
-                    "test_accuracy": acc,
-                }
-            )
-            log(
-                f"{model}: {way} K={k} {seconds:.2f} s per model ({base / seconds:.1f}x, "
-                f"{ideal / seconds:.0%} of the compute limit)"
-            )
-        k_max = max(stacks)
-        stack_seconds = k_max * next(
-            r["seconds_per_model"] for r in rows if r["model"] == model and r["way"] == "stacked" and r["K"] == k_max
-        )
-        handover.append({**cost, "share_of_stack": cost["converted_warm_ms"] / 1e3 / stack_seconds})
         log(
-            f"{model}: converting the data {cost['converted_cold_ms']:.0f} ms cold, "
-            f"{cost['converted_warm_ms']:.0f} ms warm; handed over {cost['handed_over_ms']:.4f} ms"
+            f"{model}: {way} K={k} {seconds:.2f} s per model ({base / seconds:.1f}x, "
+            f"{ideal / seconds:.0%} of the compute limit)"
         )
-    return pd.DataFrame(rows, columns=COLUMNS), rate, pd.DataFrame(handover, columns=HANDOVER_COLUMNS)
+    return rows
 
 
 def format_table(table: pd.DataFrame) -> str:

@@ -26,6 +26,7 @@ from initlab.training.optimizers import check_optimizer, get_optimizer_entry, re
 from initlab.training.program import (
     PRECISIONS,
     SUPPORTED,
+    Op,
     _compiled,
     _per_member_values,
     _Program,
@@ -141,19 +142,7 @@ class StackedModels:
         precision: str = "float32",
         jit: bool = True,
     ):
-        if not models:
-            raise InvalidArgumentError("models", models, "must hold at least one model")
-        programs = [program(m) for m in models]
-        if any(p is None for p in programs):
-            bad = next(m.name for m, p in zip(models, programs) if p is None)
-            raise InvalidArgumentError("models", bad, f"must be built from {SUPPORTED}")
-        layers = [weighted_layers(m) for m in models]
-        shapes = [
-            [(type(l).__name__, tuple(l.kernel.shape)) for l in ls] + [tuple(m.input_shape[1:])]
-            for m, ls in zip(models, layers)
-        ]
-        if any(s != shapes[0] for s in shapes) or any(p != programs[0] for p in programs):
-            raise InvalidArgumentError("models", [m.name for m in models], "must share one architecture")
+        programs, layers, shapes = _architecture(models)
         if precision not in PRECISIONS:
             raise InvalidArgumentError("precision", precision, f"must be one of {', '.join(PRECISIONS)}")
         self.k = len(models)
@@ -175,16 +164,7 @@ class StackedModels:
         self.ops = programs[0]
         self.input_shape = tuple(models[0].input_shape[1:])
         self.convolutional = self.ops[0].kind != "dense"
-        self.params: list[tf.Tensor] = []
-        self._shapes: list[tuple[int, ...]] = []
-        for i, layer in enumerate(layers[0]):
-            for attr in ("kernel", "bias"):
-                shape = tuple(getattr(layer, attr).shape)
-                stacked = np.stack([np.asarray(getattr(ls[i], attr).numpy(), np.float32) for ls in layers])
-                if attr == "bias":  # broadcastable against (K, B, ..., fan_out)
-                    stacked = stacked.reshape((self.k,) + (1,) * (len(layer.output.shape) - 1) + shape)
-                self.params.append(tf.constant(stacked))
-                self._shapes.append(shape)
+        self.params, self._shapes = _stacked_weights(layers)
         n_slots = 2 if optimizer == "adam" else int(velocity)  # Adam: m..., v...; SGD: the velocities
         self.slots = [tf.zeros_like(p) for p in self.params] * n_slots
         self.step = tf.constant(0.0)
@@ -258,6 +238,42 @@ class StackedModels:
         ]
 
 
+def _architecture(
+    models: Sequence[keras.Model],
+) -> tuple[list[list[Op] | None], list[list[keras.layers.Layer]], list[list[tuple]]]:
+    """Each model's program, weighted layers and shapes, after checking they share one architecture."""
+    if not models:
+        raise InvalidArgumentError("models", models, "must hold at least one model")
+    programs = [program(m) for m in models]
+    if any(p is None for p in programs):
+        bad = next(m.name for m, p in zip(models, programs) if p is None)
+        raise InvalidArgumentError("models", bad, f"must be built from {SUPPORTED}")
+    layers = [weighted_layers(m) for m in models]
+    shapes = [
+        [(type(l).__name__, tuple(l.kernel.shape)) for l in ls] + [tuple(m.input_shape[1:])]
+        for m, ls in zip(models, layers)
+    ]
+    if any(s != shapes[0] for s in shapes) or any(p != programs[0] for p in programs):
+        raise InvalidArgumentError("models", [m.name for m in models], "must share one architecture")
+    return programs, layers, shapes
+
+
+def _stacked_weights(layers: list[list[keras.layers.Layer]]) -> tuple[list[tf.Tensor], list[tuple[int, ...]]]:
+    """The members' kernels and biases stacked along a first axis of K, and each weight's own shape."""
+    k = len(layers)
+    params: list[tf.Tensor] = []
+    shapes: list[tuple[int, ...]] = []
+    for i, layer in enumerate(layers[0]):
+        for attr in ("kernel", "bias"):
+            shape = tuple(getattr(layer, attr).shape)
+            stacked = np.stack([np.asarray(getattr(ls[i], attr).numpy(), np.float32) for ls in layers])
+            if attr == "bias":  # broadcastable against (K, B, ..., fan_out)
+                stacked = stacked.reshape((k,) + (1,) * (len(layer.output.shape) - 1) + shape)
+            params.append(tf.constant(stacked))
+            shapes.append(shape)
+    return params, shapes
+
+
 def fit_stack(
     models: Sequence[keras.Model],
     seeds: Sequence[int],
@@ -306,15 +322,8 @@ def fit_stack(
     if len(seeds) != len(models):
         raise InvalidArgumentError("seeds", list(seeds), f"must hold one seed per model ({len(models)})")
     start = time.perf_counter()
-    stack = StackedModels(
-        models,
-        optimizer=optimizer,
-        learning_rate=learning_rate,
-        momentum=momentum,
-        nesterov=nesterov,
-        precision=precision,
-        jit=jit,
-    )
+    hyper = dict(learning_rate=learning_rate, momentum=momentum, nesterov=nesterov)
+    stack = StackedModels(models, optimizer=optimizer, **hyper, precision=precision, jit=jit)
     data = _engine_data(stack, x_train, y_train, x_test, y_test, validation_split=validation_split)
     progress = _train_epochs(
         stack, models, seeds, data, epochs=int(epochs), batch_size=int(batch_size), shuffle=shuffle, on_epoch=on_epoch
