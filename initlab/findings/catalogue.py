@@ -581,7 +581,11 @@ def catalogue_text(
     measure = {"epoch1": "after epoch 1", "auc": "mean over epochs", "epochs": f"epochs to {100 * target:g}%"}
     orth = "; ".join(
         f"{r['claim']} ({measure.get(r['metric'], r['metric'])}) **"
-        + verdict_label(r, r["delta"], *((1.0, "epochs") if r["metric"] == "epochs" else (100.0, "pp")))
+        + (
+            verdict_label(r, r["delta"], 1.0, unit="epochs")
+            if r["metric"] == "epochs"
+            else verdict_label(r, r["delta"], 100.0, unit="pp")
+        )
         + "**"
         for _, r in tested.iterrows()
     )
