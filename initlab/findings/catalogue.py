@@ -384,6 +384,29 @@ def gradients_at_init(
     return pd.concat(frames, ignore_index=True)
 
 
+def _seed_spread(grads: pd.DataFrame, value: str) -> pd.Series:
+    """Per initializer, the largest (max − min) / median over seeds of ``value`` in any layer."""
+    return (
+        grads.groupby(["init", "layer"])[value]
+        .agg(lambda x: (x.max() - x.min()) / x.median() if x.median() > 0 else 0.0)
+        .groupby("init")
+        .max()
+    )
+
+
+def _gradient_verdict(hidden_zero: bool, profile: float, threshold: float) -> str:
+    """``zero``, ``vanishes``, ``explodes`` or ``neither``, from the hidden gradients and the profile."""
+    return (
+        "zero"
+        if hidden_zero
+        else "vanishes"
+        if profile < 1 / threshold
+        else "explodes"
+        if profile > threshold
+        else "neither"
+    )
+
+
 def gradient_summary(
     grads: pd.DataFrame, reference: str = "he_normal", threshold: float = 10.0, *, value: str = "kernel_grad_norm"
 ) -> pd.DataFrame:
@@ -402,12 +425,7 @@ def gradient_summary(
     """
     layers = list(dict.fromkeys(grads["layer"]))
     med = grads.pivot_table(index="init", columns="layer", values=value, aggfunc="median")[layers]
-    spread = (
-        grads.groupby(["init", "layer"])[value]
-        .agg(lambda x: (x.max() - x.min()) / x.median() if x.median() > 0 else 0.0)
-        .groupby("init")
-        .max()
-    )
+    spread = _seed_spread(grads, value)
     ref = med.loc[reference]
     ref_profile = ref[layers[0]] / ref[layers[-1]]
     rows = []
@@ -422,15 +440,6 @@ def gradient_summary(
             ratios = (g / ref).to_numpy(dtype=float)
             scale = float(np.exp(np.mean(np.log(ratios)))) if np.all(ratios > 0) else np.nan
             profile = float(g[layers[0]] / g[layers[-1]] / ref_profile) if g[layers[-1]] > 0 else np.nan
-        verdict = (
-            "zero"
-            if hidden_zero
-            else "vanishes"
-            if profile < 1 / threshold
-            else "explodes"
-            if profile > threshold
-            else "neither"
-        )
         top = int(np.nanargmax(np.where(np.isfinite(ratios), ratios, -np.inf)))
         rows.append(
             {
@@ -441,7 +450,7 @@ def gradient_summary(
                 "largest": float(ratios[top]),
                 "largest_layer": layers[top],
                 "seed_spread": float(spread.loc[init]),
-                "verdict": verdict,
+                "verdict": _gradient_verdict(hidden_zero, profile, threshold),
             }
         )
     return pd.DataFrame(rows).set_index("init")
@@ -538,6 +547,101 @@ def gradient_text(
     return Prose("\n".join(lines))
 
 
+def _failures_bullet(table: pd.DataFrame, fail_below: float) -> str:
+    """The closing summary's bullet on runs that failed, per initializer."""
+    failed = [
+        f"{i} failed in {r['failed']}"
+        + (f", {int(r['diverged'])} of them diverged" if r["diverged"] else "")
+        + ", runs that trained: "
+        + (f"{r['test_accuracy']}%" if r["test_accuracy"] != "no run trained" else "none")
+        for i, r in table.iterrows()
+        if not str(r["failed"]).startswith("0 of")
+    ]
+    return (
+        f"- **Failures** (a run below {100 * fail_below:g}% test accuracy; a rate with its Wilson interval, beside the "
+        f"mean ± 95% CI of the runs that trained): {'; '.join(failed) or 'none'}."
+    )
+
+
+def _reference_bullet(reference: pd.DataFrame, delta: float, ref_name: str) -> str:
+    """The closing summary's bullet on every initializer against the reference."""
+    eq = reference.loc[reference["verdict"] == "equivalent", "b"].tolist()
+    worse = reference.loc[reference["verdict"] == "supported", "b"].tolist()
+    better = reference.loc[reference["verdict"] == "reversed", "b"].tolist()
+    open_ = reference.loc[reference["verdict"] == "inconclusive", "b"].tolist()
+    return (
+        f"- **Against {ref_name}** (chosen beforehand: He et al.'s initializer for ReLU networks; paired t-tests and "
+        f"two one-sided tests against ±{100 * delta:g} pp over {seeds_phrase(reference)} seeds, sign tests where a "
+        f"run diverged, Holm over {len(reference)} comparisons): {verdict_counts(reference)}. Worse than {ref_name}: "
+        f"{', '.join(worse) or 'none'}; better: {', '.join(better) or 'none'}; equivalent within ±{100 * delta:g} pp: "
+        f"{', '.join(eq) or 'none'}; unresolved: {', '.join(open_) or 'none'}."
+    )
+
+
+def _conclusion_bullet(group: pd.DataFrame, delta: float) -> str:
+    """The closing summary's bullet on the page's conclusion, He/Glorot/LeCun above the simpler schemes."""
+    grp = "; ".join(
+        f"{'vs ' + r['b'] if r['a'] == GROUP else r['claim']} **{verdict_label(r, delta)}**"
+        for _, r in group.iterrows()
+    )
+    return (
+        f"- **The page's conclusion**, He/Glorot/LeCun above the simpler schemes (the six's mean per seed against "
+        f"each scheme, and any single comparison it adds; same tests over {seeds_phrase(group)} seeds, Holm over "
+        f"{len(group)}): {grp}."
+    )
+
+
+def _repeatability_bullet(draws: pd.DataFrame, spread: pd.DataFrame) -> str:
+    """The closing summary's bullet on seeded draws and seed-to-seed spread."""
+    return (
+        f"- **Repeatability**: a seeded draw repeats exactly for {int(draws['same seed repeats'].sum())} of "
+        f"{len(draws)} initializers; seed-to-seed spread of random normal and "
+        f"uniform against the six ({len(spread)} Pitman–Morgan tests over {seeds_phrase(spread)} seeds, Holm): "
+        f"{verdict_counts(spread)}."
+    )
+
+
+def _gradient_bullet(grads: pd.DataFrame, blowups: pd.DataFrame, ref_name: str) -> str:
+    """The closing summary's bullet on vanishing or exploding gradients and blow-ups in training."""
+    words = {"neither": "neither vanishes nor explodes"}
+    warned = ", ".join(
+        f"{i} **{words.get(grads.loc[i, 'verdict'], grads.loc[i, 'verdict'])}**" for i in WARNED if i in grads.index
+    )
+    return (
+        f"- **Vanishing or exploding gradients** at initialization: {warned or 'no warned initializer measured'}"
+        f" (first-to-last layer ratio of kernel-gradient norms against {ref_name}'s, a factor of 10 either way); "
+        f"{int(blowups['diverged'].sum())} diverged runs and {int(blowups['loss blow-ups'].sum())} loss blow-ups in "
+        f"{int(blowups['runs'].sum())} runs."
+    )
+
+
+def _orthogonal_bullet(speed: pd.DataFrame, target: float) -> str:
+    """The closing summary's bullet on the claim that orthogonal initialization accelerates convergence."""
+    tested = speed[speed["verdict"] != "not tested"]
+    measure = {"epoch1": "after epoch 1", "auc": "mean over epochs", "epochs": f"epochs to {100 * target:g}%"}
+    orth = "; ".join(
+        f"{r['claim']} ({measure.get(r['metric'], r['metric'])}) **"
+        + (
+            verdict_label(r, r["delta"], 1.0, unit="epochs")
+            if r["metric"] == "epochs"
+            else verdict_label(r, r["delta"], 100.0, unit="pp")
+        )
+        + "**"
+        for _, r in tested.iterrows()
+    )
+    untested = len(speed) - len(tested)
+    return (
+        f"- **Orthogonal accelerates convergence** (paired t-tests over {seeds_phrase(tested)} seeds on three speed "
+        f"measures, target {100 * target:g}%, Holm over the {len(tested)} tested claims): {orth or 'nothing tested'}"
+        + (
+            f"; {untested} claim(s) on epochs to the target not tested (the target was too rarely reached)"
+            if untested
+            else ""
+        )
+        + "."
+    )
+
+
 def catalogue_text(
     *,
     table: pd.DataFrame,
@@ -561,61 +665,12 @@ def catalogue_text(
         claims' :func:`initlab.findings.speed.speed_family`; grads: :func:`gradient_summary`;
         blowups: :func:`blowup_table`.
     """
-    failed = [
-        f"{i} failed in {r['failed']}"
-        + (f", {int(r['diverged'])} of them diverged" if r["diverged"] else "")
-        + ", runs that trained: "
-        + (f"{r['test_accuracy']}%" if r["test_accuracy"] != "no run trained" else "none")
-        for i, r in table.iterrows()
-        if not str(r["failed"]).startswith("0 of")
-    ]
-    eq = reference.loc[reference["verdict"] == "equivalent", "b"].tolist()
-    worse = reference.loc[reference["verdict"] == "supported", "b"].tolist()
-    better = reference.loc[reference["verdict"] == "reversed", "b"].tolist()
-    open_ = reference.loc[reference["verdict"] == "inconclusive", "b"].tolist()
-    grp = "; ".join(
-        f"{'vs ' + r['b'] if r['a'] == GROUP else r['claim']} **{verdict_label(r, delta)}**"
-        for _, r in group.iterrows()
-    )
-    tested = speed[speed["verdict"] != "not tested"]
-    measure = {"epoch1": "after epoch 1", "auc": "mean over epochs", "epochs": f"epochs to {100 * target:g}%"}
-    orth = "; ".join(
-        f"{r['claim']} ({measure.get(r['metric'], r['metric'])}) **"
-        + verdict_label(r, r["delta"], *((1.0, "epochs") if r["metric"] == "epochs" else (100.0, "pp")))
-        + "**"
-        for _, r in tested.iterrows()
-    )
-    untested = len(speed) - len(tested)
-    words = {"neither": "neither vanishes nor explodes"}
-    warned = ", ".join(
-        f"{i} **{words.get(grads.loc[i, 'verdict'], grads.loc[i, 'verdict'])}**" for i in WARNED if i in grads.index
-    )
     lines = [
-        f"- **Failures** (a run below {100 * fail_below:g}% test accuracy; a rate with its Wilson interval, beside the "
-        f"mean ± 95% CI of the runs that trained): {'; '.join(failed) or 'none'}.",
-        f"- **Against {ref_name}** (chosen beforehand: He et al.'s initializer for ReLU networks; paired t-tests and "
-        f"two one-sided tests against ±{100 * delta:g} pp over {seeds_phrase(reference)} seeds, sign tests where a "
-        f"run diverged, Holm over {len(reference)} comparisons): {verdict_counts(reference)}. Worse than {ref_name}: "
-        f"{', '.join(worse) or 'none'}; better: {', '.join(better) or 'none'}; equivalent within ±{100 * delta:g} pp: "
-        f"{', '.join(eq) or 'none'}; unresolved: {', '.join(open_) or 'none'}.",
-        f"- **The page's conclusion**, He/Glorot/LeCun above the simpler schemes (the six's mean per seed against "
-        f"each scheme, and any single comparison it adds; same tests over {seeds_phrase(group)} seeds, Holm over "
-        f"{len(group)}): {grp}.",
-        f"- **Repeatability**: a seeded draw repeats exactly for {int(draws['same seed repeats'].sum())} of "
-        f"{len(draws)} initializers; seed-to-seed spread of random normal and "
-        f"uniform against the six ({len(spread)} Pitman–Morgan tests over {seeds_phrase(spread)} seeds, Holm): "
-        f"{verdict_counts(spread)}.",
-        f"- **Vanishing or exploding gradients** at initialization: {warned or 'no warned initializer measured'}"
-        f" (first-to-last layer ratio of kernel-gradient norms against {ref_name}'s, a factor of 10 either way); "
-        f"{int(blowups['diverged'].sum())} diverged runs and {int(blowups['loss blow-ups'].sum())} loss blow-ups in "
-        f"{int(blowups['runs'].sum())} runs.",
-        f"- **Orthogonal accelerates convergence** (paired t-tests over {seeds_phrase(tested)} seeds on three speed "
-        f"measures, target {100 * target:g}%, Holm over the {len(tested)} tested claims): {orth or 'nothing tested'}"
-        + (
-            f"; {untested} claim(s) on epochs to the target not tested (the target was too rarely reached)"
-            if untested
-            else ""
-        )
-        + ".",
+        _failures_bullet(table, fail_below),
+        _reference_bullet(reference, delta, ref_name),
+        _conclusion_bullet(group, delta),
+        _repeatability_bullet(draws, spread),
+        _gradient_bullet(grads, blowups, ref_name),
+        _orthogonal_bullet(speed, target),
     ]
     return Prose("\n".join(lines))

@@ -225,31 +225,11 @@ def _claim_row(statement: str, claim: str, kind: str, a: pd.Series, b: pd.Series
     }
 
 
-def activation_claims(
-    stats: pd.DataFrame, share_delta: float = 0.02, relative_delta: float = 0.10, *, stage: str = "trained"
-) -> pd.DataFrame:
-    """The source's statements about the histograms, as one Holm family of paired tests over seeds.
-
-    Measured on ``stage`` (the source drew its histograms after training). Shares (of all hidden
-    activations exactly 0, of hidden units dead, of one layer's activations exactly 0) are compared
-    as differences in percentage points within ±``share_delta``; standard deviations as a relative
-    difference ``a / b - 1`` within ±``relative_delta``. Claims about an initializer that is not in
-    ``stats`` are left out.
-
-    Returns:
-        One row per claim ``a > b``: ``statement`` (whose words it tests), ``claim``, ``kind``,
-        ``delta, scale, unit``, ``a_mean, b_mean`` and :func:`initlab.stats.test_family`'s columns.
-    """
-    inits = set(stats["init"])
-    pooled = _per_seed(stats, stage)
-    s = stats[stats["stage"] == stage].set_index(["init", "layer", "seed"]).sort_index()
-    layers = list(dict.fromkeys(stats["layer"]))
+def _share_rows(pooled: pd.DataFrame, inits: set[str], share_delta: float) -> list[dict[str, Any]]:
+    """The claims on shares pooled over the hidden layers: units dead and activations exactly 0, against He."""
 
     def col(measure: str, init: str) -> pd.Series:
         return pooled.loc[init, measure]
-
-    def per_layer(measure: str, init: str, layer: str) -> pd.Series:
-        return s.loc[(init, layer), measure]
 
     rows = []
     if {SMALL, HE} <= inits:
@@ -287,6 +267,12 @@ def activation_claims(
                     share_delta,
                 )
             )
+    return rows
+
+
+def _std_rows(s: pd.DataFrame, inits: set[str], layers: list[str], relative_delta: float) -> list[dict[str, Any]]:
+    """The claims that Glorot's activations spread wider than random normal's and LeCun's, layer by layer."""
+    rows = []
     for a, b, statement in ((GLOROT, SMALL, GLOROT), (GLOROT, LECUN, LECUN)):
         if {a, b} <= inits:
             for layer in layers:
@@ -295,24 +281,56 @@ def activation_claims(
                         statement,
                         f"{layer}: std of {a} > std of {b}",
                         RELATIVE,
-                        per_layer("std", a, layer),
-                        per_layer("std", b, layer),
+                        s.loc[(a, layer), "std"],
+                        s.loc[(b, layer), "std"],
                         relative_delta,
                     )
                 )
-    if len(layers) > 1:
-        first, last = layers[0], layers[-1]
-        for init in dict.fromkeys(stats["init"]):
-            rows.append(
-                _claim_row(
-                    "all",
-                    f"{init}: {last} has more activations exactly 0 than {first}",
-                    SHARE,
-                    per_layer("frac_zero", init, last),
-                    per_layer("frac_zero", init, first),
-                    share_delta,
-                )
-            )
+    return rows
+
+
+def _depth_rows(s: pd.DataFrame, inits: Sequence[str], layers: list[str], share_delta: float) -> list[dict[str, Any]]:
+    """The claims that the last layer has more activations exactly 0 than the first, per initializer."""
+    if len(layers) <= 1:
+        return []
+    first, last = layers[0], layers[-1]
+    return [
+        _claim_row(
+            "all",
+            f"{init}: {last} has more activations exactly 0 than {first}",
+            SHARE,
+            s.loc[(init, last), "frac_zero"],
+            s.loc[(init, first), "frac_zero"],
+            share_delta,
+        )
+        for init in inits
+    ]
+
+
+def activation_claims(
+    stats: pd.DataFrame, share_delta: float = 0.02, relative_delta: float = 0.10, *, stage: str = "trained"
+) -> pd.DataFrame:
+    """The source's statements about the histograms, as one Holm family of paired tests over seeds.
+
+    Measured on ``stage`` (the source drew its histograms after training). Shares (of all hidden
+    activations exactly 0, of hidden units dead, of one layer's activations exactly 0) are compared
+    as differences in percentage points within ±``share_delta``; standard deviations as a relative
+    difference ``a / b - 1`` within ±``relative_delta``. Claims about an initializer that is not in
+    ``stats`` are left out.
+
+    Returns:
+        One row per claim ``a > b``: ``statement`` (whose words it tests), ``claim``, ``kind``,
+        ``delta, scale, unit``, ``a_mean, b_mean`` and :func:`initlab.stats.test_family`'s columns.
+    """
+    inits = set(stats["init"])
+    pooled = _per_seed(stats, stage)
+    s = stats[stats["stage"] == stage].set_index(["init", "layer", "seed"]).sort_index()
+    layers = list(dict.fromkeys(stats["layer"]))
+    rows = [
+        *_share_rows(pooled, inits, share_delta),
+        *_std_rows(s, inits, layers, relative_delta),
+        *_depth_rows(s, list(dict.fromkeys(stats["init"])), layers, share_delta),
+    ]
     return test_family(pd.DataFrame(rows)) if rows else pd.DataFrame(rows)
 
 
@@ -492,6 +510,41 @@ def adam_threshold(step: int = 1) -> float:
     return float(ADAM["epsilon"] / np.sqrt(1.0 - ADAM["beta_2"] ** step))
 
 
+def _adam_verdict(accuracy: pd.DataFrame, small: str, large: str) -> str:
+    """The sentence on the paired accuracy test of ``large`` > ``small``, or nothing without one."""
+    row = accuracy[(accuracy["a"] == large) & (accuracy["b"] == small)] if len(accuracy) else accuracy
+    return (
+        f" The paired test of {large} > {small} is **{verdict_label(row.iloc[0], row.iloc[0]['delta'])}** "
+        f"({100 * row.iloc[0]['mean']:+.2f} pp)."
+        if len(row)
+        else ""
+    )
+
+
+def _adam_damp(small: str, grad_rms: list[float]) -> str:
+    """Whether ``small``'s gradients lie below the size where Keras' ε damps Adam's first step."""
+    threshold = adam_threshold(1)
+    below = max(grad_rms) < threshold
+    return (
+        f"{small}'s gradients (root mean square {_span(pd.Series(grad_rms), '.3g')}) lie below "
+        f"the first step's threshold ε/√(1 − β₂) = {threshold:.3g}, where Keras' ε damps the step"
+        if below
+        else f"{small}'s gradients (root mean square {_span(pd.Series(grad_rms), '.3g')}) are not all "
+        f"below the first step's threshold ε/√(1 − β₂) = {threshold:.3g}"
+    )
+
+
+def _shrink_word(step_ratio: list[float], grad_ratio: list[float]) -> str:
+    """How Adam's first step shrinks beside the gradient's ratio at initialization."""
+    return (
+        "shrinks far less"
+        if max(step_ratio) * 10 < min(grad_ratio)
+        else "shrinks about as much"
+        if max(step_ratio) * 10 >= min(grad_ratio) >= min(step_ratio)
+        else "shrinks more"
+    )
+
+
 def adam_text(
     *,
     grads: pd.DataFrame,
@@ -520,30 +573,8 @@ def adam_text(
     step_ratio = [a / b for a, b in zip(pick(large, "step_rms"), pick(small, "step_rms"))]
     runs = final_epochs(df)
     acc = {i: mean_ci(runs[runs["init"] == i]["test_accuracy"].to_numpy()) for i in (small, large)}
-    row = accuracy[(accuracy["a"] == large) & (accuracy["b"] == small)] if len(accuracy) else accuracy
-    verdict = (
-        f" The paired test of {large} > {small} is **{verdict_label(row.iloc[0], row.iloc[0]['delta'])}** "
-        f"({100 * row.iloc[0]['mean']:+.2f} pp)."
-        if len(row)
-        else ""
-    )
-    threshold = adam_threshold(1)
-    below = max(pick(small, "grad_rms")) < threshold
-    damp = (
-        f"{small}'s gradients (root mean square {_span(pd.Series(pick(small, 'grad_rms')), '.3g')}) lie below "
-        f"the first step's threshold ε/√(1 − β₂) = {threshold:.3g}, where Keras' ε damps the step"
-        if below
-        else f"{small}'s gradients (root mean square {_span(pd.Series(pick(small, 'grad_rms')), '.3g')}) are not all "
-        f"below the first step's threshold ε/√(1 − β₂) = {threshold:.3g}"
-    )
     span = lambda v: _span(pd.Series(v), ".3g")  # noqa: E731
-    shrink = (
-        "shrinks far less"
-        if max(step_ratio) * 10 < min(ratio["at init"])
-        else "shrinks about as much"
-        if max(step_ratio) * 10 >= min(ratio["at init"]) >= min(step_ratio)
-        else "shrinks more"
-    )
+    shrink, damp = _shrink_word(step_ratio, ratio["at init"]), _adam_damp(small, pick(small, "grad_rms"))
     return Prose(
         f"At initialization {large}'s kernel gradients are {span(ratio['at init'])} times {small}'s "
         f"({layers[0]} to {layers[-1]}, mean over seeds); after training {span(ratio['trained'])} times. "
@@ -553,7 +584,7 @@ def adam_text(
         f"weights, the first step is {span(rel[small])} of the kernel's std for {small} and "
         f"{span(rel[large])} for {large}. Test accuracy: {large} "
         f"{fmt_ci(acc[large]['mean'], acc[large]['half_width'])}%, {small} "
-        f"{fmt_ci(acc[small]['mean'], acc[small]['half_width'])}%.{verdict}"
+        f"{fmt_ci(acc[small]['mean'], acc[small]['half_width'])}%.{_adam_verdict(accuracy, small, large)}"
     )
 
 

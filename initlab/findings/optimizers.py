@@ -286,6 +286,52 @@ def source_claims(model: str, inits: Iterable[str]) -> list[tuple[str, str]]:
     return []
 
 
+_CLAIM_COLUMNS = [
+    "model",
+    "condition",
+    "optimizer_setting",
+    "claim",
+    "name",
+    "a",
+    "b",
+    "n",
+    "mean",
+    "p",
+    "p_equiv",
+    "exact",
+    "p_adj",
+    "p_equiv_adj",
+    "verdict",
+    "borderline",
+]
+
+
+def _pair_test(
+    s: pd.DataFrame, pair: tuple[str, str], delta: float, *, model: str, condition: str, setting: str
+) -> dict[str, Any] | None:
+    """The paired test of one claim ``a > b`` under one setting, or ``None`` when a side has no run."""
+    a, b = pair
+    side = {x: s[s["init"] == x].set_index("seed") for x in (a, b)}
+    if not (len(side[a]) and len(side[b])):
+        return None
+    both = side[a].index.intersection(side[b].index)
+    diff = (side[a].loc[both, "test_accuracy"] - side[b].loc[both, "test_accuracy"]).to_numpy(float)
+    return {
+        "model": model,
+        "condition": condition,
+        "optimizer_setting": setting,
+        "claim": f"{setting}: {a} > {b}",
+        "name": f"{model}/{condition}/{setting}/{a} > {b}",
+        "a": a,
+        "b": b,
+        "a_rate": float(side[a]["learning_rate"].iloc[0]),
+        "b_rate": float(side[b]["learning_rate"].iloc[0]),
+        "a_mean": float(side[a]["test_accuracy"].mean()),
+        "b_mean": float(side[b]["test_accuracy"].mean()),
+        **paired_test(diff, delta),
+    }
+
+
 def claim_tests(
     runs: pd.DataFrame, condition: str, delta: float, *, claims: Mapping[str, Sequence[tuple[str, str]]] | None = None
 ) -> pd.DataFrame:
@@ -307,49 +353,12 @@ def claim_tests(
     for model, m in runs.groupby("model", sort=False):
         pairs = source_claims(model, m["init"].unique()) if claims is None else claims.get(model, [])
         for setting, s in m.groupby("optimizer_setting", sort=False):
-            for a, b in pairs:
-                side = {x: s[s["init"] == x].set_index("seed") for x in (a, b)}
-                if not (len(side[a]) and len(side[b])):
-                    continue
-                both = side[a].index.intersection(side[b].index)
-                diff = (side[a].loc[both, "test_accuracy"] - side[b].loc[both, "test_accuracy"]).to_numpy(float)
-                rows.append(
-                    {
-                        "model": model,
-                        "condition": condition,
-                        "optimizer_setting": setting,
-                        "claim": f"{setting}: {a} > {b}",
-                        "name": f"{model}/{condition}/{setting}/{a} > {b}",
-                        "a": a,
-                        "b": b,
-                        "a_rate": float(side[a]["learning_rate"].iloc[0]),
-                        "b_rate": float(side[b]["learning_rate"].iloc[0]),
-                        "a_mean": float(side[a]["test_accuracy"].mean()),
-                        "b_mean": float(side[b]["test_accuracy"].mean()),
-                        **paired_test(diff, delta),
-                    }
-                )
+            for pair in pairs:
+                row = _pair_test(s, pair, delta, model=model, condition=condition, setting=setting)
+                if row is not None:
+                    rows.append(row)
     if not rows:
-        return pd.DataFrame(
-            columns=[
-                "model",
-                "condition",
-                "optimizer_setting",
-                "claim",
-                "name",
-                "a",
-                "b",
-                "n",
-                "mean",
-                "p",
-                "p_equiv",
-                "exact",
-                "p_adj",
-                "p_equiv_adj",
-                "verdict",
-                "borderline",
-            ]
-        )
+        return pd.DataFrame(columns=_CLAIM_COLUMNS)
     table = pd.DataFrame(rows)
     return pd.concat([test_family(g) for _, g in table.groupby(["model", "condition"], sort=False)], ignore_index=True)
 
@@ -574,6 +583,50 @@ def scale_answer(gaps: pd.DataFrame, ratios: pd.DataFrame, factor: float = 10.0)
     return "undecided"
 
 
+def _setting_line(
+    b: pd.DataFrame, tests: pd.DataFrame, setting: str, *, small: str, scaled: str, delta: float, model: str
+) -> str:
+    """One setting's bullet: both starts at their best rates and the test of ``scaled`` > ``small``."""
+    s, h = b.loc[(setting, small)], b.loc[(setting, scaled)]
+    t = tests[
+        (tests["model"] == model)
+        & (tests["condition"] == "best")
+        & (tests["optimizer_setting"] == setting)
+        & (tests["a"] == scaled)
+        & (tests["b"] == small)
+    ]
+    trains = (
+        "" if s["trains"] else (f" (it reaches {100 * FAIL_BELOW:.0f}% validation accuracy at no rate of the grid)")
+    )
+    verdict = f"; {scaled} > {small}: **{verdict_label(t.iloc[0], delta)}**" if len(t) else ""
+    return (
+        f"- *{setting}*: {small} {_cell(s)}% at its best rate {rate_text(s['best_rate'])}{trains}; "
+        f"{scaled} {_cell(h)}% at {rate_text(h['best_rate'])}{verdict}."
+    )
+
+
+def _step_lines(steps: pd.DataFrame, gaps: pd.DataFrame, *, small: str, scaled: str) -> list[str]:
+    """The paragraphs on the first step of each optimizer from either start, and the answer they give."""
+    ratios = step_ratios(steps, small, scaled)
+    by = {opt: ratios[ratios["optimizer"] == opt] for opt in ratios["optimizer"].unique()}
+    threshold = ADAM["epsilon"] / np.sqrt(1 - ADAM["beta_2"])
+    small_grads = steps[(steps["init"] == small) & (steps["optimizer"] == "adam")].groupby("layer")["grad_rms"].mean()
+    damped = int((small_grads < threshold).sum())
+    return [
+        "",
+        f"At initialization {small}'s kernel gradients are {_span(by['sgd']['grad_ratio'])} times "
+        f"{scaled}'s (first batch, layer by layer, mean over seeds). Relative to the kernel's own scale, "
+        f"SGD's first step (momentum's is the same: its velocity starts at 0) moves {small}'s kernels "
+        f"{_span(by['sgd']['step_ratio'])} times as far as {scaled}'s, at any rate; Adam's moves them "
+        f"{_span(by['adam']['step_ratio'])} times as far. In {damped} of {len(small_grads)} layers {small}'s "
+        f"gradient rms is below ε/√(1 − β₂) = {threshold:.3g}, where Keras' ε damps Adam's step.",
+        "",
+        f"Adam's invariance to the gradient's scale as the reason {small} trains under Adam: "
+        f"**{scale_answer(gaps, ratios)}** with these runs (the lead test and the first step above; a "
+        f"mechanism read off one step and a paired comparison, not a proof).",
+    ]
+
+
 def scale_text(
     *,
     best: pd.DataFrame,
@@ -589,26 +642,11 @@ def scale_text(
     how the lead changes from Adam, what the first step does with each start, and the answer."""
 
     b = best[best["model"] == model].set_index(["optimizer_setting", "init"])
-    lines = []
-    for setting in dict.fromkeys(b.index.get_level_values(0)):
-        if (setting, small) not in b.index or (setting, scaled) not in b.index:
-            continue
-        s, h = b.loc[(setting, small)], b.loc[(setting, scaled)]
-        t = tests[
-            (tests["model"] == model)
-            & (tests["condition"] == "best")
-            & (tests["optimizer_setting"] == setting)
-            & (tests["a"] == scaled)
-            & (tests["b"] == small)
-        ]
-        trains = (
-            "" if s["trains"] else (f" (it reaches {100 * FAIL_BELOW:.0f}% validation accuracy at no rate of the grid)")
-        )
-        verdict = f"; {scaled} > {small}: **{verdict_label(t.iloc[0], delta)}**" if len(t) else ""
-        lines.append(
-            f"- *{setting}*: {small} {_cell(s)}% at its best rate {rate_text(s['best_rate'])}{trains}; "
-            f"{scaled} {_cell(h)}% at {rate_text(h['best_rate'])}{verdict}."
-        )
+    lines = [
+        _setting_line(b, tests, setting, small=small, scaled=scaled, delta=delta, model=model)
+        for setting in dict.fromkeys(b.index.get_level_values(0))
+        if (setting, small) in b.index and (setting, scaled) in b.index
+    ]
     if len(gaps):
         lines += [
             "",
@@ -616,24 +654,7 @@ def scale_text(
             "",
             *family_lines(gaps, delta),
         ]
-    ratios = step_ratios(steps, small, scaled)
-    by = {opt: ratios[ratios["optimizer"] == opt] for opt in ratios["optimizer"].unique()}
-    threshold = ADAM["epsilon"] / np.sqrt(1 - ADAM["beta_2"])
-    small_grads = steps[(steps["init"] == small) & (steps["optimizer"] == "adam")].groupby("layer")["grad_rms"].mean()
-    damped = int((small_grads < threshold).sum())
-    lines += [
-        "",
-        f"At initialization {small}'s kernel gradients are {_span(by['sgd']['grad_ratio'])} times "
-        f"{scaled}'s (first batch, layer by layer, mean over seeds). Relative to the kernel's own scale, "
-        f"SGD's first step (momentum's is the same: its velocity starts at 0) moves {small}'s kernels "
-        f"{_span(by['sgd']['step_ratio'])} times as far as {scaled}'s, at any rate; Adam's moves them "
-        f"{_span(by['adam']['step_ratio'])} times as far. In {damped} of {len(small_grads)} layers {small}'s "
-        f"gradient rms is below ε/√(1 − β₂) = {threshold:.3g}, where Keras' ε damps Adam's step.",
-        "",
-        f"Adam's invariance to the gradient's scale as the reason {small} trains under Adam: "
-        f"**{scale_answer(gaps, ratios)}** with these runs (the lead test and the first step above; a "
-        f"mechanism read off one step and a paired comparison, not a proof).",
-    ]
+    lines += _step_lines(steps, gaps, small=small, scaled=scaled)
     return Prose("\n".join(lines))
 
 

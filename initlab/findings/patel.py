@@ -139,46 +139,33 @@ def _label_evidence(labels: pd.DataFrame) -> tuple[list[str], list[str], list[st
     return lines, exact, balanced, entropy, test_losses
 
 
-def identification_text(labels: pd.DataFrame, candidates: pd.DataFrame) -> Prose:
-    """What the paper's zero row is, with the evidence: the label arithmetic, then the replays.
-
-    ``labels`` is :func:`initlab.findings.zero_init.label_table`'s frame (with a
-    ``"full training set"`` and a ``"test set"`` row per dataset), ``candidates``
-    :func:`candidate_table`'s (whose :data:`FULL_SET` rows are replays on the full training set).
-    """
-    lines, exact, balanced, entropy, test_losses = _label_evidence(labels)
-    n_data = candidates["dataset"].nunique()
-    agree, loss_agree = identified(candidates), identified(candidates, "loss")
+def _replay_line(candidates: pd.DataFrame) -> str:
+    """The replays' verdicts on the paper's zero-initialization accuracy, metric by metric."""
     verdicts = "; ".join(f"{m}: {', '.join(g['acc_verdict'])}" for m, g in candidates.groupby("metric", sort=False))
-    lines += [
-        "",
+    return (
         f"Replayed from the labels ({int(candidates['runs'].min())} shuffles each), the paper's zero-"
         f"initialization accuracy against each metric of the zero-initialized network "
-        f"({', '.join(dict.fromkeys(candidates['dataset']))} in turn): {verdicts}.",
-    ]
-    if len(agree) != 1:
-        lines += [
-            "",
-            f"**Identification.** {len(agree)} metrics agree with the paper's zero-initialization accuracy "
-            f"on all {n_data} datasets ({_names(agree) if agree else 'none'}): the zero row does not pin "
-            f"down what the tables measure."
-            + (
-                " All of them are training numbers, so the tables report training accuracy either way; which "
-                "part of the training set it was measured on is left open."
-                if len(agree) > 1 and all(a.startswith("training") for a in agree)
-                else ""
-            ),
-        ]
-        return Prose("\n".join(lines))
-    name = agree[0]
-    lines += [
-        "",
-        f"**Identification.** Only one metric agrees with the paper's zero-initialization accuracy on all "
-        f"{n_data} datasets: **{name}**, the last epoch's mean over its batches, as Keras' `fit` reports "
-        f"it. "
-        f"The paper's tables most likely report training accuracy and training loss of the last epoch, "
-        f"trained on the whole training set.",
-    ]
+        f"({', '.join(dict.fromkeys(candidates['dataset']))} in turn): {verdicts}."
+    )
+
+
+def _unidentified(agree: list[str], n_data: int) -> str:
+    """The identification paragraph when no metric, or more than one, agrees on every dataset."""
+    either_way = (
+        " All of them are training numbers, so the tables report training accuracy either way; which "
+        "part of the training set it was measured on is left open."
+        if len(agree) > 1 and all(a.startswith("training") for a in agree)
+        else ""
+    )
+    return (
+        f"**Identification.** {len(agree)} metrics agree with the paper's zero-initialization accuracy "
+        f"on all {n_data} datasets ({_names(agree) if agree else 'none'}): the zero row does not pin "
+        f"down what the tables measure.{either_way}"
+    )
+
+
+def _how_sure(exact: list[str], balanced: list[str]) -> list[str]:
+    """The line on how sure the identification is, if some dataset makes it so."""
     sure = []
     if exact:
         sure.append(
@@ -191,17 +178,49 @@ def identification_text(labels: pd.DataFrame, candidates: pd.DataFrame) -> Prose
             f"constant predictor scores on the balanced full training and test sets (so it is no evaluated "
             f"test accuracy), and inside the interval of the replays' running mean on the full training set"
         )
-    if sure:
-        lines.append(f"How sure: {'; '.join(sure)}.")
-    if name == FULL_SET and name not in loss_agree and entropy:
-        replayed = candidates.loc[candidates["metric"] == name, "loss_ours"]
-        lines.append(
-            f"The loss row ({', '.join(entropy)}) is what a converged constant predictor scores on the full "
-            f"training set (the entropy of its labels); the replays' running loss ({'; '.join(replayed)}) "
-            f"sits a little above it, because with Adam at batch 32 the bias keeps jittering around the "
-            f"frequencies (the paper does not state its optimizer or batch size); on the test sets the "
-            f"converged loss would be {', '.join(test_losses)}."
-        )
+    return [f"How sure: {'; '.join(sure)}."] if sure else []
+
+
+def _loss_lines(
+    candidates: pd.DataFrame, name: str, loss_agree: list[str], entropy: list[str], test_losses: list[str]
+) -> list[str]:
+    """Why the paper's loss row sits below the replays' running loss, when the metric is the full training set's."""
+    if not (name == FULL_SET and name not in loss_agree and entropy):
+        return []
+    replayed = candidates.loc[candidates["metric"] == name, "loss_ours"]
+    return [
+        f"The loss row ({', '.join(entropy)}) is what a converged constant predictor scores on the full "
+        f"training set (the entropy of its labels); the replays' running loss ({'; '.join(replayed)}) "
+        f"sits a little above it, because with Adam at batch 32 the bias keeps jittering around the "
+        f"frequencies (the paper does not state its optimizer or batch size); on the test sets the "
+        f"converged loss would be {', '.join(test_losses)}."
+    ]
+
+
+def identification_text(labels: pd.DataFrame, candidates: pd.DataFrame) -> Prose:
+    """What the paper's zero row is, with the evidence: the label arithmetic, then the replays.
+
+    ``labels`` is :func:`initlab.findings.zero_init.label_table`'s frame (with a
+    ``"full training set"`` and a ``"test set"`` row per dataset), ``candidates``
+    :func:`candidate_table`'s (whose :data:`FULL_SET` rows are replays on the full training set).
+    """
+    lines, exact, balanced, entropy, test_losses = _label_evidence(labels)
+    n_data = candidates["dataset"].nunique()
+    agree, loss_agree = identified(candidates), identified(candidates, "loss")
+    lines += ["", _replay_line(candidates)]
+    if len(agree) != 1:
+        return Prose("\n".join([*lines, "", _unidentified(agree, n_data)]))
+    name = agree[0]
+    lines += [
+        "",
+        f"**Identification.** Only one metric agrees with the paper's zero-initialization accuracy on all "
+        f"{n_data} datasets: **{name}**, the last epoch's mean over its batches, as Keras' `fit` reports "
+        f"it. "
+        f"The paper's tables most likely report training accuracy and training loss of the last epoch, "
+        f"trained on the whole training set.",
+        *_how_sure(exact, balanced),
+        *_loss_lines(candidates, name, loss_agree, entropy, test_losses),
+    ]
     return Prose("\n".join(lines))
 
 
@@ -215,6 +234,75 @@ def _judge(values: np.ndarray, test: np.ndarray, paper: float, kind: str) -> dic
     partial = 0 < f["failed"] < f["n"]
     j = judge(values[keep] if partial else values, paper, kind)
     return {**j, "failed": f["failed"], "runs": f["n"], "judged_on": "runs that trained" if partial else "all runs"}
+
+
+_COMPARISON_COLUMNS = [
+    "dataset",
+    "init",
+    "scheme",
+    "paper",
+    "ours_mean",
+    "ours_pi_low",
+    "ours_pi_high",
+    "seeds",
+    "verdict",
+    "reason",
+    "failed",
+    "runs",
+    "judged_on",
+    "source",
+]
+
+
+def _dataset_row(
+    runs: pd.DataFrame, value: str, kind: str, *, dataset: str, init: str, own: bool
+) -> tuple[dict, pd.Series]:
+    """One (dataset, init) row judged against the paper, and the seeds' values that enter its average."""
+    r = runs[(runs["dataset"] == dataset) & (runs["init"] == init)].sort_values("seed")
+    j = _judge(r[value].to_numpy(float), r["test_accuracy"].to_numpy(float), _paper(init, dataset, kind), kind)
+    row = {
+        "dataset": dataset,
+        "init": init,
+        **j,
+        "source": "replay" if own else "runs",
+        **({"failed": np.nan} if own else {}),
+    }  # a replay of zero init fails by design
+    seeds = r.set_index("seed")
+    trained = seeds["test_accuracy"] >= FAIL_BELOW
+    return row, seeds[value].where(trained | (j["judged_on"] == "all runs"))
+
+
+def _average_row(per_seed: list[pd.Series], kind: str, *, init: str, own: bool) -> dict:
+    """The ``"average"`` row of ``init``: each seed's mean over the datasets, judged against the paper's."""
+    # a seed's average needs every dataset: a seed with a non-finite value (a diverged run, or
+    # a run that did not train where others did) is left out
+    wide = pd.concat(per_seed, axis=1)
+    avg = wide.mean(axis=1, skipna=False).to_numpy(float)
+    j = judge(avg, PATEL_AVERAGES[init][0 if kind == "accuracy" else 1], kind)
+    return {
+        "dataset": "average",
+        "init": init,
+        **j,
+        "failed": np.nan,
+        "runs": len(avg),
+        "judged_on": "each seed's mean over the datasets",
+        "source": "replay" if own else "runs",
+    }
+
+
+def _comparison_frame(rows: list[dict], datasets: list[str]) -> pd.DataFrame:
+    """The rows as a frame: named for the page, with each scheme's label, in dataset and the paper's init order."""
+    out = pd.DataFrame(rows).rename(
+        columns={"mean": "ours_mean", "low": "ours_pi_low", "high": "ours_pi_high", "n": "seeds", "published": "paper"}
+    )
+    out.insert(2, "scheme", out["init"].map(PATEL_LABELS))
+    order = {d: i for i, d in enumerate([*datasets, "average"])}
+    out = out.sort_values(
+        ["dataset", "init"],
+        key=lambda c: c.map(order) if c.name == "dataset" else c.map({init: -i for i, init in enumerate(CLAIMED)}),
+        ignore_index=True,
+    )
+    return out[_COMPARISON_COLUMNS]
 
 
 def comparison_rows(df: pd.DataFrame, value: str = "accuracy", zero_replay: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -237,73 +325,20 @@ def comparison_rows(df: pd.DataFrame, value: str = "accuracy", zero_replay: pd.D
     kind = _kind(value)
     runs = final_epochs(df)
     zeros = final_epochs(zero_replay) if zero_replay is not None else None
-    rows, per_seed = [], {}
+    rows = []
     datasets = list(dict.fromkeys(df["dataset"]))
     for init in reversed(CLAIMED):
         if init not in set(runs["init"]):
             continue
+        own = init == "zeros" and zeros is not None
+        per_seed = []
         for dataset in datasets:
-            own = init == "zeros" and zeros is not None
-            r = zeros if own else runs
-            r = r[(r["dataset"] == dataset) & (r["init"] == init)].sort_values("seed")
-            j = _judge(r[value].to_numpy(float), r["test_accuracy"].to_numpy(float), _paper(init, dataset, kind), kind)
-            rows.append(
-                {
-                    "dataset": dataset,
-                    "init": init,
-                    **j,
-                    "source": "replay" if own else "runs",
-                    **({"failed": np.nan} if own else {}),
-                }
-            )  # a replay of zero init fails by design
-            seeds = r.set_index("seed")
-            trained = seeds["test_accuracy"] >= FAIL_BELOW
-            per_seed[(init, dataset)] = seeds[value].where(trained | (j["judged_on"] == "all runs"))
+            row, values = _dataset_row(zeros if own else runs, value, kind, dataset=dataset, init=init, own=own)
+            rows.append(row)
+            per_seed.append(values)
         if set(datasets) == set(PAPER_DATASETS):
-            # a seed's average needs every dataset: a seed with a non-finite value (a diverged run, or
-            # a run that did not train where others did) is left out
-            wide = pd.concat([per_seed[(init, d)] for d in datasets], axis=1)
-            avg = wide.mean(axis=1, skipna=False).to_numpy(float)
-            j = judge(avg, PATEL_AVERAGES[init][0 if kind == "accuracy" else 1], kind)
-            rows.append(
-                {
-                    "dataset": "average",
-                    "init": init,
-                    **j,
-                    "failed": np.nan,
-                    "runs": len(avg),
-                    "judged_on": "each seed's mean over the datasets",
-                    "source": "replay" if init == "zeros" and zeros is not None else "runs",
-                }
-            )
-    out = pd.DataFrame(rows).rename(
-        columns={"mean": "ours_mean", "low": "ours_pi_low", "high": "ours_pi_high", "n": "seeds", "published": "paper"}
-    )
-    out.insert(2, "scheme", out["init"].map(PATEL_LABELS))
-    order = {d: i for i, d in enumerate([*datasets, "average"])}
-    out = out.sort_values(
-        ["dataset", "init"],
-        key=lambda c: c.map(order) if c.name == "dataset" else c.map({init: -i for i, init in enumerate(CLAIMED)}),
-        ignore_index=True,
-    )
-    return out[
-        [
-            "dataset",
-            "init",
-            "scheme",
-            "paper",
-            "ours_mean",
-            "ours_pi_low",
-            "ours_pi_high",
-            "seeds",
-            "verdict",
-            "reason",
-            "failed",
-            "runs",
-            "judged_on",
-            "source",
-        ]
-    ]
+            rows.append(_average_row(per_seed, kind, init=init, own=own))
+    return _comparison_frame(rows, datasets)
 
 
 def comparison_table(rows: pd.DataFrame, df: pd.DataFrame, test_value: str = "test_accuracy") -> pd.DataFrame:

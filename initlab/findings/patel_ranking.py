@@ -164,6 +164,42 @@ def convergence_summary(conv: pd.DataFrame, df: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out).set_index(["dataset", "init"])
 
 
+def _row_counts(rows: pd.DataFrame) -> str:
+    """How many of ``rows`` fall under each verdict against the paper, in a fixed order."""
+    c = rows["verdict"].value_counts()
+    return ", ".join(
+        f"{int(c[v])} {v}" for v in ("inside", "above", "below", "equal", "differs", "one seed", "no runs") if v in c
+    )
+
+
+def _ident_phrase(candidates: pd.DataFrame) -> str:
+    """What the paper's tables measure, as far as its zero row pins it down."""
+    agree = identified(candidates)
+    metric = agree[0] if len(agree) == 1 else None
+    replays = int(candidates["runs"].min())
+    return (
+        f"the paper's tables most likely report the last epoch's numbers of type **{metric}**, accuracy and "
+        f"loss (the only metric of a zero-initialized network that agrees with its zero row on every dataset; "
+        f"{replays} replays per metric, each compared with a 95% prediction interval, or exactly when every "
+        f"replay is the same)"
+        if metric
+        else "which metric the paper's tables report is not pinned down by its zero row (see above)"
+    )
+
+
+def _fail_phrase(acc_rows: pd.DataFrame) -> str:
+    """The (dataset, scheme) rows with runs that did not train, zero initialization aside."""
+    failures = acc_rows[(acc_rows["failed"] > 0) & (acc_rows["init"] != "zeros")]
+    return (
+        "; ".join(
+            f"{r['dataset']} {r['init']}: {int(r['failed'])} of {int(r['runs'])}"
+            + ("" if r["judged_on"] == "runs that trained" else " (no run trained)")
+            for _, r in failures.iterrows()
+        )
+        or "none among the schemes meant to train"
+    )
+
+
 def closing_text(
     *,
     acc_rows: pd.DataFrame,
@@ -173,41 +209,12 @@ def closing_text(
     delta: float = DELTA,
 ) -> Prose:
     """The notebook's closing summary: each verdict with the test, correction and seeds behind it."""
-    agree = identified(candidates)
-    metric = agree[0] if len(agree) == 1 else None
     seeds = int(acc_rows.loc[(acc_rows["source"] == "runs") & (acc_rows["dataset"] != "average"), "seeds"].max())
-    replays = int(candidates["runs"].min())
     zero_runs = acc_rows.loc[(acc_rows["source"] == "replay") & (acc_rows["dataset"] != "average"), "seeds"]
-
-    def counts(rows: pd.DataFrame) -> str:
-        c = rows["verdict"].value_counts()
-        return ", ".join(
-            f"{int(c[v])} {v}"
-            for v in ("inside", "above", "below", "equal", "differs", "one seed", "no runs")
-            if v in c
-        )
-
-    ident = (
-        f"the paper's tables most likely report the last epoch's numbers of type **{metric}**, accuracy and "
-        f"loss (the only metric of a zero-initialized network that agrees with its zero row on every dataset; "
-        f"{replays} replays per metric, each compared with a 95% prediction interval, or exactly when every "
-        f"replay is the same)"
-        if metric
-        else "which metric the paper's tables report is not pinned down by its zero row (see above)"
-    )
-    failures = acc_rows[(acc_rows["failed"] > 0) & (acc_rows["init"] != "zeros")]
-    fail_text = (
-        "; ".join(
-            f"{r['dataset']} {r['init']}: {int(r['failed'])} of {int(r['runs'])}"
-            + ("" if r["judged_on"] == "runs that trained" else " (no run trained)")
-            for _, r in failures.iterrows()
-        )
-        or "none among the schemes meant to train"
-    )
     lines = [
-        f"- **What the tables measure**: {ident}.",
-        f"- **Table 1** (the paper beside our training accuracy, last epoch): {counts(acc_rows)}; **Table 2** "
-        f"(training loss): {counts(loss_rows)}. Each paper number is one run, judged against a 95% prediction "
+        f"- **What the tables measure**: {_ident_phrase(candidates)}.",
+        f"- **Table 1** (the paper beside our training accuracy, last epoch): {_row_counts(acc_rows)}; **Table 2** "
+        f"(training loss): {_row_counts(loss_rows)}. Each paper number is one run, judged against a 95% prediction "
         f"interval for one new run of ours over {seeds} seeds (t-based, sqrt(1 + 1/n) wide), rounded as the "
         f"paper prints; rows whose seeds all agree are compared exactly; "
         + (
@@ -217,8 +224,8 @@ def closing_text(
             else "the zero row against our zero runs."
         ),
         f"- **Runs that did not train** (test accuracy below {FAIL_BELOW:.0%}; zero initialization aside): "
-        f"{fail_text}. Where some seeds trained, the row is judged on those, and the failure rate is given with a "
-        f"95% Wilson interval above.",
+        f"{_fail_phrase(acc_rows)}. Where some seeds trained, the row is judged on those, and the failure rate is "
+        f"given with a 95% Wilson interval above.",
         f"- **Ranking** He > Xavier > Random > Zero: {verdict_counts(family)} over {len(family)} steps "
         f"({int(family['borderline'].sum())} borderline). "
         + protocol_text(

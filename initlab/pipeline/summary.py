@@ -115,6 +115,37 @@ def desai_rows(p: dict[str, Any], cache_root: Path | None = None) -> list[dict[s
     return rows
 
 
+def _zero_replays(p: dict[str, Any], replays: int) -> pd.DataFrame | None:
+    """``replays`` replays of the zero-initialized network on each dataset's full training set, if zeros is run."""
+    if "zeros" not in p["inits"]:
+        return None
+    return pd.concat(
+        [
+            zero_init.replay_study(
+                d, range(replays), epochs=p["epochs"], batch_size=p["batch_size"], validation_split=0.0
+            )
+            for d in p["datasets"]
+        ],
+        ignore_index=True,
+    )
+
+
+def _compared_with(r: pd.Series, metric: str, *, kept: str, replays: int) -> str:
+    """What of ours a row of 001's tables is compared with, in words."""
+    if r["source"] == "replay":
+        ours = (
+            f"{metric}, last epoch, of the zero-initialized net replayed from the labels on the full "
+            f"training set ({replays} shuffles)"
+        )
+    else:
+        ours = f"{metric}, last epoch (the epoch's mean over its batches, on the {kept} of the training set)"
+    if r["dataset"] == "average":
+        ours += "; each seed's mean over the three datasets"
+    elif r["judged_on"] == "runs that trained":
+        ours += f"; the {int(r['runs'] - r['failed'])} of {int(r['runs'])} runs that trained"
+    return ours
+
+
 def patel_rows(p: dict[str, Any], cache_root: Path | None = None) -> list[dict[str, Any]]:
     """001 Tables 1 and 2 (and their averages) beside our training accuracy and loss, last epoch.
 
@@ -132,35 +163,12 @@ def patel_rows(p: dict[str, Any], cache_root: Path | None = None) -> list[dict[s
         ignore_index=True,
     )
     replays = int(p.get("replays", REPLAYS))
-    zeros = (
-        pd.concat(
-            [
-                zero_init.replay_study(
-                    d, range(replays), epochs=p["epochs"], batch_size=p["batch_size"], validation_split=0.0
-                )
-                for d in p["datasets"]
-            ],
-            ignore_index=True,
-        )
-        if "zeros" in p["inits"]
-        else None
-    )
+    zeros = _zero_replays(p, replays)
     kept = f"first {1 - p['validation_split']:.0%}"
     rows = []
     for table, value, quantity in (("Table 1", "accuracy", "model accuracy (%)"), ("Table 2", "loss", "model loss")):
         metric = "training accuracy" if value == "accuracy" else "training loss"
         for _, r in patel.comparison_rows(df, value, zero_replay=zeros).iterrows():
-            if r["source"] == "replay":
-                ours = (
-                    f"{metric}, last epoch, of the zero-initialized net replayed from the labels on the full "
-                    f"training set ({replays} shuffles)"
-                )
-            else:
-                ours = f"{metric}, last epoch (the epoch's mean over its batches, on the {kept} of the training set)"
-            if r["dataset"] == "average":
-                ours += "; each seed's mean over the three datasets"
-            elif r["judged_on"] == "runs that trained":
-                ours += f"; the {int(r['runs'] - r['failed'])} of {int(r['runs'])} runs that trained"
             rows.append(
                 {
                     "source": "001",
@@ -168,7 +176,7 @@ def patel_rows(p: dict[str, Any], cache_root: Path | None = None) -> list[dict[s
                     "dataset": r["dataset"],
                     "init": r["init"],
                     "quantity": quantity,
-                    "compared_with": ours,
+                    "compared_with": _compared_with(r, metric, kept=kept, replays=replays),
                     "paper": r["paper"],
                     "ours_mean": r["ours_mean"],
                     "ours_pi_low": r["ours_pi_low"],

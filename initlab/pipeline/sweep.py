@@ -329,6 +329,58 @@ def _start(
     return points, out, state
 
 
+def _submit(dask_client: Any, source: str, todo: Sequence[Point], env: dict[str, str]) -> dict[Any, Point]:
+    """Submit each point of ``todo`` as a Dask task running the notebook ``source``: ``{future: point}``."""
+    return {
+        dask_client.submit(
+            execute_point,
+            source,
+            f"{p.slug}.ipynb",
+            p.params,
+            env=env,
+            pure=False,
+            key=f"point-{p.slug}-{os.urandom(4).hex()}",
+        ): p
+        for p in todo
+    }
+
+
+def _result(future: Any) -> dict[str, Any]:
+    """A finished task's result, or a failed one naming the error when its worker was lost too often."""
+    try:
+        return future.result()
+    except Exception as exc:  # noqa: BLE001 - a worker lost more than `retries` times
+        return {
+            "status": "failed",
+            "cell": None,
+            "error": f"{type(exc).__name__}: {exc}",
+            "notebook": None,
+            "wall_time": None,
+            "host": None,
+            "pid": None,
+        }
+
+
+def _record(out: Path, state: dict[str, Any], p: Point, res: Mapping[str, Any]) -> None:
+    """Write a finished point's status into the sweep's state and its executed notebook beside it."""
+    meta = {
+        "params": _jsonable(p.params),
+        "version": __version__,
+        "status": res["status"],
+        "cell": res["cell"],
+        "error": res["error"],
+        "wall_time": res["wall_time"],
+        "host": res["host"],
+        "finished": _now(),
+    }
+    state["points"][p.slug] = meta
+    files = {out / SWEEP_FILE: json.dumps(state, indent=1) + "\n"}
+    text = _with_meta(res["notebook"], meta)
+    if text is not None:
+        files = {out / f"{p.slug}.ipynb": text, **files}
+    replace_files(files)
+
+
 def _execute(
     dask_client: Any,
     notebook: Path,
@@ -344,53 +396,15 @@ def _execute(
     from distributed import as_completed
     from tqdm import tqdm  # a terminal bar on stderr (tqdm.auto would look for notebook widgets)
 
-    source = notebook.read_text()
-    futures = {
-        dask_client.submit(
-            execute_point,
-            source,
-            f"{p.slug}.ipynb",
-            p.params,
-            env=env,
-            pure=False,
-            key=f"point-{p.slug}-{os.urandom(4).hex()}",
-        ): p
-        for p in todo
-    }
+    futures = _submit(dask_client, notebook.read_text(), todo, env)
     bar = tqdm(
         total=total, initial=total - len(todo), unit="point", desc=notebook.stem, disable=not progress, file=sys.stderr
     )
     failed = 0
     for future in as_completed(futures):
         p = futures[future]
-        try:
-            res = future.result()
-        except Exception as exc:  # noqa: BLE001 - a worker lost more than `retries` times
-            res = {
-                "status": "failed",
-                "cell": None,
-                "error": f"{type(exc).__name__}: {exc}",
-                "notebook": None,
-                "wall_time": None,
-                "host": None,
-                "pid": None,
-            }
-        meta = {
-            "params": _jsonable(p.params),
-            "version": __version__,
-            "status": res["status"],
-            "cell": res["cell"],
-            "error": res["error"],
-            "wall_time": res["wall_time"],
-            "host": res["host"],
-            "finished": _now(),
-        }
-        state["points"][p.slug] = meta
-        files = {out / SWEEP_FILE: json.dumps(state, indent=1) + "\n"}
-        text = _with_meta(res["notebook"], meta)
-        if text is not None:
-            files = {out / f"{p.slug}.ipynb": text, **files}
-        replace_files(files)
+        res = _result(future)
+        _record(out, state, p, res)
         failed += res["status"] != "completed"
         bar.set_postfix(failed=failed)
         bar.update(1)

@@ -362,6 +362,56 @@ def orthogonal_at_init(verdicts: pd.DataFrame) -> str:
     )
 
 
+def _family_lines(tests: pd.DataFrame, verdicts: pd.DataFrame) -> list[str]:
+    """One bullet per family of the post's claims, with the orthogonal start's signal under its family."""
+    lines = []
+    for family in dict.fromkeys(tests["family"]):
+        t = tests[tests["family"] == family]
+        sup = [_claim_mark(r) for _, r in t.iterrows() if r["verdict"] == "supported"]
+        rev = [_claim_mark(r) for _, r in t.iterrows() if r["verdict"] == "reversed"]
+        lines.append(
+            f"- *{family}* ({len(t)} tests): {verdict_counts(t)}."
+            + (f" Supported: {'; '.join(sup)}." if sup else "")
+            + (f" Reversed: {'; '.join(rev)}." if rev else "")
+        )
+        if family == "orthogonal":
+            lines.append(f"  {orthogonal_at_init(verdicts)}")
+    return lines
+
+
+def _snn_lines(answers: pd.DataFrame) -> list[str]:
+    """The bullet on self-normalizing networks from a random or zero start, if any cell was answered."""
+    if not len(answers):
+        return []
+    counts = answers["answer"].value_counts()
+    return [
+        f"- *Self-normalizing networks train as well from a random or zero start as with "
+        f"{SNN_REFERENCE}*: of {len(answers)} (start, depth, input scaling) cells the claim "
+        + ", ".join(f"{a} in {int(counts[a])}" for a in SNN_ANSWERS if a in counts)
+        + ". It holds only where SELU from that start trains and its test finds it better or "
+        "equivalent; an inconclusive test is never counted as holding."
+    ]
+
+
+def _method_lines(tests: pd.DataFrame, seeds: int, delta: float) -> list[str]:
+    """The closing paragraph on the method behind every verdict: tests, correction, rates and grades."""
+    seeds_word = f"{seeds} seeds"
+    sizes = tests.groupby("family", sort=False).size()
+    return [
+        "",
+        f"*Method.* Every verdict above is a paired t-test over {seeds_word} (runs with the same seed see "
+        "the same batches), two-sided for a difference and two one-sided tests for equivalence within "
+        f"±{100 * delta:g} pp, Holm-corrected within its family ({len(sizes)} families: "
+        f"{'; '.join(f'{f} {n} tests' for f, n in sizes.items())}) "
+        "at α = 0.05; *borderline* marks a corrected p-value within a factor of 2 of α. Each set-up is "
+        "compared at its learning rate chosen on validation accuracy; the test accuracy reported is at "
+        "that rate. Grades are descriptive thresholds on the mean test accuracy over seeds "
+        f"(trains ≥ {TRAINS:.0%}, fails < {FAILS:.0%}; collapses: a mean drop of at least "
+        f"{100 * COLLAPSE:.0f} pp from the best validation epoch; diverged: any run's loss overflowed), "
+        "not tests.",
+    ]
+
+
 def findings_text(
     *,
     verdicts: pd.DataFrame,
@@ -394,40 +444,8 @@ def findings_text(
         "",
         "**The post's claims.**",
         "",
-    ]
-    for family in dict.fromkeys(tests["family"]):
-        t = tests[tests["family"] == family]
-        sup = [_claim_mark(r) for _, r in t.iterrows() if r["verdict"] == "supported"]
-        rev = [_claim_mark(r) for _, r in t.iterrows() if r["verdict"] == "reversed"]
-        lines.append(
-            f"- *{family}* ({len(t)} tests): {verdict_counts(t)}."
-            + (f" Supported: {'; '.join(sup)}." if sup else "")
-            + (f" Reversed: {'; '.join(rev)}." if rev else "")
-        )
-        if family == "orthogonal":
-            lines.append(f"  {orthogonal_at_init(verdicts)}")
-    if len(answers):
-        counts = answers["answer"].value_counts()
-        lines.append(
-            f"- *Self-normalizing networks train as well from a random or zero start as with "
-            f"{SNN_REFERENCE}*: of {len(answers)} (start, depth, input scaling) cells the claim "
-            + ", ".join(f"{a} in {int(counts[a])}" for a in SNN_ANSWERS if a in counts)
-            + ". It holds only where SELU from that start trains and its test finds it better or "
-            "equivalent; an inconclusive test is never counted as holding."
-        )
-    seeds_word = f"{seeds} seeds"
-    sizes = tests.groupby("family", sort=False).size()
-    lines += [
-        "",
-        f"*Method.* Every verdict above is a paired t-test over {seeds_word} (runs with the same seed see "
-        "the same batches), two-sided for a difference and two one-sided tests for equivalence within "
-        f"±{100 * delta:g} pp, Holm-corrected within its family ({len(sizes)} families: "
-        f"{'; '.join(f'{f} {n} tests' for f, n in sizes.items())}) "
-        "at α = 0.05; *borderline* marks a corrected p-value within a factor of 2 of α. Each set-up is "
-        "compared at its learning rate chosen on validation accuracy; the test accuracy reported is at "
-        "that rate. Grades are descriptive thresholds on the mean test accuracy over seeds "
-        f"(trains ≥ {TRAINS:.0%}, fails < {FAILS:.0%}; collapses: a mean drop of at least "
-        f"{100 * COLLAPSE:.0f} pp from the best validation epoch; diverged: any run's loss overflowed), "
-        "not tests.",
+        *_family_lines(tests, verdicts),
+        *_snn_lines(answers),
+        *_method_lines(tests, seeds, delta),
     ]
     return Prose("\n".join(lines))
