@@ -12,6 +12,9 @@ can run at the same time may overlap, so the rows need not add up to the epoch.
     python benchmarks/profile_engine.py [MODEL] [K] [ROWS]
 """
 
+import initlab._tf_quiet  # noqa: E402,F401
+
+# isort: split
 import os
 import sys
 import tempfile
@@ -24,7 +27,6 @@ import glob  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from tensorflow.tsl.profiler.protobuf import xplane_pb2  # noqa: E402
 
-import initlab._tf_quiet  # noqa: E402,F401
 from initlab import training
 from initlab.nets.models import get_model_entry  # noqa: E402
 from initlab.training.spec import RunSpec  # noqa: E402

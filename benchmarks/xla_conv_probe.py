@@ -11,12 +11,14 @@ compare with ``initlab bench``'s matmul rate.
     python benchmarks/xla_conv_probe.py
 """
 
+import initlab._tf_quiet  # noqa: F401
+
+# isort: split
 import time
 
 import numpy as np
 import tensorflow as tf
 
-import initlab._tf_quiet  # noqa: F401
 from initlab import training
 
 BATCH, STEPS = 32, 100

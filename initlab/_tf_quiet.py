@@ -24,5 +24,8 @@ if "tensorflow" not in sys.modules:
         os.dup2(_saved, 2)
         os.close(_saved)
         os.close(_null)
-    # each new stack configuration traces once on purpose; TensorFlow would call that "retracing"
-    tensorflow.get_logger().setLevel("ERROR")
+
+import tensorflow  # noqa: E402  (imported above, quietly, unless it already was)
+
+# each new stack configuration traces once on purpose; TensorFlow would call that "retracing"
+tensorflow.get_logger().setLevel("ERROR")

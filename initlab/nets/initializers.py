@@ -13,6 +13,10 @@ data is :func:`initlab.nets.lsuv.apply_data_init`'s job.
 
 from __future__ import annotations
 
+import initlab._tf_quiet  # noqa: F401  (before keras: silence TF start-up logs)
+
+# isort: split
+
 import inspect
 import math
 import numbers
@@ -24,7 +28,6 @@ from typing import Any
 import keras
 import numpy as np
 
-import initlab._tf_quiet  # noqa: F401  (before keras: silence TF start-up logs)
 from initlab.errors import InvalidArgumentError, UnknownNameError
 
 # Keras cuts truncated normals at 2 sigma; the std of N(0,1) cut there:

@@ -40,6 +40,10 @@ orthonormal start (so ``build_model(..., init="lsuv")`` alone gives step 1);
 
 from __future__ import annotations
 
+import initlab._tf_quiet  # noqa: F401  (before keras: silence TF start-up logs)
+
+# isort: split
+
 import math
 import numbers
 from typing import Any
@@ -48,7 +52,6 @@ import keras
 import numpy as np
 import pandas as pd
 
-import initlab._tf_quiet  # noqa: F401  (before keras: silence TF start-up logs)
 from initlab.errors import InvalidArgumentError, UnsupportedLayerError
 from initlab.nets.initializers import get_initializer, layer_seed
 from initlab.nets.layers import (

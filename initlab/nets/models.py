@@ -11,6 +11,10 @@ says otherwise.
 
 from __future__ import annotations
 
+import initlab._tf_quiet  # noqa: F401  (before keras: silence TF start-up logs)
+
+# isort: split
+
 import numbers
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -20,7 +24,6 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-import initlab._tf_quiet  # noqa: F401  (before keras: silence TF start-up logs)
 from initlab.errors import InvalidArgumentError, UnknownNameError
 from initlab.nets.initializers import get_initializer, layer_seed
 

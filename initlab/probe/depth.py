@@ -19,6 +19,10 @@ The claims of ``004`` are tested in :mod:`initlab.findings.deep`.
 
 from __future__ import annotations
 
+import initlab._tf_quiet  # noqa: F401  (before keras: silence TF start-up logs)
+
+# isort: split
+
 import math
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -27,7 +31,6 @@ import keras
 import numpy as np
 import pandas as pd
 
-import initlab._tf_quiet  # noqa: F401  (before keras: silence TF start-up logs)
 from initlab import training
 from initlab.errors import InvalidArgumentError
 from initlab.nets.layers import activation_name

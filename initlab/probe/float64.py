@@ -3,13 +3,16 @@ float32 round-off."""
 
 from __future__ import annotations
 
+import initlab._tf_quiet  # noqa: F401  (before keras: silence TF start-up logs)
+
+# isort: split
+
 from collections.abc import Sequence
 
 import keras
 import numpy as np
 import pandas as pd
 
-import initlab._tf_quiet  # noqa: F401  (before keras: silence TF start-up logs)
 from initlab.errors import UnsupportedLayerError
 from initlab.nets.layers import activation_name, kernel_layers
 from initlab.probe.measure import GRADIENT_NORM_COLUMNS

@@ -11,6 +11,10 @@ gradients of the loss with respect to its kernel, bias and output;
 
 from __future__ import annotations
 
+import initlab._tf_quiet  # noqa: F401  (before keras: silence TF start-up logs)
+
+# isort: split
+
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,7 +25,6 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
-import initlab._tf_quiet  # noqa: F401  (before keras: silence TF start-up logs)
 from initlab.errors import InvalidArgumentError
 from initlab.nets.layers import activation_name, hidden_layers, kernel_layers
 

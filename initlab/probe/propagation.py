@@ -14,6 +14,10 @@ that factor (as a log) on a propagation frame.
 
 from __future__ import annotations
 
+import initlab._tf_quiet  # noqa: F401  (before keras: silence TF start-up logs)
+
+# isort: split
+
 from collections.abc import Mapping
 from typing import Any
 
@@ -21,7 +25,6 @@ import keras
 import numpy as np
 import pandas as pd
 
-import initlab._tf_quiet  # noqa: F401  (before keras: silence TF start-up logs)
 from initlab.errors import InvalidArgumentError
 from initlab.nets.layers import activation_name
 from initlab.nets.lsuv import apply_data_init

@@ -4,6 +4,10 @@ training, the first optimizer step)."""
 
 from __future__ import annotations
 
+import initlab._tf_quiet  # noqa: F401  (before keras: silence TF start-up logs)
+
+# isort: split
+
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
@@ -12,7 +16,6 @@ import keras
 import numpy as np
 import pandas as pd
 
-import initlab._tf_quiet  # noqa: F401  (before keras: silence TF start-up logs)
 from initlab import training
 from initlab.errors import InvalidArgumentError
 from initlab.nets.layers import kernel_layers

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import initlab._tf_quiet  # noqa: F401  (before keras: silence TF start-up logs)
+
+# isort: split
+
 from collections.abc import Sequence
 from typing import Any
 
@@ -9,7 +13,6 @@ import keras
 import numpy as np
 import pandas as pd
 
-import initlab._tf_quiet  # noqa: F401  (before keras: silence TF start-up logs)
 from initlab.errors import InvalidArgumentError
 from initlab.nets.layers import hidden_layers
 from initlab.probe.float64 import _forward64, dense_weights64

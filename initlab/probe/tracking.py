@@ -25,6 +25,10 @@ Rerun :func:`tracking_overhead` to measure yours.
 
 from __future__ import annotations
 
+import initlab._tf_quiet  # noqa: F401  (before keras: silence TF start-up logs)
+
+# isort: split
+
 import math
 import statistics
 import time
@@ -34,7 +38,6 @@ import keras
 import numpy as np
 import pandas as pd
 
-import initlab._tf_quiet  # noqa: F401  (before keras: silence TF start-up logs)
 from initlab.errors import InvalidArgumentError
 from initlab.nets.models import build_model
 from initlab.probe.measure import LayerProbe, probe_rows, snapshot_kernels, update_ratio

@@ -17,6 +17,10 @@ again for every ``fit_stack`` call would cost instead.
 
 from __future__ import annotations
 
+import initlab._tf_quiet  # noqa: F401  (before keras: silence TF start-up logs)
+
+# isort: split
+
 import numbers
 import time
 from collections.abc import Sequence
@@ -27,7 +31,6 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
-import initlab._tf_quiet  # noqa: F401  (before keras: silence TF start-up logs)
 from initlab.errors import InvalidArgumentError
 from initlab.nets.models import get_model_entry
 from initlab.training.build import build_for

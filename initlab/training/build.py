@@ -4,11 +4,14 @@ compares with)."""
 
 from __future__ import annotations
 
+import initlab._tf_quiet  # noqa: F401  (before keras: silence TF start-up logs)
+
+# isort: split
+
 import math
 
 import keras
 
-import initlab._tf_quiet  # noqa: F401  (before keras: silence TF start-up logs)
 from initlab.nets.lsuv import apply_data_init
 from initlab.nets.models import build_model
 from initlab.training.optimizers import make_keras_optimizer

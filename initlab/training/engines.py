@@ -22,6 +22,10 @@ the ones training goes on from.
 
 from __future__ import annotations
 
+import initlab._tf_quiet  # noqa: F401  (before keras: silence TF start-up logs)
+
+# isort: split
+
 import abc
 import json
 import math
@@ -33,7 +37,6 @@ from functools import lru_cache
 import keras
 import numpy as np
 
-import initlab._tf_quiet  # noqa: F401  (before keras: silence TF start-up logs)
 from initlab.errors import InvalidArgumentError, UnknownNameError
 from initlab.nets.models import build_model, get_model_entry
 from initlab.training.build import build_for, initial_loss

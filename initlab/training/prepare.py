@@ -3,12 +3,15 @@ over once to the stacked engine as tensors that every stack training on it share
 
 from __future__ import annotations
 
+import initlab._tf_quiet  # noqa: F401  (before keras: silence TF start-up logs)
+
+# isort: split
+
 from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
 
-import initlab._tf_quiet  # noqa: F401  (before keras: silence TF start-up logs)
 from initlab.data import datasets as ds
 from initlab.errors import InvalidArgumentError
 from initlab.nets.models import get_model_entry

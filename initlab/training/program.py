@@ -47,6 +47,10 @@ is trained no further; its numbers never touch the other models' slices.
 
 from __future__ import annotations
 
+import initlab._tf_quiet  # noqa: F401  (before keras: silence TF start-up logs)
+
+# isort: split
+
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -55,7 +59,6 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-import initlab._tf_quiet  # noqa: F401  (before keras: silence TF start-up logs)
 from initlab.errors import InvalidArgumentError
 from initlab.nets.layers import kernel_layers
 from initlab.training.optimizers import ADAM

@@ -10,13 +10,16 @@ found when the data are loaded, still before any run trains.)
 
 from __future__ import annotations
 
+import initlab._tf_quiet  # noqa: F401  (before keras: silence TF start-up logs)
+
+# isort: split
+
 import math
 import numbers
 from collections.abc import Iterable
 from dataclasses import KW_ONLY, asdict, dataclass, field, fields, replace
 from typing import Any
 
-import initlab._tf_quiet  # noqa: F401  (before keras: silence TF start-up logs)
 from initlab import __version__
 from initlab.data import datasets as ds
 from initlab.errors import InvalidArgumentError, UnknownNameError

@@ -11,6 +11,10 @@ optimizer itself), held as tensors with one entry per member.
 
 from __future__ import annotations
 
+import initlab._tf_quiet  # noqa: F401  (before keras: silence TF start-up logs)
+
+# isort: split
+
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -20,7 +24,6 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-import initlab._tf_quiet  # noqa: F401  (before keras: silence TF start-up logs)
 from initlab.errors import InvalidArgumentError
 from initlab.training.optimizers import check_optimizer, get_optimizer_entry, resolved_learning_rate
 from initlab.training.program import (

@@ -17,6 +17,10 @@ whatever their initializer, seed, learning rate or momentum. With a Dask
 
 from __future__ import annotations
 
+import initlab._tf_quiet  # noqa: F401  (before keras: silence TF start-up logs)
+
+# isort: split
+
 import inspect
 import json
 from collections.abc import Iterable, Mapping, Sequence
@@ -27,7 +31,6 @@ import keras
 import numpy as np
 import pandas as pd
 
-import initlab._tf_quiet  # noqa: F401  (before keras: silence TF start-up logs)
 from initlab.data import datasets as ds
 from initlab.errors import InvalidArgumentError, MissingRunsError
 from initlab.paths import cache_dir
