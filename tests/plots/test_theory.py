@@ -39,7 +39,8 @@ def phase_inputs(unbounded: bool = True) -> tuple[pd.DataFrame, pd.DataFrame, pd
 
 
 def test_phase_diagram_panels_named_scales_and_legend() -> None:
-    fig = plots.phase_diagram(*phase_inputs(), title="t")
+    grid, critical, points, trained = phase_inputs()
+    fig = plots.phase_diagram(grid, critical, points, trained=trained, title="t")
     tanh, relu, bar = fig.axes
     assert [tanh.get_title(), relu.get_title()] == ["tanh", "relu"] and fig._suptitle.get_text() == "t"
     assert bar.get_ylabel().startswith("log₂ χ₁")
