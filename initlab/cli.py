@@ -131,7 +131,7 @@ def cmd_models(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from initlab.training.study import Study
+    from initlab.training import RESULT_COLUMNS, Study
 
     out = _output_path(args.out) if args.out else None  # before any training
     study = Study(
@@ -162,20 +162,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         if client is not None:
             client.close()
     with pd.option_context("display.width", 160, "display.max_columns", 20):
-        cols = [
-            "init",
-            "seed",
-            "epoch",
-            "loss",
-            "accuracy",
-            "val_loss",
-            "val_accuracy",
-            "test_loss",
-            "test_accuracy",
-            "wall_time",
-            "status",
-            "engine",
-        ]
+        cols = [c for c in RESULT_COLUMNS if c not in ("dataset", "model", "diverged_epoch")]
         print(df[cols].to_string(index=False, float_format=lambda v: f"{v:.4f}"))
         if len(args.seeds) > 1:
             print()
