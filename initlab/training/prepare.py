@@ -3,10 +3,6 @@ over once to the stacked engine as tensors that every stack training on it share
 
 from __future__ import annotations
 
-import initlab._tf_quiet  # noqa: F401  (before keras: silence TF start-up logs)
-
-# isort: split
-
 from dataclasses import dataclass
 from functools import lru_cache
 

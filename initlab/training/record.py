@@ -16,10 +16,6 @@ A run's record is one :class:`RunRecord`; the cache stores it in the layout of
 
 from __future__ import annotations
 
-import initlab._tf_quiet  # noqa: F401  (before keras: silence TF start-up logs)
-
-# isort: split
-
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field

@@ -10,10 +10,6 @@ found when the data are loaded, still before any run trains.)
 
 from __future__ import annotations
 
-import initlab._tf_quiet  # noqa: F401  (before keras: silence TF start-up logs)
-
-# isort: split
-
 import math
 import numbers
 from collections.abc import Iterable
