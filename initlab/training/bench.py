@@ -189,7 +189,7 @@ def handover_cost(model: str, data: PreparedData, repeats: int = 3) -> dict:
     }
 
 
-def run_bench(cfg: BenchConfig = BenchConfig(), log=print) -> tuple[pd.DataFrame, float]:
+def run_bench(cfg: BenchConfig = BenchConfig(), log=print) -> tuple[pd.DataFrame, float, pd.DataFrame]:
     """Measure every way for every model of ``cfg``.
 
     The configuration is checked first (:func:`validate_config`), so a bad one is
