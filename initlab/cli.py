@@ -100,6 +100,12 @@ def _write_results(df: pd.DataFrame, target: Path, suffix: str) -> None:
         ) from None
 
 
+THREADS_HELP = (
+    "threads per unit of work (default $INITLAB_THREADS, else 1): units train at once on one "
+    "Dask worker per THREADS cores"
+)
+
+
 def cmd_data_check(args: argparse.Namespace) -> int:
     results = check_datasets(data_dir=args.data_dir)
     print(format_check(results))
@@ -157,7 +163,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
         client = Client(args.scheduler)
     try:
-        df = study.run(cache=not args.no_cache, progress=True, client=client)
+        df = study.run(cache=not args.no_cache, progress=True, client=client, threads=args.threads)
     finally:
         if client is not None:
             client.close()
@@ -184,6 +190,7 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
         notebooks=args.notebooks,
         update_baselines=args.update_baselines,
         summary_only=args.summary_only,
+        threads=args.threads,
     )
 
 
@@ -323,6 +330,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="ADDRESS",
         help="train the study's stacks on the Dask cluster of this scheduler (results and cache stay here)",
     )
+    run.add_argument("--threads", type=_positive_int, help=THREADS_HELP)
     run.set_defaults(func=cmd_run)
 
     bench = sub.add_parser(
@@ -388,6 +396,7 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument(
         "--summary-only", action="store_true", help="do not execute; rebuild the summary table from the cached runs"
     )
+    rep.add_argument("--threads", type=_positive_int, help=THREADS_HELP)
     rep.set_defaults(func=cmd_reproduce)
     return parser
 

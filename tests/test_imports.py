@@ -17,6 +17,7 @@ LEVELS = {
     "initlab.errors": 0,
     "initlab.paths": 0,
     "initlab.files": 0,
+    "initlab.workers": 0,
     "initlab.stats": 1,
     "initlab.report": 1,
     "initlab.sources": 1,

@@ -21,6 +21,7 @@ from initlab.files import copy_file, replace_files
 from initlab.paths import data_dir, project_root
 from initlab.pipeline.execution import execute_notebook
 from initlab.pipeline.recorded import read_records
+from initlab.workers import cluster_for_kernels, threads_per_unit, worker_count
 
 # Small, fast parameters for `initlab reproduce --quick` and the test suite: real data, small subsets.
 QUICK: dict[str, dict] = {
@@ -127,6 +128,7 @@ def reproduce(
     notebooks: Sequence[str] | None = None,
     update_baselines: bool = False,
     summary_only: bool = False,
+    threads: int | None = None,
 ) -> int:
     """Execute the notebooks in order and write the summary table.
 
@@ -138,6 +140,10 @@ def reproduce(
     ``tests/baselines/``. ``summary_only`` executes nothing and trains nothing: it rebuilds
     the summary from the cache and names the notebooks whose runs are missing.
 
+    Units of work train on one Dask cluster that every notebook's kernel shares: one worker per
+    ``threads`` cores, ``threads`` (default ``$INITLAB_THREADS``, else 1) threads each
+    (:func:`initlab.workers.cluster_for_kernels`).
+
     Returns:
         0 when every notebook ran (and the summary could be built), 1 otherwise.
     """
@@ -146,7 +152,16 @@ def reproduce(
     paths = notebook_paths(notebooks)
     out_dir = data_dir() / "quick" if quick else None
     started = time.perf_counter()
-    failed = [] if summary_only else _execute_all(paths, out_dir, quick=quick, update_baselines=update_baselines)
+    if summary_only:
+        failed: list[str] = []
+    else:
+        with cluster_for_kernels(threads=threads) as cluster:
+            print(
+                f"units of work train on {worker_count(threads)} worker(s) of {threads_per_unit(threads)} thread(s)"
+                + (f" (Dask scheduler {cluster.scheduler_address})" if cluster is not None else " in each kernel"),
+                flush=True,
+            )
+            failed = _execute_all(paths, out_dir, quick=quick, update_baselines=update_baselines)
     done = [p for p in paths if p.name not in failed]
     built = _write_summary(done, out_dir, quick=quick, keep_others=bool(notebooks or failed))
     code = 0 if built and not failed else 1

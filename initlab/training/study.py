@@ -12,7 +12,8 @@ disk.
 :func:`run_grid` runs many studies as one (say, one per learning rate and
 optimizer): runs that share an architecture, data and batch size stack together
 whatever their initializer, seed, learning rate or momentum. With a Dask
-``client`` each unit of work becomes a task on its workers.
+``client``, or by default on this machine's cores (:mod:`initlab.workers`), each
+unit of work becomes a task on Dask workers.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from initlab.training.engines import MAX_STACK, Engine, get_engine, resolve_engi
 from initlab.training.optimizers import canonical_learning_rate, optimizer_label, resolved_learning_rate
 from initlab.training.record import RESULT_COLUMNS, RunRecord, follows_divergence_rule
 from initlab.training.spec import SETUP_FIELDS, RunSpec, Setup, _check_integer, _plain, _study_lists, validate_spec
+from initlab.workers import placement, threads_per_unit
 
 SETUP_COLUMNS = [
     "optimizer",
@@ -127,6 +129,7 @@ class Study(Setup):
         max_stack: int = MAX_STACK,
         cached_only: bool = False,
         client: Any = None,
+        threads: int | None = None,
     ) -> pd.DataFrame:
         """Train (or read from the cache) every run; one row per (init, seed, epoch).
 
@@ -142,6 +145,9 @@ class Study(Setup):
                 run) becomes a Dask task on its workers, which need the package and the data
                 (``INITLAB_DATA``) but no cache: records come back through Dask and this
                 process writes the cache, so the numbers are those of a local study.
+            threads: threads per unit of work (default ``$INITLAB_THREADS``, else 1). Without a
+                ``client``, several units train at once on this machine's cores, one worker
+                process per ``threads`` cores (:mod:`initlab.workers`).
 
         Every argument is checked (:func:`validate_spec`) before any data are loaded or any run
         trains; seeds and initializers must not repeat.
@@ -158,7 +164,7 @@ class Study(Setup):
         if cache:
             adopt_earlier_runs(specs, cache_root)
         records = _records(
-            specs, cache, cache_root, progress, max_stack, cached_only, client, f"{self.dataset}/{self.model}"
+            specs, cache, cache_root, progress, max_stack, cached_only, client, threads, f"{self.dataset}/{self.model}"
         )
         return pd.DataFrame([row for spec in specs for row in records[spec.key()].rows(spec)], columns=RESULT_COLUMNS)
 
@@ -208,10 +214,12 @@ def _records(
     max_stack: int,
     cached_only: bool,
     client: Any,
+    threads: int | None,
     label: str,
 ) -> dict[str, RunRecord]:
     """Every run's record by cache key: read from the cache, or trained in units of work (see :meth:`Study.run`)."""
     _check_integer("max_stack", max_stack, 1)
+    threads_per_unit(threads)  # checked before anything loads
     if cached_only and not cache:
         raise InvalidArgumentError(
             "cached_only", cached_only, "needs cache=True (it reads every run from the cache and trains none)"
@@ -237,7 +245,8 @@ def _records(
         from tqdm.auto import tqdm
 
         bar = tqdm(total=len(specs), initial=len(specs) - len(pending), desc=label, unit="run")
-    for batch, batch_records in _trained(_batches(pending, int(max_stack)), client):
+    units = _batches(pending, int(max_stack))
+    for batch, batch_records in _trained(units, placement(len(units), threads=threads, client=client)):
         for spec, record in zip(batch, batch_records):
             records[spec.key()] = record
             if store:
@@ -258,6 +267,7 @@ def run_grid(
     max_stack: int = MAX_STACK,
     cached_only: bool = False,
     client: Any = None,
+    threads: int | None = None,
 ) -> pd.DataFrame:
     """Run many studies as one: every run of every study, stacked across studies.
 
@@ -282,7 +292,7 @@ def run_grid(
     specs = [spec for specs in per_study for spec in specs]
     if cache:
         adopt_earlier_runs(specs, cache_root)
-    records = _records(specs, cache, cache_root, progress, max_stack, cached_only, client, "grid")
+    records = _records(specs, cache, cache_root, progress, max_stack, cached_only, client, threads, "grid")
     rows = []
     for spec in specs:
         setup = {
@@ -300,7 +310,7 @@ def run_grid(
 
 def run_options(options: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """``options`` split into set-up fields (for :class:`Study`) and :func:`run_grid`'s options
-    (``cache``, ``cache_root``, ``progress``, ``max_stack``, ``cached_only``, ``client``)."""
+    (``cache``, ``cache_root``, ``progress``, ``max_stack``, ``cached_only``, ``client``, ``threads``)."""
     names = set(inspect.signature(run_grid).parameters) - {"studies"}
     return ({k: v for k, v in options.items() if k not in names}, {k: v for k, v in options.items() if k in names})
 
