@@ -146,3 +146,12 @@ class SweepFailedError(InitlabError):
         lines = [f"{len(failed)} of {total} points failed (results of the others are in {out}):"]
         lines += [f"  {p['slug']}: cell {p.get('cell')}: {p.get('error')}" for p in failed]
         super().__init__("\n".join(lines))
+
+
+class LedgerError(InitlabError, ValueError):
+    """The claims ledger is malformed or fails its checks; ``problems`` lists each, one line apiece."""
+
+    def __init__(self, problems: Sequence[str]):
+        self.problems = list(problems)
+        listed = "\n".join(f"  - {p}" for p in self.problems)
+        super().__init__(f"The claims ledger has {len(self.problems)} problem(s):\n{listed}")

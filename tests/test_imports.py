@@ -24,6 +24,7 @@ LEVELS = {
     "initlab.convergence": 1,
     "initlab.plots": 1,
     "initlab.data": 2,
+    "initlab.claims": 2,
     "initlab.nets": 3,
     "initlab.theory": 3,
     "initlab.training": 4,
