@@ -457,7 +457,7 @@ def gradient_summary(
 
 
 def blowup_table(df: pd.DataFrame, factor: float = 1.1) -> pd.DataFrame:
-    """Per initializer: runs that diverged, and runs whose training loss later rose above ``factor``× its
+    """Per initializer: runs that diverged, and runs whose training loss later rose above ``factor`` times its
     first-epoch value (a blow-up), as a count and a rate with a Wilson interval."""
 
     def blew_up(loss: np.ndarray) -> bool:
@@ -660,9 +660,13 @@ def catalogue_text(
     """The closing summary: one bullet per question, each naming its test, correction and seeds.
 
     Args:
-        table: :func:`catalogue_table`; reference: :func:`reference_family`; group: :func:`group_family`;
-        draws: :func:`draw_repeatability`; spread: :func:`spread_family`; speed: the orthogonal
-        claims' :func:`initlab.findings.speed.speed_family`; grads: :func:`gradient_summary`;
+        table: :func:`catalogue_table`.
+        reference: :func:`reference_family`.
+        group: :func:`group_family`.
+        draws: :func:`draw_repeatability`.
+        spread: :func:`spread_family`.
+        speed: the orthogonal claims' :func:`initlab.findings.speed.speed_family`.
+        grads: :func:`gradient_summary`.
         blowups: :func:`blowup_table`.
     """
     lines = [

@@ -17,7 +17,7 @@ counts as the same result, by one of three rules (see :data:`RULES`):
   errors of a difference of two such means, ``4 · s · sqrt(2 / n)``, never below
   the ``resolution`` the caller states;
 * ``verdict``: a test's verdict word (:func:`record_family`), exact unless either
-  run's deciding Holm-adjusted p-value lies within ``VERDICT_BAND``× of the level,
+  run's deciding Holm-adjusted p-value lies within a factor ``VERDICT_BAND`` of the level,
   where another CPU's rounding may legitimately move it across.
 """
 

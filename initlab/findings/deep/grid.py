@@ -206,7 +206,8 @@ def rate_grid_study(
         learning_rates: the grid; the first is trained at every depth.
         rate_depths: the depths that also train at the other rates.
         rate_inits: the inits that do (default all; those left out train at the first rate only).
-        names, **options: as for :func:`depth_study` (``init_params``, ``preprocess``, ``epochs``, ...).
+        names: as for :func:`depth_study`.
+        **options: as for :func:`depth_study` (``init_params``, ``preprocess``, ``epochs``, ...).
     """
     if not len(learning_rates):
         raise InvalidArgumentError("learning_rates", list(learning_rates), "must hold at least one rate")
