@@ -55,19 +55,14 @@ def display_copy(notebook: dict) -> dict:
     return out
 
 
-def ledger_page() -> str | None:
-    """The claims page from ``initlab.claims.ledger.load_ledger()``, or None (with a note) without a ledger."""
-    try:
-        from initlab.claims.ledger import load_ledger  # noqa: PLC0415 (the ledger may not exist in a checkout)
-    except ModuleNotFoundError as error:
-        if not (error.name or "").startswith("initlab.claims"):
-            raise
-        print("note: initlab.claims is not in this checkout; the site has no claims page")
-        return None
+def ledger_page() -> str:
+    """The claims page from the ledger alone (``initlab.claims.ledger.load_ledger()``), without verdicts."""
+    from initlab.claims.ledger import load_ledger  # noqa: PLC0415 (only a build needs the package)
+
     return claims_page.claims_page(load_ledger())
 
 
-def claims_markdown(*, root: Path = ROOT) -> str | None:
+def claims_markdown(*, root: Path = ROOT) -> str:
     """The claims page: ``notebooks/claims.md`` when the reproduction wrote it (with verdicts), else the ledger."""
     written = root / "notebooks" / "claims.md"
     if written.is_file():
@@ -89,12 +84,7 @@ def pages(*, root: Path = ROOT) -> dict[str, bytes | Path]:
     for path in sorted((root / "notebooks").glob("**/*.ipynb")):
         shown = display_copy(json.loads(path.read_text()))
         files[path.relative_to(root).as_posix()] = (json.dumps(shown, indent=1, ensure_ascii=False) + "\n").encode()
-    claims = claims_markdown(root=root)
-    if claims is None:
-        landing = (HERE / "index.md").read_text().replace(f"{CLAIMS_DOC}\n", "")
-        files["index.md"] = landing.encode()
-    else:
-        files[f"{CLAIMS_DOC}.md"] = claims.encode()
+    files[f"{CLAIMS_DOC}.md"] = claims_markdown(root=root).encode()
     return files
 
 

@@ -25,19 +25,20 @@ _MARKDOWN_SPECIALS = re.compile(r"([\\`*_\[\]<>|$])")
 
 
 class ClaimLike(Protocol):
-    """The fields of ``initlab.claims.ledger.Claim`` this page reads."""
+    """The fields of :class:`initlab.claims.entries.Claim` this page reads."""
 
     id: str
-    source: str
+    source: str | None
     locator: str
     claim: str
     kind: str
-    test: str
-    margin: Any
+    test: Any  # a Test (metric, comparison, family) or None: no notebook tests the claim
+    margins: tuple[Any, ...]  # Margin objects (value, unit, applies_to)
     margin_reason: str | None
-    margin_declared: bool
-    notebook: str
-    anchor: str
+    budget: Mapping[str, Any] | None
+    notebook: str | None
+    anchor: str | None
+    untested: str | None
 
 
 def cell_text(value: object) -> str:
@@ -60,24 +61,36 @@ def evidence_href(claim: ClaimLike, *, prefix: str = "") -> str:
     return f"{prefix}{stem}.html#{anchor}"
 
 
-def _margin(claim: ClaimLike) -> str:
-    if claim.margin is None or claim.margin == "":
-        return ""
-    who = "the source's" if claim.margin_declared else "ours"
-    reason = f": {claim.margin_reason}" if claim.margin_reason else ""
-    return f"; margin {claim.margin} ({who}{reason})"
+def test_text(claim: ClaimLike) -> str:
+    """How the claim is tested, in one line: kind, metric, comparison, family, margin (with its reason) and budget."""
+    if claim.test is None:
+        return f"{claim.kind}; untested: {claim.untested or 'no notebook tests it'}"
+    parts = [f"{claim.kind}: {claim.test.metric}", claim.test.comparison]
+    if claim.test.family:
+        parts.append(f"family: {claim.test.family}")
+    if claim.margins:
+        values = ", ".join(
+            f"±{m.value:g} {m.unit}" + (f" ({m.applies_to})" if m.applies_to else "") for m in claim.margins
+        )
+        parts.append(f"margin {values}" + (f", because {claim.margin_reason}" if claim.margin_reason else ""))
+    if claim.budget:
+        parts.append("budget: " + ", ".join(f"{k} {v}" for k, v in claim.budget.items()))
+    return "; ".join(parts)
 
 
 def claim_row(claim: ClaimLike, *, prefix: str = "", verdict: str | None = None) -> str:
     """One claim as a Markdown table row (with a verdict cell when ``verdict`` is given)."""
-    link = html.escape(evidence_href(claim, prefix=prefix), quote=True)
-    label = html.escape(PurePosixPath(str(claim.notebook)).stem)
+    if claim.notebook and claim.anchor:
+        link = html.escape(evidence_href(claim, prefix=prefix), quote=True)
+        evidence = f'<a href="{link}">{html.escape(PurePosixPath(str(claim.notebook)).stem)}</a>'
+    else:  # a claim no notebook tests says why in its test cell
+        evidence = "none"
     cells = [
         f"`{claim.id}`" if "`" not in str(claim.id) else cell_text(claim.id),
         cell_text(f"{claim.source}, {claim.locator}" if claim.locator else claim.source),
         cell_text(claim.claim),
-        cell_text(f"{claim.kind}: {claim.test}{_margin(claim)}" if claim.kind else f"{claim.test}{_margin(claim)}"),
-        f'<a href="{link}">{label}</a>',
+        cell_text(test_text(claim)),
+        evidence,
     ]
     if verdict is not None:
         cells.append(cell_text(verdict))
@@ -96,7 +109,7 @@ def claims_page(
         title: the page's title.
 
     Raises:
-        ValueError: two claims share an id, or a claim names no notebook or anchor.
+        ValueError: two claims share an id.
     """
     claims = list(claims)
     ids = [c.id for c in claims]

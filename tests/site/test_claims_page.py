@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import importlib.util
 import re
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from initlab.claims import entries
+from initlab.claims.entries import Claim, Margin
 
 SCRIPT = Path(__file__).resolve().parents[2] / "docs" / "sphinx" / "claims_page.py"
 _spec = importlib.util.spec_from_file_location("claims_page", SCRIPT)
@@ -17,38 +19,19 @@ _spec.loader.exec_module(claims_page)
 _CELL_BORDER = re.compile(r"(?<!\\)\|")
 
 
-@dataclass(frozen=True)
-class Claim:
-    """The fields of ``initlab.claims.ledger.Claim``."""
-
-    id: str
-    source: str
-    locator: str
-    claim: str
-    phrase: str
-    kind: str
-    test: str
-    margin: float | None
-    margin_reason: str | None
-    margin_declared: bool
-    budget: int
-    notebook: str
-    anchor: str
-
-
 def _claim(id: str, **fields) -> Claim:
     base = dict(
-        source="000",
+        source="000_5f419284b061c44b.txt",
         locator="Table 1",
         claim="He normal beats Glorot uniform on MNIST",
         phrase="beats",
         kind="ranking",
-        test="paired t-test, Holm",
-        margin=0.5,
+        test=entries.Test(metric="test accuracy", comparison="paired difference", family="03", training=True),
+        margins=(Margin(0.5, "pp"),),
         margin_reason="half a point of accuracy",
-        margin_declared=False,
-        budget=10,
-        notebook="03_mnist_four_initializers",
+        margin_declared="set after a first run",
+        budget={"epochs": 5, "seeds": 10},
+        notebook="03_mnist_four_initializers.ipynb",
         anchor=f"evidence-{id}",
     )
     return Claim(id=id, **{**base, **fields})
@@ -61,8 +44,7 @@ CLAIMS = [
         source="004",
         locator="section 3",
         claim="Tanh nets at $σ_w^2 = 1$ | near criticality train *deeper* than <others>",
-        kind="",
-        margin=None,
+        margins=(),
         notebook="notebooks/08_criticality.ipynb",
         anchor="#evidence-criticality-depth",
     ),
@@ -89,12 +71,14 @@ def test_one_row_per_claim_in_order_with_a_link_to_its_evidence() -> None:
     ]
 
 
-def test_the_link_prefix_and_the_margin_are_stated() -> None:
+def test_the_link_prefix_the_margin_its_reason_and_the_budget_are_stated() -> None:
     page = claims_page.claims_page(CLAIMS[:1], prefix="notebooks/")
     assert 'href="notebooks/03_mnist_four_initializers.html#evidence-desai-ranking"' in page
-    assert "margin 0.5 (ours: half a point of accuracy)" in page
-    declared = claims_page.claim_row(_claim("x", margin_declared=True, margin_reason=None))
-    assert "margin 0.5 (the source's)" in declared
+    assert "margin ±0.5 pp, because half a point of accuracy" in page
+    assert "budget: epochs 5, seeds 10" in page
+    two = claims_page.claim_row(_claim("x", margins=(Margin(0.5, "pp"), Margin(0.5, "epochs", "speed"))))
+    assert "margin ±0.5 pp, ±0.5 epochs (speed)" in two
+    assert "margin" not in claims_page.test_text(CLAIMS[1])
 
 
 def test_verdicts_add_a_column_and_an_unjudged_claim_says_so() -> None:
@@ -131,7 +115,12 @@ def test_bad_claims_are_refused_with_one_clear_line() -> None:
     with pytest.raises(ValueError, match="Received twice: desai-ranking"):
         claims_page.claims_page([CLAIMS[0], CLAIMS[0]])
     with pytest.raises(ValueError, match="names no notebook or no anchor"):
-        claims_page.claims_page([_claim("y", anchor="")])
+        claims_page.evidence_href(_claim("y", anchor=""))
+
+
+def test_a_claim_no_notebook_tests_says_why_instead_of_linking() -> None:
+    page = claims_page.claims_page([_claim("z", test=None, notebook=None, anchor=None, untested="no width sweep")])
+    assert "untested: no width sweep" in page and "href" not in page.split("| `z` |")[1]
 
 
 def test_markdown_links_to_a_notebook_anchor_become_html_links() -> None:
