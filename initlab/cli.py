@@ -14,6 +14,7 @@ from initlab.data.datasets import check_datasets, dataset_names, format_check, l
 from initlab.errors import InitlabError, InvalidArgumentError, SweepFailedError
 from initlab.files import replace_files
 from initlab.pipeline import sweep
+from initlab.pipeline.progress import progress_wanted
 from initlab.pipeline.sweep import parse_value
 from initlab.stats import final_epochs, summarize
 
@@ -184,6 +185,7 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
         notebooks=args.notebooks,
         update_baselines=args.update_baselines,
         summary_only=args.summary_only,
+        progress=progress_wanted(args.progress),
     )
 
 
@@ -387,6 +389,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     rep.add_argument(
         "--summary-only", action="store_true", help="do not execute; rebuild the summary table from the cached runs"
+    )
+    rep.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="on stderr: the running notebook's cells and a bar over the notebooks with the time left "
+        "(default: on when stderr is a terminal)",
     )
     rep.set_defaults(func=cmd_reproduce)
     return parser
