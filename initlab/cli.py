@@ -21,8 +21,6 @@ from initlab.stats import final_epochs, summarize
 if TYPE_CHECKING:
     import pandas as pd
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-
 
 def _table(rows: list[dict], columns: Sequence[str]) -> str:
     widths = {c: max(len(c), *(len(str(r.get(c, ""))) for r in rows)) for c in columns}
@@ -404,6 +402,12 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``initlab`` command."""
 
+    # TensorFlow's C++ notes (no CUDA driver, cuInit, XLA, tf.data's NodeDef) stay off stderr, here and in every
+    # process this one starts (kernels, Dask workers); importing this module loads no TensorFlow, so this comes
+    # first. A level the caller set is kept (TF_CPP_MIN_LOG_LEVEL=0 shows them all); an empty one, which
+    # TensorFlow reads as 0, is not a choice.
+    if not os.environ.get("TF_CPP_MIN_LOG_LEVEL"):
+        os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
