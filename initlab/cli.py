@@ -14,13 +14,12 @@ from initlab.data.datasets import check_datasets, dataset_names, format_check, l
 from initlab.errors import InitlabError, InvalidArgumentError, SweepFailedError
 from initlab.files import replace_files
 from initlab.pipeline import sweep
+from initlab.pipeline.progress import progress_wanted
 from initlab.pipeline.sweep import parse_value
 from initlab.stats import final_epochs, summarize
 
 if TYPE_CHECKING:
     import pandas as pd
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
 def _table(rows: list[dict], columns: Sequence[str]) -> str:
@@ -191,6 +190,7 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
         update_baselines=args.update_baselines,
         summary_only=args.summary_only,
         threads=args.threads,
+        progress=progress_wanted(args.progress),
     )
 
 
@@ -397,6 +397,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--summary-only", action="store_true", help="do not execute; rebuild the summary table from the cached runs"
     )
     rep.add_argument("--threads", type=_positive_int, help=THREADS_HELP)
+    rep.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="on stderr: the running notebook's cells and a bar over the notebooks with the time left "
+        "(default: on when stderr is a terminal)",
+    )
     rep.set_defaults(func=cmd_reproduce)
     return parser
 
@@ -404,6 +411,12 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``initlab`` command."""
 
+    # TensorFlow's C++ notes (no CUDA driver, cuInit, XLA, tf.data's NodeDef) stay off stderr, here and in every
+    # process this one starts (kernels, Dask workers); importing this module loads no TensorFlow, so this comes
+    # first. A level the caller set is kept (TF_CPP_MIN_LOG_LEVEL=0 shows them all); an empty one, which
+    # TensorFlow reads as 0, is not a choice.
+    if not os.environ.get("TF_CPP_MIN_LOG_LEVEL"):
+        os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 
 _WHERE = {
+    "KERNEL_ENV": "initlab.pipeline.execution",
     "execute_notebook": "initlab.pipeline.execution",
     "ADDRESS": "initlab.pipeline.nbclean",
     "clean": "initlab.pipeline.nbclean",
@@ -28,9 +29,13 @@ _WHERE = {
     "record_seeds": "initlab.pipeline.recorded",
     "record_summary": "initlab.pipeline.recorded",
     "seed_tolerance": "initlab.pipeline.recorded",
+    "NotebookProgress": "initlab.pipeline.progress",
+    "progress_wanted": "initlab.pipeline.progress",
     "NUMBERS": "initlab.pipeline.reproduce",
     "QUICK": "initlab.pipeline.reproduce",
+    "WALL_SECONDS": "initlab.pipeline.reproduce",
     "baselines_dir": "initlab.pipeline.reproduce",
+    "expected_seconds": "initlab.pipeline.reproduce",
     "notebook_paths": "initlab.pipeline.reproduce",
     "partial_dir": "initlab.pipeline.reproduce",
     "quick_cache": "initlab.pipeline.reproduce",

@@ -24,6 +24,7 @@ import initlab._tf_quiet  # noqa: F401  (before keras: silence TF start-up logs)
 
 import inspect
 import json
+import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
@@ -241,8 +242,8 @@ def _records(
             cache_root=str(store.root),
         )
     bar = None
-    if progress:
-        from tqdm.auto import tqdm
+    if progress and not os.environ.get("TQDM_DISABLE"):  # tqdm's own switch, set in reproduce's kernels
+        from tqdm.auto import tqdm  # imported only for a bar: in a kernel without ipywidgets it warns
 
         bar = tqdm(total=len(specs), initial=len(specs) - len(pending), desc=label, unit="run")
     units = _batches(pending, int(max_stack))
