@@ -123,6 +123,10 @@ def cmd_inits(args: argparse.Namespace) -> int:
 
     rows = describe_initializers()
     print(_table(rows, ["name", "distribution", "variance", "defaults"]))
+    print(
+        "\nYour own: --init package.module:Name, or 'package.module:Name{\"gain\": 0.5}' with JSON keyword "
+        "arguments (a keras.initializers.Initializer subclass or instance, importable from PYTHONPATH)."
+    )
     return 0
 
 
@@ -297,7 +301,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--dataset", required=True, help="mnist, fashion_mnist or cifar10")
     run.add_argument("--model", required=True, help="see `initlab models`")
-    run.add_argument("--init", required=True, nargs="+", help="one or more initializer names (see `initlab inits`)")
+    run.add_argument(
+        "--init",
+        required=True,
+        nargs="+",
+        help="one or more initializer names (see `initlab inits`) or your own as package.module:Name, "
+        "optionally with JSON keyword arguments: 'mypkg.inits:ScaledHe{\"gain\": 0.1}'",
+    )
     run.add_argument("--seeds", type=int, nargs="+", default=[0], help="seeds (default: 0)")
     run.add_argument("--epochs", type=_positive_int, default=5, help="epochs (default: 5)")
     run.add_argument("--batch-size", type=_positive_int, default=32, help="batch size (default: 32)")

@@ -14,11 +14,12 @@ class InitlabError(Exception):
 class UnknownNameError(InitlabError, ValueError):
     """A name (initializer, model, dataset) is not in its registry."""
 
-    def __init__(self, kind: str, name: object, valid: Iterable[str]):
+    def __init__(self, kind: str, name: object, valid: Iterable[str], *, hint: str = ""):
         self.kind = kind
         self.name = name
         self.valid = sorted(valid)
-        super().__init__(f"Unknown {kind} {name!r}. Valid {kind} names: {', '.join(self.valid)}.")
+        more = f" {hint}" if hint else ""
+        super().__init__(f"Unknown {kind} {name!r}. Valid {kind} names: {', '.join(self.valid)}.{more}")
 
 
 class InvalidArgumentError(InitlabError, ValueError):

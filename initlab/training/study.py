@@ -35,6 +35,7 @@ import pandas as pd
 
 from initlab.data import datasets as ds
 from initlab.errors import InvalidArgumentError, MissingRunsError
+from initlab.nets.user_inits import init_label, is_initializer_object
 from initlab.paths import cache_dir
 from initlab.training.cache import RunCache
 from initlab.training.engines import MAX_STACK, Engine, get_engine, resolve_engine
@@ -60,7 +61,13 @@ class Study(Setup):
     parameters; ``Study(dataset, model, inits, *, ...)``. Picklable: notebooks, the command line,
     the summary and Dask tasks pass it around.
 
-    ``init_params`` maps an initializer to its parameters, e.g.
+    An initializer is a registered name, an import path ``package.module:Name`` (optionally with
+    JSON keyword arguments: ``'mypkg.inits:ScaledHe{"gain": 0.1}'``), or a Keras initializer class
+    or instance, which the study stores as its import path
+    (:func:`~initlab.nets.user_inits.init_label`; e.g. ``mypkg.inits:ScaledHe{"gain":2}``): the
+    ``init`` of its runs and of their rows.
+
+    ``init_params`` maps an initializer (its name, path, class or instance) to its parameters, e.g.
     ``{"random_normal": {"stddev": 0.05}}``; ``engine`` is ``"auto"`` (the default here) or a
     name of :data:`ENGINE_REGISTRY` (resolved once, per run, by :meth:`specs`).
     """
@@ -69,6 +76,14 @@ class Study(Setup):
     seeds: tuple[int, ...] = field(default=(0,), kw_only=True)
     init_params: Mapping[str, Mapping[str, Any]] = field(default_factory=dict, kw_only=True)
     engine: str = field(default="auto", kw_only=True)
+
+    def __post_init__(self) -> None:
+        # classes and instances become their import paths, so a study holds strings (labels, cache keys, pickles)
+        if isinstance(self.inits, (list, tuple)) and any(is_initializer_object(i) for i in self.inits):
+            object.__setattr__(self, "inits", tuple(init_label(i) for i in self.inits))
+        params = self.init_params
+        if isinstance(params, Mapping) and any(is_initializer_object(k) for k in params):
+            object.__setattr__(self, "init_params", {init_label(k): v for k, v in params.items()})
 
     @classmethod
     def from_parameters(cls, parameters: Mapping[str, Any]) -> Study:
