@@ -62,7 +62,7 @@ def unknown_claims(records: Mapping[str, Mapping[str, Any]], ids: Sequence[str])
     return sorted(set(claim_records(records)) - set(ids))
 
 
-def _number(value: Any, digits: int = 4) -> str:
+def _number(value: Any, digits: int = 6) -> str:
     if value in ("nan", "inf", "-inf"):  # a non-finite number as a record stores it
         return "n/a"
     if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -94,7 +94,8 @@ def _test_text(found: Mapping[str, Mapping[str, Any]]) -> list[str]:
         p = found["verdict"].get("p") or [None, None]
         parts += [f"{name} p {fmt_p(float(v))}" for name, v in zip(("Holm", "equivalence"), p) if v is not None]
     elif "tests" in found:
-        parts.append(f"{_value(found, 'tests')} tests: {_value(found, 'tally')}")
+        n = _value(found, "tests")
+        parts.append(f"{n} test{'' if n == 1 else 's'}: {_value(found, 'tally')}")
         if "difference_min" in found:
             low, high = _value(found, "difference_min"), _value(found, "difference_max")
             parts.append(f"differences {_signed(low)} to {_signed(high)} {unit}")
@@ -120,7 +121,7 @@ def evidence_text(found: Mapping[str, Mapping[str, Any]]) -> str:
     """The numbers behind one claim's verdict (its records by field, :func:`claim_records`), in words."""
     published = [f for f in found if "/" in f and f.rsplit("/", 1)[1] in ("verdict", "ours", "low", "high", "paper")]
     parts = _published_text(found) if published else _test_text(found)
-    if published and "tally" in found:
+    if "tally" in found and (published or "tests" not in found):
         parts.insert(0, str(_value(found, "tally")))
     parts += [f"{f}: {_number(e['value'])}" for f, e in found.items() if f not in TEST_FIELDS and f not in published]
     return "; ".join(parts)

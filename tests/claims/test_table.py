@@ -47,6 +47,7 @@ LEDGER = [
     _claim("000-many"),
     _claim("000-table", kind="numeric"),
     _claim("000-rule"),
+    _claim("000-words"),
     _claim("000-untested", untested=True),
     _claim("000-missing", notebook="92_b.ipynb"),
     _claim("000-silent"),
@@ -78,7 +79,8 @@ RECORDS = {
             **{"lecun/paper": 97.0, "one/verdict": "one seed", "one/ours": 97.1, "one/low": "nan", "one/high": "nan"},
             **{"one/paper": 97.2},
         ),
-        **_records("000-rule", "holds", None, **{"relu/he_normal/forward": "keeps", "units": 128}),
+        **_records("000-rule", "holds", None, **{"relu/he_normal/forward": "keeps", "units": 128, "loss": 2.30124}),
+        **_records("000-words", "mixed", None, tally="1 holds, 2 fails"),
         **_records("07-question", "descriptive", None),
         **_records("099-stray", "holds"),
     }
@@ -116,7 +118,8 @@ def test_a_numeric_claim_lists_each_published_number(rows) -> None:
 
 def test_a_rule_lists_its_readings(rows) -> None:
     assert rows["000-rule"].verdict == "holds"
-    assert rows["000-rule"].evidence == "relu/he_normal/forward: keeps; units: 128"
+    assert rows["000-rule"].evidence == "relu/he_normal/forward: keeps; units: 128; loss: 2.30124"
+    assert rows["000-words"].evidence == "1 holds, 2 fails"
 
 
 def test_untested_not_run_and_silent_claims(rows) -> None:
