@@ -251,7 +251,8 @@ def record_verdict(
         verdict: the verdict word.
         p: the Holm-adjusted p-values (difference, equivalence; ``None`` where there is none) of the test
             that decided it, if a test did: the verdict is then compared as :func:`record_family`'s are,
-            exactly unless a p-value lies near the level; otherwise exactly.
+            exactly unless a p-value lies near the level, and so are the words recorded beside it (a
+            tally, each setting's word), which turn with it; otherwise exactly.
         tolerances: per number, the tolerance of a trained quantity (rule ``seeds``); other floats are
             compared to float32 precision, words and counts exactly.
         numbers: field name -> value (str, bool, int or float).
@@ -262,16 +263,21 @@ def record_verdict(
     check_claim_id(claim_id)
     if not isinstance(verdict, str) or not verdict:
         raise InvalidArgumentError("verdict", verdict, "must be a non-empty word")
-    name = record_name(claim_id, "verdict")
-    if p is None:
-        out = [_emit(_entry(name, verdict, "exact", 0.0))]
-    else:
-        plain = [None if v is None else _plain(float(v)) for v in p]
-        out = [_emit({**_entry(name, verdict, "verdict", 0.0), "p": plain})]
+    plain = None if p is None else [None if v is None else _plain(float(v)) for v in p]
+
+    def word(name: str, value: str) -> dict[str, Any]:
+        return _emit(
+            _entry(name, value, "exact", 0.0) if plain is None else {**_entry(name, value, "verdict", 0.0), "p": plain}
+        )
+
+    out = [word(record_name(claim_id, "verdict"), verdict)]
     tolerances = tolerances or {}
     for field, value in numbers.items():
         where = record_name(claim_id, field)
-        out.append(record_within(where, value, tolerances[field]) if field in tolerances else record(where, value))
+        if field in tolerances:
+            out.append(record_within(where, value, tolerances[field]))
+        else:
+            out.append(word(where, value) if isinstance(value, str) else record(where, value))
     return out
 
 

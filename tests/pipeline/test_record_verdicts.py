@@ -149,8 +149,12 @@ def test_record_verdict_names_rules_and_tolerances() -> None:
     }
     assert (by["claim/000-all-learn/gap"]["rule"], by["claim/000-all-learn/gap"]["tolerance"]) == ("seeds", 0.3)
     assert by["claim/000-all-learn/diverged"]["rule"] == "exact"
-    tested = recorded.record_verdict("000-ranking", "holds", p=[0.03, None])[0]
+    tested, tally_entry, count = recorded.record_verdict(
+        "000-ranking", "holds", p=[0.03, None], tally="3 supported", tests=3
+    )
     assert tested["rule"] == "verdict" and tested["p"] == [0.03, None]
+    assert (tally_entry["rule"], tally_entry["p"]) == ("verdict", [0.03, None])  # a word beside it turns with it
+    assert count["rule"] == "exact"
     with pytest.raises(InvalidArgumentError, match="verdict"):
         recorded.record_verdict("000-ranking", "")
 
@@ -253,3 +257,17 @@ def test_a_sign_test_gives_its_counts_not_a_difference() -> None:
     assert (one["wins"], one["losses"], one["ties"]) == (1, 3, 1) and "difference" not in one
     both = {e["name"].rsplit("/", 1)[1]: e["value"] for e in recorded.record_tested("000-sensitivity", table)}
     assert both["difference_min"] == both["difference_max"] == pytest.approx(2.0)  # the t-test's alone
+
+
+def _claim(verdict: str, p: list, tally_word: str) -> dict[str, dict]:
+    entries = recorded.record_verdict("000-ranking", verdict, p=p, tally=tally_word)
+    return json.loads(json.dumps({e["name"]: e for e in entries}))
+
+
+def test_words_beside_a_tested_verdict_may_turn_with_it_near_the_level() -> None:
+    near = _claim("not established", [0.07, 0.6], "2 supported, 1 inconclusive")
+    assert recorded.compare(_claim("holds", [0.04, None], "3 supported"), near) == []
+    assert recorded.compare(_claim("holds", [1e-5, None], "3 supported"), near) == []  # the current run is near
+    far = _claim("not established", [0.5, 0.9], "2 supported, 1 inconclusive")
+    problems = recorded.compare(_claim("holds", [1e-5, None], "3 supported"), far)
+    assert [p.split(":")[0] for p in problems] == ["claim/000-ranking/verdict", "claim/000-ranking/tally"]
