@@ -156,3 +156,13 @@ class LedgerError(InitlabError, ValueError):
         self.problems = list(problems)
         listed = "\n".join(f"  - {p}" for p in self.problems)
         super().__init__(f"The claims ledger has {len(self.problems)} problem(s):\n{listed}")
+
+
+class UnknownClaimError(InitlabError, ValueError):
+    """A verdict names a claim id the ledger does not hold; ``close`` lists the ids that look like it."""
+
+    def __init__(self, claim_id: object, close: Sequence[str]):
+        self.claim_id = claim_id
+        self.close = list(close)
+        hint = f"close matches: {', '.join(self.close)}" if self.close else "no id of the ledger is close"
+        super().__init__(f"Claim {claim_id!r} is not in the claims ledger (initlab/claims/ledger.yaml); {hint}.")

@@ -12,7 +12,8 @@ markdown cell just before the evidence), with optional ``see_also`` (more eviden
 published tables of :mod:`initlab.sources` instead of repeating their numbers.
 
 :func:`load_ledger` reads it (once, from the installed package), :func:`get_claim` and :func:`margin`
-look entries up, and :func:`validate_ledger` checks it against the sources, the tables and the notebooks.
+look entries up (:func:`resolve_margin`: a margin given, else the ledger's), and :func:`validate_ledger`
+checks it against the sources, the tables and the notebooks.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ import yaml
 
 from initlab import sources
 from initlab.claims.entries import UNITS, Claim, parse_entries
-from initlab.errors import LedgerError, UnknownNameError
+from initlab.errors import InvalidArgumentError, LedgerError, UnknownNameError
 from initlab.paths import project_root
 
 LEDGER_FILE = "ledger.yaml"
@@ -81,6 +82,22 @@ def margin(claim_id: str, *, unit: str | None = None) -> float | None:
         InvalidArgumentError: the entry has several margins and ``unit`` names none of them.
     """
     return get_claim(claim_id).margin(unit=unit)
+
+
+def resolve_margin(value: float | None, claim_id: str, *, unit: str | None = None) -> float:
+    """``value`` when one is given (a sweep varying the margin, say), otherwise claim ``claim_id``'s margin
+    in the code's units (:func:`margin`).
+
+    Raises:
+        UnknownNameError: no entry has that id.
+        InvalidArgumentError: ``value`` is None and the entry states no margin (in ``unit``).
+    """
+    if value is not None:
+        return float(value)
+    found = margin(claim_id, unit=unit)
+    if found is None:
+        raise InvalidArgumentError("value", value, f"must be given: the ledger states no margin for {claim_id}")
+    return found
 
 
 # --------------------------------------------------------------------------- checking

@@ -21,6 +21,7 @@ Convergence speed (``orthogonal accelerates convergence``) uses
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -678,3 +679,12 @@ def catalogue_text(
         _orthogonal_bullet(speed, target),
     ]
     return Prose("\n".join(lines))
+
+
+def gradient_reading(summary: pd.DataFrame, inits: Sequence[str] = WARNED) -> dict[str, Any]:
+    """The page's warning on vanishing and exploding gradients beside :func:`gradient_summary`'s word for
+    each of ``inits`` (``<init>/gradient``: zero, vanishes, explodes or neither). *Descriptive*: the warning
+    is about scales too large or too small, which Keras' defaults for these initializers need not be, so
+    the words are shown and nothing is decided."""
+    present = [i for i in inits if i in summary.index]
+    return {"verdict": "descriptive", **{f"{i}/gradient": str(summary.loc[i, "verdict"]) for i in present}}

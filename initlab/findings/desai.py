@@ -41,13 +41,14 @@ TABLE_1 = {
 }
 
 
-def published_comparison(df: pd.DataFrame, digits: int = 2) -> pd.DataFrame:
-    """Table 1 of ``000`` in long form: each paper number beside where one run of ours lands.
+def published_rows(df: pd.DataFrame, digits: int = 2) -> pd.DataFrame:
+    """Table 1 of ``000`` in long form, as numbers: each paper number beside where one run of ours lands.
 
-    Rows are (quantity, init) for the initializers ``df`` holds. Columns: the paper's
-    number, our mean, the 95% prediction interval for one new run (both in percent,
-    rounded to ``digits`` as printed), and :func:`initlab.stats.judge_published`'s verdict
-    (``inside``, ``above``, ``below``; ``equal``/``differs`` when every seed is identical).
+    One row per (Table 1 column, init) for the initializers ``df`` holds: ``column`` (Table 1's name,
+    e.g. ``test_acc``), ``quantity`` (in words), ``init``, ``paper``, ``ours_mean``, and the 95% prediction
+    interval for one new run ``ours_pi_low``, ``ours_pi_high`` (percent, rounded to ``digits`` as printed,
+    clipped to 0-100), ``verdict`` (:func:`initlab.stats.judge_published`'s: ``inside``, ``above``,
+    ``below``; ``equal``/``differs`` when every seed is identical) and ``seeds``.
     """
     paper = desai_table().set_index("init")
     inits = [i for i in paper.index if i in set(df["init"])]
@@ -59,19 +60,46 @@ def published_comparison(df: pd.DataFrame, digits: int = 2) -> pd.DataFrame:
                 runs.loc[runs["init"] == init, value].to_numpy(dtype=float), paper.loc[init, col], digits=digits
             )
             # an accuracy cannot leave [0, 100]%: the printed bounds are clipped (the verdict is unchanged)
-            low, high = max(j["low"], 0.0), min(j["high"], 100.0)
-            interval = fmt_interval(low, high, digits=digits, bracketed=False) if np.isfinite(j["low"]) else "n/a"
             rows.append(
                 {
+                    "column": col,
                     "quantity": label,
                     "init": init,
-                    "paper (%)": f"{j['published']:.{digits}f}",
-                    "ours, mean (%)": f"{j['mean']:.{digits}f}" if np.isfinite(j["mean"]) else "n/a",
-                    "ours, 95% PI for one run (%)": interval,
-                    "paper vs. PI": j["verdict"],
+                    "paper": j["published"],
+                    "ours_mean": j["mean"],
+                    "ours_pi_low": max(j["low"], 0.0) if np.isfinite(j["low"]) else np.nan,
+                    "ours_pi_high": min(j["high"], 100.0) if np.isfinite(j["high"]) else np.nan,
+                    "verdict": j["verdict"],
                     "seeds": j["n"],
                 }
             )
+    return pd.DataFrame(rows)
+
+
+def published_comparison(df: pd.DataFrame, digits: int = 2) -> pd.DataFrame:
+    """Table 1 of ``000`` in long form, as printed: each paper number beside where one run of ours lands.
+
+    Rows are (quantity, init) for the initializers ``df`` holds. Columns: the paper's
+    number, our mean, the 95% prediction interval for one new run (both in percent,
+    rounded to ``digits`` as printed), and :func:`initlab.stats.judge_published`'s verdict
+    (``inside``, ``above``, ``below``; ``equal``/``differs`` when every seed is identical);
+    the numbers are :func:`published_rows`'.
+    """
+    rows = []
+    for _, r in published_rows(df, digits).iterrows():
+        low, high = r["ours_pi_low"], r["ours_pi_high"]
+        interval = fmt_interval(low, high, digits=digits, bracketed=False) if np.isfinite(low) else "n/a"
+        rows.append(
+            {
+                "quantity": r["quantity"],
+                "init": r["init"],
+                "paper (%)": f"{r['paper']:.{digits}f}",
+                "ours, mean (%)": f"{r['ours_mean']:.{digits}f}" if np.isfinite(r["ours_mean"]) else "n/a",
+                "ours, 95% PI for one run (%)": interval,
+                "paper vs. PI": r["verdict"],
+                "seeds": r["seeds"],
+            }
+        )
     return pd.DataFrame(rows).set_index(["quantity", "init"])
 
 

@@ -1,4 +1,5 @@
-"""``initlab reproduce``: execute every notebook with papermill, clean it, and write the summary.
+"""``initlab reproduce``: execute every notebook with papermill, clean it, and write the summary and the
+claims table.
 
 Nothing committed is damaged by a failed or interrupted run: each notebook runs
 into a working copy (kept in ``data/partial/`` when it fails) and replaces the
@@ -15,7 +16,9 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+import initlab.claims.table as claims_table
 import initlab.pipeline.summary as summary
+from initlab.claims import load_ledger
 from initlab.errors import InitlabError, InvalidArgumentError, NotebookFailedError, UnknownNameError
 from initlab.files import copy_file, replace_files
 from initlab.paths import data_dir, project_root
@@ -183,6 +186,7 @@ def reproduce(
             failed = _execute_all(paths, out_dir, quick=quick, update_baselines=update_baselines, progress=progress)
     done = [p for p in paths if p.name not in failed]
     built = _write_summary(done, out_dir, quick=quick, keep_others=bool(notebooks or failed))
+    _write_claims(out_dir or (project_root() / "notebooks"), quick=quick)
     code = 0 if built and not failed else 1
     if summary_only:
         print("summary rebuilt from the cache" if code == 0 else "summary not rebuilt (see above)")
@@ -247,6 +251,16 @@ def _execute_one(path: Path, target: Path, label: str, *, quick: bool, bar: Note
         bar.say(f"    warning: {path.name}: {problem}", err=True)
     bar.say(f"    done in {time.perf_counter() - start:.0f} s")
     return True
+
+
+def _write_claims(folder: Path, *, quick: bool) -> None:
+    """Write the claims table (``claims.csv``, ``claims.md``) from the verdicts the executed notebooks in
+    ``folder`` recorded, every notebook there (:mod:`initlab.claims.table`)."""
+    records = {p.name: read_records(p) for p in sorted(folder.glob("[0-9][0-9]_*.ipynb"))}
+    rows = claims_table.claim_rows(load_ledger(), records)
+    note = "Quick profile: small subsets, 1-2 epochs and 2 seeds, not the budgets listed." if quick else ""
+    csv, md = claims_table.write(rows, folder, note=note)
+    print(f"claims: {len(rows)} claims of the ledger with their verdicts -> {csv.name}, {md.name}")
 
 
 def _write_summary(done: Sequence[Path], out_dir: Path | None, *, quick: bool, keep_others: bool) -> bool:

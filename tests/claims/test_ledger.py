@@ -1,5 +1,5 @@
 """The claims ledger: the real one passes its checks, each check catches a hand-made bad entry, every
-published cell is referenced, and the margins it states are the ones the code runs with."""
+published cell is referenced, and the code takes its margins from it (none is written into the findings)."""
 
 from __future__ import annotations
 
@@ -21,7 +21,15 @@ import tomllib
 import yaml
 
 from initlab import sources
-from initlab.claims import get_claim, ledger_problems, load_ledger, margin, parse_entries, validate_ledger
+from initlab.claims import (
+    get_claim,
+    ledger_problems,
+    load_ledger,
+    margin,
+    parse_entries,
+    resolve_margin,
+    validate_ledger,
+)
 from initlab.claims.ledger import LEDGER_FILE, PHRASE_WORDS, source_files
 from initlab.errors import InvalidArgumentError, LedgerError, UnknownNameError
 from initlab.pipeline.parameters import read_parameters
@@ -185,91 +193,113 @@ def test_phrases_find_their_place_and_claims_are_paraphrases() -> None:
 
 # --------------------------------------------------------------------------- margins the code runs with
 
-
-def _module_constant(module: str, name: str) -> float:
-    tree = ast.parse((FINDINGS / module).read_text(encoding="utf-8"))
-    for node in tree.body:
-        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name for t in node.targets):
-            return ast.literal_eval(node.value)
-    raise LookupError(f"{module} has no constant {name}")
+MARGIN_NAME = re.compile(r"(^|_)(delta|window|margin)(_|$)", re.IGNORECASE)
 
 
-def _default(module: str, function: str, argument: str) -> float:
-    tree = ast.parse((FINDINGS / module).read_text(encoding="utf-8"))
+def _numeric(node: ast.AST | None) -> bool:
+    return isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool)
+
+
+def _margin_constants(path: Path) -> list[str]:
+    """Margins written into a module: a module constant named like one, or such a parameter's numeric default."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found = [
+        f"{path.name}: {t.id} = {ast.unparse(node.value)}"
+        for node in tree.body
+        if isinstance(node, (ast.Assign, ast.AnnAssign)) and _numeric(node.value)
+        for t in (node.targets if isinstance(node, ast.Assign) else [node.target])
+        if isinstance(t, ast.Name) and MARGIN_NAME.search(t.id)
+    ]
     for node in ast.walk(tree):
-        if isinstance(node, ast.FunctionDef) and node.name == function:
-            args = node.args.args + node.args.kwonlyargs
-            defaults = [None] * (len(node.args.args) - len(node.args.defaults)) + node.args.defaults
-            defaults += node.args.kw_defaults
-            return next(ast.literal_eval(d) for a, d in zip(args, defaults) if a.arg == argument)
-    raise LookupError(f"{module} has no function {function}")
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            a = node.args
+            positional = a.args[len(a.args) - len(a.defaults) :]
+            pairs = list(zip(positional, a.defaults)) + list(zip(a.kwonlyargs, a.kw_defaults))
+            found += [
+                f"{path.name}: {node.name}({arg.arg}={ast.unparse(d)})"
+                for arg, d in pairs
+                if MARGIN_NAME.search(arg.arg) and _numeric(d)
+            ]
+    return found
 
 
-def _parameter(notebook: str, name: str) -> float:
-    return read_parameters(NOTEBOOKS / notebook, injected=False)[name]
+def test_no_margin_is_written_into_the_findings() -> None:
+    """Every δ the findings use comes from the ledger: no module constant, no numeric default."""
+    found = [c for path in sorted(FINDINGS.rglob("*.py")) for c in _margin_constants(path)]
+    assert found == []
 
 
-# (claim, unit, where the code holds the margin today, its value there)
-CODE_MARGINS = [
-    ("000-improper-init-fails", "pp", "01 delta", lambda: _parameter("01_symmetry_problem.ipynb", "delta")),
-    (
-        "000-homogeneous-local-minimum",
-        "pp",
-        "01 width_one_delta",
-        lambda: _parameter("01_symmetry_problem.ipynb", "width_one_delta"),
-    ),
-    ("002-he-best-relu", "pp", "02 delta", lambda: _parameter("02_activation_histograms.ipynb", "delta")),
-    (
-        "002-he-best-relu",
-        "pp",
-        "histograms.accuracy_claims",
-        lambda: _default("histograms.py", "accuracy_claims", "delta"),
-    ),
-    ("002-he-histogram", "pp", "02 share_delta", lambda: _parameter("02_activation_histograms.ipynb", "share_delta")),
-    (
-        "002-he-histogram",
-        "pp",
-        "histograms.activation_claims",
-        lambda: _default("histograms.py", "activation_claims", "share_delta"),
-    ),
-    (
-        "002-lecun-histogram",
-        "%",
-        "02 relative_delta",
-        lambda: _parameter("02_activation_histograms.ipynb", "relative_delta"),
-    ),
-    (
-        "002-lecun-histogram",
-        "%",
-        "histograms.activation_claims",
-        lambda: _default("histograms.py", "activation_claims", "relative_delta"),
-    ),
-    ("000-ranking", "pp", "03 delta", lambda: _parameter("03_mnist_four_initializers.ipynb", "delta")),
-    (
-        "000-convergence-speed",
-        "epochs",
-        "speed.speed_family",
-        lambda: _default("speed.py", "speed_family", "delta_epochs"),
-    ),
-    ("001-ranking-mnist", "pp", "patel_ranking.DELTA", lambda: _module_constant("patel_ranking.py", "DELTA")),
-    ("003-orthogonal-speed", "pp", "05 delta", lambda: _parameter("05_keras_catalogue.ipynb", "delta")),
-    (
-        "003-orthogonal-speed",
-        "epochs",
-        "speed.speed_family",
-        lambda: _default("speed.py", "speed_family", "delta_epochs"),
-    ),
-    ("004-snn-any-start", "pp", "deep.grid.DELTA", lambda: _module_constant("deep/grid.py", "DELTA")),
-    ("07-washout", "pp", "07 delta", lambda: _parameter("07_optimizers.ipynb", "delta")),
-    ("07-best-rate-window", "pp", "07 window", lambda: _parameter("07_optimizers.ipynb", "window")),
-    ("07-best-rate-window", "pp", "optimizers.WINDOW", lambda: _module_constant("optimizers.py", "WINDOW")),
-    ("08-isometry-speed", "pp", "criticality.DELTA", lambda: _module_constant("criticality.py", "DELTA")),
+def test_the_scan_finds_a_margin_written_in(tmp_path: Path) -> None:
+    module = tmp_path / "m.py"
+    module.write_text("DELTA = 0.02\nWINDOW: float = 0.01\ndef f(x, delta=0.005, *, delta_epochs=0.5, n=3): ...\n")
+    assert len(_margin_constants(module)) == 4
+
+
+@pytest.mark.parametrize("path", sorted(NOTEBOOKS.glob("0*.ipynb")), ids=lambda p: p.stem)
+def test_notebook_margins_default_to_the_ledger(path: Path) -> None:
+    """A notebook's margin parameters are None by default, meaning the ledger's (a sweep may still set them)."""
+    params = read_parameters(path, injected=False)
+    assert {k: v for k, v in params.items() if MARGIN_NAME.search(k) and v is not None} == {}
+
+
+def _claim_constants() -> dict[str, str]:
+    """The ledger ids the findings name as the source of their margins (``*_CLAIM = "<id>"``)."""
+    found = {}
+    for path in FINDINGS.rglob("*.py"):
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant):
+                found |= {
+                    f"{path.stem}.{t.id}": node.value.value
+                    for t in node.targets
+                    if isinstance(t, ast.Name) and t.id.endswith("_CLAIM")
+                }
+            elif isinstance(node, ast.Assign) and isinstance(node.value, ast.Tuple):
+                for t in node.targets:
+                    if isinstance(t, ast.Tuple):
+                        found |= {
+                            f"{path.stem}.{n.id}": v.value
+                            for n, v in zip(t.elts, node.value.elts)
+                            if isinstance(n, ast.Name) and n.id.endswith("_CLAIM") and isinstance(v, ast.Constant)
+                        }
+    return found
+
+
+def test_the_findings_name_claims_with_margins() -> None:
+    named = _claim_constants()
+    assert len(named) >= 7, named
+    assert {where: margin(claim) for where, claim in named.items() if margin(claim) is None} == {}
+
+
+# The margins the committed results were computed with (before the ledger held them): a change is on purpose.
+PINNED = [
+    ("000-improper-init-fails", "pp", 0.005),
+    ("000-homogeneous-local-minimum", "pp", 0.05),
+    ("002-he-best-relu", "pp", 0.005),
+    ("002-he-histogram", "pp", 0.02),
+    ("002-lecun-histogram", "%", 0.10),
+    ("000-ranking", "pp", 0.005),
+    ("000-convergence-speed", "epochs", 0.5),
+    ("001-ranking-mnist", "pp", 0.0025),
+    ("003-orthogonal-speed", "pp", 0.005),
+    ("003-orthogonal-speed", "epochs", 0.5),
+    ("004-snn-any-start", "pp", 0.02),
+    ("07-washout", "pp", 0.005),
+    ("07-best-rate-window", "pp", 0.01),
+    ("08-isometry-speed", "pp", 0.02),
 ]
 
 
-@pytest.mark.parametrize("claim_id, unit, where, value", CODE_MARGINS, ids=[f"{c[0]} <- {c[2]}" for c in CODE_MARGINS])
-def test_the_ledger_states_the_margins_the_code_runs_with(claim_id, unit, where, value) -> None:
-    assert margin(claim_id, unit=unit) == pytest.approx(value()), where
+@pytest.mark.parametrize("claim_id, unit, value", PINNED, ids=[f"{c}/{u}" for c, u, _ in PINNED])
+def test_the_margins_are_those_the_results_were_computed_with(claim_id: str, unit: str, value: float) -> None:
+    assert margin(claim_id, unit=unit) == pytest.approx(value)
+
+
+def test_resolve_margin_prefers_a_given_value() -> None:
+    assert resolve_margin(None, "000-ranking") == pytest.approx(0.005)
+    assert resolve_margin(0.01, "000-ranking") == 0.01
+    assert resolve_margin(None, "000-convergence-speed", unit="epochs") == pytest.approx(0.5)
+    with pytest.raises(InvalidArgumentError, match="no margin for 000-table1-test"):
+        resolve_margin(None, "000-table1-test")
 
 
 # --------------------------------------------------------------------------- each check on a bad entry

@@ -126,7 +126,9 @@ def test_speed_values_censor_runs_that_never_reach_the_target() -> None:
 
 
 def test_speed_family_tests_each_measure_and_corrects_them_together() -> None:
-    t = speed.speed_family(_runs({"a": A_CURVES, "b": B_CURVES}), [("a", "b")], target=0.97, delta=0.005)
+    t = speed.speed_family(
+        _runs({"a": A_CURVES, "b": B_CURVES}), [("a", "b")], target=0.97, delta=0.005, delta_epochs=0.5
+    )
     assert t["metric"].tolist() == ["epoch1", "auc", "epochs"]
     assert t["name"].tolist() == ["epoch1/a > b", "auc/a > b", "epochs/a > b"]
     e1, _, ep = (t.iloc[i] for i in range(3))
@@ -139,10 +141,14 @@ def test_speed_family_tests_each_measure_and_corrects_them_together() -> None:
 
 def test_speed_family_exact_and_not_tested_epochs() -> None:
     df = _runs({"a": A_CURVES, "b": B_CURVES})
-    exact = speed.speed_family(df, [("a", "b")], target=0.98, delta=0.005).set_index("metric").loc["epochs"]
+    exact = (
+        speed.speed_family(df, [("a", "b")], target=0.98, delta=0.005, delta_epochs=0.5)
+        .set_index("metric")
+        .loc["epochs"]
+    )
     # a reaches 0.98 at epoch 3 in every seed, b never (counted as 4): +1 epoch in every seed
     assert exact["exact"] and exact["mean"] == 1.0 and exact["verdict"] == "supported"
-    t = speed.speed_family(df, [("a", "b")], target=0.982, delta=0.005)
+    t = speed.speed_family(df, [("a", "b")], target=0.982, delta=0.005, delta_epochs=0.5)
     ep = t.set_index("metric").loc["epochs"]  # only seed 2 (a: 0.985) reaches it: fewer than 2 seeds
     assert ep["verdict"] == "not tested" and ep["seeds_reached"] == 1 and math.isnan(ep["p_adj"])
     tested = t[t["metric"] != "epochs"]
@@ -255,7 +261,7 @@ def test_findings_text_names_test_correction_and_seeds_for_each_item() -> None:
     df = _runs(curves, train_offset=0.01)
     gaps = desai.paper_gaps(DESAI_RANKING)
     ranking = ranking_verdict(df, DESAI_RANKING, 0.005, gaps=gaps)
-    speed_claims = speed.speed_family(df, speed.ordered_pairs(DESAI_RANKING), 0.97, delta=0.005)
+    speed_claims = speed.speed_family(df, speed.ordered_pairs(DESAI_RANKING), 0.97, delta=0.005, delta_epochs=0.5)
     eq = desai.equivalence_family(df, DESAI_RANKING, 0.005)
     text = desai.findings_text(
         published=desai.published_comparison(df),

@@ -252,6 +252,7 @@ def test_summary_only_never_trains_and_names_what_is_missing(tmp_path, monkeypat
     monkeypatch.setattr(training.engines, "train_stack", lambda *a, **k: pytest.fail("summary-only trained"))
     monkeypatch.setattr(training.engines, "train", lambda *a, **k: pytest.fail("summary-only trained"))
     monkeypatch.setattr(reproduce, "data_dir", lambda: tmp_path / "data")
+    monkeypatch.setattr(reproduce, "_write_claims", lambda folder, quick: None)  # the checkout's table stays as it is
     before = (reproduce.project_root() / "notebooks" / "summary.csv").read_bytes()
     assert reproduce.reproduce(notebooks=["03"], summary_only=True) == 1
     err = capsys.readouterr().err
@@ -303,3 +304,42 @@ def test_the_progress_flag_defaults_to_whether_stderr_is_a_terminal(flags, termi
     monkeypatch.setattr(sys, "stderr", Stderr())
     assert main(["reproduce", "--quick", *flags]) == 0
     assert asked["progress"] is shown and asked["quick"] is True
+
+
+def _executed(path: Path, records: list[dict]) -> None:
+    """A notebook as an executed one holds it: one code cell whose outputs are ``records``."""
+    from initlab.pipeline.recorded import MIME
+
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("recorded")
+    cell.outputs = [nbformat.v4.new_output("display_data", data={MIME: r}) for r in records]
+    nb.cells = [cell]
+    nbformat.write(nb, path)
+
+
+def test_summary_only_rebuilds_the_claims_table_from_the_notebooks(tmp_path, monkeypatch, capsys) -> None:
+    import csv
+
+    from initlab import training
+    from initlab.claims import load_ledger
+    from initlab.pipeline import reproduce
+
+    root = _project(tmp_path, monkeypatch, {})
+    monkeypatch.setenv("INITLAB_CACHE", str(tmp_path / "empty-cache"))
+    monkeypatch.setattr(training.engines, "train_stack", lambda *a, **k: pytest.fail("summary-only trained"))
+    monkeypatch.setattr(training.engines, "train", lambda *a, **k: pytest.fail("summary-only trained"))
+    verdict = {"name": "claim/000-ranking/verdict", "value": "holds", "rule": "verdict", "tolerance": 0.0, "p": [0.01]}
+    _executed(root / "notebooks" / "03_mnist_four_initializers.ipynb", [verdict])
+    reproduce.reproduce(summary_only=True)
+    assert "claims.csv, claims.md" in capsys.readouterr().out
+    rows = {r["id"]: r for r in csv.DictReader((root / "notebooks" / "claims.csv").open())}
+    assert len(rows) == len(load_ledger())
+    assert rows["000-ranking"]["verdict"] == "holds"
+    assert rows["000-ranking"]["link"] == "03_mnist_four_initializers.ipynb#evidence-desai-ranking"
+    assert rows["000-he-close-to-glorot"]["verdict"] == "no verdict recorded"  # 03 ran, recorded nothing on it
+    assert rows["001-ranking-mnist"]["verdict"] == "not run"  # 04 is not in the folder
+    assert rows["003-orthogonal-width-depth"]["verdict"].startswith("untested: ")
+    assert (
+        "[03#evidence-desai-ranking](03_mnist_four_initializers.ipynb#evidence-desai-ranking)"
+        in (root / "notebooks" / "claims.md").read_text()
+    )

@@ -16,7 +16,7 @@ from initlab.stats import final_epochs, mean_ci
 from initlab.training.optimizers import resolved_learning_rate
 from initlab.training.study import Study, run_each, run_options
 
-DELTA = 0.02  # equivalence margin: 2 pp of test accuracy, below the seed-to-seed spread of one set-up
+MARGIN_CLAIM = "004-snn-any-start"  # the ledger entry whose margin (δ) every claim family of 06 uses
 
 
 # The variance scaling each activation is usually paired with, and a mismatched one.

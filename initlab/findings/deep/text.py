@@ -8,12 +8,13 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from initlab.claims import resolve_margin
 from initlab.findings.deep.claims import rate_text, setup_name
 from initlab.findings.deep.grid import (
     COLLAPSE,
-    DELTA,
     FAILS,
     FAMILIES,
+    MARGIN_CLAIM,
     PREPROCESS_WORDS,
     SNN_ANSWERS,
     SNN_REFERENCE,
@@ -294,8 +295,10 @@ def diagnosis_text(chosen: pd.DataFrame, diag: pd.DataFrame, depth: int) -> str:
     return "\n".join(lines)
 
 
-def family_text(tests: pd.DataFrame, family: str, seeds: int, *, delta: float = DELTA) -> Prose:
-    """One family's tests in words: the claim, the method, one line per test and the counts."""
+def family_text(tests: pd.DataFrame, family: str, seeds: int, *, delta: float | None = None) -> Prose:
+    """One family's tests in words: the claim, the method, one line per test and the counts (``delta``: the
+    margin the tests used, default the claims ledger's)."""
+    delta = resolve_margin(delta, MARGIN_CLAIM)
     t = tests[tests["family"] == family]
     unit = "pp of validation accuracy averaged over the epochs" if VALUES.get(family) == "auc" else "pp"
     lines = [
@@ -312,7 +315,7 @@ def family_text(tests: pd.DataFrame, family: str, seeds: int, *, delta: float = 
     return Prose("\n".join(lines))
 
 
-def families_text(tests: pd.DataFrame, seeds: int, delta: float = DELTA) -> Prose:
+def families_text(tests: pd.DataFrame, seeds: int, delta: float | None = None) -> Prose:
     """Every family of :func:`claim_tests` in words (:func:`family_text`), in the order they were tested."""
     return Prose("\n\n".join(family_text(tests, f, seeds, delta=delta) for f in dict.fromkeys(tests["family"])))
 
@@ -423,10 +426,12 @@ def findings_text(
     seeds: int,
     default: float,
     rates: Sequence[float],
-    delta: float = DELTA,
+    delta: float | None = None,
 ) -> Prose:
     """The notebook's closing text: propagation, trainability (default and chosen rates), the starts at the
-    deepest depth, each claim's verdicts, and the method behind every verdict."""
+    deepest depth, each claim's verdicts, and the method behind every verdict (``delta``: the tests' margin,
+    default the claims ledger's)."""
+    delta = resolve_margin(delta, MARGIN_CLAIM)
     deepest = int(chosen["depth"].max())
     lines = [
         "**Signal propagation at initialization** (activation std forwards, gradient norm backwards; a "
