@@ -17,17 +17,20 @@ import numpy as np
 import pandas as pd
 
 from initlab.findings.speed import ordered_pairs, per_run, seeds_phrase
-from initlab.report import Prose, fmt_diff_ci, fmt_interval, verdict_counts
+from initlab.report import Prose, fmt_diff_ci, fmt_interval, fmt_seeds, verdict_counts
 from initlab.sources import desai_table
 from initlab.stats import (
     ALPHA,
     BORDERLINE,
+    VERDICT_WORDS,
     compare_pairs,
+    gap_outside_ci,
     is_borderline,
     judge_published,
     mean_ci,
     paired_values,
     seeds_needed,
+    seeds_needed_interval,
     verdict_label,
 )
 
@@ -134,8 +137,12 @@ def paper_gaps(claimed: Sequence[str], column: str = "test_acc") -> list[float]:
     return [float(paper[a] - paper[b]) / 100 for a, b in zip(claimed[:-1], claimed[1:])]
 
 
-def _seed_count(n: float) -> str:
-    return "n/a" if not np.isfinite(n) and not np.isinf(n) else "more than 10,000" if np.isinf(n) else f"{int(n)}"
+def _seed_count(gap: float, sd: float, n: int, alpha: float = ALPHA) -> str:
+    """Seeds needed with their 95% interval (:func:`initlab.report.fmt_seeds`), ``"n/a"`` with no spread."""
+    need = seeds_needed(gap, sd, alpha)
+    if np.isnan(need):
+        return "n/a"
+    return fmt_seeds(need, *seeds_needed_interval(gap, sd, n, alpha))
 
 
 def gap_seeds(
@@ -145,7 +152,8 @@ def gap_seeds(
 
     Two columns of seeds: for that test alone (level α), and for the strictest step of
     Holm's correction over the ``len(gaps)`` steps (level α / len(gaps)), an upper bound
-    for the family.
+    for the family. Each is ``"14 (95% CI 6–140)"``, its interval from the spread's; ``"—"``
+    where that interval is unbounded or its ends lie more than 100× apart.
 
     Returns:
         One row per step ``a > b``: the claimed gap and our mean difference (pp), the
@@ -162,8 +170,8 @@ def gap_seeds(
                 "paper gap (pp)": round(100 * gap, 2),
                 "ours (pp)": round(100 * ci["mean"], 2) if np.isfinite(ci["mean"]) else np.nan,
                 "sd of differences (pp)": round(100 * ci["std"], 3) if np.isfinite(ci["std"]) else np.nan,
-                "seeds: alone": _seed_count(seeds_needed(gap, ci["std"])),
-                f"seeds: within {m} steps (α/{m})": _seed_count(seeds_needed(gap, ci["std"], ALPHA / m)),
+                "seeds: alone": _seed_count(gap, ci["std"], ci["n"]),
+                f"seeds: within {m} steps (α/{m})": _seed_count(gap, ci["std"], ci["n"], ALPHA / m),
                 "seeds now": ci["n"],
             }
         )
@@ -171,35 +179,40 @@ def gap_seeds(
 
 
 def gap_text(gaps: pd.DataFrame, ranking: pd.DataFrame) -> Prose:
-    """What :func:`gap_seeds` means for each step, given the step's verdict (``ranking``, same order).
+    """What :func:`gap_seeds` means for each step, given the step's verdict and CI (``ranking``, same order).
 
-    Where we ran at least the seeds the family needs and the step is still not supported,
-    a gap as large as the paper's would most likely have been found: the true gap is smaller.
+    The paper's gap is said to be absent only where our 95% CI excludes it (on zero's side);
+    seeds enough for 80% power, by a spread from a few seeds, do not show it.
     """
     family_col = next(c for c in gaps.columns if c.startswith("seeds: within"))
     parts = []
-    for (step, g), verdict in zip(gaps.iterrows(), ranking["verdict"]):
-        need, now = g[family_col], int(g["seeds now"])
+    ci = zip(ranking.get("ci_low", [np.nan] * len(ranking)), ranking.get("ci_high", [np.nan] * len(ranking)))
+    for (step, g), verdict, (low, high) in zip(gaps.iterrows(), ranking["verdict"], ci):
+        need, now, gap = g[family_col], int(g["seeds now"]), g["paper gap (pp)"]
+        word = VERDICT_WORDS.get(verdict, verdict)
+        count = need.split(" ")[0]
         if verdict == "supported":
             parts.append(f"{step}: resolved, supported with {now} seeds")
-        elif need.isdigit() and now >= int(need):
-            gap = g["paper gap (pp)"]
+        elif gap_outside_ci(gap / 100, low, high):
             parts.append(
-                f"{step}: {now} seeds are at least the {need} that would find the paper's {gap:.2f} pp "
-                f"gap with 80% power, and the step is {verdict} (ours {g['ours (pp)']:+.2f} pp): a gap as "
-                "large as the paper's is unlikely"
+                f"{step}: the paper's {gap:.2f} pp lies outside our 95% CI "
+                f"{fmt_interval(low, high, scale=100, signed=True)} and the step is {word}: a gap as large as "
+                "the paper's is not there"
             )
-        elif need.isdigit():
+        elif count.isdigit() and now >= int(count):
             parts.append(
-                f"{step}: {need} seeds would find the paper's {g['paper gap (pp)']:.2f} pp gap with 80% "
-                f"power, {now} were run"
+                f"{step}: {now} seeds are at least the {need} that would find the paper's {gap:.2f} pp gap with "
+                f"80% power, and the step is {word} (ours {g['ours (pp)']:+.2f} pp), but the paper's gap is not "
+                "outside our 95% CI, so its absence is not shown"
             )
+        elif count.isdigit():
+            parts.append(f"{step}: {need} seeds would find the paper's {gap:.2f} pp gap with 80% power, {now} were run")
+        elif need.startswith("more"):
+            parts.append(f"{step}: {need} seeds (from our spread, the paper's gap cannot be resolved in practice)")
+        elif need == "—":
+            parts.append(f"{step}: the spread of {now} seeds is too uncertain to say how many would resolve it")
         else:
-            parts.append(
-                f"{step}: {need} seeds (from our spread, the paper's gap cannot be resolved in practice)"
-                if need.startswith("more")
-                else f"{step}: no estimate (our differences have no spread)"
-            )
+            parts.append(f"{step}: no estimate (our differences have no spread)")
     return Prose("; ".join(parts) + ".")
 
 
@@ -275,7 +288,7 @@ def ranking_whole(ranking: pd.DataFrame, delta: float) -> str:
         return "holds: every step is supported"
     if (v == "reversed").any():
         return f"is contradicted: {int((v == 'reversed').sum())} step(s) reversed"
-    return f"is not established ({verdict_counts(ranking)}; equivalent means within ±{100 * delta:g} pp)"
+    return f"is not established ({verdict_counts(ranking)}; negligible means equivalent within ±{100 * delta:g} pp)"
 
 
 def _words(table: pd.DataFrame, delta: float, scale: float = 100.0, unit: str = "pp") -> str:

@@ -15,9 +15,9 @@ import pandas as pd
 
 from initlab.claims import resolve_margin
 from initlab.findings.patel import CLAIMED, FAIL_BELOW, identified
-from initlab.report import Prose, fmt_ci, fmt_diff_ci, protocol_text, verdict_counts
+from initlab.report import Prose, fmt_ci, fmt_diff_ci, fmt_seeds, protocol_text, verdict_counts
 from initlab.sources import patel_tables
-from initlab.stats import mean_ci, paired_test, paired_values, test_family, verdict_label
+from initlab.stats import gap_outside_ci, mean_ci, paired_test, paired_values, test_family, verdict_label
 
 MARGIN_CLAIM = "001-ranking-mnist"  # the ledger entry whose margin (δ) the ranking family uses (one for its claims)
 METRIC_NAMES = {"accuracy": "training accuracy", "test_accuracy": "test accuracy"}
@@ -63,7 +63,8 @@ def ranking_family(
 
 def ranking_markdown(family: pd.DataFrame, delta: float | None = None) -> Prose:
     """The family as a Markdown table: paper gap, our difference with its CI, Holm p, verdict, seeds for the
-    paper's gap (``delta``: the margin it was tested with, default the ledger's)."""
+    paper's gap with their 95% interval (:func:`initlab.report.fmt_seeds`: "—" where not shown; ``delta``: the
+    margin it was tested with, default the ledger's)."""
     delta = resolve_margin(delta, MARGIN_CLAIM)
     head = [
         "dataset",
@@ -73,7 +74,7 @@ def ranking_markdown(family: pd.DataFrame, delta: float | None = None) -> Prose:
         "ours (pp) [95% CI]",
         "Holm p",
         "verdict",
-        "seeds for the paper's gap",
+        "seeds for the paper's gap (95% CI)",
     ]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for _, r in family.iterrows():
@@ -84,14 +85,7 @@ def ranking_markdown(family: pd.DataFrame, delta: float | None = None) -> Prose:
         else:
             ours = fmt_diff_ci(r["mean"], r["ci_low"], r["ci_high"], unit=None, label=None)
             p = f"{r['p_adj']:.3g}"
-        need = r["seeds_needed"]
-        need = (
-            "—"
-            if not np.isfinite(need) and not np.isinf(need)
-            else "more than 10,000"
-            if np.isinf(need)
-            else f"{int(need)}"
-        )
+        need = fmt_seeds(r["seeds_needed"], r.get("seeds_low", np.nan), r.get("seeds_high", np.nan))
         lines.append(
             f"| {r['dataset']} | {r['metric']} | {r['claim']} | {100 * r['gap']:+.2f} | {ours} | {p} | "
             f"**{verdict_label(r, delta)}** | {need} |"
@@ -115,19 +109,16 @@ def ranking_text(family: pd.DataFrame, delta: float | None = None) -> Prose:
         marks = int(g["borderline"].sum())
         tail = f" ({marks} of them borderline)" if marks else ""
         lines.append(f"- {dataset}, {metric}: {verdict_counts(g)}{tail}; the ranking {whole}.")
-    powered = family[
-        (family["verdict"] == "inconclusive")
-        & (family["seeds_needed"] <= family["n"])
-        & (family["mean"].abs() < family["gap"].abs())
-    ]
-    if len(powered):
-        named = "; ".join(powered["dataset"] + ", " + powered["metric"] + ": " + powered["claim"])
+    open_ = family[family["verdict"] == "inconclusive"]
+    absent = open_[[gap_outside_ci(g, lo, hi) for g, lo, hi in zip(open_["gap"], open_["ci_low"], open_["ci_high"])]]
+    if len(absent):
+        named = "; ".join(absent["dataset"] + ", " + absent["metric"] + ": " + absent["claim"])
         lines += [
             "",
-            f"{len(powered)} inconclusive step(s) ({named}) had, by our spread, seeds enough to resolve a "
-            f"gap of the paper's size (80% power before the correction) yet measured a smaller one: a hint, "
-            f"not a verdict, that the paper's gap is not there (the spread itself comes from "
-            f"{int(powered['n'].min())} seeds).",
+            f"{len(absent)} inconclusive step(s) ({named}) have a 95% CI that excludes the paper's gap, on the "
+            f"side of zero: a gap as large as the paper's is not there, though a smaller one may be (each CI "
+            f"on its own, not corrected over the family). A CI that contains the paper's gap says nothing of "
+            f"its absence, however many seeds ran.",
         ]
     n_data, n_metrics = family["dataset"].nunique(), family["metric"].nunique()
     family_name = (

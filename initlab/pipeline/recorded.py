@@ -172,9 +172,9 @@ def _near_level(entry: dict[str, Any]) -> bool:
 
     p = entry.get("p") or [None, None]
     near = [isinstance(v, float) and ALPHA / VERDICT_BAND <= v <= ALPHA * VERDICT_BAND for v in p]
-    if entry["value"] in ("supported", "reversed"):
-        return near[0]  # only the difference test can undo it
-    return any(near)  # equivalent or inconclusive: either test could decide otherwise
+    if entry["value"] == "equivalent":
+        return near[1]  # decided first (:func:`initlab.stats.decide`): only the equivalence test can undo it
+    return any(near)  # supported, reversed or inconclusive: either test could decide otherwise
 
 
 def read_records(path: str | Path) -> dict[str, dict[str, Any]]:

@@ -102,6 +102,15 @@ def test_an_equivalence_p_near_the_level_counts_too() -> None:
     assert recorded.compare(_records(("a > b", "equivalent", 0.7, 0.001, False)), far) != []
 
 
+def test_the_test_that_decides_first_is_the_one_that_counts() -> None:
+    # supported, its equivalence p near the level: another machine may call it negligible
+    ref = _records(("a > b", "supported", 0.001, 0.06, False))
+    assert recorded.compare(ref, _records(("a > b", "equivalent", 0.001, 0.04, False))) == []
+    # negligible is decided before the difference test: a difference p near the level is no excuse
+    ref = _records(("a > b", "equivalent", 0.06, 0.001, False))
+    assert recorded.compare(ref, _records(("a > b", "inconclusive", 0.5, 0.5, False))) != []
+
+
 def test_exact_rows_must_match_exactly() -> None:
     ref = _records(("a > b", "supported", 0.0, 1.0, True))
     assert recorded.compare(ref, _records(("a > b", "supported", 0.0, 1.0, True))) == []
