@@ -158,3 +158,18 @@ def test_write_puts_both_files_in_place(tmp_path: Path, rows) -> None:
     assert csv_path.read_text() == t.csv_text(list(rows.values()))
     assert md_path.read_text() == t.markdown(list(rows.values()))
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["claims.csv", "claims.md"]
+
+
+@pytest.mark.parametrize(
+    ("fields", "printed"),
+    [
+        ({"verdict": "equivalent", "difference": 0.1}, "negligible"),  # a paired difference inside ±δ
+        ({"verdict": "equivalent", "tests": 3}, "negligible"),
+        ({"verdict": "supported", "difference": 1.0}, "supported"),
+        ({"verdict": "equivalent"}, "equivalent"),  # an equivalence test's own word
+        ({"verdict": "inside"}, "inside"),
+    ],
+)
+def test_a_difference_inside_the_margin_prints_as_negligible(fields, printed) -> None:
+    found = {field: {"value": value} for field, value in fields.items()}
+    assert t.printed_word(found) == printed
