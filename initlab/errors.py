@@ -121,6 +121,16 @@ class UnsupportedLayerError(InitlabError, ValueError):
         super().__init__(f"{procedure} cannot handle layer {layer!r} ({layer_type}): {reason}.")
 
 
+class WorkersNotStartedError(InitlabError, RuntimeError):
+    """The Dask workers of a local cluster did not start."""
+
+    def __init__(self, reason: str):
+        super().__init__(
+            f"the Dask workers did not start ({reason}): a script that trains runs its work under "
+            "`if __name__ == \"__main__\":`, or sets INITLAB_WORKERS=1 to train in its own process"
+        )
+
+
 class NotebookFailedError(InitlabError):
     """A notebook stopped before its last cell; its target was not touched."""
 

@@ -23,10 +23,11 @@ import atexit
 import contextlib
 import logging
 import os
+import sys
 from collections.abc import Iterator
 from typing import Any
 
-from initlab.errors import InvalidArgumentError
+from initlab.errors import InvalidArgumentError, WorkersNotStartedError
 
 THREADS_ENV = "INITLAB_THREADS"  # threads per unit of work
 WORKERS_ENV = "INITLAB_WORKERS"  # units at once (default cores // threads); a sweep's kernels set 1
@@ -132,16 +133,28 @@ def start_cluster(*, threads: int | None = None) -> Any:
     import dask
     from distributed import LocalCluster
 
+    if _reimported_script():
+        raise WorkersNotStartedError("a worker process re-ran the script that starts them")
     n = threads_per_unit(threads)
     dask.config.set({"distributed.scheduler.allowed-failures": 3})  # a killed worker's unit trains elsewhere
-    return LocalCluster(
-        n_workers=worker_count(n),
-        threads_per_worker=1,  # Dask's task slots; TensorFlow's own threads are set by the environment
-        processes=True,
-        dashboard_address=":0",  # any free port: never a clash with another cluster's dashboard
-        silence_logs=logging.ERROR,
-        env=thread_environment(n),
-    )
+    try:
+        return LocalCluster(
+            n_workers=worker_count(n),
+            threads_per_worker=1,  # Dask's task slots; TensorFlow's own threads are set by the environment
+            processes=True,
+            dashboard_address=":0",  # any free port: never a clash with another cluster's dashboard
+            silence_logs=logging.ERROR,
+            env=thread_environment(n),
+        )
+    except RuntimeError as exc:
+        raise WorkersNotStartedError(str(exc).rstrip(".")) from exc
+
+
+def _reimported_script() -> bool:
+    """Whether this is a child process re-running the caller's script (``spawn`` imports it as
+    ``__mp_main__``): a script without a ``__main__`` guard would start workers from every worker."""
+    reimported = sys.modules.get("__mp_main__")  # some libraries alias it to __main__ in every process
+    return reimported is not None and reimported is not sys.modules.get("__main__")
 
 
 def close_local_clients() -> None:

@@ -155,3 +155,29 @@ def test_a_killed_worker_loses_no_finished_run(shared_cluster, tmp_path: Path) -
     assert set(rows["epoch"]) == {1, 2, 3, 4}
     assert len(list(cache.rglob("*.json"))) == 6
     assert all(p.stat().st_mtime_ns == t for p, t in first.items())  # finished runs were kept, not retrained
+
+
+UNGUARDED = """
+from initlab.training import Study
+
+study = Study("mnist", "mlp_128", ("he_normal", "glorot_uniform"), epochs=1, train_limit=64, test_limit=64)
+study.run(cache=False, max_stack=1)
+"""
+
+
+def test_a_script_without_a_main_guard_is_told_to_add_one(tmp_path: Path) -> None:
+    """Dask's workers re-import the script that starts them; one without a ``__main__`` guard would start
+    workers from every worker. The script stops with the one line that says what to do."""
+    import subprocess
+    import sys
+
+    pytest.importorskip("distributed")
+    script = tmp_path / "unguarded.py"
+    script.write_text(UNGUARDED)
+    env = {**os.environ, workers.WORKERS_ENV: "2", "INITLAB_CACHE": str(tmp_path / "cache")}
+    env.pop(workers.SCHEDULER_ENV, None)
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode != 0
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("initlab.errors.WorkersNotStartedError: the Dask workers did not start")
+    assert 'if __name__ == "__main__":' in last and "INITLAB_WORKERS=1" in last
