@@ -5,7 +5,7 @@ ReLU and 2x2 max-pooling, on 28x28x1 images, batch 32) in an XLA-compiled loop o
 100 steps, two ways in one process: XLA's own convolutions and max-pooling
 (``tf.nn.conv2d``, ``tf.nn.max_pool2d``), and the stacked engine's matmuls over
 image patches with their col2im gradient and first-maximum pooling
-(``initlab.training.stack``). Prints milliseconds per step and the GFLOP/s reached, to
+(``initlab.training.conv``, channels first). Prints milliseconds per step and the GFLOP/s reached, to
 compare with ``initlab bench``'s matmul rate.
 
     python benchmarks/xla_conv_probe.py
@@ -19,7 +19,7 @@ import time
 import numpy as np
 import tensorflow as tf
 
-from initlab import training
+from initlab.training import conv
 
 BATCH, STEPS = 32, 100
 
@@ -47,14 +47,15 @@ def main() -> None:
     x = tf.constant(rng.standard_normal((BATCH, 28, 28, 1)).astype(np.float32))
     w1 = tf.constant(rng.standard_normal((3, 3, 1, 32)).astype(np.float32) * 0.1)
     w2 = tf.constant(rng.standard_normal((3, 3, 32, 64)).astype(np.float32) * 0.05)
+    images = tf.transpose(x, [3, 0, 1, 2])  # (C, B, H, W), shared by the stack
 
     def xla_forward(w1, w2):
         h = tf.nn.max_pool2d(tf.nn.relu(tf.nn.conv2d(x, w1, 1, "VALID")), 2, 2, "VALID")
         return tf.reduce_sum(tf.nn.max_pool2d(tf.nn.relu(tf.nn.conv2d(h, w2, 1, "VALID")), 2, 2, "VALID"))
 
-    def patch_forward(w1, w2):  # one model: a stack of K = 1
-        h = training.program._pool(tf.nn.relu(training.program._conv(x[None], w1[None])), (2, 2))
-        return tf.reduce_sum(training.program._pool(tf.nn.relu(training.program._conv(h, w2[None])), (2, 2)))
+    def patch_forward(w1, w2):  # one model: a stack of K = 1, channels first (the engine's default)
+        h = conv.pool_channels_first(tf.nn.relu(conv.conv_channels_first(images, w1[None])), (2, 2))
+        return tf.reduce_sum(conv.pool_channels_first(tf.nn.relu(conv.conv_channels_first(h, w2[None])), (2, 2)))
 
     conv1, conv2 = 2 * 26 * 26 * 9 * 1 * 32, 2 * 11 * 11 * 9 * 32 * 64
     flops = STEPS * BATCH * (3 * (conv1 + conv2) - conv1)  # no gradient w.r.t. the images

@@ -25,6 +25,7 @@ import numpy as np
 import tensorflow as tf
 
 from initlab.errors import InvalidArgumentError
+from initlab.training.conv import CONV_LAYOUTS
 from initlab.training.optimizers import check_optimizer, get_optimizer_entry, resolved_learning_rate
 from initlab.training.program import (
     PRECISIONS,
@@ -132,6 +133,9 @@ class StackedModels:
         precision: ``"float32"``, or ``"bfloat16"`` for the matmuls (weights, optimizer
             state and the loss stay float32).
         jit: compile with XLA.
+        conv_layout: how convolutional layers hold their activations, a name of
+            :data:`initlab.training.conv.CONV_LAYOUTS`: channels first (the default, faster) or
+            channels last (Keras' layout, kept for comparison).
     """
 
     def __init__(
@@ -144,10 +148,13 @@ class StackedModels:
         nesterov: bool | Sequence[bool] = False,
         precision: str = "float32",
         jit: bool = True,
+        conv_layout: str = CONV_LAYOUTS[0],
     ):
         programs, layers, shapes = _architecture(models)
         if precision not in PRECISIONS:
             raise InvalidArgumentError("precision", precision, f"must be one of {', '.join(PRECISIONS)}")
+        if conv_layout not in CONV_LAYOUTS:
+            raise InvalidArgumentError("conv_layout", conv_layout, f"must be one of {', '.join(CONV_LAYOUTS)}")
         self.k = len(models)
         get_optimizer_entry(optimizer)
         rates, momenta, nesterovs = (
@@ -172,8 +179,11 @@ class StackedModels:
         self.slots = [tf.zeros_like(p) for p in self.params] * n_slots
         self.step = tf.constant(0.0)
         key = (self.k, tuple(map(tuple, shapes[0])), tuple(self.ops), optimizer, velocity, precision, bool(jit))
+        key += (conv_layout,)
         dtype = tf.bfloat16 if precision == "bfloat16" else tf.float32
-        self._program = _compiled(key, lambda: _Program(self.k, self.ops, optimizer, velocity, dtype, jit))
+        self._program = _compiled(
+            key, lambda: _Program(self.k, self.ops, optimizer, velocity, dtype, jit, conv_layout=conv_layout)
+        )
 
     @property
     def example_shape(self) -> tuple[int, ...]:
