@@ -305,6 +305,7 @@ def fit_stack(
     shuffle: bool = True,
     precision: str = "float32",
     jit: bool = True,
+    conv_layout: str = CONV_LAYOUTS[0],
     on_epoch: OnEpoch | None = None,
 ) -> tuple[StackedModels, list[RunRecord]]:
     """Train K models together the way ``keras.Model.fit`` would, one record per model.
@@ -320,7 +321,7 @@ def fit_stack(
         epochs, batch_size, validation_split, optimizer: as in Keras.
         learning_rate, momentum, nesterov: as in Keras; each a value or one per model.
         shuffle: False visits the examples in order every epoch (for equivalence checks).
-        precision, jit: see :class:`StackedModels`.
+        precision, jit, conv_layout: see :class:`StackedModels`.
         on_epoch: the engines' hook (:data:`OnEpoch`): before training (epoch 0) and after each
             epoch, each member's weights are copied into its model of ``models`` (with
             :meth:`StackedModels.set_into`), the hook is called with ``models``, and the weights
@@ -336,7 +337,7 @@ def fit_stack(
         raise InvalidArgumentError("seeds", list(seeds), f"must hold one seed per model ({len(models)})")
     start = time.perf_counter()
     hyper = dict(learning_rate=learning_rate, momentum=momentum, nesterov=nesterov)
-    stack = StackedModels(models, optimizer=optimizer, **hyper, precision=precision, jit=jit)
+    stack = StackedModels(models, optimizer=optimizer, **hyper, precision=precision, jit=jit, conv_layout=conv_layout)
     data = _engine_data(stack, x_train, y_train, x_test, y_test, validation_split=validation_split)
     progress = _train_epochs(
         stack, models, seeds, data, epochs=int(epochs), batch_size=int(batch_size), shuffle=shuffle, on_epoch=on_epoch

@@ -343,6 +343,7 @@ def test_bench_counts_flops_by_hand_and_prints_its_table(capsys) -> None:
     conv2 = 2 * 11 * 11 * 3 * 3 * 32 * 64
     dense = 2 * (5 * 5 * 64 * 128 + 128 * 10)
     assert bench.training_flops(cnn, n_train=1, n_val=0, epochs=1) == 3 * (conv1 + conv2 + dense) - conv1
+    assert bench.training_flops(cnn, n_train=0, n_val=0, epochs=2, n_test=5) == 5 * (conv1 + conv2 + dense)
     keras.backend.clear_session()
     cfg = bench.BenchConfig(models=("mlp_128",), stacks=(2,), train_limit=500, keras_models=1, bf16_stack=None)
     table, rate, handover = bench.run_bench(cfg, log=lambda s: None)
@@ -352,6 +353,27 @@ def test_bench_counts_flops_by_hand_and_prints_its_table(capsys) -> None:
     assert (table.compute_fraction > 0).all() and (table.compute_fraction < 1).all()
     assert list(handover.columns) == bench.HANDOVER_COLUMNS and list(handover.model) == ["mlp_128"]
     assert (handover[["converted_cold_ms", "converted_warm_ms", "handed_over_ms", "share_of_stack"]] > 0).all().all()
+
+
+def test_bench_names_the_cnns_share_of_the_compute_limit() -> None:
+    """The CNN alone on the stacked engine gets its own line; dense models get none."""
+    import pandas as pd
+
+    from initlab.training import bench
+
+    table = pd.DataFrame(
+        [
+            ("mlp_128", "stacked", 1, 0.5, 10.0, 0.3, 0.95),
+            ("cnn_small", "keras fit", 1, 30.0, 1.0, 0.18, 0.97),
+            ("cnn_small", "stacked", 1, 10.0, 3.0, 0.537, 0.98),
+            ("cnn_small", "stacked", 2, 11.0, 2.7, 0.49, 0.98),
+        ],
+        columns=bench.COLUMNS,
+    )
+    assert bench.conv_shares(table) == [
+        "CNN (cnn_small) at K=1: 54% of the compute limit (stacked engine, float32; keras fit: 18%)"
+    ]
+    assert bench.conv_shares(table[table.model == "mlp_128"]) == []
 
 
 def test_bench_times_the_engine_without_compiling(monkeypatch) -> None:
@@ -434,9 +456,11 @@ def test_profile_script_times_the_compiled_ops() -> None:
     ).stdout
     lines = out.splitlines()
     assert lines[0].startswith("mlp_128, K = 2: one epoch of 240 steps")
-    rows = [line.split() for line in lines[2:]]
+    rows = [line.split() for line in lines[2:-1]]
     assert len(rows) == 8 and all(r[1] == "240" and float(r[0]) > 0 for r in rows)
     assert any(r[2].startswith(("dot", "MatMul")) for r in rows)  # XLA's names for matmuls
+    total = lines[-1].split()
+    assert total[1] == "all" and float(total[0]) >= sum(float(r[0]) for r in rows)
 
 
 # -- per-member hyperparameters: each member is the Keras run of its own set-up ------------
