@@ -57,7 +57,7 @@ def op_times(logdir: str) -> list[tuple[str, int, float]]:
 
 
 def main(
-    model: str = "mlp_512_256_128_64", k: int = 1, rows: int = 25, threads: int = 0, layout: str = CONV_LAYOUTS[0]
+    model: str = "mlp_512_256_128_64", k: int = 1, rows: int = 25, threads: int = 0, layout: str | None = None
 ) -> None:
     if threads:
         tf.config.threading.set_intra_op_parallelism_threads(threads)
@@ -93,6 +93,6 @@ if __name__ == "__main__":
     parser.add_argument("k", nargs="?", type=int, default=1)
     parser.add_argument("rows", nargs="?", type=int, default=25)
     parser.add_argument("--threads", type=int, default=0, help="TensorFlow's threads (default: its own choice)")
-    parser.add_argument("--layout", choices=CONV_LAYOUTS, default=CONV_LAYOUTS[0], help="the convolutions' layout")
+    parser.add_argument("--layout", choices=CONV_LAYOUTS, help="the convolutions' layout (default: the engine's)")
     args = parser.parse_args()
     main(args.model, args.k, args.rows, args.threads, args.layout)

@@ -296,8 +296,8 @@ def format_table(table: pd.DataFrame) -> str:
 
 
 SHARE_LEGEND = (
-    "compute_fraction: the share of the compute limit, i.e. the model's matmul FLOPs "
-    "(training and validation) over the float32 matmul rate, divided by the seconds taken"
+    "compute_fraction: the share of the compute limit, i.e. the model's matmul FLOPs (training, "
+    "validation and the test set's evaluation) over the float32 matmul rate, divided by the seconds taken"
 )
 
 

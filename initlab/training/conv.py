@@ -8,7 +8,7 @@ does. XLA's own CPU convolutions are far slower here (``benchmarks/xla_conv_prob
 
 The layouts (:data:`CONV_LAYOUTS`):
 
-- ``"channels_first"``, activations (K, C, B, H, W), the engine's default. The patches
+- ``"channels_first"``, activations (K, C, B, H, W), the engine's default in float32. The patches
   are built as (kh*kw*C, B*H'*W'), each row a shifted window of one channel, so the
   forward pass (W^T P), the input gradient (W G) and the weight gradient (P G^T) are
   matmuls XLA reads in place. A convolution followed by max-pooling computes only the
@@ -20,6 +20,8 @@ The layouts (:data:`CONV_LAYOUTS`):
   (``benchmarks/cnn_layouts.py``).
 
 The two layouts sum in different orders, so they agree to float32 rounding, not bit for bit.
+With bfloat16 matmuls the channels-first form runs slower than the channels-last one on
+this machine's XLA, so the engine keeps channels last there (:data:`DEFAULT_CONV_LAYOUT`).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ import initlab._tf_quiet  # noqa: F401  (before TensorFlow: silence its start-up
 import tensorflow as tf
 
 CONV_LAYOUTS = ("channels_first", "channels_last")
+DEFAULT_CONV_LAYOUT = {"float32": "channels_first", "bfloat16": "channels_last"}  # by the matmuls' precision
 
 
 # -- channels first: (K, C, B, H, W); shared images (C, B, H, W) ---------------------------

@@ -22,8 +22,8 @@ It trains Keras models built from ``Flatten``, ``Dense``, ``Conv2D`` (stride 1,
 layers that end in a softmax ``Dense`` layer. A convolution runs as a matmul
 over image patches (im2col) with a hand-written gradient, and max-pooling as
 a reshape and a maximum whose gradient goes to the first maximum of each
-window, as Keras' does (:mod:`initlab.training.conv`); the convolutional layers
-hold their activations channels first unless told otherwise.
+window, as Keras' does (:mod:`initlab.training.conv`; in float32 the convolutional
+layers hold their activations channels first).
 
 Semantics are Keras' (and tested against ``keras.Model.fit``): the optimizers of
 :mod:`initlab.training.optimizers` (Adam with Keras defaults; SGD, with or without

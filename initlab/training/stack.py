@@ -25,7 +25,7 @@ import numpy as np
 import tensorflow as tf
 
 from initlab.errors import InvalidArgumentError
-from initlab.training.conv import CONV_LAYOUTS
+from initlab.training.conv import CONV_LAYOUTS, DEFAULT_CONV_LAYOUT
 from initlab.training.optimizers import check_optimizer, get_optimizer_entry, resolved_learning_rate
 from initlab.training.program import (
     PRECISIONS,
@@ -134,8 +134,9 @@ class StackedModels:
             state and the loss stay float32).
         jit: compile with XLA.
         conv_layout: how convolutional layers hold their activations, a name of
-            :data:`initlab.training.conv.CONV_LAYOUTS`: channels first (the default, faster) or
-            channels last (Keras' layout, kept for comparison).
+            :data:`initlab.training.conv.CONV_LAYOUTS`, or None for the faster one at
+            ``precision`` (:data:`initlab.training.conv.DEFAULT_CONV_LAYOUT`: channels first in
+            float32, channels last in bfloat16).
     """
 
     def __init__(
@@ -148,11 +149,12 @@ class StackedModels:
         nesterov: bool | Sequence[bool] = False,
         precision: str = "float32",
         jit: bool = True,
-        conv_layout: str = CONV_LAYOUTS[0],
+        conv_layout: str | None = None,
     ):
         programs, layers, shapes = _architecture(models)
         if precision not in PRECISIONS:
             raise InvalidArgumentError("precision", precision, f"must be one of {', '.join(PRECISIONS)}")
+        conv_layout = DEFAULT_CONV_LAYOUT[precision] if conv_layout is None else conv_layout
         if conv_layout not in CONV_LAYOUTS:
             raise InvalidArgumentError("conv_layout", conv_layout, f"must be one of {', '.join(CONV_LAYOUTS)}")
         self.k = len(models)
@@ -305,7 +307,7 @@ def fit_stack(
     shuffle: bool = True,
     precision: str = "float32",
     jit: bool = True,
-    conv_layout: str = CONV_LAYOUTS[0],
+    conv_layout: str | None = None,
     on_epoch: OnEpoch | None = None,
 ) -> tuple[StackedModels, list[RunRecord]]:
     """Train K models together the way ``keras.Model.fit`` would, one record per model.

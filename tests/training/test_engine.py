@@ -324,6 +324,8 @@ def test_conv_layouts_train_a_stack_alike() -> None:
         assert_close_in_norm(ours, theirs, tolerance)
     with pytest.raises(InvalidArgumentError, match="channels_first, channels_last"):
         training.StackedModels(models, conv_layout="nchw")
+    assert training.StackedModels(models)._program.conv_layout == "channels_first"
+    assert training.StackedModels(models, precision="bfloat16")._program.conv_layout == "channels_last"
 
 
 def test_bench_counts_flops_by_hand_and_prints_its_table(capsys) -> None:
