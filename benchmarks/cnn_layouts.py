@@ -12,10 +12,11 @@ Part 2 times XLA's matmuls alone at the shapes of the second convolution in each
 (forward, weight gradient, input gradient; batch 32) as a share of the same limit: what
 the convolutions could reach with nothing else in the step.
 
-    python benchmarks/cnn_layouts.py [ROUNDS] [THREADS]
+    python benchmarks/cnn_layouts.py [ROUNDS] [THREADS] [PRECISION]
 
 THREADS = 1 runs TensorFlow on one thread (the limit is then one core's): on a machine
-shared with other work, CPU seconds and one-thread times are steadier than two threads'.
+shared with other work, CPU seconds and one-thread times are steadier than two threads'
+(0: TensorFlow's own choice). PRECISION ``bfloat16`` does part 1's matmuls in bfloat16.
 """
 
 import initlab._tf_quiet  # noqa: F401
@@ -36,11 +37,11 @@ from initlab.training.spec import RunSpec
 MATMUL_STEPS = 50
 
 
-def _epoch_runner(layout: str, models, data):
+def _epoch_runner(layout: str, models, data, precision: str):
     """A function timing one epoch (training and validation) of a fresh stack in ``layout``."""
 
     def run() -> tuple[float, float, float]:
-        stack = training.StackedModels(models, conv_layout=layout)
+        stack = training.StackedModels(models, conv_layout=layout, precision=precision)
         order = batch_order(0, 0, int(data.x.shape[0]))[None]
         wall, cpu = time.perf_counter(), time.process_time()
         loss, _ = stack.train_epoch(data.x, data.y, order, batch_size=32)
@@ -50,14 +51,14 @@ def _epoch_runner(layout: str, models, data):
     return run
 
 
-def compare_layouts(rounds: int) -> None:
+def compare_layouts(rounds: int, precision: str = "float32") -> None:
     """Part 1: an epoch in each layout, interleaved, ``rounds`` times."""
     prepared = training.prepare_data("mnist", preprocess="scale", channels=True, test_limit=None)
     spec = RunSpec(dataset="mnist", model="cnn_small", init="he_normal", seed=0)
     models = [training.build_for(spec, prepared)]
     data = training.handed_over(prepared, 0.2, True)
     flops = training_flops(models[0], n_train=int(data.x.shape[0]), n_val=data.val.n, epochs=1)
-    runs = {layout: _epoch_runner(layout, models, data) for layout in CONV_LAYOUTS}
+    runs = {layout: _epoch_runner(layout, models, data, precision) for layout in CONV_LAYOUTS}
     for run in runs.values():
         run()  # compiles
     times = {layout: [] for layout in runs}
@@ -66,7 +67,8 @@ def compare_layouts(rounds: int) -> None:
         rates.append(matmul_rate(repeats=5))
         for layout in CONV_LAYOUTS[:: 1 if r % 2 else -1]:
             times[layout].append(runs[layout]())
-    print(f"cnn_small, K = 1, one epoch, {rounds} rounds; matmul rate median {np.median(rates) / 1e9:.0f} GFLOP/s")
+    rate = np.median(rates) / 1e9
+    print(f"cnn_small, K = 1, {precision}, one epoch, {rounds} rounds; matmul rate median {rate:.0f} GFLOP/s")
     print(f"{'layout':>15} {'s per epoch':>12} {'share of limit':>15} {'CPU s':>7} {'loss':>9}")
     for layout, runs_ in times.items():
         wall, cpu, loss = (np.array(v) for v in zip(*runs_))
@@ -120,14 +122,14 @@ def matmul_shares(rounds: int) -> None:
         print(f"{name:>32} {np.median(values):5.0%}")
 
 
-def main(rounds: int = 5, threads: int = 0) -> None:
+def main(rounds: int = 5, threads: int = 0, precision: str = "float32") -> None:
     if threads:
         tf.config.threading.set_intra_op_parallelism_threads(threads)
         tf.config.threading.set_inter_op_parallelism_threads(threads)
-    compare_layouts(rounds)
+    compare_layouts(rounds, precision)
     matmul_shares(rounds)
 
 
 if __name__ == "__main__":
     args = sys.argv[1:]
-    main(int(args[0]) if args else 5, int(args[1]) if len(args) > 1 else 0)
+    main(int(args[0]) if args else 5, int(args[1]) if len(args) > 1 else 0, args[2] if len(args) > 2 else "float32")
