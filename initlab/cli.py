@@ -14,13 +14,12 @@ from initlab.data.datasets import check_datasets, dataset_names, format_check, l
 from initlab.errors import InitlabError, InvalidArgumentError, SweepFailedError
 from initlab.files import replace_files
 from initlab.pipeline import sweep
+from initlab.pipeline.progress import progress_wanted
 from initlab.pipeline.sweep import parse_value
 from initlab.stats import final_epochs, summarize
 
 if TYPE_CHECKING:
     import pandas as pd
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
 def _table(rows: list[dict], columns: Sequence[str]) -> str:
@@ -100,6 +99,12 @@ def _write_results(df: pd.DataFrame, target: Path, suffix: str) -> None:
         ) from None
 
 
+THREADS_HELP = (
+    "threads per unit of work (default $INITLAB_THREADS, else 1): units train at once on one "
+    "Dask worker per THREADS cores"
+)
+
+
 def cmd_data_check(args: argparse.Namespace) -> int:
     results = check_datasets(data_dir=args.data_dir)
     print(format_check(results))
@@ -118,6 +123,10 @@ def cmd_inits(args: argparse.Namespace) -> int:
 
     rows = describe_initializers()
     print(_table(rows, ["name", "distribution", "variance", "defaults"]))
+    print(
+        "\nYour own: --init package.module:Name, or 'package.module:Name{\"gain\": 0.5}' with JSON keyword "
+        "arguments (a keras.initializers.Initializer subclass or instance, importable from PYTHONPATH)."
+    )
     return 0
 
 
@@ -157,7 +166,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
         client = Client(args.scheduler)
     try:
-        df = study.run(cache=not args.no_cache, progress=True, client=client)
+        df = study.run(cache=not args.no_cache, progress=True, client=client, threads=args.threads)
     finally:
         if client is not None:
             client.close()
@@ -184,6 +193,8 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
         notebooks=args.notebooks,
         update_baselines=args.update_baselines,
         summary_only=args.summary_only,
+        threads=args.threads,
+        progress=progress_wanted(args.progress),
     )
 
 
@@ -290,7 +301,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--dataset", required=True, help="mnist, fashion_mnist or cifar10")
     run.add_argument("--model", required=True, help="see `initlab models`")
-    run.add_argument("--init", required=True, nargs="+", help="one or more initializer names (see `initlab inits`)")
+    run.add_argument(
+        "--init",
+        required=True,
+        nargs="+",
+        help="one or more initializer names (see `initlab inits`) or your own as package.module:Name, "
+        "optionally with JSON keyword arguments: 'mypkg.inits:ScaledHe{\"gain\": 0.1}'",
+    )
     run.add_argument("--seeds", type=int, nargs="+", default=[0], help="seeds (default: 0)")
     run.add_argument("--epochs", type=_positive_int, default=5, help="epochs (default: 5)")
     run.add_argument("--batch-size", type=_positive_int, default=32, help="batch size (default: 32)")
@@ -323,6 +340,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="ADDRESS",
         help="train the study's stacks on the Dask cluster of this scheduler (results and cache stay here)",
     )
+    run.add_argument("--threads", type=_positive_int, help=THREADS_HELP)
     run.set_defaults(func=cmd_run)
 
     bench = sub.add_parser(
@@ -388,6 +406,14 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument(
         "--summary-only", action="store_true", help="do not execute; rebuild the summary table from the cached runs"
     )
+    rep.add_argument("--threads", type=_positive_int, help=THREADS_HELP)
+    rep.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="on stderr: the running notebook's cells and a bar over the notebooks with the time left "
+        "(default: on when stderr is a terminal)",
+    )
     rep.set_defaults(func=cmd_reproduce)
     return parser
 
@@ -395,6 +421,12 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``initlab`` command."""
 
+    # TensorFlow's C++ notes (no CUDA driver, cuInit, XLA, tf.data's NodeDef) stay off stderr, here and in every
+    # process this one starts (kernels, Dask workers); importing this module loads no TensorFlow, so this comes
+    # first. A level the caller set is kept (TF_CPP_MIN_LOG_LEVEL=0 shows them all); an empty one, which
+    # TensorFlow reads as 0, is not a choice.
+    if not os.environ.get("TF_CPP_MIN_LOG_LEVEL"):
+        os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

@@ -14,11 +14,12 @@ class InitlabError(Exception):
 class UnknownNameError(InitlabError, ValueError):
     """A name (initializer, model, dataset) is not in its registry."""
 
-    def __init__(self, kind: str, name: object, valid: Iterable[str]):
+    def __init__(self, kind: str, name: object, valid: Iterable[str], *, hint: str = ""):
         self.kind = kind
         self.name = name
         self.valid = sorted(valid)
-        super().__init__(f"Unknown {kind} {name!r}. Valid {kind} names: {', '.join(self.valid)}.")
+        more = f" {hint}" if hint else ""
+        super().__init__(f"Unknown {kind} {name!r}. Valid {kind} names: {', '.join(self.valid)}.{more}")
 
 
 class InvalidArgumentError(InitlabError, ValueError):
@@ -146,3 +147,22 @@ class SweepFailedError(InitlabError):
         lines = [f"{len(failed)} of {total} points failed (results of the others are in {out}):"]
         lines += [f"  {p['slug']}: cell {p.get('cell')}: {p.get('error')}" for p in failed]
         super().__init__("\n".join(lines))
+
+
+class LedgerError(InitlabError, ValueError):
+    """The claims ledger is malformed or fails its checks; ``problems`` lists each, one line apiece."""
+
+    def __init__(self, problems: Sequence[str]):
+        self.problems = list(problems)
+        listed = "\n".join(f"  - {p}" for p in self.problems)
+        super().__init__(f"The claims ledger has {len(self.problems)} problem(s):\n{listed}")
+
+
+class UnknownClaimError(InitlabError, ValueError):
+    """A verdict names a claim id the ledger does not hold; ``close`` lists the ids that look like it."""
+
+    def __init__(self, claim_id: object, close: Sequence[str]):
+        self.claim_id = claim_id
+        self.close = list(close)
+        hint = f"close matches: {', '.join(self.close)}" if self.close else "no id of the ledger is close"
+        super().__init__(f"Claim {claim_id!r} is not in the claims ledger (initlab/claims/ledger.yaml); {hint}.")

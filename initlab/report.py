@@ -2,8 +2,9 @@
 
 Each notebook's own tables and verdicts are in :mod:`initlab.findings`; they are
 written from the results with these pieces, never by hand: numbers with their
-intervals (:func:`fmt_ci`, :func:`fmt_interval`, :func:`fmt_diff_ci`, :func:`fmt_pi`,
-:func:`fmt_p`), the runs-and-time line (:func:`runs_line`), and :class:`Prose`, the
+intervals (:func:`fmt_ci`, :func:`fmt_mean_ci` for bounded values, :func:`fmt_interval`,
+:func:`fmt_diff_ci`, :func:`fmt_pi`, :func:`fmt_p`, :func:`fmt_seeds`), runs that failed as
+a rate (:func:`fmt_runs`), the runs-and-time line (:func:`runs_line`), and :class:`Prose`, the
 text every writer returns, which Jupyter shows as Markdown.
 """
 
@@ -19,10 +20,17 @@ from initlab.errors import InvalidArgumentError
 from initlab.stats import (
     ALPHA,
     BORDERLINE,
+    MAX_SEEDS,
+    SEEDS_RANGE,
+    VERDICT_WORDS,
     VERDICTS,
+    bounded_mean_ci,
     failure_summary,
+    failure_threshold,
     final_epochs,
+    mean_ci,
     ranking_verdict,
+    seeds_shown,
     summarize,
     verdict_label,
 )
@@ -48,6 +56,67 @@ def fmt_ci(mean: float, half: float, scale: float = 100.0, *, digits: int = 2) -
     if not np.isfinite(half):
         return f"{mean * scale:.{digits}f}"
     return f"{mean * scale:.{digits}f} ± {half * scale:.{digits}f}"
+
+
+def fmt_mean_ci(
+    values: Sequence[float], *, scale: float = 100.0, digits: int = 2, bounds: tuple[float, float] | None = (0.0, 1.0)
+) -> str:
+    """The mean of ``values`` with its 95% CI, kept inside ``bounds`` (accuracies: 0 to 1).
+
+    ``"97.41 ± 0.12"`` (:func:`fmt_ci`) while mean ± half-width stays inside the bounds;
+    otherwise the logit-t interval (:func:`initlab.stats.bounded_mean_ci`), which cannot
+    leave them: ``"99.50 [97.93, 99.88]"``. ``bounds=None``: an unbounded quantity, always ±.
+    """
+    ci = mean_ci(values)
+    if bounds is None or not np.isfinite(ci["half_width"]) or bounds[0] <= ci["ci_low"] <= ci["ci_high"] <= bounds[1]:
+        return fmt_ci(ci["mean"], ci["half_width"], scale, digits=digits)
+    b = bounded_mean_ci(values, low=bounds[0], high=bounds[1])
+    return f"{b['mean'] * scale:.{digits}f} {fmt_interval(b['ci_low'], b['ci_high'], scale=scale, digits=digits)}"
+
+
+def fmt_runs(
+    values: Sequence[float],
+    *,
+    fail_below: float | None = None,
+    scale: float = 100.0,
+    digits: int = 2,
+    bounds: tuple[float, float] | None = (0.0, 1.0),
+    what: str = "runs",
+) -> str:
+    """Runs' values as a reader should see them: a failure rate when some failed, else a mean with its CI.
+
+    Failed runs (:func:`initlab.stats.failure_threshold`: below ``fail_below``, the lower
+    cluster of a bimodal set, or diverged) give ``"2 of 5 runs failed (below 50.00; 40%,
+    95% CI 12%–77%); the 3 that trained: 97.10 ± 0.30"``, never a mean ± CI over both
+    modes; otherwise :func:`fmt_mean_ci`.
+    """
+    threshold = failure_threshold(values, fail_below=fail_below)
+    if np.isnan(threshold):
+        return fmt_mean_ci(values, scale=scale, digits=digits, bounds=bounds)
+    f = failure_summary(values, threshold)
+    x = np.asarray(list(values), dtype=float)
+    trained = x[np.isfinite(x) & (x >= threshold)]
+    why = "diverged" if np.isinf(threshold) else f"below {threshold * scale:.{digits}f}"
+    text = (
+        f"{f['failed']} of {f['n']} {what} failed ({why}; {f['rate']:.0%}, "
+        f"95% CI {f['rate_low']:.0%}–{f['rate_high']:.0%})"
+    )
+    if not trained.size:
+        return text + "; none trained"
+    return (
+        text + f"; the {trained.size} that trained: {fmt_mean_ci(trained, scale=scale, digits=digits, bounds=bounds)}"
+    )
+
+
+def fmt_seeds(need: float, low: float, high: float) -> str:
+    """A seeds-needed estimate as printed: ``"14 (95% CI 6–140)"``; ``"more than 10,000"`` when even the
+    interval's low end is; ``"—"`` when unknown or not shown by the rule of :func:`initlab.stats.seeds_shown`
+    (an interval unbounded, or whose ends differ by more than :data:`initlab.stats.SEEDS_RANGE` times)."""
+    if np.isinf(low):
+        return f"more than {MAX_SEEDS:,}"
+    if not (np.isfinite(need) and seeds_shown(low, high)):
+        return "—"
+    return f"{int(need)} (95% CI {int(low)}–{int(high):,})"
 
 
 def fmt_interval(
@@ -119,6 +188,10 @@ def fmt_p(p: float) -> str:
     return "< 0.001" if p < 0.001 else f"= {p:.3f}"
 
 
+def _key(key: Any) -> tuple:
+    return key if isinstance(key, tuple) else (key,)
+
+
 def summary_table(
     df: pd.DataFrame,
     values: Sequence[str] = ("test_accuracy", "test_loss"),
@@ -128,16 +201,24 @@ def summary_table(
 ) -> pd.DataFrame:
     """Mean ± CI of each value per group, plus the number of seeds and diverged runs.
 
-    With ``fail_below`` (an accuracy), runs below it count as failures: a ``failed``
-    column gives their number and rate with a Wilson interval, and every value is
-    averaged over the runs that trained only.
+    Runs that failed never enter a mean: per group, a run fails below ``fail_below`` (an
+    accuracy), in the lower cluster of a bimodal set, or with no final accuracy
+    (:func:`initlab.stats.failure_threshold`). When some run failed, or ``fail_below`` is
+    given, a ``failed`` column gives their number and rate with a Wilson interval (and
+    the threshold, where it is not ``fail_below``), and every value is averaged over the
+    runs that trained only. Accuracy intervals stay inside 0–100% (:func:`fmt_mean_ci`).
     """
     runs = final_epochs(df)
-    if fail_below is not None:
-        ok = runs["test_accuracy"].ge(fail_below) & np.isfinite(runs["test_accuracy"])
-        kept = runs[ok].assign(epoch=runs["epoch"].max())
-    else:
-        kept = runs
+    thresholds = {}
+    for key, g in runs.groupby(list(by), sort=False):
+        t = failure_threshold(g["test_accuracy"].to_numpy(dtype=float), fail_below=fail_below)
+        thresholds[_key(key)] = fail_below if fail_below is not None and not np.isfinite(t) else t
+    failing = fail_below is not None or any(not np.isnan(t) for t in thresholds.values())
+    limit = [thresholds[k] for k in runs[list(by)].itertuples(index=False, name=None)]
+    ok = runs["test_accuracy"].ge(np.nan_to_num(np.asarray(limit, dtype=float), nan=-np.inf)) & np.isfinite(
+        runs["test_accuracy"]
+    )
+    kept = runs[ok].assign(epoch=runs["epoch"].max()) if failing else runs
     out = None
     for value in values:
         s = (
@@ -147,7 +228,13 @@ def summary_table(
         )
         scale = 100.0 if "accuracy" in value else 1.0
         digits = 2 if "accuracy" in value else 4
-        s[value] = [fmt_ci(m, h, scale, digits=digits) for m, h in zip(s["mean"], s["half_width"])]
+        if "accuracy" in value and len(kept):  # bounded: an interval running past 0 or 100% is drawn inside
+            cells = kept.groupby(list(by), sort=False)[value].apply(
+                lambda v: fmt_mean_ci(v.to_numpy(dtype=float), scale=scale, digits=digits)
+            )
+            s[value] = [cells[k if len(by) > 1 else k[0]] for k in s[list(by)].itertuples(index=False, name=None)]
+        else:
+            s[value] = [fmt_ci(m, h, scale, digits=digits) for m, h in zip(s["mean"], s["half_width"])]
         s = s[[*by, value]]
         out = s if out is None else out.merge(s, on=list(by), how="outer")
     groups = runs.groupby(list(by), sort=False)
@@ -157,35 +244,43 @@ def summary_table(
     table = seeds.merge(out, on=list(by), how="left")
     for value in values:
         table[value] = table[value].fillna("no run trained")
-    if fail_below is not None:
+    if failing:
         cells = []
-        for _, g in groups:
-            f = failure_summary(g["test_accuracy"].to_numpy(dtype=float), fail_below)
+        for key, g in groups:
+            t = thresholds[_key(key)]
+            f = failure_summary(g["test_accuracy"].to_numpy(dtype=float), -np.inf if np.isnan(t) else t)
             rate = f"{f['rate']:.0%}, 95% CI {f['rate_low']:.0%}–{f['rate_high']:.0%}"
-            cells.append(f"{f['failed']} of {f['n']} ({rate})")
+            why = "" if t == fail_below or np.isnan(t) else " diverged" if np.isinf(t) else f" below {100 * t:.2f}"
+            cells.append(f"{f['failed']} of {f['n']}{why} ({rate})")
         table["failed"] = cells
-    return table.set_index(list(by))[[*values, "seeds", "diverged", *(["failed"] if fail_below is not None else [])]]
+    return table.set_index(list(by))[[*values, "seeds", "diverged", *(["failed"] if failing else [])]]
 
 
 def protocol_text(
     family: str, n_tests: int, seeds: int | str, *, delta: float, scale: float = 100.0, unit: str = "pp"
 ) -> str:
-    """The sentence that names a family of tests, its correction and its seeds."""
+    """The sentence that names a family of tests, its correction, its verdict words and its seeds."""
+    d = delta * scale
     return (
         f"*Method.* The family is {family}: {n_tests} test(s), each a paired t-test over {seeds} seeds "
         f"(two-sided, for a difference) and two one-sided tests (for equivalence within "
-        f"±{delta * scale:g} {unit}), Holm-corrected together at α = {ALPHA:g}. A claim is *supported* or "
-        f"*reversed* when the corrected difference test rejects, *equivalent* when the corrected "
-        f"equivalence test does, and otherwise *inconclusive*, with the seeds that would give 80% power "
-        f"against the gap claimed (that test alone). *Borderline* marks a corrected p-value within a "
-        f"factor of {BORDERLINE:g} of α: another machine's rounding could move it across."
+        f"±{d:g} {unit}), all {2 * n_tests} p-values Holm-corrected together at α = {ALPHA:g} (a claim's two "
+        f"null hypotheses cannot both hold, so no step multiplies by more than {n_tests}). A claim is "
+        f"*negligible* when the corrected equivalence test rejects, whatever the sign, and its line says "
+        f"whether that also holds within ±{d / 2:g} and ±{2 * d:g} {unit}; *supported* or *reversed* when "
+        f"the corrected difference test rejects and the 95% CI does not lie inside ±{d:g} {unit}; otherwise "
+        f"*inconclusive*, with the seeds that would give 80% power against the gap claimed (that test alone) "
+        f"and their 95% interval from the spread's chi-square interval, shown only when that interval is "
+        f"bounded and its ends lie within a factor of {SEEDS_RANGE:g}. *Borderline* marks a corrected p-value "
+        f"within a factor of {BORDERLINE:g} of α: another machine's rounding could move it across."
     )
 
 
 def family_lines(
     table: pd.DataFrame, delta: float, scale: float = 100.0, *, unit: str = "pp", label: str = "claim"
 ) -> list[str]:
-    """One Markdown bullet per tested claim: difference, CI, corrected p-value and verdict."""
+    """One Markdown bullet per tested claim: difference, CI, the deciding corrected p-value (the equivalence
+    test's for a negligible claim) and verdict."""
     lines = []
     for _, r in table.iterrows():
         if r["n"] < 2:
@@ -194,6 +289,11 @@ def family_lines(
             )
         elif r["exact"]:
             stats_part = f"{scale * r['mean']:+.2f} {unit} in every seed"
+        elif r["verdict"] == "equivalent":  # decided by the equivalence test: its p-value is the one shown
+            stats_part = (
+                f"{fmt_diff_ci(r['mean'], r['ci_low'], r['ci_high'], scale=scale, unit=unit)}, "
+                f"Holm equivalence p {fmt_p(r['p_equiv_adj'])}"
+            )
         else:
             stats_part = (
                 f"{fmt_diff_ci(r['mean'], r['ci_low'], r['ci_high'], scale=scale, unit=unit)}, "
@@ -209,9 +309,10 @@ def claims_text(table: pd.DataFrame, delta: float) -> Prose:
 
 
 def verdict_counts(table: pd.DataFrame) -> str:
-    """``"2 supported, 1 inconclusive"``: the verdicts of a family, counted (zero counts left out)."""
+    """``"2 supported, 1 negligible"``: the verdicts of a family, counted in their printed words
+    (:data:`initlab.stats.VERDICT_WORDS`; zero counts left out)."""
     counts = table["verdict"].value_counts()
-    return ", ".join(f"{int(counts[v])} {v}" for v in VERDICTS if v in counts) or "no tests"
+    return ", ".join(f"{int(counts[v])} {VERDICT_WORDS[v]}" for v in VERDICTS if v in counts) or "no tests"
 
 
 def ranking_text(

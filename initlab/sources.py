@@ -37,6 +37,7 @@ _PATEL = {
     "randn_lecun": ((98.60, 77.76, 93.74), (0.0464, 0.6386, 0.1666)),
     "randn_he": ((98.92, 80.17, 95.15), (0.0334, 0.5647, 0.1295)),
 }
+_PATEL_DATASETS = ("mnist", "cifar10", "fashion_mnist")  # the tables' columns, in the paper's order
 PATEL_LABELS = {"zeros": "Zero", "randn_001": "Random", "randn_lecun": "Xavier", "randn_he": "He-et-al"}
 PATEL_AVERAGES = {  # as printed in the paper's "Average" columns
     "zeros": (10.28, 2.3021),
@@ -58,6 +59,23 @@ def patel_tables() -> pd.DataFrame:
     """Tables 1 and 2 of ``001`` in long form: init, dataset, test accuracy (%), test loss."""
     rows = []
     for init, (accs, losses) in _PATEL.items():
-        for dataset, acc, loss in zip(("mnist", "cifar10", "fashion_mnist"), accs, losses):
+        for dataset, acc, loss in zip(_PATEL_DATASETS, accs, losses):
             rows.append({"init": init, "dataset": dataset, "test_acc": acc, "test_loss": loss})
     return pd.DataFrame(rows)
+
+
+def published_tables() -> dict[str, pd.DataFrame]:
+    """Every published table as printed, by name: one row per initializer, one column per printed column.
+
+    ``desai_table1``: ``000``'s Table 1 (accuracies in percent, columns as :func:`desai_table`);
+    ``patel_table1`` and ``patel_table2``: ``001``'s Tables 1 (accuracy in percent) and 2 (loss),
+    columns ``mnist``, ``cifar10``, ``fashion_mnist`` and the printed ``average``. The claims ledger
+    (:mod:`initlab.claims`) refers to these cells by table, row and column.
+    """
+    long = patel_tables()
+    patel = {}
+    for name, column, average in (("patel_table1", "test_acc", 0), ("patel_table2", "test_loss", 1)):
+        wide = long.pivot(index="init", columns="dataset", values=column).loc[list(_PATEL), list(_PATEL_DATASETS)]
+        wide["average"] = [PATEL_AVERAGES[init][average] for init in wide.index]
+        patel[name] = wide.rename_axis(index="init", columns=None)
+    return {"desai_table1": desai_table().set_index("init"), **patel}

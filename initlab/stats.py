@@ -3,21 +3,29 @@
 * A published number is **one run**: it is judged against a *prediction interval*
   for one new run of ours (:func:`prediction_interval`, :func:`judge_published`),
   never against the confidence interval of our mean.
-* A ranking claim ``A > B`` is a **paired difference over seeds**
-  (:func:`paired_test`) answered *supported*, *reversed*, *equivalent within ±δ*
-  (two one-sided tests) or *inconclusive*, with the number of seeds that would
-  resolve a gap of the claimed size at 80% power (:func:`seeds_needed`).
-* Tests asked together form a **family**; their p-values are corrected with
-  Holm's step-down method (:func:`holm`, :func:`test_family`), and a verdict whose
-  adjusted p-value lies within a factor of 2 of the threshold is marked *borderline*
-  (another machine's float32 rounding could move it across).
+* A ranking claim ``A > B`` is a **paired difference over seeds** (:func:`paired_test`):
+  a two-sided t-test for a difference and two one-sided tests (TOST) for equivalence
+  within ±δ, the smallest difference that matters. Its verdict (:data:`VERDICTS`) is
+  *negligible* (machine word ``"equivalent"``) when equivalence is shown, whatever the
+  sign; *supported* or *reversed* when a difference is shown and its 95% CI does not lie
+  inside ±δ; otherwise *inconclusive*, with the seeds that would resolve the gap at 80%
+  power and their interval (:func:`seeds_needed`, :func:`seeds_needed_interval`).
+* Tests asked together form a **family**: the difference and the equivalence p-values of
+  all its claims are corrected together by Holm's step-down method, no step multiplying
+  by more than the number of claims (a claim's two null hypotheses exclude each other)
+  (:func:`holm`, :func:`test_family`). A verdict whose deciding adjusted p-value lies
+  within a factor of 2 of the threshold is marked *borderline* (another machine's float32
+  rounding could move it across). A negligible verdict also says whether it would hold
+  at δ/2 and at 2δ.
 * Runs that fail to train are a **failure rate** with a Wilson interval
-  (:func:`wilson_interval`, :func:`failure_summary`), beside the mean of the runs
-  that trained.
+  (:func:`wilson_interval`, :func:`failure_summary`, :func:`failure_threshold` for a
+  bimodal set), beside the mean of the runs that trained; the mean of a bounded quantity
+  gets an interval inside its range (:func:`bounded_mean_ci`, logit-t).
 
 A difference that is the same in every seed (zero spread, at least ``MIN_EXACT`` = 3
 seeds; two may coincide by chance) is taken as exact: the outcome does not depend on the seed (a constant
-predictor, say), so its sign decides and no interval is drawn around it.
+predictor, say), so its size decides (inside ±δ: negligible; otherwise its sign) and no interval is drawn
+around it.
 """
 
 from __future__ import annotations
@@ -50,7 +58,20 @@ RESOLUTION = 1e-6  # paired differences are rounded to this before testing (floa
 MIN_EXACT = 3  # identical values in at least this many seeds count as seed-independent (two may
 # coincide by chance on a small test set)
 MAX_SEEDS = 10_000  # beyond this many seeds a gap counts as unresolvable in practice
+CONFIDENCE = 0.95  # the coverage of every printed confidence interval of a difference
+SEEDS_RANGE = 100.0  # a seeds-needed estimate is shown only when its interval's ends lie within this factor
+BIMODAL_GAP = 0.10  # a gap between two clusters of runs at least this wide (accuracy: 10 pp) ...
+BIMODAL_RATIO = 3.0  # ... and this many times the spread inside either cluster splits them
+# The machine-readable verdicts (recorded, compared, counted): stable words. ``"equivalent"`` is printed
+# as *negligible* (:data:`VERDICT_WORDS`): the difference, whatever its sign, lies within ±δ.
 VERDICTS = ("supported", "reversed", "equivalent", "inconclusive")
+_MARGINS = {"p_equiv": 1.0, "p_equiv_half": 0.5, "p_equiv_double": 2.0}  # equivalence p-values: margin / δ
+VERDICT_WORDS = {
+    "supported": "supported",
+    "reversed": "reversed",
+    "equivalent": "negligible",
+    "inconclusive": "inconclusive",
+}
 
 
 def _finite(values: Iterable[float]) -> np.ndarray:
@@ -209,18 +230,91 @@ def failure_summary(values: Sequence[float], threshold: float, confidence: float
     }
 
 
-def holm(pvalues: Sequence[float]) -> np.ndarray:
-    """Holm's step-down adjustment; NaN p-values stay NaN and do not count in the family."""
+def failure_threshold(
+    values: Sequence[float],
+    *,
+    fail_below: float | None = None,
+    min_gap: float = BIMODAL_GAP,
+    ratio: float = BIMODAL_RATIO,
+) -> float:
+    """The value below which a run counts as failed, or NaN when every run trained alike.
+
+    In order: ``fail_below`` when some run lies below it; else, when the finite values
+    fall into two clusters (the widest gap between sorted values is at least ``min_gap``
+    and at least ``ratio`` times the range inside either cluster), the middle of that gap
+    (the lower cluster failed: the values are accuracies, higher is better); else ``-inf``
+    when some run is non-finite (diverged: only those failed); else NaN. Such a set is
+    reported as a failure rate (:func:`failure_summary`), never as a mean ± CI.
+    """
+    raw = np.asarray(list(values), dtype=float)
+    x = np.sort(raw[np.isfinite(raw)])
+    if fail_below is not None and np.any(x < fail_below):
+        return float(fail_below)
+    if x.size >= 2:
+        gaps = np.diff(x)
+        i = int(np.argmax(gaps))
+        spread = max(x[i] - x[0], x[-1] - x[i + 1])
+        if gaps[i] >= min_gap and gaps[i] >= ratio * spread:
+            return float((x[i] + x[i + 1]) / 2)
+    return -np.inf if x.size < raw.size else np.nan
+
+
+def bounded_mean_ci(
+    values: Sequence[float], *, low: float = 0.0, high: float = 1.0, confidence: float = 0.95, eps: float = 1e-4
+) -> dict[str, float]:
+    """The mean of a quantity bounded to ``[low, high]`` (an accuracy) with an interval inside that range.
+
+    A logit-t interval: the values, rescaled to (0, 1) and clipped to ``[eps, 1 - eps]``
+    (an accuracy of exactly 0 or 1 has no logit), are mapped by ``log(u / (1 - u))``, the
+    t-interval of their mean is taken there, with ``n - 1`` degrees of freedom as for
+    :func:`mean_ci`, and mapped back. Student's quantile keeps the width honest at 3 to 10
+    seeds, where a bootstrap has too few distinct resamples and covers too little.
+    ``mean`` is the plain mean; with one value, or identical ones, as :func:`mean_ci`.
+
+    Returns:
+        ``{"n", "mean", "ci_low", "ci_high"}``.
+    """
+    if not (np.isfinite(low) and np.isfinite(high) and high > low):
+        raise InvalidArgumentError("high", high, f"must be finite and above low = {low}")
+    if not 0 < eps < 0.5:
+        raise InvalidArgumentError("eps", eps, "must lie between 0 and 0.5")
+    x = _finite(values)
+    ci = mean_ci(x, confidence)
+    out = {"n": ci["n"], "mean": ci["mean"], "ci_low": ci["ci_low"], "ci_high": ci["ci_high"]}
+    if ci["n"] < 2 or ci["std"] == 0.0:
+        return out
+    if np.any((x < low) | (x > high)):
+        raise InvalidArgumentError("values", f"{x.min():g} to {x.max():g}", f"must lie in [{low:g}, {high:g}]")
+    u = np.clip((x - low) / (high - low), eps, 1 - eps)
+    z = np.log(u / (1 - u))
+    zc = mean_ci(z, confidence)
+    expit = lambda v: low + (high - low) / (1 + np.exp(-v))  # noqa: E731
+    return {**out, "ci_low": float(expit(zc["ci_low"])), "ci_high": float(expit(zc["ci_high"]))}
+
+
+def holm(pvalues: Sequence[float], *, max_true: int | None = None) -> np.ndarray:
+    """Holm's step-down adjustment; NaN p-values stay NaN and do not count in the family.
+
+    Step ``j`` (1-based, p-values sorted) multiplies by ``m - j + 1``, the number of null
+    hypotheses that may still be true. ``max_true`` caps that number where logic does
+    (Shaffer's refinement): a claim's "no difference" and "a difference of at least δ"
+    cannot both be true, so a family of ``k`` claims tested both ways has at most ``k``
+    true nulls among its ``2k`` p-values. It stays a valid family-wise correction: the
+    first true null rejected, at step ``j``, had ``p <= α / t`` with ``t`` true nulls.
+    """
     p = np.asarray(list(pvalues), dtype=float)
     out = np.full(p.shape, np.nan)
     idx = np.flatnonzero(np.isfinite(p))
     m = idx.size
     if m == 0:
         return out
+    if max_true is not None and max_true < 1:
+        raise InvalidArgumentError("max_true", max_true, "must be at least 1 (or None: no cap)")
+    cap = m if max_true is None else min(m, int(max_true))
     order = idx[np.argsort(p[idx], kind="stable")]
     running = 0.0
     for rank, i in enumerate(order):
-        running = max(running, min(1.0, (m - rank) * p[i]))
+        running = max(running, min(1.0, min(cap, m - rank) * p[i]))
         out[i] = running
     return out
 
@@ -252,6 +346,61 @@ def seeds_needed(
     return float(lo)
 
 
+def seeds_needed_interval(
+    gap: float,
+    sd: float,
+    n: int,
+    alpha: float = ALPHA,
+    *,
+    confidence: float = 0.95,
+    power: float = POWER,
+    max_seeds: int = MAX_SEEDS,
+) -> tuple[float, float]:
+    """How uncertain :func:`seeds_needed` is: its values at the ends of the spread's confidence interval.
+
+    ``sd``, from ``n`` seeds, has the chi-square interval ``sd * sqrt((n - 1) / q)`` with
+    ``q`` the chi-square quantiles at ``(1 ± confidence) / 2`` and ``n - 1`` degrees of
+    freedom; the seeds needed grow with the spread, so they lie between the seeds needed
+    at its two ends. With 3 seeds the spread may be 0.52 to 6.3 times ``sd``, and the seeds
+    needed about 0.3 to 40 times the estimate. ``(nan, nan)`` where :func:`seeds_needed`
+    is NaN or ``n < 2``; ends beyond ``max_seeds`` are ``inf``.
+    """
+    if n < 2 or np.isnan(seeds_needed(gap, sd, alpha, power=power, max_seeds=max_seeds)):
+        return (np.nan, np.nan)
+    df = n - 1
+    lo_sd = sd * np.sqrt(df / _st.chi2.ppf(0.5 + confidence / 2, df))
+    hi_sd = sd * np.sqrt(df / _st.chi2.ppf(0.5 - confidence / 2, df))
+    return (
+        seeds_needed(gap, lo_sd, alpha, power=power, max_seeds=max_seeds),
+        seeds_needed(gap, hi_sd, alpha, power=power, max_seeds=max_seeds),
+    )
+
+
+def seeds_shown(low: float, high: float, *, span: float = SEEDS_RANGE) -> bool:
+    """The rule for printing a seeds-needed estimate: its interval is bounded (``high`` at most
+    :data:`MAX_SEEDS`) and its ends lie within a factor ``span`` (an interval from 5 to 2,000 says
+    nothing a reader can plan with)."""
+    return bool(np.isfinite(low) and np.isfinite(high) and high <= span * low)
+
+
+def tost_p(mean: float, std: float, n: int, delta: float) -> float:
+    """The two one-sided tests' p-value (the larger one) that a mean difference lies within ±``delta``,
+    from its mean, sample std and ``n`` (Student's t with ``n - 1`` degrees of freedom)."""
+    if n < 2 or not (np.isfinite(mean) and np.isfinite(std)) or std <= 0:
+        return np.nan
+    se = std / np.sqrt(n)
+    return float(max(_st.t.sf((mean + delta) / se, n - 1), _st.t.sf((delta - mean) / se, n - 1)))
+
+
+def gap_outside_ci(gap: float, ci_low: float, ci_high: float) -> bool:
+    """Whether a claimed gap is ruled out as too large: the confidence interval lies wholly on zero's side
+    of it (``gap > 0`` above the interval, ``gap < 0`` below it). Only then may a text say the gap is not
+    there; a gap inside the interval may be there, however many seeds ran."""
+    if not (np.isfinite(gap) and np.isfinite(ci_low) and np.isfinite(ci_high)) or gap == 0:
+        return False
+    return bool(ci_high < gap if gap > 0 else ci_low > gap)
+
+
 def paired_test(
     diff: Sequence[float], delta: float, gap: float | None = None, *, resolution: float = RESOLUTION
 ) -> dict[str, float | bool]:
@@ -266,9 +415,12 @@ def paired_test(
             the exact, seed-independent difference it is.
 
     Returns:
-        ``{"n", "dropped", "mean", "std", "ci_low", "ci_high", "p", "p_equiv", "exact",
-        "seeds_needed"}``: ``p`` two-sided for a difference, ``p_equiv`` the two one-sided
-        tests' (the larger of the two p-values), ``exact`` for zero spread.
+        ``{"n", "dropped", "mean", "std", "ci_low", "ci_high", "p", "p_equiv", "p_equiv_half",
+        "p_equiv_double", "exact", "seeds_needed", "seeds_low", "seeds_high"}``: ``p`` two-sided
+        for a difference, ``p_equiv`` the two one-sided tests' (the larger of the two p-values)
+        against ±``delta``, ``p_equiv_half`` and ``p_equiv_double`` the same against ±δ/2 and
+        ±2δ, ``exact`` for zero spread, ``seeds_low`` and ``seeds_high`` the 95% interval of
+        ``seeds_needed`` (:func:`seeds_needed_interval`).
     """
     if not (np.isfinite(delta) and delta > 0):
         raise InvalidArgumentError("delta", delta, "must be a finite, positive equivalence margin")
@@ -286,8 +438,12 @@ def paired_test(
         "ci_high": ci["ci_high"],
         "p": np.nan,
         "p_equiv": np.nan,
+        "p_equiv_half": np.nan,
+        "p_equiv_double": np.nan,
         "exact": False,
         "seeds_needed": np.nan,
+        "seeds_low": np.nan,
+        "seeds_high": np.nan,
     }
     if ci["n"] < 2:
         return out
@@ -295,20 +451,39 @@ def paired_test(
         if ci["n"] < MIN_EXACT:
             return out  # two identical differences may be chance: no test, inconclusive
         m = ci["mean"]
-        return {**out, "exact": True, "p": 0.0 if m != 0 else 1.0, "p_equiv": 0.0 if abs(m) < delta else 1.0}
+        inside = {k: 0.0 if abs(m) < f * delta else 1.0 for k, f in _MARGINS.items()}
+        return {**out, "exact": True, "p": 0.0 if m != 0 else 1.0, **inside}
     p = float(_st.ttest_1samp(x, 0.0).pvalue)
     p_low = float(_st.ttest_1samp(x, -delta, alternative="greater").pvalue)
     p_high = float(_st.ttest_1samp(x, delta, alternative="less").pvalue)
     size = ci["mean"] if gap is None or not np.isfinite(gap) else gap
-    return {**out, "p": p, "p_equiv": max(p_low, p_high), "seeds_needed": seeds_needed(size, ci["std"])}
+    low, high = seeds_needed_interval(size, ci["std"], ci["n"])
+    return {
+        **out,
+        "p": p,
+        "p_equiv": max(p_low, p_high),
+        "p_equiv_half": tost_p(ci["mean"], ci["std"], ci["n"], delta / 2),
+        "p_equiv_double": tost_p(ci["mean"], ci["std"], ci["n"], 2 * delta),
+        "seeds_needed": seeds_needed(size, ci["std"]),
+        "seeds_low": low,
+        "seeds_high": high,
+    }
 
 
-def decide(mean: float, p_adj: float, p_equiv_adj: float, *, alpha: float = ALPHA) -> str:
-    """One of :data:`VERDICTS` from a claim's mean difference and Holm-adjusted p-values."""
-    if np.isfinite(p_adj) and p_adj < alpha:
-        return "supported" if mean > 0 else "reversed"
+def decide(mean: float, p_adj: float, p_equiv_adj: float, *, alpha: float = ALPHA, ci_inside: bool = False) -> str:
+    """One of :data:`VERDICTS` from a claim's mean difference and Holm-adjusted p-values.
+
+    Equivalence comes first: a difference shown to lie within ±δ is ``"equivalent"``
+    (printed *negligible*) whatever its sign, even when a difference is shown too. A
+    shown difference is ``"supported"`` or ``"reversed"`` unless its confidence interval
+    lies inside ±δ (``ci_inside``) while equivalence does not survive the correction:
+    then ``"inconclusive"``, never a supported claim whose every plausible size is
+    negligible.
+    """
     if np.isfinite(p_equiv_adj) and p_equiv_adj < alpha:
         return "equivalent"
+    if np.isfinite(p_adj) and p_adj < alpha and not ci_inside:
+        return "supported" if mean > 0 else "reversed"
     return "inconclusive"
 
 
@@ -317,68 +492,136 @@ def is_borderline(p_adj: float, p_equiv_adj: float, alpha: float = ALPHA, *, ban
     return any(np.isfinite(p) and alpha / band <= p <= alpha * band for p in (p_adj, p_equiv_adj))
 
 
+def _column(t: pd.DataFrame, name: str) -> np.ndarray:
+    return t[name].to_numpy(dtype=float) if name in t.columns else np.full(len(t), np.nan)
+
+
 def test_family(tests: pd.DataFrame, alpha: float = ALPHA) -> pd.DataFrame:
     """Holm-correct a family of :func:`paired_test` results and decide each claim.
 
-    ``tests`` holds one row per claim with at least ``mean, p, p_equiv, exact``. Exact
-    rows (zero spread) are decided by their sign and take no part in the correction.
+    ``tests`` holds one row per claim with at least ``mean, p, p_equiv, exact``. The
+    difference and the equivalence p-values of all claims are one Holm family
+    (:func:`holm` with at most one true null per claim). Exact rows (zero spread) are
+    decided by their size and take no part in the correction. Where the rows have
+    ``p_equiv_half`` / ``p_equiv_double`` (:func:`paired_test`), each is adjusted as the
+    family would adjust the claim's equivalence p-value had its margin been δ/2 or 2δ.
 
     Returns:
-        ``tests`` with ``p_adj, p_equiv_adj, verdict, borderline`` added.
+        ``tests`` with ``p_adj, p_equiv_adj, p_equiv_half_adj, p_equiv_double_adj,
+        ci_inside, verdict, borderline`` added; ``ci_inside``: the 95% CI lies inside ±δ
+        (the equivalence p-value below 2.5%, the same thing).
     """
     t = tests.copy()
-    exact = t["exact"].astype(bool).to_numpy() if len(t) else np.zeros(0, bool)
-    p = np.where(exact, np.nan, t["p"].to_numpy(dtype=float)) if len(t) else np.zeros(0)
-    q = np.where(exact, np.nan, t["p_equiv"].to_numpy(dtype=float)) if len(t) else np.zeros(0)
-    t["p_adj"] = np.where(exact, t["p"].to_numpy(dtype=float) if len(t) else 0, holm(p))
-    t["p_equiv_adj"] = np.where(exact, t["p_equiv"].to_numpy(dtype=float) if len(t) else 0, holm(q))
-    t["verdict"] = [decide(m, a, e, alpha=alpha) for m, a, e in zip(t["mean"], t["p_adj"], t["p_equiv_adj"])]
-    # supported/reversed turn only on p_adj (the difference test comes first); equivalent and
-    # inconclusive turn on either p-value (an equivalent row whose p_adj nears the level may become supported).
+    k = len(t)
+    exact = t["exact"].astype(bool).to_numpy() if k else np.zeros(0, bool)
+    raw = {name: _column(t, name) for name in ("p", *_MARGINS)}
+    p = np.where(exact, np.nan, raw["p"])
+    q = np.where(exact, np.nan, raw["p_equiv"])
+    tested = int((np.isfinite(p) | np.isfinite(q)).sum())  # claims with a test: at most one true null each
+
+    def adjust(q_row: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        both = holm(np.concatenate([p, q_row]), max_true=max(tested, 1))
+        return both[:k], both[k:]
+
+    p_adj, q_adj = adjust(q)
+    t["p_adj"] = np.where(exact, raw["p"], p_adj)
+    t["p_equiv_adj"] = np.where(exact, raw["p_equiv"], q_adj)
+    for name in ("p_equiv_half", "p_equiv_double"):
+        other = np.where(exact, np.nan, raw[name])
+        adj = np.full(k, np.nan)
+        for i in np.flatnonzero(np.isfinite(other) & np.isfinite(q)):
+            adj[i] = adjust(np.where(np.arange(k) == i, other, q))[1][i]
+        t[f"{name}_adj"] = np.where(exact, raw[name], adj)
+    t["ci_inside"] = ~exact & (raw["p_equiv"] < (1 - CONFIDENCE) / 2)
+    t["verdict"] = [
+        decide(m, a, e, alpha=alpha, ci_inside=bool(c))
+        for m, a, e, c in zip(t["mean"], t["p_adj"], t["p_equiv_adj"], t["ci_inside"])
+    ]
+    # negligible turns only on the equivalence test (it is decided first); supported, reversed and
+    # inconclusive on either (equivalence passing elsewhere would make a supported row negligible).
     t["borderline"] = [
-        bool(
-            not x
-            and (is_borderline(a, np.nan, alpha) if v in ("supported", "reversed") else is_borderline(a, e, alpha))
-        )
+        bool(not x and (is_borderline(np.nan, e, alpha) if v == "equivalent" else is_borderline(a, e, alpha)))
         for x, v, a, e in zip(exact, t["verdict"], t["p_adj"], t["p_equiv_adj"])
     ]
     return t
 
 
+def _seeds_note(row: pd.Series | dict, scale: float, unit: str) -> str:
+    """``"about 14 seeds (95% CI 6–140) would resolve a 0.30 pp gap"``, or ``""`` where not shown."""
+    need = row.get("seeds_needed", np.nan)
+    gap = row.get("gap", np.nan)
+    size = gap if np.isfinite(gap) else row.get("mean", np.nan)
+    low, high = row.get("seeds_low", np.nan), row.get("seeds_high", np.nan)
+    if np.isnan(low) and np.isfinite(row.get("std", np.nan)) and np.isfinite(size):
+        low, high = seeds_needed_interval(size, row["std"], int(row["n"]))
+    if np.isinf(low):
+        return f"no feasible number of seeds resolves it: more than {MAX_SEEDS:,}, even at the spread's lower 95% bound"
+    if not (np.isfinite(need) and seeds_shown(low, high)):
+        return ""
+    return (
+        f"about {int(need)} seeds (95% CI {int(low)}–{int(high):,}) would resolve a {abs(size) * scale:.2f} {unit} gap"
+    )
+
+
 def verdict_label(row: pd.Series | dict, delta: float, scale: float = 100.0, *, unit: str = "pp") -> str:
-    """A verdict in words: ``"supported"``, ``"equivalent within ±0.5 pp"``,
-    ``"inconclusive (about 14 seeds would resolve a 0.30 pp gap)"``, with
-    ``", borderline (Holm-adjusted p = 0.041)"`` or ``" (exact: the same in every seed)"`` marks."""
+    """A verdict in words, generated from the row's numbers (:func:`test_family`'s columns):
+
+    * ``"supported"``, ``"reversed"``;
+    * ``"negligible: equivalent within ±0.5 pp (within ±0.25 pp: no, ±1 pp: yes)"``, with
+      ``"nonzero: +0.14 pp; "`` first when a difference is shown too;
+    * ``"inconclusive (…)"`` with what is known: the seeds it needs, a test that passes alone but not
+      after the correction, a claimed gap the CI rules out, the seeds that would resolve the gap with
+      their interval (shown by the rule of :func:`seeds_shown`);
+    * marks ``", borderline (Holm-adjusted p = 0.041)"`` or ``" (exact: the same in all 5 seeds)"``.
+    """
     v = row["verdict"]
-    text = f"equivalent within ±{delta * scale:g} {unit}" if v == "equivalent" else v
-    if v == "inconclusive":
-        need, n = row.get("seeds_needed", np.nan), int(row["n"])
+    alpha = ALPHA
+    notes: list[str] = []
+    text = VERDICT_WORDS.get(v, v)
+    if v == "equivalent":
+        text += f": equivalent within ±{delta * scale:g} {unit}"
+        mean, p_adj = row.get("mean", np.nan), row.get("p_adj", np.nan)
+        if np.isfinite(p_adj) and p_adj < alpha and np.isfinite(mean) and mean != 0:
+            notes.append(f"nonzero: {mean * scale:+.2f} {unit}")
+        margins = [
+            f"±{f * delta * scale:g} {unit}: {'yes' if row.get(c, np.nan) < alpha else 'no'}"
+            for c, f in (("p_equiv_half_adj", 0.5), ("p_equiv_double_adj", 2.0))
+            if np.isfinite(row.get(c, np.nan))
+        ]
+        if margins:
+            notes.append("within " + ", ".join(margins))
+    elif v == "inconclusive":
+        n = int(row["n"])
+        p, p_adj = row.get("p", np.nan), row.get("p_adj", np.nan)
+        q, q_adj = row.get("p_equiv", np.nan), row.get("p_equiv_adj", np.nan)
         if n < 2:
-            text += " (needs at least 2 seeds)"
+            notes.append("needs at least 2 seeds")
         elif row.get("std", np.nan) == 0.0 and n < MIN_EXACT:
-            text += f" (identical in {n} seeds: needs at least {MIN_EXACT} to call it exact)"
-        elif np.isinf(need):
-            text += f" (no feasible number of seeds resolves it: more than {MAX_SEEDS:,})"
-        elif np.isfinite(need):
+            notes.append(f"identical in {n} seeds: needs at least {MIN_EXACT} to call it exact")
+        elif bool(row.get("ci_inside", False)) and np.isfinite(p_adj) and p_adj < alpha:
+            notes.append(
+                f"a {row['mean'] * scale:+.2f} {unit} difference whose 95% CI lies inside ±{delta * scale:g} {unit}, "
+                f"but equivalence does not pass the correction over the family (Holm-adjusted p = {q_adj:.3f})"
+            )
+        else:
+            for name, raw, adj in (("", p, p_adj), ("equivalence ", q, q_adj)):
+                if np.isfinite(raw) and raw < alpha <= adj:
+                    notes.append(f"{name}p = {raw:.3f} alone: the correction over the family leaves it open")
             gap = row.get("gap", np.nan)
-            size = abs(gap if np.isfinite(gap) else row["mean"]) * scale
-            if need <= n and np.isfinite(gap) and abs(row["mean"]) < abs(gap):
-                # enough seeds for the claimed gap: what was measured is smaller
-                text += (
-                    f" (about {int(need)} seeds would resolve a {size:.2f} {unit} gap and {n} ran: "
-                    f"the gap measured, {row['mean'] * scale:+.2f} {unit}, is smaller)"
-                )
-            elif need <= n:  # enough seeds for this test alone: the family's correction leaves it open
-                text += (
-                    f" (about {int(need)} seeds would resolve a {size:.2f} {unit} gap in this test alone and "
-                    f"{n} ran: the correction over the family leaves it open)"
+            if gap_outside_ci(gap, row.get("ci_low", np.nan), row.get("ci_high", np.nan)):
+                side = "above" if gap > 0 else "below"
+                notes.append(
+                    f"the claimed {gap * scale:+.2f} {unit} lies {side} the 95% CI: a gap that large is not there"
                 )
             else:
-                text += f" (about {int(need)} seeds would resolve a {size:.2f} {unit} gap)"
+                seeds = _seeds_note(row, scale, unit)
+                notes += [seeds] if seeds else []
+    if notes:
+        text += f" ({'; '.join(notes)})"
     if row.get("exact", False):
         text += f" (exact: the same in all {int(row['n'])} seeds)"
     elif row.get("borderline", False):
-        tests = [("", row["p_adj"]), ("equivalence ", row["p_equiv_adj"])]
+        tests = [("", row.get("p_adj", np.nan)), ("equivalence ", row.get("p_equiv_adj", np.nan))]
         if v == "equivalent":
             tests.reverse()
         name, p = next(((k, p) for k, p in tests if is_borderline(p, np.nan)), tests[0])
@@ -537,8 +780,12 @@ def compare_pairs(
         "ci_high",
         "p",
         "p_equiv",
+        "p_equiv_half",
+        "p_equiv_double",
         "exact",
         "seeds_needed",
+        "seeds_low",
+        "seeds_high",
     ]
     return test_family(pd.DataFrame(rows, columns=cols), alpha)
 

@@ -14,6 +14,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 # A private run cache for the session: tests never read or write a user's cache.
 _SESSION_CACHE = tempfile.mkdtemp(prefix="initlab-test-cache-")
 os.environ["INITLAB_CACHE"] = _SESSION_CACHE
+# Studies train in the test process (where monkeypatches reach them), not on a cluster of their own;
+# tests/training/test_workers.py starts real clusters and trains on them.
+os.environ["INITLAB_WORKERS"] = "1"
 _SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 if "INITLAB_DATA" not in os.environ and _SHARED.is_dir():
     os.environ["INITLAB_DATA"] = str(_SHARED)

@@ -1,4 +1,4 @@
-"""The two installation routes list the same packages; the CI script calls the README's test command."""
+"""The two installation routes list the same packages (with the test and site extras); CI runs the README's test."""
 
 from __future__ import annotations
 
@@ -24,7 +24,8 @@ def _pip_section(text: str) -> list[str]:
 
 def test_environment_yml_matches_pyproject() -> None:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    wanted = set(project["dependencies"]) | set(project["optional-dependencies"]["dev"])
+    extras = project["optional-dependencies"]
+    wanted = set(project["dependencies"]) | set(extras["dev"]) | set(extras["site"])
     pip = _pip_section((ROOT / "environment.yml").read_text())
     assert "-e ." in pip
     assert set(pip) - {"-e ."} == wanted

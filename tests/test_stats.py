@@ -185,6 +185,9 @@ def test_paired_test_zero_variance_is_exact() -> None:
     # inside the margin: equivalence holds too, but a difference present in every seed is real
     small = st.paired_test([0.002] * 4, 0.005)
     assert small["exact"] and small["p"] == 0.0 and small["p_equiv"] == 0.0
+    # 0.2 pp: inside ±0.25 pp and ±1 pp too; 0.3 pp is not inside ±0.25 pp
+    assert small["p_equiv_half"] == 0.0 and small["p_equiv_double"] == 0.0
+    assert st.paired_test([0.003] * 4, 0.005)["p_equiv_half"] == 1.0
     zero = st.paired_test([0.0, 0.0, 0.0], 0.005)
     assert zero["exact"] and zero["p"] == 1.0 and zero["p_equiv"] == 0.0
     # the same difference written as a float sum (0.1 + 0.1 + 0.1 ≠ 0.3) is still exact
@@ -203,8 +206,14 @@ def test_zero_variance_verdicts_follow_the_sign() -> None:
     v = t.set_index("claim")
     assert v.loc["up", "verdict"] == "supported"
     assert v.loc["down", "verdict"] == "reversed"
-    assert v.loc["small", "verdict"] == "supported"  # the sign decides, even inside ±δ
+    # inside ±δ: negligible, never "supported", though the difference is present in every seed
+    assert v.loc["small", "verdict"] == "equivalent"
     assert v.loc["zero", "verdict"] == "equivalent"
+    assert st.verdict_label(v.loc["small"], 0.005) == (
+        "negligible: equivalent within ±0.5 pp (nonzero: +0.20 pp; within ±0.25 pp: yes, ±1 pp: yes) "
+        "(exact: the same in all 5 seeds)"
+    )
+    assert st.verdict_label(v.loc["zero"], 0.005).startswith("negligible: equivalent within ±0.5 pp (within ±0.25")
     assert not v["borderline"].any()
 
 
@@ -258,6 +267,19 @@ def test_holm_leaves_nan_out_of_the_family() -> None:
     assert st.holm([]).size == 0
 
 
+def test_holm_caps_the_true_nulls() -> None:
+    # 4 p-values, at most 2 true: multipliers min(2, 4), min(2, 3), min(2, 2), 1 = 2, 2, 2, 1
+    # → 0.02, 0.04, 0.06, 0.04 → running maximum 0.02, 0.04, 0.06, 0.06
+    assert st.holm([0.01, 0.02, 0.03, 0.04], max_true=2) == pytest.approx([0.02, 0.04, 0.06, 0.06])
+    assert st.holm([0.01, 0.02, 0.03, 0.04]) == pytest.approx([0.04, 0.06, 0.06, 0.06])
+    p = np.random.default_rng(4).uniform(0, 0.2, 8)
+    assert st.holm(p, max_true=8) == pytest.approx(st.holm(p)) and st.holm(p, max_true=20) == pytest.approx(st.holm(p))
+    assert np.all(st.holm(p, max_true=3) <= st.holm(p)) and np.all(st.holm(p, max_true=3) >= p)
+    assert st.holm([0.03, 0.04], max_true=1) == pytest.approx([0.03, 0.04])  # one claim: no correction needed
+    with pytest.raises(InvalidArgumentError, match="max_true"):
+        st.holm([0.1], max_true=0)
+
+
 def test_holm_matches_statsmodels() -> None:
     multitest = pytest.importorskip("statsmodels.stats.multitest")
     p = np.random.default_rng(2).uniform(0, 0.2, 9)
@@ -307,6 +329,30 @@ def test_seeds_needed_undefined_and_infeasible() -> None:
     assert st.seeds_needed(0.5, 1.0, max_seeds=34) == 34
 
 
+def test_seeds_needed_interval_from_the_chi_square_interval_of_the_spread() -> None:
+    # 2 degrees of freedom: the chi-square quantile at q is -2 ln(1 - q), so the sd lies between
+    # sqrt(2 / (-2 ln 0.025)) = 0.5207 and sqrt(2 / (-2 ln 0.975)) = 6.2847 times the estimate
+    lo_sd, hi_sd = math.sqrt(2 / (-2 * math.log(0.025))), math.sqrt(2 / (-2 * math.log(0.975)))
+    assert (lo_sd, hi_sd) == pytest.approx((0.5207, 6.2847), abs=1e-4)
+    low, high = st.seeds_needed_interval(1.0, 1.0, 3)
+    assert (low, high) == (st.seeds_needed(1.0, lo_sd), st.seeds_needed(1.0, hi_sd)) == (5.0, 312.0)
+    assert low <= st.seeds_needed(1.0, 1.0) <= high
+    # more seeds, a narrower interval around the same estimate
+    assert st.seeds_needed_interval(1.0, 1.0, 10)[1] < st.seeds_needed_interval(1.0, 1.0, 5)[1] < high
+    assert all(np.isnan(v) for v in st.seeds_needed_interval(1.0, 1.0, 1))
+    assert all(np.isnan(v) for v in st.seeds_needed_interval(1.0, 0.0, 5))
+    assert st.seeds_needed_interval(1e-3, 1.0, 5) == (np.inf, np.inf)
+    # the rule for showing it: bounded, ends within a factor of 100
+    assert st.seeds_shown(5.0, 312.0) and st.seeds_shown(2.0, 200.0) and not st.seeds_shown(2.0, 201.0)
+    assert not st.seeds_shown(900.0, np.inf) and not st.seeds_shown(np.nan, np.nan)
+    assert st.paired_test(_DIFF, 0.005)["seeds_low"] <= st.paired_test(_DIFF, 0.005)["seeds_needed"]
+
+
+def _p2(t: float) -> float:
+    """Two-sided p-value of Student's t with 2 degrees of freedom: 1 - t / sqrt(t² + 2)."""
+    return 1 - abs(t) / math.sqrt(t * t + 2)
+
+
 # --- decide, test_family, verdict_label -------------------------------------------------------------------
 
 
@@ -317,6 +363,11 @@ def test_decide_each_branch() -> None:
     assert st.decide(0.001, 0.4, 0.3) == "inconclusive"
     assert st.decide(0.001, np.nan, np.nan) == "inconclusive"
     assert st.decide(0.01, 0.05, 0.05) == "inconclusive"  # the level is strict
+    # equivalence comes first: a shown difference inside ±δ is negligible, whatever its sign
+    assert st.decide(0.001, 0.001, 0.01) == "equivalent"
+    assert st.decide(-0.001, 0.001, 0.01) == "equivalent"
+    # a shown difference whose CI lies inside ±δ, equivalence not surviving the correction: never supported
+    assert st.decide(0.004, 0.001, 0.06, ci_inside=True) == "inconclusive"
 
 
 def test_four_verdicts_on_synthetic_data() -> None:
@@ -337,7 +388,15 @@ def test_four_verdicts_on_synthetic_data() -> None:
     assert t.loc["same > base", "verdict"] == "equivalent"
     assert t.loc["noisy > base", "verdict"] == "inconclusive"
     assert t.loc["noisy > base", "seeds_needed"] > 6
-    assert list(t.columns[-4:]) == ["p_adj", "p_equiv_adj", "verdict", "borderline"]
+    assert list(t.columns[-7:]) == [
+        "p_adj",
+        "p_equiv_adj",
+        "p_equiv_half_adj",
+        "p_equiv_double_adj",
+        "ci_inside",
+        "verdict",
+        "borderline",
+    ]
 
 
 def test_holm_applies_across_the_family() -> None:
@@ -349,14 +408,19 @@ def test_holm_applies_across_the_family() -> None:
     assert fam["p_adj"].tolist() == pytest.approx([0.09, 1.0, 1.0])
     assert fam.loc[0, "verdict"] == "inconclusive"  # passes alone, not after correction
     assert bool(fam.loc[0, "borderline"])  # 0.09 lies in [0.025, 0.1]
+    # one family over both kinds of p-value: sorted 0.02, 0.03, 0.9, 0.9 → ×2, ×2, ×2, ×1 (at most 2 true
+    # nulls, one per claim) = 0.04, 0.06, 1, 0.9 → running maximum 0.04, 0.06, 1, 1. Holm on the equivalence
+    # p-values alone would give 0.04, 0.04; Holm over the 4 without the cap 0.08, 0.09.
     eq = st.test_family(pd.DataFrame([_row(0.0, 0.9, p_equiv=0.02), _row(0.0, 0.9, p_equiv=0.03)]))
-    assert eq["p_equiv_adj"].tolist() == pytest.approx([0.04, 0.04])
-    assert eq["verdict"].tolist() == ["equivalent", "equivalent"]
+    assert eq["p_equiv_adj"].tolist() == pytest.approx([0.04, 0.06])
+    assert eq["p_adj"].tolist() == pytest.approx([1.0, 1.0])
+    assert eq["verdict"].tolist() == ["equivalent", "inconclusive"]
 
 
 def test_exact_rows_take_no_part_in_the_correction() -> None:
-    fam = st.test_family(pd.DataFrame([_row(0.01, 0.02), _row(0.01, 0.04), _row(0.02, 0.0, p_equiv=1.0, exact=True)]))
-    assert fam["p_adj"].tolist() == pytest.approx([0.04, 0.04, 0.0])  # m = 2 (with m = 3: 0.06)
+    fam = st.test_family(pd.DataFrame([_row(0.01, 0.01), _row(0.01, 0.02), _row(0.02, 0.0, p_equiv=1.0, exact=True)]))
+    # 2 claims tested: ×2 on the p-values 0.01, 0.02 (with 3 claims ×3: 0.03, 0.06)
+    assert fam["p_adj"].tolist() == pytest.approx([0.02, 0.04, 0.0])
     assert fam["verdict"].tolist() == ["supported", "supported", "supported"]
     assert not fam.loc[2, "borderline"]
 
@@ -368,12 +432,20 @@ def test_borderline_band(p: float, borderline: bool) -> None:
 
 
 def test_borderline_equivalent_near_a_difference() -> None:
-    # equivalent, but its difference test at 0.06 could cross to "supported" on another machine
+    # negligible is decided first: its difference test at 0.06 cannot undo it, only its equivalence test
     fam = st.test_family(pd.DataFrame([_row(0.002, 0.06, p_equiv=0.001)]))
+    assert fam.loc[0, "verdict"] == "equivalent" and not fam.loc[0, "borderline"]
+    fam = st.test_family(pd.DataFrame([_row(0.002, 0.9, p_equiv=0.04)]))
     assert fam.loc[0, "verdict"] == "equivalent" and bool(fam.loc[0, "borderline"])
-    assert st.verdict_label(fam.loc[0], 0.005) == "equivalent within ±0.5 pp, borderline (Holm-adjusted p = 0.060)"
-    # supported with a tiny p: its equivalence p does not matter
+    assert (
+        st.verdict_label(fam.loc[0], 0.005)
+        == "negligible: equivalent within ±0.5 pp, borderline (Holm-adjusted equivalence p = 0.040)"
+    )
+    # supported, its equivalence test at 0.06: another machine could make it negligible
     fam = st.test_family(pd.DataFrame([_row(0.002, 0.001, p_equiv=0.06)]))
+    assert fam.loc[0, "verdict"] == "supported" and bool(fam.loc[0, "borderline"])
+    assert st.verdict_label(fam.loc[0], 0.005) == "supported, borderline (Holm-adjusted equivalence p = 0.060)"
+    fam = st.test_family(pd.DataFrame([_row(0.02, 0.001, p_equiv=0.9)]))
     assert fam.loc[0, "verdict"] == "supported" and not fam.loc[0, "borderline"]
 
 
@@ -401,35 +473,174 @@ def _label(**row: object) -> str:
 def test_verdict_label_every_branch() -> None:
     assert _label() == "supported"
     assert _label(verdict="reversed", mean=-0.01) == "reversed"
-    assert _label(verdict="equivalent") == "equivalent within ±0.5 pp"
+    assert _label(verdict="equivalent", p_adj=0.9, p_equiv_adj=0.01) == "negligible: equivalent within ±0.5 pp"
     assert (
-        _label(verdict="inconclusive", mean=0.003, seeds_needed=14.0)
-        == "inconclusive (about 14 seeds would resolve a 0.30 pp gap)"
+        _label(verdict="equivalent", p_adj=0.9, p_equiv_adj=0.01, p_equiv_half_adj=0.2, p_equiv_double_adj=0.001)
+        == "negligible: equivalent within ±0.5 pp (within ±0.25 pp: no, ±1 pp: yes)"
+    )
+    # a difference shown too: its sign is named
+    assert (
+        _label(verdict="equivalent", mean=0.0014, p_adj=0.007, p_equiv_adj=0.001, p_equiv_double_adj=0.0)
+        == "negligible: equivalent within ±0.5 pp (nonzero: +0.14 pp; within ±1 pp: yes)"
+    )
+    # seeds needed: shown with its interval, or not at all (no interval, or ends more than 100× apart)
+    assert (
+        _label(verdict="inconclusive", mean=0.003, seeds_needed=14.0, seeds_low=6.0, seeds_high=140.0)
+        == "inconclusive (about 14 seeds (95% CI 6–140) would resolve a 0.30 pp gap)"
     )
     assert (
-        _label(verdict="inconclusive", mean=0.003, gap=-0.012, seeds_needed=7.0)
-        == "inconclusive (about 7 seeds would resolve a 1.20 pp gap)"
+        _label(verdict="inconclusive", mean=0.003, gap=-0.012, seeds_needed=7.0, seeds_low=3.0, seeds_high=90.0)
+        == "inconclusive (about 7 seeds (95% CI 3–90) would resolve a 1.20 pp gap)"
     )
+    assert _label(verdict="inconclusive", mean=0.003, seeds_needed=14.0, seeds_low=5.0, seeds_high=2000.0) == (
+        "inconclusive"
+    )
+    assert _label(verdict="inconclusive", mean=0.003, seeds_needed=14.0) == "inconclusive"  # no interval known
     assert _label(verdict="inconclusive", n=1) == "inconclusive (needs at least 2 seeds)"
     assert (
-        _label(verdict="inconclusive", seeds_needed=np.inf)
-        == "inconclusive (no feasible number of seeds resolves it: more than 10,000)"
+        _label(verdict="inconclusive", seeds_needed=np.inf, seeds_low=np.inf, seeds_high=np.inf)
+        == "inconclusive (no feasible number of seeds resolves it: more than 10,000, even at the spread's lower "
+        "95% bound)"
     )
+    assert _label(verdict="inconclusive", seeds_needed=np.inf, seeds_low=900.0, seeds_high=np.inf) == "inconclusive"
     assert _label(verdict="inconclusive", mean=0.0) == "inconclusive"  # no gap to size
     assert _label(exact=True, n=4) == "supported (exact: the same in all 4 seeds)"
     assert _label(borderline=True, p_adj=0.041) == "supported, borderline (Holm-adjusted p = 0.041)"
     assert (
         _label(verdict="equivalent", borderline=True, p_adj=0.6, p_equiv_adj=0.03)
-        == "equivalent within ±0.5 pp, borderline (Holm-adjusted equivalence p = 0.030)"
+        == "negligible: equivalent within ±0.5 pp, borderline (Holm-adjusted equivalence p = 0.030)"
     )
     assert (
-        _label(verdict="inconclusive", borderline=True, p_adj=0.5, p_equiv_adj=0.07, seeds_needed=30.0)
-        == "inconclusive (about 30 seeds would resolve a 1.00 pp gap), borderline (Holm-adjusted equivalence p = 0.070)"
+        _label(
+            verdict="inconclusive",
+            borderline=True,
+            p_adj=0.5,
+            p_equiv_adj=0.07,
+            seeds_needed=30.0,
+            seeds_low=12.0,
+            seeds_high=400.0,
+        )
+        == "inconclusive (about 30 seeds (95% CI 12–400) would resolve a 1.00 pp gap), borderline "
+        "(Holm-adjusted equivalence p = 0.070)"
     )
     assert (
-        st.verdict_label({**{"verdict": "equivalent", "n": 5, "mean": 0.0}}, delta=0.02, scale=1.0, unit="units")
-        == "equivalent within ±0.02 units"
+        st.verdict_label({"verdict": "equivalent", "n": 5, "mean": 0.0}, delta=0.02, scale=1.0, unit="units")
+        == "negligible: equivalent within ±0.02 units"
     )
+
+
+def test_verdict_label_computes_the_seeds_interval_from_the_spread() -> None:
+    # n = 5, sd = gap = 1 pp: seeds_needed 10; the sd's chi-square interval (4 df) gives 6 to 67 seeds
+    row = {"verdict": "inconclusive", "n": 5, "mean": 0.0, "std": 0.01, "gap": 0.01, "seeds_needed": 10.0}
+    assert st.seeds_needed_interval(0.01, 0.01, 5) == (6.0, 67.0)
+    assert st.verdict_label(row, 0.005) == "inconclusive (about 10 seeds (95% CI 6–67) would resolve a 1.00 pp gap)"
+    # n = 3: 5 to 312 seeds, within a factor of 100: shown
+    assert "(95% CI 5–312)" in st.verdict_label({**row, "n": 3}, 0.005)
+    # a gap of 0.3 sd from 3 seeds: 26 to 3,447, more than 100× apart: not shown; from 10 seeds: 44 to 293
+    assert st.seeds_needed_interval(0.003, 0.01, 3) == (26.0, 3447.0)
+    small = {**row, "gap": 0.003, "seeds_needed": 90.0}
+    assert st.verdict_label({**small, "n": 3}, 0.005) == "inconclusive"
+    assert st.verdict_label({**small, "n": 10}, 0.005) == (
+        "inconclusive (about 90 seeds (95% CI 44–293) would resolve a 0.30 pp gap)"
+    )
+
+
+def test_the_paper_gap_is_absent_only_when_the_ci_excludes_it() -> None:
+    # notebook 04, CIFAR-10 He > Xavier: +1.70 pp, CI [+0.18, +3.22], the paper's +2.41 inside it
+    row = {
+        "verdict": "inconclusive",
+        "n": 3,
+        "mean": 0.0170,
+        "std": 0.00612,
+        "ci_low": 0.0018,
+        "ci_high": 0.0322,
+        "gap": 0.0241,
+        "seeds_needed": 3.0,
+        "seeds_low": 2.0,
+        "seeds_high": 5.0,
+        "p": 0.03,
+        "p_adj": 0.2,
+        "p_equiv": 0.9,
+        "p_equiv_adj": 1.0,
+    }
+    assert not st.gap_outside_ci(0.0241, 0.0018, 0.0322)
+    label = st.verdict_label(row, 0.0025)
+    assert "not there" not in label and "smaller" not in label
+    assert label == (
+        "inconclusive (p = 0.030 alone: the correction over the family leaves it open; "
+        "about 3 seeds (95% CI 2–5) would resolve a 2.41 pp gap)"
+    )
+    # the CI below the claimed gap: now it may be said, and the seeds for it are no longer the point
+    below = {**row, "mean": 0.002, "ci_low": -0.005, "ci_high": 0.009, "p": 0.4}
+    assert st.verdict_label(below, 0.0025) == (
+        "inconclusive (the claimed +2.41 pp lies above the 95% CI: a gap that large is not there)"
+    )
+    assert st.gap_outside_ci(0.0241, -0.005, 0.009)
+    assert st.gap_outside_ci(-0.02, -0.01, 0.01) and not st.gap_outside_ci(-0.02, -0.03, 0.01)
+    assert not st.gap_outside_ci(0.005, 0.01, 0.02)  # ours larger than claimed: nothing is absent
+    assert not st.gap_outside_ci(np.nan, 0.0, 0.01) and not st.gap_outside_ci(0.01, np.nan, np.nan)
+    assert not st.gap_outside_ci(0.0, 0.01, 0.02)
+
+
+def test_a_difference_inside_the_margin_is_negligible_never_supported() -> None:
+    # notebook 05's +0.14 pp [0.10, 0.19] against ±0.5 pp, as three seeds: 0.12, 0.14, 0.16 pp
+    t = st.paired_test([0.0012, 0.0014, 0.0016], 0.005)
+    se = 0.0002 / math.sqrt(3)
+    assert t["p"] == pytest.approx(_p2(0.0014 / se), rel=1e-9)  # 0.0067: a difference is shown
+    assert t["p_equiv"] == pytest.approx(_p2((0.005 - 0.0014) / se) / 2, rel=1e-9)
+    row = st.test_family(pd.DataFrame([{"claim": "a > b", **t, "gap": np.nan}])).iloc[0]
+    assert row["verdict"] == "equivalent" and row["ci_inside"]
+    assert st.verdict_label(row, 0.005) == (
+        "negligible: equivalent within ±0.5 pp (nonzero: +0.14 pp; within ±0.25 pp: yes, ±1 pp: yes)"
+    )
+
+
+def test_a_ci_inside_the_margin_with_equivalence_lost_to_the_correction_is_not_supported() -> None:
+    # three claims, both kinds of p-value in one family (at most 3 true nulls): sorted 0.001, 0.001, 0.001,
+    # 0.02 → ×3: the first claim's equivalence p becomes 0.06. Its 95% CI lies inside ±δ (p_equiv < 0.025).
+    fam = st.test_family(
+        pd.DataFrame(
+            [
+                _row(0.004, 0.001, p_equiv=0.02, claim="a"),
+                _row(0.02, 0.001, p_equiv=0.9, claim="b"),
+                _row(0.02, 0.001, p_equiv=0.9, claim="c"),
+            ]
+        )
+    ).set_index("claim")
+    assert fam["p_adj"].tolist() == pytest.approx([0.003, 0.003, 0.003])
+    assert fam.loc["a", "p_equiv_adj"] == pytest.approx(0.06)
+    assert fam["ci_inside"].tolist() == [True, False, False]
+    assert fam["verdict"].tolist() == ["inconclusive", "supported", "supported"]
+    assert st.verdict_label(fam.loc["a"], 0.005) == (
+        "inconclusive (a +0.40 pp difference whose 95% CI lies inside ±0.5 pp, but equivalence does not pass "
+        "the correction over the family (Holm-adjusted p = 0.060)), borderline (Holm-adjusted equivalence p = 0.060)"
+    )
+
+
+def test_equivalence_at_half_and_twice_the_margin() -> None:
+    # differences 0, 0.1, 0.2 pp: mean 0.1 pp, se = 0.1 / sqrt(3) pp; one-sided p with 2 df is
+    # (1 - t / sqrt(t² + 2)) / 2 at t = (margin - mean) / se: ±0.5 pp 0.0101, ±0.25 pp 0.0608, ±1 pp 0.0020
+    t = st.paired_test([0.0, 0.001, 0.002], 0.005)
+    se = 0.001 / math.sqrt(3)
+    for key, margin in (("p_equiv", 0.005), ("p_equiv_half", 0.0025), ("p_equiv_double", 0.01)):
+        assert t[key] == pytest.approx(_p2((margin - 0.001) / se) / 2, rel=1e-9), key
+    assert (t["p_equiv"], t["p_equiv_half"], t["p_equiv_double"]) == pytest.approx((0.0101, 0.0608, 0.0020), abs=1e-4)
+    row = st.test_family(pd.DataFrame([{"claim": "a > b", **t, "gap": np.nan}])).iloc[0]
+    assert row["verdict"] == "equivalent"
+    assert st.verdict_label(row, 0.005) == "negligible: equivalent within ±0.5 pp (within ±0.25 pp: no, ±1 pp: yes)"
+    # in a family the δ/2 and 2δ readings are adjusted as the family would adjust the claim's own p-value
+    other = {"claim": "c > d", **st.paired_test([0.01, 0.011, 0.012], 0.005), "gap": np.nan}
+    fam = st.test_family(pd.DataFrame([{"claim": "a > b", **t, "gap": np.nan}, other])).set_index("claim")
+    swapped = st.test_family(
+        pd.DataFrame([{"claim": "a > b", **t, "p_equiv": t["p_equiv_double"], "gap": np.nan}, other])
+    ).set_index("claim")
+    assert fam.loc["a > b", "p_equiv_double_adj"] == pytest.approx(swapped.loc["a > b", "p_equiv_adj"])
+    assert fam.loc["a > b", "p_equiv_double_adj"] == pytest.approx(2 * t["p_equiv_double"])
+
+
+def test_the_verdict_words_are_documented() -> None:
+    assert st.VERDICTS == ("supported", "reversed", "equivalent", "inconclusive")  # recorded: kept stable
+    assert [st.VERDICT_WORDS[v] for v in st.VERDICTS] == ["supported", "reversed", "negligible", "inconclusive"]
 
 
 # --- wilson_interval, failure_summary ---------------------------------------------------------------------
@@ -466,6 +677,48 @@ def test_failure_summary_on_a_bimodal_sample() -> None:
     assert st.failure_summary([0.9, 0.95], 0.3)["failed"] == 0
     empty = st.failure_summary([], 0.3)
     assert empty["n"] == 0 and np.isnan(empty["rate"])
+
+
+def test_failure_threshold_finds_failed_runs() -> None:
+    # two stuck at chance, two trained: the widest gap (0.84) is 84× the spread inside either cluster
+    assert st.failure_threshold([0.10, 0.95, 0.11, 0.96]) == pytest.approx(0.53)
+    assert st.failure_threshold([0.1, 0.9]) == pytest.approx(0.5)
+    assert np.isnan(st.failure_threshold([0.95, 0.96, 0.97]))  # one cluster
+    assert np.isnan(st.failure_threshold([0.30, 0.45, 0.60, 0.75]))  # evenly spread: gap 0.15 < 3 × 0.30
+    assert np.isnan(st.failure_threshold([0.90, 0.95]))  # a gap under 10 pp is no failure
+    assert st.failure_threshold([0.9, np.nan, 0.92]) == -np.inf  # only the diverged run failed
+    assert st.failure_threshold([0.1, 0.9, 0.91], fail_below=0.5) == 0.5
+    assert st.failure_threshold([0.6, 0.61, 0.97, 0.97], fail_below=0.5) == pytest.approx(0.79)  # above it: bimodal
+    assert st.failure_threshold([np.nan, np.inf]) == -np.inf
+    f = st.failure_summary([0.10, 0.95, 0.11, 0.96], st.failure_threshold([0.10, 0.95, 0.11, 0.96]))
+    assert (f["failed"], f["trained_n"]) == (2, 2) and f["trained_mean"] == pytest.approx(0.955)
+
+
+def test_bounded_mean_ci_is_a_logit_t_interval() -> None:
+    # logits 1, 2, 3: mean 2, sd 1, t(0.975, 2) = 4.3027 → 2 ± 2.4841 → expit: 0.3813 to 0.9888
+    z = np.array([1.0, 2.0, 3.0])
+    values = 1 / (1 + np.exp(-z))
+    b = st.bounded_mean_ci(values)
+    half = stats.t.ppf(0.975, 2) / math.sqrt(3)
+    assert (b["ci_low"], b["ci_high"]) == pytest.approx(
+        (1 / (1 + math.exp(-(2 - half))), 1 / (1 + math.exp(-(2 + half))))
+    )
+    assert (b["ci_low"], b["ci_high"]) == pytest.approx((0.3813, 0.9888), abs=1e-4)
+    assert b["mean"] == pytest.approx(values.mean()) and b["ci_low"] < b["mean"] < b["ci_high"]
+    assert st.mean_ci(values)["ci_high"] > 1.0  # the t-interval runs past 100%
+    # on another scale (percent) the same interval, scaled
+    pct = st.bounded_mean_ci(100 * values, low=0.0, high=100.0)
+    assert (pct["ci_low"], pct["ci_high"]) == pytest.approx((100 * b["ci_low"], 100 * b["ci_high"]))
+    # values at the bound are clipped to eps, and the interval stays inside
+    top = st.bounded_mean_ci([1.0, 1.0, 0.99])
+    assert 0.0 < top["ci_low"] < top["ci_high"] < 1.0
+    same = st.bounded_mean_ci([1.0, 1.0, 1.0])
+    assert same["ci_low"] == same["ci_high"] == 1.0
+    assert np.isnan(st.bounded_mean_ci([0.5])["ci_low"])
+    with pytest.raises(InvalidArgumentError, match="values"):
+        st.bounded_mean_ci([0.5, 1.2])
+    with pytest.raises(InvalidArgumentError, match="high"):
+        st.bounded_mean_ci([0.5, 0.6], low=1.0, high=0.0)
 
 
 # --- paired_values, compare_pairs, ranking_verdict --------------------------------------------------------
@@ -554,8 +807,10 @@ def test_ranking_verdict_one_family_of_adjacent_steps() -> None:
     assert v.loc["a > b", "verdict"] == "supported"
     assert v.loc["b > c", "verdict"] == "inconclusive"
     assert (v["mean_diff"] == v["mean"]).all()
-    raw = [st.paired_test(st.paired_values(df, x, y).eval("a - b"), 0.005)["p"] for x, y in [("a", "b"), ("b", "c")]]
-    assert v["p_adj"].tolist() == pytest.approx(list(st.holm(raw)))
+    tests = [st.paired_test(st.paired_values(df, x, y).eval("a - b"), 0.005) for x, y in [("a", "b"), ("b", "c")]]
+    both = st.holm([t["p"] for t in tests] + [t["p_equiv"] for t in tests], max_true=2)  # one family of 4
+    assert v["p_adj"].tolist() == pytest.approx(list(both[:2]))
+    assert v["p_equiv_adj"].tolist() == pytest.approx(list(both[2:]))
     assert st.ranking_verdict(df, ["b", "a"], delta=0.005).iloc[0]["verdict"] == "reversed"
     assert set(st.VERDICTS) == {"supported", "reversed", "equivalent", "inconclusive"}
 
@@ -583,27 +838,6 @@ def test_two_identical_seeds_are_not_yet_exact() -> None:
     assert st.judge_published([0.1135] * 3, 11.35)["verdict"] == "equal"
 
 
-def test_an_inconclusive_claim_with_enough_seeds_for_the_claimed_gap_says_so() -> None:
-    row = {
-        "verdict": "inconclusive",
-        "n": 3,
-        "seeds_needed": 3.0,
-        "gap": 0.0032,
-        "mean": 0.0003,
-        "exact": False,
-        "borderline": False,
-        "p_adj": 1.0,
-        "p_equiv_adj": 0.5,
-    }
-    assert st.verdict_label(row, 0.0025) == (
-        "inconclusive (about 3 seeds would resolve a 0.32 pp gap and 3 ran: the gap measured, +0.03 pp, is smaller)"
-    )
-    assert (
-        st.verdict_label({**row, "seeds_needed": 8.0}, 0.0025)
-        == "inconclusive (about 8 seeds would resolve a 0.32 pp gap)"
-    )
-
-
 def test_an_inconclusive_claim_left_open_by_the_correction_says_so() -> None:
     row = {
         "verdict": "inconclusive",
@@ -613,15 +847,17 @@ def test_an_inconclusive_claim_left_open_by_the_correction_says_so() -> None:
         "mean": 0.1099,
         "exact": False,
         "borderline": False,
+        "p": 0.04,
         "p_adj": 0.2,
+        "p_equiv": 0.9,
         "p_equiv_adj": 0.9,
     }
-    assert st.verdict_label(row, 0.02) == (
-        "inconclusive (about 3 seeds would resolve a 10.99 pp gap in this test "
-        "alone and 3 ran: the correction over the family leaves it open)"
+    assert (
+        st.verdict_label(row, 0.02) == "inconclusive (p = 0.040 alone: the correction over the family leaves it open)"
     )
-    claimed_smaller = {**row, "gap": 0.05}  # measured 10.99 pp, claimed 5 pp: not "smaller"
-    assert "leaves it open" in st.verdict_label(claimed_smaller, 0.02)
+    # equivalence passing alone, lost to the correction, says so too
+    eq = {**row, "p": 0.5, "p_adj": 1.0, "p_equiv": 0.01, "p_equiv_adj": 0.08}
+    assert "equivalence p = 0.010 alone: the correction over the family leaves it open" in st.verdict_label(eq, 0.02)
 
 
 def test_final_epochs_keeps_each_runs_last_epoch_by_its_keys() -> None:

@@ -21,6 +21,7 @@ Convergence speed (``orthogonal accelerates convergence``) uses
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -457,7 +458,7 @@ def gradient_summary(
 
 
 def blowup_table(df: pd.DataFrame, factor: float = 1.1) -> pd.DataFrame:
-    """Per initializer: runs that diverged, and runs whose training loss later rose above ``factor``× its
+    """Per initializer: runs that diverged, and runs whose training loss later rose above ``factor`` times its
     first-epoch value (a blow-up), as a count and a rate with a Wilson interval."""
 
     def blew_up(loss: np.ndarray) -> bool:
@@ -660,9 +661,13 @@ def catalogue_text(
     """The closing summary: one bullet per question, each naming its test, correction and seeds.
 
     Args:
-        table: :func:`catalogue_table`; reference: :func:`reference_family`; group: :func:`group_family`;
-        draws: :func:`draw_repeatability`; spread: :func:`spread_family`; speed: the orthogonal
-        claims' :func:`initlab.findings.speed.speed_family`; grads: :func:`gradient_summary`;
+        table: :func:`catalogue_table`.
+        reference: :func:`reference_family`.
+        group: :func:`group_family`.
+        draws: :func:`draw_repeatability`.
+        spread: :func:`spread_family`.
+        speed: the orthogonal claims' :func:`initlab.findings.speed.speed_family`.
+        grads: :func:`gradient_summary`.
         blowups: :func:`blowup_table`.
     """
     lines = [
@@ -674,3 +679,12 @@ def catalogue_text(
         _orthogonal_bullet(speed, target),
     ]
     return Prose("\n".join(lines))
+
+
+def gradient_reading(summary: pd.DataFrame, inits: Sequence[str] = WARNED) -> dict[str, Any]:
+    """The page's warning on vanishing and exploding gradients beside :func:`gradient_summary`'s word for
+    each of ``inits`` (``<init>/gradient``: zero, vanishes, explodes or neither). *Descriptive*: the warning
+    is about scales too large or too small, which Keras' defaults for these initializers need not be, so
+    the words are shown and nothing is decided."""
+    present = [i for i in inits if i in summary.index]
+    return {"verdict": "descriptive", **{f"{i}/gradient": str(summary.loc[i, "verdict"]) for i in present}}

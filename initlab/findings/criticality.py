@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy import stats as st
 
+from initlab.claims import resolve_margin
 from initlab.convergence import convergence_table
 from initlab.errors import InvalidArgumentError
 from initlab.report import Prose, family_lines, fmt_ci, fmt_p, protocol_text, verdict_counts
@@ -29,7 +31,7 @@ from initlab.theory import meanfield as mf
 from initlab.theory.isometry import NEAR, critical_point, setup_label
 from initlab.training.study import Study, run_each, run_options
 
-DELTA = 0.02  # equivalence margin: 2 pp of validation accuracy averaged over the epochs
+MARGIN_CLAIM = "08-isometry-speed"  # the ledger entry whose margin (δ) the isometry family uses
 DEPTH_FACTOR = 6.0  # Schoenholz et al.: nets deeper than about 6 ξ_c do not train
 KERNEL_INIT = {"gaussian": "variance_scaling", "orthogonal": "orthogonal"}
 INIT_KERNEL = {v: k for k, v in KERNEL_INIT.items()}
@@ -379,15 +381,17 @@ def speed_table(speed: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index(["setup", "kernel"])
 
 
-def isometry_tests(runs: pd.DataFrame, summary: pd.DataFrame, delta: float = DELTA) -> pd.DataFrame:
+def isometry_tests(runs: pd.DataFrame, summary: pd.DataFrame, delta: float | None = None) -> pd.DataFrame:
     """Orthogonal against Gaussian kernels per set-up: paired by seed on the area under the
-    validation-accuracy curve, one Holm family; with the spectra's prediction at the training depth.
+    validation-accuracy curve, one Holm family with margin ``delta`` (default: the claims ledger's,
+    :data:`MARGIN_CLAIM`); with the spectra's prediction at the training depth.
 
     Returns:
         One row per set-up: ``setup, claim, near_orthogonal, near_gaussian, predicted`` (the kernel
         whose singular values lie nearer 1, or ``"neither"``), :func:`initlab.stats.paired_test`'s and
         :func:`initlab.stats.test_family`'s columns, and ``agreement``.
     """
+    delta = resolve_margin(delta, MARGIN_CLAIM)
     depth = int(runs["depth"].iloc[0])
     rows = []
     for setup in dict.fromkeys(runs["setup"]):
@@ -441,8 +445,10 @@ def _agreement_counts(agreement: pd.Series) -> str:
     )
 
 
-def isometry_text(tests: pd.DataFrame, depth: int, seeds: int, *, delta: float = DELTA) -> Prose:
-    """The isometry family in words: method, one line per test, the spectra's prediction beside it."""
+def isometry_text(tests: pd.DataFrame, depth: int, seeds: int, *, delta: float | None = None) -> Prose:
+    """The isometry family in words: method, one line per test, the spectra's prediction beside it (``delta``:
+    the margin the tests used, default the claims ledger's)."""
+    delta = resolve_margin(delta, MARGIN_CLAIM)
     lines = [
         protocol_text(ISOMETRY_FAMILY, len(tests), seeds, delta=delta),
         "",
@@ -595,12 +601,14 @@ def findings_text(
     isometry_seeds: int,
     depth: int,
     deepest_spectrum: pd.DataFrame,
-    delta: float = DELTA,
+    delta: float | None = None,
 ) -> Prose:
     """The notebook's closing text, generated from its tables, with the method behind every verdict.
 
-    ``deepest_spectrum``: :func:`initlab.theory.isometry.spectrum_summary` rows at the deepest depth.
+    ``deepest_spectrum``: :func:`initlab.theory.isometry.spectrum_summary` rows at the deepest depth;
+    ``delta``: the isometry tests' margin, default the claims ledger's.
     """
+    delta = resolve_margin(delta, MARGIN_CLAIM)
     s = prediction_summary(table)
     bound = f"**{bound_verdict(table)}**"
     kept = deepest_spectrum[deepest_spectrum["near_share"] >= 0.9]
@@ -633,3 +641,23 @@ def findings_text(
         f"not fits.",
     ]
     return Prose("\n".join(lines))
+
+
+# --------------------------------------------------------------------------- readings for the claims ledger
+
+
+def bound_reading(table: pd.DataFrame) -> dict[str, Any]:
+    """The ``6 ξ_c`` bound as a limit (:func:`bound_verdict`: *holds*, *contradicted* or *not established*),
+    with the runs inside and outside it and how many of each trained."""
+    s = prediction_summary(table)
+    return {
+        "verdict": bound_verdict(table).removeprefix("is "),
+        **{f"{where}/{k}": int(s.loc[where, k]) for where in ("inside", "outside") for k in ("runs", "trained")},
+    }
+
+
+def advice_reading(points: pd.DataFrame) -> dict[str, Any]:
+    """``002``'s advice on the map (:func:`advice_verdict`: *holds* or *contradicted*), with each named
+    scale's phase per activation (``<activation>/<scale>``)."""
+    phases = {f"{r['activation']}/{r['scale']}": str(r["phase"]) for _, r in points.iterrows()}
+    return {"verdict": advice_verdict(points).removeprefix("is "), **phases}

@@ -17,17 +17,20 @@ import numpy as np
 import pandas as pd
 
 from initlab.findings.speed import ordered_pairs, per_run, seeds_phrase
-from initlab.report import Prose, fmt_diff_ci, fmt_interval, verdict_counts
+from initlab.report import Prose, fmt_diff_ci, fmt_interval, fmt_seeds, verdict_counts
 from initlab.sources import desai_table
 from initlab.stats import (
     ALPHA,
     BORDERLINE,
+    VERDICT_WORDS,
     compare_pairs,
+    gap_outside_ci,
     is_borderline,
     judge_published,
     mean_ci,
     paired_values,
     seeds_needed,
+    seeds_needed_interval,
     verdict_label,
 )
 
@@ -41,13 +44,14 @@ TABLE_1 = {
 }
 
 
-def published_comparison(df: pd.DataFrame, digits: int = 2) -> pd.DataFrame:
-    """Table 1 of ``000`` in long form: each paper number beside where one run of ours lands.
+def published_rows(df: pd.DataFrame, digits: int = 2) -> pd.DataFrame:
+    """Table 1 of ``000`` in long form, as numbers: each paper number beside where one run of ours lands.
 
-    Rows are (quantity, init) for the initializers ``df`` holds. Columns: the paper's
-    number, our mean, the 95% prediction interval for one new run (both in percent,
-    rounded to ``digits`` as printed), and :func:`initlab.stats.judge_published`'s verdict
-    (``inside``, ``above``, ``below``; ``equal``/``differs`` when every seed is identical).
+    One row per (Table 1 column, init) for the initializers ``df`` holds: ``column`` (Table 1's name,
+    e.g. ``test_acc``), ``quantity`` (in words), ``init``, ``paper``, ``ours_mean``, and the 95% prediction
+    interval for one new run ``ours_pi_low``, ``ours_pi_high`` (percent, rounded to ``digits`` as printed,
+    clipped to 0-100), ``verdict`` (:func:`initlab.stats.judge_published`'s: ``inside``, ``above``,
+    ``below``; ``equal``/``differs`` when every seed is identical) and ``seeds``.
     """
     paper = desai_table().set_index("init")
     inits = [i for i in paper.index if i in set(df["init"])]
@@ -59,19 +63,46 @@ def published_comparison(df: pd.DataFrame, digits: int = 2) -> pd.DataFrame:
                 runs.loc[runs["init"] == init, value].to_numpy(dtype=float), paper.loc[init, col], digits=digits
             )
             # an accuracy cannot leave [0, 100]%: the printed bounds are clipped (the verdict is unchanged)
-            low, high = max(j["low"], 0.0), min(j["high"], 100.0)
-            interval = fmt_interval(low, high, digits=digits, bracketed=False) if np.isfinite(j["low"]) else "n/a"
             rows.append(
                 {
+                    "column": col,
                     "quantity": label,
                     "init": init,
-                    "paper (%)": f"{j['published']:.{digits}f}",
-                    "ours, mean (%)": f"{j['mean']:.{digits}f}" if np.isfinite(j["mean"]) else "n/a",
-                    "ours, 95% PI for one run (%)": interval,
-                    "paper vs. PI": j["verdict"],
+                    "paper": j["published"],
+                    "ours_mean": j["mean"],
+                    "ours_pi_low": max(j["low"], 0.0) if np.isfinite(j["low"]) else np.nan,
+                    "ours_pi_high": min(j["high"], 100.0) if np.isfinite(j["high"]) else np.nan,
+                    "verdict": j["verdict"],
                     "seeds": j["n"],
                 }
             )
+    return pd.DataFrame(rows)
+
+
+def published_comparison(df: pd.DataFrame, digits: int = 2) -> pd.DataFrame:
+    """Table 1 of ``000`` in long form, as printed: each paper number beside where one run of ours lands.
+
+    Rows are (quantity, init) for the initializers ``df`` holds. Columns: the paper's
+    number, our mean, the 95% prediction interval for one new run (both in percent,
+    rounded to ``digits`` as printed), and :func:`initlab.stats.judge_published`'s verdict
+    (``inside``, ``above``, ``below``; ``equal``/``differs`` when every seed is identical);
+    the numbers are :func:`published_rows`'.
+    """
+    rows = []
+    for _, r in published_rows(df, digits).iterrows():
+        low, high = r["ours_pi_low"], r["ours_pi_high"]
+        interval = fmt_interval(low, high, digits=digits, bracketed=False) if np.isfinite(low) else "n/a"
+        rows.append(
+            {
+                "quantity": r["quantity"],
+                "init": r["init"],
+                "paper (%)": f"{r['paper']:.{digits}f}",
+                "ours, mean (%)": f"{r['ours_mean']:.{digits}f}" if np.isfinite(r["ours_mean"]) else "n/a",
+                "ours, 95% PI for one run (%)": interval,
+                "paper vs. PI": r["verdict"],
+                "seeds": r["seeds"],
+            }
+        )
     return pd.DataFrame(rows).set_index(["quantity", "init"])
 
 
@@ -106,8 +137,12 @@ def paper_gaps(claimed: Sequence[str], column: str = "test_acc") -> list[float]:
     return [float(paper[a] - paper[b]) / 100 for a, b in zip(claimed[:-1], claimed[1:])]
 
 
-def _seed_count(n: float) -> str:
-    return "n/a" if not np.isfinite(n) and not np.isinf(n) else "more than 10,000" if np.isinf(n) else f"{int(n)}"
+def _seed_count(gap: float, sd: float, n: int, alpha: float = ALPHA) -> str:
+    """Seeds needed with their 95% interval (:func:`initlab.report.fmt_seeds`), ``"n/a"`` with no spread."""
+    need = seeds_needed(gap, sd, alpha)
+    if np.isnan(need):
+        return "n/a"
+    return fmt_seeds(need, *seeds_needed_interval(gap, sd, n, alpha))
 
 
 def gap_seeds(
@@ -117,7 +152,8 @@ def gap_seeds(
 
     Two columns of seeds: for that test alone (level α), and for the strictest step of
     Holm's correction over the ``len(gaps)`` steps (level α / len(gaps)), an upper bound
-    for the family.
+    for the family. Each is ``"14 (95% CI 6–140)"``, its interval from the spread's; ``"—"``
+    where that interval is unbounded or its ends lie more than 100× apart.
 
     Returns:
         One row per step ``a > b``: the claimed gap and our mean difference (pp), the
@@ -134,8 +170,8 @@ def gap_seeds(
                 "paper gap (pp)": round(100 * gap, 2),
                 "ours (pp)": round(100 * ci["mean"], 2) if np.isfinite(ci["mean"]) else np.nan,
                 "sd of differences (pp)": round(100 * ci["std"], 3) if np.isfinite(ci["std"]) else np.nan,
-                "seeds: alone": _seed_count(seeds_needed(gap, ci["std"])),
-                f"seeds: within {m} steps (α/{m})": _seed_count(seeds_needed(gap, ci["std"], ALPHA / m)),
+                "seeds: alone": _seed_count(gap, ci["std"], ci["n"]),
+                f"seeds: within {m} steps (α/{m})": _seed_count(gap, ci["std"], ci["n"], ALPHA / m),
                 "seeds now": ci["n"],
             }
         )
@@ -143,35 +179,40 @@ def gap_seeds(
 
 
 def gap_text(gaps: pd.DataFrame, ranking: pd.DataFrame) -> Prose:
-    """What :func:`gap_seeds` means for each step, given the step's verdict (``ranking``, same order).
+    """What :func:`gap_seeds` means for each step, given the step's verdict and CI (``ranking``, same order).
 
-    Where we ran at least the seeds the family needs and the step is still not supported,
-    a gap as large as the paper's would most likely have been found: the true gap is smaller.
+    The paper's gap is said to be absent only where our 95% CI excludes it (on zero's side);
+    seeds enough for 80% power, by a spread from a few seeds, do not show it.
     """
     family_col = next(c for c in gaps.columns if c.startswith("seeds: within"))
     parts = []
-    for (step, g), verdict in zip(gaps.iterrows(), ranking["verdict"]):
-        need, now = g[family_col], int(g["seeds now"])
+    ci = zip(ranking.get("ci_low", [np.nan] * len(ranking)), ranking.get("ci_high", [np.nan] * len(ranking)))
+    for (step, g), verdict, (low, high) in zip(gaps.iterrows(), ranking["verdict"], ci):
+        need, now, gap = g[family_col], int(g["seeds now"]), g["paper gap (pp)"]
+        word = VERDICT_WORDS.get(verdict, verdict)
+        count = need.split(" ")[0]
         if verdict == "supported":
             parts.append(f"{step}: resolved, supported with {now} seeds")
-        elif need.isdigit() and now >= int(need):
-            gap = g["paper gap (pp)"]
+        elif gap_outside_ci(gap / 100, low, high):
             parts.append(
-                f"{step}: {now} seeds are at least the {need} that would find the paper's {gap:.2f} pp "
-                f"gap with 80% power, and the step is {verdict} (ours {g['ours (pp)']:+.2f} pp): a gap as "
-                "large as the paper's is unlikely"
+                f"{step}: the paper's {gap:.2f} pp lies outside our 95% CI "
+                f"{fmt_interval(low, high, scale=100, signed=True)} and the step is {word}: a gap as large as "
+                "the paper's is not there"
             )
-        elif need.isdigit():
+        elif count.isdigit() and now >= int(count):
             parts.append(
-                f"{step}: {need} seeds would find the paper's {g['paper gap (pp)']:.2f} pp gap with 80% "
-                f"power, {now} were run"
+                f"{step}: {now} seeds are at least the {need} that would find the paper's {gap:.2f} pp gap with "
+                f"80% power, and the step is {word} (ours {g['ours (pp)']:+.2f} pp), but the paper's gap is not "
+                "outside our 95% CI, so its absence is not shown"
             )
+        elif count.isdigit():
+            parts.append(f"{step}: {need} seeds would find the paper's {gap:.2f} pp gap with 80% power, {now} were run")
+        elif need.startswith("more"):
+            parts.append(f"{step}: {need} seeds (from our spread, the paper's gap cannot be resolved in practice)")
+        elif need == "—":
+            parts.append(f"{step}: the spread of {now} seeds is too uncertain to say how many would resolve it")
         else:
-            parts.append(
-                f"{step}: {need} seeds (from our spread, the paper's gap cannot be resolved in practice)"
-                if need.startswith("more")
-                else f"{step}: no estimate (our differences have no spread)"
-            )
+            parts.append(f"{step}: no estimate (our differences have no spread)")
     return Prose("; ".join(parts) + ".")
 
 
@@ -247,7 +288,7 @@ def ranking_whole(ranking: pd.DataFrame, delta: float) -> str:
         return "holds: every step is supported"
     if (v == "reversed").any():
         return f"is contradicted: {int((v == 'reversed').sum())} step(s) reversed"
-    return f"is not established ({verdict_counts(ranking)}; equivalent means within ±{100 * delta:g} pp)"
+    return f"is not established ({verdict_counts(ranking)}; negligible means equivalent within ±{100 * delta:g} pp)"
 
 
 def _words(table: pd.DataFrame, delta: float, scale: float = 100.0, unit: str = "pp") -> str:

@@ -22,6 +22,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from initlab.claims import resolve_margin
+from initlab.claims.verdicts import combine_rule
 from initlab.errors import InvalidArgumentError
 from initlab.findings.symmetry import fmt_sig
 from initlab.probe.measure import stats_of
@@ -205,6 +207,8 @@ def _paired(a: pd.Series, b: pd.Series) -> pd.DataFrame:
 
 
 SHARE, RELATIVE = "share", "relative"  # how a claim's difference is measured
+# The ledger entries whose margins (δ) the families use: each family states one margin per unit.
+SHARE_CLAIM, RELATIVE_CLAIM, ACCURACY_CLAIM = "002-he-histogram", "002-lecun-histogram", "002-he-best-relu"
 
 
 def _claim_row(statement: str, claim: str, kind: str, a: pd.Series, b: pd.Series, delta: float) -> dict[str, Any]:
@@ -308,20 +312,27 @@ def _depth_rows(s: pd.DataFrame, inits: Sequence[str], layers: list[str], share_
 
 
 def activation_claims(
-    stats: pd.DataFrame, share_delta: float = 0.02, relative_delta: float = 0.10, *, stage: str = "trained"
+    stats: pd.DataFrame,
+    share_delta: float | None = None,
+    relative_delta: float | None = None,
+    *,
+    stage: str = "trained",
 ) -> pd.DataFrame:
     """The source's statements about the histograms, as one Holm family of paired tests over seeds.
 
     Measured on ``stage`` (the source drew its histograms after training). Shares (of all hidden
     activations exactly 0, of hidden units dead, of one layer's activations exactly 0) are compared
     as differences in percentage points within ±``share_delta``; standard deviations as a relative
-    difference ``a / b - 1`` within ±``relative_delta``. Claims about an initializer that is not in
-    ``stats`` are left out.
+    difference ``a / b - 1`` within ±``relative_delta``; each margin by default the claims ledger's
+    (:data:`SHARE_CLAIM`, :data:`RELATIVE_CLAIM`). Claims about an initializer that is not in ``stats`` are
+    left out.
 
     Returns:
         One row per claim ``a > b``: ``statement`` (whose words it tests), ``claim``, ``kind``,
         ``delta, scale, unit``, ``a_mean, b_mean`` and :func:`initlab.stats.test_family`'s columns.
     """
+    share_delta = resolve_margin(share_delta, SHARE_CLAIM)
+    relative_delta = resolve_margin(relative_delta, RELATIVE_CLAIM)
     inits = set(stats["init"])
     pooled = _per_seed(stats, stage)
     s = stats[stats["stage"] == stage].set_index(["init", "layer", "seed"]).sort_index()
@@ -343,13 +354,15 @@ ACCURACY_CLAIMS = (
 )
 
 
-def accuracy_claims(df: pd.DataFrame, delta: float = 0.005) -> pd.DataFrame:
+def accuracy_claims(df: pd.DataFrame, delta: float | None = None) -> pd.DataFrame:
     """The source's statements about learning (test accuracy, final epoch), one Holm family.
 
     Zero init learns poorly (he_normal > zeros); random normal hurts learning (he_normal >
     random_normal_001); Xavier learns better than random normal; He is the best choice for
     ReLU (he_normal > glorot_normal, he_normal > lecun_normal). Claims on missing inits are left out.
+    ``delta``: the equivalence margin, default the claims ledger's (:data:`ACCURACY_CLAIM`).
     """
+    delta = resolve_margin(delta, ACCURACY_CLAIM)
     inits = set(df["init"])
     kept = [(s, p) for s, p in ACCURACY_CLAIMS if set(p) <= inits]
     table = compare_pairs(df, [p for _, p in kept], delta)
@@ -640,3 +653,12 @@ def gradient_text(grads: pd.DataFrame, value: str = "kernel_grad_norm", threshol
         f"The first hidden layer's kernel gradient norm over the last's ({first} / {last}, "
         f"{' → '.join(stages)}, mean over seeds): {'; '.join(parts) or 'none'}; {verdict}{tail}."
     )
+
+
+def zero_reading(stats: pd.DataFrame, *, stage: str = "trained") -> dict[str, Any]:
+    """``002``'s zero-init histogram read exactly: every activation of every hidden layer is 0 in every seed
+    (*holds*, else *fails*), with the smallest share of exact zeros found."""
+    z = stats[(stats["init"] == ZERO) & (stats["stage"] == stage)]["frac_zero"]
+    if not len(z):
+        return {"verdict": "not tested"}
+    return {"verdict": combine_rule([bool((z == 1).all())]), "frac_zero_min": float(z.min())}

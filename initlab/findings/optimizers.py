@@ -24,6 +24,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from initlab.claims import resolve_margin
+from initlab.claims.verdicts import combine, nearest_to_level, tally
+from initlab.claims.verdicts import ranking_word as ranking_verdict_word
 from initlab.findings import speed
 from initlab.probe.runs import first_adam_step
 from initlab.report import Prose, family_lines, fmt_ci, protocol_text, verdict_counts
@@ -34,7 +37,7 @@ from initlab.training.spec import RunSpec
 from initlab.training.study import Study
 
 SETUP = ["model", "optimizer_setting", "init"]
-WINDOW = 0.01  # the learning-rate window: rates whose validation score is within 1 pp of the best
+WINDOW_CLAIM = "07-best-rate-window"  # the ledger entry whose margin is the learning-rate window
 FAIL_BELOW = 0.5  # a best validation score below this: the set-up trains at no rate of the grid
 SOURCES = {"mlp_128": "000_5f419284b061c44b.txt", "mlp_512_256_128_64": "002_aee8d08a7a4b8178.txt"}
 # 002: He is the choice for ReLU; Xavier learns better than random normal (0.01), which hurts learning.
@@ -140,19 +143,20 @@ def _window(rates: np.ndarray, scores: np.ndarray, i: int, window: float) -> tup
     return lo, hi
 
 
-def best_rates(table: pd.DataFrame, window: float = WINDOW, fail_below: float = FAIL_BELOW) -> pd.DataFrame:
+def best_rates(table: pd.DataFrame, window: float | None = None, fail_below: float = FAIL_BELOW) -> pd.DataFrame:
     """Each set-up's best learning rate on validation, its place in the grid and its window.
 
     The best rate has the highest ``val_score`` (ties go to the larger rate). ``edge`` is
     ``"lowest"`` or ``"highest"`` when it is the grid's first or last rate (the optimum may lie
     beyond: the grid shows no rising or no falling side), ``"only rate"`` for a one-rate grid,
     else ``""``. The window is the contiguous run of grid rates around the best whose score is
-    within ``window`` of it: ``window_decades`` = log10(highest / lowest of them) is what the grid
-    can show (0 when only the best qualifies); the true window is wider, but narrower than
-    ``window_max``, log10 of the ratio of the next grid rates outside it (``inf`` when the run
-    reaches an edge of the grid: the window is open there). ``trains`` is False when even the
-    best score stays below ``fail_below``.
+    within ``window`` of it (default: the claims ledger's margin, :data:`WINDOW_CLAIM`):
+    ``window_decades`` = log10(highest / lowest of them) is what the grid can show (0 when only the best
+    qualifies); the true window is wider, but narrower than ``window_max``, log10 of the ratio of the next
+    grid rates outside it (``inf`` when the run reaches an edge of the grid: the window is open there).
+    ``trains`` is False when even the best score stays below ``fail_below``.
     """
+    window = resolve_margin(window, WINDOW_CLAIM)
     rows = []
     for key, g in table.groupby(SETUP, sort=False):
         g = g.sort_values("learning_rate")
@@ -708,10 +712,11 @@ def findings_text(
     scale_answer_word: str,
     seeds: int,
     delta: float,
-    window: float = WINDOW,
+    window: float | None = None,
 ) -> Prose:
     """The closing summary: the grid, the best rates and windows, the rankings under both conditions,
-    the RandomNormal(0.01) answer, and the method behind every verdict."""
+    the RandomNormal(0.01) answer, and the method behind every verdict (``window``: default the ledger's)."""
+    window = resolve_margin(window, WINDOW_CLAIM)
     trains = best[best["trains"]]
     lines = [
         f"- **The grid.** {len(best) - int((best['edge'] != '').sum())} of {len(best)} set-ups have their best "
@@ -748,3 +753,56 @@ def findings_text(
         "supported.",
     ]
     return Prose("\n".join(lines))
+
+
+# --------------------------------------------------------------------------- readings for the claims ledger
+
+
+def ranking_reading(tests: pd.DataFrame, model: str, condition: str) -> dict[str, Any]:
+    """A source's ranking on ``model`` under every optimizer setting at ``condition``: per setting the
+    ranking's word (:func:`initlab.claims.verdicts.ranking_word`: holds, contradicted, not established),
+    the word the settings share (else *mixed*), and the p-values of the test nearest to turning (``p``)."""
+    t = tests[(tests["model"] == model) & (tests["condition"] == condition)]
+    words = {
+        str(s): ranking_verdict_word([str(v) for v in g["verdict"]])
+        for s, g in t.groupby("optimizer_setting", sort=False)
+    }
+    return {"verdict": combine(list(words.values())), "p": nearest_to_level(t.to_dict("records")), **words}
+
+
+def washout_reading(tests: pd.DataFrame) -> dict[str, Any]:
+    """Whether the optimizer washes the initializers out, over every (model, condition, optimizer setting)
+    of ``tests`` (:func:`washout_word` each): the word they share (else *mixed*), the tally, each one's
+    word (``<model>/<condition>/<setting>``) and the p-values of the test nearest to turning (``p``)."""
+    groups = tests.groupby(["model", "condition", "optimizer_setting"], sort=False)
+    words = {"/".join(map(str, key)): washout_word(g["verdict"]) for key, g in groups}
+    found = list(words.values())
+    return {
+        "verdict": combine(found),
+        "p": nearest_to_level(tests.to_dict("records")),
+        "tally": tally(found) or "none",
+        **words,
+    }
+
+
+def scale_reading(gaps: pd.DataFrame, ratios: pd.DataFrame) -> dict[str, Any]:
+    """:func:`scale_answer` with the tally of :func:`gap_tests`' verdicts and the p-values of the test
+    nearest to turning (``p``)."""
+    return {
+        "verdict": scale_answer(gaps, ratios),
+        "p": nearest_to_level(gaps.to_dict("records")),
+        "tally": tally(str(v) for v in gaps["verdict"]) or "none",
+    }
+
+
+def window_reading(best: pd.DataFrame) -> dict[str, Any]:
+    """What :func:`best_rates` shows of the best rates and their windows (*descriptive*: nothing is
+    decided): how many set-ups, how many train at some rate, how many have their best rate at an edge of
+    the grid, and how many a window open at an edge."""
+    return {
+        "verdict": "descriptive",
+        "setups": len(best),
+        "trains": int(best["trains"].sum()),
+        "best_at_edge": int((best["edge"] != "").sum()),
+        "open_windows": int(np.isinf(best["window_max"].to_numpy(dtype=float)).sum()),
+    }

@@ -444,8 +444,9 @@ def candidate_view(candidates: pd.DataFrame) -> pd.DataFrame:
     ).set_index(["dataset", "metric"])
 
 
-def replay_check_text(runs: pd.DataFrame, replayed: pd.DataFrame) -> Prose:
-    """Whether the replay reproduces our zero-initialized runs: every epoch's accuracy and loss, run by run."""
+def replay_gaps(runs: pd.DataFrame, replayed: pd.DataFrame) -> tuple[float, float, int]:
+    """How far the replay lies from our zero-initialized runs, every epoch of every run: the largest
+    accuracy difference (training, validation, test), the largest loss difference, and the runs compared."""
     keys = ["dataset", "seed", "epoch"]
     ours = runs[runs["init"] == "zeros"].set_index(keys).sort_index()
     mine = replayed.set_index(keys).reindex(ours.index)
@@ -454,7 +455,13 @@ def replay_check_text(runs: pd.DataFrame, replayed: pd.DataFrame) -> Prose:
     loss = max(
         float(np.nanmax(np.abs(ours[c] - mine[c]))) for c in ("loss", "val_loss", "test_loss") if c in ours.columns
     )
-    n = len(ours.reset_index()[["dataset", "seed"]].drop_duplicates())
+    return acc, loss, len(ours.reset_index()[["dataset", "seed"]].drop_duplicates())
+
+
+def replay_check_text(runs: pd.DataFrame, replayed: pd.DataFrame) -> Prose:
+    """Whether the replay reproduces our zero-initialized runs: every epoch's accuracy and loss, run by run."""
+    acc, loss, n = replay_gaps(runs, replayed)
+    epochs = runs.loc[runs["init"] == "zeros", "epoch"].nunique()
     same = (
         "identical in every epoch"
         if acc == 0
@@ -462,6 +469,6 @@ def replay_check_text(runs: pd.DataFrame, replayed: pd.DataFrame) -> Prose:
     )
     return Prose(
         f"Replayed from the labels, our {n} zero-initialized runs (every dataset and seed, "
-        f"{ours.index.get_level_values('epoch').nunique()} epoch(s)): training, validation and test accuracy "
+        f"{epochs} epoch(s)): training, validation and test accuracy "
         f"{same}; losses within {loss:.1e} (float32 sums in another order)."
     )

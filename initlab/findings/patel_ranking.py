@@ -13,27 +13,30 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from initlab.claims import resolve_margin
 from initlab.findings.patel import CLAIMED, FAIL_BELOW, identified
-from initlab.report import Prose, fmt_ci, fmt_diff_ci, protocol_text, verdict_counts
+from initlab.report import Prose, fmt_ci, fmt_diff_ci, fmt_seeds, protocol_text, verdict_counts
 from initlab.sources import patel_tables
-from initlab.stats import mean_ci, paired_test, paired_values, test_family, verdict_label
+from initlab.stats import gap_outside_ci, mean_ci, paired_test, paired_values, test_family, verdict_label
 
-DELTA = 0.0025  # equivalence margin: 0.25 pp, under the smallest gap the paper reads as a ranking (0.26 pp)
+MARGIN_CLAIM = "001-ranking-mnist"  # the ledger entry whose margin (δ) the ranking family uses (one for its claims)
 METRIC_NAMES = {"accuracy": "training accuracy", "test_accuracy": "test accuracy"}
 
 
 def ranking_family(
-    df: pd.DataFrame, values: Sequence[str] = ("accuracy", "test_accuracy"), delta: float = DELTA
+    df: pd.DataFrame, values: Sequence[str] = ("accuracy", "test_accuracy"), delta: float | None = None
 ) -> pd.DataFrame:
     """The paper's ranking (:data:`CLAIMED`), each adjacent step on each dataset and metric: one Holm family.
 
     Each step is a paired test over seeds (:func:`initlab.stats.paired_test`) with the
-    paper's own gap (its Table 1, same step and dataset) as the size to resolve.
+    paper's own gap (its Table 1, same step and dataset) as the size to resolve, and the
+    equivalence margin ``delta`` (default: the claims ledger's, :data:`MARGIN_CLAIM`).
 
     Returns:
         :func:`initlab.stats.test_family`'s table with ``dataset, metric, claim, a, b, gap, name``
         (``name``: ``metric/dataset/a > b``, for the record).
     """
+    delta = resolve_margin(delta, MARGIN_CLAIM)
     paper = patel_tables().set_index(["init", "dataset"])["test_acc"]
     rows = []
     for value in values:
@@ -58,9 +61,11 @@ def ranking_family(
     return test_family(pd.DataFrame(rows))
 
 
-def ranking_markdown(family: pd.DataFrame, delta: float = DELTA) -> Prose:
+def ranking_markdown(family: pd.DataFrame, delta: float | None = None) -> Prose:
     """The family as a Markdown table: paper gap, our difference with its CI, Holm p, verdict, seeds for the
-    paper's gap."""
+    paper's gap with their 95% interval (:func:`initlab.report.fmt_seeds`: "—" where not shown; ``delta``: the
+    margin it was tested with, default the ledger's)."""
+    delta = resolve_margin(delta, MARGIN_CLAIM)
     head = [
         "dataset",
         "metric",
@@ -69,7 +74,7 @@ def ranking_markdown(family: pd.DataFrame, delta: float = DELTA) -> Prose:
         "ours (pp) [95% CI]",
         "Holm p",
         "verdict",
-        "seeds for the paper's gap",
+        "seeds for the paper's gap (95% CI)",
     ]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for _, r in family.iterrows():
@@ -80,14 +85,7 @@ def ranking_markdown(family: pd.DataFrame, delta: float = DELTA) -> Prose:
         else:
             ours = fmt_diff_ci(r["mean"], r["ci_low"], r["ci_high"], unit=None, label=None)
             p = f"{r['p_adj']:.3g}"
-        need = r["seeds_needed"]
-        need = (
-            "—"
-            if not np.isfinite(need) and not np.isinf(need)
-            else "more than 10,000"
-            if np.isinf(need)
-            else f"{int(need)}"
-        )
+        need = fmt_seeds(r["seeds_needed"], r.get("seeds_low", np.nan), r.get("seeds_high", np.nan))
         lines.append(
             f"| {r['dataset']} | {r['metric']} | {r['claim']} | {100 * r['gap']:+.2f} | {ours} | {p} | "
             f"**{verdict_label(r, delta)}** | {need} |"
@@ -95,8 +93,9 @@ def ranking_markdown(family: pd.DataFrame, delta: float = DELTA) -> Prose:
     return Prose("\n".join(lines))
 
 
-def ranking_text(family: pd.DataFrame, delta: float = DELTA) -> Prose:
+def ranking_text(family: pd.DataFrame, delta: float | None = None) -> Prose:
     """Per dataset and metric, whether the whole ranking holds; then the protocol sentence."""
+    delta = resolve_margin(delta, MARGIN_CLAIM)
     seeds = int(family["n"].min()) if len(family) else 0
     lines = []
     for (dataset, metric), g in family.groupby(["dataset", "metric"], sort=False):
@@ -110,19 +109,16 @@ def ranking_text(family: pd.DataFrame, delta: float = DELTA) -> Prose:
         marks = int(g["borderline"].sum())
         tail = f" ({marks} of them borderline)" if marks else ""
         lines.append(f"- {dataset}, {metric}: {verdict_counts(g)}{tail}; the ranking {whole}.")
-    powered = family[
-        (family["verdict"] == "inconclusive")
-        & (family["seeds_needed"] <= family["n"])
-        & (family["mean"].abs() < family["gap"].abs())
-    ]
-    if len(powered):
-        named = "; ".join(powered["dataset"] + ", " + powered["metric"] + ": " + powered["claim"])
+    open_ = family[family["verdict"] == "inconclusive"]
+    absent = open_[[gap_outside_ci(g, lo, hi) for g, lo, hi in zip(open_["gap"], open_["ci_low"], open_["ci_high"])]]
+    if len(absent):
+        named = "; ".join(absent["dataset"] + ", " + absent["metric"] + ": " + absent["claim"])
         lines += [
             "",
-            f"{len(powered)} inconclusive step(s) ({named}) had, by our spread, seeds enough to resolve a "
-            f"gap of the paper's size (80% power before the correction) yet measured a smaller one: a hint, "
-            f"not a verdict, that the paper's gap is not there (the spread itself comes from "
-            f"{int(powered['n'].min())} seeds).",
+            f"{len(absent)} inconclusive step(s) ({named}) have a 95% CI that excludes the paper's gap, on the "
+            f"side of zero: a gap as large as the paper's is not there, though a smaller one may be (each CI "
+            f"on its own, not corrected over the family). A CI that contains the paper's gap says nothing of "
+            f"its absence, however many seeds ran.",
         ]
     n_data, n_metrics = family["dataset"].nunique(), family["metric"].nunique()
     family_name = (
@@ -132,7 +128,7 @@ def ranking_text(family: pd.DataFrame, delta: float = DELTA) -> Prose:
     return Prose("\n".join(lines + ["", protocol_text(family_name, len(family), seeds, delta=delta)]))
 
 
-def ranking_section(family: pd.DataFrame, delta: float = DELTA) -> Prose:
+def ranking_section(family: pd.DataFrame, delta: float | None = None) -> Prose:
     """The ranking's table (:func:`ranking_markdown`) followed by its reading (:func:`ranking_text`)."""
     return Prose(ranking_markdown(family, delta) + "\n\n" + ranking_text(family, delta))
 
@@ -206,9 +202,10 @@ def closing_text(
     loss_rows: pd.DataFrame,
     family: pd.DataFrame,
     candidates: pd.DataFrame,
-    delta: float = DELTA,
+    delta: float | None = None,
 ) -> Prose:
     """The notebook's closing summary: each verdict with the test, correction and seeds behind it."""
+    delta = resolve_margin(delta, MARGIN_CLAIM)
     seeds = int(acc_rows.loc[(acc_rows["source"] == "runs") & (acc_rows["dataset"] != "average"), "seeds"].max())
     zero_runs = acc_rows.loc[(acc_rows["source"] == "replay") & (acc_rows["dataset"] != "average"), "seeds"]
     lines = [

@@ -62,7 +62,7 @@ def speed_family(
     target: float,
     *,
     delta: float,
-    delta_epochs: float = 0.5,
+    delta_epochs: float,
     value: str = "val_accuracy",
 ) -> pd.DataFrame:
     """Claims "a converges faster than b", each measured by :data:`SPEED_METRICS`: one Holm family.
@@ -74,10 +74,11 @@ def speed_family(
 
     Args:
         delta: equivalence margin for the two accuracy measures (fraction).
-        delta_epochs: equivalence margin in epochs.
+        delta_epochs: equivalence margin in epochs (the claims ledger states both for each claim of speed).
 
     Returns:
-        One row per (metric, pair): ``metric, claim, name, a, b, delta, seeds_reached``,
+        One row per (metric, pair): ``metric, claim, name, a, b, delta, unit, scale, seeds_reached``
+        (``unit`` and ``scale``: how a difference is printed, pp or epochs),
         :func:`initlab.stats.paired_test`'s columns, then ``p_adj, p_equiv_adj, verdict,
         borderline`` (verdict ``not tested`` where the target was too rarely reached).
     """
@@ -101,6 +102,8 @@ def speed_family(
                     "a": a,
                     "b": b,
                     "delta": margin,
+                    "unit": "epochs" if metric == "epochs" else "pp",
+                    "scale": 1.0 if metric == "epochs" else 100.0,
                     "seeds_reached": n_reached,
                     **paired_test(diff.to_numpy(dtype=float), margin),
                 }

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from initlab.claims.verdicts import combine_rule
 from initlab.errors import InvalidArgumentError
 from initlab.report import Prose, family_lines, fmt_ci, protocol_text
 from initlab.stats import compare_pairs, final_epochs, mean_ci
@@ -316,3 +317,41 @@ def findings_text(
     for title, (table, delta, family) in families.items():
         lines += _family_block(title, table, delta, family, int(table["n"].min()) if len(table) else 0)
     return Prose("\n".join(lines).rstrip())
+
+
+# --------------------------------------------------------------------------- readings for the claims ledger
+
+
+def units_reading(
+    sym: pd.DataFrame, constants: Sequence[str], randoms: Sequence[str] = (), layer: str = "hidden_1"
+) -> dict[str, Any]:
+    """The symmetry claims read off ``layer``'s distinct units, exactly: each constant start keeps a single
+    distinct unit in every epoch (and seed tracked), each random one keeps every unit distinct.
+
+    Returns:
+        ``verdict`` (*holds*, *fails* or *mixed* over the initializers,
+        :func:`initlab.claims.verdicts.combine_rule`), ``constant_units_max`` (the most distinct units a
+        constant start shows in any epoch), with ``randoms`` ``random_units_min`` and ``units`` (the layer's).
+    """
+    d = sym[sym["layer"] == layer]
+    units = int(d["distinct_units"].max())
+    fewest, most = d.groupby("init")["distinct_units"].min(), d.groupby("init")["distinct_units"].max()
+    constants = [i for i in constants if i in most.index]  # initializers the notebook did not run are left out
+    randoms = [i for i in randoms if i in fewest.index]
+    holds = [bool(most[i] == 1) for i in constants] + [bool(fewest[i] == units) for i in randoms]
+    out: dict[str, Any] = {"verdict": combine_rule(holds)}
+    if constants:
+        out["constant_units_max"] = int(most[constants].max())
+    if randoms:
+        out.update(random_units_min=int(fewest[randoms].min()), units=units)
+    return out
+
+
+def zero_gradient_reading(grads: pd.DataFrame, init: str = "zeros", value: str = "kernel_grad_norm") -> dict[str, Any]:
+    """Whether every kernel gradient of ``init`` at initialization is exactly 0 in both precisions
+    (*holds* or *fails*), with the largest of those norms."""
+    norms = grads.loc[grads["init"] == init, value].to_numpy(dtype=float)
+    if not norms.size:
+        return {"verdict": "not tested"}
+    largest = float(norms.max())
+    return {"verdict": combine_rule([largest == 0.0]), "largest_norm": largest}

@@ -55,6 +55,8 @@ from initlab.nets.models import (
     get_model_entry,
     model_names,
 )
+from initlab.nets.user_inits import init_label
+from initlab.nets.zero_init import ZerO, hadamard_block, zero_matrix
 
 __all__ = [
     "TRUNCATED_STD",
@@ -80,6 +82,10 @@ __all__ = [
     "RandnLecun",
     "RandnHe",
     "Sparse",
+    "ZerO",
+    "zero_matrix",
+    "hadamard_block",
+    "init_label",
     "InitEntry",
     "INITIALIZERS",
     "init_names",

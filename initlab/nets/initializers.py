@@ -7,6 +7,9 @@ Names are snake_case and are the vocabulary used everywhere (``init``).
 A registry name is a class plus preset arguments: ``random_normal_001`` is
 ``RandomNormal(stddev=0.01)`` and ``random_normal_1`` is ``RandomNormal(stddev=1.0)``,
 so their instances serialize as ``RandomNormal``.
+``zero_hadamard`` is ZerO (Zhao et al. 2022, :mod:`initlab.nets.zero_init`), deterministic.
+Initializers from outside the registry enter by import path or as objects
+(:mod:`initlab.nets.user_inits`).
 ``lsuv`` is the orthogonal start of a data-dependent scheme; the rescaling on
 data is :func:`initlab.nets.lsuv.apply_data_init`'s job.
 """
@@ -29,6 +32,8 @@ import keras
 import numpy as np
 
 from initlab.errors import InvalidArgumentError, UnknownNameError
+from initlab.nets import user_inits
+from initlab.nets.zero_init import ZerO
 
 # Keras cuts truncated normals at 2 sigma; the std of N(0,1) cut there:
 TRUNCATED_STD = 0.87962566103423978
@@ -336,6 +341,12 @@ INITIALIZERS: dict[str, InitEntry] = {
         {"k": 15, "stddev": 1.0},
         "000 (named; scheme of Martens 2010)",
     ),
+    "zero_hadamard": InitEntry(
+        ZerO,
+        "ZerO, deterministic: (partial) identity, or scaled Hadamard if fan_out > fan_in",
+        "mean square 1/fan_in, or 2^(1-m), m = ceil(log2 fan_out)",
+        source="Zhao, Schäfer & Anandkumar 2022",
+    ),
 }
 # Class names (plain and as registered for saving) accepted in {"class_name", "config"} specs.
 _CLASSES: dict[str, type] = {}
@@ -365,12 +376,15 @@ def init_names() -> list[str]:
 
 
 def get_initializer(identifier: Any, seed: int | None = None, **params: Any) -> keras.initializers.Initializer:
-    """An initializer from a registry name, a Keras config dict, or an instance.
+    """An initializer from a registry name, an import path, a Keras config dict, a class or an instance.
 
     Args:
-        identifier: a name from :func:`init_names`; a dict ``{"class_name", "config"}``
+        identifier: a name from :func:`init_names`; an import path ``package.module:Name``
+            with optional JSON keyword arguments (``mypkg.inits:ScaledHe{"gain": 0.1}``, see
+            :mod:`initlab.nets.user_inits`); a dict ``{"class_name", "config"}``
             whose class name is a registry name or one of this module's classes
             (``"HeNormal"``, ``"initlab>HeNormal"``; Keras' own names map to them);
+            a ``keras.initializers.Initializer`` subclass, built with ``params`` and ``seed``;
             or an initializer instance, returned as is (``seed`` is then ignored).
         seed: seed of a random initializer (ignored by deterministic ones); for a
             dict it overrides the config's seed when given.
@@ -378,8 +392,14 @@ def get_initializer(identifier: Any, seed: int | None = None, **params: Any) -> 
 
     Raises:
         UnknownNameError: the name is not registered (the message lists the valid ones).
-        InvalidArgumentError: a parameter is unknown or out of range.
+        InvalidArgumentError: a parameter is unknown or out of range; an import path that does
+            not lead to an initializer class or instance.
     """
+    if user_inits.is_import_path(identifier):
+        return user_inits.build(user_inits.resolve(identifier), identifier, seed, **params)
+    if inspect.isclass(identifier) and issubclass(identifier, _KI.Initializer):
+        label = user_inits.class_path(identifier)
+        return user_inits.build(user_inits.UserInit(identifier), label, seed, **params)
     if isinstance(identifier, _KI.Initializer):
         if params:
             key = next(iter(params))
@@ -402,7 +422,7 @@ def get_initializer(identifier: Any, seed: int | None = None, **params: Any) -> 
             kwargs["seed"] = seed
         return _build(cls, str(name), kwargs)
     if not isinstance(identifier, str) or identifier not in INITIALIZERS:
-        raise UnknownNameError("initializer", identifier, init_names())
+        raise UnknownNameError("initializer", identifier, init_names(), hint=f"Or your own: {user_inits.FORM}.")
     entry = INITIALIZERS[identifier]
     kwargs = {**entry.defaults, **params}
     if "seed" in _params(entry.cls):
@@ -439,7 +459,7 @@ def expected_stats(identifier: Any, shape: tuple[int, ...]) -> dict[str, float]:
 
 
 def _structured_stats(init: _KI.Initializer, shape: tuple[int, ...]) -> dict[str, float] | None:
-    """:func:`expected_stats` of a constant, identity, orthogonal or sparse initializer; None for any other."""
+    """:func:`expected_stats` of a constant, identity, orthogonal, ZerO or sparse initializer; None for any other."""
     inf = math.inf
     if isinstance(init, (_KI.Zeros, _KI.Ones, _KI.Constant)):
         value = 0.0 if isinstance(init, _KI.Zeros) else 1.0 if isinstance(init, _KI.Ones) else float(init.value)
@@ -452,6 +472,9 @@ def _structured_stats(init: _KI.Initializer, shape: tuple[int, ...]) -> dict[str
         _kernel_shape(shape, "orthogonal")
         rows, cols = math.prod(shape[:-1]), shape[-1]
         return {"mean": 0.0, "std": init.gain / math.sqrt(max(rows, cols)), "low": -init.gain, "high": init.gain}
+    if isinstance(init, ZerO):  # deterministic: the kernel's own figures
+        w = np.asarray(init(shape), dtype=np.float64)
+        return {"mean": float(w.mean()), "std": float(w.std()), "low": float(w.min()), "high": float(w.max())}
     if isinstance(init, Sparse):
         fan_in = math.prod(_kernel_shape(shape, "sparse")[:-1])
         k = min(init.k, fan_in)
@@ -511,7 +534,7 @@ def theoretical_density(
 ) -> tuple[np.ndarray, np.ndarray] | None:
     """The density an initializer draws from for ``shape``, as ``(x, p)``; None for point masses.
 
-    Sparse and identity kernels (mostly exact zeros) have no density: None. Orthogonal
+    Sparse, identity and ZerO kernels (mostly exact zeros) have no density: None. Orthogonal
     kernels get the normal density with their exact std (the entries of a large random
     orthogonal matrix are nearly normal).
     """
@@ -519,7 +542,7 @@ def theoretical_density(
 
     init = get_initializer(identifier, seed=0)
     e = expected_stats(init, shape)
-    if e["std"] == 0 or isinstance(init, (_KI.Identity, Sparse)):
+    if e["std"] == 0 or isinstance(init, (_KI.Identity, Sparse, ZerO)):
         return None
     lo = e["low"] if math.isfinite(e["low"]) else e["mean"] - 4 * e["std"]
     hi = e["high"] if math.isfinite(e["high"]) else e["mean"] + 4 * e["std"]

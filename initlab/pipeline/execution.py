@@ -6,12 +6,18 @@ reason to warn about unencrypted TCP. The notebook runs into a working copy;
 only a run in which every cell completed is cleaned and moved into place
 (atomically). On an error or an interrupt the target is left as it was and
 the working copy is kept for inspection.
+
+Progress bars never reach the outputs: the kernel starts with ``TQDM_DISABLE=1``,
+which silences every tqdm bar in it (a study's ``progress=True`` included), and
+papermill's own bar over the cells, when asked for, is drawn by this process on
+its stderr.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import sys
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -20,6 +26,8 @@ from typing import Any
 from initlab.errors import NotebookFailedError
 from initlab.files import copy_file
 from initlab.pipeline.nbclean import clean
+
+KERNEL_ENV = {"TQDM_DISABLE": "1"}  # no progress bar inside the kernel, where it would become an output
 
 
 def _manager_class(env: Mapping[str, str]) -> type:
@@ -62,6 +70,7 @@ def execute_notebook(
     *,
     env: Mapping[str, str] | None = None,
     partial_dir: Path | None = None,
+    progress: bool = False,
 ) -> list[str]:
     """Execute ``source`` with ``parameters`` and write the cleaned result to ``target``.
 
@@ -72,6 +81,7 @@ def execute_notebook(
         env: environment variables added for the kernel (e.g. ``INITLAB_CACHE``).
         partial_dir: where a failed or interrupted run's output is kept (default: a
             temporary folder).
+        progress: papermill's bar over the cells, on this process's stderr (never in the outputs).
 
     Returns:
         Problems :func:`initlab.pipeline.nbclean.clean` found in the outputs (progress bars, paths).
@@ -92,10 +102,10 @@ def execute_notebook(
             str(working),
             parameters=dict(parameters or {}),
             cwd=str(source.parent),
-            progress_bar=False,
+            progress_bar={"desc": source.stem, "leave": False, "file": sys.stderr} if progress else False,
             kernel_name="python3",
             log_output=False,
-            kernel_manager_class=_manager_class(env or {}),
+            kernel_manager_class=_manager_class({**KERNEL_ENV, **(env or {})}),
         )
     except pm.PapermillExecutionError as exc:
         raise NotebookFailedError(target.name, exc.cell_index, f"{exc.ename}: {exc.evalue}".strip(), working) from None

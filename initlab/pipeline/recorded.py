@@ -17,20 +17,26 @@ counts as the same result, by one of three rules (see :data:`RULES`):
   errors of a difference of two such means, ``4 · s · sqrt(2 / n)``, never below
   the ``resolution`` the caller states;
 * ``verdict``: a test's verdict word (:func:`record_family`), exact unless either
-  run's deciding Holm-adjusted p-value lies within ``VERDICT_BAND``× of the level,
+  run's deciding Holm-adjusted p-value lies within a factor ``VERDICT_BAND`` of the level,
   where another CPU's rounding may legitimately move it across.
+
+A notebook's verdict on a claim of the claims ledger goes under ``claim/<id>/...``
+(:func:`record_verdict`, :func:`record_tested`, :func:`record_published`), which
+refuses an id the ledger does not hold.
 """
 
 from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from initlab.claims.ledger import load_ledger
+from initlab.claims.verdicts import check_claim_id, combine_published, combiner, nearest_to_level, record_name, tally
 from initlab.errors import InvalidArgumentError
 from initlab.stats import ALPHA, RUN_KEYS
 
@@ -99,11 +105,18 @@ def seed_tolerance(values: Sequence[float], resolution: float = 0.0) -> float:
     """How far a mean over ``len(values)`` seeds may move when every seed is redrawn."""
     x = np.asarray([v for v in values if np.isfinite(v)], float)
     spread = float(x.std(ddof=1)) if x.size >= 2 else 0.0
-    n = max(int(x.size), 1)
+    return mean_tolerance(spread, int(x.size), mean=float(x.mean()) if x.size else 0.0, resolution=resolution)
+
+
+def mean_tolerance(std: float, n: int, *, mean: float = 0.0, resolution: float = 0.0) -> float:
+    """How far a mean over ``n`` seeds of spread ``std`` may move when every seed is redrawn:
+    ``SEED_SIGMAS`` standard errors of a difference of two such means, never below ``resolution``
+    nor float32's precision at ``mean`` (a non-finite ``std`` counts as no spread)."""
+    spread = float(std) if np.isfinite(std) else 0.0
     return max(
-        SEED_SIGMAS * spread * math.sqrt(2.0 / n),
+        SEED_SIGMAS * spread * math.sqrt(2.0 / max(int(n), 1)),
         float(resolution),
-        FLOAT32_REL * abs(float(x.mean())) if x.size else 0.0,
+        FLOAT32_REL * abs(float(mean)) if np.isfinite(mean) else 0.0,
     )
 
 
@@ -159,9 +172,9 @@ def _near_level(entry: dict[str, Any]) -> bool:
 
     p = entry.get("p") or [None, None]
     near = [isinstance(v, float) and ALPHA / VERDICT_BAND <= v <= ALPHA * VERDICT_BAND for v in p]
-    if entry["value"] in ("supported", "reversed"):
-        return near[0]  # only the difference test can undo it
-    return any(near)  # equivalent or inconclusive: either test could decide otherwise
+    if entry["value"] == "equivalent":
+        return near[1]  # decided first (:func:`initlab.stats.decide`): only the equivalence test can undo it
+    return any(near)  # supported, reversed or inconclusive: either test could decide otherwise
 
 
 def read_records(path: str | Path) -> dict[str, dict[str, Any]]:
@@ -211,3 +224,200 @@ def record_column(
         record(f"{prefix or column}/{'/'.join(str(row[k]) for k in keys)}", row[column], scale=scale)
         for _, row in frame.iterrows()
     ]
+
+
+def record_within(name: str, value: Any, tolerance: float) -> dict[str, Any]:
+    """Record a trained quantity to be compared within ``tolerance`` (rule ``seeds``): a difference of means
+    over seeds, say, or the bound of an interval drawn from them."""
+    return _emit(_entry(name, _plain(value), "seeds", float(tolerance)))
+
+
+# --------------------------------------------------------------------------- verdicts on the ledger's claims
+
+
+def record_verdict(
+    claim_id: str,
+    verdict: str,
+    *,
+    p: Sequence[float | None] | None = None,
+    tolerances: Mapping[str, float] | None = None,
+    **numbers: Any,
+) -> list[dict[str, Any]]:
+    """Record a notebook's verdict on claim ``claim_id`` of the ledger, and the numbers behind it, under
+    ``claim/<claim_id>/...`` (:mod:`initlab.claims.verdicts` names the fields and words).
+
+    Args:
+        claim_id: an id of the claims ledger.
+        verdict: the verdict word.
+        p: the Holm-adjusted p-values (difference, equivalence; ``None`` where there is none) of the test
+            that decided it, if a test did: the verdict is then compared as :func:`record_family`'s are,
+            exactly unless a p-value lies near the level, and so are the words recorded beside it (a
+            tally, each setting's word), which turn with it; otherwise exactly.
+        tolerances: per number, the tolerance of a trained quantity (rule ``seeds``); other floats are
+            compared to float32 precision, words and counts exactly.
+        numbers: field name -> value (str, bool, int or float).
+
+    Raises:
+        UnknownClaimError: the ledger has no claim ``claim_id`` (the message lists the closest ids).
+    """
+    check_claim_id(claim_id)
+    if not isinstance(verdict, str) or not verdict:
+        raise InvalidArgumentError("verdict", verdict, "must be a non-empty word")
+    plain = None if p is None else [None if v is None else _plain(float(v)) for v in p]
+
+    def word(name: str, value: str) -> dict[str, Any]:
+        return _emit(
+            _entry(name, value, "exact", 0.0) if plain is None else {**_entry(name, value, "verdict", 0.0), "p": plain}
+        )
+
+    out = [word(record_name(claim_id, "verdict"), verdict)]
+    tolerances = tolerances or {}
+    for field, value in numbers.items():
+        where = record_name(claim_id, field)
+        if field in tolerances:
+            out.append(record_within(where, value, tolerances[field]))
+        else:
+            out.append(word(where, value) if isinstance(value, str) else record(where, value))
+    return out
+
+
+def _selected(table, rows: Sequence[str] | None, label: str):
+    """The rows of ``table`` whose ``label`` is one of ``rows`` (all when ``None``), in the table's order."""
+    if rows is None or not len(table):
+        return table
+    return table[table[label].isin(list(rows))]
+
+
+def _test_numbers(tested, unit: str, scale: float) -> tuple[dict[str, Any], dict[str, float]]:
+    """The numbers of a claim's tests: one test's difference with its CI, several tests' smallest and
+    largest difference (when they share a unit, sign tests left out), each with the tolerance a rerun's
+    seeds allow; a sign test alone (``test`` column ``sign``) gives its wins, losses and ties instead: its
+    ``mean`` is (wins - losses) / n, not a difference."""
+    if "mean" not in tested.columns or not len(tested):
+        return {}, {}
+    signs = tested[tested["test"] == "sign"] if "test" in tested.columns else tested.iloc[:0]
+    if len(signs) == len(tested) == 1:  # a sign test's mean is (wins - losses) / n, not a difference
+        return {k: int(signs.iloc[0][k]) for k in ("wins", "losses", "ties")}, {}
+    found = []
+    for _, r in tested.drop(index=signs.index).iterrows():
+        u = str(r["unit"]) if "unit" in r and isinstance(r["unit"], str) else unit
+        k = float(r["scale"]) if "scale" in r and np.isfinite(r.get("scale", np.nan)) else scale
+        n, std = int(r["n"]), float(r.get("std", np.nan))
+        mean, low, high = (float(r[c]) * k for c in ("mean", "ci_low", "ci_high"))
+        tol = mean_tolerance(std * k, n, mean=mean, resolution=0.01)
+        half = (high - low) / 2 if np.isfinite(high - low) else 0.0
+        bound = tol + (SEED_SIGMAS * half / math.sqrt(2.0 * (n - 1)) if n > 1 else 0.0)
+        found.append((u, mean, low, high, tol, bound, n))
+    if len(found) == 1 and len(tested) == 1:
+        u, mean, low, high, tol, bound, n = found[0]
+        numbers = {"difference": mean, "ci_low": low, "ci_high": high, "unit": u, "seeds": n}
+        return numbers, {"difference": tol, "ci_low": bound, "ci_high": bound}
+    finite = [f for f in found if np.isfinite(f[1])]
+    if not finite or len({f[0] for f in found}) > 1:
+        return {}, {}
+    tol = max(f[4] for f in finite)
+    numbers = {"difference_min": min(f[1] for f in finite), "difference_max": max(f[1] for f in finite)}
+    return {**numbers, "unit": found[0][0]}, {"difference_min": tol, "difference_max": tol}
+
+
+def record_tested(
+    claim_id: str,
+    table,
+    rows: Sequence[str] | None = None,
+    *,
+    label: str = "claim",
+    combine: str = "each",
+    unit: str = "pp",
+    scale: float = 100.0,
+) -> list[dict[str, Any]]:
+    """Record the verdict on claim ``claim_id`` from the tests of a family that bear on it.
+
+    Args:
+        table: a tested family (:func:`initlab.stats.test_family`'s table, or one with its columns).
+        rows: the values of ``label`` naming the tests that decide the claim; ``None``: every row.
+            Tests the table lacks (a notebook run with fewer initializers) are left out; with none
+            left the verdict is *not tested*.
+        combine: how the tests' verdicts add up (:data:`initlab.claims.verdicts.COMBINERS`): ``each``
+            (the word they share, else *mixed*) or ``ranking``.
+        unit, scale: the unit of the differences and the factor to it, for tables without ``unit`` and
+            ``scale`` columns (default: accuracy in percentage points).
+
+    Records ``verdict`` (with the p-values of the test nearest to turning), ``tally`` and ``tests``, and
+    for one test its ``difference``, ``ci_low``, ``ci_high``, ``unit`` and ``seeds``, for several their
+    ``difference_min`` and ``difference_max`` (:mod:`initlab.claims.verdicts`).
+    """
+    check_claim_id(claim_id)
+    chosen = _selected(table, rows, label)
+    words = [str(v) for v in chosen["verdict"]] if len(chosen) else []
+    tested = chosen[chosen["verdict"] != "not tested"] if len(chosen) else chosen
+    verdict = combiner(combine)([str(v) for v in tested["verdict"]] if len(tested) else [])
+    p = nearest_to_level(tested.to_dict("records")) if len(tested) else None
+    numbers, tolerances = _test_numbers(tested, unit, scale)
+    return record_verdict(
+        claim_id, verdict, p=p, tolerances=tolerances, tally=tally(words) or "none", tests=len(words), **numbers
+    )
+
+
+def record_tests(
+    table, claims: Mapping[str, Sequence[str] | None] | Sequence[str], **options: Any
+) -> list[dict[str, Any]]:
+    """:func:`record_tested` for each claim of ``claims`` on one table: claim id -> the rows deciding it
+    (``None``: every row), or a list of ids each decided by every row."""
+    chosen = claims if isinstance(claims, Mapping) else dict.fromkeys(claims)
+    return [entry for claim_id, rows in chosen.items() for entry in record_tested(claim_id, table, rows, **options)]
+
+
+PUBLISHED_COLUMNS = ("paper", "ours_mean", "ours_pi_low", "ours_pi_high", "verdict")
+
+
+def record_published(
+    table_name: str, rows, *, key: str, label: str = "init", resolution: float = 0.01
+) -> list[dict[str, Any]]:
+    """Record the verdict on every numeric claim of the ledger that cites published table ``table_name``.
+
+    Args:
+        table_name: a name of :func:`initlab.sources.published_tables`.
+        rows: one row per published number judged against our prediction interval, with columns ``key``
+            (the published table's column, e.g. ``test_acc`` or ``mnist``), ``label`` (its row), and
+            :data:`PUBLISHED_COLUMNS`, numbers as printed.
+        resolution: the smallest printed step of the numbers, the tolerance's floor.
+
+    Per claim: ``verdict`` (:func:`initlab.claims.verdicts.combine_published`), ``tally``, and per row
+    ``<row>/verdict``, ``<row>/ours``, ``<row>/low``, ``<row>/high`` (tolerance: half the interval's width)
+    and ``<row>/paper``. A claim none of whose rows ``rows`` holds gets *no runs*.
+
+    Raises:
+        InvalidArgumentError: no numeric claim of the ledger cites ``table_name``, or ``rows`` lacks a column.
+    """
+    claims = [c for c in load_ledger() if c.numeric is not None and c.numeric.table == table_name]
+    if not claims:
+        tables = sorted({c.numeric.table for c in load_ledger() if c.numeric is not None})
+        raise InvalidArgumentError("table_name", table_name, f"must be a table claims cite ({', '.join(tables)})")
+    missing = [c for c in (key, label, *PUBLISHED_COLUMNS) if c not in rows.columns]
+    if missing:
+        raise InvalidArgumentError("rows", list(rows.columns), f"must have the columns {', '.join(missing)}")
+    out = []
+    for claim in claims:
+        sub = rows[rows[key] == claim.numeric.column]
+        if claim.numeric.rows is not None:
+            sub = sub[sub[label].isin(claim.numeric.rows)]
+        numbers: dict[str, Any] = {}
+        tolerances: dict[str, float] = {}
+        for _, r in sub.iterrows():
+            low, high = float(r["ours_pi_low"]), float(r["ours_pi_high"])
+            half = max((high - low) / 2 if np.isfinite(high - low) else 0.0, resolution)
+            row = str(r[label])
+            numbers.update(
+                {
+                    f"{row}/verdict": str(r["verdict"]),
+                    f"{row}/ours": float(r["ours_mean"]),
+                    f"{row}/low": low,
+                    f"{row}/high": high,
+                    f"{row}/paper": float(r["paper"]),
+                }
+            )
+            tolerances.update({f"{row}/ours": half, f"{row}/low": half, f"{row}/high": half})
+        words = [str(v) for v in sub["verdict"]]
+        verdict = combine_published(words) if words else "no runs"
+        out += record_verdict(claim.id, verdict, tolerances=tolerances, tally=tally(words) or "none", **numbers)
+    return out

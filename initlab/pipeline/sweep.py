@@ -46,6 +46,7 @@ from initlab.paths import data_dir
 from initlab.pipeline.execution import execute_notebook
 from initlab.pipeline.parameters import read_parameters
 from initlab.pipeline.recorded import read_records
+from initlab.workers import WORKERS_ENV, thread_environment
 
 SWEEP_FILE = "sweep.json"
 TABLE_STEM = "sweep"
@@ -229,6 +230,12 @@ def _done(state: Mapping[str, Any], point: Point, out: Path) -> bool:
     )
 
 
+def point_environment() -> dict[str, str]:
+    """What every point's kernel trains on: one thread, in its own process (the sweep's workers
+    already keep every core busy, one point each)."""
+    return {**thread_environment(1), WORKERS_ENV: "1"}
+
+
 def _jsonable(value: Any) -> Any:
     return json.loads(json.dumps(value, default=str))
 
@@ -244,7 +251,7 @@ def _client(client: Any, scheduler: str | None, workers: int, retries: int) -> t
     if scheduler:
         return Client(scheduler), None
     cluster = LocalCluster(
-        n_workers=int(workers), threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=40
+        n_workers=int(workers), threads_per_worker=1, processes=True, dashboard_address=":0", silence_logs=40
     )
     return Client(cluster), cluster
 
@@ -284,7 +291,8 @@ def run(
     if todo:
         dask_client, cluster = _client(client, scheduler, workers, retries)
         try:
-            _execute(dask_client, notebook, todo, out, state, env=dict(env or {}), total=len(points), progress=progress)
+            kernel_env = {**point_environment(), **dict(env or {})}
+            _execute(dask_client, notebook, todo, out, state, env=kernel_env, total=len(points), progress=progress)
         finally:
             if cluster is not None:
                 dask_client.close()

@@ -33,7 +33,7 @@ STATISTIC_LABELS = {
     "update_ratio": "log10(std(update) / std(weight))",
 }
 
-# One colour per initializer, taken from seaborn's colorblind, dark, tab20 and Dark2
+# One colour per initializer, taken from seaborn's colorblind, dark, tab20, Dark2 and bright
 # palettes (no colour too light to read on white, CIELAB lightness <= 82) and assigned
 # so that any two differ by a CIE76 distance of at least 22: every registered name
 # (initlab.nets.initializers.init_names()) plus the variants the studies add.
@@ -61,6 +61,7 @@ INIT_COLORS: dict[str, str] = {
     "randn_001": "#592f0d",
     "randn_lecun": "#bcbd22",
     "randn_he": "#e7298a",
+    "zero_hadamard": "#023eff",
 }
 # The Okabe-Ito colours (grey for the yellow, too light for lines), one per activation.
 ACTIVATION_COLORS: dict[str, str] = {

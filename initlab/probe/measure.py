@@ -90,7 +90,7 @@ def stats_of(acts: dict[str, np.ndarray]) -> pd.DataFrame:
     """Per layer of an activation dict: mean, std and the fractions that diagnose a layer.
 
     ``frac_zero`` (exactly zero) and ``frac_dead_units`` (units zero on every example) are the
-    dead-ReLU measures; ``frac_saturated`` (:func:`saturated` by tanh's rule, |a| > 0.97, as the
+    dead-ReLU measures; ``frac_saturated`` (:func:`saturated` by tanh's rule, ``|a| > 0.97``, as the
     activation is not known here) matters for tanh and sigmoid layers; ``frac_above_1`` is the
     share outside the histograms' [-1, 1] window.
     """

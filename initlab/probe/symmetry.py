@@ -78,8 +78,8 @@ def collapse_identical_units(model: keras.Model, x: np.ndarray, layer: str = "hi
     evaluated in float64 (:func:`dense_weights64`).
 
     Returns:
-        ``{"units", "identical" (bool: every unit bit-equal to the first), "same_class"
-        (share of examples given the same class), "max_prob_diff"}``.
+        A dict of ``units``, ``identical`` (True when every unit is bit-equal to the first),
+        ``same_class`` (the share of examples given the same class) and ``max_prob_diff``.
     """
     layers = dense_weights64(model)
     names = [n for n, *_ in layers]

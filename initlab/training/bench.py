@@ -35,9 +35,13 @@ from initlab.errors import InvalidArgumentError
 from initlab.nets.models import get_model_entry
 from initlab.training.build import build_for
 from initlab.training.engines import get_engine, resolve_engine, train_keras
+from initlab.training.percore import per_core_speedup
 from initlab.training.prepare import PreparedData, handed_over, prepare_data
 from initlab.training.spec import RunSpec
 from initlab.training.stack import fit_stack, hand_over
+from initlab.workers import cores
+
+ONE_PER_STACK = ("mlp_512_256_128_64", "cnn_small")  # the models stack_size trains alone (K = 1)
 
 COLUMNS = ["model", "way", "K", "seconds_per_model", "speedup", "compute_fraction", "test_accuracy"]
 
@@ -373,4 +377,18 @@ def main(
         "against data handed over once; share: the warm conversion over the largest stack's training time"
     )
     print(format_handover(table=handover))
+    alone = [m for m in cfg.models if m in ONE_PER_STACK]
+    if alone and cores() > 1:
+        print()
+        print(
+            f"Per core: {cores()} units at a time on single-threaded Dask workers, against one at a time "
+            f"here on {cores()} threads (the default since units of K = 1 gain little from a second thread)"
+        )
+        for model in alone:
+            r = per_core_speedup(model, units_per_worker=2, train_limit=cfg.train_limit, epochs=cfg.epochs)
+            print(
+                f"  {model}: {r.one_at_a_time:.2f} s per model one at a time, {r.per_core:.2f} s one per core: "
+                f"{r.speedup:.2f}x",
+                flush=True,
+            )
     return 0

@@ -6,10 +6,17 @@ no seed and no initializer, a learning rate is None or finite and positive,
 and a ``train_limit`` leaves a full training batch and, with a validation
 split, at least one validation example. (A limit above the dataset's size is
 found when the data are loaded, still before any run trains.)
+
+An initializer is a registered name or an import path ``package.module:Name`` (with optional JSON
+keyword arguments); a class or instance given as ``init`` becomes its import path
+(:func:`~initlab.nets.user_inits.init_label`). A registered name's cache key is what it always was;
+an import path's holds the class, its arguments and the digest of its source file
+(:func:`~initlab.nets.user_inits.key_fields`).
 """
 
 from __future__ import annotations
 
+import json
 import math
 import numbers
 from collections.abc import Iterable
@@ -21,6 +28,7 @@ from initlab.data import datasets as ds
 from initlab.errors import InvalidArgumentError, UnknownNameError
 from initlab.nets.initializers import get_initializer
 from initlab.nets.models import get_model_entry
+from initlab.nets.user_inits import check_draws, init_label, is_import_path, is_initializer_object, key_fields
 from initlab.training.cache import spec_key
 from initlab.training.optimizers import OPTIMIZERS, check_optimizer, resolved_learning_rate
 
@@ -74,11 +82,16 @@ class RunSpec(Setup):
     seed: int
     init_params: dict[str, Any] = field(default_factory=dict, kw_only=True)
 
+    def __post_init__(self) -> None:
+        if is_initializer_object(self.init):  # a class or instance: its import path
+            object.__setattr__(self, "init", init_label(self.init))
+
     def key(self) -> str:
         """Cache key: the full specification plus the package version (fields of
-        :data:`LATER_FIELDS` only when they differ from their default)."""
+        :data:`LATER_FIELDS` only when they differ from their default); an import path's
+        initializer by its class, arguments and source (:func:`~initlab.nets.user_inits.key_fields`)."""
         fields = {k: v for k, v in asdict(self).items() if not (k in LATER_FIELDS and v == LATER_FIELDS[k])}
-        return spec_key({**fields, "version": __version__})
+        return spec_key({**fields, **key_fields(self.init, self.init_params), "version": __version__})
 
     def earlier_keys(self) -> list[str]:
         """Other keys this run may be cached under: before learning rates were made canonical
@@ -155,7 +168,13 @@ def validate_spec(spec: RunSpec) -> None:
     get_model_entry(spec.model)
     if spec.dataset not in ds.dataset_names():
         raise UnknownNameError("dataset", spec.dataset, ds.dataset_names())
-    get_initializer(spec.init, seed=0, **spec.init_params)
+    init = get_initializer(spec.init, seed=0, **spec.init_params)
+    if is_import_path(spec.init):
+        check_draws(init, spec.init)
+    try:
+        json.dumps(spec.init_params, allow_nan=True)
+    except (TypeError, ValueError) as exc:
+        raise InvalidArgumentError("init_params", spec.init_params, f"must be JSON (the cache key): {exc}") from None
     _check_seed(spec.seed)
     _check_integer("epochs", spec.epochs, 1)
     _check_integer("batch_size", spec.batch_size, 1)
@@ -178,16 +197,16 @@ def validate_spec(spec: RunSpec) -> None:
         _check_train_limit(int(spec.train_limit), float(spec.validation_split), int(spec.batch_size))
 
 
-def _study_lists(inits: Iterable[str], seeds: Iterable[int]) -> tuple[list[str], list[int]]:
+def _study_lists(inits: Iterable[Any], seeds: Iterable[int]) -> tuple[list[str], list[int]]:
     """``inits`` and ``seeds`` as lists; refused when empty or repeating, or a seed is outside [0, 2**32 - 1]."""
     lists = []
-    for name, values, what in (("inits", inits, "initializer names"), ("seeds", seeds, "integers")):
+    for name, values, what in (("inits", inits, "initializers"), ("seeds", seeds, "integers")):
         if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
             raise InvalidArgumentError(name, values, f"must be a non-empty list of {what}")
         lists.append(list(values))
         if not lists[-1]:
             raise InvalidArgumentError(name, lists[-1], f"must be a non-empty list of {what}")
-    inits, seeds = lists
+    inits, seeds = [init_label(i) for i in lists[0]], lists[1]
     for seed in seeds:
         _check_seed(seed)
     seeds = [int(s) for s in seeds]

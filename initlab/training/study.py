@@ -12,7 +12,8 @@ disk.
 :func:`run_grid` runs many studies as one (say, one per learning rate and
 optimizer): runs that share an architecture, data and batch size stack together
 whatever their initializer, seed, learning rate or momentum. With a Dask
-``client`` each unit of work becomes a task on its workers.
+``client``, or by default on this machine's cores (:mod:`initlab.workers`), each
+unit of work becomes a task on Dask workers.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import initlab._tf_quiet  # noqa: F401  (before keras: silence TF start-up logs)
 
 import inspect
 import json
+import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
@@ -33,12 +35,14 @@ import pandas as pd
 
 from initlab.data import datasets as ds
 from initlab.errors import InvalidArgumentError, MissingRunsError
+from initlab.nets.user_inits import init_label, is_initializer_object
 from initlab.paths import cache_dir
 from initlab.training.cache import RunCache
 from initlab.training.engines import MAX_STACK, Engine, get_engine, resolve_engine
 from initlab.training.optimizers import canonical_learning_rate, optimizer_label, resolved_learning_rate
 from initlab.training.record import RESULT_COLUMNS, RunRecord, follows_divergence_rule
 from initlab.training.spec import SETUP_FIELDS, RunSpec, Setup, _check_integer, _plain, _study_lists, validate_spec
+from initlab.workers import placement, threads_per_unit
 
 SETUP_COLUMNS = [
     "optimizer",
@@ -57,7 +61,13 @@ class Study(Setup):
     parameters; ``Study(dataset, model, inits, *, ...)``. Picklable: notebooks, the command line,
     the summary and Dask tasks pass it around.
 
-    ``init_params`` maps an initializer to its parameters, e.g.
+    An initializer is a registered name, an import path ``package.module:Name`` (optionally with
+    JSON keyword arguments: ``'mypkg.inits:ScaledHe{"gain": 0.1}'``), or a Keras initializer class
+    or instance, which the study stores as its import path
+    (:func:`~initlab.nets.user_inits.init_label`; e.g. ``mypkg.inits:ScaledHe{"gain":2}``): the
+    ``init`` of its runs and of their rows.
+
+    ``init_params`` maps an initializer (its name, path, class or instance) to its parameters, e.g.
     ``{"random_normal": {"stddev": 0.05}}``; ``engine`` is ``"auto"`` (the default here) or a
     name of :data:`ENGINE_REGISTRY` (resolved once, per run, by :meth:`specs`).
     """
@@ -66,6 +76,14 @@ class Study(Setup):
     seeds: tuple[int, ...] = field(default=(0,), kw_only=True)
     init_params: Mapping[str, Mapping[str, Any]] = field(default_factory=dict, kw_only=True)
     engine: str = field(default="auto", kw_only=True)
+
+    def __post_init__(self) -> None:
+        # classes and instances become their import paths, so a study holds strings (labels, cache keys, pickles)
+        if isinstance(self.inits, (list, tuple)) and any(is_initializer_object(i) for i in self.inits):
+            object.__setattr__(self, "inits", tuple(init_label(i) for i in self.inits))
+        params = self.init_params
+        if isinstance(params, Mapping) and any(is_initializer_object(k) for k in params):
+            object.__setattr__(self, "init_params", {init_label(k): v for k, v in params.items()})
 
     @classmethod
     def from_parameters(cls, parameters: Mapping[str, Any]) -> Study:
@@ -127,6 +145,7 @@ class Study(Setup):
         max_stack: int = MAX_STACK,
         cached_only: bool = False,
         client: Any = None,
+        threads: int | None = None,
     ) -> pd.DataFrame:
         """Train (or read from the cache) every run; one row per (init, seed, epoch).
 
@@ -142,6 +161,9 @@ class Study(Setup):
                 run) becomes a Dask task on its workers, which need the package and the data
                 (``INITLAB_DATA``) but no cache: records come back through Dask and this
                 process writes the cache, so the numbers are those of a local study.
+            threads: threads per unit of work (default ``$INITLAB_THREADS``, else 1). Without a
+                ``client``, several units train at once on this machine's cores, one worker
+                process per ``threads`` cores (:mod:`initlab.workers`).
 
         Every argument is checked (:func:`validate_spec`) before any data are loaded or any run
         trains; seeds and initializers must not repeat.
@@ -158,7 +180,7 @@ class Study(Setup):
         if cache:
             adopt_earlier_runs(specs, cache_root)
         records = _records(
-            specs, cache, cache_root, progress, max_stack, cached_only, client, f"{self.dataset}/{self.model}"
+            specs, cache, cache_root, progress, max_stack, cached_only, client, threads, f"{self.dataset}/{self.model}"
         )
         return pd.DataFrame([row for spec in specs for row in records[spec.key()].rows(spec)], columns=RESULT_COLUMNS)
 
@@ -208,10 +230,12 @@ def _records(
     max_stack: int,
     cached_only: bool,
     client: Any,
+    threads: int | None,
     label: str,
 ) -> dict[str, RunRecord]:
     """Every run's record by cache key: read from the cache, or trained in units of work (see :meth:`Study.run`)."""
     _check_integer("max_stack", max_stack, 1)
+    threads_per_unit(threads)  # checked before anything loads
     if cached_only and not cache:
         raise InvalidArgumentError(
             "cached_only", cached_only, "needs cache=True (it reads every run from the cache and trains none)"
@@ -233,11 +257,12 @@ def _records(
             cache_root=str(store.root),
         )
     bar = None
-    if progress:
-        from tqdm.auto import tqdm
+    if progress and not os.environ.get("TQDM_DISABLE"):  # tqdm's own switch, set in reproduce's kernels
+        from tqdm.auto import tqdm  # imported only for a bar: in a kernel without ipywidgets it warns
 
         bar = tqdm(total=len(specs), initial=len(specs) - len(pending), desc=label, unit="run")
-    for batch, batch_records in _trained(_batches(pending, int(max_stack)), client):
+    units = _batches(pending, int(max_stack))
+    for batch, batch_records in _trained(units, placement(len(units), threads=threads, client=client)):
         for spec, record in zip(batch, batch_records):
             records[spec.key()] = record
             if store:
@@ -258,6 +283,7 @@ def run_grid(
     max_stack: int = MAX_STACK,
     cached_only: bool = False,
     client: Any = None,
+    threads: int | None = None,
 ) -> pd.DataFrame:
     """Run many studies as one: every run of every study, stacked across studies.
 
@@ -282,7 +308,7 @@ def run_grid(
     specs = [spec for specs in per_study for spec in specs]
     if cache:
         adopt_earlier_runs(specs, cache_root)
-    records = _records(specs, cache, cache_root, progress, max_stack, cached_only, client, "grid")
+    records = _records(specs, cache, cache_root, progress, max_stack, cached_only, client, threads, "grid")
     rows = []
     for spec in specs:
         setup = {
@@ -300,7 +326,7 @@ def run_grid(
 
 def run_options(options: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """``options`` split into set-up fields (for :class:`Study`) and :func:`run_grid`'s options
-    (``cache``, ``cache_root``, ``progress``, ``max_stack``, ``cached_only``, ``client``)."""
+    (``cache``, ``cache_root``, ``progress``, ``max_stack``, ``cached_only``, ``client``, ``threads``)."""
     names = set(inspect.signature(run_grid).parameters) - {"studies"}
     return ({k: v for k, v in options.items() if k not in names}, {k: v for k, v in options.items() if k in names})
 

@@ -263,7 +263,7 @@ def test_catalogue_text_names_test_correction_and_seeds() -> None:
     group = cat.group_family(df, cat.VARIANCE_SCALING, simpler, delta=0.005, extra=[("orthogonal", "zeros")])
     draws = cat.draw_repeatability(inits, (4, 3))
     spread = cat.spread_family(df, cat.WARNED, cat.VARIANCE_SCALING)
-    speed_claims = speed.speed_family(df, [("orthogonal", "random_normal")], 0.99, delta=0.005)
+    speed_claims = speed.speed_family(df, [("orthogonal", "random_normal")], 0.99, delta=0.005, delta_epochs=0.5)
     grads = cat.gradient_summary(_grads().replace({"init": {"big": "random_normal", "vanish": "random_uniform"}}))
     text = cat.catalogue_text(
         table=table,

@@ -106,9 +106,10 @@ def test_gap_seeds_from_the_spread_of_paired_differences() -> None:
     assert g["paper gap (pp)"].tolist() == pytest.approx([0.24, 0.09, 0.15])
     assert g["sd of differences (pp)"].tolist() == pytest.approx([0.24, 50.0, 0.0], abs=1e-9)
     assert g["ours (pp)"].iloc[0] == pytest.approx(0.1)
-    assert g["seeds: alone"].tolist() == ["10", "more than 10,000", "n/a"]  # effect 1; effect 0.0018; no spread
+    # effect 1 (10 seeds; the sd's chi-square interval with 2 df: 5 to 312); effect 0.0018; no spread
+    assert g["seeds: alone"].tolist() == ["10 (95% CI 5–312)", "more than 10,000", "n/a"]
     family = g["seeds: within 3 steps (α/3)"]
-    assert int(family.iloc[0]) > 10 and family.iloc[1] == "more than 10,000" and family.iloc[2] == "n/a"
+    assert int(family.iloc[0].split()[0]) > 10 and family.iloc[1] == "more than 10,000" and family.iloc[2] == "n/a"
     assert (g["seeds now"] == 3).all()
 
 
@@ -126,27 +127,35 @@ def test_speed_values_censor_runs_that_never_reach_the_target() -> None:
 
 
 def test_speed_family_tests_each_measure_and_corrects_them_together() -> None:
-    t = speed.speed_family(_runs({"a": A_CURVES, "b": B_CURVES}), [("a", "b")], target=0.97, delta=0.005)
+    t = speed.speed_family(
+        _runs({"a": A_CURVES, "b": B_CURVES}), [("a", "b")], target=0.97, delta=0.005, delta_epochs=0.5
+    )
     assert t["metric"].tolist() == ["epoch1", "auc", "epochs"]
     assert t["name"].tolist() == ["epoch1/a > b", "auc/a > b", "epochs/a > b"]
     e1, _, ep = (t.iloc[i] for i in range(3))
     assert e1["mean"] == pytest.approx((0.02 + 0.02 + 0.015) / 3)
     assert e1["p"] == pytest.approx(st.ttest_1samp([0.02, 0.02, 0.015], 0).pvalue)
     assert ep["mean"] == pytest.approx(4 / 3) and ep["delta"] == 0.5 and ep["seeds_reached"] == 3  # 1, 1, 2 epochs
-    assert t["p_adj"].tolist() == pytest.approx(list(holm(t["p"])))  # one family of three
+    # one family of three claims, both kinds of p-value (at most three true nulls)
+    assert t["p_adj"].tolist() == pytest.approx(list(holm([*t["p"], *t["p_equiv"]], max_true=3)[:3]))
     assert set(t["verdict"]) <= {"supported", "reversed", "equivalent", "inconclusive"}
 
 
 def test_speed_family_exact_and_not_tested_epochs() -> None:
     df = _runs({"a": A_CURVES, "b": B_CURVES})
-    exact = speed.speed_family(df, [("a", "b")], target=0.98, delta=0.005).set_index("metric").loc["epochs"]
+    exact = (
+        speed.speed_family(df, [("a", "b")], target=0.98, delta=0.005, delta_epochs=0.5)
+        .set_index("metric")
+        .loc["epochs"]
+    )
     # a reaches 0.98 at epoch 3 in every seed, b never (counted as 4): +1 epoch in every seed
     assert exact["exact"] and exact["mean"] == 1.0 and exact["verdict"] == "supported"
-    t = speed.speed_family(df, [("a", "b")], target=0.982, delta=0.005)
+    t = speed.speed_family(df, [("a", "b")], target=0.982, delta=0.005, delta_epochs=0.5)
     ep = t.set_index("metric").loc["epochs"]  # only seed 2 (a: 0.985) reaches it: fewer than 2 seeds
     assert ep["verdict"] == "not tested" and ep["seeds_reached"] == 1 and math.isnan(ep["p_adj"])
     tested = t[t["metric"] != "epochs"]
-    assert tested["p_adj"].tolist() == pytest.approx(list(holm(tested["p"])))  # a family of two, not three
+    both = holm([*tested["p"], *tested["p_equiv"]], max_true=2)  # a family of two claims, not three
+    assert tested["p_adj"].tolist() == pytest.approx(list(both[:2]))
     text = speed.speed_text(t, 0.982, family="a against b")
     assert "reached, by either run, in 1 seed(s) → not tested" in text
     assert "Of 2 tested claims" in text and "1 claim(s) on epochs to the target were not tested" in text
@@ -239,7 +248,7 @@ def test_ranking_whole_in_three_cases() -> None:
     )
     assert (
         desai.ranking_whole(t.assign(verdict=["equivalent", "inconclusive"]), 0.005)
-        == "is not established (1 equivalent, 1 inconclusive; equivalent means within ±0.5 pp)"
+        == "is not established (1 negligible, 1 inconclusive; negligible means equivalent within ±0.5 pp)"
     )
 
 
@@ -255,7 +264,7 @@ def test_findings_text_names_test_correction_and_seeds_for_each_item() -> None:
     df = _runs(curves, train_offset=0.01)
     gaps = desai.paper_gaps(DESAI_RANKING)
     ranking = ranking_verdict(df, DESAI_RANKING, 0.005, gaps=gaps)
-    speed_claims = speed.speed_family(df, speed.ordered_pairs(DESAI_RANKING), 0.97, delta=0.005)
+    speed_claims = speed.speed_family(df, speed.ordered_pairs(DESAI_RANKING), 0.97, delta=0.005, delta_epochs=0.5)
     eq = desai.equivalence_family(df, DESAI_RANKING, 0.005)
     text = desai.findings_text(
         published=desai.published_comparison(df),
@@ -294,21 +303,46 @@ def test_seeds_phrase() -> None:
 def test_gap_text_reads_the_seeds_against_the_verdict() -> None:
     gaps = pd.DataFrame(
         {
-            "paper gap (pp)": [0.24, 0.09, 0.15, 0.2, 0.1],
-            "ours (pp)": [0.08, 0.02, 0.3, 0.1, 0.0],
-            "seeds: alone": ["8", "42", "5", "more than 10,000", "n/a"],
-            "seeds: within 5 steps (α/5)": ["10", "55", "7", "more than 10,000", "n/a"],
-            "seeds now": [10, 10, 10, 10, 10],
+            "paper gap (pp)": [0.24, 0.09, 0.15, 0.2, 0.1, 0.3, 0.3],
+            "ours (pp)": [0.08, 0.02, 0.3, 0.1, 0.0, 0.1, 0.05],
+            "seeds: alone": ["8 (95% CI 4–90)", "42 (95% CI 20–400)", "5 (95% CI 3–40)", "more than 10,000", "n/a"]
+            + ["8 (95% CI 4–90)", "—"],
+            "seeds: within 7 steps (α/7)": [
+                "10 (95% CI 5–120)",
+                "55 (95% CI 25–600)",
+                "7 (95% CI 4–60)",
+                "more than 10,000",
+                "n/a",
+                "10 (95% CI 5–120)",
+                "—",
+            ],
+            "seeds now": [10, 10, 10, 10, 10, 10, 10],
         },
-        index=["a > b", "b > c", "c > d", "d > e", "e > f"],
+        index=["a > b", "b > c", "c > d", "d > e", "e > f", "f > g", "g > h"],
     )
-    ranking = pd.DataFrame({"verdict": ["equivalent", "inconclusive", "supported", "inconclusive", "inconclusive"]})
+    ranking = pd.DataFrame(
+        {
+            "verdict": ["equivalent", "inconclusive", "supported", "inconclusive", "inconclusive"]
+            + ["inconclusive", "inconclusive"],
+            "ci_low": [0.0005, -0.002, 0.001, -0.01, -0.001, -0.001, -0.01],
+            "ci_high": [0.0011, 0.003, 0.005, 0.01, 0.001, 0.0032, 0.01],
+        }
+    )
     parts = desai.gap_text(gaps, ranking).rstrip(".").split("; ")
+    # a > b: the CI [+0.05, +0.11] pp lies below the paper's 0.24 pp: the gap's absence may be said
     assert parts[0] == (
-        "a > b: 10 seeds are at least the 10 that would find the paper's 0.24 pp gap with 80% power, "
-        "and the step is equivalent (ours +0.08 pp): a gap as large as the paper's is unlikely"
+        "a > b: the paper's 0.24 pp lies outside our 95% CI [+0.05, +0.11] and the step is negligible: a gap as "
+        "large as the paper's is not there"
     )
-    assert parts[1] == "b > c: 55 seeds would find the paper's 0.09 pp gap with 80% power, 10 were run"
+    assert parts[1] == "b > c: 55 (95% CI 25–600) seeds would find the paper's 0.09 pp gap with 80% power, 10 were run"
     assert parts[2] == "c > d: resolved, supported with 10 seeds"
     assert parts[3].startswith("d > e: more than 10,000 seeds (from our spread")
     assert parts[4] == "e > f: no estimate (our differences have no spread)"
+    # f > g: seeds enough by the spread, but the CI [-0.10, +0.32] contains the paper's 0.30 pp: no absence claimed
+    assert parts[5] == (
+        "f > g: 10 seeds are at least the 10 (95% CI 5–120) that would find the paper's 0.30 pp gap with 80% power, "
+        "and the step is inconclusive (ours +0.10 pp), but the paper's gap is not outside our 95% CI, so its absence "
+        "is not shown"
+    )
+    assert parts[6] == "g > h: the spread of 10 seeds is too uncertain to say how many would resolve it"
+    assert "not there" not in desai.gap_text(gaps, ranking[["verdict"]])  # no CI: no absence

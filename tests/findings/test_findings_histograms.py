@@ -193,7 +193,12 @@ def test_claim_lines_and_claims_text() -> None:
     assert lines[0].startswith("- random_normal_001 leaves more units dead than he_normal: +25.00 pp, 95% CI [")
     p = act.iloc[0]["p_adj"]
     assert p < 1e-3 and f"Holm p = {p:.3g} → **supported**" in lines[0]  # a small p printed, not 0.000
-    assert any(line.endswith("**equivalent within ±2 pp (exact: the same in all 5 seeds)**") for line in lines)
+    assert any(
+        line.endswith(
+            "**negligible: equivalent within ±2 pp (within ±1 pp: yes, ±4 pp: yes) (exact: the same in all 5 seeds)**"
+        )
+        for line in lines
+    )
     assert any(
         "std of glorot_normal > std of random_normal_001: -50.00 %" in line and "**reversed" in line for line in lines
     )
@@ -305,7 +310,7 @@ def test_adam_text_by_hand() -> None:
     )
     assert "(root mean square 2e-07) lie below the first step's threshold ε/√(1 − β₂) = 3.16e-06" in text
     assert "the first step is 0.01 of the kernel's std for random_normal_001 and 0.016 for he_normal" in text
-    assert "The paired test of he_normal > random_normal_001 is **equivalent within ±0.5 pp**" in text
+    assert "The paired test of he_normal > random_normal_001 is **negligible: equivalent within ±0.5 pp" in text
     assert "Adam's first step shrinks far less: its" in text  # 8 times against 1e4
     assert "are not all below the first step's threshold" in h.adam_text(
         grads=_grads(), steps=_steps(1e-5), df=df, accuracy=acc

@@ -233,9 +233,10 @@ def test_claim_tests_pair_by_seed_and_holm_correct_per_model_and_condition() -> 
     assert adam["mean"] == pytest.approx(0.0, abs=1e-12) and adam["verdict"] == "equivalent"
     assert sgd["mean"] == pytest.approx(np.mean([0.019, 0.026, 0.0295, 0.0205]))
     assert sgd["verdict"] == "supported" and sgd["a_rate"] == 0.01 and sgd["n"] == 4
-    # one family per (model, condition): both settings' tests corrected together
-    assert t["p_adj"].tolist() == pytest.approx(list(holm(t["p"])))
-    assert t["p_equiv_adj"].tolist() == pytest.approx(list(holm(t["p_equiv"])))
+    # one family per (model, condition): both settings' tests, both kinds of p-value, corrected together
+    both = holm([*t["p"], *t["p_equiv"]], max_true=2)
+    assert t["p_adj"].tolist() == pytest.approx(list(both[:2]))
+    assert t["p_equiv_adj"].tolist() == pytest.approx(list(both[2:]))
     assert opt.claim_tests(runs.iloc[:0], "best", 0.005).empty
 
 
@@ -285,12 +286,12 @@ def test_washout_table_and_family_text() -> None:
     t = opt.claim_tests(runs, "best", delta=0.005)
     w = opt.washout_table(t, {"best": runs})
     adam, sgd = w.loc[(M0, "best", "adam")], w.loc[(M0, "best", "sgd")]
-    assert adam["spread (pp)"] == "0.00" and adam["initializer"] == "washed out" and adam["pairs"] == "1 equivalent"
+    assert adam["spread (pp)"] == "0.00" and adam["initializer"] == "washed out" and adam["pairs"] == "1 negligible"
     assert sgd["best / worst init"] == "glorot_uniform / he_normal" and sgd["ranking"] == "holds"
     assert sgd["spread (pp)"] == "2.38"  # mean of 0.019, 0.026, 0.0295, 0.0205
     text = opt.family_text(tests=t, model=M0, condition="best", delta=0.005)
     assert "000_5f419284b061c44b.txt" in text and "Holm" in text and "2 test(s)" in text
-    assert "- *adam*: the ranking is not established; the initializer: washed out (1 equivalent)." in text
+    assert "- *adam*: the ranking is not established; the initializer: washed out (1 negligible)." in text
     assert "- *sgd*: the ranking holds; the initializer: not washed out (1 supported)." in text
     untested = opt.family_text(tests=t, model=M0, condition="default", delta=0.005)
     assert untested.startswith("No claim of `000_5f419284b061c44b.txt`")

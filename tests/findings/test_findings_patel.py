@@ -400,14 +400,32 @@ def test_ranking_writers() -> None:
         "- mnist, test accuracy: 2 supported, 1 inconclusive (1 of them borderline); the ranking is not established."
     ) in text
     assert "18 test(s), each a paired t-test over 3 seeds" in text and "on 2 metrics" in text
-    assert "seeds enough to resolve" not in text  # mnist's inconclusive step measured more than the paper's gap
-    # cifar10's test step: +0.2 pp with a spread of 0.1 pp, where the paper claims 2.41 pp (2 seeds would resolve it)
+    assert "is not there" not in text  # mnist's inconclusive step measured more than the paper's gap
+    # cifar10's test step: +0.2 pp, CI [-0.05, +0.45] (sd 0.1 pp, 3 seeds), where the paper claims 2.41 pp:
+    # the CI excludes it, so its absence may be said
     small = patel_ranking.ranking_family(_ranked({("cifar10", "randn_he", "test_accuracy"): [0.981, 0.982, 0.983]}))
-    assert small.set_index("name").loc["test_accuracy/cifar10/randn_he > randn_lecun", "seeds_needed"] == 2
+    step = small.set_index("name").loc["test_accuracy/cifar10/randn_he > randn_lecun"]
+    assert step["seeds_needed"] == 2 and (step["seeds_low"], step["seeds_high"]) == (2, 3)
+    assert step["ci_high"] == pytest.approx(0.002 + T_975_2 * 0.001 / math.sqrt(3)) and step["ci_high"] < 0.0241
     assert (
-        "1 inconclusive step(s) (cifar10, test accuracy: randn_he > randn_lecun) had, by our spread, seeds "
-        "enough to resolve a gap of the paper's size"
+        "1 inconclusive step(s) (cifar10, test accuracy: randn_he > randn_lecun) have a 95% CI that excludes the "
+        "paper's gap, on the side of zero: a gap as large as the paper's is not there"
     ) in patel_ranking.ranking_text(small)
+    row = next(
+        line
+        for line in patel_ranking.ranking_markdown(small).splitlines()
+        if "cifar10 | test accuracy | randn_he" in line
+    )
+    assert "the claimed +2.41 pp lies above the 95% CI: a gap that large is not there" in row
+    # notebook 04's CIFAR-10 row: +1.70 pp, CI [+0.18, +3.22] around the paper's +2.41: nothing said of absence
+    wide = patel_ranking.ranking_family(
+        _ranked({("cifar10", "randn_he", "test_accuracy"): [0.98 + d for d in (0.0109, 0.0170, 0.0231)]})
+    )
+    step = wide.set_index("name").loc["test_accuracy/cifar10/randn_he > randn_lecun"]
+    assert step["ci_low"] < 0.0241 < step["ci_high"]
+    assert "not there" not in patel_ranking.ranking_text(wide) and "not there" not in patel_ranking.ranking_markdown(
+        wide
+    )
 
 
 # --- speed, the replay check, the closing text ----------------------------------------------------

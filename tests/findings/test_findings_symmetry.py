@@ -171,8 +171,9 @@ def test_width_one_claims_are_equivalence_claims() -> None:
     pairs = [("ones", "ones, width 1"), ("ones", "he_normal, width 1"), ("ones", "zeros, width 1")]
     t = symmetry.width_one_claims(df, pairs, 0.05)
     assert list(t["claim"]) == ["ones ≈ ones, width 1", "ones ≈ he_normal, width 1", "ones ≈ zeros, width 1"]
-    # -0.04 pp (sd 0.18 pp): inside ±5 pp; -6.8 pp: below zero; -1 pp in every seed: exact, decided by its sign
-    assert list(t["verdict"]) == ["equivalent", "reversed", "reversed"]
+    # -0.04 pp (sd 0.18 pp): inside ±5 pp; -6.8 pp: below zero; -1 pp in every seed: exact and inside ±5 pp,
+    # so negligible (a difference inside the margin is never a verdict on its sign)
+    assert list(t["verdict"]) == ["equivalent", "reversed", "equivalent"]
     assert list(t["exact"]) == [False, False, True]
 
 

@@ -25,7 +25,7 @@ from initlab.nets.initializers import (
 DENSE = (784, 256)
 CONV = (3, 3, 32, 64)
 CONSTANTS = {"zeros": 0.0, "ones": 1.0, "constant": 0.5}
-DETERMINISTIC = {*CONSTANTS, "identity"}
+DETERMINISTIC = {*CONSTANTS, "identity", "zero_hadamard"}  # zero_hadamard: tests/nets/test_zero_init.py
 RANDOM = sorted(set(init_names()) - DETERMINISTIC)
 Z = 5.0  # standard errors allowed: a false alarm has probability ~6e-7 per check
 

@@ -96,6 +96,29 @@ def test_clean_strips_timings_and_reports_problems(tmp_path: Path) -> None:
     assert not any(p.startswith("cell 0") for p in problems)
 
 
+def test_clean_removes_progress_bars_and_keeps_the_lines_around_them(tmp_path: Path) -> None:
+    from initlab.pipeline.nbclean import WIDGET
+
+    tqdm_frames = "\r  0%|          | 0/3 [00:00<?, ?it/s]\r100%|##########| 3/3 [00:00<00:00, 9.1it/s]\n"
+    keras_frames = "\r1/2 ━━━━━━━━━━ 0s 3ms/step\r2/2 ━━━━━━━━━━ 0s 2ms/step - loss: 0.5\n"
+    table = "| init | accuracy |\n| he | 97%| \n"  # a percentage before a pipe is no bar
+    cell = nbformat.v4.new_code_cell("x")
+    cell.outputs = [
+        nbformat.v4.new_output("stream", name="stderr", text=tqdm_frames),
+        nbformat.v4.new_output("stream", name="stdout", text="before\n" + keras_frames + "after\n"),
+        nbformat.v4.new_output(
+            "display_data", {"text/plain": "100%|##########| 3/3 [00:01<00:00,  2.9run/s]", WIDGET: {}}
+        ),
+        nbformat.v4.new_output("stream", name="stdout", text=table),
+    ]
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [cell]
+    nbformat.write(nb, tmp_path / "n.ipynb")
+    assert clean(tmp_path / "n.ipynb") == ["cell 0: progress bar removed from output"]
+    outputs = nbformat.read(tmp_path / "n.ipynb", as_version=4).cells[0].outputs
+    assert [o.get("text") for o in outputs] == ["before\nafter\n", table]
+
+
 def test_summary_merge_updates_the_executed_sources_and_keeps_the_others(tmp_path: Path) -> None:
     import pandas as pd
 
@@ -229,8 +252,94 @@ def test_summary_only_never_trains_and_names_what_is_missing(tmp_path, monkeypat
     monkeypatch.setattr(training.engines, "train_stack", lambda *a, **k: pytest.fail("summary-only trained"))
     monkeypatch.setattr(training.engines, "train", lambda *a, **k: pytest.fail("summary-only trained"))
     monkeypatch.setattr(reproduce, "data_dir", lambda: tmp_path / "data")
+    monkeypatch.setattr(reproduce, "_write_claims", lambda folder, quick: None)  # the checkout's table stays as it is
     before = (reproduce.project_root() / "notebooks" / "summary.csv").read_bytes()
     assert reproduce.reproduce(notebooks=["03"], summary_only=True) == 1
     err = capsys.readouterr().err
     assert "03_mnist_four_initializers.ipynb" in err and "initlab reproduce --notebooks 03" in err
     assert (reproduce.project_root() / "notebooks" / "summary.csv").read_bytes() == before
+
+
+STUDY_WITH_BARS = [
+    "x = 1",
+    "import sys\nfrom tqdm import tqdm\n"
+    "for _ in tqdm(range(3), file=sys.stderr):\n    pass\nfor _ in tqdm(range(3), file=sys.stdout):\n    pass\n"
+    "print('after the bars')",
+    "from initlab.training import Study\n"
+    "study = Study('mnist', 'mlp_128', ('he_normal',), epochs=1, train_limit=64, test_limit=64, engine='keras')\n"
+    "df = study.run(cache=False, progress=True)\nprint(len(df), 'row')",
+]
+
+
+def test_progress_stays_on_stderr_and_out_of_the_executed_notebooks(tmp_path, monkeypatch, capsys) -> None:
+    from initlab.pipeline.reproduce import reproduce
+
+    root = _project(tmp_path, monkeypatch, {"91_bars.ipynb": STUDY_WITH_BARS, "92_plain.ipynb": ["x = 1"]})
+    assert reproduce(progress=True) == 0
+    err = capsys.readouterr().err
+    assert "2/2 done" in err and "100%" in err and "91_bars" in err  # the overall bar and papermill's, on stderr
+    assert "progress bar removed" not in err  # no bar reached an output to be cleaned away
+    nb = nbformat.read(root / "notebooks" / "91_bars.ipynb", as_version=4)
+    outputs = [out for cell in nb.cells for out in cell.get("outputs", [])]
+    assert [out.get("text") for out in outputs] == ["after the bars\n", "1 row\n"]  # no bar, nothing on stderr
+
+
+@pytest.mark.parametrize(
+    ("flags", "terminal", "shown"),
+    [([], False, False), ([], True, True), (["--progress"], False, True), (["--no-progress"], True, False)],
+)
+def test_the_progress_flag_defaults_to_whether_stderr_is_a_terminal(flags, terminal, shown, monkeypatch) -> None:
+    import io
+    import sys
+
+    from initlab.cli import main
+    from initlab.pipeline import reproduce
+
+    class Stderr(io.StringIO):
+        def isatty(self) -> bool:
+            return terminal
+
+    asked = {}
+    monkeypatch.setattr(reproduce, "reproduce", lambda **kw: asked.update(kw) or 0)
+    monkeypatch.setattr(sys, "stderr", Stderr())
+    assert main(["reproduce", "--quick", *flags]) == 0
+    assert asked["progress"] is shown and asked["quick"] is True
+
+
+def _executed(path: Path, records: list[dict]) -> None:
+    """A notebook as an executed one holds it: one code cell whose outputs are ``records``."""
+    from initlab.pipeline.recorded import MIME
+
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("recorded")
+    cell.outputs = [nbformat.v4.new_output("display_data", data={MIME: r}) for r in records]
+    nb.cells = [cell]
+    nbformat.write(nb, path)
+
+
+def test_summary_only_rebuilds_the_claims_table_from_the_notebooks(tmp_path, monkeypatch, capsys) -> None:
+    import csv
+
+    from initlab import training
+    from initlab.claims import load_ledger
+    from initlab.pipeline import reproduce
+
+    root = _project(tmp_path, monkeypatch, {})
+    monkeypatch.setenv("INITLAB_CACHE", str(tmp_path / "empty-cache"))
+    monkeypatch.setattr(training.engines, "train_stack", lambda *a, **k: pytest.fail("summary-only trained"))
+    monkeypatch.setattr(training.engines, "train", lambda *a, **k: pytest.fail("summary-only trained"))
+    verdict = {"name": "claim/000-ranking/verdict", "value": "holds", "rule": "verdict", "tolerance": 0.0, "p": [0.01]}
+    _executed(root / "notebooks" / "03_mnist_four_initializers.ipynb", [verdict])
+    reproduce.reproduce(summary_only=True)
+    assert "claims.csv, claims.md" in capsys.readouterr().out
+    rows = {r["id"]: r for r in csv.DictReader((root / "notebooks" / "claims.csv").open())}
+    assert len(rows) == len(load_ledger())
+    assert rows["000-ranking"]["verdict"] == "holds"
+    assert rows["000-ranking"]["link"] == "03_mnist_four_initializers.ipynb#evidence-desai-ranking"
+    assert rows["000-he-close-to-glorot"]["verdict"] == "no verdict recorded"  # 03 ran, recorded nothing on it
+    assert rows["001-ranking-mnist"]["verdict"] == "not run"  # 04 is not in the folder
+    assert rows["003-orthogonal-width-depth"]["verdict"].startswith("untested: ")
+    assert (
+        "[03#evidence-desai-ranking](03_mnist_four_initializers.ipynb#evidence-desai-ranking)"
+        in (root / "notebooks" / "claims.md").read_text()
+    )

@@ -25,13 +25,23 @@ Every test compares each set-up at the learning rate chosen for it on validation
 accuracy (:func:`select_rates`).
 """
 
-from initlab.findings.deep.claims import claim_pairs, claim_tests, rate_text, setup_name, snn_answer, snn_answers
+from initlab.findings.deep.claims import (
+    claim_pairs,
+    claim_tests,
+    propagation_reading,
+    rate_text,
+    setup_name,
+    snn_answer,
+    snn_answers,
+    snn_reading,
+    trains_by_depth,
+)
 from initlab.findings.deep.grid import (
     COLLAPSE,
-    DELTA,
     FAILS,
     FAMILIES,
     GRADES,
+    MARGIN_CLAIM,
     MATCHED_INIT,
     PREPROCESS_WORDS,
     SETUP_KEYS,
@@ -70,7 +80,7 @@ from initlab.findings.deep.text import (
 )
 
 __all__ = [
-    "DELTA",
+    "MARGIN_CLAIM",
     "MATCHED_INIT",
     "SNN_INITS",
     "SNN_REFERENCE",
@@ -100,6 +110,9 @@ __all__ = [
     "claim_tests",
     "snn_answer",
     "snn_answers",
+    "snn_reading",
+    "propagation_reading",
+    "trains_by_depth",
     "growth_table",
     "accuracy_cell",
     "grade_cell",

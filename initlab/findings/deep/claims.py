@@ -4,11 +4,14 @@ scaling, and `004`'s self-normalizing claim, as paired families over seeds."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import pandas as pd
 
+from initlab.claims import resolve_margin
+from initlab.claims.verdicts import combine, combine_rule, tally
 from initlab.findings.deep.grid import (
-    DELTA,
+    MARGIN_CLAIM,
     MATCHED_INIT,
     PREPROCESS_WORDS,
     SNN_INITS,
@@ -69,13 +72,14 @@ def claim_pairs(setups: Sequence[tuple[str, str]]) -> list[dict[str, str]]:
 
 
 def claim_tests(
-    runs: pd.DataFrame, delta: float = DELTA, pairs: Sequence[Mapping[str, str]] | None = None
+    runs: pd.DataFrame, delta: float | None = None, pairs: Sequence[Mapping[str, str]] | None = None
 ) -> pd.DataFrame:
     """Paired tests of each claim at every depth and input scaling where both sides ran, Holm per family.
 
     Args:
         runs: one row per run (:func:`run_table`), each set-up at one learning rate.
-        delta: the equivalence margin (accuracy as a fraction).
+        delta: the equivalence margin (accuracy as a fraction); default the claims ledger's
+            (:data:`~initlab.findings.deep.grid.MARGIN_CLAIM`).
         pairs: default :func:`claim_pairs` of the set-ups in ``runs``.
 
     Runs with the same seed see the same batches, so differences are taken seed by
@@ -87,6 +91,7 @@ def claim_tests(
         :func:`initlab.stats.test_family`'s columns. ``claim`` names the test
         (``"depth 50: relu + orthogonal > relu + glorot_normal"``).
     """
+    delta = resolve_margin(delta, MARGIN_CLAIM)
     if pairs is None:
         pairs = claim_pairs(list(dict.fromkeys(runs[["activation", "init"]].itertuples(index=False, name=None))))
     prep = runs["preprocess"] if "preprocess" in runs.columns else pd.Series("scale", index=runs.index)
@@ -192,3 +197,53 @@ def snn_answers(tests: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
             "answer",
         ],
     )
+
+
+# --------------------------------------------------------------------------- readings for the claims ledger
+
+
+def snn_reading(answers: pd.DataFrame) -> dict[str, Any]:
+    """``004``'s self-normalizing claim over every cell of :func:`snn_answers`: the answer the cells share,
+    otherwise *mixed*, with their tally."""
+    words = [str(a) for a in answers["answer"]]
+    return {"verdict": combine(words), "tally": tally(words) or "none"}
+
+
+def propagation_reading(
+    verdicts: pd.DataFrame,
+    *,
+    inits: Sequence[str],
+    activations: Sequence[str] | None = None,
+    directions: Sequence[str] = ("forward", "backward"),
+    keeps: bool = True,
+) -> dict[str, Any]:
+    """A claim about signal propagation read off :func:`initlab.probe.depth.growth_verdicts`, cell by cell.
+
+    For each (activation, init) of ``inits`` (and ``activations``, default every one measured), the claim
+    holds when the signal keeps (changes by less than the growth threshold over the depth) in every one of
+    ``directions``, or, with ``keeps=False``, when it vanishes or explodes in at least one of them.
+
+    Returns:
+        ``verdict`` (*holds*, *fails* or *mixed* over the cells; *not tested* with none), and each cell's
+        words, ``<activation>/<init>/<direction>``.
+    """
+    v = verdicts[verdicts["init"].isin(list(inits))]
+    if activations is not None:
+        v = v[v["activation"].isin(list(activations))]
+    holds, words = [], {}
+    for _, r in v.iterrows():
+        kept = all(r[d] == "keeps" for d in directions)
+        holds.append(kept if keeps else not kept)
+        words.update({f"{r['activation']}/{r['init']}/{d}": str(r[d]) for d in directions})
+    return {"verdict": combine_rule(holds), **words}
+
+
+def trains_by_depth(table: pd.DataFrame, preprocess: str = "scale") -> dict[str, int]:
+    """How many set-ups of :func:`~initlab.findings.deep.grid.trainability`'s ``table`` train at each depth
+    (grade *trains*), and how many there are: ``trains/depth <d>`` and ``setups/depth <d>``."""
+    t = table[table["preprocess"] == preprocess] if "preprocess" in table.columns else table
+    out: dict[str, int] = {}
+    for depth, g in t.groupby("depth", sort=True):
+        out[f"trains/depth {int(depth)}"] = int((g["status"] == "trains").sum())
+        out[f"setups/depth {int(depth)}"] = len(g)
+    return out

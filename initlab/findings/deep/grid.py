@@ -16,7 +16,7 @@ from initlab.stats import final_epochs, mean_ci
 from initlab.training.optimizers import resolved_learning_rate
 from initlab.training.study import Study, run_each, run_options
 
-DELTA = 0.02  # equivalence margin: 2 pp of test accuracy, below the seed-to-seed spread of one set-up
+MARGIN_CLAIM = "004-snn-any-start"  # the ledger entry whose margin (δ) every claim family of 06 uses
 
 
 # The variance scaling each activation is usually paired with, and a mismatched one.
@@ -206,7 +206,8 @@ def rate_grid_study(
         learning_rates: the grid; the first is trained at every depth.
         rate_depths: the depths that also train at the other rates.
         rate_inits: the inits that do (default all; those left out train at the first rate only).
-        names, **options: as for :func:`depth_study` (``init_params``, ``preprocess``, ``epochs``, ...).
+        names: as for :func:`depth_study`.
+        **options: as for :func:`depth_study` (``init_params``, ``preprocess``, ``epochs``, ...).
     """
     if not len(learning_rates):
         raise InvalidArgumentError("learning_rates", list(learning_rates), "must hold at least one rate")

@@ -8,12 +8,13 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from initlab.claims import resolve_margin
 from initlab.findings.deep.claims import rate_text, setup_name
 from initlab.findings.deep.grid import (
     COLLAPSE,
-    DELTA,
     FAILS,
     FAMILIES,
+    MARGIN_CLAIM,
     PREPROCESS_WORDS,
     SNN_ANSWERS,
     SNN_REFERENCE,
@@ -22,8 +23,8 @@ from initlab.findings.deep.grid import (
     setup_keys,
 )
 from initlab.probe.depth import DEFECT_THRESHOLDS, defects
-from initlab.report import Prose, family_lines, fmt_ci, protocol_text, verdict_counts
-from initlab.stats import wilson_interval
+from initlab.report import Prose, family_lines, fmt_ci, fmt_seeds, protocol_text, verdict_counts
+from initlab.stats import VERDICT_WORDS, wilson_interval
 
 
 def growth_table(verdicts: pd.DataFrame) -> pd.DataFrame:
@@ -119,15 +120,17 @@ def rate_table(all_rates: pd.DataFrame, chosen: pd.DataFrame, depth: int, *, def
 
 
 def _mark(r: Mapping) -> str:
+    word = VERDICT_WORDS.get(r["verdict"], str(r["verdict"]))
     if r["exact"]:
-        return f"{r['verdict']} (exact)"
-    return f"{r['verdict']}, borderline" if r["borderline"] else str(r["verdict"])
+        return f"{word} (exact)"
+    return f"{word}, borderline" if r["borderline"] else word
 
 
 def claims_table(tests: pd.DataFrame, family: str) -> pd.DataFrame:
     """One family's tests laid out to quote: both means (%), the paired difference (pp) with its 95% CI,
-    the Holm-adjusted p-value (``exact``: zero spread, decided by its sign), the verdict and, for an
-    inconclusive one, the seeds that would resolve the gap at 80% power."""
+    the Holm-adjusted p-value (``exact``: zero spread, decided by its size), the verdict and, for an
+    inconclusive one, the seeds that would resolve the gap at 80% power with their 95% interval
+    (:func:`initlab.report.fmt_seeds`: "-" where unknown, unbounded or uselessly wide)."""
     rows = []
     for _, r in tests[tests["family"] == family].iterrows():
         ci = f"[{100 * r['ci_low']:+.1f}, {100 * r['ci_high']:+.1f}]" if np.isfinite(r["ci_low"]) else "n/a"
@@ -143,7 +146,9 @@ def claims_table(tests: pd.DataFrame, family: str) -> pd.DataFrame:
                 "seeds": int(r["n"]),
                 "Holm p": "exact" if r["exact"] else (f"{r['p_adj']:.3g}" if np.isfinite(r["p_adj"]) else "n/a"),
                 "verdict": _mark(r),
-                "seeds to resolve": (f"{need:.0f}" if np.isfinite(need) else "> 10,000" if np.isinf(need) else "-")
+                "seeds to resolve": fmt_seeds(need, r.get("seeds_low", np.nan), r.get("seeds_high", np.nan)).replace(
+                    "—", "-"
+                )
                 if r["verdict"] == "inconclusive"
                 else "-",
             }
@@ -294,8 +299,10 @@ def diagnosis_text(chosen: pd.DataFrame, diag: pd.DataFrame, depth: int) -> str:
     return "\n".join(lines)
 
 
-def family_text(tests: pd.DataFrame, family: str, seeds: int, *, delta: float = DELTA) -> Prose:
-    """One family's tests in words: the claim, the method, one line per test and the counts."""
+def family_text(tests: pd.DataFrame, family: str, seeds: int, *, delta: float | None = None) -> Prose:
+    """One family's tests in words: the claim, the method, one line per test and the counts (``delta``: the
+    margin the tests used, default the claims ledger's)."""
+    delta = resolve_margin(delta, MARGIN_CLAIM)
     t = tests[tests["family"] == family]
     unit = "pp of validation accuracy averaged over the epochs" if VALUES.get(family) == "auc" else "pp"
     lines = [
@@ -312,7 +319,7 @@ def family_text(tests: pd.DataFrame, family: str, seeds: int, *, delta: float = 
     return Prose("\n".join(lines))
 
 
-def families_text(tests: pd.DataFrame, seeds: int, delta: float = DELTA) -> Prose:
+def families_text(tests: pd.DataFrame, seeds: int, delta: float | None = None) -> Prose:
     """Every family of :func:`claim_tests` in words (:func:`family_text`), in the order they were tested."""
     return Prose("\n\n".join(family_text(tests, f, seeds, delta=delta) for f in dict.fromkeys(tests["family"])))
 
@@ -423,10 +430,12 @@ def findings_text(
     seeds: int,
     default: float,
     rates: Sequence[float],
-    delta: float = DELTA,
+    delta: float | None = None,
 ) -> Prose:
     """The notebook's closing text: propagation, trainability (default and chosen rates), the starts at the
-    deepest depth, each claim's verdicts, and the method behind every verdict."""
+    deepest depth, each claim's verdicts, and the method behind every verdict (``delta``: the tests' margin,
+    default the claims ledger's)."""
+    delta = resolve_margin(delta, MARGIN_CLAIM)
     deepest = int(chosen["depth"].max())
     lines = [
         "**Signal propagation at initialization** (activation std forwards, gradient norm backwards; a "
