@@ -118,12 +118,14 @@ def matmul_rate(n: int = 2048, repeats: int = 10) -> float:
     return 2.0 * n**3 / best
 
 
-def training_flops(model: keras.Model, *, n_train: int, n_val: int, epochs: int) -> float:
-    """Matmul/convolution FLOPs of training: forward, weight and input gradients, validation.
+def training_flops(model: keras.Model, *, n_train: int, n_val: int, epochs: int, n_test: int = 0) -> float:
+    """Matmul/convolution FLOPs of training: forward, weight and input gradients, validation, and
+    the evaluation of ``n_test`` test examples once at the end.
 
     A Dense layer costs ``2 * fan_in * fan_out`` per example and pass, a Conv2D
-    layer ``2 * out_h * out_w * k_h * k_w * c_in * c_out``; the backward pass
-    costs the forward twice, less the input gradient of the first layer.
+    layer ``2 * out_h * out_w * k_h * k_w * c_in * c_out`` (all of its outputs, as Keras
+    computes them); the backward pass costs the forward twice, less the input gradient of
+    the first layer.
     """
     costs = []
     for layer in model.layers:
@@ -132,7 +134,7 @@ def training_flops(model: keras.Model, *, n_train: int, n_val: int, epochs: int)
         elif isinstance(layer, keras.layers.Dense):
             costs.append(2 * int(np.prod(layer.kernel.shape)))
     forward = sum(costs)
-    return float(epochs * (n_train * (3 * forward - costs[0]) + n_val * forward))
+    return float(epochs * (n_train * (3 * forward - costs[0]) + n_val * forward) + n_test * forward)
 
 
 def _specs(model: str, k: int, limit: int | None) -> list[RunSpec]:
@@ -223,7 +225,11 @@ def _bench_model(model: str, cfg: BenchConfig, rate: float, log) -> tuple[list[d
     n_train = int(np.floor(n * 0.8))
     ideal = (
         training_flops(
-            build_for(_specs(model, 1, None)[0], data), n_train=n_train, n_val=n - n_train, epochs=cfg.epochs
+            build_for(_specs(model, 1, None)[0], data),
+            n_train=n_train,
+            n_val=n - n_train,
+            epochs=cfg.epochs,
+            n_test=len(data.x_test),  # both ways evaluate the test set inside the time taken
         )
         / rate
     )
@@ -293,6 +299,32 @@ def format_table(table: pd.DataFrame) -> str:
     return shown.to_markdown(index=False) if _has_tabulate() else shown.to_string(index=False)
 
 
+SHARE_LEGEND = (
+    "compute_fraction: the share of the compute limit, i.e. the model's matmul FLOPs (training, "
+    "validation and the test set's evaluation) over the float32 matmul rate, divided by the seconds taken"
+)
+
+
+def conv_shares(table: pd.DataFrame) -> list[str]:
+    """One line per convolutional model of ``table``: its share of the compute limit on the stacked
+    engine alone (K = 1, float32), next to keras fit's."""
+    lines = []
+    for model in dict.fromkeys(table.model):
+        if not get_model_entry(model).convolutional:
+            continue
+        rows = table[table.model == model]
+        alone = rows[(rows.way == "stacked") & (rows.K == 1)]
+        if alone.empty:
+            continue
+        keras_fit = rows[rows.way == "keras fit"].compute_fraction
+        beside = f"; keras fit: {keras_fit.iloc[0]:.0%}" if len(keras_fit) else ""
+        lines.append(
+            f"CNN ({model}) at K=1: {alone.compute_fraction.iloc[0]:.0%} of the compute limit "
+            f"(stacked engine, float32{beside})"
+        )
+    return lines
+
+
 def format_handover(table: pd.DataFrame) -> str:
     """The data-handover table as Markdown."""
     shown = table.assign(
@@ -336,6 +368,9 @@ def main(
     table, _, handover = run_bench(cfg, log=lambda s: print("  " + s, flush=True))
     print()
     print(format_table(table))
+    print(SHARE_LEGEND)
+    for line in conv_shares(table):
+        print(line)
     print()
     print(
         "Data per fit_stack call: converting the arrays (cold: first time in the process; warm: again) "

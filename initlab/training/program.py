@@ -22,8 +22,8 @@ It trains Keras models built from ``Flatten``, ``Dense``, ``Conv2D`` (stride 1,
 layers that end in a softmax ``Dense`` layer. A convolution runs as a matmul
 over image patches (im2col) with a hand-written gradient, and max-pooling as
 a reshape and a maximum whose gradient goes to the first maximum of each
-window, as Keras' does: XLA's own CPU convolutions are far slower here
-(``benchmarks/xla_conv_probe.py``).
+window, as Keras' does (:mod:`initlab.training.conv`; in float32 the convolutional
+layers hold their activations channels first).
 
 Semantics are Keras' (and tested against ``keras.Model.fit``): the optimizers of
 :mod:`initlab.training.optimizers` (Adam with Keras defaults; SGD, with or without
@@ -61,6 +61,13 @@ import tensorflow as tf
 
 from initlab.errors import InvalidArgumentError
 from initlab.nets.layers import kernel_layers
+from initlab.training.conv import (
+    CONV_LAYOUTS,
+    conv_channels_first,
+    conv_channels_last,
+    pool_channels_first,
+    pool_channels_last,
+)
 from initlab.training.optimizers import ADAM
 
 PRECISIONS = ("float32", "bfloat16")
@@ -130,82 +137,21 @@ def stackable(model: keras.Model) -> bool:
     return program(model) is not None
 
 
-# -- stacked layers (every tensor has the K models on its leading axis) ------
-def _patches(h: tf.Tensor, kh: int, kw: int) -> tf.Tensor:
-    """(..., H, W, C) -> (..., H-kh+1, W-kw+1, kh*kw*C), in the order of a reshaped HWIO kernel."""
-    height, width = h.shape[-3], h.shape[-2]
-    return tf.concat(
-        [h[..., i : height - kh + 1 + i, j : width - kw + 1 + j, :] for i in range(kh) for j in range(kw)], axis=-1
-    )
-
-
-def _conv(h: tf.Tensor, w: tf.Tensor) -> tf.Tensor:
-    """A stride-1 'valid' convolution of every model: ``h`` (K, B, H, W, C), ``w`` (K, kh, kw, C, O)."""
-
-    @tf.custom_gradient
-    def conv(h, w):
-        _, kh, kw, c, o = w.shape
-        p = _patches(h, kh, kw)
-        out = tf.einsum("kbhwp,kpo->kbhwo", p, tf.reshape(w, [-1, kh * kw * c, o]))
-
-        def grad(g):
-            gw = tf.reshape(tf.einsum("kbhwp,kbhwo->kpo", p, g), tf.shape(w))
-            # the input's gradient: each patch column's share, added back where it came from (col2im)
-            cols = tf.einsum("kbhwo,kpo->kbhwp", g, tf.reshape(w, [-1, kh * kw * c, o]))
-            gh = tf.add_n(
-                [
-                    tf.pad(
-                        cols[..., (i * kw + j) * c : (i * kw + j + 1) * c],
-                        [[0, 0], [0, 0], [i, kh - 1 - i], [j, kw - 1 - j], [0, 0]],
-                    )
-                    for i in range(kh)
-                    for j in range(kw)
-                ]
-            )
-            return gh, gw
-
-        return out, grad
-
-    return conv(h, w)
-
-
-def _pool(h: tf.Tensor, size: tuple[int, int]) -> tf.Tensor:
-    """Max-pooling of every model; the gradient goes to the first maximum of each window, as in Keras."""
-
-    @tf.custom_gradient
-    def pool(h):
-        ph, pw = size
-        height, width, c = h.shape[2], h.shape[3], h.shape[4]
-        h2, w2 = height // ph, width // pw
-        r = tf.reshape(h[:, :, : h2 * ph, : w2 * pw], [-1, tf.shape(h)[1], h2, ph, w2, pw, c])
-        y = tf.reduce_max(r, axis=[3, 5])
-
-        def grad(g):
-            hits = tf.equal(r, y[:, :, :, None, :, None])
-            taken = tf.zeros_like(g, tf.bool)
-            zero = tf.zeros_like(g)
-            rows = []
-            for i in range(ph):
-                row = []
-                for j in range(pw):
-                    first = tf.logical_and(hits[:, :, :, i, :, j], tf.logical_not(taken))
-                    taken = tf.logical_or(taken, first)
-                    row.append(tf.where(first, g, zero))
-                rows.append(tf.stack(row, axis=4))
-            full = tf.reshape(tf.stack(rows, axis=3), [-1, tf.shape(g)[1], h2 * ph, w2 * pw, c])
-            return tf.pad(full, [[0, 0], [0, 0], [0, height - h2 * ph], [0, width - w2 * pw], [0, 0]])
-
-        return y, grad
-
-    return pool(h)
-
-
 class _Program:
     """The compiled pieces for one configuration (shared by every stack like it; holds no weights)."""
 
-    def __init__(self, k: int, ops: Sequence[Op], optimizer: str, velocity: bool, compute_dtype: tf.DType, jit: bool):
+    def __init__(
+        self,
+        k: int,
+        ops: Sequence[Op],
+        optimizer: str,
+        velocity: bool,
+        compute_dtype: tf.DType,
+        jit: bool,
+        conv_layout: str = CONV_LAYOUTS[0],
+    ):
         self.k, self.ops, self.optimizer = k, list(ops), optimizer
-        self.velocity, self.compute_dtype = velocity, compute_dtype
+        self.velocity, self.compute_dtype, self.conv_layout = velocity, compute_dtype, conv_layout
         self.epoch = tf.function(self._epoch_fn, jit_compile=jit)
         self.eval = tf.function(self._eval_fn, jit_compile=jit)
 
@@ -215,32 +161,46 @@ class _Program:
     def logits(self, params: Sequence[tf.Tensor], h: tf.Tensor) -> tf.Tensor:
         """Forward pass of every model: ``h`` holds each model's inputs (K, B, ...), or one set of
         inputs (B, ...) shared by all; returns (K, B, n_classes) logits."""
+        first = self.conv_layout == "channels_first"
+        transposed = False  # h held channels first (K, C, B, H, W), or (C, B, H, W) when shared
         i = 0
         for n, op in enumerate(self.ops):
+            if op.kind in ("flatten", "dense") and transposed:
+                h, transposed = _channels_last(h), False
             if op.kind == "flatten":
                 h = tf.reshape(h, [self.k, tf.shape(h)[1], -1])
             elif op.kind == "pool":
-                h = _pool(h, op.size)
+                if h.shape.rank == 4:  # pooling the images themselves: every model's copy
+                    h = tf.broadcast_to(h[None], tf.concat([[self.k], tf.shape(h)], 0))
+                if first:
+                    h, transposed = pool_channels_first(h if transposed else _channels_first(h), op.size), True
+                else:
+                    h = pool_channels_last(h, op.size)
             else:
                 w, b = params[i], params[i + 1]
                 i += 2
-                if op.kind == "conv" and h.shape.rank == 4:  # the same images for every model
-                    _, kh, kw, c, o = w.shape
-                    h = tf.einsum(
-                        "bhwp,kpo->kbhwo",
-                        _patches(self._cast(h), kh, kw),
-                        tf.reshape(self._cast(w), [-1, kh * kw * c, o]),
-                    )
+                if op.kind == "conv" and first:
+                    h, transposed = self._conv_channels_first(h if transposed else _channels_first(h), w, n), True
+                    b = tf.reshape(b, [self.k, -1, 1, 1, 1])
                 elif op.kind == "conv":
-                    h = _conv(self._cast(h), self._cast(w))
+                    h = conv_channels_last(self._cast(h), self._cast(w))
                 elif h.shape.rank == 2:  # the same examples for every model
                     h = tf.einsum("bi,kio->kbo", self._cast(h), self._cast(w))
                 else:
                     h = tf.matmul(self._cast(h), self._cast(w))
                 h = tf.cast(h, tf.float32) + b
                 if n < len(self.ops) - 1:
-                    h = op.activation(h)
+                    h = _activate(op.activation, h, transposed)
         return h
+
+    def _conv_channels_first(self, h: tf.Tensor, w: tf.Tensor, n: int) -> tf.Tensor:
+        """Op ``n``, a convolution, channels first; followed by max-pooling, only the rows and columns
+        the pooling keeps are computed."""
+        extent = None
+        if n + 1 < len(self.ops) and self.ops[n + 1].kind == "pool":
+            (ph, pw), (kh, kw) = self.ops[n + 1].size, w.shape[1:3]
+            extent = ((h.shape[-2] - kh + 1) // ph * ph, (h.shape[-1] - kw + 1) // pw * pw)
+        return conv_channels_first(self._cast(h), self._cast(w), extent)
 
     def losses(self, params, x, y):
         """Per-example losses and hits (K, B)."""
@@ -314,6 +274,23 @@ class _Program:
         zeros = tf.zeros([self.k], tf.float32)
         _, loss_sum, hits = tf.while_loop(lambda s, *_: s < tf.shape(xs)[0], body, (tf.constant(0), zeros, zeros))
         return loss_sum, hits
+
+
+def _channels_first(h: tf.Tensor) -> tf.Tensor:
+    """(K, B, H, W, C) -> (K, C, B, H, W); images shared by every model, (B, H, W, C) -> (C, B, H, W)."""
+    return tf.transpose(h, [3, 0, 1, 2] if h.shape.rank == 4 else [0, 4, 1, 2, 3])
+
+
+def _activate(activation: Callable, h: tf.Tensor, transposed: bool) -> tf.Tensor:
+    """``activation(h)``; a softmax of channels-first activations runs over their channels, as Keras' does."""
+    if transposed and getattr(activation, "__name__", "") in ("softmax", "log_softmax"):
+        return _channels_first(activation(_channels_last(h)))
+    return activation(h)
+
+
+def _channels_last(h: tf.Tensor) -> tf.Tensor:
+    """(K, C, B, H, W) -> (K, B, H, W, C), Keras' order (a Flatten after it matches Keras')."""
+    return tf.transpose(h, [0, 2, 3, 4, 1])
 
 
 def _per_member(values: tf.Tensor, like: tf.Tensor) -> tf.Tensor:

@@ -25,6 +25,7 @@ import numpy as np
 import tensorflow as tf
 
 from initlab.errors import InvalidArgumentError
+from initlab.training.conv import CONV_LAYOUTS, DEFAULT_CONV_LAYOUT
 from initlab.training.optimizers import check_optimizer, get_optimizer_entry, resolved_learning_rate
 from initlab.training.program import (
     PRECISIONS,
@@ -132,6 +133,10 @@ class StackedModels:
         precision: ``"float32"``, or ``"bfloat16"`` for the matmuls (weights, optimizer
             state and the loss stay float32).
         jit: compile with XLA.
+        conv_layout: how convolutional layers hold their activations, a name of
+            :data:`initlab.training.conv.CONV_LAYOUTS`, or None for the faster one at
+            ``precision`` (:data:`initlab.training.conv.DEFAULT_CONV_LAYOUT`: channels first in
+            float32, channels last in bfloat16).
     """
 
     def __init__(
@@ -144,10 +149,14 @@ class StackedModels:
         nesterov: bool | Sequence[bool] = False,
         precision: str = "float32",
         jit: bool = True,
+        conv_layout: str | None = None,
     ):
         programs, layers, shapes = _architecture(models)
         if precision not in PRECISIONS:
             raise InvalidArgumentError("precision", precision, f"must be one of {', '.join(PRECISIONS)}")
+        conv_layout = DEFAULT_CONV_LAYOUT[precision] if conv_layout is None else conv_layout
+        if conv_layout not in CONV_LAYOUTS:
+            raise InvalidArgumentError("conv_layout", conv_layout, f"must be one of {', '.join(CONV_LAYOUTS)}")
         self.k = len(models)
         get_optimizer_entry(optimizer)
         rates, momenta, nesterovs = (
@@ -172,8 +181,11 @@ class StackedModels:
         self.slots = [tf.zeros_like(p) for p in self.params] * n_slots
         self.step = tf.constant(0.0)
         key = (self.k, tuple(map(tuple, shapes[0])), tuple(self.ops), optimizer, velocity, precision, bool(jit))
+        key += (conv_layout,)
         dtype = tf.bfloat16 if precision == "bfloat16" else tf.float32
-        self._program = _compiled(key, lambda: _Program(self.k, self.ops, optimizer, velocity, dtype, jit))
+        self._program = _compiled(
+            key, lambda: _Program(self.k, self.ops, optimizer, velocity, dtype, jit, conv_layout=conv_layout)
+        )
 
     @property
     def example_shape(self) -> tuple[int, ...]:
@@ -295,6 +307,7 @@ def fit_stack(
     shuffle: bool = True,
     precision: str = "float32",
     jit: bool = True,
+    conv_layout: str | None = None,
     on_epoch: OnEpoch | None = None,
 ) -> tuple[StackedModels, list[RunRecord]]:
     """Train K models together the way ``keras.Model.fit`` would, one record per model.
@@ -310,7 +323,7 @@ def fit_stack(
         epochs, batch_size, validation_split, optimizer: as in Keras.
         learning_rate, momentum, nesterov: as in Keras; each a value or one per model.
         shuffle: False visits the examples in order every epoch (for equivalence checks).
-        precision, jit: see :class:`StackedModels`.
+        precision, jit, conv_layout: see :class:`StackedModels`.
         on_epoch: the engines' hook (:data:`OnEpoch`): before training (epoch 0) and after each
             epoch, each member's weights are copied into its model of ``models`` (with
             :meth:`StackedModels.set_into`), the hook is called with ``models``, and the weights
@@ -326,7 +339,7 @@ def fit_stack(
         raise InvalidArgumentError("seeds", list(seeds), f"must hold one seed per model ({len(models)})")
     start = time.perf_counter()
     hyper = dict(learning_rate=learning_rate, momentum=momentum, nesterov=nesterov)
-    stack = StackedModels(models, optimizer=optimizer, **hyper, precision=precision, jit=jit)
+    stack = StackedModels(models, optimizer=optimizer, **hyper, precision=precision, jit=jit, conv_layout=conv_layout)
     data = _engine_data(stack, x_train, y_train, x_test, y_test, validation_split=validation_split)
     progress = _train_epochs(
         stack, models, seeds, data, epochs=int(epochs), batch_size=int(batch_size), shuffle=shuffle, on_epoch=on_epoch

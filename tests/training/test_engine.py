@@ -220,7 +220,23 @@ def test_cnn_matches_keras_fit(steps: int) -> None:
     assert abs(record.test_accuracy - test_acc) <= 1 / N_TEST  # at most one example decided otherwise
 
 
-def test_stacked_pooling_and_convolution_match_tensorflow_gradients() -> None:
+def _layout_layers(layout: str):
+    """The conv and pool of ``layout`` as functions of channels-last tensors (K, B, H, W, C)."""
+    import tensorflow as tf
+
+    from initlab.training import conv
+
+    if layout == "channels_last":
+        return conv.conv_channels_last, lambda h: conv.pool_channels_last(h, (2, 2))
+    first, last = [0, 4, 1, 2, 3], [0, 2, 3, 4, 1]
+    return (
+        lambda x, w: tf.transpose(conv.conv_channels_first(tf.transpose(x, first), w), last),
+        lambda h: tf.transpose(conv.pool_channels_first(tf.transpose(h, first), (2, 2)), last),
+    )
+
+
+@pytest.mark.parametrize("layout", ["channels_first", "channels_last"])
+def test_stacked_pooling_and_convolution_match_tensorflow_gradients(layout: str) -> None:
     """Ties in a pooling window send the gradient to the first maximum, as TF's max-pool does."""
     import tensorflow as tf
 
@@ -242,14 +258,74 @@ def test_stacked_pooling_and_convolution_match_tensorflow_gradients() -> None:
     def tf_pool(h):
         return tf.stack([tf.nn.max_pool2d(h[k], 2, 2, "VALID") for k in range(2)])
 
-    ours = loss(lambda h: training.program._pool(h, (2, 2)), training.program._conv)
+    our_conv, our_pool = _layout_layers(layout)
+    ours = loss(our_pool, our_conv)
     theirs = loss(tf_pool, tf_conv)
     for a, b in zip(ours, theirs):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
-    tied = loss(lambda h: training.program._pool(h, (2, 2)), lambda x, w: x + 0.0 * tf.reduce_sum(w))
+    tied = loss(our_pool, lambda x, w: x + 0.0 * tf.reduce_sum(w))
     reference = loss(tf_pool, lambda x, w: x + 0.0 * tf.reduce_sum(w))
     np.testing.assert_array_equal(tied[2], reference[2])  # the same element of each tie gets the gradient
     assert (tied[2] != 0).sum() == tied[1].size
+
+
+def test_channels_first_convolution_of_shared_images_and_of_a_pooled_extent() -> None:
+    """Images shared by every model convolve as K copies would; an extent keeps the first rows and
+    columns of the output, and its weight gradient is the full one's restricted to them."""
+    import tensorflow as tf
+
+    from initlab.training.conv import conv_channels_first
+
+    rng = np.random.default_rng(1)
+    x = tf.constant(rng.standard_normal((2, 3, 9, 8)).astype(np.float32))  # (C, B, H, W)
+    w = tf.constant(rng.standard_normal((2, 3, 3, 2, 4)).astype(np.float32))  # K = 2
+    copies = tf.broadcast_to(x[None], [2, 2, 3, 9, 8])
+    weights = tf.constant(rng.standard_normal((2, 4, 3, 6, 6)).astype(np.float32))  # (K, O, B, 6, 6)
+
+    def value_and_grad(conv, crop=(7, 6)):
+        with tf.GradientTape() as tape:
+            tape.watch(w)
+            out = conv(w)[..., : crop[0], : crop[1]]
+            value = tf.reduce_sum(out[..., :6, :6] * weights)
+        return out.numpy(), tape.gradient(value, w).numpy()
+
+    shared = value_and_grad(lambda w: conv_channels_first(x, w))
+    stacked = value_and_grad(lambda w: conv_channels_first(copies, w))
+    extent = value_and_grad(lambda w: conv_channels_first(x, w, (6, 6)), crop=(6, 6))
+    assert shared[0].shape == (2, 4, 3, 7, 6) and extent[0].shape == (2, 4, 3, 6, 6)
+    for a, b in zip(shared, stacked):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(extent[0], shared[0][..., :6, :6], rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(extent[1], shared[1], rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.kernels
+def test_conv_layouts_train_a_stack_alike() -> None:
+    """Channels first (the default) and channels last (Keras' layout) take the same ten steps of a
+    stack of two CNNs, to float32 rounding; an unknown layout is refused with the valid ones."""
+    import tensorflow as tf
+
+    data = training.prepare_data("mnist", preprocess="scale", channels=True, train_limit=N_TRAIN, test_limit=N_TEST)
+    specs = [RunSpec(model="cnn_small", init=i, seed=s, **DATA) for i, s in (("he_normal", 0), ("glorot_uniform", 1))]
+    models = [training.build_for(s, data) for s in specs]
+    x, y = tf.constant(data.x_train[:320]), tf.constant(data.y_train[:320].astype(np.int32))
+    order = np.stack([np.arange(320), np.arange(320)[::-1]])
+    runs = {}
+    for layout in ("channels_first", "channels_last"):
+        stack = training.StackedModels(models, conv_layout=layout)
+        history = stack.train_epoch(x, y, order, batch_size=32)
+        runs[layout] = (history, stack.evaluate(data.x_test, data.y_test), [stack.get_weights(i) for i in (0, 1)])
+    tolerance = float32_drift(10, terms=5 * 5 * 64)
+    (train_a, test_a, weights_a), (train_b, test_b, weights_b) = runs.values()
+    np.testing.assert_allclose(train_a[0], train_b[0], rtol=tolerance)
+    np.testing.assert_allclose(test_a[0], test_b[0], rtol=tolerance)
+    assert np.abs(test_a[1] - test_b[1]).max() <= 1 / N_TEST
+    for ours, theirs in zip(weights_a, weights_b):
+        assert_close_in_norm(ours, theirs, tolerance)
+    with pytest.raises(InvalidArgumentError, match="channels_first, channels_last"):
+        training.StackedModels(models, conv_layout="nchw")
+    assert training.StackedModels(models)._program.conv_layout == "channels_first"
+    assert training.StackedModels(models, precision="bfloat16")._program.conv_layout == "channels_last"
 
 
 def test_bench_counts_flops_by_hand_and_prints_its_table(capsys) -> None:
@@ -269,6 +345,7 @@ def test_bench_counts_flops_by_hand_and_prints_its_table(capsys) -> None:
     conv2 = 2 * 11 * 11 * 3 * 3 * 32 * 64
     dense = 2 * (5 * 5 * 64 * 128 + 128 * 10)
     assert bench.training_flops(cnn, n_train=1, n_val=0, epochs=1) == 3 * (conv1 + conv2 + dense) - conv1
+    assert bench.training_flops(cnn, n_train=0, n_val=0, epochs=2, n_test=5) == 5 * (conv1 + conv2 + dense)
     keras.backend.clear_session()
     cfg = bench.BenchConfig(models=("mlp_128",), stacks=(2,), train_limit=500, keras_models=1, bf16_stack=None)
     table, rate, handover = bench.run_bench(cfg, log=lambda s: None)
@@ -278,6 +355,27 @@ def test_bench_counts_flops_by_hand_and_prints_its_table(capsys) -> None:
     assert (table.compute_fraction > 0).all() and (table.compute_fraction < 1).all()
     assert list(handover.columns) == bench.HANDOVER_COLUMNS and list(handover.model) == ["mlp_128"]
     assert (handover[["converted_cold_ms", "converted_warm_ms", "handed_over_ms", "share_of_stack"]] > 0).all().all()
+
+
+def test_bench_names_the_cnns_share_of_the_compute_limit() -> None:
+    """The CNN alone on the stacked engine gets its own line; dense models get none."""
+    import pandas as pd
+
+    from initlab.training import bench
+
+    table = pd.DataFrame(
+        [
+            ("mlp_128", "stacked", 1, 0.5, 10.0, 0.3, 0.95),
+            ("cnn_small", "keras fit", 1, 30.0, 1.0, 0.18, 0.97),
+            ("cnn_small", "stacked", 1, 10.0, 3.0, 0.537, 0.98),
+            ("cnn_small", "stacked", 2, 11.0, 2.7, 0.49, 0.98),
+        ],
+        columns=bench.COLUMNS,
+    )
+    assert bench.conv_shares(table) == [
+        "CNN (cnn_small) at K=1: 54% of the compute limit (stacked engine, float32; keras fit: 18%)"
+    ]
+    assert bench.conv_shares(table[table.model == "mlp_128"]) == []
 
 
 def test_bench_times_the_engine_without_compiling(monkeypatch) -> None:
@@ -360,9 +458,11 @@ def test_profile_script_times_the_compiled_ops() -> None:
     ).stdout
     lines = out.splitlines()
     assert lines[0].startswith("mlp_128, K = 2: one epoch of 240 steps")
-    rows = [line.split() for line in lines[2:]]
+    rows = [line.split() for line in lines[2:-1]]
     assert len(rows) == 8 and all(r[1] == "240" and float(r[0]) > 0 for r in rows)
     assert any(r[2].startswith(("dot", "MatMul")) for r in rows)  # XLA's names for matmuls
+    total = lines[-1].split()
+    assert total[1] == "all" and float(total[0]) >= sum(float(r[0]) for r in rows)
 
 
 # -- per-member hyperparameters: each member is the Keras run of its own set-up ------------
