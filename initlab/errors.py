@@ -127,7 +127,7 @@ class WorkersNotStartedError(InitlabError, RuntimeError):
     def __init__(self, reason: str):
         super().__init__(
             f"the Dask workers did not start ({reason}): a script that trains runs its work under "
-            "`if __name__ == \"__main__\":`, or sets INITLAB_WORKERS=1 to train in its own process"
+            '`if __name__ == "__main__":`, or sets INITLAB_WORKERS=1 to train in its own process'
         )
 
 
