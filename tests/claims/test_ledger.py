@@ -91,8 +91,8 @@ def test_every_published_cell_is_referenced_by_a_numeric_entry() -> None:
 def test_published_tables_hold_the_sources_numbers() -> None:
     tables = sources.published_tables()
     for r in sources.patel_tables().itertuples():
-        assert tables["patel_table1"].loc[r.init, r.dataset] == r.test_acc
-        assert tables["patel_table2"].loc[r.init, r.dataset] == r.test_loss
+        assert tables["patel_table1"].loc[r.init, r.dataset] == r.acc
+        assert tables["patel_table2"].loc[r.init, r.dataset] == r.loss
     for init, (acc, loss) in sources.PATEL_AVERAGES.items():
         assert (tables["patel_table1"].loc[init, "average"], tables["patel_table2"].loc[init, "average"]) == (acc, loss)
     assert tables["desai_table1"].equals(sources.desai_table().set_index("init"))
