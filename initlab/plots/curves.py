@@ -10,8 +10,9 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.lines import Line2D
 
+from initlab.errors import InvalidArgumentError
 from initlab.plots.style import METRIC_LABELS, hue_palette, init_palette
-from initlab.stats import final_epochs, summarize
+from initlab.stats import final_epochs, prediction_interval, summarize
 
 
 def _grid_legend_right(grid: sns.FacetGrid) -> None:
@@ -90,17 +91,26 @@ def ci_bars(
     title: str = "",
     order: Sequence[str] | None = None,
     reference: Mapping[str, float] | None = None,
+    interval: str = "ci",
 ) -> plt.Figure:
-    """Mean ± 95% CI of ``value`` per initializer (black), seeds as dots in the initializer's colour,
-    paper values as black crosses; the legend right of the axes."""
+    """Mean ± 95% interval of ``value`` per initializer (black), seeds as dots in the initializer's colour,
+    paper values as black crosses; the legend right of the axes.
+
+    ``interval``: ``"ci"``, the confidence interval of our mean, or ``"pi"``, the prediction interval for one
+    new run, the one a published single run is judged against."""
+    if interval not in ("ci", "pi"):
+        raise InvalidArgumentError("interval", interval, "must be 'ci' (our mean) or 'pi' (one new run)")
     s = summarize(df, value)
     order = list(order or s.sort_values("mean", ascending=False)["init"])
     fig, ax = plt.subplots(figsize=(max(5, 0.8 * len(order) + 2), 3.6))
     s = s.set_index("init").loc[order]
+    runs = final_epochs(df)
+    if interval == "pi":
+        half = [prediction_interval(runs.loc[runs["init"] == i, value])["half_width"] for i in order]
+        s = s.assign(half_width=half)
     ax.errorbar(
         range(len(order)), s["mean"], yerr=s["half_width"].fillna(0), fmt="o", capsize=5, color="black", zorder=3
     )
-    runs = final_epochs(df)
     colors = init_palette(order)
     for i, init in enumerate(order):
         vals = runs.loc[runs["init"] == init, value]
@@ -108,7 +118,9 @@ def ci_bars(
         if reference and init in reference:
             ax.scatter(i - 0.12, reference[init], marker="x", s=60, color="black", zorder=4)
     handles = [
-        Line2D([], [], color="black", marker="o", label="mean ± 95% CI"),
+        Line2D(
+            [], [], color="black", marker="o", label="mean ± 95% CI" if interval == "ci" else "mean ± 95% PI, one run"
+        ),
         Line2D([], [], color="grey", marker="o", ls="", alpha=0.75, label="one seed (init's colour)"),
     ]
     if reference and any(init in reference for init in order):

@@ -10,8 +10,10 @@ import zlib
 
 import matplotlib.colors as mcolors
 import numpy as np
+import pytest
 
 from initlab import plots
+from initlab.errors import InvalidArgumentError
 from initlab.nets.initializers import init_names
 from initlab.nets.models import ACTIVATIONS
 
@@ -118,3 +120,21 @@ def test_an_init_has_the_same_colour_in_every_figure():
     dots = [c for c in fig.axes[0].collections if len(c.get_offsets()) == 3]
     by_x = {round(float(c.get_offsets()[0][0])): mcolors.to_rgb(c.get_facecolor()[0]) for c in dots}
     assert by_x[1] == he and by_x[0] == mcolors.to_rgb(plots.init_color("zeros"))
+
+
+def test_ci_bars_draw_a_prediction_interval_for_one_run_when_asked():
+    """A paper's single run is judged against where one new run lands: t·s·√(1 + 1/n), wider than the CI."""
+    df = curves(("zeros", "he_normal"))
+
+    def half_widths(fig):
+        bars = fig.axes[0].containers[0]  # the errorbar container: its vertical segments
+        return [float(seg[1, 1] - seg[0, 1]) / 2 for seg in bars.lines[2][0].get_segments()]
+
+    ci, pi = plots.ci_bars(df, title="t"), plots.ci_bars(df, title="t", interval="pi")
+    n = 3  # seeds in ``curves``
+    for c, p in zip(half_widths(ci), half_widths(pi)):
+        assert p == pytest.approx(c * np.sqrt(n + 1), rel=1e-9) or c == p == 0  # s·√(1+1/n) against s/√n
+    labels = [t.get_text() for t in pi.axes[0].get_legend().get_texts()]
+    assert "mean ± 95% PI, one run" in labels
+    with pytest.raises(InvalidArgumentError, match="interval"):
+        plots.ci_bars(df, title="t", interval="sd")
