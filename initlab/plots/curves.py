@@ -32,6 +32,25 @@ def _clip_accuracy(ax: plt.Axes) -> None:
     ax.set_ylim(max(low, -ACCURACY_MARGIN), min(high, 1 + ACCURACY_MARGIN))
 
 
+SAME_CURVE = 1e-4  # two mean curves closer than this everywhere are drawn on top of each other
+
+
+def hidden_curves(long: pd.DataFrame, hue: str, panels: Sequence[str]) -> dict[str, str]:
+    """Which ``hue`` values draw the same mean curve as an earlier one in every panel (within
+    :data:`SAME_CURVE`), so that their line lies hidden under it: ``{hidden: the one drawn over it}``."""
+    means = long.groupby([hue, *panels, "epoch"], sort=False)["value"].mean()
+    order = list(dict.fromkeys(long[hue]))
+    curves = {h: means.xs(h, level=hue) for h in order}
+    hidden: dict[str, str] = {}
+    for i, h in enumerate(order):
+        for earlier in order[:i]:
+            a, b = curves[h], curves[earlier]
+            if a.index.equals(b.index) and np.allclose(a.to_numpy(), b.to_numpy(), atol=SAME_CURVE, equal_nan=True):
+                hidden[h] = hidden.get(earlier, earlier)
+                break
+    return hidden
+
+
 def learning_curves(
     df: pd.DataFrame,
     metrics: Sequence[str] = ("accuracy", "val_accuracy"),
@@ -81,6 +100,11 @@ def learning_curves(
     grid.tight_layout()  # room for the y-labels added above (seaborn keeps the legend's margin)
     grid.figure.suptitle(title, y=1.04)
     _grid_legend_right(grid)
+    hidden = hidden_curves(long, hue, [p for p in (col, "metric") if p]) if hue in long else {}
+    if grid.legend is not None and hidden:
+        for text in grid.legend.texts:
+            if text.get_text() in hidden:
+                text.set_text(f"{text.get_text()} (= {hidden[text.get_text()]}, drawn under it)")
     return grid.figure
 
 

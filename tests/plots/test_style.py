@@ -109,9 +109,14 @@ def test_activation_palette_covers_every_activation_distinctly():
 # --- colours in figures ---------------------------------------------------------------------------
 
 
+DISTINCT = {"glorot_uniform": 0.97}  # glorot and he would otherwise draw the same curve
+
+
 def test_an_init_has_the_same_colour_in_every_figure():
     he = mcolors.to_rgb(plots.init_color("he_normal"))
-    lc = legend_colors(plots.learning_curves(curves(("zeros", "glorot_uniform", "he_normal")), title="t"))
+    lc = legend_colors(
+        plots.learning_curves(curves(("zeros", "glorot_uniform", "he_normal"), level=DISTINCT), title="t")
+    )
     pp = legend_colors(plots.propagation_profiles(propagation_frame(), title="t"))
     assert lc["he_normal"] == pp["he_normal"] == he
     assert lc["zeros"] == mcolors.to_rgb(plots.init_color("zeros"))
@@ -138,3 +143,10 @@ def test_ci_bars_draw_a_prediction_interval_for_one_run_when_asked():
     assert "mean ± 95% PI, one run" in labels
     with pytest.raises(InvalidArgumentError, match="interval"):
         plots.ci_bars(df, title="t", interval="sd")
+
+
+def test_a_curve_hidden_under_another_says_so_in_the_legend():
+    df = curves(("zeros", "ones", "he_normal"), level={"zeros": 0.11, "ones": 0.11})  # zeros and ones coincide
+    fig = plots.learning_curves(df, ["accuracy"], title="t")
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert "ones (= zeros, drawn under it)" in labels and "he_normal" in labels and "zeros" in labels
