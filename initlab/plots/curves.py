@@ -32,6 +32,16 @@ def _clip_accuracy(ax: plt.Axes) -> None:
     ax.set_ylim(max(low, -ACCURACY_MARGIN), min(high, 1 + ACCURACY_MARGIN))
 
 
+MAX_TICKS = 10  # epoch ticks per axis: more run into each other
+
+
+def epoch_ticks(epochs: Collection[int]) -> list[int]:
+    """At most :data:`MAX_TICKS` epochs to label, evenly spaced and ending at the last."""
+    ordered = sorted(int(e) for e in epochs)
+    step = max(1, -(-len(ordered) // MAX_TICKS))
+    return ordered[::-step][::-1]
+
+
 SAME_CURVE = 1e-4  # two mean curves closer than this everywhere are drawn on top of each other
 
 
@@ -93,7 +103,7 @@ def learning_curves(
         shown = [grid.col_names[i]] if not col else list(metrics)  # the metrics drawn in this panel
         ax.set_xlabel("epoch")
         ax.set_ylabel(METRIC_LABELS.get(shown[0], shown[0]) if len(shown) == 1 else "value")
-        ax.set_xticks(sorted(df["epoch"].unique()))
+        ax.set_xticks(epoch_ticks(df["epoch"].unique()))
         if all("accuracy" in str(m) for m in shown):
             _clip_accuracy(ax)
     grid.set_titles("{col_name}")
@@ -106,6 +116,25 @@ def learning_curves(
             if text.get_text() in hidden:
                 text.set_text(f"{text.get_text()} (= {hidden[text.get_text()]}, drawn under it)")
     return grid.figure
+
+
+def difference_curves(df: pd.DataFrame, value: str = "val_accuracy", *, reference: str, title: str = "") -> plt.Figure:
+    """Each initializer's ``value`` minus ``reference``'s in the same seed and epoch, in percentage points:
+    mean over seeds with a 95% CI band, one line per initializer (curves too close to tell apart drawn
+    as their paired differences)."""
+    wide = df.pivot_table(index=["seed", "epoch"], columns="init", values=value)
+    if reference not in wide.columns:
+        raise InvalidArgumentError(
+            "reference", reference, f"must be one of the initializers ({', '.join(wide.columns)})"
+        )
+    name = f"{METRIC_LABELS.get(value, value)} − {reference}'s (pp)"
+    others = [i for i in dict.fromkeys(df["init"]) if i != reference and i in wide.columns]
+    diff = wide[others].sub(wide[reference], axis=0).mul(100)
+    long = diff.stack().rename(name).reset_index()
+    fig = learning_curves(long, [name], title=title)
+    for ax in fig.axes:
+        ax.axhline(0.0, color="black", lw=0.8, zorder=0)
+    return fig
 
 
 def ci_bars(

@@ -31,7 +31,8 @@ def histogram_grid(
     xlim: tuple[float, float] | None = (-1, 1),
     bins: int = 50,
 ) -> plt.Figure:
-    """Rows of initializers (each in its colour), columns of layers: the density of each layer's activations."""
+    """Rows of initializers (each in its colour), columns of layers: the density of each layer's activations
+    over the whole sample (values outside ``xlim`` are counted in the panel's note, not renormalised away)."""
     inits = list(acts)
     colors = init_palette(inits)
     layers = list(next(iter(acts.values())))
@@ -43,9 +44,12 @@ def histogram_grid(
             ax = axes[r, c]
             a = np.ravel(acts[init][layer])
             rng = xlim if xlim is not None else (float(a.min()), float(a.max()) + 1e-9)
-            ax.hist(a, bins=bins, range=rng, density=True, color=colors[init], alpha=0.8, histtype="stepfilled")
-            zero = float(np.mean(a == 0))
-            ax.text(0.97, 0.9, f"{zero:.0%} exactly 0", transform=ax.transAxes, ha="right", fontsize=8)
+            counts, edges = np.histogram(a, bins=bins, range=rng)
+            # a density of the whole sample, not renormalised to the window: what lies outside it is noted
+            ax.stairs(counts / (a.size * np.diff(edges)), edges, fill=True, color=colors[init], alpha=0.8)
+            zero, outside = float(np.mean(a == 0)), 1.0 - counts.sum() / a.size
+            note = f"{zero:.0%} exactly 0" + (f"\n{outside:.1%} outside the window" if outside > 0 else "")
+            ax.text(0.97, 0.9, note, transform=ax.transAxes, ha="right", va="top", fontsize=8)
             ax.set_yscale("log")
             _label_grid_panel(ax, r, c, len(inits), layer, f"{init}\ndensity (log)")
     fig.suptitle(title, y=1.0)

@@ -150,3 +150,31 @@ def test_a_curve_hidden_under_another_says_so_in_the_legend():
     fig = plots.learning_curves(df, ["accuracy"], title="t")
     labels = [t.get_text() for t in fig.legends[0].get_texts()]
     assert "ones (= zeros, drawn under it)" in labels and "he_normal" in labels and "zeros" in labels
+
+
+def test_epoch_ticks_stay_few_and_end_at_the_last_epoch():
+    assert plots.curves.epoch_ticks(range(1, 6)) == [1, 2, 3, 4, 5]
+    assert plots.curves.epoch_ticks(range(1, 21)) == [2, 4, 6, 8, 10, 12, 14, 16, 18, 20]
+    assert len(plots.curves.epoch_ticks(range(1, 101))) <= plots.curves.MAX_TICKS
+
+
+def test_difference_curves_draw_each_initializer_against_the_reference_in_its_seed():
+    df = curves(("zeros", "he_normal", "glorot_uniform"), level={"glorot_uniform": 0.97})
+    fig = plots.difference_curves(df, "accuracy", reference="he_normal", title="t")
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert labels == ["zeros", "glorot_uniform"]  # the reference is the zero line
+    glorot = [line for line in fig.axes[0].get_lines() if len(line.get_xdata()) == 3][1]
+    assert np.allclose(glorot.get_ydata(), -1.0)  # 0.97 - 0.98, in percentage points, in every epoch
+    with pytest.raises(InvalidArgumentError, match="reference"):
+        plots.difference_curves(df, "accuracy", reference="orthogonal")
+
+
+def test_histogram_grid_keeps_the_whole_sample_as_its_density():
+    """Values outside the window are not renormalised away: the bars hold the share inside, the note the rest."""
+    a = np.concatenate([np.zeros(50), np.full(25, 0.5), np.full(25, 3.0)])  # a quarter beyond xlim = (-1, 1)
+    fig = plots.histogram_grid({"he_normal": {"hidden_1": a}}, title="t", xlim=(-1, 1), bins=4)
+    ax = fig.axes[0]
+    values, edges, _ = ax.patches[0].get_data()  # the stairs: densities over the bins of the window
+    texts = " ".join(t.get_text() for t in ax.texts)
+    assert "50% exactly 0" in texts and "25.0% outside the window" in texts
+    assert float(np.sum(values * np.diff(edges))) == pytest.approx(0.75)  # the share inside the window
