@@ -11,6 +11,7 @@ import seaborn as sns
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
+from initlab.plots.curves import epoch_ticks, hidden_curves
 from initlab.plots.style import STATISTIC_LABELS, hue_palette, init_palette
 
 
@@ -140,12 +141,17 @@ def symmetry_curves(sym: pd.DataFrame, layer: str = "hidden_1", title: str = "")
         errorbar=None,
     )
     sns.move_legend(axes[1], "upper left", bbox_to_anchor=(1.02, 1), title="init")
+    long = d.melt(id_vars=["init", "epoch"], value_vars=["unit_spread", "distinct_units"], var_name="metric")
+    hidden = hidden_curves(long, "init", ["metric"])
+    for text in axes[1].get_legend().get_texts():
+        if text.get_text() in hidden:
+            text.set_text(f"{text.get_text()} (= {hidden[text.get_text()]}, drawn under it)")
     axes[1].set_yscale("log")
     axes[1].set_ylabel("distinct units")
     axes[1].set_title(f"{layer}: units with different weights")
     for ax in axes:
         ax.set_xlabel("epoch (0 = initialization)")
-        ax.set_xticks(sorted(d["epoch"].unique()))
+        ax.set_xticks(epoch_ticks(d["epoch"].unique()))
     fig.suptitle(title, y=1.02)
     fig.tight_layout()
     return fig

@@ -10,6 +10,7 @@ import zlib
 
 import matplotlib.colors as mcolors
 import numpy as np
+import pandas as pd
 import pytest
 
 from initlab import plots
@@ -178,3 +179,15 @@ def test_histogram_grid_keeps_the_whole_sample_as_its_density():
     texts = " ".join(t.get_text() for t in ax.texts)
     assert "50% exactly 0" in texts and "25.0% outside the window" in texts
     assert float(np.sum(values * np.diff(edges))) == pytest.approx(0.75)  # the share inside the window
+
+
+def test_symmetry_curves_name_the_inits_drawn_under_another():
+    sym = pd.DataFrame(
+        [
+            {"init": i, "seed": 0, "epoch": e, "layer": "hidden_1", "unit_spread": s, "distinct_units": n}
+            for i, s, n in [("zeros", 0.0, 1), ("ones", 0.0, 1), ("he_normal", 0.5, 128)]
+            for e in (0, 1, 2)
+        ]
+    )
+    labels = [t.get_text() for t in plots.symmetry_curves(sym, title="t").axes[1].get_legend().get_texts()]
+    assert labels == ["zeros", "ones (= zeros, drawn under it)", "he_normal"]
