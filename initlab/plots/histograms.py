@@ -111,7 +111,7 @@ def weight_histograms(
 def symmetry_curves(sym: pd.DataFrame, layer: str = "hidden_1", title: str = "") -> plt.Figure:
     """Mean pairwise distance between a layer's units, and its number of distinct units, per epoch."""
     d = sym[sym["layer"] == layer]
-    fig, axes = plt.subplots(1, 2, figsize=(11, 3.6))
+    fig, axes = plt.subplots(1, 2, figsize=(13, 3.6))
     palette = init_palette(list(dict.fromkeys(d["init"])))
     sns.lineplot(
         data=d,
