@@ -11,6 +11,7 @@ text every writer returns, which Jupyter shows as Markdown.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 import numpy as np
@@ -357,3 +358,21 @@ def ranking_text(
         protocol_text(f"the {len(v)} adjacent steps of this ranking", len(v), n, delta=delta),
     ]
     return Prose("\n".join(lines))
+
+
+def engine_text(df: pd.DataFrame) -> Prose:
+    """Which engine trained the runs of ``df`` (its ``engine`` column) and the framework this environment has
+    (TensorFlow and Keras versions, read from the installed packages)."""
+
+    def installed(name: str) -> str:
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            return "not installed"
+
+    engines = final_epochs(df)["engine"].value_counts() if "engine" in df.columns else pd.Series(dtype=int)
+    runs = ", ".join(f"{int(n)} on the {e} engine" for e, n in engines.items()) or "no engine recorded"
+    return Prose(
+        f"Runs: {runs} (`stacked`: initlab's engine with `keras.Model.fit`'s arithmetic; `keras`: `fit` itself). "
+        f"Framework here: TensorFlow {installed('tensorflow')}, Keras {installed('keras')}."
+    )

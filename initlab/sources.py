@@ -29,7 +29,8 @@ _DESAI_TABLE_1 = [
 ]
 DESAI_RANKING = ["glorot_uniform", "he_normal", "random_uniform", "random_normal"]
 
-# 001, Tables 1 (test accuracy %) and 2 (test loss): zero, random, "Xavier", He.
+# 001, Tables 1 ("model accuracies", %) and 2 ("model losses"): zero, random, "Xavier", He. The paper does
+# not say on which data they were measured (notebook 04 identifies it: training accuracy of the last epoch).
 _PATEL = {
     # init: (MNIST, CIFAR-10, Fashion-MNIST) accuracy, then loss
     "zeros": ((11.24, 9.75, 9.85), (2.3012, 2.3026, 2.3026)),
@@ -56,11 +57,12 @@ def desai_table() -> pd.DataFrame:
 
 
 def patel_tables() -> pd.DataFrame:
-    """Tables 1 and 2 of ``001`` in long form: init, dataset, test accuracy (%), test loss."""
+    """Tables 1 and 2 of ``001`` in long form: init, dataset, ``acc`` (%) and ``loss`` as printed (the paper does
+    not say on which data it measured them)."""
     rows = []
     for init, (accs, losses) in _PATEL.items():
         for dataset, acc, loss in zip(_PATEL_DATASETS, accs, losses):
-            rows.append({"init": init, "dataset": dataset, "test_acc": acc, "test_loss": loss})
+            rows.append({"init": init, "dataset": dataset, "acc": acc, "loss": loss})
     return pd.DataFrame(rows)
 
 
@@ -74,7 +76,7 @@ def published_tables() -> dict[str, pd.DataFrame]:
     """
     long = patel_tables()
     patel = {}
-    for name, column, average in (("patel_table1", "test_acc", 0), ("patel_table2", "test_loss", 1)):
+    for name, column, average in (("patel_table1", "acc", 0), ("patel_table2", "loss", 1)):
         wide = long.pivot(index="init", columns="dataset", values=column).loc[list(_PATEL), list(_PATEL_DATASETS)]
         wide["average"] = [PATEL_AVERAGES[init][average] for init in wide.index]
         patel[name] = wide.rename_axis(index="init", columns=None)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import astuple, dataclass, fields
 from pathlib import Path
@@ -96,7 +97,7 @@ def _test_text(found: Mapping[str, Mapping[str, Any]]) -> list[str]:
         parts += [f"{name} p {fmt_p(float(v))}" for name, v in zip(("Holm", "equivalence"), p) if v is not None]
     elif "tests" in found:
         n = _value(found, "tests")
-        parts.append(f"{n} test{'' if n == 1 else 's'}: {_value(found, 'tally')}")
+        parts.append(f"{n} test{'' if n == 1 else 's'}: {printed_tally(str(_value(found, 'tally')))}")
         if "difference_min" in found:
             low, high = _value(found, "difference_min"), _value(found, "difference_max")
             parts.append(f"differences {_signed(low)} to {_signed(high)} {unit}")
@@ -138,6 +139,12 @@ def budget_text(budget: Mapping[str, Any] | None) -> str:
 def link(claim: Claim) -> str:
     """Where a claim's evidence is, relative to the notebooks' folder: ``NN_name.ipynb#anchor``."""
     return f"{claim.notebook}#{claim.anchor}" if claim.notebook and claim.anchor else ""
+
+
+def printed_tally(tally: str) -> str:
+    """A recorded tally as the notebooks print it: a paired test's *equivalent* reads *negligible*
+    (:func:`printed_word`); *not shown equivalent* stays."""
+    return re.sub(r"(?<!shown )\bequivalent\b", VERDICT_WORDS["equivalent"], tally)
 
 
 def printed_word(found: Mapping[str, Mapping[str, Any]]) -> str:

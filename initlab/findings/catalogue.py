@@ -20,7 +20,7 @@ Convergence speed (``orthogonal accelerates convergence``) uses
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -28,6 +28,8 @@ import pandas as pd
 from scipy import stats as _st
 
 from initlab import probe, training
+from initlab.data.datasets import load_dataset
+from initlab.errors import InvalidArgumentError
 from initlab.findings.speed import seeds_phrase
 from initlab.nets.initializers import get_initializer
 from initlab.report import Prose, family_lines, protocol_text, summary_table, verdict_counts
@@ -43,6 +45,7 @@ from initlab.stats import (
     verdict_label,
     wilson_interval,
 )
+from initlab.training.spec import fit_examples
 
 VARIANCE_SCALING = ("glorot_normal", "glorot_uniform", "he_normal", "he_uniform", "lecun_uniform", "lecun_normal")
 SIMPLER = ("zeros", "ones", "orthogonal", "identity", "random_normal", "random_uniform")
@@ -74,17 +77,20 @@ def failures(df: pd.DataFrame, fail_below: float) -> pd.DataFrame:
     return runs[["init", "seed"]].assign(failed=(~runs["test_accuracy"].ge(fail_below)).astype(float).to_numpy())
 
 
-def sign_test(a: Sequence[float], b: Sequence[float]) -> dict[str, float]:
-    """Exact two-sided sign test of "a > b" per seed, a diverged run (non-finite) ranking below any that trained.
+def sign_test(a: Sequence[float], b: Sequence[float], *, fail_below: float | None = None) -> dict[str, float]:
+    """Exact two-sided sign test of "a > b" per seed, a failed run ranking below any that trained.
 
-    Seeds where both diverged, or both are equal, are ties and left out.
+    A run failed when it diverged (non-finite) or, with ``fail_below``, ended below it. Seeds where both failed
+    (whatever their numbers: failure is a rate, not a level) or both are equal are ties and left out.
 
     Returns:
-        ``{"n", "wins", "losses", "ties", "mean", "p"}`` with ``mean = (wins - losses) / n`` (in [-1, 1])
-        and ``p`` NaN when no seed is untied.
+        ``{"n", "wins", "losses", "ties", "both_failed", "mean", "p"}`` with ``mean = (wins - losses) / n``
+        (in [-1, 1]) and ``p`` NaN when no seed is untied.
     """
-    x = np.where(np.isfinite(np.asarray(a, float)), np.asarray(a, float), -np.inf)
-    y = np.where(np.isfinite(np.asarray(b, float)), np.asarray(b, float), -np.inf)
+    x, y = np.asarray(a, float), np.asarray(b, float)
+    floor = -np.inf if fail_below is None else fail_below
+    ok_x, ok_y = np.isfinite(x) & (x >= floor), np.isfinite(y) & (y >= floor)
+    x, y = np.where(ok_x, x, -np.inf), np.where(ok_y, y, -np.inf)
     wins, losses = int((x > y).sum()), int((x < y).sum())
     n = wins + losses
     p = float(_st.binomtest(wins, n, 0.5).pvalue) if n else np.nan
@@ -93,20 +99,27 @@ def sign_test(a: Sequence[float], b: Sequence[float]) -> dict[str, float]:
         "wins": wins,
         "losses": losses,
         "ties": int(x.size - n),
+        "both_failed": int((~ok_x & ~ok_y).sum()),
         "mean": (wins - losses) / n if n else np.nan,
         "p": p,
     }
 
 
 def compare_with_failures(
-    df: pd.DataFrame, pairs: Sequence[tuple[str, str]], delta: float, *, value: str = "test_accuracy"
+    df: pd.DataFrame,
+    pairs: Sequence[tuple[str, str]],
+    delta: float,
+    *,
+    value: str = "test_accuracy",
+    fail_below: float | None = None,
 ) -> pd.DataFrame:
-    """Claims ``a > b`` on the final ``value``, paired by seed, one Holm family, diverged runs included.
+    """Claims ``a > b`` on the final ``value``, paired by seed, one Holm family, failed runs included.
 
-    A pair whose runs all finished is a paired t-test with two one-sided equivalence tests
-    (:func:`initlab.stats.paired_test`). A pair where a run diverged (no test accuracy) would
-    lose those seeds, so it is a sign test instead (:func:`sign_test`): a diverged run counts
-    below any run that trained; it has no equivalence test.
+    A pair whose runs all trained is a paired t-test with two one-sided equivalence tests
+    (:func:`initlab.stats.paired_test`). A pair where a run failed (it diverged, or ended below
+    ``fail_below``) would average a failure into a level, so it is a sign test instead
+    (:func:`sign_test`): a failed run counts below any run that trained, two failed runs tie; it has no
+    equivalence test.
 
     Returns:
         One row per claim: ``claim, a, b, test`` (``"t"`` or ``"sign"``), ``wins, losses, ties``
@@ -117,10 +130,12 @@ def compare_with_failures(
     for a, b in pairs:
         w = paired_values(df, a, b, value=value)
         base = {"claim": f"{a} > {b}", "a": a, "b": b, "gap": np.nan}
-        if np.isfinite(w.to_numpy(dtype=float)).all():
+        values = w.to_numpy(dtype=float)
+        failed = ~np.isfinite(values) | (values < (-np.inf if fail_below is None else fail_below))
+        if not failed.any():
             rows.append({**base, "test": "t", **paired_test((w["a"] - w["b"]).to_numpy(dtype=float), delta)})
         else:
-            sign = sign_test(w["a"], w["b"])
+            sign = sign_test(w["a"], w["b"], fail_below=fail_below)
             rows.append(
                 {
                     **base,
@@ -145,11 +160,17 @@ def comparison_lines(table: pd.DataFrame, delta: float) -> list[str]:
         if r["test"] == "t":
             lines += family_lines(pd.DataFrame([r]), delta)
             continue
-        ties = f", {int(r['ties'])} tied" if r["ties"] else ""
+        both = int(r.get("both_failed", 0) or 0)
+        ties = f", {int(r['ties'])} tied" + (f" ({both} with both runs failed)" if both else "") if r["ties"] else ""
         p = f", Holm p = {r['p_adj']:.3f}" if np.isfinite(r["p_adj"]) else ""
+        none = (
+            " — both failed in every seed: failure is compared as a rate (the failure table), not ranked"
+            if both and both == r["ties"] and not r["n"]
+            else ""
+        )
         lines.append(
             f"- {r['claim']}: {r['a']} ahead in {int(r['wins'])} seed(s), behind in {int(r['losses'])}"
-            f"{ties} (sign test: a diverged run counts last){p} → **{verdict_label(r, delta)}**"
+            f"{ties} (sign test: a failed run counts last){p}{none} → **{verdict_label(r, delta)}**"
         )
     return lines
 
@@ -158,9 +179,9 @@ def family_text(table: pd.DataFrame, family: str, delta: float) -> Prose:
     """A :func:`compare_with_failures` family in Markdown: its claims, then its method."""
     signs = int((table["test"] == "sign").sum())
     note = (
-        f" {signs} claim(s) involve a run that diverged: each is an exact two-sided sign test over the "
-        "seeds instead (a diverged run ranks below any run that trained; ties left out), with no equivalence "
-        "test, in the same Holm family."
+        f" {signs} claim(s) involve a run that failed (diverged, or below the failure threshold): each is an "
+        "exact two-sided sign test over the seeds instead (a failed run ranks below any run that trained, two "
+        "failed runs tie; ties left out), with no equivalence test, in the same Holm family."
         if signs
         else ""
     )
@@ -175,11 +196,13 @@ def family_text(table: pd.DataFrame, family: str, delta: float) -> Prose:
     )
 
 
-def reference_family(df: pd.DataFrame, reference: str, delta: float, *, value: str = "test_accuracy") -> pd.DataFrame:
+def reference_family(
+    df: pd.DataFrame, reference: str, delta: float, *, value: str = "test_accuracy", fail_below: float | None = None
+) -> pd.DataFrame:
     """Claims ``reference > x`` for every other initializer ``x``, paired by seed, one Holm family
     (:func:`compare_with_failures`)."""
     others = [i for i in dict.fromkeys(df["init"]) if i != reference]
-    return compare_with_failures(df, [(reference, x) for x in others], delta, value=value)
+    return compare_with_failures(df, [(reference, x) for x in others], delta, value=value, fail_below=fail_below)
 
 
 def group_runs(
@@ -205,11 +228,14 @@ def group_family(
     value: str = "test_accuracy",
     label: str = GROUP,
     extra: Sequence[tuple[str, str]] = (),
+    fail_below: float | None = None,
 ) -> pd.DataFrame:
     """Claims "the group (the mean of its members, per seed) > x" for each ``x`` in ``others``, then the
-    ``extra`` claims ``a > b`` between single initializers: one Holm family."""
+    ``extra`` claims ``a > b`` between single initializers: one Holm family (``fail_below``: as in
+    :func:`compare_with_failures`)."""
     pairs = [(label, x) for x in others] + list(extra)
-    return compare_with_failures(group_runs(df, group, label, value=value), pairs, delta, value=value)
+    runs = group_runs(df, group, label, value=value)
+    return compare_with_failures(runs, pairs, delta, value=value, fail_below=fail_below)
 
 
 def draw_repeatability(inits: Sequence[str], shape: tuple[int, ...], seeds: tuple[int, int] = (0, 1)) -> pd.DataFrame:
@@ -370,13 +396,18 @@ def gradients_at_init(
     seeds: Sequence[int],
     train_limit: int | None = None,
     n_samples: int = 512,
+    model_params: Mapping[str, Any] | None = None,
 ) -> pd.DataFrame:
     """:func:`initlab.probe.runs.gradients_at_init` for every (init, seed): per-layer gradient norms of the
-    untrained model on the first ``n_samples`` training images (a second or so per model)."""
+    untrained model (built with ``model_params``, e.g. a ``deep_mlp``'s depth and width) on the first
+    ``n_samples`` training images (a second or so per model)."""
 
+    params = dict(model_params or {})
     frames = [
         probe.gradients_at_init(
-            training.RunSpec(dataset=dataset, model=model, init=init, seed=int(seed), train_limit=train_limit),
+            training.RunSpec(
+                dataset=dataset, model=model, init=init, seed=int(seed), train_limit=train_limit, model_params=params
+            ),
             n_samples,
         )
         for init in inits
@@ -387,29 +418,38 @@ def gradients_at_init(
 
 def _seed_spread(grads: pd.DataFrame, value: str) -> pd.Series:
     """Per initializer, the largest (max − min) / median over seeds of ``value`` in any layer."""
-    return (
-        grads.groupby(["init", "layer"])[value]
-        .agg(lambda x: (x.max() - x.min()) / x.median() if x.median() > 0 else 0.0)
-        .groupby("init")
-        .max()
-    )
+    with np.errstate(invalid="ignore"):  # an infinite norm (ones in a deep net) has no spread
+        return (
+            grads.groupby(["init", "layer"])[value]
+            .agg(lambda x: (x.max() - x.min()) / x.median() if x.median() > 0 else 0.0)
+            .groupby("init")
+            .max()
+        )
 
 
-def _gradient_verdict(hidden_zero: bool, profile: float, threshold: float) -> str:
-    """``zero``, ``vanishes``, ``explodes`` or ``neither``, from the hidden gradients and the profile."""
+GRADIENT_RULES = ("profile", "scale")
+
+
+def _gradient_verdict(hidden_zero: bool, measure: float, threshold: float) -> str:
+    """``zero``, ``vanishes``, ``explodes`` or ``neither``, from the hidden gradients and the rule's measure."""
     return (
         "zero"
         if hidden_zero
         else "vanishes"
-        if profile < 1 / threshold
+        if measure < 1 / threshold
         else "explodes"
-        if profile > threshold
+        if measure > threshold
         else "neither"
     )
 
 
 def gradient_summary(
-    grads: pd.DataFrame, reference: str = "he_normal", threshold: float = 10.0, *, value: str = "kernel_grad_norm"
+    grads: pd.DataFrame,
+    reference: str = "he_normal",
+    threshold: float = 10.0,
+    *,
+    value: str = "kernel_grad_norm",
+    rule: str = "profile",
 ) -> pd.DataFrame:
     """Gradient norms at initialization per initializer, read against ``reference``.
 
@@ -421,9 +461,13 @@ def gradient_summary(
     gradient shrinks, < 1, or grows, > 1, on its way back to the input); ``largest`` and
     ``largest_layer``, the largest per-layer ratio to the reference and where; ``seed_spread``, the
     largest (max − min) / median over seeds in any layer; and ``verdict``: ``zero`` (every
-    hidden kernel's gradient exactly zero), ``vanishes`` / ``explodes`` (profile beyond
-    ``threshold`` either way) or ``neither``.
+    hidden kernel's gradient exactly zero), ``vanishes`` / ``explodes`` (the ``rule``'s measure,
+    ``"profile"`` or ``"scale"``, beyond ``threshold`` either way) or ``neither``. In a deep net the
+    forward activations shrink or grow with the gradients, so every layer's gradient can shrink
+    together, leaving the profile near 1: there the ``"scale"`` rule sees it.
     """
+    if rule not in GRADIENT_RULES:
+        raise InvalidArgumentError("rule", rule, f"must be one of {', '.join(GRADIENT_RULES)}")
     layers = list(dict.fromkeys(grads["layer"]))
     med = grads.pivot_table(index="init", columns="layer", values=value, aggfunc="median")[layers]
     spread = _seed_spread(grads, value)
@@ -451,7 +495,7 @@ def gradient_summary(
                 "largest": float(ratios[top]),
                 "largest_layer": layers[top],
                 "seed_spread": float(spread.loc[init]),
-                "verdict": _gradient_verdict(hidden_zero, profile, threshold),
+                "verdict": _gradient_verdict(hidden_zero, profile if rule == "profile" else scale, threshold),
             }
         )
     return pd.DataFrame(rows).set_index("init")
@@ -681,10 +725,68 @@ def catalogue_text(
     return Prose("\n".join(lines))
 
 
-def gradient_reading(summary: pd.DataFrame, inits: Sequence[str] = WARNED) -> dict[str, Any]:
-    """The page's warning on vanishing and exploding gradients beside :func:`gradient_summary`'s word for
-    each of ``inits`` (``<init>/gradient``: zero, vanishes, explodes or neither). *Descriptive*: the warning
-    is about scales too large or too small, which Keras' defaults for these initializers need not be, so
-    the words are shown and nothing is decided."""
+def gradient_reading(
+    summary: pd.DataFrame, deep: pd.DataFrame | None = None, inits: Sequence[str] = WARNED
+) -> dict[str, Any]:
+    """The page's warning on vanishing and exploding gradients, with :func:`gradient_summary`'s word for each
+    of ``inits`` in the source's model (``<init>/gradient``) and, given ``deep`` (the same summary for a deep
+    net), there (``<init>/gradient_deep``).
+
+    The source's model has three kernels: its gradient crosses two layers on its way back, too few for the
+    factor-10 rule to be reached by Keras' default scales, so on that model alone the words are shown and
+    nothing is decided (*descriptive*). The deep net is where the rule can fail: *holds* when every warned
+    initializer vanishes or explodes there, *fails* when none does, otherwise *mixed*."""
     present = [i for i in inits if i in summary.index]
-    return {"verdict": "descriptive", **{f"{i}/gradient": str(summary.loc[i, "verdict"]) for i in present}}
+    words = {f"{i}/gradient": str(summary.loc[i, "verdict"]) for i in present}
+    if deep is None:
+        return {"verdict": "descriptive", **words}
+    deep_words = {i: str(deep.loc[i, "verdict"]) for i in inits if i in deep.index}
+    bad = [w in ("vanishes", "explodes") for w in deep_words.values()]
+    verdict = "holds" if bad and all(bad) else "fails" if not any(bad) else "mixed"
+    return {"verdict": verdict, **words, **{f"{i}/gradient_deep": w for i, w in deep_words.items()}}
+
+
+def deep_gradient_text(
+    deep: pd.DataFrame, *, depth: int, width: int, reference: str, inits: Sequence[str] = WARNED
+) -> Prose:
+    """The warned initializers' gradients at initialization in a deep net (:func:`gradient_summary` of it),
+    in words: the profile against ``reference`` and its verdict."""
+    lines = [
+        f"- {i}: the whole gradient {deep.loc[i, 'scale']:.2g}× {reference}'s; first-to-last layer ratio "
+        f"{deep.loc[i, 'profile']:.2g}× {reference}'s → **{deep.loc[i, 'verdict']}**"
+        for i in inits
+        if i in deep.index
+    ]
+    reading = gradient_reading(deep, deep, inits)["verdict"]
+    return Prose(
+        "\n".join(
+            [
+                f"In a ReLU MLP of {depth} hidden layers of width {width} (the same data and seeds; the verdict "
+                "reads the whole gradient's size against the same factor of 10, since activations shrink "
+                "with the gradients and leave the first-to-last ratio near 1):",
+                "",
+                *lines,
+                "",
+                f"The page's warning there: **{reading}** (every warned initializer vanishes or explodes: holds; "
+                "none: fails).",
+            ]
+        )
+    )
+
+
+def inked_counts(images: np.ndarray, pixels: Sequence[int]) -> dict[int, int]:
+    """Per ``p`` in ``pixels``: how many of ``images`` ink (are nonzero in) any of their first ``p`` pixels, in
+    row-major order (the pixels a layer with identity kernels reads)."""
+    flat = np.asarray(images).reshape(len(images), -1)
+    return {int(p): int(np.count_nonzero(flat[:, : int(p)].any(axis=1))) for p in pixels}
+
+
+def inked_text(
+    dataset: str, *, pixels: Sequence[int], validation_split: float, train_limit: int | None = None
+) -> Prose:
+    """How many training images (the study's training split) ink the first pixels each identity layer reads."""
+    x = load_dataset(dataset).x_train[:train_limit]
+    x = x[: fit_examples(len(x), validation_split)]
+    counts = inked_counts(x, pixels)
+    parts = [f"pixels 0–{p - 1}: {n:,} of {len(x):,} images ({n / len(x):.2%})" for p, n in counts.items()]
+    return Prose(f"Training images that ink any of the first pixels (row-major): {'; '.join(parts)}.")

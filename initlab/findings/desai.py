@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from initlab.findings.speed import ordered_pairs, per_run, seeds_phrase
-from initlab.report import Prose, fmt_diff_ci, fmt_interval, fmt_seeds, verdict_counts
+from initlab.report import Prose, family_lines, fmt_diff_ci, fmt_interval, fmt_seeds, protocol_text, verdict_counts
 from initlab.sources import desai_table
 from initlab.stats import (
     ALPHA,
@@ -79,14 +79,28 @@ def published_rows(df: pd.DataFrame, digits: int = 2) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+NEAR_BOUND = 0.02  # pp: a paper number this close to a bound of our interval could fall either side on another CPU
+
+
+def near_bound(paper: float, low: float, high: float, within: float = NEAR_BOUND) -> bool:
+    """Whether ``paper`` lies within ``within`` (percentage points) of either bound of [``low``, ``high``]."""
+    return bool(np.isfinite(low) and np.isfinite(high) and min(abs(paper - low), abs(paper - high)) <= within + 1e-9)
+
+
+def _judged_near(row: pd.Series, low: float, high: float) -> bool:
+    """A verdict against the interval (not an exact comparison) whose paper number is near a bound."""
+    return row["verdict"] in ("inside", "above", "below") and near_bound(row["paper"], low, high)
+
+
 def published_comparison(df: pd.DataFrame, digits: int = 2) -> pd.DataFrame:
     """Table 1 of ``000`` in long form, as printed: each paper number beside where one run of ours lands.
 
     Rows are (quantity, init) for the initializers ``df`` holds. Columns: the paper's
     number, our mean, the 95% prediction interval for one new run (both in percent,
     rounded to ``digits`` as printed), and :func:`initlab.stats.judge_published`'s verdict
-    (``inside``, ``above``, ``below``; ``equal``/``differs`` when every seed is identical);
-    the numbers are :func:`published_rows`'.
+    (``inside``, ``above``, ``below``; ``equal``/``differs`` when every seed is identical), marked
+    "at the bound" when the paper's number lies within :data:`NEAR_BOUND` pp of a bound (another machine's
+    rounding could put it on the other side); the numbers are :func:`published_rows`'.
     """
     rows = []
     for _, r in published_rows(df, digits).iterrows():
@@ -99,7 +113,7 @@ def published_comparison(df: pd.DataFrame, digits: int = 2) -> pd.DataFrame:
                 "paper (%)": f"{r['paper']:.{digits}f}",
                 "ours, mean (%)": f"{r['ours_mean']:.{digits}f}" if np.isfinite(r["ours_mean"]) else "n/a",
                 "ours, 95% PI for one run (%)": interval,
-                "paper vs. PI": r["verdict"],
+                "paper vs. PI": r["verdict"] + (" (at the bound)" if _judged_near(r, low, high) else ""),
                 "seeds": r["seeds"],
             }
         )
@@ -108,8 +122,11 @@ def published_comparison(df: pd.DataFrame, digits: int = 2) -> pd.DataFrame:
 
 def published_text(table: pd.DataFrame) -> Prose:
     """How many of the paper's numbers land where one run of ours would, and which do not."""
-    v = table["paper vs. PI"]
+    v = table["paper vs. PI"].str.replace(" (at the bound)", "", regex=False)
     out = table[~v.isin(["inside", "equal"])]
+    marked = table["paper vs. PI"]
+    at_bound = marked[marked.str.endswith("(at the bound)")]
+    near = [f"{q}, {i} ({v[(q, i)]})" for q, i in at_bound.index]
     outside = [
         f"{q}: " + ", ".join(f"{i} {r['paper vs. PI']}" for (_, i), r in g.iterrows())
         for q, g in out.groupby(level=0, sort=False)
@@ -127,6 +144,12 @@ def published_text(table: pd.DataFrame) -> Prose:
             f"value every seed repeats): {'; '.join(outside)}."
             if outside
             else " None lies outside it."
+        )
+        + (
+            f" {len(near)} lie within {NEAR_BOUND} pp of a bound, where another CPU's rounding could move them "
+            f"across: {'; '.join(near)}."
+            if near
+            else ""
         )
     )
 
@@ -342,3 +365,43 @@ def findings_text(
         f"equivalent for {', '.join(eq) or 'no pair'}; {len(equivalence) - len(eq)} pair(s) not shown equivalent.",
     ]
     return Prose("\n".join(lines))
+
+
+def validation_family(df: pd.DataFrame, best: str, delta: float) -> pd.DataFrame:
+    """The paper's reading that ``best`` reaches the highest validation accuracy: ``best > x`` on the last
+    epoch's validation accuracy for every other initializer, paired by seed, one Holm family, each with the
+    paper's own gap (Table 1) for the seeds that would resolve it."""
+    paper = desai_table().set_index("init")["val_acc_last"]
+    others = [i for i in dict.fromkeys(df["init"]) if i != best]
+    gaps = [float(paper[best] - paper[x]) / 100 if best in paper and x in paper else None for x in others]
+    return compare_pairs(df, [(best, x) for x in others], delta, value="val_accuracy", gaps=gaps)
+
+
+def validation_text(table: pd.DataFrame, best: str, delta: float) -> Prose:
+    """The validation family's claims, its reading as a whole (it holds only if every step is supported) and
+    its method."""
+    steps = table["verdict"].tolist()
+    whole = (
+        "holds"
+        if steps and all(v == "supported" for v in steps)
+        else "is contradicted"
+        if "reversed" in steps
+        else "is not established"
+    )
+    n = int(table["n"].min()) if len(table) else 0
+    return Prose(
+        "\n".join(
+            [
+                *family_lines(table, delta),
+                "",
+                f"{best} highest in validation accuracy, as a whole, **{whole}** ({verdict_counts(table)}).",
+                "",
+                protocol_text(
+                    f"{best} against each other initializer on the last epoch's validation accuracy",
+                    len(table),
+                    n,
+                    delta=delta,
+                ),
+            ]
+        )
+    )

@@ -29,9 +29,9 @@ from initlab.claims.verdicts import combine, nearest_to_level, tally
 from initlab.claims.verdicts import ranking_word as ranking_verdict_word
 from initlab.findings import speed
 from initlab.probe.runs import first_adam_step
-from initlab.report import Prose, family_lines, fmt_ci, protocol_text, verdict_counts
+from initlab.report import Prose, family_lines, fmt_ci, fmt_mean_ci, protocol_text, verdict_counts
 from initlab.sources import DESAI_RANKING
-from initlab.stats import final_epochs, mean_ci, paired_test, test_family, verdict_label
+from initlab.stats import failure_threshold, final_epochs, mean_ci, paired_test, test_family, verdict_label
 from initlab.training.optimizers import ADAM, resolved_learning_rate
 from initlab.training.spec import RunSpec
 from initlab.training.study import Study
@@ -128,6 +128,7 @@ def rate_table(df: pd.DataFrame) -> pd.DataFrame:
                 "val_mean": val["mean"],
                 "val_half_width": val["half_width"],
                 "val_score": float(ok["val_accuracy"].fillna(0.0).sum() / len(g)),
+                "accuracies": tuple(np.where(g["status"] == "diverged", np.nan, g["test_accuracy"]).astype(float)),
             }
         )
     return pd.DataFrame(rows).sort_values([*SETUP, "learning_rate"], kind="stable", ignore_index=True)
@@ -216,12 +217,21 @@ def default_rates(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def _cell(row: Mapping) -> str:
-    """Test accuracy (%) of one set-up at one rate: mean ± CI, with diverged runs counted."""
+    """Test accuracy (%) of one set-up at one rate: mean ± CI (inside 0–100) when every run trained alike;
+    when some failed (diverged, below :data:`FAIL_BELOW`, or the lower mode of a bimodal set), the failures
+    as a count and the mean of the runs that trained, never a mean over both."""
     runs, diverged = int(row["runs"]), int(row["diverged"])
     if diverged == runs:
         return f"all {runs} diverged"
-    text = fmt_ci(row["mean"], row["half_width"])
-    return text + (f" ({diverged}/{runs} div.)" if diverged else "")
+    values = np.asarray(row.get("accuracies", ()), dtype=float)
+    if not values.size:  # a table without the runs' values: its mean and CI
+        return fmt_ci(row["mean"], row["half_width"]) + (f" ({diverged}/{runs} div.)" if diverged else "")
+    threshold = failure_threshold(values, fail_below=FAIL_BELOW)
+    if np.isnan(threshold):
+        return fmt_mean_ci(values)
+    trained = values[np.isfinite(values) & (values >= threshold)]
+    failed = f"{runs - trained.size}/{runs} failed" + (f" ({diverged} div.)" if diverged else "")
+    return failed + (f"; {fmt_mean_ci(trained)}" if trained.size else "")
 
 
 def accuracy_table(table: pd.DataFrame, model: str) -> pd.DataFrame:

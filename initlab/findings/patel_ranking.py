@@ -37,7 +37,7 @@ def ranking_family(
         (``name``: ``metric/dataset/a > b``, for the record).
     """
     delta = resolve_margin(delta, MARGIN_CLAIM)
-    paper = patel_tables().set_index(["init", "dataset"])["test_acc"]
+    paper = patel_tables().set_index(["init", "dataset"])["acc"]
     rows = []
     for value in values:
         for dataset in dict.fromkeys(df["dataset"]):
@@ -136,20 +136,24 @@ def ranking_section(family: pd.DataFrame, delta: float | None = None) -> Prose:
 # --- speed ----------------------------------------------------------------------------------------
 
 
-def convergence_summary(conv: pd.DataFrame, df: pd.DataFrame) -> pd.DataFrame:
-    """Per (dataset, init): first-epoch validation accuracy and the area under the validation curve (mean ± CI),
-    and how many runs reached the target (``conv`` is :func:`initlab.convergence.convergence_table`'s)."""
+CURVE_NAMES = {"val_accuracy": "validation accuracy", "accuracy": "training accuracy"}
+
+
+def convergence_summary(conv: pd.DataFrame, df: pd.DataFrame, *, value: str = "val_accuracy") -> pd.DataFrame:
+    """Per (dataset, init): the ``value`` curve's first epoch and its area under the curve (mean ± CI), and how
+    many runs reached the target (``conv`` is :func:`initlab.convergence.convergence_table`'s for that curve)."""
     first = df[df["epoch"] == df["epoch"].min()]
+    name = CURVE_NAMES.get(value, value)
     out = []
     for (dataset, init), g in conv.groupby(["dataset", "init"], sort=False):
-        f = mean_ci(first.loc[(first["dataset"] == dataset) & (first["init"] == init), "val_accuracy"].to_numpy(float))
+        f = mean_ci(first.loc[(first["dataset"] == dataset) & (first["init"] == init), value].to_numpy(float))
         a = mean_ci(g["auc"].to_numpy(float))
         reached = np.isfinite(g["epochs_to_target"].to_numpy(float))
         out.append(
             {
                 "dataset": dataset,
                 "init": init,
-                "validation accuracy, epoch 1": fmt_ci(f["mean"], f["half_width"]),
+                f"{name}, epoch 1": fmt_ci(f["mean"], f["half_width"]),
                 "mean over epochs (AUC)": fmt_ci(a["mean"], a["half_width"]),
                 "reached the target": f"{int(reached.sum())} of {len(g)}",
                 "median epochs to it": (
@@ -161,10 +165,21 @@ def convergence_summary(conv: pd.DataFrame, df: pd.DataFrame) -> pd.DataFrame:
 
 
 def _row_counts(rows: pd.DataFrame) -> str:
-    """How many of ``rows`` fall under each verdict against the paper, in a fixed order."""
-    c = rows["verdict"].value_counts()
-    return ", ".join(
-        f"{int(c[v])} {v}" for v in ("inside", "above", "below", "equal", "differs", "one seed", "no runs") if v in c
+    """How many of ``rows`` fall under each verdict against the paper, in a fixed order: the trained schemes'
+    dataset rows, then the zero rows apart (they chose the metric, so they cannot test it) and the averages."""
+    order = ("inside", "above", "below", "equal", "differs", "one seed", "no runs")
+
+    def counted(part: pd.DataFrame) -> str:
+        c = part["verdict"].value_counts()
+        return ", ".join(f"{int(c[v])} {v}" for v in order if v in c) or "none"
+
+    per_dataset = rows["dataset"] != "average"
+    trained = rows[per_dataset & (rows["init"] != "zeros")]
+    zero = rows[per_dataset & (rows["init"] == "zeros")]
+    averages = rows[~per_dataset]
+    return (
+        f"{counted(trained)} of the {len(trained)} trained rows (the {len(zero)} zero rows, which identified the "
+        f"metric: {counted(zero)}; the {len(averages)} averages: {counted(averages)})"
     )
 
 
@@ -173,11 +188,18 @@ def _ident_phrase(candidates: pd.DataFrame) -> str:
     agree = identified(candidates)
     metric = agree[0] if len(agree) == 1 else None
     replays = int(candidates["runs"].min())
+    loss = (
+        ", in its accuracy and its loss table alike"
+        if metric in identified(candidates, "loss")
+        else ". Its loss table matches no running loss: it holds the settled loss of the full training set, so "
+        "Table 2's trained rows are set beside our running training loss as the nearest number we record, not "
+        "as a test"
+    )
     return (
-        f"the paper's tables most likely report the last epoch's numbers of type **{metric}**, accuracy and "
-        f"loss (the only metric of a zero-initialized network that agrees with its zero row on every dataset; "
-        f"{replays} replays per metric, each compared with a 95% prediction interval, or exactly when every "
-        f"replay is the same)"
+        f"the paper's tables most likely report the last epoch's **{metric}** (the only metric of a "
+        f"zero-initialized network that agrees with its zero row's accuracy on every dataset; {replays} replays "
+        f"per metric, each compared with a 95% prediction interval, or exactly when every replay is the same)"
+        f"{loss}"
         if metric
         else "which metric the paper's tables report is not pinned down by its zero row (see above)"
     )

@@ -10,8 +10,9 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.lines import Line2D
 
+from initlab.errors import InvalidArgumentError
 from initlab.plots.style import METRIC_LABELS, hue_palette, init_palette
-from initlab.stats import final_epochs, summarize
+from initlab.stats import final_epochs, prediction_interval, summarize
 
 
 def _grid_legend_right(grid: sns.FacetGrid) -> None:
@@ -29,6 +30,35 @@ def _clip_accuracy(ax: plt.Axes) -> None:
     """Keep an accuracy axis (autoscaled to the data, so a narrow band stays zoomed) inside [0, 1]."""
     low, high = ax.get_ylim()
     ax.set_ylim(max(low, -ACCURACY_MARGIN), min(high, 1 + ACCURACY_MARGIN))
+
+
+MAX_TICKS = 10  # epoch ticks per axis: more run into each other
+
+
+def epoch_ticks(epochs: Collection[int]) -> list[int]:
+    """At most :data:`MAX_TICKS` epochs to label, evenly spaced and ending at the last."""
+    ordered = sorted(int(e) for e in epochs)
+    step = max(1, -(-len(ordered) // MAX_TICKS))
+    return ordered[::-step][::-1]
+
+
+SAME_CURVE = 1e-4  # two mean curves closer than this everywhere are drawn on top of each other
+
+
+def hidden_curves(long: pd.DataFrame, hue: str, panels: Sequence[str]) -> dict[str, str]:
+    """Which ``hue`` values draw the same mean curve as an earlier one in every panel (within
+    :data:`SAME_CURVE`), so that their line lies hidden under it: ``{hidden: the one drawn over it}``."""
+    means = long.groupby([hue, *panels, "epoch"], sort=False)["value"].mean()
+    order = list(dict.fromkeys(long[hue]))
+    curves = {h: means.xs(h, level=hue) for h in order}
+    hidden: dict[str, str] = {}
+    for i, h in enumerate(order):
+        for earlier in order[:i]:
+            a, b = curves[h], curves[earlier]
+            if a.index.equals(b.index) and np.allclose(a.to_numpy(), b.to_numpy(), atol=SAME_CURVE, equal_nan=True):
+                hidden[h] = hidden.get(earlier, earlier)
+                break
+    return hidden
 
 
 def learning_curves(
@@ -73,14 +103,38 @@ def learning_curves(
         shown = [grid.col_names[i]] if not col else list(metrics)  # the metrics drawn in this panel
         ax.set_xlabel("epoch")
         ax.set_ylabel(METRIC_LABELS.get(shown[0], shown[0]) if len(shown) == 1 else "value")
-        ax.set_xticks(sorted(df["epoch"].unique()))
+        ax.set_xticks(epoch_ticks(df["epoch"].unique()))
         if all("accuracy" in str(m) for m in shown):
             _clip_accuracy(ax)
     grid.set_titles("{col_name}")
     grid.tight_layout()  # room for the y-labels added above (seaborn keeps the legend's margin)
     grid.figure.suptitle(title, y=1.04)
     _grid_legend_right(grid)
+    hidden = hidden_curves(long, hue, [p for p in (col, "metric") if p]) if hue in long else {}
+    if grid.legend is not None and hidden:
+        for text in grid.legend.texts:
+            if text.get_text() in hidden:
+                text.set_text(f"{text.get_text()} (= {hidden[text.get_text()]}, drawn under it)")
     return grid.figure
+
+
+def difference_curves(df: pd.DataFrame, value: str = "val_accuracy", *, reference: str, title: str = "") -> plt.Figure:
+    """Each initializer's ``value`` minus ``reference``'s in the same seed and epoch, in percentage points:
+    mean over seeds with a 95% CI band, one line per initializer (curves too close to tell apart drawn
+    as their paired differences)."""
+    wide = df.pivot_table(index=["seed", "epoch"], columns="init", values=value)
+    if reference not in wide.columns:
+        raise InvalidArgumentError(
+            "reference", reference, f"must be one of the initializers ({', '.join(wide.columns)})"
+        )
+    name = f"{METRIC_LABELS.get(value, value)} − {reference}'s (pp)"
+    others = [i for i in dict.fromkeys(df["init"]) if i != reference and i in wide.columns]
+    diff = wide[others].sub(wide[reference], axis=0).mul(100)
+    long = diff.stack().rename(name).reset_index()
+    fig = learning_curves(long, [name], title=title)
+    for ax in fig.axes:
+        ax.axhline(0.0, color="black", lw=0.8, zorder=0)
+    return fig
 
 
 def ci_bars(
@@ -90,17 +144,26 @@ def ci_bars(
     title: str = "",
     order: Sequence[str] | None = None,
     reference: Mapping[str, float] | None = None,
+    interval: str = "ci",
 ) -> plt.Figure:
-    """Mean ± 95% CI of ``value`` per initializer (black), seeds as dots in the initializer's colour,
-    paper values as black crosses; the legend right of the axes."""
+    """Mean ± 95% interval of ``value`` per initializer (black), seeds as dots in the initializer's colour,
+    paper values as black crosses; the legend right of the axes.
+
+    ``interval``: ``"ci"``, the confidence interval of our mean, or ``"pi"``, the prediction interval for one
+    new run, the one a published single run is judged against."""
+    if interval not in ("ci", "pi"):
+        raise InvalidArgumentError("interval", interval, "must be 'ci' (our mean) or 'pi' (one new run)")
     s = summarize(df, value)
     order = list(order or s.sort_values("mean", ascending=False)["init"])
     fig, ax = plt.subplots(figsize=(max(5, 0.8 * len(order) + 2), 3.6))
     s = s.set_index("init").loc[order]
+    runs = final_epochs(df)
+    if interval == "pi":
+        half = [prediction_interval(runs.loc[runs["init"] == i, value])["half_width"] for i in order]
+        s = s.assign(half_width=half)
     ax.errorbar(
         range(len(order)), s["mean"], yerr=s["half_width"].fillna(0), fmt="o", capsize=5, color="black", zorder=3
     )
-    runs = final_epochs(df)
     colors = init_palette(order)
     for i, init in enumerate(order):
         vals = runs.loc[runs["init"] == init, value]
@@ -108,7 +171,9 @@ def ci_bars(
         if reference and init in reference:
             ax.scatter(i - 0.12, reference[init], marker="x", s=60, color="black", zorder=4)
     handles = [
-        Line2D([], [], color="black", marker="o", label="mean ± 95% CI"),
+        Line2D(
+            [], [], color="black", marker="o", label="mean ± 95% CI" if interval == "ci" else "mean ± 95% PI, one run"
+        ),
         Line2D([], [], color="grey", marker="o", ls="", alpha=0.75, label="one seed (init's colour)"),
     ]
     if reference and any(init in reference for init in order):

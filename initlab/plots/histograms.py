@@ -11,6 +11,7 @@ import seaborn as sns
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
+from initlab.plots.curves import epoch_ticks, hidden_curves
 from initlab.plots.style import STATISTIC_LABELS, hue_palette, init_palette
 
 
@@ -31,7 +32,8 @@ def histogram_grid(
     xlim: tuple[float, float] | None = (-1, 1),
     bins: int = 50,
 ) -> plt.Figure:
-    """Rows of initializers (each in its colour), columns of layers: the density of each layer's activations."""
+    """Rows of initializers (each in its colour), columns of layers: the density of each layer's activations
+    over the whole sample (values outside ``xlim`` are counted in the panel's note, not renormalised away)."""
     inits = list(acts)
     colors = init_palette(inits)
     layers = list(next(iter(acts.values())))
@@ -43,9 +45,12 @@ def histogram_grid(
             ax = axes[r, c]
             a = np.ravel(acts[init][layer])
             rng = xlim if xlim is not None else (float(a.min()), float(a.max()) + 1e-9)
-            ax.hist(a, bins=bins, range=rng, density=True, color=colors[init], alpha=0.8, histtype="stepfilled")
-            zero = float(np.mean(a == 0))
-            ax.text(0.97, 0.9, f"{zero:.0%} exactly 0", transform=ax.transAxes, ha="right", fontsize=8)
+            counts, edges = np.histogram(a, bins=bins, range=rng)
+            # a density of the whole sample, not renormalised to the window: what lies outside it is noted
+            ax.stairs(counts / (a.size * np.diff(edges)), edges, fill=True, color=colors[init], alpha=0.8)
+            zero, outside = float(np.mean(a == 0)), 1.0 - counts.sum() / a.size
+            note = f"{zero:.0%} exactly 0" + (f"\n{outside:.1%} outside the window" if outside > 0 else "")
+            ax.text(0.97, 0.9, note, transform=ax.transAxes, ha="right", va="top", fontsize=8)
             ax.set_yscale("log")
             _label_grid_panel(ax, r, c, len(inits), layer, f"{init}\ndensity (log)")
     fig.suptitle(title, y=1.0)
@@ -106,7 +111,7 @@ def weight_histograms(
 def symmetry_curves(sym: pd.DataFrame, layer: str = "hidden_1", title: str = "") -> plt.Figure:
     """Mean pairwise distance between a layer's units, and its number of distinct units, per epoch."""
     d = sym[sym["layer"] == layer]
-    fig, axes = plt.subplots(1, 2, figsize=(11, 3.6))
+    fig, axes = plt.subplots(1, 2, figsize=(13, 3.6))
     palette = init_palette(list(dict.fromkeys(d["init"])))
     sns.lineplot(
         data=d,
@@ -136,12 +141,17 @@ def symmetry_curves(sym: pd.DataFrame, layer: str = "hidden_1", title: str = "")
         errorbar=None,
     )
     sns.move_legend(axes[1], "upper left", bbox_to_anchor=(1.02, 1), title="init")
+    long = d.melt(id_vars=["init", "epoch"], value_vars=["unit_spread", "distinct_units"], var_name="metric")
+    hidden = hidden_curves(long, "init", ["metric"])
+    for text in axes[1].get_legend().get_texts():
+        if text.get_text() in hidden:
+            text.set_text(f"{text.get_text()} (= {hidden[text.get_text()]}, drawn under it)")
     axes[1].set_yscale("log")
     axes[1].set_ylabel("distinct units")
     axes[1].set_title(f"{layer}: units with different weights")
     for ax in axes:
         ax.set_xlabel("epoch (0 = initialization)")
-        ax.set_xticks(sorted(d["epoch"].unique()))
+        ax.set_xticks(epoch_ticks(d["epoch"].unique()))
     fig.suptitle(title, y=1.02)
     fig.tight_layout()
     return fig

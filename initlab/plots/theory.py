@@ -24,14 +24,16 @@ def _log2_chi(values: np.ndarray, limit: float = 1.5) -> np.ndarray:
 
 
 def _named_scales(ax: plt.Axes, points: pd.DataFrame) -> None:
-    """Gold markers at ``points`` (``scale, sigma_w2, sigma_b2``), one label per point naming its scales."""
-    for (w, b), names in points.groupby(["sigma_w2", "sigma_b2"], sort=False)["scale"]:
+    """Gold markers at ``points`` (``scale, sigma_w2, sigma_b2``), one label per point naming its scales;
+    neighbouring labels alternate in height so that they never run into each other."""
+    groups = points.groupby(["sigma_w2", "sigma_b2"], sort=False)["scale"]
+    for i, ((w, b), names) in enumerate(sorted(groups, key=lambda g: g[0])):
         ax.plot([w], [b], "o", ms=8, color="gold", mec="black", clip_on=False, zorder=5)
         # rightwards: never off the axes
         ax.annotate(
             ", ".join(names),
             (w, b),
-            xytext=(-4, 9),
+            xytext=(-4, 9 + 13 * (i % 2)),
             textcoords="offset points",
             fontsize=8,
             fontweight="bold",

@@ -26,6 +26,9 @@ KERNELS = ("gaussian", "orthogonal")
 NEAR = 2.0  # a singular value counts as "near 1" within this factor either way
 
 
+BOOTSTRAP = 10_000  # resamples behind :func:`draw_interval`
+
+
 def _check_kernel(kind: str) -> None:
     if kind not in KERNELS:
         raise UnknownNameError("kernel", kind, KERNELS)
@@ -166,16 +169,34 @@ def spectra(
     return pd.concat(frames, ignore_index=True)
 
 
+def draw_interval(values: np.ndarray, confidence: float = 0.95) -> tuple[float, float]:
+    """A percentile-bootstrap interval of the mean of positive per-draw values (it stays above 0, where a
+    t-interval of a heavy-tailed quantity would not); NaN with fewer than 2 draws. Seeded: the same draws give
+    the same interval."""
+    x = np.asarray(values, dtype=float)
+    if x.size < 2 or np.all(x == x[0]):
+        return (float(x[0]), float(x[0])) if x.size else (np.nan, np.nan)
+    rng = np.random.default_rng(0)
+    means = rng.choice(x, size=(BOOTSTRAP, x.size), replace=True).mean(axis=1)
+    lo, hi = np.quantile(means, [(1 - confidence) / 2, (1 + confidence) / 2])
+    return float(lo), float(hi)
+
+
 def spectrum_summary(frame: pd.DataFrame, near: float = NEAR) -> pd.DataFrame:
     """Per (set-up, kernel, depth), pooling the seeds' singular values ``s``:
 
     ``mean_sq`` (the mean of ``s²``; the theory's ``χ₁^L`` = 1 at criticality), the 10th,
     50th and 90th percentiles, ``spread`` (90th over 10th percentile; inf when the 10th is
-    0 to float64 precision) and ``near_share`` (the share within a factor ``near`` of 1).
+    0 to float64 precision) and ``near_share`` (the share within a factor ``near`` of 1). Over the
+    draws (seeds), each with its own mean of ``s²``: ``draws``, ``mean_sq_low`` and ``mean_sq_high``
+    (:func:`draw_interval`, 95%), ``mean_sq_min`` and ``mean_sq_max``.
     """
     rows = []
     for (setup, kind, depth), g in frame.groupby(["setup", "kernel", "depth"], sort=False):
         s = g["singular_value"].to_numpy(dtype=float)
+        draw = g["seed"] if "seed" in g else pd.Series(0, index=g.index)  # no seed column: one draw
+        per_draw = (g["singular_value"] ** 2).groupby(draw).mean().to_numpy(dtype=float)
+        low, high = draw_interval(per_draw)
         top = float(s.max())
         q10, q50, q90 = np.quantile(s, [0.1, 0.5, 0.9])
         floor = 1e-12 * top  # below this an SVD's value is rounding of an exact zero
@@ -194,6 +215,11 @@ def spectrum_summary(frame: pd.DataFrame, near: float = NEAR) -> pd.DataFrame:
                 "spread": float(q90 / q10) if q10 > floor else np.inf,
                 "max": top,
                 "near_share": float(np.mean((s >= 1.0 / near) & (s <= near))),
+                "draws": int(per_draw.size),
+                "mean_sq_low": low,
+                "mean_sq_high": high,
+                "mean_sq_min": float(per_draw.min()),
+                "mean_sq_max": float(per_draw.max()),
             }
         )
     return pd.DataFrame(rows)

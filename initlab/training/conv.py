@@ -9,7 +9,7 @@ does. XLA's own CPU convolutions are far slower here (``benchmarks/xla_conv_prob
 The layouts (:data:`CONV_LAYOUTS`):
 
 - ``"channels_first"``, activations (K, C, B, H, W), the engine's default in float32. The patches
-  are built as (kh*kw*C, B*H'*W'), each row a shifted window of one channel, so the
+  are built as (kh·kw·C, B·H'·W'), each row a shifted window of one channel, so the
   forward pass (W^T P), the input gradient (W G) and the weight gradient (P G^T) are
   matmuls XLA reads in place. A convolution followed by max-pooling computes only the
   rows and columns the pooling keeps (``cnn_small``'s second convolution: 10 x 10 of
@@ -38,7 +38,7 @@ DEFAULT_CONV_LAYOUT = {"float32": "channels_first", "bfloat16": "channels_last"}
 
 # -- channels first: (K, C, B, H, W); shared images (C, B, H, W) ---------------------------
 def patches_channels_first(h: tf.Tensor, kh: int, kw: int, extent: tuple[int, int] | None = None) -> tf.Tensor:
-    """(..., C, B, H, W) -> (..., kh*kw*C, B, H', W'), rows in the order of a reshaped HWIO kernel.
+    """(..., C, B, H, W) -> (..., kh·kw·C, B, H', W'), rows in the order of a reshaped HWIO kernel.
 
     ``extent`` (H', W') limits the output to its first rows and columns (default: all of
     H - kh + 1 by W - kw + 1)."""
@@ -48,7 +48,7 @@ def patches_channels_first(h: tf.Tensor, kh: int, kw: int, extent: tuple[int, in
 
 
 def col2im_channels_first(cols: tf.Tensor, kh: int, kw: int, height: int, width: int) -> tf.Tensor:
-    """The adjoint of :func:`patches_channels_first`: (K, kh*kw*C, B, H', W') -> (K, C, B, height, width),
+    """The adjoint of :func:`patches_channels_first`: (K, kh·kw·C, B, H', W') -> (K, C, B, height, width),
     each patch row added back where it was taken from."""
     c = cols.shape[1] // (kh * kw)
     rows, columns = cols.shape[-2], cols.shape[-1]
@@ -148,7 +148,7 @@ def _first_hits(g: tf.Tensor, ph: int, pw: int, *, hit, axis: int) -> tf.Tensor:
 
 # -- channels last: (K, B, H, W, C); shared images (B, H, W, C) ----------------------------
 def patches_channels_last(h: tf.Tensor, kh: int, kw: int) -> tf.Tensor:
-    """(..., H, W, C) -> (..., H-kh+1, W-kw+1, kh*kw*C), in the order of a reshaped HWIO kernel."""
+    """(..., H, W, C) -> (..., H-kh+1, W-kw+1, kh·kw·C), in the order of a reshaped HWIO kernel."""
     height, width = h.shape[-3], h.shape[-2]
     return tf.concat(
         [h[..., i : height - kh + 1 + i, j : width - kw + 1 + j, :] for i in range(kh) for j in range(kw)], axis=-1

@@ -173,3 +173,8 @@ def test_write_puts_both_files_in_place(tmp_path: Path, rows) -> None:
 def test_a_difference_inside_the_margin_prints_as_negligible(fields, printed) -> None:
     found = {field: {"value": value} for field, value in fields.items()}
     assert t.printed_word(found) == printed
+
+
+def test_a_tally_prints_its_paired_tests_as_the_notebooks_do() -> None:
+    assert t.printed_tally("2 supported, 3 equivalent") == "2 supported, 3 negligible"
+    assert t.printed_tally("1 equivalent, 2 not shown equivalent") == "1 negligible, 2 not shown equivalent"

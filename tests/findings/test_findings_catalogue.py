@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from scipy import stats as st
 
+from initlab.errors import InvalidArgumentError
 from initlab.findings import catalogue as cat
 from initlab.findings import speed
 
@@ -336,13 +337,16 @@ def test_compare_with_failures_uses_a_sign_test_where_a_run_diverged() -> None:
     assert math.isnan(t.loc["ref > gone", "p_equiv_adj"])
     lines = cat.comparison_lines(t.reset_index(), 0.005)
     assert lines[0].startswith(
-        "- ref > gone: ref ahead in 10 seed(s), behind in 0 (sign test: a diverged run counts last), Holm p = "
+        "- ref > gone: ref ahead in 10 seed(s), behind in 0 (sign test: a failed run counts last), Holm p = "
     )
     assert lines[0].endswith("→ **supported**")
     assert lines[1].startswith("- ref > close: -0.00 pp") or lines[1].startswith("- ref > close: +0.00 pp")
     text = cat.family_text(t.reset_index(), "a test family", 0.005)
     assert "The family is a test family: 3 test(s)" in text
-    assert "2 claim(s) involve a run that diverged: each is an exact two-sided sign test" in text
+    assert (
+        "2 claim(s) involve a run that failed (diverged, or below the failure threshold): each is an exact "
+        "two-sided sign test" in text
+    )
     plain = cat.family_text(t.reset_index().iloc[[1]], "one claim", 0.005)
     assert "diverged" not in plain and "The family is one claim: 1 test(s)" in plain
 
@@ -350,7 +354,9 @@ def test_compare_with_failures_uses_a_sign_test_where_a_run_diverged() -> None:
 def test_sign_lines_mention_ties() -> None:
     df = _runs({"a": [0.9, math.nan, 0.7], "b": [math.nan, math.nan, 0.6]})
     t = cat.compare_with_failures(df, [("a", "b")], 0.005)
-    assert cat.comparison_lines(t, 0.005)[0].startswith("- a > b: a ahead in 2 seed(s), behind in 0, 1 tied (sign test")
+    assert cat.comparison_lines(t, 0.005)[0].startswith(
+        "- a > b: a ahead in 2 seed(s), behind in 0, 1 tied (1 with both runs failed) (sign test"
+    )
 
 
 def test_gradient_summary_names_the_largest_layer() -> None:
@@ -361,3 +367,68 @@ def test_gradient_summary_names_the_largest_layer() -> None:
         summary=s.rename(index={"big": "random_normal"}), blowups=cat.blowup_table(_runs({"x": [0.9]}))
     )
     assert "(its hidden_2 gradient is 1e+02× he_normal's)" in text
+
+
+def test_two_failed_runs_tie_whatever_their_numbers() -> None:
+    """Failure is a rate, not a level: a diverged run and one stuck at chance both failed, and neither ranks."""
+    s = cat.sign_test([math.nan] * 4 + [0.9], [0.10, 0.11, 0.10, 0.98, 0.11], fail_below=0.5)
+    # seeds 0-2: both failed (tie); seed 3: a failed, b trained → behind; seed 4: a trained, b failed → ahead
+    assert (s["wins"], s["losses"], s["ties"], s["both_failed"]) == (1, 1, 3, 3)
+    assert cat.sign_test([0.10], [0.11], fail_below=0.5)["both_failed"] == 1
+    assert cat.sign_test([0.10], [0.11])["wins"] == 0 and cat.sign_test([0.10], [0.11])["losses"] == 1  # no threshold
+
+
+def test_a_pair_that_failed_in_every_seed_is_not_ranked() -> None:
+    df = _runs({"ones": [math.nan] * 10, "zeros": [0.1135] * 10, "ref": [0.97 + 0.001 * k for k in range(10)]})
+    t = cat.compare_with_failures(df, [("ones", "zeros"), ("ref", "zeros")], 0.005, fail_below=0.5)
+    t = t.set_index("claim")
+    assert t.loc["ones > zeros", "test"] == "sign" and t.loc["ones > zeros", "verdict"] == "inconclusive"
+    assert t.loc["ref > zeros", "test"] == "sign" and t.loc["ref > zeros", "verdict"] == "supported"  # 10 of 10
+    line = cat.comparison_lines(t.reset_index(), 0.005)[0]
+    assert "10 tied (10 with both runs failed)" in line and "failure is compared as a rate" in line
+    # without the threshold, the run at chance outranks the diverged one, as before
+    old = cat.compare_with_failures(df, [("ones", "zeros")], 0.005).set_index("claim")
+    assert old.loc["ones > zeros", "verdict"] == "reversed"
+
+
+def _layer_norms(norms: dict[str, list[float]]) -> pd.DataFrame:
+    layers = ["hidden_1", "hidden_2", "output"]
+    return pd.DataFrame(
+        [
+            {"init": i, "seed": s, "layer": layer, "kernel_grad_norm": v}
+            for i, vs in norms.items()
+            for s in (0, 1)
+            for layer, v in zip(layers, vs)
+        ]
+    )
+
+
+def test_a_gradient_that_shrinks_in_every_layer_vanishes_by_scale_not_by_profile() -> None:
+    grads = _layer_norms({"he_normal": [1.0, 1.0, 1.0], "random_normal": [1e-9, 1e-9, 1e-9], "steep": [1e-3, 0.1, 1.0]})
+    by_profile = cat.gradient_summary(grads, "he_normal")
+    by_scale = cat.gradient_summary(grads, "he_normal", rule="scale")
+    assert by_profile.loc["random_normal", "verdict"] == "neither"  # the ratio first/last is He's
+    assert by_scale.loc["random_normal", "verdict"] == "vanishes"  # 1e-9 of He's gradient
+    assert by_profile.loc["steep", "verdict"] == "vanishes" and by_scale.loc["steep", "verdict"] == "vanishes"
+    reading = cat.gradient_reading(by_profile, by_scale, inits=["random_normal", "steep"])
+    assert reading["verdict"] == "holds" and reading["random_normal/gradient"] == "neither"
+    assert reading["random_normal/gradient_deep"] == "vanishes"
+    assert cat.gradient_reading(by_profile, by_profile, inits=["random_normal"])["verdict"] == "fails"
+    assert cat.gradient_reading(by_profile, inits=["random_normal"])["verdict"] == "descriptive"
+    text = cat.deep_gradient_text(by_scale, depth=20, width=64, reference="he_normal", inits=["random_normal"])
+    assert "random_normal: the whole gradient 1e-09× he_normal's" in text and "**holds**" in text
+    with pytest.raises(InvalidArgumentError, match="rule"):
+        cat.gradient_summary(grads, "he_normal", rule="slope")
+
+
+def test_inked_counts_read_the_first_pixels_in_row_major_order() -> None:
+    images = np.zeros((3, 4, 4), dtype=np.uint8)
+    images[0, 0, 1] = 9  # pixel 1
+    images[1, 1, 0] = 9  # pixel 4
+    assert cat.inked_counts(images, (1, 2, 5, 16)) == {1: 0, 2: 1, 5: 2, 16: 2}
+
+
+def test_inked_text_on_real_data() -> None:
+    text = cat.inked_text("mnist", pixels=(10, 64), validation_split=0.2, train_limit=1000)
+    assert text.startswith("Training images that ink any of the first pixels") and "of 800 images" in text
+    assert "pixels 0–9: 0 of 800" in text  # MNIST's top row is never inked

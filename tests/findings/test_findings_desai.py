@@ -346,3 +346,39 @@ def test_gap_text_reads_the_seeds_against_the_verdict() -> None:
     )
     assert parts[6] == "g > h: the spread of 10 seeds is too uncertain to say how many would resolve it"
     assert "not there" not in desai.gap_text(gaps, ranking[["verdict"]])  # no CI: no absence
+
+
+def test_a_paper_number_near_a_bound_is_marked() -> None:
+    assert desai.near_bound(98.20, 96.21, 98.19) and desai.near_bound(96.19, 96.21, 98.19)
+    assert not desai.near_bound(98.22, 96.21, 98.19) and not desai.near_bound(97.0, math.nan, math.nan)
+    table = desai.published_comparison(_flat({RN: [0.970, 0.972, 0.974]}))
+    marked = table.copy()
+    marked.iloc[3, marked.columns.get_loc("paper vs. PI")] = "inside (at the bound)"
+    text = desai.published_text(marked)
+    assert text.startswith("2 of 5 numbers of Table 1 lie inside")  # a marked "inside" still counts inside
+    assert (
+        "1 lie within 0.02 pp of a bound" in text and "validation accuracy, last epoch, random_normal (inside)" in text
+    )
+    assert "within 0.02 pp" not in desai.published_text(table)
+
+
+def test_the_validation_claim_is_one_family_against_the_best() -> None:
+    # validation curves end at: HE 0.975 in every seed; RN 0.965 ± a little; RU equal to HE's in every seed
+    last = {HE: [0.975, 0.976, 0.974], RN: [0.965, 0.967, 0.964], RU: [0.975, 0.976, 0.974]}
+    df = _runs({i: [[0.9, v] for v in vs] for i, vs in last.items()})
+    table = desai.validation_family(df, HE, 0.005)
+    assert table["claim"].tolist() == [f"{HE} > {RN}", f"{HE} > {RU}"]
+    verdicts = dict(zip(table["claim"], table["verdict"]))
+    assert verdicts[f"{HE} > {RN}"] == "supported" and verdicts[f"{HE} > {RU}"] == "equivalent"
+    text = desai.validation_text(table, HE, 0.005)
+    assert f"{HE} highest in validation accuracy, as a whole, **is not established**" in text
+    assert "last epoch's validation accuracy: 2 test(s)" in text
+
+
+def test_engine_text_names_the_engine_of_every_run_and_the_framework() -> None:
+    from initlab.report import engine_text
+
+    df = _flat({RN: [0.97, 0.98], HE: [0.97, 0.98]}).assign(engine="stacked")
+    text = engine_text(df)
+    assert text.startswith("Runs: 4 on the stacked engine") and "TensorFlow 2." in text and "Keras 3." in text
+    assert "no engine recorded" in engine_text(df.drop(columns="engine"))

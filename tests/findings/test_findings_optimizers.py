@@ -173,13 +173,21 @@ def test_accuracy_and_best_tables_show_divergence_edges_and_failures() -> None:
     wide = opt.accuracy_table(table, M0)
     assert list(wide.columns) == ["0.001", "0.1", "1"] and wide.columns.name == "learning rate"
     assert wide.loc[("sgd", "he_normal"), "1"] == "all 3 diverged"
-    assert wide.loc[("sgd", "he_normal"), "0.1"] == "90.00 ± 0.00 (1/3 div.)"
+    assert wide.loc[("sgd", "he_normal"), "0.1"] == "1/3 failed (1 div.); 90.00 ± 0.00"  # failures counted apart
     assert wide.loc[("adam", "he_normal"), "0.1"] == "-"  # not tried
     bt = opt.best_table(opt.best_rates(table))
     assert bt.loc[(M0, "sgd", "he_normal"), "grid edge"] == "lowest"
     assert bt.loc[(M0, "adam", "he_normal"), "grid edge"] == "only rate"
     assert bt.loc[(M2, "sgd", "random_normal_001"), "grid edge"] == "trains at no rate"
     assert bt.loc[(M0, "sgd", "he_normal"), "validation (%)"] == "60.00"  # (0.9 + 0.9 + 0) / 3
+    assert opt.accuracy_table(table, M2).loc[("sgd", "random_normal_001"), "0.1"] == "3/3 failed"  # at chance
+
+
+def test_a_bimodal_cell_is_a_failure_count_not_a_mean() -> None:
+    """Two runs at chance and three that trained: not 58.04 ± 57 but the failures and the trained runs' mean."""
+    df = _frame({(M2, "adam", "random_normal_001", 0.03): [0.1135, 0.1135, 0.93, 0.94, 0.95]})
+    cell = opt.accuracy_table(opt.rate_table(df), M2).loc[("adam", "random_normal_001"), "0.03"]
+    assert cell.startswith("2/5 failed; 94.00 ")
 
 
 def test_speed_at_best_indexes_by_model_setting_and_init() -> None:

@@ -472,7 +472,13 @@ def test_closing_text_names_the_test_correction_and_seeds() -> None:
     text = patel_ranking.closing_text(
         acc_rows=acc, loss_rows=loss, family=family, candidates=patel.candidate_table(full, split)
     )
-    assert f"report the last epoch's numbers of type **{patel.FULL_SET}**, accuracy and loss" in text
+    assert f"report the last epoch's **{patel.FULL_SET}** (the only metric" in text
+    # the zero rows chose the metric: they are counted apart from the trained rows they cannot test
+    assert "of the 9 trained rows (the 3 zero rows, which identified the metric:" in text
+    assert "Its loss table matches no running loss" in text and "not as a test" in text  # replays' loss: below
+    loss_too = patel.candidate_table(full, split).assign(loss_verdict="inside")
+    both = patel_ranking.closing_text(acc_rows=acc, loss_rows=loss, family=family, candidates=loss_too)
+    assert "in its accuracy and its loss table alike" in both and "not as a test" not in both
     assert "3 replays per metric" in text
     assert "over 3 seeds (t-based" in text and "against 4 replays" in text
     assert "cifar10 randn_001: 1 of 3." in text
@@ -489,3 +495,22 @@ def test_closing_text_names_the_test_correction_and_seeds() -> None:
     assert "is not pinned down" in patel_ranking.closing_text(
         acc_rows=acc, loss_rows=loss, family=family, candidates=none
     )
+
+
+def test_replay_check_without_a_validation_split() -> None:
+    """Runs on the full training set have no validation columns: the check compares training and test only."""
+    runs = _study({}).assign(val_accuracy=np.nan, val_loss=np.nan)
+    replayed = runs[runs["init"] == "zeros"].drop(columns=["val_accuracy", "val_loss"])
+    text = patel.replay_check_text(runs, replayed)
+    assert "training and test accuracy identical in every epoch" in text and "validation" not in text
+    replayed["test_loss"] = replayed["test_loss"] + 1e-4
+    assert patel.replay_gaps(runs, replayed)[1] == pytest.approx(1e-4)
+
+
+def test_convergence_summary_on_the_training_curve() -> None:
+    conv = pd.DataFrame(
+        {"dataset": "mnist", "init": "randn_he", "seed": [0, 1], "epochs_to_target": [1.0, 1.0], "auc": [0.9, 0.9]}
+    )
+    df = pd.DataFrame({"dataset": "mnist", "init": "randn_he", "seed": [0, 1], "epoch": 1, "accuracy": [0.8, 0.8]})
+    row = patel_ranking.convergence_summary(conv, df, value="accuracy").loc[("mnist", "randn_he")]
+    assert row["training accuracy, epoch 1"].startswith("80.00") and row["reached the target"] == "2 of 2"

@@ -10,8 +10,11 @@ import zlib
 
 import matplotlib.colors as mcolors
 import numpy as np
+import pandas as pd
+import pytest
 
 from initlab import plots
+from initlab.errors import InvalidArgumentError
 from initlab.nets.initializers import init_names
 from initlab.nets.models import ACTIVATIONS
 
@@ -107,9 +110,14 @@ def test_activation_palette_covers_every_activation_distinctly():
 # --- colours in figures ---------------------------------------------------------------------------
 
 
+DISTINCT = {"glorot_uniform": 0.97}  # glorot and he would otherwise draw the same curve
+
+
 def test_an_init_has_the_same_colour_in_every_figure():
     he = mcolors.to_rgb(plots.init_color("he_normal"))
-    lc = legend_colors(plots.learning_curves(curves(("zeros", "glorot_uniform", "he_normal")), title="t"))
+    lc = legend_colors(
+        plots.learning_curves(curves(("zeros", "glorot_uniform", "he_normal"), level=DISTINCT), title="t")
+    )
     pp = legend_colors(plots.propagation_profiles(propagation_frame(), title="t"))
     assert lc["he_normal"] == pp["he_normal"] == he
     assert lc["zeros"] == mcolors.to_rgb(plots.init_color("zeros"))
@@ -118,3 +126,68 @@ def test_an_init_has_the_same_colour_in_every_figure():
     dots = [c for c in fig.axes[0].collections if len(c.get_offsets()) == 3]
     by_x = {round(float(c.get_offsets()[0][0])): mcolors.to_rgb(c.get_facecolor()[0]) for c in dots}
     assert by_x[1] == he and by_x[0] == mcolors.to_rgb(plots.init_color("zeros"))
+
+
+def test_ci_bars_draw_a_prediction_interval_for_one_run_when_asked():
+    """A paper's single run is judged against where one new run lands: t·s·√(1 + 1/n), wider than the CI."""
+    df = curves(("zeros", "he_normal"))
+
+    def half_widths(fig):
+        bars = fig.axes[0].containers[0]  # the errorbar container: its vertical segments
+        return [float(seg[1, 1] - seg[0, 1]) / 2 for seg in bars.lines[2][0].get_segments()]
+
+    ci, pi = plots.ci_bars(df, title="t"), plots.ci_bars(df, title="t", interval="pi")
+    n = 3  # seeds in ``curves``
+    for c, p in zip(half_widths(ci), half_widths(pi)):
+        assert p == pytest.approx(c * np.sqrt(n + 1), rel=1e-9) or c == p == 0  # s·√(1+1/n) against s/√n
+    labels = [t.get_text() for t in pi.axes[0].get_legend().get_texts()]
+    assert "mean ± 95% PI, one run" in labels
+    with pytest.raises(InvalidArgumentError, match="interval"):
+        plots.ci_bars(df, title="t", interval="sd")
+
+
+def test_a_curve_hidden_under_another_says_so_in_the_legend():
+    df = curves(("zeros", "ones", "he_normal"), level={"zeros": 0.11, "ones": 0.11})  # zeros and ones coincide
+    fig = plots.learning_curves(df, ["accuracy"], title="t")
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert "ones (= zeros, drawn under it)" in labels and "he_normal" in labels and "zeros" in labels
+
+
+def test_epoch_ticks_stay_few_and_end_at_the_last_epoch():
+    assert plots.curves.epoch_ticks(range(1, 6)) == [1, 2, 3, 4, 5]
+    assert plots.curves.epoch_ticks(range(1, 21)) == [2, 4, 6, 8, 10, 12, 14, 16, 18, 20]
+    assert len(plots.curves.epoch_ticks(range(1, 101))) <= plots.curves.MAX_TICKS
+
+
+def test_difference_curves_draw_each_initializer_against_the_reference_in_its_seed():
+    df = curves(("zeros", "he_normal", "glorot_uniform"), level={"glorot_uniform": 0.97})
+    fig = plots.difference_curves(df, "accuracy", reference="he_normal", title="t")
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert labels == ["zeros", "glorot_uniform"]  # the reference is the zero line
+    glorot = [line for line in fig.axes[0].get_lines() if len(line.get_xdata()) == 3][1]
+    assert np.allclose(glorot.get_ydata(), -1.0)  # 0.97 - 0.98, in percentage points, in every epoch
+    with pytest.raises(InvalidArgumentError, match="reference"):
+        plots.difference_curves(df, "accuracy", reference="orthogonal")
+
+
+def test_histogram_grid_keeps_the_whole_sample_as_its_density():
+    """Values outside the window are not renormalised away: the bars hold the share inside, the note the rest."""
+    a = np.concatenate([np.zeros(50), np.full(25, 0.5), np.full(25, 3.0)])  # a quarter beyond xlim = (-1, 1)
+    fig = plots.histogram_grid({"he_normal": {"hidden_1": a}}, title="t", xlim=(-1, 1), bins=4)
+    ax = fig.axes[0]
+    values, edges, _ = ax.patches[0].get_data()  # the stairs: densities over the bins of the window
+    texts = " ".join(t.get_text() for t in ax.texts)
+    assert "50% exactly 0" in texts and "25.0% outside the window" in texts
+    assert float(np.sum(values * np.diff(edges))) == pytest.approx(0.75)  # the share inside the window
+
+
+def test_symmetry_curves_name_the_inits_drawn_under_another():
+    sym = pd.DataFrame(
+        [
+            {"init": i, "seed": 0, "epoch": e, "layer": "hidden_1", "unit_spread": s, "distinct_units": n}
+            for i, s, n in [("zeros", 0.0, 1), ("ones", 0.0, 1), ("he_normal", 0.5, 128)]
+            for e in (0, 1, 2)
+        ]
+    )
+    labels = [t.get_text() for t in plots.symmetry_curves(sym, title="t").axes[1].get_legend().get_texts()]
+    assert labels == ["zeros", "ones (= zeros, drawn under it)", "he_normal"]

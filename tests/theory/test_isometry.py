@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from initlab.errors import InvalidArgumentError, UnknownNameError
+from initlab.findings.criticality import mean_sq_table
 from initlab.theory import isometry as iso
 
 
@@ -128,3 +129,24 @@ def test_bad_arguments_name_the_valid_choices() -> None:
         iso.random_kernel(4, -1.0, "gaussian", rng=np.random.default_rng(0))
     with pytest.raises(InvalidArgumentError, match="depths"):
         iso.jacobian_singular_values([0], 4, "tanh", kind="gaussian", sigma_w2=1.0, sigma_b2=0.0, seed=0)
+
+
+def test_a_draw_interval_stays_positive_and_covers_the_draws_mean() -> None:
+    heavy = np.array([0.069, 0.2, 0.5, 0.8, 1.0, 1.1, 1.3, 1.6, 2.0, 6.69])  # a heavy right tail, like ReLU's
+    low, high = iso.draw_interval(heavy)
+    assert 0 < low < heavy.mean() < high
+    assert heavy.min() <= low and high <= heavy.max()  # a mean of resampled draws stays within them
+    assert iso.draw_interval(heavy) == (low, high)  # seeded
+    assert iso.draw_interval(np.array([1.0, 1.0])) == (1.0, 1.0)
+    assert all(np.isnan(iso.draw_interval(np.array([]))))
+
+
+def test_the_summary_gives_each_depth_its_draws_and_their_interval() -> None:
+    spec = iso.spectra([("linear", 0.0)], ["gaussian"], [4], width=16, seeds=[0, 1, 2])
+    row = iso.spectrum_summary(spec).iloc[0]
+    per_draw = spec.assign(sq=spec["singular_value"] ** 2).groupby("seed")["sq"].mean()
+    assert row["draws"] == 3 and row["mean_sq"] == pytest.approx(per_draw.mean())
+    assert row["mean_sq_min"] == pytest.approx(per_draw.min()) and row["mean_sq_max"] == pytest.approx(per_draw.max())
+    assert row["mean_sq_min"] <= row["mean_sq_low"] <= row["mean_sq"] <= row["mean_sq_high"] <= row["mean_sq_max"]
+    cell = mean_sq_table(iso.spectrum_summary(spec)).loc[("linear", "gaussian"), 4]
+    assert cell == f"{row['mean_sq']:.3g} [{row['mean_sq_low']:.3g}, {row['mean_sq_high']:.3g}]"
