@@ -10,6 +10,7 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.lines import Line2D
 
+from initlab.plots.curves import hidden_curves
 from initlab.plots.style import STATISTIC_LABELS, activation_palette, init_palette
 
 
@@ -54,6 +55,9 @@ def _band_line(
     return v[inside], edges
 
 
+SAME_PROFILE = 1e-3  # two mean profiles within this relative difference at every layer lie on top of each other
+
+
 def _propagation_panel(
     ax: plt.Axes, panel: pd.DataFrame, palette: Mapping[str, str], band: tuple[float, float]
 ) -> set[float]:
@@ -69,6 +73,10 @@ def _propagation_panel(
         drawn, marked = _band_line(ax, line.index.to_numpy(), line.to_numpy(dtype=float), color, band)
         inside_values.extend(drawn)
         edges |= marked
+    hidden = hidden_curves(panel, "init", [], x="layer_index", atol=0.0, rtol=SAME_PROFILE) if len(panel) else {}
+    if hidden:  # lines drawn exactly on top of another are named, per panel (log scale: a relative match)
+        note = "; ".join(f"{h} under {over}" for h, over in hidden.items())
+        ax.text(0.02, 0.02, note, transform=ax.transAxes, fontsize=7, va="bottom", ha="left", color="dimgrey")
     values = np.asarray(inside_values, dtype=float)
     bottom = low if low in edges or not values.size else max(low, values.min() / 3)
     top = high if high in edges or not values.size else min(high, values.max() * 3)

@@ -191,3 +191,11 @@ def test_symmetry_curves_name_the_inits_drawn_under_another():
     )
     labels = [t.get_text() for t in plots.symmetry_curves(sym, title="t").axes[1].get_legend().get_texts()]
     assert labels == ["zeros", "ones (= zeros, drawn under it)", "he_normal"]
+
+
+def test_propagation_profiles_name_a_line_drawn_on_another_in_its_panel():
+    frame = propagation_frame()
+    same = frame[(frame["activation"] == "tanh") & (frame["init"] == "he_normal")].assign(init="glorot_uniform")
+    fig = plots.propagation_profiles(pd.concat([frame, same], ignore_index=True), title="t")
+    notes = {ax.get_title(): " ".join(t.get_text() for t in ax.texts) for ax in fig.axes if ax.get_title()}
+    assert "glorot_uniform under he_normal" in notes["tanh"] and "under" not in notes["linear"]
