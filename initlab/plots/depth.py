@@ -10,7 +10,6 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.lines import Line2D
 
-from initlab.plots.curves import hidden_curves
 from initlab.plots.style import STATISTIC_LABELS, activation_palette, init_palette
 
 
@@ -55,7 +54,7 @@ def _band_line(
     return v[inside], edges
 
 
-SAME_PROFILE = 1e-3  # two mean profiles within this relative difference at every layer lie on top of each other
+SAME_PROFILE = 0.015  # lines closer than this share of a panel's height at every layer look like one
 
 
 def _propagation_panel(
@@ -66,6 +65,7 @@ def _propagation_panel(
     low, high = band
     inside_values: list[float] = []
     edges: set[float] = set()
+    lines: dict[str, pd.Series] = {}
     for init, color in palette.items():
         line = panel[panel["init"] == init].groupby("layer_index")["value"].mean().sort_index()
         if line.empty:
@@ -73,16 +73,37 @@ def _propagation_panel(
         drawn, marked = _band_line(ax, line.index.to_numpy(), line.to_numpy(dtype=float), color, band)
         inside_values.extend(drawn)
         edges |= marked
-    hidden = hidden_curves(panel, "init", [], x="layer_index", atol=0.0, rtol=SAME_PROFILE) if len(panel) else {}
-    if hidden:  # lines drawn exactly on top of another are named, per panel (log scale: a relative match)
-        note = "; ".join(f"{h} under {over}" for h, over in hidden.items())
-        ax.text(0.02, 0.02, note, transform=ax.transAxes, fontsize=7, va="bottom", ha="left", color="dimgrey")
+        lines[init] = line
     values = np.asarray(inside_values, dtype=float)
     bottom = low if low in edges or not values.size else max(low, values.min() / 3)
     top = high if high in edges or not values.size else min(high, values.max() * 3)
     ax.set_yscale("log")
     ax.set_ylim(bottom, top)
+    groups = overlapping_lines(lines, SAME_PROFILE * np.log10(top / bottom)) if top > bottom > 0 else []
+    if groups:  # lines that one line's width would hide are named, per panel
+        note = "\n".join("on one line: " + ", ".join(g) for g in groups)
+        ax.text(0.02, 0.02, note, transform=ax.transAxes, fontsize=7, va="bottom", ha="left", color="dimgrey")
     return edges
+
+
+def overlapping_lines(lines: Mapping[str, pd.Series], decades: float) -> list[list[str]]:
+    """Groups of lines (value per layer, log scale) within ``decades`` of each other at every layer, each group
+    with at least two names in drawing order; a value that is 0, inf or NaN matches nothing."""
+    groups: list[list[str]] = []
+    logs = {}
+    for name, line in lines.items():
+        with np.errstate(divide="ignore", invalid="ignore"):
+            logs[name] = pd.Series(np.log10(line.to_numpy(dtype=float)), index=line.index)
+    for name, values in logs.items():
+        for group in groups:
+            first = logs[group[0]]
+            both = np.isfinite(values.to_numpy()) & np.isfinite(first.reindex(values.index).to_numpy())
+            if values.index.equals(first.index) and both.all() and np.all(np.abs(values - first) <= decades):
+                group.append(name)
+                break
+        else:
+            groups.append([name])
+    return [g for g in groups if len(g) > 1]
 
 
 def _exit_handles(palette: Mapping[str, str], exits: Collection[float], band: tuple[float, float]) -> list[Line2D]:

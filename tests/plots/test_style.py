@@ -198,4 +198,7 @@ def test_propagation_profiles_name_a_line_drawn_on_another_in_its_panel():
     same = frame[(frame["activation"] == "tanh") & (frame["init"] == "he_normal")].assign(init="glorot_uniform")
     fig = plots.propagation_profiles(pd.concat([frame, same], ignore_index=True), title="t")
     notes = {ax.get_title(): " ".join(t.get_text() for t in ax.texts) for ax in fig.axes if ax.get_title()}
-    assert "glorot_uniform under he_normal" in notes["tanh"] and "under" not in notes["linear"]
+    assert "on one line: he_normal, glorot_uniform" in notes["tanh"] and "on one line" not in notes["linear"]
+    apart = {"a": pd.Series([1.0, 10.0]), "b": pd.Series([1.02, 10.3]), "c": pd.Series([5.0, 50.0])}
+    assert plots.depth.overlapping_lines(apart, 0.05) == [["a", "b"]]  # within 0.05 decades: a and b only
+    assert plots.depth.overlapping_lines({"a": pd.Series([0.0, 1.0]), "b": pd.Series([0.0, 1.0])}, 0.05) == []
