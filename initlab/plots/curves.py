@@ -55,7 +55,7 @@ def hidden_curves(
     rtol: float = 0.0,
 ) -> dict[str, str]:
     """Which ``hue`` values draw the same mean curve (of ``value`` against ``x``) as an earlier one in every
-    panel, within ``atol`` + ``rtol`` × |value|, so that their line lies hidden under it:
+    panel, within ``atol + rtol * abs(value)``, so that their line lies hidden under it:
     ``{hidden: the one drawn over it}``."""
     means = long.groupby([hue, *panels, x], sort=False)["value"].mean()
     order = list(dict.fromkeys(long[hue]))
