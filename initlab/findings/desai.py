@@ -16,6 +16,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from initlab.claims.verdicts import ranking_word
 from initlab.findings.speed import ordered_pairs, per_run, seeds_phrase
 from initlab.report import Prose, family_lines, fmt_diff_ci, fmt_interval, fmt_seeds, protocol_text, verdict_counts
 from initlab.sources import desai_table
@@ -380,14 +381,7 @@ def validation_family(df: pd.DataFrame, best: str, delta: float) -> pd.DataFrame
 def validation_text(table: pd.DataFrame, best: str, delta: float) -> Prose:
     """The validation family's claims, its reading as a whole (it holds only if every step is supported) and
     its method."""
-    steps = table["verdict"].tolist()
-    whole = (
-        "holds"
-        if steps and all(v == "supported" for v in steps)
-        else "is contradicted"
-        if "reversed" in steps
-        else "is not established"
-    )
+    whole = "is " + ranking_word(table["verdict"].tolist())
     n = int(table["n"].min()) if len(table) else 0
     return Prose(
         "\n".join(

@@ -29,7 +29,7 @@ from initlab.claims.verdicts import combine, nearest_to_level, tally
 from initlab.claims.verdicts import ranking_word as ranking_verdict_word
 from initlab.findings import speed
 from initlab.probe.runs import first_adam_step
-from initlab.report import Prose, family_lines, fmt_ci, fmt_mean_ci, protocol_text, verdict_counts
+from initlab.report import Prose, family_lines, fmt_mean_ci, protocol_text, verdict_counts
 from initlab.sources import DESAI_RANKING
 from initlab.stats import failure_threshold, final_epochs, mean_ci, paired_test, test_family, verdict_label
 from initlab.training.optimizers import ADAM, resolved_learning_rate
@@ -179,6 +179,7 @@ def best_rates(table: pd.DataFrame, window: float | None = None, fail_below: flo
                 "n": int(best["n"]),
                 "runs": int(best["runs"]),
                 "diverged": int(best["diverged"]),
+                "accuracies": best["accuracies"],
                 "window_low": rates[lo],
                 "window_high": rates[hi],
                 "window_decades": float(np.log10(rates[hi] / rates[lo])),
@@ -223,9 +224,7 @@ def _cell(row: Mapping) -> str:
     runs, diverged = int(row["runs"]), int(row["diverged"])
     if diverged == runs:
         return f"all {runs} diverged"
-    values = np.asarray(row.get("accuracies", ()), dtype=float)
-    if not values.size:  # a table without the runs' values: its mean and CI
-        return fmt_ci(row["mean"], row["half_width"]) + (f" ({diverged}/{runs} div.)" if diverged else "")
+    values = np.asarray(row["accuracies"], dtype=float)
     threshold = failure_threshold(values, fail_below=FAIL_BELOW)
     if np.isnan(threshold):
         return fmt_mean_ci(values)
@@ -614,8 +613,8 @@ def _setting_line(
     )
     verdict = f"; {scaled} > {small}: **{verdict_label(t.iloc[0], delta)}**" if len(t) else ""
     return (
-        f"- *{setting}*: {small} {_cell(s)}% at its best rate {rate_text(s['best_rate'])}{trains}; "
-        f"{scaled} {_cell(h)}% at {rate_text(h['best_rate'])}{verdict}."
+        f"- *{setting}*, test accuracy (%): {small} {_cell(s)} at its best rate {rate_text(s['best_rate'])}"
+        f"{trains}; {scaled} {_cell(h)} at {rate_text(h['best_rate'])}{verdict}."
     )
 
 

@@ -45,19 +45,11 @@ def epoch_ticks(epochs: Collection[int]) -> list[int]:
 SAME_CURVE = 1e-4  # two mean curves closer than this everywhere are drawn on top of each other
 
 
-def hidden_curves(
-    long: pd.DataFrame,
-    hue: str,
-    panels: Sequence[str],
-    *,
-    x: str = "epoch",
-    atol: float = SAME_CURVE,
-    rtol: float = 0.0,
-) -> dict[str, str]:
-    """Which ``hue`` values draw the same mean curve (of ``value`` against ``x``) as an earlier one in every
-    panel, within ``atol + rtol * abs(value)``, so that their line lies hidden under it:
+def hidden_curves(long: pd.DataFrame, hue: str, panels: Sequence[str]) -> dict[str, str]:
+    """Which ``hue`` values draw the same mean curve (of ``value`` against ``epoch``) as an earlier one in
+    every panel, within :data:`SAME_CURVE`, so that their line lies hidden under it:
     ``{hidden: the one drawn over it}``."""
-    means = long.groupby([hue, *panels, x], sort=False)["value"].mean()
+    means = long.groupby([hue, *panels, "epoch"], sort=False)["value"].mean()
     order = list(dict.fromkeys(long[hue]))
     curves = {h: means.xs(h, level=hue) for h in order}
     hidden: dict[str, str] = {}
@@ -65,7 +57,7 @@ def hidden_curves(
         for earlier in order[:i]:
             a, b = curves[h], curves[earlier]
             same = a.index.equals(b.index) and np.allclose(
-                a.to_numpy(), b.to_numpy(), atol=atol, rtol=rtol, equal_nan=True
+                a.to_numpy(), b.to_numpy(), atol=SAME_CURVE, rtol=0.0, equal_nan=True
             )
             if same:
                 hidden[h] = hidden.get(earlier, earlier)

@@ -68,6 +68,7 @@ def _table(
             "n": 3,
             "runs": 3,
             "diverged": 0,
+            "accuracies": [(s,) * 3 for s in scores],
         }
     )
 
@@ -397,11 +398,12 @@ def test_scale_text_reports_each_setting_the_lead_and_the_steps() -> None:
         scaled="he_normal",
         delta=0.005,
     )
-    assert "- *sgd*: random_normal_001 11.33 ± " in text and "(it reaches 50% validation accuracy at no rate" in text
+    assert "- *sgd*, test accuracy (%): random_normal_001 3/3 failed at" in text
+    assert "(it reaches 50% validation accuracy at no rate" in text
     assert "he_normal > random_normal_001: **supported**" in text  # (verdict_label's words)
     assert "1e-05 times he_normal's" in text and "**consistent**" in text
     assert "In 2 of 2 layers" in text  # 1e-7 is below eps / sqrt(1 - beta_2) = 3.16e-6
-    assert "adam*: random_normal_001 94.33" in text and "no rate" not in text.split("\n")[0]
+    assert "adam*, test accuracy (%): random_normal_001 94.33" in text and "no rate" not in text.split("\n")[0]
 
 
 def test_scale_text_skips_a_setting_without_both_starts_and_an_empty_gap_family() -> None:
@@ -425,7 +427,7 @@ def test_scale_text_skips_a_setting_without_both_starts_and_an_empty_gap_family(
         scaled="he_normal",
         delta=0.005,
     )
-    assert text.startswith("- *adam*: random_normal_001 94.33") and "- *sgd*" not in text
+    assert text.startswith("- *adam*, test accuracy (%): random_normal_001 94.33") and "- *sgd*" not in text
     assert "against Adam's, per seed" not in text and "**undecided**" in text
 
 
