@@ -16,7 +16,7 @@ range, shown through the window x in [-1, 1], y in [0, 4]). Here:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -28,9 +28,19 @@ from initlab.errors import InvalidArgumentError
 from initlab.findings.symmetry import fmt_sig
 from initlab.probe.measure import stats_of
 from initlab.probe.runs import activations_before_after
-from initlab.report import Prose, fmt_ci, fmt_diff_ci, protocol_text
-from initlab.stats import compare_pairs, final_epochs, mean_ci, paired_test, test_family, verdict_label
+from initlab.report import Prose, fmt_ci, fmt_diff_ci, fmt_mean_ci, protocol_text
+from initlab.stats import (
+    compare_pairs,
+    failure_summary,
+    failure_threshold,
+    final_epochs,
+    mean_ci,
+    paired_test,
+    test_family,
+    verdict_label,
+)
 from initlab.training.optimizers import ADAM
+from initlab.training.record import RESULT_COLUMNS
 
 SOURCE_BINS = 50
 SOURCE_XLIM = (-1.0, 1.0)
@@ -43,13 +53,15 @@ class Probes:
     """Every run measured at initialization and after training.
 
     ``at_init`` and ``trained`` keep the activations of the first seed of each init
-    (init → layer → array), for the histograms; the frames cover every run.
+    (init → layer → array), for the histograms; the frames cover every run, ``runs`` with the
+    training records' rows (a study's result columns), so a probed arm needs no second training.
     """
 
     at_init: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
     trained: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
     stats: pd.DataFrame = field(default_factory=pd.DataFrame)
     grads: pd.DataFrame = field(default_factory=pd.DataFrame)
+    runs: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def layer_rows(acts: Mapping[str, np.ndarray]) -> pd.DataFrame:
@@ -73,9 +85,10 @@ def probe_runs(specs: Sequence[Any], engine: str = "auto") -> Probes:
     """
 
     out = Probes()
-    stats, grads = [], []
+    stats, grads, runs = [], [], []
     for spec in specs:
         before, after, record = activations_before_after(spec, engine=engine)
+        runs += record.rows(replace(spec, engine=record.engine))
         for stage, acts in (("at init", before), ("trained", after)):
             stats.append(layer_rows(acts).assign(init=spec.init, seed=spec.seed, stage=stage))
         g = record.gradient_norms
@@ -88,6 +101,7 @@ def probe_runs(specs: Sequence[Any], engine: str = "auto") -> Probes:
     out.grads = pd.concat(grads, ignore_index=True)[
         ["init", "seed", "stage", "layer", "kernel_grad_norm", "bias_grad_norm", "kernel_norm"]
     ]
+    out.runs = pd.DataFrame(runs, columns=RESULT_COLUMNS)
     return out
 
 
@@ -293,15 +307,18 @@ def _std_rows(s: pd.DataFrame, inits: set[str], layers: list[str], relative_delt
     return rows
 
 
-def _depth_rows(s: pd.DataFrame, inits: Sequence[str], layers: list[str], share_delta: float) -> list[dict[str, Any]]:
+def _depth_rows(
+    s: pd.DataFrame, inits: Sequence[str], layers: list[str], share_delta: float, *, statement: str = "all"
+) -> list[dict[str, Any]]:
     """The claims that the last layer has more activations exactly 0 than the first, per initializer."""
     if len(layers) <= 1:
         return []
     first, last = layers[0], layers[-1]
+    arm = "" if statement == "all" else f"{statement.removeprefix('all, ')}, "
     return [
         _claim_row(
-            "all",
-            f"{init}: {last} has more activations exactly 0 than {first}",
+            statement,
+            f"{arm}{init}: {last} has more activations exactly 0 than {first}",
             SHARE,
             s.loc[(init, last), "frac_zero"],
             s.loc[(init, first), "frac_zero"],
@@ -343,6 +360,49 @@ def activation_claims(
         *_depth_rows(s, list(dict.fromkeys(stats["init"])), layers, share_delta),
     ]
     return test_family(pd.DataFrame(rows)) if rows else pd.DataFrame(rows)
+
+
+AS_PRINTED = "all, as printed"  # the last-layer statement measured on the source's model as printed
+
+
+def last_layer_claims(
+    stats: pd.DataFrame, share_delta: float | None = None, *, statement: str = AS_PRINTED, stage: str = "trained"
+) -> pd.DataFrame:
+    """The last-layer statement alone, one test per initializer and one Holm family: for a second arm
+    (the source's model as printed) probed like the first. Rows as :func:`activation_claims`', their
+    ``statement`` and the start of their ``claim`` naming the arm."""
+    share_delta = resolve_margin(share_delta, SHARE_CLAIM)
+    s = stats[stats["stage"] == stage].set_index(["init", "layer", "seed"]).sort_index()
+    layers = list(dict.fromkeys(stats["layer"]))
+    rows = _depth_rows(s, list(dict.fromkeys(stats["init"])), layers, share_delta, statement=statement)
+    return test_family(pd.DataFrame(rows)) if rows else pd.DataFrame(rows)
+
+
+FAIL_BELOW = 0.2  # a run whose test accuracy stays below 20% (chance: 10%) did not train
+
+
+def arm_accuracy(runs: pd.DataFrame) -> pd.DataFrame:
+    """Per init, an arm's test accuracy after the last epoch: the failed runs (diverged, below
+    :data:`FAIL_BELOW`, or the lower mode of two) as a count with its Wilson interval, and the mean of
+    the runs that trained, never a mean over both modes: ``runs``, ``failed``, ``failure rate (95% CI)``,
+    ``trained (%)``."""
+    rows = []
+    for init, g in final_epochs(runs).groupby("init", sort=False):
+        values = np.where(g["status"] == "diverged", np.nan, g["test_accuracy"]).astype(float)
+        threshold = failure_threshold(values, fail_below=FAIL_BELOW)
+        threshold = -np.inf if np.isnan(threshold) else threshold  # NaN: every run trained alike
+        f = failure_summary(values, threshold)
+        trained = values[np.isfinite(values) & (values >= threshold)]
+        rows.append(
+            {
+                "init": init,
+                "runs": f["n"],
+                "failed": f["failed"],
+                "failure rate (95% CI)": f"{f['rate']:.0%} [{f['rate_low']:.0%}, {f['rate_high']:.0%}]",
+                "trained (%)": fmt_mean_ci(trained) if trained.size else "-",
+            }
+        )
+    return pd.DataFrame(rows).set_index("init")
 
 
 ACCURACY_CLAIMS = (
@@ -429,10 +489,17 @@ def _shape_fact(stats: pd.DataFrame, init: str, stage: str) -> str:
 
 
 def claims_text(
-    activation: pd.DataFrame, accuracy: pd.DataFrame, stats: pd.DataFrame, *, stage: str = "trained"
+    activation: pd.DataFrame,
+    accuracy: pd.DataFrame,
+    stats: pd.DataFrame,
+    *,
+    as_printed: pd.DataFrame | None = None,
+    stage: str = "trained",
 ) -> Prose:
-    """The verdict on each of the source's statements, grouped by initializer, then the two families' method
-    (each with the number of seeds its tests paired)."""
+    """The verdict on each of the source's statements, grouped by initializer, then the families' method
+    (each with the number of seeds its tests paired); ``as_printed`` (:func:`last_layer_claims` of the
+    source's model as printed) joins the last-layer statement with its own family."""
+    as_printed = pd.DataFrame() if as_printed is None else as_printed
     lines = []
     for key, statement in STATEMENTS.items():
         a = activation[activation["statement"] == key] if len(activation) else activation
@@ -450,6 +517,8 @@ def claims_text(
         if extra:
             lines.append(extra)
         lines += ["  " + line for line in claim_lines(a)] + ["  " + line for line in claim_lines(b)]
+        if key == "all" and len(as_printed):
+            lines += ["  " + line for line in claim_lines(as_printed)]
     lines += [
         "",
         protocol_text(
@@ -469,7 +538,33 @@ def claims_text(
             delta=_first(accuracy, "delta", SHARE),
         ),
     ]
+    if len(as_printed):
+        lines += ["", _as_printed_protocol(as_printed)]
     return Prose("\n".join(lines))
+
+
+def _as_printed_protocol(table: pd.DataFrame) -> str:
+    return protocol_text(
+        f"the last-layer statement on the source's model as printed (shares in percentage points, "
+        f"δ = {100 * _first(table, 'delta', SHARE):g} pp)",
+        len(table),
+        _seeds(table),
+        delta=_first(table, "delta", SHARE),
+    )
+
+
+def last_layer_text(table: pd.DataFrame) -> Prose:
+    """:func:`last_layer_claims` as Markdown: the statement, one bullet per initializer, the family's method."""
+    return Prose(
+        "\n".join(
+            [
+                f"- {STATEMENTS['all']} On the source's model as printed:",
+                *["  " + line for line in claim_lines(table)],
+                "",
+                _as_printed_protocol(table),
+            ]
+        )
+    )
 
 
 def _seeds(table: pd.DataFrame) -> int:

@@ -23,11 +23,13 @@ def kernel_layers(model: keras.Model) -> list[keras.layers.Layer]:
 
 
 def hidden_layers(model: keras.Model) -> list[keras.layers.Layer]:
-    """The model's hidden layers in order: every kernel layer but the last, the head.
+    """The model's hidden layers in order: every kernel layer but the last, the head, unless the last is
+    itself named ``hidden_<n>`` (a model without a head, such as ``002``'s as printed).
 
     In initlab's models these are the layers named ``hidden_1``, ``hidden_2``, ...
     """
-    return kernel_layers(model)[:-1]
+    layers = kernel_layers(model)
+    return layers if layers and layers[-1].name.startswith("hidden_") else layers[:-1]
 
 
 def activation_name(layer: keras.layers.Layer) -> str:

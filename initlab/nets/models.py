@@ -1,8 +1,9 @@
 """The sources' architectures, built with one initializer for every kernel.
 
 Every model is a ``keras.Sequential`` taking images (``(H, W)`` or
-``(H, W, C)``) and ending in ``Dense(n_classes, softmax)``. Hidden layers are
-named ``hidden_1``, ``hidden_2``, ... and the head ``output``, so notebooks and
+``(H, W, C)``) and ending in ``Dense(n_classes, softmax)``, except one registered without
+a head (``002``'s model as printed, whose last hidden layer's outputs are the class scores).
+Hidden layers are named ``hidden_1``, ``hidden_2``, ... and the head ``output``, so notebooks and
 diagnostics can address them by name. Each kernel gets its own initializer
 instance seeded with :func:`initlab.nets.initializers.layer_seed`, so two layers of
 the same shape never share values; biases start at zero unless ``bias_init``
@@ -40,6 +41,7 @@ class ModelEntry:
     convolutional: bool
     build: Callable[..., list[keras.layers.Layer]]
     defaults: Mapping[str, Any]
+    head: bool = True  # False: no Dense(n_classes, softmax); the last hidden layer's outputs are the class scores
 
 
 class _Kernels:
@@ -174,6 +176,16 @@ MODELS: dict[str, ModelEntry] = {
             {},
         ),
         ModelEntry(
+            "mlp_512_256_128_64_no_head",
+            "Flatten -> Dense 512-256-128-64 (relu), no head: 002's model as printed (once its images are "
+            "flattened); its 64 ReLU outputs are the class scores (labels 0-9 pick the first ten)",
+            "002 (Kakujo 2022)",
+            False,
+            _mlp([512, 256, 128, 64]),
+            {},
+            head=False,
+        ),
+        ModelEntry(
             "mlp_128_64",
             "Flatten -> Dense(128, relu) -> Dense(64, relu) -> Dense(10, softmax); "
             "hidden layers chosen here (the source does not state them)",
@@ -237,7 +249,8 @@ def build_model(
         input_shape: one example's shape, e.g. ``(28, 28)`` or ``(32, 32, 3)``.
         init: initializer name (see ``initlab inits``), config dict or instance.
         seed: seeds every kernel (layer ``i`` gets ``layer_seed(seed, i)``).
-        n_classes: width of the softmax head.
+        n_classes: width of the softmax head (a model without a head needs its last layer at least
+            this wide).
         init_params: parameters for the initializer (e.g. ``{"stddev": 0.01}``).
         bias_init: bias initializer (Keras identifier), zeros by default.
         **model_params: architecture options (``depth``, ``width``, ``activation``,
@@ -262,10 +275,17 @@ def build_model(
     kernels = _Kernels(init, int(seed), init_params)
     params = {**entry.defaults, **model_params}
     layers = entry.build(kernels, bias_init, **params)
-    head = keras.layers.Dense(
-        n_classes, activation="softmax", kernel_initializer=kernels(), bias_initializer=bias_init, name="output"
-    )
-    model = keras.Sequential([keras.Input(shape=tuple(input_shape)), *layers, head], name=name)
+    if entry.head:
+        layers.append(
+            keras.layers.Dense(
+                n_classes, activation="softmax", kernel_initializer=kernels(), bias_initializer=bias_init, name="output"
+            )
+        )
+    model = keras.Sequential([keras.Input(shape=tuple(input_shape)), *layers], name=name)
+    if model.output_shape[-1] < n_classes:
+        raise InvalidArgumentError(
+            "n_classes", n_classes, f"is more than model {name!r}'s {model.output_shape[-1]} outputs"
+        )
     return model
 
 

@@ -19,7 +19,8 @@ shares, instead of being converted again for each stack.
 
 It trains Keras models built from ``Flatten``, ``Dense``, ``Conv2D`` (stride 1,
 ``"valid"`` padding) and ``MaxPooling2D`` (stride equal to the pool, "valid")
-layers that end in a softmax ``Dense`` layer. A convolution runs as a matmul
+layers that end in a ``Dense`` layer: a softmax head, or (as in ``002``'s model as printed) any
+other activation whose outputs Keras' loss reads as probabilities. A convolution runs as a matmul
 over image patches (im2col) with a hand-written gradient, and max-pooling as
 a reshape and a maximum whose gradient goes to the first maximum of each
 window, as Keras' does (:mod:`initlab.training.conv`; in float32 the convolutional
@@ -27,7 +28,9 @@ layers hold their activations channels first).
 
 Semantics are Keras' (and tested against ``keras.Model.fit``): the optimizers of
 :mod:`initlab.training.optimizers` (Adam with Keras defaults; SGD, with or without
-(Nesterov) momentum), sparse categorical cross-entropy on the softmax head's logits, the epoch
+(Nesterov) momentum), sparse categorical cross-entropy on the softmax head's logits (on any other
+last layer, Keras' reading: its outputs clipped to [ε, 1 − ε], ε = 1e-7, are the logs of unnormalised
+probabilities, and accuracy is the argmax of the outputs), the epoch
 loss and accuracy averaged over the epoch's training examples as they were
 seen (before each step's update), the last ``validation_split`` of the
 training set held out before shuffling, a smaller last batch when the batch
@@ -73,7 +76,8 @@ from initlab.training.optimizers import ADAM
 PRECISIONS = ("float32", "bfloat16")
 
 
-SUPPORTED = "Flatten, Dense, Conv2D (stride 1, 'valid') and MaxPooling2D layers ending in a softmax Dense layer"
+SUPPORTED = "Flatten, Dense, Conv2D (stride 1, 'valid') and MaxPooling2D layers ending in a Dense layer"
+PROBABILITY_CLIP = 1e-7  # Keras' epsilon: a last layer that is not a softmax head is clipped to [eps, 1 - eps]
 
 
 @dataclass(frozen=True)
@@ -119,7 +123,7 @@ def program(model: keras.Model) -> list[Op] | None:
     if any(op is None for op in ops):
         return None
     ops = [op for op in ops if op.kind != "input"]
-    if not ops or ops[-1].kind != "dense" or getattr(ops[-1].activation, "__name__", "") != "softmax":
+    if not ops or ops[-1].kind != "dense":
         return None
     if ops[0].kind == "flatten" and all(op.kind == "dense" for op in ops[1:]):
         ops = ops[1:]  # a dense MLP: the inputs are flattened once, up front
@@ -152,6 +156,7 @@ class _Program:
     ):
         self.k, self.ops, self.optimizer = k, list(ops), optimizer
         self.velocity, self.compute_dtype, self.conv_layout = velocity, compute_dtype, conv_layout
+        self.softmax_head = getattr(self.ops[-1].activation, "__name__", "") == "softmax"
         self.epoch = tf.function(self._epoch_fn, jit_compile=jit)
         self.eval = tf.function(self._eval_fn, jit_compile=jit)
 
@@ -160,7 +165,8 @@ class _Program:
 
     def logits(self, params: Sequence[tf.Tensor], h: tf.Tensor) -> tf.Tensor:
         """Forward pass of every model: ``h`` holds each model's inputs (K, B, ...), or one set of
-        inputs (B, ...) shared by all; returns (K, B, n_classes) logits."""
+        inputs (B, ...) shared by all; returns (K, B, n_classes): a softmax head's logits, any other
+        last layer's outputs."""
         first = self.conv_layout == "channels_first"
         transposed = False  # h held channels first (K, C, B, H, W), or (C, B, H, W) when shared
         i = 0
@@ -189,7 +195,7 @@ class _Program:
                 else:
                     h = tf.matmul(self._cast(h), self._cast(w))
                 h = tf.cast(h, tf.float32) + b
-                if n < len(self.ops) - 1:
+                if n < len(self.ops) - 1 or not self.softmax_head:
                     h = _activate(op.activation, h, transposed)
         return h
 
@@ -204,9 +210,12 @@ class _Program:
 
     def losses(self, params, x, y):
         """Per-example losses and hits (K, B)."""
-        logits = self.logits(params, x)
+        out = self.logits(params, x)
+        logits = out
+        if not self.softmax_head:  # Keras' cross-entropy on outputs that are not a softmax's
+            logits = tf.math.log(tf.clip_by_value(out, PROBABILITY_CLIP, 1.0 - PROBABILITY_CLIP))
         losses = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits)
-        correct = tf.cast(tf.equal(tf.argmax(logits, axis=-1, output_type=tf.int32), y), tf.float32)
+        correct = tf.cast(tf.equal(tf.argmax(out, axis=-1, output_type=tf.int32), y), tf.float32)
         return losses, correct
 
     def update(self, params, slots, step, grads, hyper):

@@ -386,6 +386,45 @@ def test_probe_runs_keep_the_first_seed_and_measure_all() -> None:
     assert (z["dead_units"] == 8).all() and (z["frac_zero"] == 1).all()
     assert set(p.grads["layer"]) == {"hidden_1", "hidden_2"} and len(p.grads) == 2 * 2 * 2 * 2
     assert (p.grads[p.grads["init"] == "zeros"]["kernel_grad_norm"] == 0).all()
+    assert len(p.runs) == 4 and set(p.runs["engine"]) <= {"stacked", "keras"}  # one epoch per run
+    assert p.runs["test_accuracy"].between(0, 1).all()
+
+
+def test_last_layer_claims_of_a_second_arm_are_their_own_family() -> None:
+    stats = _synthetic()
+    t = h.last_layer_claims(stats, 0.02)
+    assert list(t["statement"].unique()) == [h.AS_PRINTED] and len(t) == 5  # one test per init
+    assert t["claim"].str.startswith("as printed, ").all()
+    he = t[t["claim"].str.contains("he_normal")].iloc[0]
+    assert he["mean"] == pytest.approx(0.6 - 0.9) and he["verdict"] == "reversed"  # hidden_2 has fewer zeros
+    assert (t["p_adj"] >= t["p"]).all() and t["p_adj"].max() <= 1  # Holm within the arm's family
+    assert h.last_layer_claims(stats[stats["layer"] == "hidden_1"]).empty  # one layer: nothing to compare
+    text = h.last_layer_text(t)
+    assert text.startswith("- **Every method**") and text.count("→ **reversed") == 4
+    assert "as printed, zeros: hidden_2 has more activations exactly 0 than hidden_1: +0.00 pp in every seed" in text
+    assert "*Method.* The family is the last-layer statement on the source's model as printed" in text
+    assert "5 test(s)" in text and "over 5 seeds" in text
+    both = h.claims_text(h.activation_claims(stats, 0.02, 0.1), pd.DataFrame(), stats, as_printed=t)
+    assert both.count("as printed, ") == 5 and both.count("*Method.*") == 3
+
+
+def test_arm_accuracy_counts_failed_runs_apart() -> None:
+    rows = []
+    for init, accs, status in [
+        ("he_normal", [0.95, 0.96, 0.97, 0.1, 0.1], "ok"),  # 2 at chance: failures, not part of the mean
+        ("zeros", [0.1135] * 5, "ok"),  # all at chance
+        ("glorot_normal", [0.9, 0.92, 0.94, 0.96, 0.98], "ok"),
+    ]:
+        for seed, a in enumerate(accs):
+            rows.append({"init": init, "seed": seed, "epoch": 5, "test_accuracy": a, "status": status})
+    rows.append({"init": "lecun_normal", "seed": 0, "epoch": 5, "test_accuracy": np.nan, "status": "diverged"})
+    rows.append({"init": "lecun_normal", "seed": 1, "epoch": 5, "test_accuracy": 0.9, "status": "ok"})
+    t = h.arm_accuracy(pd.DataFrame(rows))
+    assert t.loc["he_normal", "failed"] == 2 and t.loc["he_normal", "trained (%)"].startswith("96.00 ± ")
+    assert t.loc["zeros", "failed"] == 5 and t.loc["zeros", "trained (%)"] == "-"
+    assert t.loc["zeros", "failure rate (95% CI)"] == "100% [57%, 100%]"  # Wilson, 5 of 5
+    assert t.loc["glorot_normal", "failed"] == 0 and t.loc["glorot_normal", "trained (%)"] == "94.00 ± 3.93"
+    assert t.loc["lecun_normal", "failed"] == 1 and t.loc["lecun_normal", "trained (%)"] == "90.00"
 
 
 def test_source_histogram_grid_draws_the_source_window() -> None:

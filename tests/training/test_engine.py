@@ -87,6 +87,31 @@ def test_engine_matches_keras_fit(model, params, optimizer) -> None:
 
 
 @pytest.mark.kernels
+def test_a_model_without_a_softmax_head_trains_as_keras_fit_does() -> None:
+    """002's model as printed: Keras' cross-entropy reads its 64 ReLU outputs, clipped, as probabilities.
+
+    Ten steps only: once outputs cross the clip's bounds (where the gradient stops) the trajectory
+    turns on float32 rounding, so longer runs agree in distribution, not step by step."""
+    n_train = 410  # 328 training examples: 10 full batches of 32 and one of 8
+    data = training.prepare_data("mnist", preprocess="scale", channels=False, train_limit=n_train, test_limit=N_TEST)
+    spec = RunSpec(model="mlp_512_256_128_64_no_head", init="he_normal", seed=0, **{**DATA, "train_limit": n_train})
+    ours, theirs = training.build_for(spec, data), training.build_for(spec, data)
+    theirs.set_weights(ours.get_weights())
+    assert ours.layers[-1].name == "hidden_4" and ours.output_shape == (None, 64)
+    stack, (record,) = training.fit_stack(
+        [ours], [0], data.x_train, y_train=data.y_train, x_test=data.x_test, y_test=data.y_test, epochs=1, shuffle=False
+    )
+    hist = theirs.fit(
+        data.x_train, data.y_train, batch_size=32, epochs=1, validation_split=0.2, shuffle=False, verbose=0
+    )
+    np.testing.assert_allclose(record.history["loss"], hist.history["loss"], rtol=float32_drift(11, 784))
+    assert_close_in_norm(stack.get_weights(0), theirs.get_weights(), float32_drift(11, 784))
+    test_loss, test_acc = theirs.evaluate(data.x_test, data.y_test, verbose=0)
+    assert record.test_loss == pytest.approx(test_loss, rel=float32_drift(11, 784))
+    assert record.test_accuracy == pytest.approx(test_acc, abs=2 / N_TEST)  # an argmax tie may fall either way
+
+
+@pytest.mark.kernels
 def test_a_member_does_not_depend_on_its_stack_mates() -> None:
     data = _data()
     alone = training.fit_stack(
