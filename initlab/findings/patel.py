@@ -351,7 +351,8 @@ def comparison_rows(df: pd.DataFrame, value: str = "accuracy", zero_replay: pd.D
 
 
 def comparison_table(rows: pd.DataFrame, df: pd.DataFrame, test_value: str = "test_accuracy") -> pd.DataFrame:
-    """:func:`comparison_rows` laid out for a page: one row per (dataset, scheme), our test numbers beside."""
+    """:func:`comparison_rows` laid out for a page: one row per (dataset, scheme), our test numbers beside
+    (over the runs that trained where some failed, as the row is judged: ‡)."""
     kind = _kind(test_value)
     scale, digits = SCALES[kind]
     runs = final_epochs(df)
@@ -361,6 +362,8 @@ def comparison_table(rows: pd.DataFrame, df: pd.DataFrame, test_value: str = "te
             test = "—"
         else:
             sel = runs[(runs["dataset"] == r["dataset"]) & (runs["init"] == r["init"])]
+            if r["judged_on"] == "runs that trained":  # the runs that failed are counted beside, not averaged
+                sel = sel[sel["test_accuracy"] >= FAIL_BELOW]
             ci = mean_ci(sel[test_value].to_numpy(float))
             test = fmt_ci(ci["mean"], ci["half_width"], scale, digits=digits)
         failed = "—" if not np.isfinite(r["failed"]) else f"{int(r['failed'])} of {int(r['runs'])}"

@@ -38,6 +38,10 @@ from initlab.probe.measure import LayerProbe, saturated
 from initlab.probe.propagation import signal_propagation
 
 GROWTH_THRESHOLD = 10.0  # a change by more than this factor from first to last hidden layer
+# A change beyond GROWTH_THRESHOLD made of per-layer factors within this much of 1 is a slow drift
+# ("grows slowly", "shrinks slowly"), not an explosion: set above SELU with LeCun's per-layer gradient
+# factor in mean-field theory (chi_1 about 1.07, Klambauer et al.), which compounds past 10 over 50 layers.
+SLOW_PER_LAYER = 1.1
 # ReLU with orthogonal kernels scaled to He's variance (gain sqrt 2), under its own name in the results.
 ORTHOGONAL_RELU = "orthogonal_gain_sqrt2"
 ORTHOGONAL_RELU_PARAMS = {"orthogonal": {"gain": math.sqrt(2.0)}}
@@ -89,13 +93,19 @@ def growth(first: float, last: float) -> float:
     return float("inf") if first == 0 else float(last / first)
 
 
-def classify(ratio: float, threshold: float = GROWTH_THRESHOLD) -> str:
-    """``"vanishes"`` below ``1/threshold``, ``"explodes"`` above ``threshold``, else ``"keeps"``."""
+def classify(
+    ratio: float, threshold: float = GROWTH_THRESHOLD, *, layers: int | None = None, slow: float = SLOW_PER_LAYER
+) -> str:
+    """``"vanishes"`` below ``1/threshold``, ``"explodes"`` above ``threshold``, else ``"keeps"``; with
+    ``layers`` (the steps the ratio spans), a change beyond the threshold whose per-layer factor
+    ``ratio ** (1 / layers)`` lies within ``[1/slow, slow]`` is ``"shrinks slowly"`` or ``"grows slowly"``."""
     if not threshold > 1:
         raise InvalidArgumentError("threshold", threshold, "must be a number > 1")
-    if ratio < 1 / threshold:
-        return "vanishes"
-    return "explodes" if ratio > threshold else "keeps"
+    if 1 / threshold <= ratio <= threshold:
+        return "keeps"
+    if layers and 0 < ratio < math.inf and 1 / slow <= ratio ** (1 / layers) <= slow:
+        return "shrinks slowly" if ratio < 1 else "grows slowly"
+    return "vanishes" if ratio < 1 / threshold else "explodes"
 
 
 def growth_verdicts(frame: pd.DataFrame, threshold: float = GROWTH_THRESHOLD) -> pd.DataFrame:
@@ -104,8 +114,9 @@ def growth_verdicts(frame: pd.DataFrame, threshold: float = GROWTH_THRESHOLD) ->
     Forwards: the activation std of the last hidden layer over the first's.
     Backwards: the gradient norm with respect to the first hidden layer's output
     over the last's (gradients flow from the head towards the input). A change
-    by more than ``threshold`` either way is a vanishing or exploding signal;
-    an overflow (inf or NaN) counts as exploding. ``*_per_layer`` is the
+    by more than ``threshold`` either way is a vanishing or exploding signal, or a slow
+    drift when every layer's share of it is small (:func:`classify`); an overflow (inf or
+    NaN) counts as exploding. ``*_per_layer`` is the
     geometric-mean factor per layer, ``ratio ** (1 / (depth - 1))``.
 
     Returns:
@@ -135,10 +146,10 @@ def growth_verdicts(frame: pd.DataFrame, threshold: float = GROWTH_THRESHOLD) ->
                 "depth": depth,
                 "forward_ratio": fwd,
                 "forward_per_layer": fwd ** (1 / (depth - 1)),
-                "forward": classify(fwd, threshold),
+                "forward": classify(fwd, threshold, layers=depth - 1),
                 "backward_ratio": bwd,
                 "backward_per_layer": bwd ** (1 / (depth - 1)),
-                "backward": classify(bwd, threshold),
+                "backward": classify(bwd, threshold, layers=depth - 1),
                 "last_saturated": float(last.get("frac_saturated", np.nan)),
                 "last_zero": float(last.get("frac_zero", np.nan)),
             }

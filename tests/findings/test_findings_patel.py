@@ -322,6 +322,8 @@ def test_comparison_table_marks_replays_and_runs_that_trained() -> None:
     assert table.loc[("mnist", "Zero (zeros)"), "ours (95% PI, one run)"] == "every run: 11.24 †"
     assert table.loc[("cifar10", "Random (randn_001)"), "ours (95% PI, one run)"].endswith(" ‡")
     assert table.loc[("cifar10", "Random (randn_001)"), "failed runs"] == "1 of 3"
+    # the failed run (10%) is counted beside, not averaged: the mean of 70 and 72
+    assert table.loc[("cifar10", "Random (randn_001)"), "our test accuracy (mean ± CI)"].startswith("71.00 ± ")
     assert table.loc[("mnist", "Zero (zeros)"), "failed runs"] == "—"  # a replay of zero init fails by design
     assert table.loc[("average", "He-et-al (randn_he)"), "our test accuracy (mean ± CI)"] == "—"
     assert table.loc[("mnist", "He-et-al (randn_he)"), "our test accuracy (mean ± CI)"] == "85.00 ± 0.00"

@@ -22,7 +22,7 @@ def test_source_architectures() -> None:
     assert _dense_widths(build_model("mlp_128_64", (28, 28))) == [128, 64, 10]
     literal = build_model("mlp_512_256_128_64_no_head", (28, 28))  # 002 as printed: no head
     assert _dense_widths(literal) == [512, 256, 128, 64] and literal.layers[-1].name == "hidden_4"
-    with pytest.raises(InvalidArgumentError, match="n_classes. is more than model .* 64 outputs. Received: n_classes=100"):
+    with pytest.raises(InvalidArgumentError, match="is more than model .* 64 outputs. Received: n_classes=100"):
         build_model("mlp_512_256_128_64_no_head", (28, 28), n_classes=100)
     cnn = build_model("cnn_small", (32, 32, 3))
     assert cnn.output_shape == (None, 10)

@@ -51,6 +51,12 @@ def test_classify_thresholds() -> None:
     ]
     assert depth.classify(math.inf) == "explodes" and depth.classify(0.0) == "vanishes"
     assert depth.classify(0.4, threshold=2.0) == "vanishes"
+    # 49 layers of x1.05 compound to x10.9: a slow drift, not an explosion; x1.2 per layer explodes
+    assert depth.classify(1.05**49, layers=49) == "grows slowly" and depth.classify(1.05**-49, layers=49) == (
+        "shrinks slowly"
+    )
+    assert depth.classify(1.2**49, layers=49) == "explodes" and depth.classify(1.05**49) == "explodes"
+    assert depth.classify(math.inf, layers=49) == "explodes" and depth.classify(0.0, layers=49) == "vanishes"
     with pytest.raises(InvalidArgumentError, match="threshold"):
         depth.classify(1.0, threshold=1.0)
 

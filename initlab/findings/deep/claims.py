@@ -221,7 +221,8 @@ def propagation_reading(
 
     For each (activation, init) of ``inits`` (and ``activations``, default every one measured), the claim
     holds when the signal keeps (changes by less than the growth threshold over the depth) in every one of
-    ``directions``, or, with ``keeps=False``, when it vanishes or explodes in at least one of them.
+    ``directions``, or, with ``keeps=False``, when it vanishes or explodes in at least one of them (a slow
+    drift, :func:`initlab.probe.depth.classify`, does neither).
 
     Returns:
         ``verdict`` (*holds*, *fails* or *mixed* over the cells; *not tested* with none), and each cell's
@@ -233,7 +234,7 @@ def propagation_reading(
     holds, words = [], {}
     for _, r in v.iterrows():
         kept = all(r[d] == "keeps" for d in directions)
-        holds.append(kept if keeps else not kept)
+        holds.append(kept if keeps else any(r[d] in ("vanishes", "explodes") for d in directions))
         words.update({f"{r['activation']}/{r['init']}/{d}": str(r[d]) for d in directions})
     return {"verdict": combine_rule(holds), **words}
 
