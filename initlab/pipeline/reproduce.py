@@ -62,6 +62,7 @@ QUICK: dict[str, dict] = {
         "adam_rates": [0.001, 0.01],
         "sgd_rates": [0.01, 0.1],
         "momentum_rates": [0.01],
+        "intervention_rates": [0.001, 0.01],
         "probe_seeds": 1,
     },
     "08": {

@@ -2,6 +2,9 @@
 
 ``adam``: Keras' Adam (learning rate 1e-3, beta_1 0.9, beta_2 0.999, epsilon 1e-7,
 epsilon added to the root of the second moment before bias correction).
+``adam_large_eps``: the same with epsilon 1e-4, so that a gradient much smaller than 1e-4 moves its
+weight by about lr g / 1e-4 (as SGD would, scaled) while a larger one still moves it by about lr:
+Adam's indifference to the gradient's scale, switched off below 1e-4.
 ``sgd``: Keras' SGD (learning rate 0.01), optionally with momentum ``m`` in
 [0, 1): the velocity ``v <- m v - lr g`` and ``w <- w + v``, or with
 ``nesterov`` ``w <- w + m v - lr g`` (the velocity already updated).
@@ -11,6 +14,7 @@ from __future__ import annotations
 
 import math
 import numbers
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from initlab.errors import InvalidArgumentError, UnknownNameError
@@ -30,11 +34,20 @@ class OptimizerEntry:
     keras_class: str
     default_learning_rate: float
     momentum: bool
+    moments: Mapping[str, float] | None = None  # Adam's beta_1, beta_2 and epsilon (the Adam family only)
 
+
+ADAM_LARGE_EPS = {"beta_1": ADAM["beta_1"], "beta_2": ADAM["beta_2"], "epsilon": 1e-4}
 
 OPTIMIZERS: dict[str, OptimizerEntry] = {
     e.name: e
-    for e in (OptimizerEntry("adam", "Adam", ADAM["learning_rate"], False), OptimizerEntry("sgd", "SGD", 0.01, True))
+    for e in (
+        OptimizerEntry(
+            "adam", "Adam", ADAM["learning_rate"], False, {k: ADAM[k] for k in ("beta_1", "beta_2", "epsilon")}
+        ),
+        OptimizerEntry("sgd", "SGD", 0.01, True),
+        OptimizerEntry("adam_large_eps", "Adam", ADAM["learning_rate"], False, ADAM_LARGE_EPS),
+    )
 }
 
 
@@ -107,8 +120,10 @@ def make_keras_optimizer(
     import keras
 
     check_optimizer(optimizer, learning_rate, momentum, nesterov=nesterov)
-    cls = getattr(keras.optimizers, get_optimizer_entry(optimizer).keras_class)
+    entry = get_optimizer_entry(optimizer)
+    cls = getattr(keras.optimizers, entry.keras_class)
     kwargs = {} if learning_rate is None else {"learning_rate": learning_rate}
+    kwargs.update(entry.moments or {})
     if momentum:
         kwargs.update(momentum=float(momentum), nesterov=bool(nesterov))
     return cls(**kwargs)

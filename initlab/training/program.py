@@ -71,7 +71,7 @@ from initlab.training.conv import (
     pool_channels_first,
     pool_channels_last,
 )
-from initlab.training.optimizers import ADAM
+from initlab.training.optimizers import get_optimizer_entry
 
 PRECISIONS = ("float32", "bfloat16")
 
@@ -231,7 +231,8 @@ class _Program:
                 new_p.append(p + tf.where(_per_member(nesterov, p), v * m - g * rate, v))
                 new_v.append(v)
             return new_p, new_v
-        b1, b2, eps = ADAM["beta_1"], ADAM["beta_2"], ADAM["epsilon"]
+        moments = get_optimizer_entry(self.optimizer).moments
+        b1, b2, eps = moments["beta_1"], moments["beta_2"], moments["epsilon"]
         alpha = lr * tf.sqrt(1.0 - tf.pow(b2, step)) / (1.0 - tf.pow(b1, step))
         n = len(params)
         new_p, new_m, new_v = [], [], []

@@ -177,7 +177,7 @@ class StackedModels:
         self.input_shape = tuple(models[0].input_shape[1:])
         self.convolutional = self.ops[0].kind != "dense"
         self.params, self._shapes = _stacked_weights(layers)
-        n_slots = 2 if optimizer == "adam" else int(velocity)  # Adam: m..., v...; SGD: the velocities
+        n_slots = 2 if get_optimizer_entry(optimizer).moments else int(velocity)  # Adam: m..., v...; SGD: velocities
         self.slots = [tf.zeros_like(p) for p in self.params] * n_slots
         self.step = tf.constant(0.0)
         key = (self.k, tuple(map(tuple, shapes[0])), tuple(self.ops), optimizer, velocity, precision, bool(jit))

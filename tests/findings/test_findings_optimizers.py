@@ -327,7 +327,8 @@ def test_gap_tests_compare_each_setting_s_lead_with_adam_s_per_seed() -> None:
     r = g.iloc[0]
     assert len(g) == 1 and r["name"] == "sgd > adam" and r["verdict"] == "supported"
     # leads: adam 0.01, 0.02, 0.01; sgd 0.84, 0.84, 0.85
-    assert r["reference_gap"] == pytest.approx(0.04 / 3) and r["gap"] == pytest.approx(2.53 / 3)
+    assert r["reference_lead"] == pytest.approx(0.04 / 3) and r["lead"] == pytest.approx(2.53 / 3)
+    assert np.isnan(r["gap"])  # no gap is claimed: a verdict never reads the lead as one
     assert r["mean"] == pytest.approx((0.83 + 0.82 + 0.84) / 3)
     assert opt.gap_tests(
         _scale_runs().query("optimizer_setting == 'adam'"), "random_normal_001", "he_normal", delta=0.005
@@ -512,3 +513,52 @@ def test_findings_text_summarizes_every_part() -> None:
     assert "adam: ranking is not established, initializer washed out (spread 0.00 pp)" in text
     assert "**RandomNormal(0.01) and Adam's invariance to scale:** consistent." in text
     assert "paired t-test over 4 seeds" in text and "±0.5 pp" in text
+
+
+def _intervention_runs(eps_small: list[float], eps_he: tuple[float, ...] = (0.96, 0.95, 0.96)) -> pd.DataFrame:
+    return opt.final_runs(
+        _frame(
+            {
+                (M2, "adam", "he_normal", 0.001): [0.96, 0.96, 0.95],
+                (M2, "adam", "random_normal_001", 0.003): [0.95, 0.94, 0.94],
+                (M2, opt.INTERVENTION, "he_normal", 0.001): list(eps_he),
+                (M2, opt.INTERVENTION, "random_normal_001", 0.003): eps_small,
+            }
+        )
+    )
+
+
+def test_the_intervention_reads_the_lead_under_a_large_epsilon() -> None:
+    runs = _intervention_runs([0.11, 0.12, 0.11])  # the small start stops training once epsilon swamps it
+    gaps = opt.gap_tests(runs, "random_normal_001", "he_normal", delta=0.005)
+    assert list(gaps["name"]) == [f"{opt.INTERVENTION} > adam"] and gaps["verdict"].iloc[0] == "supported"
+    assert opt.intervention_answer(gaps) == "consistent"
+    unchanged = _intervention_runs([0.95, 0.94, 0.94], (0.96, 0.96, 0.95))  # the same leads as Adam's, seed by seed
+    same = opt.gap_tests(unchanged, "random_normal_001", "he_normal", delta=0.005)
+    assert same["verdict"].iloc[0] == "equivalent" and opt.intervention_answer(same) == "not consistent"
+    assert opt.intervention_answer(same.assign(verdict="inconclusive")) == "undecided"
+    assert opt.intervention_answer(same.iloc[:0]) == "not tested"
+    ratios = opt.step_ratios(_steps(5.0, 1e-4), "random_normal_001", "he_normal")
+    sgd_gaps = opt.gap_tests(_scale_runs(), "random_normal_001", "he_normal", delta=0.005)
+    both = opt.scale_reading(sgd_gaps, ratios, gaps)
+    assert both["verdict"] == "consistent" and both["intervention"] == "consistent"
+    assert opt.scale_reading(sgd_gaps, ratios, same)["verdict"] == "not consistent"  # the intervention disagrees
+    assert "intervention" not in opt.scale_reading(sgd_gaps, ratios)
+    best = opt.best_rates(
+        opt.rate_table(
+            _frame(
+                {
+                    k: v
+                    for k, v in [
+                        ((M2, "adam", "he_normal", 0.001), [0.96, 0.96, 0.95]),
+                        ((M2, opt.INTERVENTION, "random_normal_001", 0.003), [0.11, 0.12, 0.11]),
+                        ((M2, opt.INTERVENTION, "he_normal", 0.001), [0.96, 0.95, 0.96]),
+                        ((M2, "adam", "random_normal_001", 0.003), [0.95, 0.94, 0.94]),
+                    ]
+                }
+            )
+        )
+    )
+    text = opt.intervention_text(best=best, intervened=gaps, small="random_normal_001", scaled="he_normal", delta=0.005)
+    assert f"- *{opt.INTERVENTION}*, test accuracy (%): random_normal_001 3/3 failed at its best rate" in text
+    assert "**consistent** with the mechanism" in text

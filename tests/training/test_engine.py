@@ -519,6 +519,7 @@ def _keras_run(model, optimizer: str, data, **settings):
             ],
         ),
         ("adam", [dict(learning_rate=1e-3), dict(learning_rate=5e-4), dict(learning_rate=2e-4)]),
+        ("adam_large_eps", [dict(learning_rate=1e-3), dict(learning_rate=3e-4)]),
     ],
 )
 def test_every_member_matches_keras_fit_with_its_own_optimizer_settings(optimizer, settings) -> None:
