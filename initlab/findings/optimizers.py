@@ -248,6 +248,17 @@ def accuracy_table(table: pd.DataFrame, model: str) -> pd.DataFrame:
     return wide
 
 
+def _window_bounds(g: pd.DataFrame) -> str:
+    """What a grid says of its set-ups' windows: the smallest width it shows and the largest it allows
+    (:func:`best_rates`' ``window_decades`` and ``window_max``); a grid that shows none is named too coarse."""
+    shown, most = float(g["window_decades"].min()), float(g["window_max"].max())
+    if not np.isfinite(most):
+        return f"at least {shown:.2g} decade(s) wide, open at an edge of the grid for some"
+    if float(g["window_decades"].max()) == 0:
+        return f"narrower than the grid's step (under {most:.2g} decade(s)): this grid cannot measure them"
+    return f"between {shown:.2g} and {most:.2g} decade(s) wide as far as this grid can tell"
+
+
 def window_words(row: Mapping) -> str:
     """A window as the grid measures it: ``"0.5 (0.5–1.5)"``, ``"≥ 1 (open)"``."""
     shown = f"{row['window_decades']:.2g}"
@@ -737,8 +748,8 @@ def findings_text(
         rates = sorted(g["best_rate"].unique())
         lines.append(
             f"- `{model}`, {setting}: best rate(s) {', '.join(rate_text(r) for r in rates)} "
-            f"(across {len(g)} initializer(s) that train); windows within {100 * window:g} pp of the best "
-            f"span {_span(g['window_decades'], '.2f')} decade(s) on the grid."
+            f"(across {len(g)} initializer(s) that train); windows within {100 * window:g} pp of the best: "
+            f"{_window_bounds(g)}."
         )
     for (model, condition), w in washout.groupby(level=[0, 1], sort=False):
         parts = [

@@ -508,8 +508,12 @@ def test_findings_text_summarizes_every_part() -> None:
     assert "- **The grid.** 2 of 2 set-ups have their best rate inside the grid; 0 train at no rate of it." in text
     assert (
         "- `mlp_128`, sgd: best rate(s) 0.1 (across 2 initializer(s) that train); windows within 1 pp of the "
-        "best span 0.00–1.00 decade(s) on the grid." in text
+        "best: at least 0 decade(s) wide, open at an edge of the grid for some." in text
     )
+    narrow = opt.findings_text(
+        best=best.iloc[:1], washout=washout, tests=tests, scale_answer_word="consistent", seeds=4, delta=0.005
+    )  # the window shows only the best rate: the grid's step is too coarse to measure it
+    assert "narrower than the grid's step (under 2 decade(s)): this grid cannot measure them." in narrow
     assert "adam: ranking is not established, initializer washed out (spread 0.00 pp)" in text
     assert "**RandomNormal(0.01) and Adam's invariance to scale:** consistent." in text
     assert "paired t-test over 4 seeds" in text and "±0.5 pp" in text
