@@ -726,6 +726,45 @@ def grid_text(best: pd.DataFrame) -> Prose:
     return Prose("\n".join(lines))
 
 
+RISING = 0.005  # a mean validation gain of half a point in the last epoch: the curve has not levelled off
+
+
+def still_rising(df: pd.DataFrame, gain: float = RISING) -> pd.DataFrame:
+    """The set-ups of ``df`` (each at one rate, e.g. :func:`at_rates` of the best) whose mean validation
+    accuracy over seeds still rose by at least ``gain`` in the last epoch: ``model, optimizer_setting,
+    init, epochs, last_gain``, one row per such set-up."""
+    rows = []
+    for key, g in df.groupby(SETUP, sort=False):
+        curve = g.groupby("epoch")["val_accuracy"].mean().sort_index()
+        if len(curve) >= 2 and curve.iloc[-1] - curve.iloc[-2] >= gain:
+            rows.append({**dict(zip(SETUP, key)), "epochs": len(curve), "last_gain": curve.iloc[-1] - curve.iloc[-2]})
+    return pd.DataFrame(rows, columns=[*SETUP, "epochs", "last_gain"])
+
+
+def budget_text(df: pd.DataFrame, *, train_examples: int, batch_size: int) -> str:
+    """Each model's budget (epochs over ``train_examples`` images, the steps they make) and the set-ups still
+    rising at its end (:func:`still_rising`), whose verdicts a longer budget may change."""
+    per_model = df.groupby("model", sort=False)["epoch"].max()
+    steps = -(-train_examples // batch_size)
+    parts = [f"`{m}` {int(e)} epochs ({int(e) * steps:,} steps)" for m, e in per_model.items()]
+    rising = still_rising(df)
+    tail = (
+        "; still rising at the end (mean validation accuracy up at least "
+        f"{100 * RISING:g} pp in the last epoch), so a longer budget may change their verdicts: "
+        + ", ".join(
+            f"`{r['model']}` {r['optimizer_setting']} {r['init']} (+{100 * r['last_gain']:.1f} pp)"
+            for _, r in rising.iterrows()
+        )
+        if len(rising)
+        else "; every set-up's validation curve had levelled off (less than "
+        f"{100 * RISING:g} pp gained in the last epoch)"
+    )
+    return (
+        f"*Budget.* Every training verdict holds for {', '.join(parts)} over {train_examples:,} training "
+        f"images, batch {batch_size}, each set-up at its best rate{tail}."
+    )
+
+
 def findings_text(
     *,
     best: pd.DataFrame,
@@ -735,9 +774,11 @@ def findings_text(
     seeds: int,
     delta: float,
     window: float | None = None,
+    budget: str = "",
 ) -> Prose:
     """The closing summary: the grid, the best rates and windows, the rankings under both conditions,
-    the RandomNormal(0.01) answer, and the method behind every verdict (``window``: default the ledger's)."""
+    the RandomNormal(0.01) answer, and the method behind every verdict (``window``: default the ledger's;
+    ``budget``: :func:`budget_text`, closing it)."""
     window = resolve_margin(window, WINDOW_CLAIM)
     trains = best[best["trains"]]
     lines = [
@@ -773,6 +814,7 @@ def findings_text(
         "and the test accuracy is then compared at it. *Washed out* means every tested pair of a setting is "
         "equivalent; *not washed out*, that some pair differs; a ranking *holds* when every pair of it is "
         "supported.",
+        *(["", budget] if budget else []),
     ]
     return Prose("\n".join(lines))
 

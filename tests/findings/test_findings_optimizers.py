@@ -566,3 +566,15 @@ def test_the_intervention_reads_the_lead_under_a_large_epsilon() -> None:
     text = opt.intervention_text(best=best, intervened=gaps, small="random_normal_001", scaled="he_normal", delta=0.005)
     assert f"- *{opt.INTERVENTION}*, test accuracy (%): random_normal_001 3/3 failed at its best rate" in text
     assert "**consistent** with the mechanism" in text
+
+
+def test_budget_text_names_the_set_ups_still_rising() -> None:
+    # _frame's curves rise linearly from 0.5 to the final value over the epochs: 3 epochs to 0.95 gain 15 pp
+    df = _frame({(M2, "adam", "random_normal_001", 0.003): [0.95] * 3, (M0, "adam", "he_normal", 0.001): [0.5] * 3}, 3)
+    rising = opt.still_rising(df)
+    assert list(rising["init"]) == ["random_normal_001"] and rising["last_gain"].iloc[0] == pytest.approx(0.15)
+    text = opt.budget_text(df, train_examples=9600, batch_size=32)
+    assert text.startswith(f"*Budget.* Every training verdict holds for `{M2}` 3 epochs (900 steps)")
+    assert f"`{M2}` adam random_normal_001 (+15.0 pp)" in text and "he_normal" not in text
+    flat = opt.budget_text(df[df["init"] == "he_normal"], train_examples=9600, batch_size=32)
+    assert "every set-up's validation curve had levelled off" in flat
