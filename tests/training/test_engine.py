@@ -589,7 +589,7 @@ def test_momentum_zero_in_a_momentum_stack_is_plain_sgd() -> None:
 @pytest.mark.parametrize(
     "settings, error, message",
     [
-        (dict(optimizer="rmsprop"), "UnknownNameError", r"Unknown optimizer 'rmsprop'.*adam, sgd"),
+        (dict(optimizer="rmsprop"), "UnknownNameError", r"Unknown optimizer 'rmsprop'.*adam, adam_large_eps, sgd"),
         (dict(optimizer="sgd", learning_rate=float("inf")), "InvalidArgumentError", r"`learning_rate` must be None"),
         (dict(optimizer="sgd", learning_rate=[0.1, -0.1]), "InvalidArgumentError", r"`learning_rate` .*=-0.1"),
         (dict(optimizer="sgd", momentum=1.0), "InvalidArgumentError", r"`momentum` must be a number in \[0, 1\)"),

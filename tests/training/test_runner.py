@@ -338,7 +338,7 @@ def test_bad_values_are_refused_in_one_line_before_any_work(monkeypatch, change,
 
 def test_an_unknown_optimizer_is_refused_with_the_valid_ones_before_any_work(monkeypatch) -> None:
     monkeypatch.setattr(training.prepare, "prepare_data", lambda *a, **k: pytest.fail("data were loaded"))
-    with pytest.raises(UnknownNameError, match=r"Unknown optimizer 'rmsprop'.*adam, sgd") as err:
+    with pytest.raises(UnknownNameError, match=r"Unknown optimizer 'rmsprop'.*adam, adam_large_eps, sgd") as err:
         Study(inits=["he_normal"], optimizer="rmsprop", **SMALL).run(cache=False)
     assert "\n" not in str(err.value)
 
