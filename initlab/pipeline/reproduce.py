@@ -52,6 +52,7 @@ QUICK: dict[str, dict] = {
         "probe_width": 64,
         "rate_depths": [5],
         "learning_rates": [0.001, 0.0001],
+        "rate_limits": None,
     },
     "07": {
         "seeds": [0, 1],

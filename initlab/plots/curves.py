@@ -193,6 +193,13 @@ def ci_bars(
     return fig
 
 
+def _error_bars(d: pd.DataFrame) -> np.ndarray:
+    """(2, n) distances below and above each mean: to ``ci_low``/``ci_high`` when given, else ± ``half_width``."""
+    if {"ci_low", "ci_high"} <= set(d.columns):
+        return np.vstack([(d["mean"] - d["ci_low"]).fillna(0), (d["ci_high"] - d["mean"]).fillna(0)])
+    return np.vstack([d["half_width"].fillna(0)] * 2)
+
+
 def ci_points(
     table: pd.DataFrame,
     *,
@@ -204,7 +211,8 @@ def ci_points(
     ylabel: str = "test accuracy (%)",
     ylim: tuple[float, float] | None = (-2, 102),
 ) -> plt.Figure:
-    """Mean ± 95% CI (a table's ``mean`` and ``half_width``, shown as percent), one panel per ``col`` value.
+    """Mean and 95% CI (a table's ``mean`` with ``ci_low``/``ci_high`` where it has them, else ± ``half_width``,
+    shown as percent), one panel per ``col`` value.
 
     ``x`` is categorical (evenly spaced in ``x_order``); one series per ``hue`` value,
     nudged sideways so their intervals do not overlap, coloured by the fixed
@@ -224,7 +232,7 @@ def ci_points(
             ax.errorbar(
                 pos,
                 100 * d["mean"],
-                yerr=100 * d["half_width"].fillna(0),
+                yerr=100 * _error_bars(d),
                 fmt="o",
                 ms=4,
                 capsize=3,

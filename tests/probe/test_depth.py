@@ -300,6 +300,7 @@ def test_select_rates_on_validation_never_test() -> None:
     assert chosen.loc["b", "learning_rate"] == 1e-3  # a tie goes to the larger rate
     assert chosen.loc["c", "learning_rate"] == 1e-4  # (0.9 + 0) / 2 = 0.45 < 0.5: a diverged run counts 0
     assert set(chosen["rates"]) == {2} and chosen.loc["a", "mean"] == pytest.approx(0.5)
+    assert chosen.loc["a", "edge"] == "lowest" and chosen.loc["b", "edge"] == "highest"
     picked = deep.at_rates(high, chosen.reset_index())
     assert len(picked) == 6 and set(zip(picked["init"], picked["learning_rate"])) == {
         ("a", 1e-4),
@@ -409,6 +410,45 @@ def test_claim_tests_pair_by_depth_and_input_scaling() -> None:
         "depth 5, standardized inputs: selu + zeros > selu + lecun_normal",
     ]
     assert list(tests["verdict"]) == ["reversed", "equivalent"] and bool(tests["exact"].iloc[1])
+    assert set(tests["a_edge"]) == {""}  # runs without a grid's edges: nothing to flag
+
+
+def test_a_test_at_a_grid_edge_is_flagged() -> None:
+    grid = pd.concat(
+        [
+            _runs({(5, "selu", "zeros"): [0.1135] * 3, (5, "selu", "lecun_normal"): [0.80, 0.82, 0.84]}, lr=1e-3),
+            _runs({(5, "selu", "lecun_normal"): [0.90, 0.92, 0.94]}, lr=1e-4),
+            _runs({(5, "selu", "lecun_normal"): [0.85, 0.86, 0.87]}, lr=3e-5),
+        ],
+        ignore_index=True,
+    )
+    chosen = deep.select_rates(deep.trainability(grid))
+    assert dict(zip(chosen["init"], chosen["edge"])) == {"zeros": "only rate", "lecun_normal": ""}
+    tests = deep.claim_tests(deep.run_table(deep.at_rates(grid, chosen)))
+    assert list(tests["a_edge"]) == ["only rate"] and list(tests["b_edge"]) == [""]
+    table = deep.claims_table(tests, tests["family"].iloc[0])
+    assert table["rate at a grid edge"].tolist() == ["a: only rate"]
+    text = deep.family_text(tests, tests["family"].iloc[0], 3)
+    assert "At an edge of the rates tried (1 of 1 tests; " in text and "(a: only rate)." in text
+
+
+def test_budget_text_states_epochs_images_and_rates() -> None:
+    text = deep.budget_text(
+        epochs=5, train_examples=8000, batch_size=32, optimizer="adam", rates=[1e-3, 1e-4], limits=[1e-5, 0.1]
+    )
+    assert text.startswith("*Budget.* Every training verdict holds for 5 epochs over 8,000 training images")
+    assert "(batch 32, adam)" in text and "grid 1e-03, 1e-04, extended" in text and "within 1e-05 to 1e-01" in text
+    assert "extended" not in deep.budget_text(
+        epochs=1, train_examples=320, batch_size=32, optimizer="adam", rates=[1e-3], limits=None
+    )
+
+
+def test_an_interval_near_100_percent_stays_inside_it() -> None:
+    t = deep.trainability(_runs({(5, "relu", "he_normal"): [0.999, 0.96, 0.999]}))
+    r = t.iloc[0]
+    assert r["mean"] + r["half_width"] > 1 and 0 < r["ci_low"] < r["mean"] < r["ci_high"] < 1
+    cell = deep.accuracy_cell(r)
+    assert cell.startswith("98.60 [") and cell.endswith("]") and "±" not in cell
 
 
 def test_snn_answer_every_branch() -> None:
@@ -595,6 +635,45 @@ def test_family_and_closing_texts_state_the_method() -> None:
     )
     assert "Supported: depth 5: relu + orthogonal > relu + glorot_normal (borderline)." in closing
     assert "Supported: depth 5: relu + he_normal > relu + lecun_normal (exact)." in closing
+
+
+def test_next_rate_walks_the_half_decades() -> None:
+    assert [deep.next_rate(r, up=True) for r in (1e-3, 3e-3, 1e-2, 3e-4)] == [3e-3, 1e-2, 3e-2, 1e-3]
+    assert [deep.next_rate(r, up=False) for r in (1e-4, 3e-5, 1e-3, 3e-4)] == [3e-5, 1e-5, 3e-4, 1e-4]
+    assert deep.next_rate(2e-3, up=True) == pytest.approx(2e-3 * 10**0.5, rel=1e-3)  # off the series
+
+
+def test_a_grid_edge_is_extended_until_interior_or_a_limit(cache_root) -> None:
+    kw = dict(epochs=1, train_limit=128, test_limit=64, cache_root=str(cache_root), seeds=[0], width=8)
+    grid = deep.rate_grid_study(
+        "mnist",
+        [2],
+        ["relu"],
+        inits=["he_normal", "zeros"],
+        learning_rates=[1e-3, 1e-4],
+        rate_depths=[2],
+        rate_limits=(1e-5, 1e-2),
+        **kw,
+    )
+    table = deep.trainability(grid)
+    chosen = deep.select_rates(table).set_index("init")
+    for init, row in chosen.iterrows():
+        g = table[table["init"] == init].sort_values("learning_rate")
+        rates, score = g["learning_rate"].to_numpy(), g["val_score"].to_numpy()
+        assert rates[0] >= 1e-5 and rates[-1] <= 1e-2 and len(rates) >= 2
+        # an edge that remains is flat against its neighbour, or has no room left within the limits
+        if row["edge"] == "highest":
+            assert score[-1] - score[-2] < deep.RATE_GAIN or deep.next_rate(rates[-1], up=True) > 1e-2
+        elif row["edge"] == "lowest":
+            assert score[0] - score[1] < deep.RATE_GAIN or deep.next_rate(rates[0], up=False) < 1e-5
+    # zeros learns nothing at either rate: a flat score points nowhere, so its grid stays as given
+    assert sorted(grid.loc[grid["init"] == "zeros", "learning_rate"].unique()) == [1e-4, 1e-3]
+    assert chosen.loc["zeros", "edge"] == "highest"  # a tie goes to the larger rate, flagged
+    assert len(grid.loc[grid["init"] == "he_normal", "learning_rate"].unique()) > 2  # he_normal's rose: extended
+    plain = deep.rate_grid_study(
+        "mnist", [2], ["relu"], inits=["zeros"], learning_rates=[1e-3, 1e-4], rate_depths=[2], **kw
+    )
+    assert sorted(plain["learning_rate"].unique()) == [1e-4, 1e-3]  # no limits: the grid as given
 
 
 def test_depth_study_labels_rates_and_renamed_inits(cache_root) -> None:

@@ -44,6 +44,8 @@ from initlab.findings.deep.grid import (
     MARGIN_CLAIM,
     MATCHED_INIT,
     PREPROCESS_WORDS,
+    RATE_GAIN,
+    RATE_LIMITS,
     SETUP_KEYS,
     SNN_ANSWERS,
     SNN_INITS,
@@ -56,6 +58,7 @@ from initlab.findings.deep.grid import (
     depth_studies,
     depth_study,
     grade,
+    next_rate,
     rate_grid_study,
     run_table,
     select_rates,
@@ -64,6 +67,7 @@ from initlab.findings.deep.grid import (
 )
 from initlab.findings.deep.text import (
     accuracy_cell,
+    budget_text,
     claims_table,
     diagnosis_text,
     families_text,
@@ -80,6 +84,10 @@ from initlab.findings.deep.text import (
 )
 
 __all__ = [
+    "RATE_GAIN",
+    "budget_text",
+    "RATE_LIMITS",
+    "next_rate",
     "MARGIN_CLAIM",
     "MATCHED_INIT",
     "SNN_INITS",

@@ -87,8 +87,9 @@ def claim_tests(
     (``dropped``).
 
     Returns:
-        One row per test: :data:`TEST_COLUMNS`, :func:`initlab.stats.paired_test`'s and
-        :func:`initlab.stats.test_family`'s columns. ``claim`` names the test
+        One row per test: :data:`TEST_COLUMNS`, ``a_edge`` and ``b_edge`` (the side's rate at an edge of
+        its grid, :func:`select_rates`' ``edge``, when ``runs`` carries it), :func:`initlab.stats.paired_test`'s
+        and :func:`initlab.stats.test_family`'s columns. ``claim`` names the test
         (``"depth 50: relu + orthogonal > relu + glorot_normal"``).
     """
     delta = resolve_margin(delta, MARGIN_CLAIM)
@@ -110,6 +111,18 @@ def claim_tests(
             }
             if not (len(side["a"]) and len(side["b"])):
                 continue
+            edges = {
+                s: ",".join(
+                    dict.fromkeys(
+                        at.loc[
+                            (at["activation"] == pair[f"{s}_activation"]) & (at["init"] == pair[f"{s}_init"]), "edge"
+                        ]
+                    )
+                )
+                if "edge" in at.columns
+                else ""
+                for s in "ab"
+            }
             both = side["a"].index.intersection(side["b"].index)
             diff = (side["a"].loc[both] - side["b"].loc[both]).to_numpy(dtype=float)
             a, b = (setup_name(pair[f"{s}_activation"], pair[f"{s}_init"]) for s in "ab")
@@ -124,6 +137,8 @@ def claim_tests(
                     "value": pair["value"],
                     "a_mean": float(side["a"].mean()),
                     "b_mean": float(side["b"].mean()),
+                    "a_edge": edges["a"],
+                    "b_edge": edges["b"],
                     **paired_test(diff, delta),
                 }
             )

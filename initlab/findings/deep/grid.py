@@ -12,7 +12,7 @@ import pandas as pd
 from initlab.convergence import convergence_table, run_keys
 from initlab.errors import InvalidArgumentError
 from initlab.probe.depth import ORTHOGONAL_RELU
-from initlab.stats import final_epochs, mean_ci
+from initlab.stats import bounded_mean_ci, final_epochs, mean_ci
 from initlab.training.optimizers import resolved_learning_rate
 from initlab.training.study import Study, run_each, run_options
 
@@ -71,6 +71,17 @@ GRADES = ("trains", "partial", "fails", "collapses", "diverged")
 
 
 SETUP_KEYS = ("depth", "activation", "init", "preprocess")  # one set-up, across seeds (and learning rates)
+
+
+# How far a learning-rate grid is extended where a set-up's best rate is an edge (:func:`rate_grid_study`).
+# Down: Adam moves a weight by at most about the rate per step, so 5 epochs of 250 steps at 1e-5 move it by
+# 0.0125 at most, a fifteenth of a He kernel's std at width 64 (0.18): below it the budget cannot train.
+# Up: divergence ends the extension long before 0.1 (100 times Keras' default) in a deep plain net.
+RATE_LIMITS = (1e-5, 0.1)
+# An edge is extended only where its validation score beats the next rate inwards by this much: a flat
+# score (a set-up that learns nothing at either rate) points nowhere. Half a percentage point is ten
+# images of a 2,000-image validation set, the size of the spread between seeds of a set-up that trains.
+RATE_GAIN = 0.005
 
 
 def architecture(depth: int, width: int, activation: str) -> str:
@@ -186,6 +197,43 @@ def depth_study(
     return out
 
 
+def next_rate(rate: float, *, up: bool) -> float:
+    """The neighbour of ``rate`` half a decade up or down on the 1-3-10 series (0.001 -> 0.003 -> 0.01;
+    0.0001 -> 3e-05 -> 1e-05); a rate off the series moves by sqrt(10)."""
+    exponent = np.floor(np.log10(rate))
+    mantissa = rate / 10**exponent
+    series = [1.0, 3.0, 10.0] if up else [0.3, 1.0, 3.0]
+    for i, m in enumerate(series[:-1]):
+        if np.isclose(mantissa, m if up else series[i + 1], rtol=1e-6):
+            return float(f"{(series[i + 1] if up else m) * 10**exponent:.3g}")
+    return float(f"{rate * (10**0.5 if up else 10**-0.5):.3g}")
+
+
+def _edges(df: pd.DataFrame, limits: tuple[float, float]) -> dict[tuple, list[str]]:
+    """The set-ups of a trained grid whose best rate (:func:`select_rates`) is an edge of the rates they
+    tried, scoring at least :data:`RATE_GAIN` above the next rate inwards, with room within ``limits``:
+    ``{(depth, activation, next rate): [init, ...]}``."""
+    table = trainability(df)
+    chosen = select_rates(table)
+    keys = setup_keys(table, rate=False)
+    scores = table.groupby(keys, sort=False)[["learning_rate", "val_score"]]
+    out: dict[tuple, list[str]] = {}
+    for _, r in chosen.iterrows():
+        g = scores.get_group(tuple(r[k] for k in keys)).sort_values("learning_rate")
+        rates, score = g["learning_rate"].to_numpy(float), g["val_score"].to_numpy(float)
+        if len(rates) < 2:
+            continue  # a set-up left out of the grid (``rate_inits``)
+        rate, new = r["learning_rate"], None
+        rising_up, rising_down = score[-1] - score[-2] >= RATE_GAIN, score[0] - score[1] >= RATE_GAIN
+        if np.isclose(rate, rates[-1]) and rising_up and next_rate(rate, up=True) <= limits[1] * (1 + 1e-9):
+            new = next_rate(rate, up=True)
+        elif np.isclose(rate, rates[0]) and rising_down and next_rate(rate, up=False) >= limits[0] * (1 - 1e-9):
+            new = next_rate(rate, up=False)
+        if new is not None:
+            out.setdefault((int(r["depth"]), r["activation"], new), []).append(r["init"])
+    return out
+
+
 def rate_grid_study(
     dataset: str,
     depths: Sequence[int],
@@ -198,6 +246,7 @@ def rate_grid_study(
     rate_depths: Sequence[int],
     rate_inits: Sequence[str] | None = None,
     names: Mapping[str, str] | None = None,
+    rate_limits: tuple[float, float] | None = None,
     **options: Any,
 ) -> pd.DataFrame:
     """:func:`depth_study` at ``learning_rates[0]`` everywhere, and at the other rates only where they matter.
@@ -207,6 +256,11 @@ def rate_grid_study(
         rate_depths: the depths that also train at the other rates.
         rate_inits: the inits that do (default all; those left out train at the first rate only).
         names: as for :func:`depth_study`.
+        rate_limits: ``(lowest, highest)``: where a set-up's best rate on validation is the lowest or
+            highest it tried and beats the next rate inwards by :data:`RATE_GAIN`, it trains at the next
+            rate beyond (:func:`next_rate`), again until its best rate is interior, its score flat, or the
+            next rate would leave these limits (:func:`select_rates` marks an edge that remains). A rate
+            that diverges scores 0, so divergence ends an extension upwards. ``None``: the grid as given.
         **options: as for :func:`depth_study` (``init_params``, ``preprocess``, ``epochs``, ...).
     """
     if not len(learning_rates):
@@ -232,6 +286,27 @@ def rate_grid_study(
     out = _labelled(studies, run)
     if names:
         out["init"] = out["init"].replace(dict(names))
+    names_back = {v: k for k, v in (names or {}).items()}
+    while rate_limits is not None:
+        edges = _edges(out, rate_limits)
+        if not edges:
+            break
+        extra = [
+            Study(
+                dataset,
+                "deep_mlp",
+                tuple(names_back.get(i, i) for i in edge_inits),
+                seeds=tuple(seeds),
+                learning_rate=rate,
+                model_params={"depth": depth, "width": int(width), "activation": activation},
+                **setup,
+            )
+            for (depth, activation, rate), edge_inits in edges.items()
+        ]
+        more = _labelled(extra, run)
+        if names:
+            more["init"] = more["init"].replace(dict(names))
+        out = pd.concat([out, more], ignore_index=True)
     return out
 
 
@@ -279,7 +354,9 @@ def trainability(
     Returns:
         One row per set-up, in the order they first appear in ``df``: the set-up's
         columns, ``runs``, ``n`` (runs that finished), ``mean, half_width, ci_low,
-        ci_high`` (test accuracy over those), ``diverged`` (runs whose loss overflowed),
+        ci_high`` (test accuracy over those; where mean ± half-width leaves 0-1, ``ci_low`` and
+        ``ci_high`` are the logit interval, :func:`initlab.stats.bounded_mean_ci`), ``diverged`` (runs
+        whose loss overflowed),
         ``failed`` (diverged or below ``fails``), ``trained_mean`` (mean test accuracy
         of the runs that did not fail), ``val_final``, ``peak`` and ``collapse`` (means
         over the finished runs of the last and best validation accuracy and of their
@@ -297,6 +374,8 @@ def trainability(
         ok = g[g["status"] != "diverged"]
         acc = ok["test_accuracy"].to_numpy(dtype=float)
         ci = mean_ci(acc)
+        if ci["n"] >= 2 and (ci["ci_low"] < 0 or ci["ci_high"] > 1):  # an interval inside 0-100%
+            ci = {**ci, **{k: v for k, v in bounded_mean_ci(acc).items() if k in ("ci_low", "ci_high")}}
         diverged = int(len(g) - len(ok))
         learned = acc[acc >= fails]
         collapse = float(ok["collapse"].mean()) if len(ok) else nan
@@ -331,17 +410,29 @@ def select_rates(table: pd.DataFrame) -> pd.DataFrame:
 
     Returns:
         ``table``'s row of each set-up at its chosen rate, in the order set-ups first
-        appear, with ``rates`` (how many rates were tried).
+        appear, with ``rates`` (how many rates were tried) and ``edge``: ``"highest"`` or
+        ``"lowest"`` when the chosen rate is the highest or lowest tried (the best may lie
+        beyond), ``"only rate"`` for a set-up tried at one rate, else ``""``.
     """
     keys = setup_keys(table, rate=False)
     rows = []
     for _, g in table.groupby(keys, sort=False):
         best = g.sort_values(["val_score", "learning_rate"], ascending=False, kind="stable").iloc[0]
-        rows.append({**best.to_dict(), "rates": len(g)})
+        rate, rates = best["learning_rate"], g["learning_rate"]
+        edge = (
+            "only rate"
+            if len(g) == 1
+            else "highest"
+            if rate == rates.max()
+            else "lowest"
+            if rate == rates.min()
+            else ""
+        )
+        rows.append({**best.to_dict(), "rates": len(g), "edge": edge})
     return pd.DataFrame(rows).reset_index(drop=True)
 
 
 def at_rates(df: pd.DataFrame, rates: pd.DataFrame) -> pd.DataFrame:
     """The rows of ``df`` trained at each set-up's chosen rate (:func:`select_rates`)."""
     keys = [*setup_keys(df, rate=False), "learning_rate"]
-    return df.merge(rates[keys], on=keys, how="inner")
+    return df.merge(rates[[*keys, *(["edge"] if "edge" in rates.columns else [])]], on=keys, how="inner")

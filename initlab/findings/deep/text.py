@@ -49,7 +49,10 @@ def accuracy_cell(row: Mapping, short: bool = False) -> str:
     if diverged == runs:
         return f"all {runs} diverged"
     if failed == 0 or (failed == runs and diverged == 0):
-        return fmt_ci(row["mean"], row["half_width"])
+        mean, half = row["mean"], row["half_width"]
+        if np.isfinite(half) and (mean - half < 0 or mean + half > 1):  # the bounded interval instead
+            return f"{100 * mean:.2f} [{100 * row['ci_low']:.2f}, {100 * row['ci_high']:.2f}]"
+        return fmt_ci(mean, half)
     low, high = wilson_interval(failed, runs)
     if short:
         rest = f", rest {100 * row['trained_mean']:.1f}" if failed < runs else ""
@@ -126,6 +129,13 @@ def _mark(r: Mapping) -> str:
     return f"{word}, borderline" if r["borderline"] else word
 
 
+def _edge_words(r: Mapping) -> str:
+    """``"a: highest; b: lowest"``: the sides whose chosen rate is an edge of their grid (the best may lie
+    beyond it), empty when neither is."""
+    sides = [(s, r.get(f"{s}_edge", "")) for s in "ab"]
+    return "; ".join(f"{s}: {e}" for s, e in sides if isinstance(e, str) and e)
+
+
 def claims_table(tests: pd.DataFrame, family: str) -> pd.DataFrame:
     """One family's tests laid out to quote: both means (%), the paired difference (pp) with its 95% CI,
     the Holm-adjusted p-value (``exact``: zero spread, decided by its size), the verdict and, for an
@@ -146,6 +156,7 @@ def claims_table(tests: pd.DataFrame, family: str) -> pd.DataFrame:
                 "seeds": int(r["n"]),
                 "Holm p": "exact" if r["exact"] else (f"{r['p_adj']:.3g}" if np.isfinite(r["p_adj"]) else "n/a"),
                 "verdict": _mark(r),
+                "rate at a grid edge": _edge_words(r) or "-",
                 "seeds to resolve": fmt_seeds(need, r.get("seeds_low", np.nan), r.get("seeds_high", np.nan)).replace(
                     "—", "-"
                 )
@@ -314,6 +325,13 @@ def family_text(tests: pd.DataFrame, family: str, seeds: int, *, delta: float | 
         "",
         f"Of {len(t)} tests: {verdict_counts(t)}.",
     ]
+    edged = [(r["claim"], _edge_words(r)) for _, r in t.iterrows() if _edge_words(r)]
+    if edged:
+        lines += [
+            "",
+            f"At an edge of the rates tried ({len(edged)} of {len(t)} tests; the verdict holds for the rates "
+            "tried, a better rate may lie beyond): " + "; ".join(f"{c} ({w})" for c, w in edged) + ".",
+        ]
     if unit != "pp":
         lines.insert(-1, f"(Differences in {unit}.)")
     return Prose("\n".join(lines))
@@ -400,6 +418,30 @@ def _snn_lines(answers: pd.DataFrame) -> list[str]:
     ]
 
 
+def budget_text(
+    *,
+    epochs: int,
+    train_examples: int,
+    batch_size: int,
+    optimizer: str,
+    rates: Sequence[float],
+    limits: Sequence[float] | None = None,
+) -> str:
+    """The training budget every verdict of the notebook is judged at, as one sentence."""
+    grid = ", ".join(rate_text(r) for r in rates)
+    extended = (
+        f", extended half a decade at a time where a set-up's best rate was an edge whose score still rose, "
+        f"within {rate_text(limits[0])} to {rate_text(limits[1])} (an edge that remains is flagged)"
+        if limits
+        else ""
+    )
+    return (
+        f"*Budget.* Every training verdict holds for {epochs} epochs over {train_examples:,} training images "
+        f"(batch {batch_size}, {optimizer}), at each set-up's learning rate chosen on validation from the grid "
+        f"{grid}{extended}. A longer budget may change a grade; the curves above show which runs still rose."
+    )
+
+
 def _method_lines(tests: pd.DataFrame, seeds: int, delta: float) -> list[str]:
     """The closing paragraph on the method behind every verdict: tests, correction, rates and grades."""
     seeds_word = f"{seeds} seeds"
@@ -431,10 +473,11 @@ def findings_text(
     default: float,
     rates: Sequence[float],
     delta: float | None = None,
+    budget: str = "",
 ) -> Prose:
     """The notebook's closing text: propagation, trainability (default and chosen rates), the starts at the
     deepest depth, each claim's verdicts, and the method behind every verdict (``delta``: the tests' margin,
-    default the claims ledger's)."""
+    default the claims ledger's; ``budget``: :func:`budget_text`, closing the method)."""
     delta = resolve_margin(delta, MARGIN_CLAIM)
     deepest = int(chosen["depth"].max())
     lines = [
@@ -456,5 +499,6 @@ def findings_text(
         *_family_lines(tests, verdicts),
         *_snn_lines(answers),
         *_method_lines(tests, seeds, delta),
+        *(["", budget] if budget else []),
     ]
     return Prose("\n".join(lines))
