@@ -248,10 +248,13 @@ def trainability_text(base: pd.DataFrame, chosen: pd.DataFrame, default: float, 
                 )
         fixed = [setup_name(r["activation"], r["init"]) for _, r in t[t["rates"] == 1].iterrows()]
         only = f" Trained at {rate_text(default)} only: {', '.join(fixed)}." if fixed else ""
+        n_extended = int((t["rates"] > len(rates)).sum())
+        extended = f", extended at its edges for {n_extended} set-up(s)" if n_extended else ""
         lines += [
             "",
-            f"At depth {d}, each set-up at the learning rate of {rates_words} with the best mean final "
-            f"validation accuracy (never the test set): {_grade_counts(t)}.{only}",
+            f"At depth {d}, each set-up at the learning rate, of those it tried (the grid {rates_words}"
+            f"{extended}), with the best mean final validation accuracy (never the test set): "
+            f"{_grade_counts(t)}.{only}",
             "",
         ]
         lines += [f"- {c}." for c in changed] or ["- No grade changes."]
