@@ -65,7 +65,8 @@ def test_a_study_from_a_notebooks_parameters_is_the_study_it_ran() -> None:
     p = read_parameters(patel)
     studies = [Study.from_parameters({**p, "dataset": d}) for d in p["datasets"]]
     assert [s.dataset for s in studies] == ["mnist", "fashion_mnist", "cifar10"]
-    assert studies[0].validation_split == 0.0 and studies[0].seeds == (0, 1, 2, 3, 4) and studies[0].model == "cnn_small"
+    assert studies[0].validation_split == 0.0 and studies[0].seeds == tuple(range(5))
+    assert studies[0].model == "cnn_small"
     with pytest.raises(InvalidArgumentError, match="must name dataset"):
         Study.from_parameters({k: v for k, v in p.items() if k != "datasets"})
 
