@@ -292,16 +292,18 @@ def rate_grid_study(
         if not edges:
             break
         extra = [
-            Study(
+            study
+            for (depth, activation, rate), edge_inits in edges.items()
+            for study in depth_studies(
                 dataset,
-                "deep_mlp",
-                tuple(names_back.get(i, i) for i in edge_inits),
-                seeds=tuple(seeds),
-                learning_rate=rate,
-                model_params={"depth": depth, "width": int(width), "activation": activation},
+                [depth],
+                [activation],
+                inits=[names_back.get(i, i) for i in edge_inits],
+                seeds=seeds,
+                width=width,
+                learning_rates=[rate],
                 **setup,
             )
-            for (depth, activation, rate), edge_inits in edges.items()
         ]
         more = _labelled(extra, run)
         if names:
