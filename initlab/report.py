@@ -207,7 +207,8 @@ def summary_table(
     (:func:`initlab.stats.failure_threshold`). When some run failed, or ``fail_below`` is
     given, a ``failed`` column gives their number and rate with a Wilson interval (and
     the threshold, where it is not ``fail_below``), and every value is averaged over the
-    runs that trained only. Accuracy intervals stay inside 0–100% (:func:`fmt_mean_ci`).
+    runs that trained only, its cell saying ``(n = 4)`` where those are fewer than the seeds.
+    Accuracy intervals stay inside 0–100% (:func:`fmt_mean_ci`).
     """
     runs = final_epochs(df)
     thresholds = {}
@@ -243,6 +244,16 @@ def summary_table(
         seeds=("seed", "nunique"), diverged=("status", lambda x: int((x == "diverged").sum()))
     ).reset_index()
     table = seeds.merge(out, on=list(by), how="left")
+    if failing:  # a mean over fewer runs than the group has says over how many
+        counts = kept.groupby(list(by), sort=False)["seed"].nunique().rename("averaged").reset_index()
+        table = table.merge(counts, on=list(by), how="left")
+        fewer = table["averaged"].fillna(0).lt(table["seeds"]) & table["averaged"].fillna(0).gt(0)
+        for value in values:
+            table[value] = [
+                f"{cell} (n = {int(n)})" if short and isinstance(cell, str) else cell
+                for cell, n, short in zip(table[value], table["averaged"].fillna(0), fewer)
+            ]
+        table = table.drop(columns="averaged")
     for value in values:
         table[value] = table[value].fillna("no run trained")
     if failing:
@@ -257,23 +268,64 @@ def summary_table(
     return table.set_index(list(by))[[*values, "seeds", "diverged", *(["failed"] if failing else [])]]
 
 
+def family_p_values(table: pd.DataFrame) -> tuple[int, int]:
+    """``(p-values, claims)`` a :func:`initlab.stats.test_family` table corrects together: the difference and
+    equivalence p-values that exist (a sign test has no equivalence test; exact rows and rows without paired
+    seeds have none), and the claims with at least one."""
+    exact = table["exact"].astype(bool).to_numpy() if "exact" in table.columns else np.zeros(len(table), bool)
+    p = np.isfinite(table["p"].to_numpy(float)) & ~exact if "p" in table.columns else np.zeros(len(table), bool)
+    q = (
+        np.isfinite(table["p_equiv"].to_numpy(float)) & ~exact
+        if "p_equiv" in table.columns
+        else np.zeros(len(table), bool)
+    )
+    return int(p.sum() + q.sum()), int((p | q).sum())
+
+
 def protocol_text(
-    family: str, n_tests: int, seeds: int | str, *, delta: float, scale: float = 100.0, unit: str = "pp"
+    family: str,
+    n_tests: int,
+    seeds: int | str,
+    *,
+    delta: float,
+    scale: float = 100.0,
+    unit: str = "pp",
+    table: pd.DataFrame | None = None,
 ) -> str:
-    """The sentence that names a family of tests, its correction, its verdict words and its seeds."""
+    """The sentence that names a family of tests, its correction, its verdict words and its seeds; given the
+    family's ``table``, the p-values it counts are those the table holds (:func:`family_p_values`)."""
     d = delta * scale
+    p_values, tested = family_p_values(table) if table is not None else (2 * n_tests, n_tests)
     return (
         f"*Method.* The family is {family}: {n_tests} test(s), each a paired t-test over {seeds} seeds "
         f"(two-sided, for a difference) and two one-sided tests (for equivalence within "
-        f"±{d:g} {unit}), all {2 * n_tests} p-values Holm-corrected together at α = {ALPHA:g} (a claim's two "
-        f"null hypotheses cannot both hold, so no step multiplies by more than {n_tests}). A claim is "
+        f"±{d:g} {unit}), all {p_values} p-values Holm-corrected together at α = {ALPHA:g} (a claim's two "
+        f"null hypotheses cannot both hold, so no step multiplies by more than {max(tested, 1)}). A claim is "
         f"*negligible* when the corrected equivalence test rejects, whatever the sign, and its line says "
         f"whether that also holds within ±{d / 2:g} and ±{2 * d:g} {unit}; *supported* or *reversed* when "
-        f"the corrected difference test rejects and the 95% CI does not lie inside ±{d:g} {unit}; otherwise "
-        f"*inconclusive*, with the seeds that would give 80% power against the gap claimed (that test alone) "
-        f"and their 95% interval from the spread's chi-square interval, shown only when that interval is "
-        f"bounded and its ends lie within a factor of {SEEDS_RANGE:g}. *Borderline* marks a corrected p-value "
-        f"within a factor of {BORDERLINE:g} of α: another machine's rounding could move it across."
+        f"the corrected difference test rejects and the 95% CI does not lie inside ±{d:g} {unit} (a line says "
+        f"when the CI still reaches inside ±{d:g} {unit}); otherwise *inconclusive*, with the seeds that would "
+        f"give 80% power against the gap claimed (that test alone) and their 95% interval from the spread's "
+        f"chi-square interval, shown only when that interval is bounded and its ends lie within a factor of "
+        f"{SEEDS_RANGE:g}. *Borderline* marks a corrected p-value within a factor of {BORDERLINE:g} of α: another "
+        f"machine's rounding could move it across."
+    )
+
+
+def _sign_line(r: pd.Series, delta: float, label: str) -> str:
+    """A sign-test claim (:func:`initlab.stats.paired_or_sign`) as a Markdown bullet: seeds ahead and behind."""
+    both = int(r.get("both_failed", 0) or 0)
+    ties = f", {int(r['ties'])} tied" + (f" ({both} with both runs failed)" if both else "") if r["ties"] else ""
+    p = f", Holm p = {r['p_adj']:.3f}" if np.isfinite(r["p_adj"]) else ""
+    none = (
+        " — both failed in every seed: failure is compared as a rate (the failure table), not ranked"
+        if both and both == r["ties"] and not r["n"]
+        else ""
+    )
+    a, b = (r["a"], r["b"]) if "a" in r and "b" in r else ("a", "b")
+    return (
+        f"- {r[label]}: {a} ahead in {int(r['wins'])} seed(s), behind in {int(r['losses'])}{ties} (sign test: a "
+        f"failed run counts last){p}{none} → **{verdict_label(r, delta)}**"
     )
 
 
@@ -281,9 +333,21 @@ def family_lines(
     table: pd.DataFrame, delta: float, scale: float = 100.0, *, unit: str = "pp", label: str = "claim"
 ) -> list[str]:
     """One Markdown bullet per tested claim: difference, CI, the deciding corrected p-value (the equivalence
-    test's for a negligible claim) and verdict."""
+    test's for a negligible claim) and verdict; a sign test (a row with ``test == "sign"``) as the seeds each
+    side was ahead in, a test of failure rates (``test == "failures"``) as the two sides' failure counts."""
     lines = []
     for _, r in table.iterrows():
+        if r.get("test") == "sign":
+            lines.append(_sign_line(r, delta, label))
+            continue
+        if r.get("test") == "failures":
+            p = f", Holm p {fmt_p(r['p_adj'])}" if np.isfinite(r["p_adj"]) else ""
+            lines.append(
+                f"- {r[label]}: failed in {int(r['a_failed'])} vs {int(r['b_failed'])} of {int(r['n'])} runs "
+                f"(Fisher's exact test on the failure rates: a failure is a rate, not averaged){p} → "
+                f"**{verdict_label(r, delta)}**"
+            )
+            continue
         if r["n"] < 2:
             stats_part = (
                 f"{scale * r['mean']:+.2f} {unit} from one seed" if np.isfinite(r["mean"]) else "no paired seeds"
@@ -355,7 +419,7 @@ def ranking_text(
     lines += [
         f"Of {len(v)} adjacent steps: {verdict_counts(v)}; the ranking as a whole {whole}.",
         "",
-        protocol_text(f"the {len(v)} adjacent steps of this ranking", len(v), n, delta=delta),
+        protocol_text(f"the {len(v)} adjacent steps of this ranking", len(v), n, delta=delta, table=v),
     ]
     return Prose("\n".join(lines))
 

@@ -31,6 +31,7 @@ around it.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -470,6 +471,90 @@ def paired_test(
     }
 
 
+RUN_FAIL_BELOW = 0.2  # a run whose test accuracy stays below 20% did not train: ten classes put chance near 10%
+
+
+def sign_test(a: Sequence[float], b: Sequence[float], *, fail_below: float | None = None) -> dict[str, float]:
+    """Exact two-sided sign test of "a > b" per seed, a failed run ranking below any that trained.
+
+    A run failed when it diverged (non-finite) or, with ``fail_below``, ended below it. Seeds where both failed
+    (whatever their numbers: failure is a rate, not a level) or both are equal are ties and left out.
+
+    Returns:
+        ``{"n", "wins", "losses", "ties", "both_failed", "mean", "p"}`` with ``mean = (wins - losses) / n``
+        (in [-1, 1]) and ``p`` NaN when no seed is untied.
+    """
+    x, y = np.asarray(a, float), np.asarray(b, float)
+    floor = -np.inf if fail_below is None else fail_below
+    ok_x, ok_y = np.isfinite(x) & (x >= floor), np.isfinite(y) & (y >= floor)
+    x, y = np.where(ok_x, x, -np.inf), np.where(ok_y, y, -np.inf)
+    wins, losses = int((x > y).sum()), int((x < y).sum())
+    n = wins + losses
+    p = float(_st.binomtest(wins, n, 0.5).pvalue) if n else np.nan
+    return {
+        "n": n,
+        "wins": wins,
+        "losses": losses,
+        "ties": int(x.size - n),
+        "both_failed": int((~ok_x & ~ok_y).sum()),
+        "mean": (wins - losses) / n if n else np.nan,
+        "p": p,
+    }
+
+
+def failure_test(failed_a: Sequence[bool], failed_b: Sequence[bool]) -> dict[str, Any]:
+    """Fisher's exact test (two-sided) that "a" fails less often than "b": runs that fail are a rate.
+
+    Returns:
+        ``{"n", "a_failed", "b_failed", "mean", "p"}``: ``n`` runs a side, ``mean`` = b's failure rate minus
+        a's (positive when a trains more often).
+    """
+    fa, fb = np.asarray(failed_a, bool), np.asarray(failed_b, bool)
+    ka, kb, n = int(fa.sum()), int(fb.sum()), int(fa.size)
+    p = float(_st.fisher_exact([[ka, n - ka], [kb, int(fb.size) - kb]]).pvalue) if n else np.nan
+    return {"n": n, "a_failed": ka, "b_failed": kb, "mean": (kb / fb.size - ka / n) if n else np.nan, "p": p}
+
+
+def paired_or_failures(
+    a: pd.Series,
+    b: pd.Series,
+    delta: float,
+    *,
+    failed_a: pd.Series | None = None,
+    failed_b: pd.Series | None = None,
+    gap: float | None = None,
+) -> dict[str, Any]:
+    """The test of "a > b" over the seeds both sides ran (``a``, ``b``: values indexed by seed).
+
+    Where every one of those runs trained, a paired t-test with the equivalence tests (:func:`paired_test`,
+    ``test = "t"``). Where a run failed (``failed_a``/``failed_b``, True by seed; a non-finite value fails too),
+    averaging would fold a failure into a level, so the claim is decided on the failure rates instead
+    (:func:`failure_test`, ``test = "failures"``): no equivalence test and no interval; ``mean`` is the
+    difference of the two rates.
+    """
+    seeds = a.index.intersection(b.index)
+    x, y = a.loc[seeds].to_numpy(float), b.loc[seeds].to_numpy(float)
+    fa = ~np.isfinite(x) | (failed_a.reindex(seeds).fillna(False).to_numpy(bool) if failed_a is not None else False)
+    fb = ~np.isfinite(y) | (failed_b.reindex(seeds).fillna(False).to_numpy(bool) if failed_b is not None else False)
+    if not (np.any(fa) or np.any(fb)):
+        return {"test": "t", **paired_test(x - y, delta, gap)}
+    return {
+        "test": "failures",
+        **failure_test(fa, fb),
+        "dropped": 0,
+        "std": np.nan,
+        "ci_low": np.nan,
+        "ci_high": np.nan,
+        "p_equiv": np.nan,
+        "p_equiv_half": np.nan,
+        "p_equiv_double": np.nan,
+        "exact": False,
+        "seeds_needed": np.nan,
+        "seeds_low": np.nan,
+        "seeds_high": np.nan,
+    }
+
+
 def decide(mean: float, p_adj: float, p_equiv_adj: float, *, alpha: float = ALPHA, ci_inside: bool = False) -> str:
     """One of :data:`VERDICTS` from a claim's mean difference and Holm-adjusted p-values.
 
@@ -566,8 +651,8 @@ def _seeds_note(row: pd.Series | dict, scale: float, unit: str) -> str:
 def verdict_label(row: pd.Series | dict, delta: float, scale: float = 100.0, *, unit: str = "pp") -> str:
     """A verdict in words, generated from the row's numbers (:func:`test_family`'s columns):
 
-    * ``"supported"``, ``"reversed"``;
-    * ``"negligible: equivalent within ±0.5 pp (within ±0.25 pp: no, ±1 pp: yes)"``, with
+    * ``"supported"``, ``"reversed"``, with a note where the 95% CI still reaches inside ±δ;
+    * ``"negligible: equivalent within ±0.5 pp (within ±0.25 pp: not shown, ±1 pp: yes)"``, with
       ``"nonzero: +0.14 pp; "`` first when a difference is shown too;
     * ``"inconclusive (…)"`` with what is known: the seeds it needs, a test that passes alone but not
       after the correction, a claimed gap the CI rules out, the seeds that would resolve the gap with
@@ -584,7 +669,7 @@ def verdict_label(row: pd.Series | dict, delta: float, scale: float = 100.0, *, 
         if np.isfinite(p_adj) and p_adj < alpha and np.isfinite(mean) and mean != 0:
             notes.append(f"nonzero: {mean * scale:+.2f} {unit}")
         margins = [
-            f"±{f * delta * scale:g} {unit}: {'yes' if row.get(c, np.nan) < alpha else 'no'}"
+            f"±{f * delta * scale:g} {unit}: {'yes' if row.get(c, np.nan) < alpha else 'not shown'}"
             for c, f in (("p_equiv_half_adj", 0.5), ("p_equiv_double_adj", 2.0))
             if np.isfinite(row.get(c, np.nan))
         ]
@@ -598,7 +683,7 @@ def verdict_label(row: pd.Series | dict, delta: float, scale: float = 100.0, *, 
             notes.append("needs at least 2 seeds")
         elif row.get("std", np.nan) == 0.0 and n < MIN_EXACT:
             notes.append(f"identical in {n} seeds: needs at least {MIN_EXACT} to call it exact")
-        elif bool(row.get("ci_inside", False)) and np.isfinite(p_adj) and p_adj < alpha:
+        elif bool(row.get("ci_inside", False)):
             notes.append(
                 f"a {row['mean'] * scale:+.2f} {unit} difference whose 95% CI lies inside ±{delta * scale:g} {unit}, "
                 f"but equivalence does not pass the correction over the family (Holm-adjusted p = {q_adj:.3f})"
@@ -616,6 +701,13 @@ def verdict_label(row: pd.Series | dict, delta: float, scale: float = 100.0, *, 
             else:
                 seeds = _seeds_note(row, scale, unit)
                 notes += [seeds] if seeds else []
+    elif v in ("supported", "reversed"):
+        near = row.get("ci_low", np.nan) if v == "supported" else row.get("ci_high", np.nan)
+        if np.isfinite(near) and abs(near) < delta and not row.get("exact", False):
+            notes.append(
+                f"its 95% CI reaches {near * scale:+.2f} {unit}, inside ±{delta * scale:g} {unit}: it may be too small "
+                "to matter"
+            )
     if notes:
         text += f" ({'; '.join(notes)})"
     if row.get("exact", False):

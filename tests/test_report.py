@@ -159,8 +159,8 @@ def test_summary_table_never_averages_a_bimodal_set() -> None:
     assert t.loc["randn", "failed"] == "2 of 4 below 53.00 (50%, 95% CI 15%–85%)"
     assert t.loc["he", "failed"] == "0 of 4 (0%, 95% CI 0%–49%)"
     # the 2 that trained: 0.955 ± 12.706 · 0.00707 / √2 = ± 6.35 runs past 100%: the logit-t interval instead
-    assert t.loc["randn", "test_accuracy"] == "95.50 [82.88, 98.95]"
-    assert t.loc["randn", "test_loss"] == "0.2500 ± 0.6353"
+    assert t.loc["randn", "test_accuracy"] == "95.50 [82.88, 98.95] (n = 2)"
+    assert t.loc["randn", "test_loss"] == "0.2500 ± 0.6353 (n = 2)"
 
 
 def test_summary_table_failures_as_a_wilson_rate() -> None:
@@ -169,8 +169,8 @@ def test_summary_table_failures_as_a_wilson_rate() -> None:
     # randn: 2 of 4 failed, Wilson (0.150, 0.850); the 2 that trained: 0.955 ± 12.706 · 0.00707 / √2 would
     # reach 101.85 %: the interval is the logit-t one, inside 0-100 %
     assert t.loc["randn", "failed"] == "2 of 4 (50%, 95% CI 15%–85%)"
-    assert t.loc["randn", "test_accuracy"] == "95.50 [82.88, 98.95]"
-    assert t.loc["randn", "test_loss"] == "0.2500 ± 0.6353"
+    assert t.loc["randn", "test_accuracy"] == "95.50 [82.88, 98.95] (n = 2)"
+    assert t.loc["randn", "test_loss"] == "0.2500 ± 0.6353 (n = 2)"
     # he: none failed, Wilson upper bound z²/(4 + z²) = 0.49
     assert t.loc["he", "failed"] == "0 of 4 (0%, 95% CI 0%–49%)"
     assert t.loc["he", "test_accuracy"] == "97.00 ± 1.30"
@@ -185,7 +185,7 @@ def test_summary_table_counts_a_diverged_nan_as_failed() -> None:
     acc = {"he": [0.97, np.nan, 0.96]}
     t = report.summary_table(_runs(acc, diverged={("he", 1)}), values=["test_accuracy"], fail_below=0.5)
     assert t.loc["he", "failed"].startswith("1 of 3 (33%")
-    assert t.loc["he", "test_accuracy"] == "96.50 [80.75, 99.46]"  # 96.50 ± 6.35 would pass 100 %
+    assert t.loc["he", "test_accuracy"] == "96.50 [80.75, 99.46] (n = 2)"  # 96.50 ± 6.35 would pass 100 %
     assert t.loc["he", "diverged"] == 1
     # without fail_below the diverged run is still a failure, never averaged
     auto = report.summary_table(_runs(acc, diverged={("he", 1)}), values=["test_accuracy"])
@@ -208,6 +208,19 @@ def test_summary_table_other_grouping() -> None:
 
 
 # --- protocol_text, family_lines, verdict_counts ----------------------------------------------------------
+
+
+def test_protocol_text_counts_the_p_values_a_family_holds() -> None:
+    table = pd.DataFrame(
+        {
+            "p": [0.01, 0.02, np.nan, 0.5],
+            "p_equiv": [0.3, np.nan, np.nan, 0.2],  # a sign test has no equivalence test; a row without seeds none
+            "exact": [False, False, False, True],  # an exact row takes no part
+        }
+    )
+    assert report.family_p_values(table) == (3, 2)
+    text = report.protocol_text("x", 4, 5, delta=0.005, table=table)
+    assert "all 3 p-values Holm-corrected together" in text and "no step multiplies by more than 2" in text
 
 
 def test_protocol_text_names_family_correction_and_seeds() -> None:
@@ -317,7 +330,7 @@ def test_family_lines_every_branch() -> None:
 
 def test_family_lines_label_column_and_units() -> None:
     t = _family().rename(columns={"claim": "pair"})
-    line = report.family_lines(t.iloc[[3]], delta=0.02, scale=1.0, unit="nats", label="pair")[0]
+    line = report.family_lines(t.iloc[[3]], delta=0.005, scale=1.0, unit="nats", label="pair")[0]
     assert line == "- e > f: +0.01 nats, 95% CI [+0.01, +0.02], Holm p = 0.008 → **supported**"
 
 
@@ -341,7 +354,8 @@ def test_family_lines_borderline_and_equivalent() -> None:
         )
     )
     assert report.family_lines(t, 0.005) == [
-        "- x: +1.00 pp, 95% CI [+0.10, +1.90], Holm p = 0.040 → **supported, borderline (Holm-adjusted p = 0.040)**"
+        "- x: +1.00 pp, 95% CI [+0.10, +1.90], Holm p = 0.040 → **supported (its 95% CI reaches +0.10 pp, inside "
+        "±0.5 pp: it may be too small to matter), borderline (Holm-adjusted p = 0.040)**"
     ]
     t = st.test_family(
         pd.DataFrame(

@@ -10,6 +10,7 @@ import pytest
 from scipy import stats
 
 import initlab.stats as st  # imported as a module: pytest would collect ``test_family`` as a test
+from initlab import report
 from initlab.errors import InvalidArgumentError
 
 T975_DF3 = 3.1824463052837078  # t quantile 0.975 with 3 degrees of freedom (printed tables: 3.182)
@@ -472,11 +473,24 @@ def _label(**row: object) -> str:
 
 def test_verdict_label_every_branch() -> None:
     assert _label() == "supported"
+    # a shown difference whose CI still reaches inside ±δ says so
+    assert _label(ci_low=0.002, ci_high=0.018) == (
+        "supported (its 95% CI reaches +0.20 pp, inside ±0.5 pp: it may be too small to matter)"
+    )
+    assert _label(verdict="reversed", mean=-0.01, ci_low=-0.02, ci_high=-0.004).startswith(
+        "reversed (its 95% CI reaches -0.40"
+    )
+    assert _label(ci_low=0.006, ci_high=0.014) == "supported"  # the whole CI beyond δ
+    # a CI inside ±δ that the corrected equivalence test does not confirm: the line says both
+    assert _label(verdict="inconclusive", mean=0.001, p_adj=0.4, p_equiv_adj=0.08, ci_inside=True) == (
+        "inconclusive (a +0.10 pp difference whose 95% CI lies inside ±0.5 pp, but equivalence does not pass the "
+        "correction over the family (Holm-adjusted p = 0.080))"
+    )
     assert _label(verdict="reversed", mean=-0.01) == "reversed"
     assert _label(verdict="equivalent", p_adj=0.9, p_equiv_adj=0.01) == "negligible: equivalent within ±0.5 pp"
     assert (
         _label(verdict="equivalent", p_adj=0.9, p_equiv_adj=0.01, p_equiv_half_adj=0.2, p_equiv_double_adj=0.001)
-        == "negligible: equivalent within ±0.5 pp (within ±0.25 pp: no, ±1 pp: yes)"
+        == "negligible: equivalent within ±0.5 pp (within ±0.25 pp: not shown, ±1 pp: yes)"
     )
     # a difference shown too: its sign is named
     assert (
@@ -627,7 +641,9 @@ def test_equivalence_at_half_and_twice_the_margin() -> None:
     assert (t["p_equiv"], t["p_equiv_half"], t["p_equiv_double"]) == pytest.approx((0.0101, 0.0608, 0.0020), abs=1e-4)
     row = st.test_family(pd.DataFrame([{"claim": "a > b", **t, "gap": np.nan}])).iloc[0]
     assert row["verdict"] == "equivalent"
-    assert st.verdict_label(row, 0.005) == "negligible: equivalent within ±0.5 pp (within ±0.25 pp: no, ±1 pp: yes)"
+    assert (
+        st.verdict_label(row, 0.005) == "negligible: equivalent within ±0.5 pp (within ±0.25 pp: not shown, ±1 pp: yes)"
+    )
     # in a family the δ/2 and 2δ readings are adjusted as the family would adjust the claim's own p-value
     other = {"claim": "c > d", **st.paired_test([0.01, 0.011, 0.012], 0.005), "gap": np.nan}
     fam = st.test_family(pd.DataFrame([{"claim": "a > b", **t, "gap": np.nan}, other])).set_index("claim")
@@ -878,3 +894,21 @@ def test_final_epochs_keeps_each_runs_last_epoch_by_its_keys() -> None:
     assert sorted(last.test_accuracy) == [0.2, 0.4, 0.6] and (last.epoch == 2).all()
     by_init = st.final_epochs(df, ["init"])  # the setting is not a key here: one run per seed
     assert list(by_init.seed) == [0, 1] and list(by_init.columns) == list(df.columns)
+
+
+def test_a_claim_with_failed_runs_is_decided_on_failure_rates() -> None:
+    seeds = range(5)
+    trained = pd.Series([0.95, 0.96, 0.97, 0.95, 0.96], index=seeds)
+    assert st.paired_or_failures(trained, trained - 0.01, 0.005)["test"] == "t"  # every run trained
+    failing = pd.Series([0.11] * 5, index=seeds)
+    r = st.paired_or_failures(trained, failing, 0.005, failed_b=failing < 0.2)
+    # 0 of 5 against 5 of 5 failed: Fisher's exact two-sided p = 2 / C(10, 5) = 2 / 252
+    assert r["test"] == "failures" and (r["n"], r["a_failed"], r["b_failed"]) == (5, 0, 5)
+    assert r["p"] == pytest.approx(2 / 252) and r["mean"] == pytest.approx(1.0) and np.isnan(r["ci_low"])
+    mixed = pd.Series([0.95, np.nan, 0.96, 0.12, 0.97], index=seeds)  # a diverged run fails too
+    r = st.paired_or_failures(mixed, trained, 0.005, failed_a=mixed < 0.2)
+    assert (r["a_failed"], r["b_failed"]) == (2, 0) and r["mean"] == pytest.approx(-0.4)
+    row = st.test_family(pd.DataFrame([{"claim": "a > b", **r, "gap": np.nan}])).iloc[0]
+    assert row["verdict"] == "inconclusive" and np.isnan(row["p_equiv_adj"])
+    line = report.family_lines(pd.DataFrame([row]), 0.005)[0]
+    assert line.startswith("- a > b: failed in 2 vs 0 of 5 runs (Fisher's exact test on the failure rates")

@@ -41,6 +41,7 @@ from initlab.stats import (
     is_borderline,
     paired_test,
     paired_values,
+    sign_test,
     test_family,
     verdict_label,
     wilson_interval,
@@ -75,34 +76,6 @@ def failures(df: pd.DataFrame, fail_below: float) -> pd.DataFrame:
     finite, a diverged run; else 0.0)."""
     runs = final_epochs(df)
     return runs[["init", "seed"]].assign(failed=(~runs["test_accuracy"].ge(fail_below)).astype(float).to_numpy())
-
-
-def sign_test(a: Sequence[float], b: Sequence[float], *, fail_below: float | None = None) -> dict[str, float]:
-    """Exact two-sided sign test of "a > b" per seed, a failed run ranking below any that trained.
-
-    A run failed when it diverged (non-finite) or, with ``fail_below``, ended below it. Seeds where both failed
-    (whatever their numbers: failure is a rate, not a level) or both are equal are ties and left out.
-
-    Returns:
-        ``{"n", "wins", "losses", "ties", "both_failed", "mean", "p"}`` with ``mean = (wins - losses) / n``
-        (in [-1, 1]) and ``p`` NaN when no seed is untied.
-    """
-    x, y = np.asarray(a, float), np.asarray(b, float)
-    floor = -np.inf if fail_below is None else fail_below
-    ok_x, ok_y = np.isfinite(x) & (x >= floor), np.isfinite(y) & (y >= floor)
-    x, y = np.where(ok_x, x, -np.inf), np.where(ok_y, y, -np.inf)
-    wins, losses = int((x > y).sum()), int((x < y).sum())
-    n = wins + losses
-    p = float(_st.binomtest(wins, n, 0.5).pvalue) if n else np.nan
-    return {
-        "n": n,
-        "wins": wins,
-        "losses": losses,
-        "ties": int(x.size - n),
-        "both_failed": int((~ok_x & ~ok_y).sum()),
-        "mean": (wins - losses) / n if n else np.nan,
-        "p": p,
-    }
 
 
 def compare_with_failures(
@@ -154,25 +127,9 @@ def compare_with_failures(
 
 
 def comparison_lines(table: pd.DataFrame, delta: float) -> list[str]:
-    """One Markdown bullet per :func:`compare_with_failures` claim, in the table's order."""
-    lines = []
-    for _, r in table.iterrows():
-        if r["test"] == "t":
-            lines += family_lines(pd.DataFrame([r]), delta)
-            continue
-        both = int(r.get("both_failed", 0) or 0)
-        ties = f", {int(r['ties'])} tied" + (f" ({both} with both runs failed)" if both else "") if r["ties"] else ""
-        p = f", Holm p = {r['p_adj']:.3f}" if np.isfinite(r["p_adj"]) else ""
-        none = (
-            " — both failed in every seed: failure is compared as a rate (the failure table), not ranked"
-            if both and both == r["ties"] and not r["n"]
-            else ""
-        )
-        lines.append(
-            f"- {r['claim']}: {r['a']} ahead in {int(r['wins'])} seed(s), behind in {int(r['losses'])}"
-            f"{ties} (sign test: a failed run counts last){p}{none} → **{verdict_label(r, delta)}**"
-        )
-    return lines
+    """One Markdown bullet per :func:`compare_with_failures` claim, in the table's order
+    (:func:`initlab.report.family_lines`, sign tests included)."""
+    return family_lines(table, delta)
 
 
 def family_text(table: pd.DataFrame, family: str, delta: float) -> Prose:
@@ -190,7 +147,7 @@ def family_text(table: pd.DataFrame, family: str, delta: float) -> Prose:
             [
                 *comparison_lines(table, delta),
                 "",
-                protocol_text(family, len(table), seeds_phrase(table), delta=delta) + note,
+                protocol_text(family, len(table), seeds_phrase(table), delta=delta, table=table) + note,
             ]
         )
     )
@@ -617,7 +574,8 @@ def _reference_bullet(reference: pd.DataFrame, delta: float, ref_name: str) -> s
     return (
         f"- **Against {ref_name}** (chosen beforehand: He et al.'s initializer for ReLU networks; paired t-tests and "
         f"two one-sided tests against ±{100 * delta:g} pp over {seeds_phrase(reference)} seeds, sign tests where a "
-        f"run diverged, Holm over {len(reference)} comparisons): {verdict_counts(reference)}. Worse than {ref_name}: "
+        f"run failed (diverged, or below the failure threshold), Holm over {len(reference)} comparisons): "
+        f"{verdict_counts(reference)}. Worse than {ref_name}: "
         f"{', '.join(worse) or 'none'}; better: {', '.join(better) or 'none'}; equivalent within ±{100 * delta:g} pp: "
         f"{', '.join(eq) or 'none'}; unresolved: {', '.join(open_) or 'none'}."
     )

@@ -395,6 +395,7 @@ def validation_text(table: pd.DataFrame, best: str, delta: float) -> Prose:
                     len(table),
                     n,
                     delta=delta,
+                    table=table,
                 ),
             ]
         )

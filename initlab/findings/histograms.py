@@ -30,6 +30,7 @@ from initlab.probe.measure import stats_of
 from initlab.probe.runs import activations_before_after
 from initlab.report import Prose, fmt_ci, fmt_diff_ci, fmt_mean_ci, protocol_text
 from initlab.stats import (
+    RUN_FAIL_BELOW,
     compare_pairs,
     failure_summary,
     failure_threshold,
@@ -378,7 +379,7 @@ def last_layer_claims(
     return test_family(pd.DataFrame(rows)) if rows else pd.DataFrame(rows)
 
 
-FAIL_BELOW = 0.2  # a run whose test accuracy stays below 20% (chance: 10%) did not train
+FAIL_BELOW = RUN_FAIL_BELOW  # a run whose test accuracy stays below 20% (chance: 10%) did not train
 
 
 def arm_accuracy(runs: pd.DataFrame) -> pd.DataFrame:
@@ -494,11 +495,13 @@ def claims_text(
     stats: pd.DataFrame,
     *,
     as_printed: pd.DataFrame | None = None,
+    as_printed_accuracy: pd.DataFrame | None = None,
     stage: str = "trained",
 ) -> Prose:
     """The verdict on each of the source's statements, grouped by initializer, then the families' method
     (each with the number of seeds its tests paired); ``as_printed`` (:func:`last_layer_claims` of the
-    source's model as printed) joins the last-layer statement with its own family."""
+    source's model as printed) joins the last-layer statement with its own family, with what its runs did
+    (``as_printed_accuracy``: :func:`arm_accuracy`)."""
     as_printed = pd.DataFrame() if as_printed is None else as_printed
     lines = []
     for key, statement in STATEMENTS.items():
@@ -518,6 +521,8 @@ def claims_text(
             lines.append(extra)
         lines += ["  " + line for line in claim_lines(a)] + ["  " + line for line in claim_lines(b)]
         if key == "all" and len(as_printed):
+            note = failed_arm_note(as_printed_accuracy)
+            lines += [f"  On the source's model as printed:{' ' + note.strip() if note else ''}"]
             lines += ["  " + line for line in claim_lines(as_printed)]
     lines += [
         "",
@@ -529,6 +534,7 @@ def claims_text(
             len(activation),
             _seeds(activation),
             delta=_first(activation, "delta", SHARE),
+            table=activation,
         ),
         "",
         protocol_text(
@@ -536,6 +542,7 @@ def claims_text(
             len(accuracy),
             _seeds(accuracy),
             delta=_first(accuracy, "delta", SHARE),
+            table=accuracy,
         ),
     ]
     if len(as_printed):
@@ -550,15 +557,34 @@ def _as_printed_protocol(table: pd.DataFrame) -> str:
         len(table),
         _seeds(table),
         delta=_first(table, "delta", SHARE),
+        table=table,
     )
 
 
-def last_layer_text(table: pd.DataFrame) -> Prose:
-    """:func:`last_layer_claims` as Markdown: the statement, one bullet per initializer, the family's method."""
+def failed_arm_note(accuracy: pd.DataFrame | None) -> str:
+    """What an arm's runs did (:func:`arm_accuracy`), for the lines its probes judge: ``""`` when every run
+    trained, else how many did not, so that a share measured on nets at chance is read as theirs."""
+    if accuracy is None or not len(accuracy) or not int(accuracy["failed"].sum()):
+        return ""
+    failed, runs = int(accuracy["failed"].sum()), int(accuracy["runs"].sum())
+    every = failed == runs
+    return (
+        f"  {'Every one' if every else f'{failed} of {runs}'} of these runs did not train (test accuracy at chance"
+        f"{'' if every else ' or in the lower mode'}): the shares below describe "
+        f"{'nets that never learned' if every else 'partly nets that never learned'}, whose last layer is dead, "
+        "not a trained network's."
+    )
+
+
+def last_layer_text(table: pd.DataFrame, accuracy: pd.DataFrame | None = None) -> Prose:
+    """:func:`last_layer_claims` as Markdown: the statement, what the arm's runs did (``accuracy``:
+    :func:`arm_accuracy`), one bullet per initializer, the family's method."""
+    note = failed_arm_note(accuracy)
     return Prose(
         "\n".join(
             [
                 f"- {STATEMENTS['all']} On the source's model as printed:",
+                *([note] if note else []),
                 *["  " + line for line in claim_lines(table)],
                 "",
                 _as_printed_protocol(table),

@@ -29,9 +29,19 @@ from initlab.claims.verdicts import combine, nearest_to_level, tally
 from initlab.claims.verdicts import ranking_word as ranking_verdict_word
 from initlab.findings import speed
 from initlab.probe.runs import first_adam_step
+from initlab.rate_choice import best_rate
 from initlab.report import Prose, family_lines, fmt_mean_ci, protocol_text, verdict_counts
 from initlab.sources import DESAI_RANKING
-from initlab.stats import failure_threshold, final_epochs, mean_ci, paired_test, test_family, verdict_label
+from initlab.stats import (
+    RUN_FAIL_BELOW,
+    failure_threshold,
+    final_epochs,
+    mean_ci,
+    paired_or_failures,
+    paired_test,
+    test_family,
+    verdict_label,
+)
 from initlab.training.optimizers import ADAM, resolved_learning_rate
 from initlab.training.spec import RunSpec
 from initlab.training.study import Study
@@ -162,10 +172,9 @@ def best_rates(table: pd.DataFrame, window: float | None = None, fail_below: flo
     for key, g in table.groupby(SETUP, sort=False):
         g = g.sort_values("learning_rate")
         rates, scores = g["learning_rate"].to_numpy(float), g["val_score"].to_numpy(float)
-        i = max(range(len(rates)), key=lambda j: (scores[j], rates[j]))
+        i, edge = best_rate(rates, scores)
         lo, hi = _window(rates, scores, i, window)
         open_ = lo == 0 or hi == len(rates) - 1
-        edge = "only rate" if len(rates) == 1 else "lowest" if i == 0 else "highest" if i == len(rates) - 1 else ""
         best = g.iloc[i]
         rows.append(
             {
@@ -338,8 +347,10 @@ def _pair_test(
     side = {x: s[s["init"] == x].set_index("seed") for x in (a, b)}
     if not (len(side[a]) and len(side[b])):
         return None
-    both = side[a].index.intersection(side[b].index)
-    diff = (side[a].loc[both, "test_accuracy"] - side[b].loc[both, "test_accuracy"]).to_numpy(float)
+    failed = {x: ~side[x]["test_accuracy"].ge(RUN_FAIL_BELOW) for x in (a, b)}  # below 20%, or diverged (NaN)
+    test = paired_or_failures(
+        side[a]["test_accuracy"], side[b]["test_accuracy"], delta, failed_a=failed[a], failed_b=failed[b]
+    )
     return {
         "model": model,
         "condition": condition,
@@ -350,9 +361,9 @@ def _pair_test(
         "b": b,
         "a_rate": float(side[a]["learning_rate"].iloc[0]),
         "b_rate": float(side[b]["learning_rate"].iloc[0]),
-        "a_mean": float(side[a]["test_accuracy"].mean()),
-        "b_mean": float(side[b]["test_accuracy"].mean()),
-        **paired_test(diff, delta),
+        "a_mean": float(side[a]["test_accuracy"][~failed[a]].mean()),
+        "b_mean": float(side[b]["test_accuracy"][~failed[b]].mean()),
+        **test,
     }
 
 
@@ -370,8 +381,9 @@ def claim_tests(
     Returns:
         One row per test: ``model, condition, optimizer_setting, claim, name, a, b, a_rate, b_rate,
         a_mean, b_mean``, :func:`initlab.stats.paired_test`'s and :func:`initlab.stats.test_family`'s
-        columns; one Holm family per (model, condition). A diverged run has no test accuracy: its
-        seed drops out (``dropped``).
+        columns; one Holm family per (model, condition). Where a run of either side failed (below
+        :data:`~initlab.stats.RUN_FAIL_BELOW`, or diverged), the claim is decided on the failure rates
+        (:func:`initlab.stats.paired_or_failures`); ``a_mean``/``b_mean`` are over the runs that trained.
     """
     rows = []
     for model, m in runs.groupby("model", sort=False):
@@ -454,7 +466,7 @@ def family_text(*, tests: pd.DataFrame, model: str, condition: str, delta: float
         f"the claims of `{SOURCES.get(model, model)}` on `{model}` under every optimizer setting, "
         f"{CONDITIONS[condition]}, in final test accuracy"
     )
-    lines = [protocol_text(family, len(t), n, delta=delta), "", *family_lines(t, delta)]
+    lines = [protocol_text(family, len(t), n, delta=delta, table=t), "", *family_lines(t, delta)]
     for setting, s in t.groupby("optimizer_setting", sort=False):
         lines.append(
             f"- *{setting}*: the ranking {ranking_word(s['verdict'])}; the initializer: "

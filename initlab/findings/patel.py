@@ -24,10 +24,10 @@ import pandas as pd
 
 from initlab.report import Prose, fmt_ci, fmt_pi
 from initlab.sources import PATEL_AVERAGES, PATEL_LABELS, patel_tables
-from initlab.stats import failure_summary, final_epochs, judge_published, mean_ci
+from initlab.stats import RUN_FAIL_BELOW, failure_summary, final_epochs, judge_published, mean_ci
 
 CLAIMED = ["randn_he", "randn_lecun", "randn_001", "zeros"]  # the paper's ranking, best first
-FAIL_BELOW = 0.2  # a run whose test accuracy stays below 20% (chance: 10%) did not train
+FAIL_BELOW = RUN_FAIL_BELOW  # a run whose test accuracy stays below 20% (chance: 10%) did not train
 SCALES = {"accuracy": (100.0, 2), "loss": (1.0, 4)}  # printed scale and decimals of the paper's numbers
 PAPER_COLUMN = {"accuracy": "acc", "loss": "loss"}  # sources' names for the printed columns
 FULL_SET = "training (full training set)"

@@ -23,12 +23,28 @@ MARGIN_CLAIM = "001-ranking-mnist"  # the ledger entry whose margin (δ) the ran
 METRIC_NAMES = {"accuracy": "training accuracy", "test_accuracy": "test accuracy"}
 
 
+def trained_or_all(df: pd.DataFrame) -> pd.DataFrame:
+    """Each initializer's runs as Table 1's rows are judged: where some runs failed (test accuracy below
+    :data:`~initlab.findings.patel.FAIL_BELOW`, or diverged) and others trained, the runs that trained; where
+    none trained, all of them (the row is a failure, compared at chance). A paired step keeps the seeds both
+    initializers have left, so a failed run is counted as a failure, never averaged into a difference."""
+    last = df.sort_values("epoch").groupby(["init", "seed"], sort=False).tail(1)
+    ok = np.isfinite(last["test_accuracy"]) & (last["test_accuracy"] >= FAIL_BELOW)
+    keep = []
+    for init, g in last.assign(ok=ok.to_numpy()).groupby("init", sort=False):
+        seeds = g.loc[g["ok"], "seed"] if g["ok"].any() else g["seed"]
+        keep += [(init, s) for s in seeds]
+    kept = pd.MultiIndex.from_tuples(keep, names=["init", "seed"])
+    return df[pd.MultiIndex.from_frame(df[["init", "seed"]]).isin(kept)]
+
+
 def ranking_family(
     df: pd.DataFrame, values: Sequence[str] = ("accuracy", "test_accuracy"), delta: float | None = None
 ) -> pd.DataFrame:
     """The paper's ranking (:data:`CLAIMED`), each adjacent step on each dataset and metric: one Holm family.
 
-    Each step is a paired test over seeds (:func:`initlab.stats.paired_test`) with the
+    Each step is a paired test over the seeds both initializers keep (:func:`trained_or_all`; a failed run
+    is a failure, not a value to average) (:func:`initlab.stats.paired_test`) with the
     paper's own gap (its Table 1, same step and dataset) as the size to resolve, and the
     equivalence margin ``delta`` (default: the claims ledger's, :data:`MARGIN_CLAIM`).
 
@@ -41,7 +57,7 @@ def ranking_family(
     rows = []
     for value in values:
         for dataset in dict.fromkeys(df["dataset"]):
-            sub = df[df["dataset"] == dataset]
+            sub = trained_or_all(df[df["dataset"] == dataset])
             present = [c for c in CLAIMED if c in set(sub["init"])]
             for a, b in zip(present[:-1], present[1:]):
                 gap = (paper[(a, dataset)] - paper[(b, dataset)]) / 100.0
@@ -125,7 +141,7 @@ def ranking_text(family: pd.DataFrame, delta: float | None = None) -> Prose:
         f"the paper's ranking He > Xavier > Random > Zero, every adjacent step on each of the "
         f"{n_data} datasets, on {n_metrics} metrics ({', '.join(dict.fromkeys(family['metric']))})"
     )
-    return Prose("\n".join(lines + ["", protocol_text(family_name, len(family), seeds, delta=delta)]))
+    return Prose("\n".join(lines + ["", protocol_text(family_name, len(family), seeds, delta=delta, table=family)]))
 
 
 def ranking_section(family: pd.DataFrame, delta: float | None = None) -> Prose:
@@ -252,6 +268,7 @@ def closing_text(
             len(family),
             int(family["n"].min()) if len(family) else 0,
             delta=delta,
+            table=family,
         ).replace("*Method.* ", ""),
     ]
     return Prose("\n".join(lines))

@@ -181,7 +181,7 @@ def speed_text(table: pd.DataFrame, target: float, family: str) -> Prose:
     )
     lines += [
         "",
-        protocol_text(family, len(tested), n, delta=float(acc_delta.iloc[0]) if len(acc_delta) else 0.0)
+        protocol_text(family, len(tested), n, delta=float(acc_delta.iloc[0]) if len(acc_delta) else 0.0, table=tested)
         + (
             f" For epochs to the target the margin is ±{float(ep_delta.iloc[0]):g} epochs, a run that never "
             "reaches it counts as one epoch past the last (a lower bound, which can only shrink a "

@@ -252,7 +252,7 @@ def _family_block(title: str, table: pd.DataFrame, delta: float, family: str, se
         "",
         *family_lines(table, delta),
         "",
-        protocol_text(family, len(table), seeds, delta=delta),
+        protocol_text(family, len(table), seeds, delta=delta, table=table),
         "",
     ]
 

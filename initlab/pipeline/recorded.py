@@ -290,14 +290,16 @@ def _selected(table, rows: Sequence[str] | None, label: str):
 
 def _test_numbers(tested, unit: str, scale: float) -> tuple[dict[str, Any], dict[str, float]]:
     """The numbers of a claim's tests: one test's difference with its CI, several tests' smallest and
-    largest difference (when they share a unit, sign tests left out), each with the tolerance a rerun's
-    seeds allow; a sign test alone (``test`` column ``sign``) gives its wins, losses and ties instead: its
-    ``mean`` is (wins - losses) / n, not a difference."""
+    largest difference (when they share a unit, sign and failure tests left out), each with the tolerance a
+    rerun's seeds allow; a sign test alone (``test`` column ``sign``) gives its wins, losses and ties instead,
+    a failure test (``failures``) its two failure counts: their ``mean`` is not a difference."""
     if "mean" not in tested.columns or not len(tested):
         return {}, {}
-    signs = tested[tested["test"] == "sign"] if "test" in tested.columns else tested.iloc[:0]
-    if len(signs) == len(tested) == 1:  # a sign test's mean is (wins - losses) / n, not a difference
-        return {k: int(signs.iloc[0][k]) for k in ("wins", "losses", "ties")}, {}
+    signs = tested[tested["test"].isin(["sign", "failures"])] if "test" in tested.columns else tested.iloc[:0]
+    if len(signs) == len(tested) == 1:  # a sign test's or a failure test's mean is not a difference
+        r = signs.iloc[0]
+        keys = ("wins", "losses", "ties") if r["test"] == "sign" else ("a_failed", "b_failed", "n")
+        return {k: int(r[k]) for k in keys}, {}
     found = []
     for _, r in tested.drop(index=signs.index).iterrows():
         u = str(r["unit"]) if "unit" in r and isinstance(r["unit"], str) else unit

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
+from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
 from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
 
 from initlab.plots.style import STATISTIC_LABELS, activation_palette, init_palette
 
@@ -316,20 +318,11 @@ def _positions(values: np.ndarray, grid: Sequence[float]) -> np.ndarray:
     return np.interp(np.clip(values, lo, hi), np.r_[lo, g, hi], np.r_[-0.5, np.arange(len(g)), len(g) - 0.5])
 
 
-def trainability_heatmap(table: pd.DataFrame, curve: pd.DataFrame, title: str = "") -> plt.Figure:
-    """Mean test accuracy (%) per (σ_w², depth) with the ``6 ξ_c`` curve over it.
-
-    ``table``: :func:`initlab.findings.criticality.trainability_table`; a cell where some but not
-    all runs trained also reads ``k/n``; one whose runs all diverged reads ``diverged``.
-    ``curve``: ``sigma_w2, max_depth`` on a fine grid (depth on a log₂ axis; off-scale values
-    run along the top or bottom edge).
-    """
-    ws = sorted(table["sigma_w2"].unique())
-    ds = sorted(table["depth"].unique())
+def _heatmap_panel(ax: plt.Axes, table: pd.DataFrame, ws: list[float], ds: list[int]) -> Any:
+    """One budget's cells on ``ax``: colour by mean accuracy, ``k/n`` where some seeds trained."""
     wide = table.pivot_table(index="depth", columns="sigma_w2", values="mean", dropna=False).reindex(
         index=ds, columns=ws
     )
-    fig, ax = plt.subplots(figsize=(0.85 * len(ws) + 3.2, 0.6 * len(ds) + 2.0))
     cmap = plt.get_cmap("viridis")
     z = np.ma.masked_invalid(100 * wide.to_numpy(dtype=float))
     mesh = ax.pcolormesh(np.arange(len(ws) + 1) - 0.5, np.arange(len(ds) + 1) - 0.5, z, cmap=cmap, vmin=0, vmax=100)
@@ -345,24 +338,114 @@ def trainability_heatmap(table: pd.DataFrame, curve: pd.DataFrame, title: str = 
             if r["grade"] == "mixed":
                 label += f"\n{r['trained']}/{r['runs']}"
             dark = np.isfinite(v) and float(np.asarray(cmap(v)[:3]) @ [0.2126, 0.7152, 0.0722]) < 0.45
-            ax.text(j, i, label, ha="center", va="center", fontsize=8, color="white" if dark else "black")
+            ax.text(j, i, label, ha="center", va="center", fontsize=7, color="white" if dark else "black")
+    return mesh
+
+
+def _depth_line(ax: plt.Axes, c: pd.DataFrame, depths: np.ndarray, ws: list[float], ds: list[int], **style: Any):
+    y = np.log2(np.clip(depths, 1e-300, 1e300))
+    return ax.plot(_positions(c["sigma_w2"].to_numpy(float), ws), _positions(y, np.log2(ds)), **style)
+
+
+def _boundaries(fits: pd.DataFrame | None, budget: Any, curve: pd.DataFrame) -> list[tuple[str, pd.DataFrame, Mapping]]:
+    """``(phase, its part of the curve, its fit)`` for each fitted boundary of ``budget`` with a finite ``k``:
+    one per side of the critical line where ``fits`` has them (and ``curve`` a ``phase`` column), else one."""
+    if fits is None or budget is None:
+        return []
+    rows = fits[fits["budget"] == budget]
+    sides = rows[rows["phase"].isin(["ordered", "chaotic"])] if "phase" in curve.columns else rows.iloc[:0]
+    chosen = sides if len(sides) else rows[rows["phase"] == "all"]
+    out = []
+    for _, f in chosen.iterrows():
+        part = curve if f["phase"] == "all" else curve[curve["phase"] == f["phase"]]
+        if len(part) and np.isfinite(f["k"]) and np.isfinite(f["ci_high"]):
+            out.append((f["phase"], part, f.to_dict()))
+    return out
+
+
+def trainability_heatmap(
+    table: pd.DataFrame,
+    curve: pd.DataFrame,
+    *,
+    fits: pd.DataFrame | None = None,
+    budget_words: Mapping[int, str] | None = None,
+    value: str = "mean test accuracy (%)",
+    title: str = "",
+) -> plt.Figure:
+    """Mean accuracy (%) per (σ_w², depth), one panel per ``budget`` when ``table`` has that column, with the
+    ``6 ξ_c`` curve over it and, given ``fits``, the fitted boundary ``k ξ_c`` (dashed) and its interval (band).
+
+    ``table``: one row per cell (:func:`initlab.findings.criticality.cell_grades`); a cell where some but not
+    all runs trained also reads ``k/n``; one whose runs all diverged reads ``diverged``. ``curve``:
+    ``sigma_w2, max_depth`` (``6 ξ_c``) on a fine grid (depth on a log₂ axis; off-scale values run along the
+    top or bottom edge). ``fits``: :func:`initlab.findings.criticality.boundary_fit` (its ``all`` rows).
+    """
+    ws = sorted(table["sigma_w2"].unique())
+    ds = sorted(table["depth"].unique())
+    budgets = sorted(table["budget"].unique()) if "budget" in table.columns else [None]
+    fig, axes = plt.subplots(
+        1,
+        len(budgets),
+        figsize=((0.75 * len(ws) + 1.2) * len(budgets) + 1.4, 0.5 * len(ds) + 2.4),
+        squeeze=False,
+        layout="constrained",
+    )
     c = curve.sort_values("sigma_w2")
     c = c[(c["sigma_w2"] >= ws[0]) & (c["sigma_w2"] <= ws[-1])]
-    y = np.log2(np.clip(c["max_depth"].to_numpy(float), 1e-300, 1e300))
-    ax.plot(
-        _positions(c["sigma_w2"].to_numpy(float), ws),
-        _positions(y, np.log2(ds)),
-        color="red",
-        lw=2.5,
-        label="6 ξ_c (Schoenholz et al. 2017): deeper nets should not train",
-    )
-    ax.set_xticks(range(len(ws)), [f"{w:g}" for w in ws])
-    ax.set_yticks(range(len(ds)), [str(d) for d in ds])
-    ax.set_xlim(-0.5, len(ws) - 0.5)
-    ax.set_ylim(-0.5, len(ds) - 0.5)
-    ax.set_xlabel("σ_w²")
-    ax.set_ylabel("depth (hidden layers)")
-    ax.set_title(title)
-    fig.colorbar(mesh, ax=ax, label="mean test accuracy (%)", pad=0.02)
-    ax.legend(loc="upper left", bbox_to_anchor=(0.0, -0.15), fontsize="small", frameon=False)
+    six = c["max_depth"].to_numpy(float)
+    for ax, b in zip(axes[0], budgets):
+        mesh = _heatmap_panel(ax, table if b is None else table[table["budget"] == b], ws, ds)
+        _depth_line(
+            ax,
+            c,
+            six,
+            ws,
+            ds,
+            color="red",
+            lw=2.5,
+            label="6 ξ_c (Schoenholz et al. 2017): deeper nets should not train",
+        )
+        for i, (_, part, f) in enumerate(_boundaries(fits, b, c)):
+            x = _positions(part["sigma_w2"].to_numpy(float), ws)
+            scale = part["max_depth"].to_numpy(float) / 6
+            band = [
+                _positions(np.log2(np.clip(scale * k, 1e-300, 1e300)), np.log2(ds)) for k in (f["ci_low"], f["ci_high"])
+            ]
+            first = i == 0
+            ax.fill_between(
+                x, band[0], band[1], color="white", alpha=0.25, lw=0, label="its 95% interval" if first else None
+            )
+            _depth_line(
+                ax,
+                part,
+                scale * f["k"],
+                ws,
+                ds,
+                color="white",
+                lw=2,
+                ls="--",
+                label="fitted boundary k ξ_c (per side of the critical line)" if first else None,
+            )
+        ax.set_xticks(range(len(ws)), [f"{w:g}" for w in ws])
+        ax.set_yticks(range(len(ds)), [str(d) for d in ds])
+        ax.set_xlim(-0.5, len(ws) - 0.5)
+        ax.set_ylim(-0.5, len(ds) - 0.5)
+        ax.set_xlabel("σ_w²")
+        ax.set_ylabel("depth (hidden layers)" if ax is axes[0][0] else "")
+        if b is not None:
+            ax.set_title((budget_words or {}).get(int(b), f"budget {b}"), fontsize="medium")
+    fig.colorbar(mesh, ax=list(axes[0]), label=value, pad=0.02)
+    if b is None:
+        axes[0][0].set_title(title)
+    else:
+        fig.suptitle(title)
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    drawn = dict(zip(labels, handles))
+    for label, handle in (
+        ("fitted boundary k ξ_c (per side of the critical line)", Line2D([], [], color="black", lw=2, ls="--")),
+        ("its 95% interval", Patch(facecolor="grey", alpha=0.4)),
+    ):
+        if label in drawn:  # white on the map: drawn dark in the legend
+            drawn[label] = handle
+    fig.legend(list(drawn.values()), list(drawn), loc="outside lower left", fontsize="small", frameon=False)
     return fig

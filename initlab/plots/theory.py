@@ -25,7 +25,8 @@ def _log2_chi(values: np.ndarray, limit: float = 1.5) -> np.ndarray:
 
 def _named_scales(ax: plt.Axes, points: pd.DataFrame) -> None:
     """Gold markers at ``points`` (``scale, sigma_w2, sigma_b2``), one label per point naming its scales;
-    neighbouring labels alternate in height so that they never run into each other."""
+    neighbouring labels alternate in height so that they never run into each other, on a pale box that keeps them
+    readable over other markers."""
     groups = points.groupby(["sigma_w2", "sigma_b2"], sort=False)["scale"]
     for i, ((w, b), names) in enumerate(sorted(groups, key=lambda g: g[0])):
         ax.plot([w], [b], "o", ms=8, color="gold", mec="black", clip_on=False, zorder=5)
@@ -39,6 +40,8 @@ def _named_scales(ax: plt.Axes, points: pd.DataFrame) -> None:
             fontweight="bold",
             ha="left",
             annotation_clip=False,
+            bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.85},
+            zorder=6,
         )
 
 

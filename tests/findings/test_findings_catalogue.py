@@ -49,7 +49,7 @@ def test_catalogue_table_counts_failures_and_averages_the_runs_that_trained() ->
     t = cat.catalogue_table(df, fail_below=0.5)
     assert list(t.index) == ["good", "bimodal", "bad"]  # best mean of the runs that trained first
     assert t.loc["bimodal", "failed"] == "1 of 2 (50%, 95% CI 9%–91%)"
-    assert t.loc["bimodal", "test_accuracy"] == "90.00"  # one run trained: no interval
+    assert t.loc["bimodal", "test_accuracy"] == "90.00 (n = 1)"  # one run trained: no interval
     assert t.loc["bad", "test_accuracy"] == "no run trained"
     assert t.loc["good", "failed"].startswith("0 of 2 (0%")
     assert cat.trained_inits(df, 0.5) == ["good"]
@@ -291,7 +291,10 @@ def test_catalogue_text_names_test_correction_and_seeds() -> None:
     ]
     assert "zeros failed in 5 of 5 (100%, 95% CI 57%–100%), runs that trained: none" in lines[0]
     assert "ones failed in 5 of 5 (100%, 95% CI 57%–100%), 5 of them diverged, runs that trained: none" in lines[0]
-    assert "over 5 seeds, sign tests where a run diverged, Holm over 10 comparisons" in lines[1]
+    assert (
+        "over 5 seeds, sign tests where a run failed (diverged, or below the failure threshold), Holm over 10 "
+        "comparisons" in lines[1]
+    )
     assert "Holm over 5)" in lines[2] and "vs zeros **supported**" in lines[2]
     assert "; orthogonal > zeros **supported**." in lines[2]
     assert "for 11 of 11 initializers" in lines[3] and "12 Pitman–Morgan tests over 5 seeds" in lines[3]

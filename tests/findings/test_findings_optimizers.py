@@ -259,7 +259,20 @@ def test_claim_tests_drop_a_diverged_seed() -> None:
         )
     )
     r = opt.claim_tests(runs, "default", 0.005).iloc[0]
-    assert r["n"] == 3 and r["dropped"] == 1 and r["verdict"] == "supported"
+    # random_normal_001 failed in every seed, he_normal diverged once: decided on the failure rates, 1 of 4
+    # against 4 of 4 (Fisher's exact test, p = 1/7 · 1 ... = 0.143), never on a failed run's level
+    assert r["test"] == "failures" and (r["n"], r["a_failed"], r["b_failed"]) == (4, 1, 4)
+    assert r["p"] == pytest.approx(0.142857, rel=1e-4) and r["verdict"] == "inconclusive"
+    both = opt.final_runs(
+        _frame(
+            {
+                (M2, "sgd", "he_normal", 0.1): [0.95, 0.97, 0.96, 0.95, 0.96],
+                (M2, "sgd", "random_normal_001", 0.1): [0.11] * 5,
+            }
+        )
+    )
+    r = opt.claim_tests(both, "default", 0.005).iloc[0]
+    assert r["p"] == pytest.approx(2 / 252) and r["verdict"] == "supported"  # 0 of 5 against 5 of 5
 
 
 def test_claim_tests_take_explicit_claims_and_skip_missing_sides() -> None:
@@ -401,7 +414,7 @@ def test_scale_text_reports_each_setting_the_lead_and_the_steps() -> None:
     )
     assert "- *sgd*, test accuracy (%): random_normal_001 3/3 failed at" in text
     assert "(it reaches 50% validation accuracy at no rate" in text
-    assert "he_normal > random_normal_001: **supported**" in text  # (verdict_label's words)
+    assert "he_normal > random_normal_001: **inconclusive**" in text  # 0 of 3 against 3 of 3 failed: p = 0.1
     assert "1e-05 times he_normal's" in text and "**consistent**" in text
     assert "In 2 of 2 layers" in text  # 1e-7 is below eps / sqrt(1 - beta_2) = 3.16e-6
     assert "adam*, test accuracy (%): random_normal_001 94.33" in text and "no rate" not in text.split("\n")[0]

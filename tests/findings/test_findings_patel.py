@@ -516,3 +516,15 @@ def test_convergence_summary_on_the_training_curve() -> None:
     df = pd.DataFrame({"dataset": "mnist", "init": "randn_he", "seed": [0, 1], "epoch": 1, "accuracy": [0.8, 0.8]})
     row = patel_ranking.convergence_summary(conv, df, value="accuracy").loc[("mnist", "randn_he")]
     assert row["training accuracy, epoch 1"].startswith("80.00") and row["reached the target"] == "2 of 2"
+
+
+def test_a_failed_run_leaves_the_ranking_its_seed_never_enters_a_difference() -> None:
+    # randn_001's seed 1 on mnist failed (test accuracy 12%): its steps use seeds 0 and 2 only
+    df = _ranked({("mnist", "randn_001", "test_accuracy"): [0.97, 0.12, 0.97]})
+    kept = patel_ranking.trained_or_all(df[df["dataset"] == "mnist"])
+    assert sorted(kept.loc[kept["init"] == "randn_001", "seed"].unique()) == [0, 2]
+    assert sorted(kept.loc[kept["init"] == "zeros", "seed"].unique()) == [0, 1, 2]  # none trained: all kept
+    family = patel_ranking.ranking_family(df).set_index("name")
+    step = family.loc["test_accuracy/mnist/randn_001 > zeros"]
+    assert step["n"] == 2 and step["mean"] == pytest.approx(0.87)  # 97 - 10 on the two seeds that trained
+    assert family.loc["test_accuracy/mnist/randn_lecun > randn_001", "n"] == 2

@@ -162,25 +162,7 @@ def test_scale_and_window_readings() -> None:
     }
 
 
-def test_bound_and_advice_readings() -> None:
-    table = pd.DataFrame(
-        {
-            "inside": [True, True, False],
-            "trained": [3, 1, 0],
-            "runs": [3, 3, 3],
-            "grade": ["trains", "partial", "fails"],
-        }
-    )
-    reading = crit.bound_reading(table)
-    assert reading == {
-        "verdict": "holds",
-        "inside/runs": 6,
-        "inside/trained": 4,
-        "outside/runs": 3,
-        "outside/trained": 0,
-    }
-    assert crit.bound_reading(table.assign(trained=[3, 1, 1]))["verdict"] == "contradicted"
-    assert crit.bound_reading(table.iloc[:2])["verdict"] == "not established"
+def test_advice_reading() -> None:
     advice = crit.advice_reading(crit.named_points(("tanh", "relu")))
     assert advice["verdict"] == "holds" and advice["relu/He"] == "critical" and advice["relu/Glorot"] != "critical"
 

@@ -44,7 +44,6 @@ from initlab.findings.deep.grid import (
     MARGIN_CLAIM,
     MATCHED_INIT,
     PREPROCESS_WORDS,
-    RATE_GAIN,
     RATE_LIMITS,
     SETUP_KEYS,
     SNN_ANSWERS,
@@ -58,7 +57,6 @@ from initlab.findings.deep.grid import (
     depth_studies,
     depth_study,
     grade,
-    next_rate,
     rate_grid_study,
     run_table,
     select_rates,
@@ -82,6 +80,7 @@ from initlab.findings.deep.text import (
     trainability_table,
     trainability_text,
 )
+from initlab.rate_choice import RATE_GAIN, next_rate
 
 __all__ = [
     "RATE_GAIN",

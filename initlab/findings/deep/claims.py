@@ -11,6 +11,7 @@ import pandas as pd
 from initlab.claims import resolve_margin
 from initlab.claims.verdicts import combine, combine_rule, tally
 from initlab.findings.deep.grid import (
+    FAILS,
     MARGIN_CLAIM,
     MATCHED_INIT,
     PREPROCESS_WORDS,
@@ -20,7 +21,7 @@ from initlab.findings.deep.grid import (
     VALUES,
 )
 from initlab.probe.depth import ORTHOGONAL_RELU
-from initlab.stats import paired_test, test_family
+from initlab.stats import paired_or_failures, test_family
 
 
 def setup_name(activation: str, init: str) -> str:
@@ -83,8 +84,10 @@ def claim_tests(
         pairs: default :func:`claim_pairs` of the set-ups in ``runs``.
 
     Runs with the same seed see the same batches, so differences are taken seed by
-    seed; a diverged run has no accuracy and its seed drops out of the pair
-    (``dropped``).
+    seed. Where a run of either side failed (test accuracy below :data:`~initlab.findings.deep.grid.FAILS`,
+    or diverged), the claim is decided on the failure rates instead (:func:`initlab.stats.paired_or_failures`):
+    a failure is a rate, never averaged into a difference; ``a_mean``/``b_mean`` are over the runs that trained and
+    ``a_failed``/``b_failed`` count the others.
 
     Returns:
         One row per test: :data:`TEST_COLUMNS`, ``a_edge`` and ``b_edge`` (the side's rate at an edge of
@@ -103,28 +106,20 @@ def claim_tests(
     for pair in pairs:
         for depth, preprocess in cells:
             at = runs[(runs["depth"] == depth) & (runs["preprocess"] == preprocess)]
-            side = {
+            rows_of = {
                 s: at[(at["activation"] == pair[f"{s}_activation"]) & (at["init"] == pair[f"{s}_init"])].set_index(
                     "seed"
-                )[pair["value"]]
+                )
                 for s in "ab"
             }
+            side = {s: rows_of[s][pair["value"]] for s in "ab"}
             if not (len(side["a"]) and len(side["b"])):
                 continue
+            failed = {s: ~rows_of[s]["test_accuracy"].ge(FAILS) for s in "ab"}  # below 20%, or diverged (NaN)
             edges = {
-                s: ",".join(
-                    dict.fromkeys(
-                        at.loc[
-                            (at["activation"] == pair[f"{s}_activation"]) & (at["init"] == pair[f"{s}_init"]), "edge"
-                        ]
-                    )
-                )
-                if "edge" in at.columns
-                else ""
-                for s in "ab"
+                s: ",".join(dict.fromkeys(rows_of[s]["edge"])) if "edge" in rows_of[s].columns else "" for s in "ab"
             }
-            both = side["a"].index.intersection(side["b"].index)
-            diff = (side["a"].loc[both] - side["b"].loc[both]).to_numpy(dtype=float)
+            test = paired_or_failures(side["a"], side["b"], delta, failed_a=failed["a"], failed_b=failed["b"])
             a, b = (setup_name(pair[f"{s}_activation"], pair[f"{s}_init"]) for s in "ab")
             rows.append(
                 {
@@ -135,11 +130,13 @@ def claim_tests(
                     "a": a,
                     "b": b,
                     "value": pair["value"],
-                    "a_mean": float(side["a"].mean()),
-                    "b_mean": float(side["b"].mean()),
+                    "a_mean": float(side["a"][~failed["a"]].mean()),
+                    "b_mean": float(side["b"][~failed["b"]].mean()),
+                    "a_failed": int(failed["a"].sum()),
+                    "b_failed": int(failed["b"].sum()),
                     "a_edge": edges["a"],
                     "b_edge": edges["b"],
-                    **paired_test(diff, delta),
+                    **test,
                 }
             )
     if not rows:

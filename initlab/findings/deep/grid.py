@@ -12,7 +12,8 @@ import pandas as pd
 from initlab.convergence import convergence_table, run_keys
 from initlab.errors import InvalidArgumentError
 from initlab.probe.depth import ORTHOGONAL_RELU
-from initlab.stats import bounded_mean_ci, final_epochs, mean_ci
+from initlab.rate_choice import best_rate, extension
+from initlab.stats import RUN_FAIL_BELOW, bounded_mean_ci, final_epochs, mean_ci
 from initlab.training.optimizers import resolved_learning_rate
 from initlab.training.study import Study, run_each, run_options
 
@@ -61,7 +62,7 @@ SNN_ANSWERS = ("holds", "fails", "inconclusive", "neither trains")
 TEST_COLUMNS = ["family", "claim", "depth", "preprocess", "a", "b", "value", "a_mean", "b_mean"]
 
 
-TRAINS, FAILS = 0.80, 0.20  # test-accuracy grades; 10 balanced classes put chance near 0.10
+TRAINS, FAILS = 0.80, RUN_FAIL_BELOW  # test-accuracy grades; 10 balanced classes put chance near 0.10
 
 
 COLLAPSE = 0.20  # mean drop from each run's best validation accuracy to its last that grades "collapses"
@@ -78,10 +79,6 @@ SETUP_KEYS = ("depth", "activation", "init", "preprocess")  # one set-up, across
 # 0.0125 at most, a fifteenth of a He kernel's std at width 64 (0.18): below it the budget cannot train.
 # Up: divergence ends the extension long before 0.1 (100 times Keras' default) in a deep plain net.
 RATE_LIMITS = (1e-5, 0.1)
-# An edge is extended only where its validation score beats the next rate inwards by this much: a flat
-# score (a set-up that learns nothing at either rate) points nowhere. Half a percentage point is ten
-# images of a 2,000-image validation set, the size of the spread between seeds of a set-up that trains.
-RATE_GAIN = 0.005
 
 
 def architecture(depth: int, width: int, activation: str) -> str:
@@ -197,39 +194,17 @@ def depth_study(
     return out
 
 
-def next_rate(rate: float, *, up: bool) -> float:
-    """The neighbour of ``rate`` half a decade up or down on the 1-3-10 series (0.001 -> 0.003 -> 0.01;
-    0.0001 -> 3e-05 -> 1e-05); a rate off the series moves by sqrt(10)."""
-    exponent = np.floor(np.log10(rate))
-    mantissa = rate / 10**exponent
-    series = [1.0, 3.0, 10.0] if up else [0.3, 1.0, 3.0]
-    for i, m in enumerate(series[:-1]):
-        if np.isclose(mantissa, m if up else series[i + 1], rtol=1e-6):
-            return float(f"{(series[i + 1] if up else m) * 10**exponent:.3g}")
-    return float(f"{rate * (10**0.5 if up else 10**-0.5):.3g}")
-
-
 def _edges(df: pd.DataFrame, limits: tuple[float, float]) -> dict[tuple, list[str]]:
     """The set-ups of a trained grid whose best rate (:func:`select_rates`) is an edge of the rates they
-    tried, scoring at least :data:`RATE_GAIN` above the next rate inwards, with room within ``limits``:
-    ``{(depth, activation, next rate): [init, ...]}``."""
+    tried, scoring at least :data:`~initlab.rate_choice.RATE_GAIN` above the next rate inwards, with room
+    within ``limits`` (:func:`~initlab.rate_choice.extension`): ``{(depth, activation, next rate): [init, ...]}``."""
     table = trainability(df)
-    chosen = select_rates(table)
     keys = setup_keys(table, rate=False)
-    scores = table.groupby(keys, sort=False)[["learning_rate", "val_score"]]
     out: dict[tuple, list[str]] = {}
-    for _, r in chosen.iterrows():
-        g = scores.get_group(tuple(r[k] for k in keys)).sort_values("learning_rate")
-        rates, score = g["learning_rate"].to_numpy(float), g["val_score"].to_numpy(float)
-        if len(rates) < 2:
-            continue  # a set-up left out of the grid (``rate_inits``)
-        rate, new = r["learning_rate"], None
-        rising_up, rising_down = score[-1] - score[-2] >= RATE_GAIN, score[0] - score[1] >= RATE_GAIN
-        if np.isclose(rate, rates[-1]) and rising_up and next_rate(rate, up=True) <= limits[1] * (1 + 1e-9):
-            new = next_rate(rate, up=True)
-        elif np.isclose(rate, rates[0]) and rising_down and next_rate(rate, up=False) >= limits[0] * (1 - 1e-9):
-            new = next_rate(rate, up=False)
+    for key, g in table.groupby(keys, sort=False):
+        new = extension(g["learning_rate"].to_numpy(float), g["val_score"].to_numpy(float), limits)
         if new is not None:
+            r = dict(zip(keys, key))
             out.setdefault((int(r["depth"]), r["activation"], new), []).append(r["init"])
     return out
 
@@ -257,10 +232,11 @@ def rate_grid_study(
         rate_inits: the inits that do (default all; those left out train at the first rate only).
         names: as for :func:`depth_study`.
         rate_limits: ``(lowest, highest)``: where a set-up's best rate on validation is the lowest or
-            highest it tried and beats the next rate inwards by :data:`RATE_GAIN`, it trains at the next
-            rate beyond (:func:`next_rate`), again until its best rate is interior, its score flat, or the
-            next rate would leave these limits (:func:`select_rates` marks an edge that remains). A rate
-            that diverges scores 0, so divergence ends an extension upwards. ``None``: the grid as given.
+            highest it tried and beats the next rate inwards by :data:`~initlab.rate_choice.RATE_GAIN`, it
+            trains at the next rate beyond (:func:`~initlab.rate_choice.next_rate`), again until its best rate
+            is interior, its score flat, or the next rate would leave these limits (:func:`select_rates` marks
+            an edge that remains). A rate that diverges scores 0, so divergence ends an extension upwards.
+            ``None``: the grid as given.
         **options: as for :func:`depth_study` (``init_params``, ``preprocess``, ``epochs``, ...).
     """
     if not len(learning_rates):
@@ -419,18 +395,8 @@ def select_rates(table: pd.DataFrame) -> pd.DataFrame:
     keys = setup_keys(table, rate=False)
     rows = []
     for _, g in table.groupby(keys, sort=False):
-        best = g.sort_values(["val_score", "learning_rate"], ascending=False, kind="stable").iloc[0]
-        rate, rates = best["learning_rate"], g["learning_rate"]
-        edge = (
-            "only rate"
-            if len(g) == 1
-            else "highest"
-            if rate == rates.max()
-            else "lowest"
-            if rate == rates.min()
-            else ""
-        )
-        rows.append({**best.to_dict(), "rates": len(g), "edge": edge})
+        i, edge = best_rate(g["learning_rate"].to_numpy(float), g["val_score"].to_numpy(float))
+        rows.append({**g.iloc[i].to_dict(), "rates": len(g), "edge": edge})
     return pd.DataFrame(rows).reset_index(drop=True)
 
 

@@ -136,23 +136,37 @@ def _edge_words(r: Mapping) -> str:
     return "; ".join(f"{s}: {e}" for s, e in sides if isinstance(e, str) and e)
 
 
+def _side(r: Mapping, s: str) -> str:
+    """One side of a test for the table: its mean over the runs that trained, and how many failed."""
+    failed, mean = int(r.get(f"{s}_failed", 0) or 0), r[f"{s}_mean"]
+    level = f"{100 * mean:.1f}" if np.isfinite(mean) else "none trained"
+    return f"{level} ({failed} failed)" if failed else level
+
+
 def claims_table(tests: pd.DataFrame, family: str) -> pd.DataFrame:
-    """One family's tests laid out to quote: both means (%), the paired difference (pp) with its 95% CI,
+    """One family's tests laid out to quote: both means (%) over the runs that trained with the failed runs
+    counted beside, the paired difference (pp) with its 95% CI (where a run failed, the failure counts the
+    claim is decided on),
     the Holm-adjusted p-value (``exact``: zero spread, decided by its size), the verdict and, for an
     inconclusive one, the seeds that would resolve the gap at 80% power with their 95% interval
     (:func:`initlab.report.fmt_seeds`: "-" where unknown, unbounded or uselessly wide)."""
     rows = []
     for _, r in tests[tests["family"] == family].iterrows():
+        rates = r.get("test") == "failures"
         ci = f"[{100 * r['ci_low']:+.1f}, {100 * r['ci_high']:+.1f}]" if np.isfinite(r["ci_low"]) else "n/a"
         need = r["seeds_needed"]
         rows.append(
             {
                 "depth": f"{r['depth']}{PREPROCESS_WORDS[r['preprocess']]}",
                 "a > b": f"{r['a']} > {r['b']}",
-                "a (%)": f"{100 * r['a_mean']:.1f}",
-                "b (%)": f"{100 * r['b_mean']:.1f}",
-                "a - b (pp)": f"{100 * r['mean']:+.1f}" if np.isfinite(r["mean"]) else "n/a",
-                "95% CI": ci,
+                "a (%)": _side(r, "a"),
+                "b (%)": _side(r, "b"),
+                "a - b (pp)": f"failed {int(r['a_failed'])} vs {int(r['b_failed'])} of {int(r['n'])}"
+                if rates
+                else f"{100 * r['mean']:+.1f}"
+                if np.isfinite(r["mean"])
+                else "n/a",
+                "95% CI": "failure rates (Fisher)" if rates else ci,
                 "seeds": int(r["n"]),
                 "Holm p": "exact" if r["exact"] else (f"{r['p_adj']:.3g}" if np.isfinite(r["p_adj"]) else "n/a"),
                 "verdict": _mark(r),
@@ -322,7 +336,7 @@ def family_text(tests: pd.DataFrame, family: str, seeds: int, *, delta: float | 
     lines = [
         f"**{family}**",
         "",
-        protocol_text(FAMILIES[family], len(t), seeds, delta=delta),
+        protocol_text(FAMILIES[family], len(t), seeds, delta=delta, table=t),
         "",
         *family_lines(t, delta),
         "",
