@@ -648,6 +648,16 @@ def _seeds_note(row: pd.Series | dict, scale: float, unit: str) -> str:
     )
 
 
+def _margin_word(row: pd.Series | dict, margin: float, shown: bool) -> str:
+    """``yes``; ``not shown``; or, where the 95% CI lies inside ±margin but the corrected test does not pass,
+    ``not shown after Holm (CI inside)``."""
+    if shown:
+        return "yes"
+    low, high = row.get("ci_low", np.nan), row.get("ci_high", np.nan)
+    inside = np.isfinite(low) and np.isfinite(high) and -margin < low and high < margin
+    return "not shown after Holm (CI inside)" if inside else "not shown"
+
+
 def verdict_label(row: pd.Series | dict, delta: float, scale: float = 100.0, *, unit: str = "pp") -> str:
     """A verdict in words, generated from the row's numbers (:func:`test_family`'s columns):
 
@@ -669,7 +679,7 @@ def verdict_label(row: pd.Series | dict, delta: float, scale: float = 100.0, *, 
         if np.isfinite(p_adj) and p_adj < alpha and np.isfinite(mean) and mean != 0:
             notes.append(f"nonzero: {mean * scale:+.2f} {unit}")
         margins = [
-            f"±{f * delta * scale:g} {unit}: {'yes' if row.get(c, np.nan) < alpha else 'not shown'}"
+            f"±{f * delta * scale:g} {unit}: {_margin_word(row, f * delta, row.get(c, np.nan) < alpha)}"
             for c, f in (("p_equiv_half_adj", 0.5), ("p_equiv_double_adj", 2.0))
             if np.isfinite(row.get(c, np.nan))
         ]
@@ -679,7 +689,9 @@ def verdict_label(row: pd.Series | dict, delta: float, scale: float = 100.0, *, 
         n = int(row["n"])
         p, p_adj = row.get("p", np.nan), row.get("p_adj", np.nan)
         q, q_adj = row.get("p_equiv", np.nan), row.get("p_equiv_adj", np.nan)
-        if n < 2:
+        if row.get("test") == "sign" and n == 0 and int(row.get("ties", 0) or 0):
+            notes.append(f"every one of {int(row['ties'])} seeds tied: nothing to rank")
+        elif n < 2:
             notes.append("needs at least 2 seeds")
         elif row.get("std", np.nan) == 0.0 and n < MIN_EXACT:
             notes.append(f"identical in {n} seeds: needs at least {MIN_EXACT} to call it exact")
@@ -719,6 +731,27 @@ def verdict_label(row: pd.Series | dict, delta: float, scale: float = 100.0, *, 
         name, p = next(((k, p) for k, p in tests if is_borderline(p, np.nan)), tests[0])
         text += f", borderline (Holm-adjusted {name}p = {p:.3f})"
     return text
+
+
+def verdict_mark(row: pd.Series | dict, delta: float, scale: float = 100.0, *, unit: str = "pp") -> str:
+    """A verdict in a few words, for a table cell or a summary line: the word, ``(exact)``, and what
+    :func:`verdict_label`'s line adds about the margin: a CI inside ±δ that Holm's equivalence test does not
+    confirm, a shown difference whose CI reaches inside ±δ, a borderline p-value."""
+    v = row["verdict"]
+    word = VERDICT_WORDS.get(v, v)
+    if row.get("exact", False):
+        return f"{word} (exact)"
+    d = f"±{delta * scale:g} {unit}"
+    notes = []
+    if v == "inconclusive" and bool(row.get("ci_inside", False)):
+        notes.append(f"CI inside {d}, equivalence not shown after Holm")
+    if v in ("supported", "reversed"):
+        near = row.get("ci_low", np.nan) if v == "supported" else row.get("ci_high", np.nan)
+        if np.isfinite(near) and abs(near) < delta:
+            notes.append(f"CI reaches inside {d}")
+    if row.get("borderline", False):
+        notes.append("borderline")
+    return word + (f" ({'; '.join(notes)})" if notes else "")
 
 
 def final_epochs(df: pd.DataFrame, keys: Sequence[str] | None = None) -> pd.DataFrame:

@@ -912,3 +912,28 @@ def test_a_claim_with_failed_runs_is_decided_on_failure_rates() -> None:
     assert row["verdict"] == "inconclusive" and np.isnan(row["p_equiv_adj"])
     line = report.family_lines(pd.DataFrame([row]), 0.005)[0]
     assert line.startswith("- a > b: failed in 2 vs 0 of 5 runs (Fisher's exact test on the failure rates")
+
+
+def test_a_half_margin_the_ci_lies_inside_says_only_the_correction_blocks_it() -> None:
+    row = {
+        "verdict": "equivalent",
+        "n": 5,
+        "mean": 0.0005,
+        "exact": False,
+        "borderline": False,
+        "p_adj": 0.9,
+        "p_equiv_adj": 0.001,
+        "p_equiv_half_adj": 0.2,
+        "p_equiv_double_adj": 0.0001,
+        "ci_low": -0.001,
+        "ci_high": 0.002,  # inside ±0.25 pp, yet the corrected test at that margin does not pass
+    }
+    assert st.verdict_label(row, 0.005) == (
+        "negligible: equivalent within ±0.5 pp (within ±0.25 pp: not shown after Holm (CI inside), ±1 pp: yes)"
+    )
+    assert "±0.25 pp: not shown," in st.verdict_label({**row, "ci_high": 0.004}, 0.005)
+
+
+def test_a_sign_test_whose_seeds_all_tied_says_so() -> None:
+    row = {"verdict": "inconclusive", "n": 0, "ties": 10, "test": "sign", "mean": np.nan, "exact": False}
+    assert st.verdict_label(row, 0.005) == "inconclusive (every one of 10 seeds tied: nothing to rank)"

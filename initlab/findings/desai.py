@@ -291,14 +291,23 @@ def equivalence_text(table: pd.DataFrame, delta: float, value: str = "test accur
     return Prose("\n".join(lines))
 
 
+def _near(r: pd.Series) -> str:
+    """`` (CI reaches inside ±δ)`` for a resolved claim whose 95% CI reaches inside its margin (``delta``)."""
+    near = r.get("ci_low", np.nan) if r["verdict"] == "supported" else r.get("ci_high", np.nan)
+    delta = r.get("delta", np.nan)
+    return " (CI reaches inside ±δ)" if np.isfinite(near) and np.isfinite(delta) and abs(near) < delta else ""
+
+
 def faster_pairs(speed: pd.DataFrame) -> str:
-    """The resolved claims of a :func:`speed_family` table, the faster initializer first, grouped by measure."""
+    """The resolved claims of a :func:`speed_family` table, the faster initializer first, grouped by measure;
+    a claim whose CI reaches inside its margin says so."""
     short = {"epoch1": "after epoch 1", "auc": "mean over epochs", "epochs": "epochs to the target"}
     parts = []
     for metric, label in short.items():
         sub = speed[(speed["metric"] == metric) & speed["verdict"].isin(["supported", "reversed"])]
         pairs = [
-            f"{r['a']} > {r['b']}" if r["verdict"] == "supported" else f"{r['b']} > {r['a']}" for _, r in sub.iterrows()
+            (f"{r['a']} > {r['b']}" if r["verdict"] == "supported" else f"{r['b']} > {r['a']}") + _near(r)
+            for _, r in sub.iterrows()
         ]
         if pairs:
             parts.append(f"{label}: {', '.join(pairs)}")

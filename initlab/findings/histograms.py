@@ -569,10 +569,9 @@ def failed_arm_note(accuracy: pd.DataFrame | None) -> str:
     failed, runs = int(accuracy["failed"].sum()), int(accuracy["runs"].sum())
     every = failed == runs
     return (
-        f"  {'Every one' if every else f'{failed} of {runs}'} of these runs did not train (test accuracy at chance"
-        f"{'' if every else ' or in the lower mode'}): the shares below describe "
-        f"{'nets that never learned' if every else 'partly nets that never learned'}, whose last layer is dead, "
-        "not a trained network's."
+        f"  {'Every one' if every else f'{failed} of {runs}'} of these runs failed (test accuracy below "
+        f"{FAIL_BELOW:.0%}{'' if every else ', or in the lower mode'}; chance is 10%): the shares below describe "
+        f"{'nets that never learned' if every else 'partly nets that never learned'}, not a trained network's."
     )
 
 

@@ -456,6 +456,18 @@ def washout_table(tests: pd.DataFrame, runs: Mapping[str, pd.DataFrame]) -> pd.D
     return pd.DataFrame(rows, columns=columns).set_index(columns[:3])
 
 
+def _near_margin(tests: pd.DataFrame, delta: float) -> str:
+    """``" (only by differences whose CIs reach inside ±0.5 pp)"`` where every shown difference of ``tests``
+    has a CI reaching inside ±δ, else ``""``."""
+    shown = tests[tests["verdict"].isin(["supported", "reversed"])]
+    if not len(shown):
+        return ""
+    near = np.where(shown["verdict"] == "supported", shown["ci_low"], shown["ci_high"]).astype(float)
+    if np.all(np.isfinite(near) & (np.abs(near) < delta)):
+        return f" (only by differences whose CIs reach inside ±{100 * delta:g} pp)"
+    return ""
+
+
 def family_text(*, tests: pd.DataFrame, model: str, condition: str, delta: float) -> Prose:
     """One family (a model under one condition) in words: the method, one line per test, the counts."""
     t = tests[(tests["model"] == model) & (tests["condition"] == condition)]
@@ -470,7 +482,7 @@ def family_text(*, tests: pd.DataFrame, model: str, condition: str, delta: float
     for setting, s in t.groupby("optimizer_setting", sort=False):
         lines.append(
             f"- *{setting}*: the ranking {ranking_word(s['verdict'])}; the initializer: "
-            f"{washout_word(s['verdict'])} ({verdict_counts(s)})."
+            f"{washout_word(s['verdict'])}{_near_margin(s, delta)} ({verdict_counts(s)})."
         )
     return Prose("\n".join(lines))
 
@@ -661,7 +673,8 @@ def _step_lines(steps: pd.DataFrame, gaps: pd.DataFrame, *, small: str, scaled: 
         "",
         f"Adam's invariance to the gradient's scale as the reason {small} trains under Adam: "
         f"**{scale_answer(gaps, ratios)}** with these runs (the lead test and the first step above; a "
-        f"mechanism read off one step and a paired comparison, not a proof).",
+        f"mechanism read off one step and a paired comparison, not a proof; the intervention below, Adam with a "
+        f"large ε, tests it, and the findings give the verdict of both).",
     ]
 
 

@@ -28,6 +28,8 @@ def trained_or_all(df: pd.DataFrame) -> pd.DataFrame:
     :data:`~initlab.findings.patel.FAIL_BELOW`, or diverged) and others trained, the runs that trained; where
     none trained, all of them (the row is a failure, compared at chance). A paired step keeps the seeds both
     initializers have left, so a failed run is counted as a failure, never averaged into a difference."""
+    if "test_accuracy" not in df.columns:  # nothing to judge a run by: every run counts
+        return df
     last = df.sort_values("epoch").groupby(["init", "seed"], sort=False).tail(1)
     ok = np.isfinite(last["test_accuracy"]) & (last["test_accuracy"] >= FAIL_BELOW)
     keep = []
@@ -36,6 +38,14 @@ def trained_or_all(df: pd.DataFrame) -> pd.DataFrame:
         keep += [(init, s) for s in seeds]
     kept = pd.MultiIndex.from_tuples(keep, names=["init", "seed"])
     return df[pd.MultiIndex.from_frame(df[["init", "seed"]]).isin(kept)]
+
+
+def _seed_range(family: pd.DataFrame) -> int | str:
+    """The seeds the family's tests paired: ``5``, or ``"4 to 5"`` where a failed run left a step fewer."""
+    if not len(family):
+        return 0
+    low, high = int(family["n"].min()), int(family["n"].max())
+    return low if low == high else f"{low} to {high}"
 
 
 def ranking_family(
@@ -112,7 +122,7 @@ def ranking_markdown(family: pd.DataFrame, delta: float | None = None) -> Prose:
 def ranking_text(family: pd.DataFrame, delta: float | None = None) -> Prose:
     """Per dataset and metric, whether the whole ranking holds; then the protocol sentence."""
     delta = resolve_margin(delta, MARGIN_CLAIM)
-    seeds = int(family["n"].min()) if len(family) else 0
+    seeds = _seed_range(family)
     lines = []
     for (dataset, metric), g in family.groupby(["dataset", "metric"], sort=False):
         whole = (
@@ -156,21 +166,29 @@ CURVE_NAMES = {"val_accuracy": "validation accuracy", "accuracy": "training accu
 
 
 def convergence_summary(conv: pd.DataFrame, df: pd.DataFrame, *, value: str = "val_accuracy") -> pd.DataFrame:
-    """Per (dataset, init): the ``value`` curve's first epoch and its area under the curve (mean ± CI), and how
-    many runs reached the target (``conv`` is :func:`initlab.convergence.convergence_table`'s for that curve)."""
+    """Per (dataset, init): the ``value`` curve's first epoch and its area under the curve (mean ± CI over the
+    runs that trained where some failed, as Table 1's rows are judged: :func:`trained_or_all`, ``(n = 4)``
+    then), and how many runs reached the target (``conv`` is :func:`initlab.convergence.convergence_table`'s
+    for that curve)."""
+    kept = {
+        (d, s) for d, g in df.groupby("dataset") for s in trained_or_all(g)[["init", "seed"]].itertuples(index=False)
+    }
     first = df[df["epoch"] == df["epoch"].min()]
     name = CURVE_NAMES.get(value, value)
     out = []
     for (dataset, init), g in conv.groupby(["dataset", "init"], sort=False):
-        f = mean_ci(first.loc[(first["dataset"] == dataset) & (first["init"] == init), value].to_numpy(float))
-        a = mean_ci(g["auc"].to_numpy(float))
+        seeds = [s for s in g["seed"] if (dataset, (init, s)) in kept]
+        n = f" (n = {len(seeds)})" if len(seeds) < len(g) else ""
+        sel = first[(first["dataset"] == dataset) & (first["init"] == init) & first["seed"].isin(seeds)]
+        f = mean_ci(sel[value].to_numpy(float))
+        a = mean_ci(g.loc[g["seed"].isin(seeds), "auc"].to_numpy(float))
         reached = np.isfinite(g["epochs_to_target"].to_numpy(float))
         out.append(
             {
                 "dataset": dataset,
                 "init": init,
-                f"{name}, epoch 1": fmt_ci(f["mean"], f["half_width"]),
-                "mean over epochs (AUC)": fmt_ci(a["mean"], a["half_width"]),
+                f"{name}, epoch 1": fmt_ci(f["mean"], f["half_width"]) + n,
+                "mean over epochs (AUC)": fmt_ci(a["mean"], a["half_width"]) + n,
                 "reached the target": f"{int(reached.sum())} of {len(g)}",
                 "median epochs to it": (
                     f"{np.median(g['epochs_to_target']):g}" if reached.mean() > 0.5 else "never (most runs)"
@@ -266,7 +284,7 @@ def closing_text(
         + protocol_text(
             "every adjacent step of the paper's ranking on every dataset and both metrics",
             len(family),
-            int(family["n"].min()) if len(family) else 0,
+            _seed_range(family),
             delta=delta,
             table=family,
         ).replace("*Method.* ", ""),

@@ -382,3 +382,29 @@ def test_engine_text_names_the_engine_of_every_run_and_the_framework() -> None:
     text = engine_text(df)
     assert text.startswith("Runs: 4 on the stacked engine") and "TensorFlow 2." in text and "Keras 3." in text
     assert "no engine recorded" in engine_text(df.drop(columns="engine"))
+
+
+def test_faster_pairs_say_when_a_resolved_claims_ci_reaches_inside_its_margin() -> None:
+    speed = pd.DataFrame(
+        [
+            {
+                "metric": "auc",
+                "a": "he",
+                "b": "rn",
+                "verdict": "supported",
+                "ci_low": 0.004,
+                "ci_high": 0.009,
+                "delta": 0.0025,
+            },
+            {
+                "metric": "auc",
+                "a": "gu",
+                "b": "ru",
+                "verdict": "supported",
+                "ci_low": 0.001,
+                "ci_high": 0.008,
+                "delta": 0.0025,
+            },
+        ]
+    )
+    assert desai.faster_pairs(speed) == "mean over epochs: he > rn, gu > ru (CI reaches inside ±δ)"

@@ -408,9 +408,9 @@ def test_last_layer_claims_of_a_second_arm_are_their_own_family() -> None:
     assert both.count("as printed, ") == 5 and both.count("*Method.*") == 3
     # an arm whose runs never trained says so beside the shares it judges
     dead = pd.DataFrame({"runs": [5, 5], "failed": [5, 5]}, index=["zeros", "he_normal"])
-    assert "Every one of these runs did not train" in h.last_layer_text(t, dead)
+    assert "Every one of these runs failed (test accuracy below 20%; chance is 10%)" in h.last_layer_text(t, dead)
     some = pd.DataFrame({"runs": [5, 5], "failed": [0, 2]}, index=["zeros", "he_normal"])
-    assert "2 of 10 of these runs did not train" in h.claims_text(
+    assert "2 of 10 of these runs failed" in h.claims_text(
         h.activation_claims(stats, 0.02, 0.1), pd.DataFrame(), stats, as_printed=t, as_printed_accuracy=some
     )
     assert h.failed_arm_note(some.assign(failed=0)) == ""

@@ -25,6 +25,7 @@ from initlab.findings import deep
 from initlab.nets.models import build_model
 from initlab.probe import depth
 from initlab.probe.propagation import signal_propagation
+from initlab.stats import verdict_mark
 
 matplotlib.use("Agg")
 
@@ -488,6 +489,21 @@ def test_snn_answers_read_both_grades() -> None:
     text = deep.snn_text(answers.reset_index())
     assert "test **inconclusive** → the claim **inconclusive**" in text
     assert "Of 2 (start, depth, input scaling) cells: 1 inconclusive, 1 neither trains." in text
+    # failed runs are counted, never averaged: zeros and lecun_normal both failed in every seed at depth 50
+    assert "selu + zeros (fails: 3 of 3 runs failed)" in text
+
+
+def test_verdict_mark_says_what_the_line_says_about_the_margin() -> None:
+    base = {"exact": False, "borderline": False, "ci_inside": False, "ci_low": 0.03, "ci_high": 0.05}
+    assert verdict_mark({**base, "verdict": "supported"}, 0.02) == "supported"
+    assert verdict_mark({**base, "verdict": "supported", "ci_low": 0.01}, 0.02) == "supported (CI reaches inside ±2 pp)"
+    assert verdict_mark(
+        {**base, "verdict": "reversed", "ci_low": -0.05, "ci_high": -0.01, "borderline": True}, 0.02
+    ) == ("reversed (CI reaches inside ±2 pp; borderline)")
+    assert verdict_mark({**base, "verdict": "inconclusive", "ci_inside": True}, 0.02) == (
+        "inconclusive (CI inside ±2 pp, equivalence not shown after Holm)"
+    )
+    assert verdict_mark({**base, "verdict": "equivalent", "exact": True}, 0.02) == "negligible (exact)"
 
 
 def _row(**kw: object) -> dict:

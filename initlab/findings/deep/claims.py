@@ -21,7 +21,7 @@ from initlab.findings.deep.grid import (
     VALUES,
 )
 from initlab.probe.depth import ORTHOGONAL_RELU
-from initlab.stats import paired_or_failures, test_family
+from initlab.stats import paired_or_failures, test_family, verdict_mark
 
 
 def setup_name(activation: str, init: str) -> str:
@@ -164,15 +164,17 @@ def snn_answer(verdict: str, start: str, reference: str) -> str:
     return "inconclusive"
 
 
-def snn_answers(tests: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
+def snn_answers(tests: pd.DataFrame, table: pd.DataFrame, delta: float | None = None) -> pd.DataFrame:
     """:func:`snn_answer` for every ``snn`` test, with both set-ups' grades from ``table``.
 
-    ``table`` is :func:`trainability`'s at the chosen learning rates.
+    ``table`` is :func:`trainability`'s at the chosen learning rates; ``delta`` the tests' margin (default the
+    claims ledger's), for each verdict's ``mark`` (:func:`initlab.stats.verdict_mark`).
 
     Returns:
-        One row per test: ``depth, preprocess, start, claim, verdict, start_status,
-        start_mean, reference_status, reference_mean, answer``.
+        One row per test: ``depth, preprocess, start, claim, verdict, mark``, and for the start and the
+        reference (``start_…``, ``reference_…``) ``status, mean, failed, runs, trained_mean``, and ``answer``.
     """
+    delta = resolve_margin(delta, MARGIN_CLAIM)
     t = table.assign(preprocess=table["preprocess"] if "preprocess" in table.columns else "scale")
     t = t.set_index(["depth", "preprocess", "activation", "init"])
     rows = []
@@ -187,10 +189,17 @@ def snn_answers(tests: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
                 "start": start_init,
                 "claim": r["claim"],
                 "verdict": r["verdict"],
+                "mark": verdict_mark(r, delta),
                 "start_status": s["status"],
                 "start_mean": s["mean"],
+                "start_failed": s["failed"],
+                "start_runs": s["runs"],
+                "start_trained_mean": s["trained_mean"],
                 "reference_status": ref["status"],
                 "reference_mean": ref["mean"],
+                "reference_failed": ref["failed"],
+                "reference_runs": ref["runs"],
+                "reference_trained_mean": ref["trained_mean"],
                 "answer": snn_answer(r["verdict"], s["status"], ref["status"]),
             }
         )
@@ -202,10 +211,17 @@ def snn_answers(tests: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
             "start",
             "claim",
             "verdict",
+            "mark",
             "start_status",
             "start_mean",
+            "start_failed",
+            "start_runs",
+            "start_trained_mean",
             "reference_status",
             "reference_mean",
+            "reference_failed",
+            "reference_runs",
+            "reference_trained_mean",
             "answer",
         ],
     )

@@ -24,7 +24,7 @@ from initlab.findings.deep.grid import (
 )
 from initlab.probe.depth import DEFECT_THRESHOLDS, defects
 from initlab.report import Prose, family_lines, fmt_ci, fmt_seeds, protocol_text, verdict_counts
-from initlab.stats import VERDICT_WORDS, wilson_interval
+from initlab.stats import verdict_mark, wilson_interval
 
 
 def growth_table(verdicts: pd.DataFrame) -> pd.DataFrame:
@@ -122,11 +122,8 @@ def rate_table(all_rates: pd.DataFrame, chosen: pd.DataFrame, depth: int, *, def
     return pd.DataFrame(rows).set_index(["activation", "init"])
 
 
-def _mark(r: Mapping) -> str:
-    word = VERDICT_WORDS.get(r["verdict"], str(r["verdict"]))
-    if r["exact"]:
-        return f"{word} (exact)"
-    return f"{word}, borderline" if r["borderline"] else word
+def _mark(r: Mapping, delta: float) -> str:
+    return verdict_mark(r, delta)
 
 
 def _edge_words(r: Mapping) -> str:
@@ -143,13 +140,16 @@ def _side(r: Mapping, s: str) -> str:
     return f"{level} ({failed} failed)" if failed else level
 
 
-def claims_table(tests: pd.DataFrame, family: str) -> pd.DataFrame:
+def claims_table(tests: pd.DataFrame, family: str, delta: float | None = None) -> pd.DataFrame:
     """One family's tests laid out to quote: both means (%) over the runs that trained with the failed runs
     counted beside, the paired difference (pp) with its 95% CI (where a run failed, the failure counts the
     claim is decided on),
     the Holm-adjusted p-value (``exact``: zero spread, decided by its size), the verdict and, for an
     inconclusive one, the seeds that would resolve the gap at 80% power with their 95% interval
-    (:func:`initlab.report.fmt_seeds`: "-" where unknown, unbounded or uselessly wide)."""
+    (:func:`initlab.report.fmt_seeds`: "-" where unknown, unbounded or uselessly wide). The verdict cell
+    says what the family's line says about the margin ``delta`` (default the claims ledger's,
+    :func:`initlab.stats.verdict_mark`)."""
+    delta = resolve_margin(delta, MARGIN_CLAIM)
     rows = []
     for _, r in tests[tests["family"] == family].iterrows():
         rates = r.get("test") == "failures"
@@ -169,7 +169,7 @@ def claims_table(tests: pd.DataFrame, family: str) -> pd.DataFrame:
                 "95% CI": "failure rates (Fisher)" if rates else ci,
                 "seeds": int(r["n"]),
                 "Holm p": "exact" if r["exact"] else (f"{r['p_adj']:.3g}" if np.isfinite(r["p_adj"]) else "n/a"),
-                "verdict": _mark(r),
+                "verdict": _mark(r, delta),
                 "rate at a grid edge": _edge_words(r) or "-",
                 "seeds to resolve": fmt_seeds(need, r.get("seeds_low", np.nan), r.get("seeds_high", np.nan)).replace(
                     "—", "-"
@@ -359,23 +359,41 @@ def families_text(tests: pd.DataFrame, seeds: int, delta: float | None = None) -
     return Prose("\n\n".join(family_text(tests, f, seeds, delta=delta) for f in dict.fromkeys(tests["family"])))
 
 
-def snn_text(answers: pd.DataFrame) -> Prose:
-    """``004``'s self-normalizing claim, set-up by set-up, from :func:`snn_answers`."""
+def _snn_side(name: str, status: str, mean: float, failed: float, runs: float, trained_mean: float) -> str:
+    """``selu + zeros (fails: 10 of 10 runs failed)``, ``(partial: 6 of 10 failed, the rest 55.5%)`` or
+    ``(trains, 93.0%)``: a failed run is counted, never averaged."""
+    if np.isfinite(failed) and failed > 0:
+        rest = f", the rest {100 * trained_mean:.1f}%" if np.isfinite(trained_mean) and failed < runs else ""
+        return f"{name} ({status}: {int(failed)} of {int(runs)} runs failed{rest})"
+    return f"{name} ({status}, {100 * mean:.1f}%)" if np.isfinite(mean) else f"{name} ({status})"
+
+
+def snn_text(answers: pd.DataFrame, delta: float | None = None) -> Prose:
+    """``004``'s self-normalizing claim, set-up by set-up, from :func:`snn_answers` (each test's verdict with
+    what its line says about the margin ``delta``, default the claims ledger's)."""
+    delta = resolve_margin(delta, MARGIN_CLAIM)
     lines = []
     for _, r in answers.iterrows():
-        start = (
-            f"selu + {r['start']} ({r['start_status']}, {100 * r['start_mean']:.1f}%)"
-            if np.isfinite(r["start_mean"])
-            else f"selu + {r['start']} ({r['start_status']})"
+        start = _snn_side(
+            f"selu + {r['start']}",
+            r["start_status"],
+            r["start_mean"],
+            r.get("start_failed", np.nan),
+            r.get("start_runs", np.nan),
+            r.get("start_trained_mean", np.nan),
         )
-        ref = (
-            f"selu + {SNN_REFERENCE} ({r['reference_status']}, {100 * r['reference_mean']:.1f}%)"
-            if np.isfinite(r["reference_mean"])
-            else f"selu + {SNN_REFERENCE} ({r['reference_status']})"
+        ref = _snn_side(
+            f"selu + {SNN_REFERENCE}",
+            r["reference_status"],
+            r["reference_mean"],
+            r.get("reference_failed", np.nan),
+            r.get("reference_runs", np.nan),
+            r.get("reference_trained_mean", np.nan),
         )
+        mark = r.get("mark", r["verdict"])
         lines.append(
             f"- depth {r['depth']}{PREPROCESS_WORDS[r['preprocess']]}: {start} against {ref}, test "
-            f"**{r['verdict']}** → the claim **{r['answer']}**."
+            f"**{mark}** → the claim **{r['answer']}**."
         )
     counts = answers["answer"].value_counts()
     summary = ", ".join(f"{int(counts[a])} {a}" for a in SNN_ANSWERS if a in counts) or "no cells"
