@@ -436,8 +436,10 @@ def gradient_summary(
         mine = grads.loc[grads["init"] == init]
         largest = mine.groupby("seed")[value].transform("max")
         hidden = mine["layer"] != layers[-1]
-        # zero in exact arithmetic: float32 leaves round-off of the order of eps times the largest norm
-        hidden_zero = bool((mine.loc[hidden, value] <= ROUNDOFF * largest[hidden]).all())
+        # zero in exact arithmetic: float32 leaves round-off of the order of eps times the largest norm; a layer
+        # that overflowed (inf) is no reference for round-off: that net explodes, it is not zero
+        finite = bool(np.isfinite(mine[value]).all())
+        hidden_zero = finite and bool((mine.loc[hidden, value] <= ROUNDOFF * largest[hidden]).all())
         with np.errstate(divide="ignore", invalid="ignore"):
             ratios = (g / ref).to_numpy(dtype=float)
             scale = float(np.exp(np.mean(np.log(ratios)))) if np.all(ratios > 0) else np.nan

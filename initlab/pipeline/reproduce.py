@@ -97,9 +97,11 @@ def baselines_dir() -> Path:
     return project_root() / "tests" / "baselines"
 
 
-def partial_dir() -> Path:
-    """Where the output of a notebook that failed or was interrupted is kept."""
-    return data_dir() / "partial"
+def partial_dir(*, quick: bool = False) -> Path:
+    """Where the output of a notebook that failed or was interrupted is kept: ``data/partial``, or
+    ``data/quick/partial`` for the quick profile, so that a quick run beside a full one never takes the
+    other's working copy of the same notebook."""
+    return data_dir() / ("quick" if quick else "") / "partial"
 
 
 def notebook_paths(selection: Sequence[str] | None = None) -> list[Path]:
@@ -246,7 +248,7 @@ def _execute_one(path: Path, target: Path, label: str, *, quick: bool, bar: Note
             target,
             quick_parameters(path) if quick else {},
             env=env,
-            partial_dir=partial_dir(),
+            partial_dir=partial_dir(quick=quick),
             progress=bar.enabled,
         )
     except NotebookFailedError as exc:

@@ -181,6 +181,7 @@ def _grads() -> pd.DataFrame:
         "hidden_zero": (0.0, 0.0, 0.1),
         "roundoff": (2e-4, 5e-4, 6000.0),
         "tiny_but_real": (2e-2, 5e-4, 6000.0),
+        "overflow": (float("inf"), 5e3, 6000.0),  # a gradient that overflowed: explodes, never "zero"
     }
     for init, norms in profiles.items():
         for seed, f in ((0, 1.0), (1, 1.2 if init == "he_normal" else 1.0)):
@@ -212,6 +213,7 @@ def test_gradient_summary_reads_scale_and_profile_against_the_reference() -> Non
         "hidden_zero": "zero",
         "roundoff": "zero",
         "tiny_but_real": "vanishes",
+        "overflow": "explodes",
     }
     assert math.isnan(s.loc["zeros", "scale"]) and math.isnan(s.loc["zeros", "profile"])
 

@@ -344,3 +344,13 @@ def test_summary_only_rebuilds_the_claims_table_from_the_notebooks(tmp_path, mon
         "[03#evidence-desai-ranking](03_mnist_four_initializers.ipynb#evidence-desai-ranking)"
         in (root / "notebooks" / "claims.md").read_text()
     )
+
+
+def test_a_quick_run_keeps_its_working_copies_apart_from_a_full_runs(tmp_path, monkeypatch) -> None:
+    from initlab.pipeline.reproduce import partial_dir
+
+    monkeypatch.setenv("INITLAB_DATA", str(tmp_path))
+    # the same notebook run both ways at once must not share one working copy: the first to finish
+    # would delete the other's
+    assert partial_dir(quick=True) != partial_dir()
+    assert partial_dir().name == partial_dir(quick=True).name == "partial"
