@@ -34,6 +34,7 @@ from initlab.report import Prose, family_lines, fmt_mean_ci, protocol_text, verd
 from initlab.sources import DESAI_RANKING
 from initlab.stats import (
     RUN_FAIL_BELOW,
+    failure_test,
     failure_threshold,
     final_epochs,
     mean_ci,
@@ -505,7 +506,10 @@ def gap_tests(runs: pd.DataFrame, small: str, scaled: str, *, delta: float, refe
     """Is ``scaled``'s lead over ``small`` larger under each other optimizer setting than under ``reference``?
 
     Per seed: (scaled − small) under the setting minus (scaled − small) under ``reference``, test
-    accuracy, each initializer at the rate ``runs`` holds for it; one Holm family.
+    accuracy, each initializer at the rate ``runs`` holds for it; one Holm family. Where a run of ``small``
+    failed under either (below :data:`~initlab.stats.RUN_FAIL_BELOW`, or diverged), its accuracy is no level
+    to take a lead from: the claim is decided on ``small``'s failures under ``reference`` against under the
+    setting (:func:`initlab.stats.failure_test`, ``test = "failures"``).
 
     Returns:
         One row per setting: ``claim, name, optimizer_setting, lead, reference_lead`` (the mean leads),
@@ -520,22 +524,36 @@ def gap_tests(runs: pd.DataFrame, small: str, scaled: str, *, delta: float, refe
             - s[s["init"] == small].set_index("seed")["test_accuracy"]
         )
 
-    base = lead(reference)
+    def small_failed(setting: str) -> pd.Series:
+        s = runs[(runs["optimizer_setting"] == setting) & (runs["init"] == small)].set_index("seed")
+        return ~s["test_accuracy"].ge(RUN_FAIL_BELOW)  # below 20%, or diverged (NaN)
+
+    base, base_failed = lead(reference), small_failed(reference)
     rows = []
     for setting in dict.fromkeys(runs["optimizer_setting"]):
         if setting == reference:
             continue
-        mine = lead(setting)
+        mine, mine_failed = lead(setting), small_failed(setting)
         both = mine.index.intersection(base.index)
+        claim = f"{scaled} − {small}: larger under {setting} than under {reference}"
+        if base_failed.loc[both].any() or mine_failed.loc[both].any():
+            # a failed run's accuracy is no level to take a lead from: the lead grows when the small start
+            # fails more often under the setting than under the reference (Fisher's exact test)
+            test = {"test": "failures", **failure_test(base_failed.loc[both], mine_failed.loc[both])}
+            test |= dict.fromkeys(("std", "ci_low", "ci_high", "p_equiv", "p_equiv_half", "p_equiv_double"), np.nan)
+            test |= {"dropped": 0, "exact": False, "seeds_needed": np.nan, "seeds_low": np.nan, "seeds_high": np.nan}
+            claim += f" ({small}'s failures: under {reference} against under {setting})"
+        else:
+            test = {"test": "t", **paired_test((mine.loc[both] - base.loc[both]).to_numpy(float), delta)}
         rows.append(
             {
-                "claim": f"{scaled} − {small}: larger under {setting} than under {reference}",
+                "claim": claim,
                 "name": f"{setting} > {reference}",
                 "optimizer_setting": setting,
                 "lead": float(mine.mean()),
                 "reference_lead": float(base.mean()),
                 "gap": np.nan,
-                **paired_test((mine.loc[both] - base.loc[both]).to_numpy(float), delta),
+                **test,
             }
         )
     return test_family(pd.DataFrame(rows)) if rows else pd.DataFrame(rows)
