@@ -515,6 +515,26 @@ def failure_test(failed_a: Sequence[bool], failed_b: Sequence[bool]) -> dict[str
     return {"n": n, "a_failed": ka, "b_failed": kb, "mean": (kb / fb.size - ka / n) if n else np.nan, "p": p}
 
 
+def failure_row(failed_a: Sequence[bool], failed_b: Sequence[bool]) -> dict[str, Any]:
+    """A claim decided on failure rates (:func:`failure_test`, ``test = "failures"``) as a row of a
+    :func:`test_family` table: :func:`paired_test`'s columns, with no interval and no equivalence test."""
+    return {
+        "test": "failures",
+        **failure_test(failed_a, failed_b),
+        "dropped": 0,
+        "std": np.nan,
+        "ci_low": np.nan,
+        "ci_high": np.nan,
+        "p_equiv": np.nan,
+        "p_equiv_half": np.nan,
+        "p_equiv_double": np.nan,
+        "exact": False,
+        "seeds_needed": np.nan,
+        "seeds_low": np.nan,
+        "seeds_high": np.nan,
+    }
+
+
 def paired_or_failures(
     a: pd.Series,
     b: pd.Series,
@@ -538,21 +558,7 @@ def paired_or_failures(
     fb = ~np.isfinite(y) | (failed_b.reindex(seeds).fillna(False).to_numpy(bool) if failed_b is not None else False)
     if not (np.any(fa) or np.any(fb)):
         return {"test": "t", **paired_test(x - y, delta, gap)}
-    return {
-        "test": "failures",
-        **failure_test(fa, fb),
-        "dropped": 0,
-        "std": np.nan,
-        "ci_low": np.nan,
-        "ci_high": np.nan,
-        "p_equiv": np.nan,
-        "p_equiv_half": np.nan,
-        "p_equiv_double": np.nan,
-        "exact": False,
-        "seeds_needed": np.nan,
-        "seeds_low": np.nan,
-        "seeds_high": np.nan,
-    }
+    return failure_row(fa, fb)
 
 
 def decide(mean: float, p_adj: float, p_equiv_adj: float, *, alpha: float = ALPHA, ci_inside: bool = False) -> str:
@@ -648,6 +654,20 @@ def _seeds_note(row: pd.Series | dict, scale: float, unit: str) -> str:
     )
 
 
+def near_end(row: pd.Series | dict) -> float:
+    """The end of a supported (reversed) claim's 95% CI nearest zero: ``ci_low`` (``ci_high``); NaN otherwise."""
+    v = row.get("verdict")
+    if v not in ("supported", "reversed") or row.get("exact", False):
+        return np.nan
+    return float(row.get("ci_low", np.nan) if v == "supported" else row.get("ci_high", np.nan))
+
+
+def reaches_inside(row: pd.Series | dict, delta: float) -> bool:
+    """Whether a supported or reversed claim's 95% CI reaches inside ±``delta`` (it may be too small to matter)."""
+    near = near_end(row)
+    return bool(np.isfinite(near) and np.isfinite(delta) and abs(near) < delta)
+
+
 def _margin_word(row: pd.Series | dict, margin: float, shown: bool) -> str:
     """``yes``; ``not shown``; or, where the 95% CI lies inside ±margin but the corrected test does not pass,
     ``not shown after Holm (CI inside)``."""
@@ -713,13 +733,11 @@ def verdict_label(row: pd.Series | dict, delta: float, scale: float = 100.0, *, 
             else:
                 seeds = _seeds_note(row, scale, unit)
                 notes += [seeds] if seeds else []
-    elif v in ("supported", "reversed"):
-        near = row.get("ci_low", np.nan) if v == "supported" else row.get("ci_high", np.nan)
-        if np.isfinite(near) and abs(near) < delta and not row.get("exact", False):
-            notes.append(
-                f"its 95% CI reaches {near * scale:+.2f} {unit}, inside ±{delta * scale:g} {unit}: it may be too small "
-                "to matter"
-            )
+    elif reaches_inside(row, delta):
+        notes.append(
+            f"its 95% CI reaches {near_end(row) * scale:+.2f} {unit}, inside ±{delta * scale:g} {unit}: it may be too "
+            "small to matter"
+        )
     if notes:
         text += f" ({'; '.join(notes)})"
     if row.get("exact", False):
@@ -745,10 +763,8 @@ def verdict_mark(row: pd.Series | dict, delta: float, scale: float = 100.0, *, u
     notes = []
     if v == "inconclusive" and bool(row.get("ci_inside", False)):
         notes.append(f"CI inside {d}, equivalence not shown after Holm")
-    if v in ("supported", "reversed"):
-        near = row.get("ci_low", np.nan) if v == "supported" else row.get("ci_high", np.nan)
-        if np.isfinite(near) and abs(near) < delta:
-            notes.append(f"CI reaches inside {d}")
+    if reaches_inside(row, delta):
+        notes.append(f"CI reaches inside {d}")
     if row.get("borderline", False):
         notes.append("borderline")
     return word + (f" ({'; '.join(notes)})" if notes else "")

@@ -30,6 +30,7 @@ from initlab.stats import (
     judge_published,
     mean_ci,
     paired_values,
+    reaches_inside,
     seeds_needed,
     seeds_needed_interval,
     verdict_label,
@@ -293,9 +294,7 @@ def equivalence_text(table: pd.DataFrame, delta: float, value: str = "test accur
 
 def _near(r: pd.Series) -> str:
     """`` (CI reaches inside ±δ)`` for a resolved claim whose 95% CI reaches inside its margin (``delta``)."""
-    near = r.get("ci_low", np.nan) if r["verdict"] == "supported" else r.get("ci_high", np.nan)
-    delta = r.get("delta", np.nan)
-    return " (CI reaches inside ±δ)" if np.isfinite(near) and np.isfinite(delta) and abs(near) < delta else ""
+    return " (CI reaches inside ±δ)" if reaches_inside(r, r.get("delta", np.nan)) else ""
 
 
 def faster_pairs(speed: pd.DataFrame) -> str:

@@ -34,12 +34,13 @@ from initlab.report import Prose, family_lines, fmt_mean_ci, protocol_text, verd
 from initlab.sources import DESAI_RANKING
 from initlab.stats import (
     RUN_FAIL_BELOW,
-    failure_test,
+    failure_row,
     failure_threshold,
     final_epochs,
     mean_ci,
     paired_or_failures,
     paired_test,
+    reaches_inside,
     test_family,
     verdict_label,
 )
@@ -460,11 +461,8 @@ def washout_table(tests: pd.DataFrame, runs: Mapping[str, pd.DataFrame]) -> pd.D
 def _near_margin(tests: pd.DataFrame, delta: float) -> str:
     """``" (only by differences whose CIs reach inside ±0.5 pp)"`` where every shown difference of ``tests``
     has a CI reaching inside ±δ, else ``""``."""
-    shown = tests[tests["verdict"].isin(["supported", "reversed"])]
-    if not len(shown):
-        return ""
-    near = np.where(shown["verdict"] == "supported", shown["ci_low"], shown["ci_high"]).astype(float)
-    if np.all(np.isfinite(near) & (np.abs(near) < delta)):
+    shown = [r for r in tests.to_dict("records") if r["verdict"] in ("supported", "reversed")]
+    if shown and all(reaches_inside(r, delta) for r in shown):
         return f" (only by differences whose CIs reach inside ±{100 * delta:g} pp)"
     return ""
 
@@ -509,7 +507,7 @@ def gap_tests(runs: pd.DataFrame, small: str, scaled: str, *, delta: float, refe
     accuracy, each initializer at the rate ``runs`` holds for it; one Holm family. Where a run of ``small``
     failed under either (below :data:`~initlab.stats.RUN_FAIL_BELOW`, or diverged), its accuracy is no level
     to take a lead from: the claim is decided on ``small``'s failures under ``reference`` against under the
-    setting (:func:`initlab.stats.failure_test`, ``test = "failures"``).
+    setting (:func:`initlab.stats.failure_row`, ``test = "failures"``).
 
     Returns:
         One row per setting: ``claim, name, optimizer_setting, lead, reference_lead`` (the mean leads),
@@ -539,9 +537,7 @@ def gap_tests(runs: pd.DataFrame, small: str, scaled: str, *, delta: float, refe
         if base_failed.loc[both].any() or mine_failed.loc[both].any():
             # a failed run's accuracy is no level to take a lead from: the lead grows when the small start
             # fails more often under the setting than under the reference (Fisher's exact test)
-            test = {"test": "failures", **failure_test(base_failed.loc[both], mine_failed.loc[both])}
-            test |= dict.fromkeys(("std", "ci_low", "ci_high", "p_equiv", "p_equiv_half", "p_equiv_double"), np.nan)
-            test |= {"dropped": 0, "exact": False, "seeds_needed": np.nan, "seeds_low": np.nan, "seeds_high": np.nan}
+            test = failure_row(base_failed.loc[both], mine_failed.loc[both])
             claim += f" ({small}'s failures: under {reference} against under {setting})"
         else:
             test = {"test": "t", **paired_test((mine.loc[both] - base.loc[both]).to_numpy(float), delta)}

@@ -359,37 +359,25 @@ def families_text(tests: pd.DataFrame, seeds: int, delta: float | None = None) -
     return Prose("\n\n".join(family_text(tests, f, seeds, delta=delta) for f in dict.fromkeys(tests["family"])))
 
 
-def _snn_side(name: str, status: str, mean: float, failed: float, runs: float, trained_mean: float) -> str:
-    """``selu + zeros (fails: 10 of 10 runs failed)``, ``(partial: 6 of 10 failed, the rest 55.5%)`` or
-    ``(trains, 93.0%)``: a failed run is counted, never averaged."""
+def _snn_side(r: Mapping, side: str, name: str) -> str:
+    """One side (``start`` or ``reference``) of an :func:`snn_answers` row: ``selu + zeros (fails: 10 of 10 runs
+    failed)``, ``(partial: 6 of 10 runs failed, the rest 55.5%)`` or ``(trains, 93.0%)``: a failed run is
+    counted, never averaged."""
+    status, mean = r[f"{side}_status"], r[f"{side}_mean"]
+    failed, runs, rest = (r.get(f"{side}_{k}", np.nan) for k in ("failed", "runs", "trained_mean"))
     if np.isfinite(failed) and failed > 0:
-        rest = f", the rest {100 * trained_mean:.1f}%" if np.isfinite(trained_mean) and failed < runs else ""
+        rest = f", the rest {100 * rest:.1f}%" if np.isfinite(rest) and failed < runs else ""
         return f"{name} ({status}: {int(failed)} of {int(runs)} runs failed{rest})"
     return f"{name} ({status}, {100 * mean:.1f}%)" if np.isfinite(mean) else f"{name} ({status})"
 
 
-def snn_text(answers: pd.DataFrame, delta: float | None = None) -> Prose:
+def snn_text(answers: pd.DataFrame) -> Prose:
     """``004``'s self-normalizing claim, set-up by set-up, from :func:`snn_answers` (each test's verdict with
-    what its line says about the margin ``delta``, default the claims ledger's)."""
-    delta = resolve_margin(delta, MARGIN_CLAIM)
+    what its line says about the margin: :func:`snn_answers`' ``mark``)."""
     lines = []
     for _, r in answers.iterrows():
-        start = _snn_side(
-            f"selu + {r['start']}",
-            r["start_status"],
-            r["start_mean"],
-            r.get("start_failed", np.nan),
-            r.get("start_runs", np.nan),
-            r.get("start_trained_mean", np.nan),
-        )
-        ref = _snn_side(
-            f"selu + {SNN_REFERENCE}",
-            r["reference_status"],
-            r["reference_mean"],
-            r.get("reference_failed", np.nan),
-            r.get("reference_runs", np.nan),
-            r.get("reference_trained_mean", np.nan),
-        )
+        start = _snn_side(r, "start", f"selu + {r['start']}")
+        ref = _snn_side(r, "reference", f"selu + {SNN_REFERENCE}")
         mark = r.get("mark", r["verdict"])
         lines.append(
             f"- depth {r['depth']}{PREPROCESS_WORDS[r['preprocess']]}: {start} against {ref}, test "
